@@ -1,0 +1,80 @@
+# isobuild: VIC's make targets over the isobuild CLI.
+# Setup and main job: make deps && make bootstrap.  Tests: make test.
+
+DEFAULT_REPO ?= debian-12
+REPO ?= $(DEFAULT_REPO)
+BIN ?= bin
+ISOBUILD := node dist/cli/main.js
+
+# Debian packages of every host tool isobuild runs (see src/exec/host-tools.ts; `isobuild doctor`).
+DEB_PACKAGES := mmdebstrap debootstrap xorriso isolinux syslinux-common grub-efi-amd64-bin \
+	grub-pc-bin grub-common mtools dosfstools qemu-system-x86 ovmf cpio zstd xz-utils gzip \
+	rpm rpm2cpio dnf createrepo-c e2fsprogs strace busybox-static binutils kmod dpkg-dev file \
+	ca-certificates
+
+SOURCES := $(shell find src -name '*.ts' 2>/dev/null) package.json tsconfig.json tsconfig.build.json
+
+.PHONY: deps build test check typecheck lint bench bootstrap bootstrap-custom appliance isos \
+	iso-base iso-base-custom bootstrap-staging bootstrap-staging-custom appliance-staging \
+	initrd app clean
+
+deps:
+	apt-get update
+	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(DEB_PACKAGES)
+	npm ci
+
+dist/cli/main.js: $(SOURCES)
+	npm run build
+
+build: dist/cli/main.js
+
+test: build
+	npm test
+
+typecheck:
+	npm run typecheck
+
+lint:
+	npm run lint
+
+check: typecheck lint test
+
+bench: build
+	npm run bench
+
+# --- images (VIC's targets) ---
+bootstrap: build
+	$(ISOBUILD) build $(DEFAULT_REPO) --target bootstrap --output $(BIN)/bootstrap.iso
+
+bootstrap-custom: build
+	$(ISOBUILD) build $(REPO) --target bootstrap --output $(BIN)/bootstrap-$(REPO).iso
+
+appliance: build
+	$(ISOBUILD) build $(REPO) --target appliance --output $(BIN)/appliance.iso
+
+isos: bootstrap appliance
+
+iso-base: build
+	$(ISOBUILD) build $(DEFAULT_REPO) --target iso-base
+
+iso-base-custom: build
+	$(ISOBUILD) build $(REPO) --target iso-base
+
+bootstrap-staging: build
+	$(ISOBUILD) build $(DEFAULT_REPO) --target bootstrap-staging
+
+bootstrap-staging-custom: build
+	$(ISOBUILD) build $(REPO) --target bootstrap-staging
+
+appliance-staging: build
+	$(ISOBUILD) build $(REPO) --target appliance-staging
+
+initrd: build
+	$(ISOBUILD) build $(REPO) --target initrd
+
+app: build
+	$(ISOBUILD) build $(REPO) --target app
+
+clean:
+	rm -rf $(BIN) dist
+	[ ! -d .isobuild ] || $(ISOBUILD) clean || rm -rf .isobuild

@@ -1,0 +1,21 @@
+import type { Command } from 'commander';
+import { registerBoot } from './boot.js';
+import { registerBuild } from './build.js';
+import { registerClean } from './clean.js';
+import { registerDoctor } from './doctor.js';
+import { registerList } from './list.js';
+import { registerPlan } from './plan.js';
+import { registerRun } from './run.js';
+import { registerValidate } from './validate.js';
+
+/** One file per command; each registers itself on the root program. */
+export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
+  registerList,
+  registerValidate,
+  registerPlan,
+  registerBuild,
+  registerClean,
+  registerDoctor,
+  registerBoot,
+  registerRun,
+];

@@ -1,0 +1,91 @@
+/**
+ * Typed errors. Library code throws these; only the CLI's top-level handler prints them
+ * and chooses the exit code (2 for spec and usage errors, 1 for build failures).
+ */
+
+/** One problem found in a spec file, already mapped to a position. */
+export interface Diagnostic {
+  file: string;
+  line: number;
+  col: number;
+  /** JSON pointer into the document, '' for the whole document. */
+  pointer: string;
+  message: string;
+  /** Name of the semantic rule or 'parse' / 'schema'. */
+  rule: string;
+}
+
+export function formatDiagnostic(d: Diagnostic): string {
+  return `${d.file}:${d.line}:${d.col} ${d.pointer || '/'}: ${d.message}`;
+}
+
+export class IsobuildError extends Error {
+  readonly exitCode: number = 1;
+}
+
+export class SpecError extends IsobuildError {
+  override readonly exitCode = 2;
+  constructor(readonly diagnostics: readonly Diagnostic[]) {
+    super(diagnostics.map(formatDiagnostic).join('\n'));
+    this.name = 'SpecError';
+  }
+}
+
+export class UsageError extends IsobuildError {
+  override readonly exitCode = 2;
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+export interface MissingTool {
+  tool: string;
+  reason: string;
+  debianPackage: string;
+}
+
+export class ToolMissingError extends IsobuildError {
+  constructor(readonly missing: readonly MissingTool[]) {
+    super(
+      'missing host tools:\n' +
+        missing.map((m) => `  ${m.tool} (needed to ${m.reason}): apt-get install ${m.debianPackage}`).join('\n'),
+    );
+    this.name = 'ToolMissingError';
+  }
+}
+
+export class CommandError extends IsobuildError {
+  constructor(
+    message: string,
+    readonly details: {
+      stage?: string;
+      command: string;
+      exitCode?: number;
+      outputTail: string;
+      logFile?: string;
+    },
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'CommandError';
+  }
+}
+
+/** A build step failed for a reason that is not a single command (a missing driver, a bad root). */
+export class BuildError extends IsobuildError {
+  constructor(
+    message: string,
+    readonly stage?: string,
+  ) {
+    super(stage ? `stage ${stage}: ${message}` : message);
+    this.name = 'BuildError';
+  }
+}
+
+export class InternalError extends IsobuildError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'InternalError';
+  }
+}

@@ -1,0 +1,115 @@
+import { access, constants } from 'node:fs/promises';
+import { delimiter, join } from 'node:path';
+import { ToolMissingError, type MissingTool } from '../errors.js';
+
+/**
+ * Every host tool isobuild may run, with the Debian package that provides it.
+ * `make deps` installs the packages named here; `isobuild doctor` checks them.
+ */
+export const HOST_TOOLS = {
+  mmdebstrap: 'mmdebstrap',
+  debootstrap: 'debootstrap',
+  'apt-get': 'apt',
+  chroot: 'coreutils',
+  dpkg: 'dpkg',
+  'dpkg-deb': 'dpkg',
+  rpm: 'rpm',
+  rpm2cpio: 'rpm2cpio',
+  rpmbuild: 'rpm',
+  dnf: 'dnf',
+  yum: 'yum',
+  tdnf: 'tdnf',
+  'createrepo_c': 'createrepo-c',
+  depmod: 'kmod',
+  modinfo: 'kmod',
+  cpio: 'cpio',
+  gzip: 'gzip',
+  zstd: 'zstd',
+  xz: 'xz-utils',
+  xorriso: 'xorriso',
+  mformat: 'mtools',
+  mcopy: 'mtools',
+  'mkfs.vfat': 'dosfstools',
+  'grub-mkstandalone': 'grub-common',
+  'mkfs.ext4': 'e2fsprogs',
+  'qemu-system-x86_64': 'qemu-system-x86',
+  strace: 'strace',
+  readelf: 'binutils',
+  bash: 'bash',
+  unshare: 'util-linux',
+  mount: 'mount',
+  tar: 'tar',
+  busybox: 'busybox-static',
+} as const satisfies Record<string, string>;
+
+export type HostTool = keyof typeof HOST_TOOLS;
+
+/** Host files (not commands) that some stages read, with their packages. */
+export const HOST_FILES = {
+  '/usr/lib/ISOLINUX/isolinux.bin': 'isolinux',
+  '/usr/lib/syslinux/modules/bios/ldlinux.c32': 'syslinux-common',
+  '/usr/lib/ISOLINUX/isohdpfx.bin': 'isolinux',
+  '/usr/lib/grub/x86_64-efi/moddep.lst': 'grub-efi-amd64-bin',
+  '/usr/share/OVMF/OVMF_CODE.fd': 'ovmf',
+  '/usr/share/mmdebstrap/hooks/merged-usr/setup00.sh': 'mmdebstrap',
+  '/bin/busybox': 'busybox-static',
+} as const satisfies Record<string, string>;
+
+export type HostFile = keyof typeof HOST_FILES;
+
+export interface ToolNeed {
+  tool: HostTool | HostFile;
+  reason: string;
+}
+
+export async function findOnPath(tool: string, pathEnv = process.env.PATH ?? ''): Promise<string | undefined> {
+  const dirs = [...pathEnv.split(delimiter), '/usr/sbin', '/sbin'];
+  for (const dir of dirs) {
+    if (!dir) continue;
+    const candidate = join(dir, tool);
+    try {
+      await access(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      /* keep looking */
+    }
+  }
+  return undefined;
+}
+
+async function present(tool: string): Promise<boolean> {
+  if (tool.startsWith('/')) {
+    try {
+      await access(tool, constants.R_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+  return (await findOnPath(tool)) !== undefined;
+}
+
+export function packageFor(tool: HostTool | HostFile): string {
+  return (HOST_TOOLS as Record<string, string>)[tool] ?? (HOST_FILES as Record<string, string>)[tool] ?? tool;
+}
+
+/** Every need that is not met, merged by tool (reasons joined). */
+export async function findMissingTools(needs: readonly ToolNeed[]): Promise<MissingTool[]> {
+  const byTool = new Map<string, string[]>();
+  for (const n of needs) byTool.set(n.tool, [...(byTool.get(n.tool) ?? []), n.reason]);
+  const missing: MissingTool[] = [];
+  for (const [tool, reasons] of [...byTool].sort(([a], [b]) => a.localeCompare(b))) {
+    if (!(await present(tool)))
+      missing.push({
+        tool,
+        reason: [...new Set(reasons)].join('; '),
+        debianPackage: packageFor(tool as HostTool),
+      });
+  }
+  return missing;
+}
+
+export async function checkTools(needs: readonly ToolNeed[]): Promise<void> {
+  const missing = await findMissingTools(needs);
+  if (missing.length) throw new ToolMissingError(missing);
+}

@@ -1,0 +1,113 @@
+import { execa, type Options as ExecaOptions } from 'execa';
+import { CommandError } from '../errors.js';
+import { silentLogger, type Logger } from '../log/logger.js';
+import { cancelSignal } from './cancel.js';
+
+/**
+ * The one process runner. Argument arrays only: no spec value ever reaches a shell.
+ * Output is captured (interleaved, for error tails) and streamed line by line into the
+ * logger, so a stage's log file holds every command's full output.
+ */
+export interface RunOptions {
+  cwd?: string;
+  /** Added to the environment, or the whole environment when `cleanEnv` is set. */
+  env?: Record<string, string | undefined>;
+  cleanEnv?: boolean;
+  input?: string | Buffer;
+  /** Stage name, for error messages. */
+  stage?: string;
+  logger?: Logger;
+  timeoutMs?: number;
+  /** Return a non-zero exit instead of throwing. */
+  allowFailure?: boolean;
+  /** Pass the terminal through (qemu consoles, interactive shells); output is then not captured. */
+  inherit?: boolean;
+  /** Lines of output kept in an error message. */
+  tailLines?: number;
+  /** Keep stdout as raw bytes (cpio streams, binary tools). */
+  binaryStdout?: boolean;
+}
+
+export interface RunResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  /** stdout and stderr interleaved. */
+  all: string;
+  command: string;
+  stdoutBuffer?: Buffer;
+}
+
+export function tail(text: string, lines = 20): string {
+  const all = text.replace(/\s+$/, '').split('\n');
+  return all.slice(-lines).join('\n');
+}
+
+export async function run(file: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+  const logger = opts.logger ?? silentLogger;
+  const execaOpts: ExecaOptions = {
+    cwd: opts.cwd,
+    env: opts.env,
+    extendEnv: !opts.cleanEnv,
+    input: opts.input,
+    reject: false,
+    all: !opts.inherit,
+    stdio: opts.inherit ? 'inherit' : 'pipe',
+    timeout: opts.timeoutMs,
+    cancelSignal: cancelSignal(),
+    encoding: opts.binaryStdout ? 'buffer' : 'utf8',
+    stripFinalNewline: false,
+    ...(opts.inherit
+      ? {}
+      : {
+          stdout: opts.binaryStdout ? ['pipe'] : ['pipe', { transform: logLines(logger), preserveNewlines: true }],
+          stderr: ['pipe', { transform: logLines(logger), preserveNewlines: true }],
+        }),
+  } as ExecaOptions;
+  logger.debug(`$ ${[file, ...args].map(quoteForLog).join(' ')}`);
+  const res = await execa(file, args as string[], execaOpts);
+  const asText = (v: unknown) => (typeof v === 'string' ? v : Buffer.isBuffer(v) ? v.toString('utf8') : '');
+  const result: RunResult = {
+    exitCode: res.exitCode ?? (res.failed ? 1 : 0),
+    stdout: opts.binaryStdout ? '' : asText(res.stdout),
+    stderr: asText(res.stderr),
+    all: asText(res.all),
+    command: res.escapedCommand,
+    stdoutBuffer: opts.binaryStdout && res.stdout instanceof Uint8Array ? Buffer.from(res.stdout) : undefined,
+  };
+  if (!res.failed || opts.allowFailure) return result;
+
+  const where = opts.stage ? `stage ${opts.stage}: ` : '';
+  const outputTail = tail(result.all || result.stderr, opts.tailLines ?? 20);
+  let why: string;
+  if (res.isCanceled) why = 'cancelled';
+  else if (res.timedOut) why = `timed out after ${opts.timeoutMs} ms`;
+  else if (res.exitCode === 127 || (res.code === 'ENOENT' && res.exitCode === undefined))
+    why = `command not found: ${file}`;
+  else if (res.signal) why = `killed by ${res.signal}`;
+  else why = `exit status ${res.exitCode}`;
+  throw new CommandError(
+    `${where}command failed (${why})\n  $ ${res.escapedCommand}` +
+      (outputTail ? `\n  output (last lines):\n${indent(outputTail, '    ')}` : ''),
+    { stage: opts.stage, command: res.escapedCommand, exitCode: res.exitCode, outputTail },
+    { cause: res },
+  );
+}
+
+function logLines(logger: Logger) {
+  return function* (line: unknown) {
+    logger.output(typeof line === 'string' ? line : String(line));
+    yield line;
+  };
+}
+
+function quoteForLog(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+export function indent(text: string, prefix: string): string {
+  return text
+    .split('\n')
+    .map((l) => prefix + l)
+    .join('\n');
+}

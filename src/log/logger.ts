@@ -1,0 +1,98 @@
+import { createWriteStream, type WriteStream } from 'node:fs';
+
+/**
+ * The one logger. Human lines go to stderr (colour only on a TTY, NO_COLOR respected);
+ * with --json each event is one JSON line on stdout instead. A stage may attach a log file
+ * that receives every line, including the full output of the commands it runs.
+ */
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+export interface LogEvent {
+  type: string;
+  [key: string]: unknown;
+}
+
+export interface Logger {
+  debug(msg: string): void;
+  info(msg: string): void;
+  warn(msg: string): void;
+  error(msg: string): void;
+  /** A structured event (stage start/end, cache hit...). Printed as JSON in --json mode. */
+  event(ev: LogEvent, human?: string): void;
+  /** Raw command output: only into the attached log file (and stderr with --verbose). */
+  output(chunk: string): void;
+  /** Attach a file that receives every line until detached. */
+  attachFile(path: string): void;
+  detachFile(): Promise<void>;
+}
+
+export interface LoggerOptions {
+  json?: boolean;
+  verbose?: boolean;
+  debug?: boolean;
+  quiet?: boolean;
+  stream?: NodeJS.WritableStream;
+}
+
+export function useColour(stream: NodeJS.WritableStream = process.stderr): boolean {
+  if (process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== '') return false;
+  return Boolean((stream as NodeJS.WriteStream).isTTY);
+}
+
+const COLOURS: Record<LogLevel, string> = { debug: '90', info: '0', warn: '33', error: '31' };
+
+export function createLogger(opts: LoggerOptions = {}): Logger {
+  const out = opts.stream ?? process.stderr;
+  const colour = !opts.json && useColour(out);
+  let file: WriteStream | undefined;
+
+  const toFile = (line: string) => file?.write(line.endsWith('\n') ? line : line + '\n');
+  const say = (level: LogLevel, msg: string) => {
+    toFile(`[${level}] ${msg}`);
+    if (level === 'debug' && !opts.debug && !opts.verbose) return;
+    if (opts.quiet && (level === 'info' || level === 'debug')) return;
+    if (opts.json) {
+      process.stdout.write(JSON.stringify({ type: 'log', level, message: msg }) + '\n');
+      return;
+    }
+    const prefix = level === 'warn' ? 'warning: ' : level === 'error' ? 'error: ' : '';
+    const text = prefix + msg;
+    out.write((colour && level !== 'info' ? `\x1b[${COLOURS[level]}m${text}\x1b[0m` : text) + '\n');
+  };
+
+  return {
+    debug: (m) => say('debug', m),
+    info: (m) => say('info', m),
+    warn: (m) => say('warn', m),
+    error: (m) => say('error', m),
+    event(ev, human) {
+      toFile(JSON.stringify(ev));
+      if (opts.json) process.stdout.write(JSON.stringify(ev) + '\n');
+      else if (human !== undefined && !opts.quiet) out.write(human + '\n');
+    },
+    output(chunk) {
+      toFile(chunk);
+      if (opts.verbose && !opts.json) out.write(chunk.endsWith('\n') ? chunk : chunk + '\n');
+    },
+    attachFile(path) {
+      file = createWriteStream(path, { flags: 'a' });
+    },
+    detachFile() {
+      const f = file;
+      file = undefined;
+      return new Promise((resolve) => (f ? f.end(resolve) : resolve()));
+    },
+  };
+}
+
+/** A logger that drops everything: for library callers and unit tests that do not care. */
+export const silentLogger: Logger = {
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+  event() {},
+  output() {},
+  attachFile() {},
+  async detachFile() {},
+};

@@ -1,0 +1,112 @@
+import type { ToolNeed } from '../exec/host-tools.js';
+import type { RunOptions, RunResult } from '../exec/run.js';
+import type { Logger } from '../log/logger.js';
+import type { PackageManager } from '../pm/types.js';
+import type { Flavour, ResolvedSpec } from '../spec/types.js';
+
+/** The build's stages, in pipeline order (VIC's iso-base → staging → bootstrap/appliance). */
+export const STAGE_NAMES = ['iso-base', 'staging', 'drivers', 'minimise', 'tether', 'initrd', 'iso'] as const;
+export type StageName = (typeof STAGE_NAMES)[number];
+
+/** What `isobuild build --target` accepts; VIC's make target names where it has them. */
+export const TARGETS = [
+  'iso-base',
+  'bootstrap-staging',
+  'appliance-staging',
+  'bootstrap',
+  'appliance',
+  'initrd',
+  'app',
+] as const;
+export type Target = (typeof TARGETS)[number];
+
+/** Output formats, each written by one writer in src/image/outputs.ts (linuxkit's outFuns). */
+export const OUTPUT_FORMATS = ['iso', 'kernel+initrd'] as const;
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+
+export interface BuildOptions {
+  /** Cache root: .isobuild/ or ISOBUILD_CACHE. */
+  cacheRoot: string;
+  /** Where finished outputs go (bin/). */
+  outputDir: string;
+  noCache: boolean;
+  /** A user-supplied tether binary (--tether). */
+  tether?: string;
+  /** Seconds to wait for another build's lock; 0 fails at once. */
+  lockTimeout: number;
+  /** SOURCE_DATE_EPOCH for everything the build writes. */
+  sourceDateEpoch: number;
+}
+
+export interface BuildPlan {
+  readonly spec: ResolvedSpec;
+  readonly target: Target;
+  /** Which staging flavour the target builds on; 'app' builds on bootstrap. */
+  readonly flavour: Flavour;
+  /** Whether the target is the app appliance (issue: traced minimisation). */
+  readonly app: boolean;
+  /** The stages that run, in order. */
+  readonly stages: readonly Stage[];
+  readonly outputs: readonly OutputFormat[];
+  readonly options: BuildOptions;
+}
+
+/**
+ * Facts a stage learns and later stages need (the kernel version, the drivers to load...).
+ * Stored beside each cache entry as meta.json and handed down the pipeline.
+ */
+export interface StageMeta {
+  kernelVersion?: string;
+  /** Drivers the init loads, in order, after resolution through modules.dep. */
+  drivers?: string[];
+  /** Bytes of kernel modules in the root. */
+  modulesBytes?: number;
+  [key: string]: unknown;
+}
+
+export interface StageContext {
+  readonly plan: BuildPlan;
+  readonly spec: ResolvedSpec;
+  readonly stage: StageName;
+  /** The root being built. Writable when the stage mutates the root, else the parent's (read only). */
+  readonly rootfs: string;
+  /** VIC's boot tree: vmlinuz and friends that do not go into the initrd. */
+  readonly bootfs: string;
+  /** Files this stage produces (initrd.img, the ISO...); earlier stages' artifacts are visible here too. */
+  readonly artifacts: string;
+  /** Scratch space, removed when the stage ends. */
+  readonly tmpDir: string;
+  /** Persistent per-repo package cache. */
+  readonly pkgCacheDir: string;
+  /** Metadata from earlier stages; the stage may add to it. */
+  readonly meta: StageMeta;
+  readonly logger: Logger;
+  readonly pm: PackageManager;
+  /** Runs a command with this stage's name and logger attached. */
+  run(file: string, args: readonly string[], opts?: RunOptions): Promise<RunResult>;
+}
+
+/** What decides whether a stage's cached result is still good. */
+export interface CacheInputs {
+  /** Spec fields and options the stage reads (JSON-serialisable). */
+  values: unknown;
+  /** Files whose contents the stage reads (absolute paths; folders are hashed recursively). */
+  files: string[];
+  /** Versions of the tools it runs. */
+  toolVersions: string[];
+}
+
+export interface Stage {
+  readonly name: StageName;
+  /** Bump when the stage's code changes in a way that changes its output. */
+  readonly version: number;
+  /** False for stages that only read the root and write artifacts (initrd, iso). */
+  readonly mutatesRoot: boolean;
+  /** Whether the stage takes part in this plan (minimise only when the spec asks...). */
+  applies(plan: BuildPlan): boolean;
+  tools(plan: BuildPlan): ToolNeed[];
+  cacheInputs(plan: BuildPlan): Promise<CacheInputs>;
+  /** What the stage will do, for `isobuild plan`: commands as a user could paste them. */
+  describe(plan: BuildPlan): string[];
+  run(ctx: StageContext): Promise<void>;
+}

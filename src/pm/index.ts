@@ -1,0 +1,18 @@
+import type { PackageManagerName } from '../spec/types.js';
+import { aptPackageManager } from './apt.js';
+import { dnfPackageManager } from './dnf.js';
+import { tdnfPackageManager } from './tdnf.js';
+import { yumPackageManager } from './yum.js';
+import type { PackageManager } from './types.js';
+
+/** A Record, not a Map: a package manager without an adapter fails the type check. */
+export const PACKAGE_MANAGERS: Record<PackageManagerName, PackageManager> = {
+  apt: aptPackageManager,
+  dnf: dnfPackageManager,
+  yum: yumPackageManager,
+  tdnf: tdnfPackageManager,
+};
+
+export function packageManagerFor(name: PackageManagerName): PackageManager {
+  return PACKAGE_MANAGERS[name];
+}

@@ -1,0 +1,42 @@
+import type { ToolNeed } from '../exec/host-tools.js';
+import type { RunOptions, RunResult } from '../exec/run.js';
+import type { Logger } from '../log/logger.js';
+import type { PackageManagerName, ResolvedSpec } from '../spec/types.js';
+
+/** What an adapter needs from the running stage. */
+export interface PmContext {
+  spec: ResolvedSpec;
+  /** The root being populated. */
+  rootfs: string;
+  /** Persistent per-repo package cache (kept between builds, VIC's .yum-cache idea). */
+  pkgCacheDir: string;
+  /** Scratch space removed after the stage. */
+  tmpDir: string;
+  stage: string;
+  logger: Logger;
+  run(file: string, args: readonly string[], opts?: RunOptions): Promise<RunResult>;
+}
+
+/**
+ * One interface, one file per package manager, registered in src/pm/index.ts as a
+ * Record<PackageManagerName, PackageManager> so a missing adapter fails the type check.
+ */
+export interface PackageManager {
+  readonly name: PackageManagerName;
+  /** Host tools the adapter runs for this spec. */
+  tools(spec: ResolvedSpec): ToolNeed[];
+  /** The commands `isobuild plan` shows for each operation (no side effects). */
+  describe(spec: ResolvedSpec, op: 'setup' | 'install' | 'script' | 'clean', args: readonly string[]): string[];
+  /** Versions of the tools it runs, for stage cache keys. */
+  versions(spec: ResolvedSpec): Promise<string[]>;
+  /**
+   * Set up the package manager in an empty root (config, repo files, GPG keys, database)
+   * and install the base packages into it.
+   */
+  setup(ctx: PmContext, basePackages: readonly string[]): Promise<void>;
+  install(ctx: PmContext, packages: readonly string[]): Promise<void>;
+  /** packages_script_staging: a package-manager subcommand with its arguments, e.g. ['erase', 'toybox']. */
+  runScript(ctx: PmContext, args: readonly string[]): Promise<void>;
+  /** Remove package caches and logs from the root. */
+  clean(ctx: PmContext): Promise<void>;
+}

@@ -1,0 +1,168 @@
+/* Generated from schemas/repo-spec.schema.json by `npm run gen:types`. Do not edit by hand. */
+
+/**
+ * Package names: a space-separated string as VIC writes it, or an array of names.
+ */
+export type PackageList = string | string[];
+/**
+ * A command as an argument vector; no shell is involved unless argv[0] is one.
+ *
+ * @minItems 1
+ */
+export type Argv = [string, ...string[]];
+
+/**
+ * An isobuild repo spec: how to assemble a bootable image from a Linux distribution's packages (after VIC's isos/base/repos/<repo>/repo-spec.json).
+ */
+export interface RepoSpec {
+  /**
+   * Ignored; lets editors find this schema.
+   */
+  $schema?: string;
+  /**
+   * The repo's name; equals its folder name, e.g. photon-2.0.
+   */
+  name: string;
+  /**
+   * The package manager that installs the root.
+   */
+  packagemanager: 'tdnf' | 'yum' | 'dnf' | 'apt';
+  /**
+   * A kernel package name (linux-esx, linux-image-cloud-amd64) or a path, relative to the repo folder, to a kernel package file (.rpm or .deb).
+   */
+  kernel: string;
+  /**
+   * Absolute path of the init in the image: /bin/init for the slim bootstrap init, /lib/systemd/systemd for appliances.
+   */
+  init: string;
+  /**
+   * RPM releasever or apt suite. Default: derived from the repo name (photon-2.0 gives 2.0, debian-12 gives bookworm).
+   */
+  release?: string;
+  packages: {
+    base: PackageList;
+    bootstrap?: PackageList;
+    appliance?: PackageList;
+  };
+  /**
+   * A package-manager subcommand run before the flavour's packages are installed, e.g. 'erase toybox'. Split on blanks and passed as arguments, never through a shell.
+   */
+  packages_script_staging?: {
+    bootstrap?: string;
+    appliance?: string;
+  };
+  /**
+   * apt only: how the Debian root is bootstrapped.
+   */
+  apt?: {
+    /**
+     * mmdebstrap variant for the base root. Default essential.
+     */
+    variant?: 'essential' | 'minbase' | 'required' | 'important' | 'standard';
+    /**
+     * Archive components. Default [main].
+     */
+    components?: string[];
+    /**
+     * A sources file in the repo folder (one-line .list or deb822 .sources). Default: the repo folder's *.sources / sources.list, else the host's apt configuration.
+     */
+    sources?: string;
+  };
+  /**
+   * Kernel drivers to load at boot, added to VIC's common list and init.sh's drivers array.
+   */
+  drivers?: string[];
+  /**
+   * Kernel modules in the image: every module of the kernel (VIC's way, the default) or only the drivers' dependency closure.
+   */
+  modules?: 'all' | 'drivers';
+  /**
+   * initrd compression. Default zstd.
+   */
+  compression?: 'gzip' | 'zstd' | 'xz';
+  /**
+   * Firmware the ISO boots under. Default both.
+   */
+  boot?: {
+    bios?: boolean;
+    uefi?: boolean;
+  };
+  /**
+   * Extra kernel command-line arguments.
+   */
+  cmdline?: string;
+  /**
+   * Path, relative to the repo folder, of the tether binary started after switch_root. Default: isobuild's own tether.
+   */
+  tether?: string;
+  app?: App;
+  minimise?: Minimise;
+}
+/**
+ * The app appliance (seed 000's /app/prerun, run, postrun): boots straight into one program.
+ */
+export interface App {
+  files?: {
+    /**
+     * Path relative to the repo folder.
+     */
+    src: string;
+    /**
+     * Absolute path in the image.
+     */
+    dest: string;
+    mode?: string;
+  }[];
+  prerun?: Argv;
+  run: Argv;
+  postrun?: Argv;
+  cwd?: string;
+  env?: Env;
+  /**
+   * What the init does after postrun, unless the kernel command line says otherwise (appEnd=).
+   */
+  end?: 'poweroff' | 'reboot' | 'shell';
+}
+export interface Env {
+  [k: string]: string;
+}
+/**
+ * Trace the workloads in the staged root and keep only the files they use.
+ */
+export interface Minimise {
+  /**
+   * @minItems 1
+   */
+  workloads: [
+    {
+      argv: Argv;
+      cwd?: string;
+      /**
+       * Seconds. Default 60.
+       */
+      timeout?: number;
+      /**
+       * Expected exit status. Default 0.
+       */
+      exit?: number;
+      stdin?: string;
+    },
+    ...{
+      argv: Argv;
+      cwd?: string;
+      /**
+       * Seconds. Default 60.
+       */
+      timeout?: number;
+      /**
+       * Expected exit status. Default 0.
+       */
+      exit?: number;
+      stdin?: string;
+    }[]
+  ];
+  keep?: string[];
+  list_dirs?: string[];
+  exclude?: string[];
+  env?: Env;
+}

@@ -1,0 +1,64 @@
+import type { RepoSpec } from './repo-spec.generated.js';
+
+export type { RepoSpec };
+
+export const PACKAGE_MANAGER_NAMES = ['tdnf', 'yum', 'dnf', 'apt'] as const;
+export type PackageManagerName = (typeof PACKAGE_MANAGER_NAMES)[number];
+
+/** What the staging stage installs on top of iso-base. */
+export const FLAVOURS = ['bootstrap', 'appliance'] as const;
+export type Flavour = (typeof FLAVOURS)[number];
+
+export type Compression = 'gzip' | 'zstd' | 'xz';
+
+export type KernelSource =
+  | { kind: 'package'; name: string }
+  | { kind: 'file'; path: string; format: 'rpm' | 'deb' };
+
+/**
+ * A spec after parse → schema → normalise → semantic rules. Frozen; every path absolute;
+ * every default applied, so stages never look at the raw document.
+ */
+export interface ResolvedSpec {
+  readonly name: string;
+  /** Absolute path of the repo folder. */
+  readonly repoDir: string;
+  /** Absolute path of repo-spec.json / .yaml / .yml. */
+  readonly specFile: string;
+  readonly packagemanager: PackageManagerName;
+  readonly kernel: KernelSource;
+  readonly init: string;
+  /** RPM releasever or apt suite. */
+  readonly release: string;
+  readonly packages: Readonly<Record<'base' | Flavour, readonly string[]>>;
+  /** packages_script_staging split into arguments, e.g. ['erase', 'toybox']. */
+  readonly stagingScript: Readonly<Record<Flavour, readonly string[]>>;
+  /** Absolute paths of the repo's *.repo files (rpm package managers). */
+  readonly repoFiles: readonly string[];
+  /** Absolute paths of GPG keys in the repo folder (*.gpg, *.asc, *GPG-KEY*). */
+  readonly gpgKeys: readonly string[];
+  readonly apt: {
+    readonly variant: 'essential' | 'minbase' | 'required' | 'important' | 'standard';
+    readonly components: readonly string[];
+    /** Absolute path of a sources file; undefined means the host's apt configuration. */
+    readonly sources?: string;
+  };
+  /** Absolute paths of the optional hooks. */
+  readonly hooks: { readonly base?: string; readonly staging?: string; readonly init?: string };
+  readonly drivers: {
+    /** The drivers array read from init.sh. */
+    readonly repo: readonly string[];
+    /** The spec's `drivers` field. */
+    readonly spec: readonly string[];
+  };
+  readonly modules: 'all' | 'drivers';
+  readonly compression: Compression;
+  readonly boot: { readonly bios: boolean; readonly uefi: boolean };
+  readonly cmdline: string;
+  /** Absolute path of a tether binary from the repo folder. */
+  readonly tether?: string;
+  readonly app?: RepoSpec['app'];
+  readonly minimise?: RepoSpec['minimise'];
+  /** The document as written (after schema validation). */
+  readonly raw: RepoSpec;
+}
