@@ -12,7 +12,7 @@ DEB_PACKAGES := mmdebstrap debootstrap xorriso isolinux syslinux-common grub-efi
 	rpm rpm2cpio dnf createrepo-c e2fsprogs strace busybox-static binutils kmod dpkg-dev file \
 	ca-certificates
 
-SOURCES := $(shell find src -name '*.ts' 2>/dev/null) package.json tsconfig.json tsconfig.build.json
+SOURCES := $(shell find src -name '*.ts' 2>/dev/null) package.json tsconfig.json src/tsconfig.json
 
 .PHONY: deps build test check typecheck lint bench bootstrap bootstrap-custom appliance isos \
 	iso-base iso-base-custom bootstrap-staging bootstrap-staging-custom appliance-staging \

@@ -49,7 +49,9 @@ export class ToolMissingError extends IsobuildError {
   constructor(readonly missing: readonly MissingTool[]) {
     super(
       'missing host tools:\n' +
-        missing.map((m) => `  ${m.tool} (needed to ${m.reason}): apt-get install ${m.debianPackage}`).join('\n'),
+        missing
+          .map((m) => `  ${m.tool} (needed to ${m.reason}): apt-get install ${m.debianPackage}`)
+          .join('\n'),
     );
     this.name = 'ToolMissingError';
   }

@@ -19,7 +19,7 @@ export const HOST_TOOLS = {
   dnf: 'dnf',
   yum: 'yum',
   tdnf: 'tdnf',
-  'createrepo_c': 'createrepo-c',
+  createrepo_c: 'createrepo-c',
   depmod: 'kmod',
   modinfo: 'kmod',
   cpio: 'cpio',
@@ -62,7 +62,10 @@ export interface ToolNeed {
   reason: string;
 }
 
-export async function findOnPath(tool: string, pathEnv = process.env.PATH ?? ''): Promise<string | undefined> {
+export async function findOnPath(
+  tool: string,
+  pathEnv = process.env.PATH ?? '',
+): Promise<string | undefined> {
   const dirs = [...pathEnv.split(delimiter), '/usr/sbin', '/sbin'];
   for (const dir of dirs) {
     if (!dir) continue;

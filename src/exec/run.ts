@@ -60,7 +60,9 @@ export async function run(file: string, args: readonly string[], opts: RunOption
     ...(opts.inherit
       ? {}
       : {
-          stdout: opts.binaryStdout ? ['pipe'] : ['pipe', { transform: logLines(logger), preserveNewlines: true }],
+          stdout: opts.binaryStdout
+            ? ['pipe']
+            : ['pipe', { transform: logLines(logger), preserveNewlines: true }],
           stderr: ['pipe', { transform: logLines(logger), preserveNewlines: true }],
         }),
   } as ExecaOptions;

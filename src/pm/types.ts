@@ -26,7 +26,11 @@ export interface PackageManager {
   /** Host tools the adapter runs for this spec. */
   tools(spec: ResolvedSpec): ToolNeed[];
   /** The commands `isobuild plan` shows for each operation (no side effects). */
-  describe(spec: ResolvedSpec, op: 'setup' | 'install' | 'script' | 'clean', args: readonly string[]): string[];
+  describe(
+    spec: ResolvedSpec,
+    op: 'setup' | 'install' | 'script' | 'clean',
+    args: readonly string[],
+  ): string[];
   /** Versions of the tools it runs, for stage cache keys. */
   versions(spec: ResolvedSpec): Promise<string[]>;
   /**

@@ -4,7 +4,9 @@ import { compile } from 'json-schema-to-typescript';
 import { readFile, writeFile } from 'node:fs/promises';
 
 export async function generate() {
-  const schema = JSON.parse(await readFile(new URL('../schemas/repo-spec.schema.json', import.meta.url), 'utf8'));
+  const schema = JSON.parse(
+    await readFile(new URL('../schemas/repo-spec.schema.json', import.meta.url), 'utf8'),
+  );
   return compile(schema, 'RepoSpec', {
     bannerComment:
       '/* Generated from schemas/repo-spec.schema.json by `npm run gen:types`. Do not edit by hand. */',

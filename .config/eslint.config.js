@@ -2,7 +2,17 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', '.isobuild/', 'bin/', 'coverage/', 'src/spec/repo-spec.generated.ts'] },
+  {
+    ignores: [
+      'dist/',
+      'node_modules/',
+      '.isobuild/',
+      'bin/',
+      'coverage/',
+      'src/spec/repo-spec.generated.ts',
+      '.config/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
