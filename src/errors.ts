@@ -79,8 +79,9 @@ export class BuildError extends IsobuildError {
   constructor(
     message: string,
     readonly stage?: string,
+    options?: { cause?: unknown },
   ) {
-    super(stage ? `stage ${stage}: ${message}` : message);
+    super(stage ? `stage ${stage}: ${message}` : message, options);
     this.name = 'BuildError';
   }
 }

@@ -1,15 +1,11 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
-import { readFileSync } from 'node:fs';
 import { IsobuildError } from '../errors.js';
 import { wireCancellation } from '../exec/cancel.js';
 import { useColour } from '../log/logger.js';
 import { COMMANDS } from './commands.js';
+import { VERSION } from '../version.js';
 
-const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-  version: string;
-};
-export const VERSION = pkg.version;
 
 /** Words that are commands; anything else in first position is a repo to build (`npx isobuild photon-2.0`). */
 function withDefaultCommand(argv: string[], program: Command): string[] {

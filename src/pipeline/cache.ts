@@ -1,0 +1,137 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readdir, readFile, realpath, rename, stat, writeFile } from 'node:fs/promises';
+import { basename, join, relative } from 'node:path';
+import { VERSION } from '../version.js';
+import { hashPath, sha256 } from './hash.js';
+import { isAlive } from './lock.js';
+import { removeTree } from './fs-tree.js';
+import type { BuildPlan, CacheInputs, Stage, StageMeta } from './types.js';
+
+/**
+ * The stage cache. Each stage's result lives in `stages/<repo>/<stage>-<key>/` with its
+ * rootfs, bootfs, artifacts and meta.json. Results are built in `tmp/` and renamed into place
+ * only when complete, so an entry that exists is an entry that can be trusted.
+ */
+export interface CacheEntry {
+  dir: string;
+  key: string;
+  rootfs: string;
+  bootfs: string;
+  artifacts: string;
+  meta: StageMeta;
+}
+
+export interface CacheLayout {
+  root: string;
+  stages(repo: string): string;
+  packages(repo: string): string;
+  logs(repo: string): string;
+  locks: string;
+  tmp: string;
+}
+
+export function cacheLayout(root: string): CacheLayout {
+  return {
+    root,
+    stages: (repo) => join(root, 'stages', repo),
+    packages: (repo) => join(root, 'packages', repo),
+    logs: (repo) => join(root, 'logs', repo),
+    locks: join(root, 'locks'),
+    tmp: join(root, 'tmp'),
+  };
+}
+
+/** Everything that can change a stage's result, hashed: see CacheInputs. */
+export async function computeStageKey(
+  stage: Stage,
+  plan: BuildPlan,
+  parentKey: string | undefined,
+  inputs: CacheInputs,
+): Promise<string> {
+  const hash = sha256();
+  hash.update(
+    JSON.stringify({
+      isobuild: VERSION,
+      stage: stage.name,
+      version: stage.version,
+      parentKey: parentKey ?? null,
+      sourceDateEpoch: plan.options.sourceDateEpoch,
+      values: inputs.values,
+      toolVersions: inputs.toolVersions,
+    }),
+  );
+  // Labels relative to the repo folder, so the same repo in another checkout gets the same key.
+  for (const file of [...inputs.files].sort()) {
+    const label = file.startsWith(plan.spec.repoDir) ? relative(plan.spec.repoDir, file) : basename(file);
+    await hashPath(hash, file, label);
+  }
+  return hash.digest('hex').slice(0, 24);
+}
+
+function entryDir(layout: CacheLayout, repo: string, stage: string, key: string): string {
+  return join(layout.stages(repo), `${stage}-${key}`);
+}
+
+export async function openEntry(dir: string, key: string): Promise<CacheEntry | undefined> {
+  try {
+    const meta = JSON.parse(await readFile(join(dir, 'meta.json'), 'utf8')) as StageMeta;
+    // rootfs may be a link to the parent's; a dangling one means the entry is unusable.
+    const rootfs = await realpath(join(dir, 'rootfs'));
+    const bootfs = await realpath(join(dir, 'bootfs'));
+    await stat(rootfs);
+    return { dir, key, rootfs, bootfs, artifacts: join(dir, 'artifacts'), meta };
+  } catch {
+    return undefined;
+  }
+}
+
+export async function lookupEntry(
+  layout: CacheLayout,
+  repo: string,
+  stage: string,
+  key: string,
+): Promise<CacheEntry | undefined> {
+  return openEntry(entryDir(layout, repo, stage, key), key);
+}
+
+/** A work folder for one stage run, on the cache's file system so that commit is a rename. */
+export async function makeWorkDir(layout: CacheLayout, repo: string, stage: string): Promise<string> {
+  await mkdir(layout.tmp, { recursive: true });
+  const dir = join(layout.tmp, `${repo}-${stage}-${process.pid}-${randomBytes(4).toString('hex')}`);
+  await mkdir(dir);
+  return dir;
+}
+
+export async function commitEntry(
+  layout: CacheLayout,
+  repo: string,
+  stage: string,
+  key: string,
+  work: string,
+  meta: StageMeta,
+): Promise<CacheEntry> {
+  await writeFile(join(work, 'meta.json'), JSON.stringify(meta, null, 2) + '\n');
+  const dest = entryDir(layout, repo, stage, key);
+  await mkdir(layout.stages(repo), { recursive: true });
+  // A rebuild (--no-cache) replaces the old entry; stale children keyed on it stay valid
+  // because their key names the same parent key and the rebuilt result is equivalent.
+  await removeTree(dest);
+  await rename(work, dest);
+  const entry = await openEntry(dest, key);
+  if (!entry) throw new Error(`cache entry ${dest} is unreadable right after writing it`);
+  return entry;
+}
+
+/** Work folders left by builds that were killed (their pid is gone). */
+export async function removeStaleWork(layout: CacheLayout): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(layout.tmp);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const pid = Number(/-(\d+)-[0-9a-f]{8}$/.exec(name)?.[1]);
+    if (pid && !isAlive(pid)) await removeTree(join(layout.tmp, name));
+  }
+}

@@ -1,0 +1,13 @@
+import { checkTools, type ToolNeed } from '../exec/host-tools.js';
+import { packageManagerFor } from '../pm/index.js';
+import type { BuildPlan } from './types.js';
+
+/** Every host tool the plan will run, with why: checked before any work starts. */
+export function toolsForPlan(plan: BuildPlan): ToolNeed[] {
+  const pm = packageManagerFor(plan.spec.packagemanager);
+  return [...pm.tools(plan.spec), ...plan.stages.flatMap((stage) => stage.tools(plan))];
+}
+
+export async function preflight(plan: BuildPlan): Promise<void> {
+  await checkTools(toolsForPlan(plan));
+}
