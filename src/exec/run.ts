@@ -49,17 +49,18 @@ export async function run(file: string, args: readonly string[], opts: RunOption
     cwd: opts.cwd,
     env: opts.env,
     extendEnv: !opts.cleanEnv,
-    input: opts.input,
+    ...(opts.input === undefined ? {} : { input: opts.input }),
     reject: false,
     all: !opts.inherit,
-    stdio: opts.inherit ? 'inherit' : 'pipe',
     timeout: opts.timeoutMs,
     cancelSignal: cancelSignal(),
     encoding: opts.binaryStdout ? 'buffer' : 'utf8',
     stripFinalNewline: false,
     ...(opts.inherit
-      ? {}
+      ? { stdio: 'inherit' }
       : {
+          // No input means no terminal: a tool that would prompt fails instead of hanging.
+          stdin: opts.input === undefined ? 'ignore' : 'pipe',
           stdout: opts.binaryStdout
             ? ['pipe']
             : ['pipe', { transform: logLines(logger), preserveNewlines: true }],

@@ -96,3 +96,35 @@ export const silentLogger: Logger = {
   attachFile() {},
   async detachFile() {},
 };
+
+/**
+ * A logger that writes every line, command output included, to `path` and passes everything
+ * on to `base`: each stage's full log, whatever the terminal shows.
+ */
+export function teeLogger(base: Logger, path: string): Logger & { close(): Promise<void> } {
+  const file = createWriteStream(path, { flags: 'a' });
+  const line = (s: string) => file.write(s.endsWith('\n') ? s : s + '\n');
+  const level =
+    (name: LogLevel) =>
+    (msg: string): void => {
+      line(`[${name}] ${msg}`);
+      base[name](msg);
+    };
+  return {
+    debug: level('debug'),
+    info: level('info'),
+    warn: level('warn'),
+    error: level('error'),
+    event(ev, human) {
+      line(JSON.stringify(ev));
+      base.event(ev, human);
+    },
+    output(chunk) {
+      line(chunk);
+      base.output(chunk);
+    },
+    attachFile: (p) => base.attachFile(p),
+    detachFile: () => base.detachFile(),
+    close: () => new Promise((resolve) => file.end(resolve)),
+  };
+}

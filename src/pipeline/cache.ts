@@ -68,7 +68,7 @@ export async function computeStageKey(
   return hash.digest('hex').slice(0, 24);
 }
 
-function entryDir(layout: CacheLayout, repo: string, stage: string, key: string): string {
+export function entryDir(layout: CacheLayout, repo: string, stage: string, key: string): string {
   return join(layout.stages(repo), `${stage}-${key}`);
 }
 

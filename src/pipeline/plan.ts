@@ -40,7 +40,9 @@ export function parseEpoch(value: string | undefined): number | undefined {
  */
 export function makePlan(spec: ResolvedSpec, target: Target, options: BuildOptions): BuildPlan {
   if (target === 'app' && !spec.app)
-    throw new UsageError(`repo ${spec.name} has no "app" section; the app target needs one (see docs/app.md)`);
+    throw new UsageError(
+      `repo ${spec.name} has no "app" section; the app target needs one (see docs/app.md)`,
+    );
   const last = PIPELINE.findIndex((s) => s.name === LAST_STAGE[target]);
   const draft: BuildPlan = {
     spec,

@@ -2,12 +2,13 @@ import { copyFile, mkdir, symlink } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { BuildError, CommandError, IsobuildError } from '../errors.js';
 import { run } from '../exec/run.js';
-import type { Logger } from '../log/logger.js';
+import { teeLogger, type Logger } from '../log/logger.js';
 import { packageManagerFor } from '../pm/index.js';
 import {
   cacheLayout,
   commitEntry,
   computeStageKey,
+  entryDir,
   lookupEntry,
   makeWorkDir,
   removeStaleWork,
@@ -100,9 +101,11 @@ async function runStage(
         await copyTree(parent.rootfs, rootfs);
         await copyTree(parent.bootfs, bootfs);
       } else {
-        // Read-only stages share the parent's trees instead of copying hundreds of megabytes.
-        await symlink(relative(work, parent.rootfs), rootfs);
-        await symlink(relative(work, parent.bootfs), bootfs);
+        // Read-only stages share the parent's trees instead of copying hundreds of megabytes;
+        // the links are relative to where the entry will live once committed.
+        const final = entryDir(layout, repo, stage.name, key);
+        await symlink(relative(final, parent.rootfs), rootfs);
+        await symlink(relative(final, parent.bootfs), bootfs);
       }
       await linkTree(parent.artifacts, artifacts);
     }
@@ -111,7 +114,7 @@ async function runStage(
     await mkdir(pkgCacheDir, { recursive: true });
     const meta: StageMeta = structuredClone(parent?.meta ?? {});
 
-    logger.attachFile(join(work, 'stage.log'));
+    const stageLogger = teeLogger(logger, join(work, 'stage.log'));
     const ctx: StageContext = {
       plan,
       spec: plan.spec,
@@ -122,14 +125,14 @@ async function runStage(
       tmpDir,
       pkgCacheDir,
       meta,
-      logger,
+      logger: stageLogger,
       pm: packageManagerFor(plan.spec.packagemanager),
-      run: (file, args, opts) => run(file, args, { stage: stage.name, logger, ...opts }),
+      run: (file, args, opts) => run(file, args, { stage: stage.name, logger: stageLogger, ...opts }),
     };
     try {
       await stage.run(ctx);
     } finally {
-      await logger.detachFile();
+      await stageLogger.close();
       await copyFile(join(work, 'stage.log'), logFile).catch(() => undefined);
     }
     await removeTree(tmpDir);
@@ -146,7 +149,8 @@ async function runStage(
 /** Name the stage and its full log in the error the user sees. */
 function withLogFile(err: unknown, stage: string, logFile: string): unknown {
   if (err instanceof IsobuildError) {
-    const where = err instanceof CommandError || err.message.startsWith(`stage ${stage}`) ? '' : `stage ${stage}: `;
+    const where =
+      err instanceof CommandError || err.message.startsWith(`stage ${stage}`) ? '' : `stage ${stage}: `;
     err.message = `${where}${err.message}\n  full log: ${relative(process.cwd(), logFile) || logFile}`;
     return err;
   }

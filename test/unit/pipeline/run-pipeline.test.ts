@@ -1,0 +1,152 @@
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { dir as tmpDir, type DirectoryResult } from 'tmp-promise';
+import { BuildError } from '../../../src/errors.js';
+import { silentLogger } from '../../../src/log/logger.js';
+import { acquireLock } from '../../../src/pipeline/lock.js';
+import { runPipeline } from '../../../src/pipeline/run-pipeline.js';
+import type { BuildPlan, Stage, StageName } from '../../../src/pipeline/types.js';
+import type { ResolvedSpec } from '../../../src/spec/types.js';
+
+// The runner is exercised with small stages of its own (real files, real cache, real locks);
+// the real stages have their own integration tests.
+let tmp: DirectoryResult;
+let repoDir: string;
+let runs: string[];
+
+beforeEach(async () => {
+  tmp = await tmpDir({ unsafeCleanup: true });
+  repoDir = join(tmp.path, 'repos', 'demo');
+  await mkdir(repoDir, { recursive: true });
+  await writeFile(join(repoDir, 'base.sh'), 'echo base\n');
+  await writeFile(join(repoDir, 'staging.sh'), 'echo staging v1\n');
+  runs = [];
+});
+afterEach(() => tmp.cleanup());
+
+function fileStage(
+  name: StageName,
+  input: string,
+  opts: { fail?: boolean; mutatesRoot?: boolean } = {},
+): Stage {
+  return {
+    name,
+    version: 1,
+    mutatesRoot: opts.mutatesRoot ?? true,
+    applies: () => true,
+    tools: () => [],
+    cacheInputs: async () => ({ values: { name }, files: [join(repoDir, input)], toolVersions: [] }),
+    describe: () => [],
+    async run(ctx) {
+      runs.push(name);
+      if (opts.mutatesRoot === false) {
+        const listing = (await readdir(ctx.rootfs)).sort().join(',');
+        await writeFile(join(ctx.artifacts, `${name}.txt`), listing);
+        return;
+      }
+      await writeFile(join(ctx.rootfs, name), await readFile(join(repoDir, input)));
+      ctx.meta[name] = true;
+      if (opts.fail) {
+        await ctx.run('sh', ['-c', 'echo some output; echo the reason >&2; exit 3']);
+      }
+    },
+  };
+}
+
+function planWith(stages: Stage[], extra: Partial<BuildPlan['options']> = {}): BuildPlan {
+  const spec = { name: 'demo', repoDir, packagemanager: 'apt' } as unknown as ResolvedSpec;
+  return {
+    spec,
+    target: 'bootstrap',
+    flavour: 'bootstrap',
+    app: false,
+    stages,
+    outputs: [],
+    options: {
+      cacheRoot: join(tmp.path, 'cache'),
+      outputDir: join(tmp.path, 'bin'),
+      noCache: false,
+      lockTimeout: 5,
+      sourceDateEpoch: 0,
+      ...extra,
+    },
+  };
+}
+
+test('a second identical build runs no stage, and a changed input reruns from its stage on', async () => {
+  const stages = [
+    fileStage('iso-base', 'base.sh'),
+    fileStage('staging', 'staging.sh'),
+    fileStage('initrd', 'base.sh', { mutatesRoot: false }),
+  ];
+  const first = await runPipeline(planWith(stages), silentLogger);
+  expect(first.outcomes.map((o) => o.status)).toEqual(['built', 'built', 'built']);
+  expect(await readFile(join(first.final.artifacts, 'initrd.txt'), 'utf8')).toBe('iso-base,staging');
+  expect(first.final.meta).toMatchObject({ 'iso-base': true, staging: true });
+
+  runs = [];
+  const second = await runPipeline(planWith(stages), silentLogger);
+  expect(second.outcomes.map((o) => o.status)).toEqual(['hit', 'hit', 'hit']);
+  expect(runs).toEqual([]);
+
+  await writeFile(join(repoDir, 'staging.sh'), 'echo staging v2\n');
+  const third = await runPipeline(planWith(stages), silentLogger);
+  expect(third.outcomes.map((o) => o.status)).toEqual(['hit', 'built', 'built']);
+  expect(runs).toEqual(['staging', 'initrd']);
+  expect(await readFile(join(third.final.rootfs, 'staging'), 'utf8')).toBe('echo staging v2\n');
+});
+
+test('--no-cache runs every stage again', async () => {
+  const stages = [fileStage('iso-base', 'base.sh')];
+  await runPipeline(planWith(stages), silentLogger);
+  const again = await runPipeline(planWith(stages, { noCache: true }), silentLogger);
+  expect(again.outcomes.map((o) => o.status)).toEqual(['built']);
+});
+
+test('a failing stage names the stage, the command, the output tail and the log, and leaves no cache entry or temp folder', async () => {
+  const stages = [fileStage('iso-base', 'base.sh'), fileStage('staging', 'staging.sh', { fail: true })];
+  const err = await runPipeline(planWith(stages), silentLogger).catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(Error);
+  const message = (err as Error).message;
+  expect(message).toContain('stage staging: command failed (exit status 3)');
+  expect(message).toContain("$ sh -c 'echo some output; echo the reason >&2; exit 3'");
+  expect(message).toContain('the reason');
+  expect(message).toMatch(/full log: .*logs\/demo\/staging\.log/);
+  const cache = join(tmp.path, 'cache');
+  expect(await readdir(join(cache, 'stages', 'demo'))).toEqual([expect.stringMatching(/^iso-base-/)]);
+  expect(await readdir(join(cache, 'tmp'))).toEqual([]);
+  expect(await readFile(join(cache, 'logs', 'demo', 'staging.log'), 'utf8')).toContain('the reason');
+  expect(existsSync(join(cache, 'locks', 'demo.lock'))).toBe(false);
+});
+
+test('a second build of the same repo waits for the lock, and gives up with a clear message when told not to wait', async () => {
+  const lock = await acquireLock(join(tmp.path, 'cache', 'locks'), 'demo', 0, silentLogger);
+  const refused = await runPipeline(
+    planWith([fileStage('iso-base', 'base.sh')], { lockTimeout: 0 }),
+    silentLogger,
+  ).catch((e: unknown) => e);
+  expect(refused).toBeInstanceOf(BuildError);
+  expect((refused as Error).message).toContain(`another build of demo is running (pid ${process.pid}`);
+
+  const waiting = runPipeline(
+    planWith([fileStage('iso-base', 'base.sh')], { lockTimeout: 10 }),
+    silentLogger,
+  );
+  await new Promise((r) => setTimeout(r, 700));
+  expect(runs).toEqual([]);
+  await lock.release();
+  await waiting;
+  expect(runs).toEqual(['iso-base']);
+});
+
+test('a lock left by a dead process is taken over', async () => {
+  const lockDir = join(tmp.path, 'cache', 'locks', 'demo.lock');
+  await mkdir(lockDir, { recursive: true });
+  await writeFile(join(lockDir, 'owner'), '999999\n');
+  const result = await runPipeline(
+    planWith([fileStage('iso-base', 'base.sh')], { lockTimeout: 0 }),
+    silentLogger,
+  );
+  expect(result.outcomes[0]?.status).toBe('built');
+});
