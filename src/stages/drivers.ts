@@ -1,16 +1,107 @@
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { COMMON_DRIVERS } from '../drivers/common.js';
+import { modulesDir, readModuleIndex } from '../drivers/module-index.js';
+import { measureTree, pruneModules } from '../drivers/prune.js';
+import { closeOverDependencies, planDrivers, type DriverRequest } from '../drivers/resolve.js';
 import { BuildError } from '../errors.js';
-import type { Stage } from '../pipeline/types.js';
+import type { BuildPlan, Stage, StageContext } from '../pipeline/types.js';
 
-// Placeholder until this stage is implemented.
+/** VIC's common list, then init.sh's drivers array, then the spec's `drivers`. */
+export function driverRequests(plan: BuildPlan): DriverRequest[] {
+  return [
+    ...COMMON_DRIVERS.map((name) => ({ name, source: 'common' as const })),
+    ...plan.spec.drivers.repo.map((name) => ({ name, source: 'repo' as const })),
+    ...plan.spec.drivers.spec.map((name) => ({ name, source: 'spec' as const })),
+  ];
+}
+
+/** The kernel iso-base installed; a root with exactly one /lib/modules/<version> also tells us. */
+async function findKernelVersion(ctx: StageContext): Promise<string> {
+  if (ctx.meta.kernelVersion) return ctx.meta.kernelVersion;
+  let versions: string[] = [];
+  try {
+    versions = await readdir(join(ctx.rootfs, 'lib', 'modules'));
+  } catch {
+    /* reported below */
+  }
+  if (versions.length === 1) return versions[0]!;
+  throw new BuildError(
+    `no kernel version recorded by iso-base and /lib/modules holds ${versions.length ? versions.join(', ') : 'nothing'}`,
+    'drivers',
+  );
+}
+
+function formatMiB(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+async function runDrivers(ctx: StageContext): Promise<void> {
+  const version = await findKernelVersion(ctx);
+  const index = await readModuleIndex(ctx.rootfs, version).catch((err: unknown) => {
+    throw new BuildError(
+      `cannot read modules.dep of kernel ${version} (${(err as Error).message}); did depmod run in iso-base?`,
+      'drivers',
+    );
+  });
+  const plan = planDrivers(index, driverRequests(ctx.plan));
+  if (plan.missingRequired.length)
+    throw new BuildError(
+      plan.missingRequired
+        .map(
+          (r) =>
+            `driver "${r.name}" (from the ${r.source === 'repo' ? "repo's init.sh" : "spec's drivers"}) is neither a module nor built into kernel ${version}`,
+        )
+        .join('\n'),
+      'drivers',
+    );
+  for (const name of plan.missingCommon)
+    ctx.logger.warn(`drivers: kernel ${version} has no driver "${name}" from VIC's common list; skipping it`);
+
+  ctx.meta.kernelVersion = version;
+  ctx.meta.drivers = plan.loadOrder;
+  ctx.logger.info(
+    `drivers: ${plan.loadOrder.length} modules to load (${plan.builtin.length} requested drivers built in): ${plan.loadOrder.join(' ')}`,
+  );
+
+  const dir = modulesDir(ctx.rootfs, version);
+  if (ctx.spec.modules === 'drivers') {
+    const keep = closeOverDependencies(index, plan.loadOrder);
+    const removed = await pruneModules(dir, index, keep);
+    // depmod rewrites modules.dep & co. so modprobe never looks for the files just removed.
+    await ctx.run('depmod', ['-b', ctx.rootfs, version]);
+    ctx.logger.info(`drivers: pruned ${removed.length} modules, kept ${keep.size}`);
+  }
+  const payload = await measureTree(dir);
+  ctx.meta.modulesBytes = payload.bytes;
+  ctx.logger.info(
+    `drivers: module payload ${formatMiB(payload.bytes)} in ${payload.files} files (modules: ${ctx.spec.modules})`,
+  );
+}
+
 export const driversStage: Stage = {
   name: 'drivers',
   version: 1,
   mutatesRoot: true,
   applies: () => true,
-  tools: () => [],
-  cacheInputs: async () => ({ values: {}, files: [], toolVersions: [] }),
-  describe: () => ['(not implemented yet)'],
-  run: async () => {
-    throw new BuildError('not implemented yet', 'drivers');
-  },
+  tools: (plan) =>
+    plan.spec.modules === 'drivers'
+      ? [{ tool: 'depmod', reason: 'rebuild modules.dep after pruning modules' }]
+      : [],
+  cacheInputs: async (plan) => ({
+    values: { drivers: driverRequests(plan), modules: plan.spec.modules },
+    files: [],
+    toolVersions: [],
+  }),
+  describe: (plan) => [
+    `resolve drivers through /lib/modules/<kernel>/modules.dep, modules.builtin, modules.alias: ${driverRequests(
+      plan,
+    )
+      .map((r) => r.name)
+      .join(' ')}`,
+    ...(plan.spec.modules === 'drivers'
+      ? ["remove every module outside the drivers' dependency closure", 'depmod -b <root> <kernel>']
+      : ['keep every module of the kernel']),
+  ],
+  run: runDrivers,
 };

@@ -1,0 +1,62 @@
+import { lstat, readdir, rm } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import type { ModuleIndex } from './module-index.js';
+
+const MODULE_FILE = /\.ko(\.(xz|zst|gz))?$/;
+
+async function* walk(dir: string): AsyncGenerator<string> {
+  for (const entry of (await readdir(dir, { withFileTypes: true })).sort((a, b) =>
+    a.name.localeCompare(b.name),
+  )) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) yield* walk(path);
+    else yield path;
+  }
+}
+
+/**
+ * Deletes every module file under `dir` (/lib/modules/<version>) that is not in `keep`, so the
+ * payload is the drivers' closure only. Returns the relative paths removed. depmod must run
+ * afterwards so modules.dep stops naming the deleted files.
+ */
+export async function pruneModules(
+  dir: string,
+  index: ModuleIndex,
+  keep: ReadonlySet<string>,
+): Promise<string[]> {
+  const keepFiles = new Set(
+    [...keep].map((m) => index.files.get(m)).filter((f): f is string => f !== undefined),
+  );
+  const removed: string[] = [];
+  for await (const path of walk(dir)) {
+    const rel = relative(dir, path);
+    if (!MODULE_FILE.test(rel) || keepFiles.has(rel)) continue;
+    await rm(path);
+    removed.push(rel);
+  }
+  await removeEmptyDirs(dir);
+  return removed;
+}
+
+async function removeEmptyDirs(dir: string): Promise<boolean> {
+  let empty = true;
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    if (entry.isDirectory() && (await removeEmptyDirs(join(dir, entry.name))))
+      await rm(join(dir, entry.name), { recursive: true });
+    else empty = false;
+  }
+  return empty;
+}
+
+/** Bytes and count of regular files under `dir` (symlinks count as nothing: their target is counted). */
+export async function measureTree(dir: string): Promise<{ bytes: number; files: number }> {
+  let bytes = 0;
+  let files = 0;
+  for await (const path of walk(dir)) {
+    const st = await lstat(path);
+    if (!st.isFile()) continue;
+    bytes += st.size;
+    files += 1;
+  }
+  return { bytes, files };
+}

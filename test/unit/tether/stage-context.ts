@@ -1,0 +1,98 @@
+import { run } from '../../../src/exec/run.js';
+import type { Logger } from '../../../src/log/logger.js';
+import type { BuildPlan, StageContext, StageMeta, StageName, Target } from '../../../src/pipeline/types.js';
+import type { PackageManager } from '../../../src/pm/types.js';
+import type { ResolvedSpec } from '../../../src/spec/types.js';
+
+/** A logger that remembers what it was told, for asserting warnings and sizes. */
+export function recordingLogger(): Logger & { lines: { level: string; msg: string }[] } {
+  const lines: { level: string; msg: string }[] = [];
+  const say = (level: string) => (msg: string) => void lines.push({ level, msg });
+  return {
+    lines,
+    debug: say('debug'),
+    info: say('info'),
+    warn: say('warn'),
+    error: say('error'),
+    event() {},
+    output() {},
+    attachFile() {},
+    async detachFile() {},
+  };
+}
+
+/** The spec fields the drivers and tether stages read, with Debian 12's values as defaults. */
+export function makeSpec(over: Partial<ResolvedSpec> = {}): ResolvedSpec {
+  return {
+    name: 'test-repo',
+    repoDir: '/nonexistent',
+    specFile: '/nonexistent/repo-spec.json',
+    packagemanager: 'apt',
+    kernel: { kind: 'package', name: 'linux-image-cloud-amd64' },
+    init: '/bin/init',
+    release: 'bookworm',
+    packages: { base: [], bootstrap: [], appliance: [] },
+    stagingScript: { bootstrap: [], appliance: [] },
+    repoFiles: [],
+    gpgKeys: [],
+    apt: { variant: 'minbase', components: ['main'] },
+    hooks: {},
+    drivers: { repo: [], spec: [] },
+    modules: 'all',
+    compression: 'zstd',
+    boot: { bios: true, uefi: true },
+    cmdline: '',
+    raw: { name: 'test-repo' } as ResolvedSpec['raw'],
+    ...over,
+  };
+}
+
+/**
+ * A StageContext built by hand (the pipeline runner builds the real one): the stage works on
+ * `rootfs` in place and its commands go through the real runner.
+ */
+export function makeContext(opts: {
+  stage: StageName;
+  rootfs: string;
+  bootfs?: string;
+  artifacts?: string;
+  tmpDir: string;
+  spec: ResolvedSpec;
+  meta?: StageMeta;
+  target?: Target;
+  tether?: string;
+  logger?: Logger;
+}): StageContext {
+  const logger = opts.logger ?? recordingLogger();
+  const target = opts.target ?? 'bootstrap';
+  const plan: BuildPlan = {
+    spec: opts.spec,
+    target,
+    flavour: target === 'appliance' ? 'appliance' : 'bootstrap',
+    app: target === 'app',
+    stages: [],
+    outputs: [],
+    options: {
+      cacheRoot: opts.tmpDir,
+      outputDir: opts.tmpDir,
+      noCache: true,
+      tether: opts.tether,
+      lockTimeout: 0,
+      sourceDateEpoch: 0,
+    },
+  };
+  return {
+    plan,
+    spec: opts.spec,
+    stage: opts.stage,
+    rootfs: opts.rootfs,
+    bootfs: opts.bootfs ?? opts.tmpDir,
+    artifacts: opts.artifacts ?? opts.tmpDir,
+    tmpDir: opts.tmpDir,
+    pkgCacheDir: opts.tmpDir,
+    meta: opts.meta ?? {},
+    logger,
+    pm: {} as PackageManager,
+    run: (file, args, runOpts) => run(file, args, { stage: opts.stage, logger, ...runOpts }),
+  };
+}
