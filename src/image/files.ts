@@ -1,0 +1,67 @@
+import { randomBytes } from 'node:crypto';
+import { copyFile, rename, rm, stat, utimes } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+
+/** A name beside `dest` for writing before the final rename (same folder, so same file system). */
+export function tempSibling(dest: string): string {
+  return join(dirname(dest), `.${basename(dest)}.tmp-${randomBytes(4).toString('hex')}`);
+}
+
+/**
+ * Moves a file into place by rename, copying first when the two are on different file
+ * systems; `dest` is replaced in one step either way, never half-written.
+ */
+export async function moveFile(src: string, dest: string): Promise<void> {
+  try {
+    await rename(src, dest);
+    return;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
+  }
+  await copyInto(src, dest);
+  await rm(src, { force: true });
+}
+
+/**
+ * Copies `src` to `dest` through a temp name. Never copies onto `dest` in place: artifacts
+ * are hard links into the stage cache, and writing through one would change a cached entry.
+ */
+export async function copyInto(src: string, dest: string): Promise<void> {
+  const tmp = tempSibling(dest);
+  try {
+    await copyFile(src, tmp);
+    await rename(tmp, dest);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+}
+
+/** Sets a file's times to min(its mtime, epoch), so copies carry no build-time dates. */
+export async function clampTimes(path: string, sourceDateEpoch: number): Promise<void> {
+  const st = await stat(path);
+  const t = Math.min(Math.floor(st.mtimeMs / 1000), sourceDateEpoch);
+  await utimes(path, t, t);
+}
+
+export async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Human-readable size: 12.3 MB. */
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ['KiB', 'MiB', 'GiB'];
+  let v = n / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v.toFixed(1)} ${units[i]}`;
+}
