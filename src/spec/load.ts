@@ -1,5 +1,15 @@
-import type { Diagnostic } from '../errors.js';
-import type { ResolvedSpec } from './types.js';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { basename, isAbsolute, join, resolve } from 'node:path';
+import { formatDiagnostic, SpecError, UsageError, type Diagnostic } from '../errors.js';
+import type { Logger } from '../log/logger.js';
+import { parseSpecText, showPath, type SpecDocument } from './document.js';
+import { readDriversArray } from './drivers-array.js';
+import { scanRepoFolder, SPEC_FILE_NAMES, type FolderContents } from './folder.js';
+import { deepFreeze, normaliseSpec } from './normalise.js';
+import { applyRules, checkHooksParse, checkInitDrivers, type Finding } from './rules.js';
+import { checkSchema } from './schema.js';
+import { findNearest } from './suggest.js';
+import type { RepoSpec, ResolvedSpec } from './types.js';
 
 /** Result of loading one repo folder: every problem collected, never thrown. */
 export interface LoadResult {
@@ -8,7 +18,154 @@ export interface LoadResult {
   warnings: Diagnostic[];
 }
 
-/** Placeholder: the loader (parse → schema → normalise → rules → freeze) lands with the spec issue. */
-export async function loadRepoFolder(_repoDir: string): Promise<LoadResult> {
-  throw new Error('not implemented yet');
+/**
+ * parse → schema → normalise → semantic rules → frozen ResolvedSpec. Problems are collected,
+ * not thrown, so one run reports all of them (changesets' parse returns {config, errors, warnings}).
+ */
+export async function loadRepoFolder(repoDir: string): Promise<LoadResult> {
+  const dir = resolve(repoDir);
+  const folderProblem = await checkIsFolder(dir);
+  if (folderProblem) return { errors: [folderProblem], warnings: [] };
+
+  const folder = await scanRepoFolder(dir);
+  const findings: Finding[] = [];
+  // The hooks are checked whatever state the spec is in: all problems in one run.
+  findings.push(...(await checkHooksParse(folder.hooks)));
+  const drivers = folder.hooks.init ? readDriversArray(await readFile(folder.hooks.init, 'utf8')) : undefined;
+  if (folder.hooks.init && drivers) findings.push(...checkInitDrivers(folder.hooks.init, drivers));
+
+  const specFile = await pickSpecFile(dir, folder, findings);
+  let spec: ResolvedSpec | undefined;
+  if (specFile) {
+    const doc = parseSpecText(specFile, await readFile(specFile, 'utf8'));
+    const raw = checkDocument(doc, findings);
+    if (raw) {
+      const draft = normaliseSpec(raw, dir, specFile, folder, drivers?.drivers ?? []);
+      findings.push(...(await applyRules({ doc, raw, spec: draft, folder })));
+      spec = draft;
+    }
+  }
+  const errors = sortDiagnostics(findings.filter((f) => f.severity === 'error').map((f) => f.diagnostic));
+  const warnings = sortDiagnostics(findings.filter((f) => f.severity === 'warning').map((f) => f.diagnostic));
+  return errors.length === 0 && spec ? { spec: deepFreeze(spec), errors, warnings } : { errors, warnings };
+}
+
+async function checkIsFolder(dir: string): Promise<Diagnostic | undefined> {
+  const problem = (message: string): Diagnostic => ({
+    file: showPath(dir),
+    line: 1,
+    col: 1,
+    pointer: '',
+    message,
+    rule: 'repo-folder',
+  });
+  try {
+    if (!(await stat(dir)).isDirectory())
+      return problem('not a folder: a repo is a folder holding repo-spec.json');
+  } catch {
+    return problem('no such folder');
+  }
+  return undefined;
+}
+
+/** single-spec-file: exactly one of repo-spec.json / .yaml / .yml. */
+async function pickSpecFile(
+  dir: string,
+  folder: FolderContents,
+  findings: Finding[],
+): Promise<string | undefined> {
+  const [first, second] = folder.specFiles;
+  const at = (file: string, message: string): Finding => ({
+    severity: 'error',
+    diagnostic: { file: showPath(file), line: 1, col: 1, pointer: '', message, rule: 'single-spec-file' },
+  });
+  if (first === undefined) {
+    findings.push(
+      at(
+        join(dir, SPEC_FILE_NAMES[0]),
+        `no ${SPEC_FILE_NAMES.join(' or ')} in the repo folder: add one (see docs/spec.md)`,
+      ),
+    );
+    return undefined;
+  }
+  if (second !== undefined) {
+    const names = folder.specFiles.map((f) => basename(f)).join(' and ');
+    findings.push(at(second, `${names} are both present: keep one spec file and delete the other`));
+    return undefined;
+  }
+  return first;
+}
+
+/** Parse and schema problems into `findings`; the document when it is schema-valid. */
+function checkDocument(doc: SpecDocument, findings: Finding[]): RepoSpec | undefined {
+  const add = (severity: Finding['severity']) => (diagnostic: Diagnostic) =>
+    findings.push({ severity, diagnostic });
+  doc.warnings.forEach(add('warning'));
+  if (doc.errors.length > 0) {
+    doc.errors.forEach(add('error'));
+    return undefined;
+  }
+  if (doc.empty) {
+    add('error')({
+      file: doc.shownAs,
+      line: 1,
+      col: 1,
+      pointer: '',
+      message:
+        'the file is empty: write a repo spec with at least name, packagemanager, kernel, init and packages',
+      rule: 'parse',
+    });
+    return undefined;
+  }
+  const schemaErrors = checkSchema(doc);
+  schemaErrors.forEach(add('error'));
+  return schemaErrors.length === 0 ? (doc.value as RepoSpec) : undefined;
+}
+
+function sortDiagnostics(list: Diagnostic[]): Diagnostic[] {
+  return [...list].sort(
+    (a, b) =>
+      a.file.localeCompare(b.file) || a.line - b.line || a.col - b.col || a.message.localeCompare(b.message),
+  );
+}
+
+/** The repo folders under the repos folder (every visible subfolder, sorted by name). */
+export async function listRepoFolders(reposDir: string): Promise<string[]> {
+  let entries;
+  try {
+    entries = await readdir(reposDir, { withFileTypes: true });
+  } catch {
+    throw new UsageError(`repos folder not found: ${showPath(reposDir)} (use --repos DIR or ISOBUILD_REPOS)`);
+  }
+  return entries
+    .filter((e) => (e.isDirectory() || e.isSymbolicLink()) && !e.name.startsWith('.'))
+    .map((e) => e.name)
+    .sort()
+    .map((n) => join(reposDir, n));
+}
+
+/**
+ * A REPO argument: a name under the repos folder, else a path to a repo folder.
+ * Returns the folder's absolute path.
+ */
+export async function locateRepo(ref: string, reposDir: string): Promise<string> {
+  const isFolder = async (p: string) => (await stat(p).catch(() => undefined))?.isDirectory() ?? false;
+  const looksLikePath = isAbsolute(ref) || ref.includes('/') || ref.startsWith('.');
+  if (!looksLikePath && (await isFolder(join(reposDir, ref)))) return resolve(reposDir, ref);
+  if (await isFolder(ref)) return resolve(ref);
+  if (looksLikePath) throw new UsageError(`repo folder not found: ${ref}`);
+  const known = (await listRepoFolders(reposDir).catch(() => [])).map((p) => basename(p));
+  const near = findNearest(ref, known);
+  throw new UsageError(
+    `no repo "${ref}" in ${showPath(reposDir)}` +
+      (near ? ` (did you mean "${near}"?)` : known.length ? ` (repos: ${known.join(', ')})` : ''),
+  );
+}
+
+/** Load a repo or throw a SpecError carrying every diagnostic; warnings go to the logger. */
+export async function loadRepo(ref: string, reposDir: string, logger?: Logger): Promise<ResolvedSpec> {
+  const result = await loadRepoFolder(await locateRepo(ref, reposDir));
+  for (const w of result.warnings) logger?.warn(formatDiagnostic(w));
+  if (!result.spec) throw new SpecError(result.errors);
+  return result.spec;
 }

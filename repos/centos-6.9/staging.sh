@@ -1,0 +1,22 @@
+#!/bin/bash
+# Copyright 2018 VMware, Inc. All Rights Reserved.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#    http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+#
+
+echo "staging customizations for $(basename $(dirname $0))"
+
+# delete /etc/localtime to get system time set to UTC. Otherwise it's
+# set to EST/EDT but once we switch to the container that context is
+# lost and we end up with skewed UTC time instead.
+rm -f $(rootfs_dir $PKGDIR)/etc/localtime

@@ -1,0 +1,8 @@
+#!/bin/bash
+# Staging customizations for the debian-12 repo, in the style of VIC's repo hooks: run after the
+# bootstrap or appliance packages are installed, with PKGDIR set and rootfs_dir defined.
+
+echo "staging customizations for $(basename "$(dirname "$0")")"
+
+# Everything below ends up in an initrd that lives in RAM: drop what nothing in the image reads.
+rm -rf "$(rootfs_dir "$PKGDIR")"/usr/share/{doc,man,info}/*

@@ -1,0 +1,95 @@
+import { relative, isAbsolute } from 'node:path';
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import type { Diagnostic } from '../errors.js';
+
+/**
+ * A parsed spec file: the value, plus what we need to turn a JSON pointer back into a
+ * line and column. JSON is parsed by the YAML parser too (JSON is YAML 1.2 flow syntax), so
+ * both formats get the same positions.
+ */
+export interface SpecDocument {
+  /** Absolute path. */
+  readonly file: string;
+  /** The path diagnostics print: relative to the cwd when the file is inside it. */
+  readonly shownAs: string;
+  readonly value: unknown;
+  readonly empty: boolean;
+  readonly errors: Diagnostic[];
+  readonly warnings: Diagnostic[];
+  /** Line and column (1-based) of the value at `pointer`, or of its key with `key: true`. */
+  positionOf(pointer: string, opts?: { key?: boolean }): { line: number; col: number };
+}
+
+export function showPath(file: string, cwd = process.cwd()): string {
+  const rel = relative(cwd, file);
+  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel : file;
+}
+
+export function parsePointer(pointer: string): string[] {
+  if (pointer === '' || pointer === '/') return [];
+  return pointer
+    .slice(1)
+    .split('/')
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+}
+
+export function joinPointer(...segments: (string | number)[]): string {
+  return segments.map((s) => '/' + String(s).replace(/~/g, '~0').replace(/\//g, '~1')).join('');
+}
+
+export function parseSpecText(file: string, text: string): SpecDocument {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
+  const shownAs = showPath(file);
+  const toPos = (offset: number) => {
+    const p = lineCounter.linePos(offset);
+    return { line: p.line, col: p.col };
+  };
+  const fromYamlError = (e: { message: string; linePos?: [{ line: number; col: number }, ...unknown[]] }) => {
+    const at = e.linePos?.[0] ?? { line: 1, col: 1 };
+    // The YAML message repeats the position and quotes the source below it: keep the first clause.
+    const message = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+    return { file: shownAs, line: at.line, col: at.col, pointer: '', message, rule: 'parse' };
+  };
+  const empty = doc.contents === null;
+  return {
+    file,
+    shownAs,
+    value: doc.errors.length === 0 ? doc.toJS({ maxAliasCount: 100 }) : undefined,
+    empty,
+    errors: doc.errors.map(fromYamlError),
+    warnings: doc.warnings.map((w) => ({ ...fromYamlError(w), rule: 'parse' })),
+    positionOf(pointer, opts = {}) {
+      const found = locate(doc, parsePointer(pointer));
+      const range = opts.key && found.keyNode ? found.keyNode.range : found.node?.range;
+      return range ? toPos(range[0]) : { line: 1, col: 1 };
+    },
+  };
+}
+
+/** Walk the node tree along the pointer; stop at the deepest node that exists. */
+function locate(doc: Document, segments: string[]): { node?: Node; keyNode?: Node } {
+  let node = (doc.contents ?? undefined) as Node | undefined;
+  let keyNode: Node | undefined;
+  for (const seg of segments) {
+    if (isMap(node)) {
+      const pair = node.items.find((p) => isPair(p) && keyText(p.key) === seg);
+      if (!pair) return { node, keyNode: undefined };
+      keyNode = pair.key as Node;
+      node = (pair.value ?? pair.key) as Node;
+    } else if (isSeq(node)) {
+      const item = node.items[Number(seg)];
+      if (item === undefined) return { node };
+      keyNode = undefined;
+      node = item as Node;
+    } else {
+      return { node, keyNode };
+    }
+  }
+  return { node, keyNode };
+}
+
+function keyText(key: unknown): string | undefined {
+  if (isScalar(key)) return String(key.value);
+  return typeof key === 'string' ? key : undefined;
+}

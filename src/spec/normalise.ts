@@ -1,0 +1,98 @@
+import { resolve } from 'node:path';
+import type { FolderContents } from './folder.js';
+import { deriveRelease } from './release.js';
+import {
+  FLAVOURS,
+  type Flavour,
+  type KernelSource,
+  type PackageManagerName,
+  type RepoSpec,
+  type ResolvedSpec,
+} from './types.js';
+import type { PackageList } from './repo-spec.generated.js';
+
+/** Defaults every stage can rely on; documented in docs/spec.md. */
+export const DEFAULTS = {
+  modules: 'all',
+  compression: 'zstd',
+  boot: { bios: true, uefi: true },
+  apt: { variant: 'essential', components: ['main'] },
+  cmdline: '',
+} as const;
+
+export function splitWords(value: string): string[] {
+  return value.split(/\s+/).filter((w) => w !== '');
+}
+
+function toPackageList(list: PackageList | undefined): string[] {
+  if (list === undefined) return [];
+  return typeof list === 'string' ? splitWords(list) : [...list];
+}
+
+/** A kernel value naming a file: it has a folder part or a package file's extension. */
+export function isKernelPath(kernel: string): boolean {
+  return kernel.includes('/') || /\.(rpm|deb)$/.test(kernel);
+}
+
+export function toKernelSource(kernel: string, repoDir: string): KernelSource {
+  if (!isKernelPath(kernel)) return { kind: 'package', name: kernel };
+  return { kind: 'file', path: resolve(repoDir, kernel), format: kernel.endsWith('.deb') ? 'deb' : 'rpm' };
+}
+
+/**
+ * Schema-valid document → resolved spec: package strings split, paths made absolute, defaults
+ * applied. Pure; the semantic rules then check what the schema cannot.
+ */
+export function normaliseSpec(
+  raw: RepoSpec,
+  repoDir: string,
+  specFile: string,
+  folder: FolderContents,
+  repoDrivers: readonly string[],
+): ResolvedSpec {
+  const pm: PackageManagerName = raw.packagemanager;
+  const perFlavour = <T>(f: (flavour: Flavour) => T) =>
+    Object.fromEntries(FLAVOURS.map((fl) => [fl, f(fl)])) as Record<Flavour, T>;
+  const aptSources = raw.apt?.sources ?? folder.sourcesFiles[0];
+  return {
+    name: raw.name,
+    repoDir,
+    specFile,
+    packagemanager: pm,
+    kernel: toKernelSource(raw.kernel, repoDir),
+    init: raw.init,
+    // '' when it cannot be derived; the release-derivable rule reports it.
+    release: raw.release ?? deriveRelease(raw.name, pm) ?? '',
+    packages: {
+      base: toPackageList(raw.packages.base),
+      ...perFlavour((fl) => toPackageList(raw.packages[fl])),
+    },
+    stagingScript: perFlavour((fl) => splitWords(raw.packages_script_staging?.[fl] ?? '')),
+    repoFiles: folder.repoFiles,
+    gpgKeys: folder.gpgKeys,
+    apt: {
+      variant: raw.apt?.variant ?? DEFAULTS.apt.variant,
+      components: raw.apt?.components ?? [...DEFAULTS.apt.components],
+      ...(aptSources !== undefined ? { sources: resolve(repoDir, aptSources) } : {}),
+    },
+    hooks: folder.hooks,
+    drivers: { repo: repoDrivers, spec: raw.drivers ?? [] },
+    modules: raw.modules ?? DEFAULTS.modules,
+    compression: raw.compression ?? DEFAULTS.compression,
+    boot: { bios: raw.boot?.bios ?? DEFAULTS.boot.bios, uefi: raw.boot?.uefi ?? DEFAULTS.boot.uefi },
+    cmdline: raw.cmdline ?? DEFAULTS.cmdline,
+    ...(raw.tether !== undefined ? { tether: resolve(repoDir, raw.tether) } : {}),
+    ...(raw.app !== undefined ? { app: raw.app } : {}),
+    ...(raw.minimise !== undefined ? { minimise: raw.minimise } : {}),
+    raw,
+  };
+}
+
+/** Freeze the whole tree: stages share one resolved spec and must not change it under each other. */
+export function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}

@@ -1,0 +1,344 @@
+import { realpath, stat } from 'node:fs/promises';
+import { basename, isAbsolute, join, relative, sep } from 'node:path';
+import type { Diagnostic } from '../errors.js';
+import { run } from '../exec/run.js';
+import { joinPointer, showPath, type SpecDocument } from './document.js';
+import type { DriversArray } from './drivers-array.js';
+import type { FolderContents } from './folder.js';
+import { isKernelPath } from './normalise.js';
+import type { RepoSpec, ResolvedSpec } from './types.js';
+import { FLAVOURS } from './types.js';
+
+/** What a semantic rule sees: the schema-valid document and its normalised form. */
+export interface RuleInput {
+  doc: SpecDocument;
+  raw: RepoSpec;
+  spec: ResolvedSpec;
+  folder: FolderContents;
+}
+
+export interface Finding {
+  severity: 'error' | 'warning';
+  diagnostic: Diagnostic;
+}
+
+/** A named check the schema cannot express; its messages say how to fix the problem. */
+export interface Rule {
+  name: string;
+  check(input: RuleInput): Promise<Finding[]> | Finding[];
+}
+
+const RPM_MANAGERS = new Set(['tdnf', 'yum', 'dnf']);
+
+function finding(
+  input: RuleInput,
+  rule: string,
+  pointer: string,
+  message: string,
+  severity: Finding['severity'] = 'error',
+  opts: { key?: boolean } = {},
+): Finding {
+  const { line, col } = input.doc.positionOf(pointer, opts);
+  return { severity, diagnostic: { file: input.doc.shownAs, line, col, pointer, message, rule } };
+}
+
+export const nameMatchesFolder: Rule = {
+  name: 'name-matches-folder',
+  check(input) {
+    const folder = basename(input.spec.repoDir);
+    const out: Finding[] = [];
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(folder)) {
+      out.push(
+        finding(
+          input,
+          this.name,
+          '/name',
+          `the folder name "${folder}" is not a safe repo name: rename the folder using letters, digits, ".", "_" and "-"`,
+        ),
+      );
+    } else if (input.raw.name !== folder) {
+      out.push(
+        finding(
+          input,
+          this.name,
+          '/name',
+          `name "${input.raw.name}" does not match the folder name "${folder}": set name to "${folder}" or rename the folder`,
+        ),
+      );
+    }
+    return out;
+  },
+};
+
+export const releaseDerivable: Rule = {
+  name: 'release-derivable',
+  check(input) {
+    if (input.spec.release !== '') return [];
+    const what =
+      input.raw.packagemanager === 'apt' ? 'the apt suite (e.g. "bookworm")' : 'the release (e.g. "2.0")';
+    return [
+      finding(
+        input,
+        this.name,
+        '/name',
+        `cannot derive ${what} from the name "${input.raw.name}": set "release" in the spec`,
+      ),
+    ];
+  },
+};
+
+/**
+ * Why a path given in the spec is unusable, or undefined when it is a file (or folder, when
+ * allowed) inside the repo folder. realpath on both sides, so a symlink cannot lead out.
+ */
+export async function checkInsideRepo(
+  repoDir: string,
+  path: string,
+  opts: { allowDirectory?: boolean } = {},
+): Promise<string | undefined> {
+  if (isAbsolute(path)) return `"${path}" must be a path relative to the repo folder, not an absolute path`;
+  if (path.split(/[\\/]/).includes('..'))
+    return `"${path}" must stay inside the repo folder: remove the ".." and copy the file into the folder`;
+  let real: string;
+  try {
+    real = await realpath(join(repoDir, path));
+  } catch {
+    return `file not found: "${path}" (paths are relative to the repo folder ${showPath(repoDir)})`;
+  }
+  const root = await realpath(repoDir);
+  const rel = relative(root, real);
+  if (rel === '' || rel.startsWith('..' + sep) || rel === '..' || isAbsolute(rel))
+    return `"${path}" leads outside the repo folder through a symlink (to ${real}): copy the file into the folder instead`;
+  if (!opts.allowDirectory && !(await stat(real)).isFile()) return `"${path}" must be a file`;
+  return undefined;
+}
+
+export const filesInsideRepo: Rule = {
+  name: 'files-inside-repo',
+  async check(input) {
+    const { raw } = input;
+    const paths: { pointer: string; path: string; allowDirectory?: boolean }[] = [];
+    if (isKernelPath(raw.kernel)) paths.push({ pointer: '/kernel', path: raw.kernel });
+    if (raw.apt?.sources !== undefined) paths.push({ pointer: '/apt/sources', path: raw.apt.sources });
+    if (raw.tether !== undefined) paths.push({ pointer: '/tether', path: raw.tether });
+    raw.app?.files?.forEach((f, i) =>
+      paths.push({ pointer: joinPointer('app', 'files', i, 'src'), path: f.src, allowDirectory: true }),
+    );
+    const out: Finding[] = [];
+    for (const p of paths) {
+      const problem = await checkInsideRepo(input.spec.repoDir, p.path, p);
+      if (problem) out.push(finding(input, this.name, p.pointer, problem));
+    }
+    // Files found by name (*.repo, keys, sources, hooks) are read too: same fence.
+    const { folder } = input;
+    const found = [
+      ...folder.repoFiles,
+      ...folder.gpgKeys,
+      ...folder.sourcesFiles,
+      ...Object.values(folder.hooks).filter((h): h is string => h !== undefined),
+    ];
+    for (const file of found) {
+      const problem = await checkInsideRepo(input.spec.repoDir, basename(file));
+      if (problem) out.push(finding(input, this.name, '', problem));
+    }
+    return out;
+  },
+};
+
+export const kernelFileFormat: Rule = {
+  name: 'kernel-file-format',
+  check(input) {
+    const k = input.raw.kernel;
+    if (!isKernelPath(k) || /\.(rpm|deb)$/.test(k)) return [];
+    return [
+      finding(
+        input,
+        this.name,
+        '/kernel',
+        `"${k}" looks like a path but is not a .rpm or .deb file: give a kernel package file, or a package name without "/"`,
+      ),
+    ];
+  },
+};
+
+export const rpmRepoFiles: Rule = {
+  name: 'rpm-repo-files',
+  check(input) {
+    const pm = input.raw.packagemanager;
+    if (!RPM_MANAGERS.has(pm) || input.folder.repoFiles.length > 0) return [];
+    return [
+      finding(
+        input,
+        this.name,
+        '/packagemanager',
+        `${pm} needs at least one *.repo file (yum repository definitions) in the repo folder: add one, e.g. ${input.raw.name}.repo`,
+      ),
+    ];
+  },
+};
+
+/** The apt section with an RPM package manager is a warning: it is harmless, but it does nothing. */
+export const aptOnlyFields: Rule = {
+  name: 'apt-only-fields',
+  check(input) {
+    const pm = input.raw.packagemanager;
+    const out: Finding[] = [];
+    if (pm !== 'apt' && input.raw.apt !== undefined) {
+      out.push(
+        finding(
+          input,
+          this.name,
+          '/apt',
+          `ignored: the apt section only applies to packagemanager "apt" (this repo uses ${pm}); remove it`,
+          'warning',
+          { key: true },
+        ),
+      );
+    }
+    if (pm === 'apt' && input.folder.repoFiles.length > 0) {
+      const names = input.folder.repoFiles.map((f) => basename(f)).join(', ');
+      out.push(
+        finding(
+          input,
+          this.name,
+          '/packagemanager',
+          `ignored: ${names} (yum repository definitions) are not read by apt; use a .sources or sources.list file`,
+          'warning',
+        ),
+      );
+    }
+    return out;
+  },
+};
+
+export const aptSourcesUnique: Rule = {
+  name: 'apt-sources-unique',
+  check(input) {
+    const files = input.folder.sourcesFiles;
+    if (input.raw.packagemanager !== 'apt' || input.raw.apt?.sources !== undefined || files.length < 2)
+      return [];
+    return [
+      finding(
+        input,
+        this.name,
+        '/packagemanager',
+        `several apt sources files (${files.map((f) => basename(f)).join(', ')}): set apt.sources to the one to use`,
+      ),
+    ];
+  },
+};
+
+/** Characters a shell would act on; the staging script is split on blanks and never sees a shell. */
+const SHELL_METACHARACTERS = /[;|&$`<>(){}*?~!#'"\\\n\r]/;
+
+export const stagingScriptSafe: Rule = {
+  name: 'staging-script-safe',
+  check(input) {
+    const out: Finding[] = [];
+    for (const flavour of FLAVOURS) {
+      const script = input.raw.packages_script_staging?.[flavour];
+      const bad = script === undefined ? undefined : SHELL_METACHARACTERS.exec(script)?.[0];
+      if (bad === undefined) continue;
+      const shown = bad === '\n' || bad === '\r' ? 'a line break' : `"${bad}"`;
+      out.push(
+        finding(
+          input,
+          this.name,
+          joinPointer('packages_script_staging', flavour),
+          `contains the shell metacharacter ${shown}: this is one package-manager subcommand passed as arguments (e.g. "erase toybox"), never run by a shell; put shell commands in staging.sh`,
+        ),
+      );
+    }
+    return out;
+  },
+};
+
+export const bootFirmware: Rule = {
+  name: 'boot-firmware',
+  check(input) {
+    if (input.spec.boot.bios || input.spec.boot.uefi) return [];
+    return [finding(input, this.name, '/boot', 'both bios and uefi are false: enable at least one firmware')];
+  },
+};
+
+/** Rules over the parsed spec; run only when the document passed the schema. */
+export const SPEC_RULES: readonly Rule[] = [
+  nameMatchesFolder,
+  releaseDerivable,
+  filesInsideRepo,
+  kernelFileFormat,
+  rpmRepoFiles,
+  aptOnlyFields,
+  aptSourcesUnique,
+  stagingScriptSafe,
+  bootFirmware,
+];
+
+export async function applyRules(input: RuleInput, rules: readonly Rule[] = SPEC_RULES): Promise<Finding[]> {
+  const out: Finding[] = [];
+  for (const rule of rules) out.push(...(await rule.check(input)));
+  return out;
+}
+
+// --- Rules over the repo folder's hook files: they run whether or not the spec is valid. ---
+
+/** `bash -n` each hook: a syntax error found now beats one found half-way through a build. */
+export async function checkHooksParse(hooks: FolderContents['hooks']): Promise<Finding[]> {
+  const out: Finding[] = [];
+  for (const file of Object.values(hooks)) {
+    if (file === undefined) continue;
+    // A clean environment: bash would otherwise source $BASH_ENV, even with -n.
+    const res = await run('bash', ['--noprofile', '--norc', '-n', file], {
+      cleanEnv: true,
+      env: { PATH: '/usr/bin:/bin' },
+      allowFailure: true,
+    });
+    if (res.exitCode === 0) continue;
+    const first = res.stderr.split('\n').find((l) => l.trim() !== '') ?? `exit status ${res.exitCode}`;
+    const m = /: line (\d+): (.*)$/.exec(first);
+    out.push({
+      severity: 'error',
+      diagnostic: {
+        file: showPath(file),
+        line: m ? Number(m[1]) : 1,
+        col: 1,
+        pointer: '',
+        message: `bash -n: ${m ? m[2] : first}: fix the shell syntax of ${basename(file)}`,
+        rule: 'hooks-parse',
+      },
+    });
+  }
+  return out;
+}
+
+/** The drivers array must be readable without running init.sh, and hold module names. */
+export function checkInitDrivers(initFile: string, parsed: DriversArray): Finding[] {
+  const file = showPath(initFile);
+  const out: Finding[] = parsed.errors.map((e) => ({
+    severity: 'error',
+    diagnostic: {
+      file,
+      line: e.line,
+      col: e.col,
+      pointer: '',
+      message: e.message,
+      rule: 'init-drivers-readable',
+    },
+  }));
+  for (const [i, d] of parsed.drivers.entries()) {
+    if (/^[A-Za-z0-9_-]+$/.test(d)) continue;
+    const at = parsed.positions[i] ?? { line: 1, col: 1 };
+    out.push({
+      severity: 'error',
+      diagnostic: {
+        file,
+        line: at.line,
+        col: at.col,
+        pointer: '',
+        message: `"${d}" in the drivers array is not a kernel module name (letters, digits, "_" and "-")`,
+        rule: 'init-drivers-readable',
+      },
+    });
+  }
+  return out;
+}
