@@ -1,14 +1,85 @@
 import type { Command } from 'commander';
-import { UsageError } from '../errors.js';
+import { defaultBuildOptions, describePlan, makePlan, parseTarget } from '../pipeline/plan.js';
+import { TARGETS } from '../pipeline/types.js';
+import { showPath } from '../spec/document.js';
+import { loadRepo } from '../spec/load.js';
+import type { ResolvedSpec } from '../spec/types.js';
+import { loggerFor, reposDir, type GlobalOptions } from './context.js';
 
-// Placeholder until this command is implemented.
+/** The resolved spec as `isobuild plan` shows it: what the stages will read, defaults filled in. */
+export function describeSpec(spec: ResolvedSpec): [string, string][] {
+  const list = (xs: readonly string[]) => (xs.length ? xs.join(' ') : '(none)');
+  const files = (xs: readonly string[]) => (xs.length ? xs.map((f) => showPath(f)).join(', ') : '(none)');
+  const kernel =
+    spec.kernel.kind === 'package'
+      ? `${spec.kernel.name} (package)`
+      : `${showPath(spec.kernel.path)} (${spec.kernel.format} file)`;
+  const hooks = Object.entries(spec.hooks)
+    .filter(([, f]) => f !== undefined)
+    .map(([, f]) => showPath(f!));
+  const rows: [string, string][] = [
+    ['repo', `${spec.name} (${showPath(spec.specFile)})`],
+    ['package manager', spec.packagemanager],
+    ['release', spec.release],
+    ['kernel', kernel],
+    ['init', spec.init],
+    ['base packages', list(spec.packages.base)],
+    ['bootstrap packages', list(spec.packages.bootstrap)],
+    ['appliance packages', list(spec.packages.appliance)],
+    [
+      'staging script',
+      `bootstrap: ${list(spec.stagingScript.bootstrap)}; appliance: ${list(spec.stagingScript.appliance)}`,
+    ],
+  ];
+  if (spec.packagemanager === 'apt') {
+    rows.push(
+      ['apt', `variant ${spec.apt.variant}, components ${spec.apt.components.join(' ')}`],
+      ['apt sources', spec.apt.sources ? showPath(spec.apt.sources) : "the host's apt configuration"],
+    );
+  } else {
+    rows.push(['repo files', files(spec.repoFiles)], ['gpg keys', files(spec.gpgKeys)]);
+  }
+  rows.push(
+    ['hooks', hooks.length ? hooks.join(', ') : '(none)'],
+    ['drivers', `init.sh: ${list(spec.drivers.repo)}; spec: ${list(spec.drivers.spec)}`],
+    ['modules', spec.modules],
+    ['compression', spec.compression],
+    ['boot', [spec.boot.bios && 'bios', spec.boot.uefi && 'uefi'].filter(Boolean).join(' + ')],
+    ['cmdline', spec.cmdline || '(none)'],
+  );
+  if (spec.tether) rows.push(['tether', showPath(spec.tether)]);
+  if (spec.app) rows.push(['app', spec.app.run.join(' ')]);
+  if (spec.minimise) rows.push(['minimise', `${spec.minimise.workloads.length} workload(s)`]);
+  return rows;
+}
+
 export function registerPlan(program: Command): void {
   program
     .command('plan')
-    .description('(not implemented yet)')
-    .allowUnknownOption()
-    .allowExcessArguments()
-    .action(() => {
-      throw new UsageError('isobuild plan is not implemented yet');
+    .description('show the resolved spec and the stages a build would run, with their commands; runs nothing')
+    .argument('<repo>', 'repo name under the repos folder, or a path to a repo folder')
+    .option('-t, --target <target>', TARGETS.join(' | '), 'bootstrap')
+    .action(async (ref: string, flags: { target: string }, cmd: Command) => {
+      const globals = cmd.optsWithGlobals<GlobalOptions>();
+      const target = parseTarget(flags.target);
+      const spec = await loadRepo(ref, reposDir(globals), loggerFor(globals));
+      const described = describePlan(makePlan(spec, target, defaultBuildOptions()));
+      if (globals.json) {
+        process.stdout.write(JSON.stringify({ spec, plan: described }, null, 2) + '\n');
+        return;
+      }
+      const rows = describeSpec(spec);
+      const width = Math.max(...rows.map(([k]) => k.length));
+      const out: string[] = rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`);
+      out.push(
+        '',
+        `target ${described.target} (flavour ${described.flavour}), outputs: ${described.outputs.join(', ') || '(none: the root stays in the cache; use build --export)'}`,
+        '',
+      );
+      described.stages.forEach((s, i) => {
+        out.push(`${i + 1}. ${s.name}`);
+        for (const c of s.commands) out.push(`     ${c}`);
+      });
+      process.stdout.write(out.join('\n') + '\n');
     });
 }

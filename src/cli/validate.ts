@@ -1,14 +1,50 @@
 import type { Command } from 'commander';
-import { UsageError } from '../errors.js';
+import { basename } from 'node:path';
+import { formatDiagnostic, SpecError, type Diagnostic } from '../errors.js';
+import { showPath } from '../spec/document.js';
+import { listRepoFolders, loadRepoFolder, locateRepo } from '../spec/load.js';
+import { loggerFor, reposDir, type GlobalOptions } from './context.js';
 
-// Placeholder until this command is implemented.
+interface Outcome {
+  repo: string;
+  path: string;
+  valid: boolean;
+  errors: Diagnostic[];
+  warnings: Diagnostic[];
+}
+
 export function registerValidate(program: Command): void {
   program
     .command('validate')
-    .description('(not implemented yet)')
-    .allowUnknownOption()
-    .allowExcessArguments()
-    .action(() => {
-      throw new UsageError('isobuild validate is not implemented yet');
+    .description('check repo specs, their files and hooks without building (all repos when none is given)')
+    .argument('[repos...]', 'repo names under the repos folder, or paths to repo folders')
+    .action(async (refs: string[], _flags: object, cmd: Command) => {
+      const globals = cmd.optsWithGlobals<GlobalOptions>();
+      const logger = loggerFor(globals);
+      const dir = reposDir(globals);
+      const folders =
+        refs.length > 0 ? await Promise.all(refs.map((r) => locateRepo(r, dir))) : await listRepoFolders(dir);
+      const outcomes: Outcome[] = [];
+      for (const folder of folders) {
+        const { spec, errors, warnings } = await loadRepoFolder(folder);
+        outcomes.push({
+          repo: spec?.name ?? basename(folder),
+          path: showPath(folder),
+          valid: !!spec,
+          errors,
+          warnings,
+        });
+      }
+      if (globals.json) {
+        process.stdout.write(JSON.stringify(outcomes, null, 2) + '\n');
+      } else {
+        for (const o of outcomes) {
+          for (const w of o.warnings) logger.warn(formatDiagnostic(w));
+          if (o.valid) process.stdout.write(`ok  ${o.repo}\n`);
+        }
+      }
+      // The handler prints every diagnostic of the invalid repos and exits 2.
+      const invalid = outcomes.filter((o) => !o.valid);
+      if (invalid.length > 0) throw new SpecError(invalid.flatMap((o) => o.errors));
     });
 }
