@@ -1,18 +1,4 @@
-import { BuildError } from '../errors.js';
-import type { PackageManager } from './types.js';
+import { makeRpmPackageManager } from './rpm-adapter.js';
 
-const notYet = async () => {
-  throw new BuildError('the dnf adapter is not implemented yet');
-};
-
-// Placeholder until this adapter is implemented.
-export const dnfPackageManager: PackageManager = {
-  name: 'dnf',
-  tools: () => [],
-  describe: () => [],
-  versions: async () => [],
-  setup: notYet,
-  install: notYet,
-  runScript: notYet,
-  clean: notYet,
-};
+/** dnf --installroot with a generated configuration (see rpm-adapter.ts). */
+export const dnfPackageManager = makeRpmPackageManager('dnf');

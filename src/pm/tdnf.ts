@@ -1,18 +1,4 @@
-import { BuildError } from '../errors.js';
-import type { PackageManager } from './types.js';
+import { makeRpmPackageManager } from './rpm-adapter.js';
 
-const notYet = async () => {
-  throw new BuildError('the tdnf adapter is not implemented yet');
-};
-
-// Placeholder until this adapter is implemented.
-export const tdnfPackageManager: PackageManager = {
-  name: 'tdnf',
-  tools: () => [],
-  describe: () => [],
-  versions: async () => [],
-  setup: notYet,
-  install: notYet,
-  runScript: notYet,
-  clean: notYet,
-};
+/** tdnf (photon) when the host has it; otherwise dnf with the same configuration (Debian has no tdnf). */
+export const tdnfPackageManager = makeRpmPackageManager('tdnf');

@@ -1,18 +1,4 @@
-import { BuildError } from '../errors.js';
-import type { PackageManager } from './types.js';
+import { makeRpmPackageManager } from './rpm-adapter.js';
 
-const notYet = async () => {
-  throw new BuildError('the yum adapter is not implemented yet');
-};
-
-// Placeholder until this adapter is implemented.
-export const yumPackageManager: PackageManager = {
-  name: 'yum',
-  tools: () => [],
-  describe: () => [],
-  versions: async () => [],
-  setup: notYet,
-  install: notYet,
-  runScript: notYet,
-  clean: notYet,
-};
+/** yum when the host has it; otherwise dnf with the same configuration, as current Fedora and RHEL do. */
+export const yumPackageManager = makeRpmPackageManager('yum');

@@ -1,0 +1,201 @@
+import { copyFile, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { BuildError } from '../errors.js';
+import type { ToolNeed } from '../exec/host-tools.js';
+import { run } from '../exec/run.js';
+import type { ResolvedSpec } from '../spec/types.js';
+import { renderRpmConfig, rootCacheDir, rootConfigPath, type RpmTool } from './rpm-config.js';
+import { describeRpmDb, importGpgKeys, initRpmDb } from './rpm-db.js';
+import { reportFallback, selectRpmFrontend, type RpmFrontend } from './rpm-frontend.js';
+import { openRpmSession, type CacheChoice } from './rpm-session.js';
+import type { PackageManager, PmContext } from './types.js';
+
+/**
+ * One implementation behind the dnf, yum and tdnf adapters (VIC's setup_pm and
+ * package_cached): they differ only in the program that runs and its config dialect.
+ */
+
+/** Package names become arguments: one that starts with '-' would be read as an option. */
+function checkPackageNames(names: readonly string[], stage: string): void {
+  const bad = names.filter((n) => n.startsWith('-') || /\s/.test(n) || n === '');
+  if (bad.length)
+    throw new BuildError(`invalid package name(s): ${bad.map((n) => JSON.stringify(n)).join(', ')}`, stage);
+}
+
+async function runFrontend(
+  ctx: PmContext,
+  frontend: RpmFrontend,
+  command: readonly string[],
+  cache: CacheChoice = 'persistent',
+): Promise<void> {
+  reportFallback(ctx.logger, frontend);
+  const session = await openRpmSession({
+    spec: ctx.spec,
+    rootfs: ctx.rootfs,
+    pkgCacheDir: ctx.pkgCacheDir,
+    tmpDir: ctx.tmpDir,
+    frontend,
+    cache,
+  });
+  try {
+    await ctx.run(frontend.path, [...session.args, ...command], { stage: ctx.stage, env: session.env });
+  } finally {
+    await rm(session.dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The root's own copy of the configuration, with paths inside the root, and the repo
+ * files in /etc/yum.repos.d: VIC leaves both in the image for later use.
+ */
+async function writeRootConfig(ctx: PmContext, adapter: RpmTool): Promise<void> {
+  const repoDir = join(ctx.rootfs, 'etc/yum.repos.d');
+  await mkdir(repoDir, { recursive: true });
+  for (const f of ctx.spec.repoFiles) await copyFile(f, join(repoDir, basename(f)));
+  const config = join(ctx.rootfs, rootConfigPath(adapter));
+  await mkdir(dirname(config), { recursive: true });
+  await writeFile(
+    config,
+    renderRpmConfig(adapter, {
+      reposDir: '/etc/yum.repos.d',
+      cacheDir: rootCacheDir(adapter),
+      logDir: '/var/log',
+    }),
+  );
+}
+
+/** Removes everything below a folder, keeping the folder. */
+async function emptyDir(dir: string): Promise<void> {
+  let entries: string[];
+  try {
+    entries = await readdir(dir);
+  } catch {
+    return;
+  }
+  await Promise.all(entries.map((e) => rm(join(dir, e), { recursive: true, force: true })));
+}
+
+/** Log files the front ends write into the root when their logdir is the default. */
+const ROOT_LOGS = /^(dnf(\..*)?\.log|hawkey\.log|yum\.log|tdnf\.log)$/;
+
+async function removeRootLogs(rootfs: string): Promise<void> {
+  const logDir = join(rootfs, 'var/log');
+  let entries: string[];
+  try {
+    entries = await readdir(logDir);
+  } catch {
+    return;
+  }
+  await Promise.all(
+    entries.filter((e) => ROOT_LOGS.test(e)).map((e) => rm(join(logDir, e), { force: true })),
+  );
+}
+
+function quoteForDisplay(s: string): string {
+  return /^[\w@%+=:,./$-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+function describeFrontend(spec: ResolvedSpec, frontend: RpmFrontend, command: readonly string[]): string {
+  const { tool } = frontend;
+  const args = [
+    tool,
+    '-c',
+    `$TMPDIR/${tool}.conf`,
+    '--installroot=$ROOTFS',
+    `--releasever=${spec.release}`,
+    '--setopt=reposdir=$TMPDIR/yum.repos.d',
+    ...(tool === 'tdnf' ? ['--setopt=cachedir=$PKGCACHE'] : ['--noplugins']),
+    '--assumeyes',
+    ...command,
+  ];
+  return args.map(quoteForDisplay).join(' ');
+}
+
+export function makeRpmPackageManager(adapter: RpmTool): PackageManager {
+  const frontendFor = () => selectRpmFrontend(adapter);
+
+  return {
+    name: adapter,
+
+    tools(): ToolNeed[] {
+      const frontend = frontendFor();
+      return [
+        { tool: 'rpm', reason: 'create the root’s rpm database and import GPG keys' },
+        {
+          tool: frontend.tool,
+          reason: frontend.fallback
+            ? `install RPM packages (standing in for ${adapter})`
+            : 'install RPM packages into the root',
+        },
+      ];
+    },
+
+    describe(spec, op, args) {
+      const frontend = frontendFor();
+      const note = frontend.fallback ? [`# ${frontend.fallback}`] : [];
+      switch (op) {
+        case 'setup':
+          return [
+            ...note,
+            ...describeRpmDb(spec.gpgKeys.map(quoteForDisplay)),
+            ...(args.length ? [describeFrontend(spec, frontend, ['install', ...args])] : []),
+          ];
+        case 'install':
+          return args.length ? [...note, describeFrontend(spec, frontend, ['install', ...args])] : [];
+        case 'script':
+          return args.length ? [...note, describeFrontend(spec, frontend, args)] : [];
+        case 'clean':
+          return [
+            ...note,
+            describeFrontend(spec, frontend, ['clean', 'all']).replace(
+              '$PKGCACHE',
+              `$ROOTFS${rootCacheDir(frontend.tool)}`,
+            ),
+            'rm -rf $ROOTFS/var/cache/*',
+          ];
+      }
+    },
+
+    async versions() {
+      const frontend = frontendFor();
+      const out: string[] = [];
+      for (const [label, file] of [
+        [frontend.tool, frontend.path],
+        ['rpm', 'rpm'],
+      ] as const) {
+        const res = await run(file, ['--version'], { allowFailure: true });
+        const first = (res.stdout.split('\n').find((l) => l.trim()) ?? 'unknown').trim();
+        out.push(`${label} ${first}`);
+      }
+      return out;
+    },
+
+    async setup(ctx, basePackages) {
+      checkPackageNames(basePackages, ctx.stage);
+      const frontend = frontendFor();
+      reportFallback(ctx.logger, frontend);
+      await initRpmDb(ctx);
+      await importGpgKeys(ctx, ctx.spec.gpgKeys);
+      await writeRootConfig(ctx, adapter);
+      if (basePackages.length) await runFrontend(ctx, frontend, ['install', ...basePackages]);
+    },
+
+    async install(ctx, packages) {
+      if (!packages.length) return;
+      checkPackageNames(packages, ctx.stage);
+      await runFrontend(ctx, frontendFor(), ['install', ...packages]);
+    },
+
+    async runScript(ctx, args) {
+      if (!args.length) return;
+      await runFrontend(ctx, frontendFor(), args);
+    },
+
+    async clean(ctx) {
+      // Against the root's own cache, never the persistent one: that one outlives the root.
+      await runFrontend(ctx, frontendFor(), ['clean', 'all'], 'root');
+      await emptyDir(join(ctx.rootfs, 'var/cache'));
+      await removeRootLogs(ctx.rootfs);
+    },
+  };
+}

@@ -1,0 +1,84 @@
+/**
+ * The [main] section an RPM front end runs with, after VIC's isos/base/yum.conf and
+ * tdnf.conf. Pure: the same settings always give the same text.
+ */
+export const RPM_TOOLS = ['dnf', 'yum', 'tdnf'] as const;
+export type RpmTool = (typeof RPM_TOOLS)[number];
+
+export interface RpmConfigPaths {
+  /** Folder of *.repo files. */
+  reposDir: string;
+  /** Package and metadata cache. */
+  cacheDir: string;
+  /** Where the front end writes its own log files. */
+  logDir: string;
+}
+
+/** Settings every front end gets; comments say why they are not the tools' defaults. */
+const COMMON: readonly (readonly [string, string])[] = [
+  // Keep downloaded packages: the cache outlives the root, so the next build downloads nothing.
+  ['keepcache', '1'],
+  // Repos that do not say are checked; a .repo's own gpgcheck= still decides for that repo.
+  ['gpgcheck', '1'],
+  // `erase toybox` removes toybox only, as tdnf does on photon, not what it pulled in.
+  ['clean_requirements_on_remove', '0'],
+  // Host plugins (subscription managers, versionlock...) must not change what lands in the root.
+  ['plugins', '0'],
+  ['debuglevel', '2'],
+];
+
+const SPECIFIC: Record<RpmTool, readonly (readonly [string, string])[]> = {
+  dnf: [
+    // Images stay small: recommended packages and documentation are left out.
+    ['install_weak_deps', '0'],
+    ['tsflags', 'nodocs'],
+    ['best', '1'],
+    ['skip_if_unavailable', '0'],
+  ],
+  yum: [
+    ['tsflags', 'nodocs'],
+    ['exactarch', '1'],
+    ['obsoletes', '1'],
+    ['skip_if_unavailable', '0'],
+  ],
+  tdnf: [],
+};
+
+/** The keys naming the three paths differ between the tools (tdnf's historical `repodir`). */
+function renderPaths(tool: RpmTool, paths: RpmConfigPaths): [string, string][] {
+  switch (tool) {
+    case 'dnf':
+      return [
+        ['reposdir', paths.reposDir],
+        ['cachedir', paths.cacheDir],
+        ['logdir', paths.logDir],
+      ];
+    case 'yum':
+      return [
+        ['reposdir', paths.reposDir],
+        ['cachedir', paths.cacheDir],
+        ['logfile', `${paths.logDir.replace(/\/$/, '')}/yum.log`],
+      ];
+    case 'tdnf':
+      return [
+        ['repodir', paths.reposDir],
+        ['cachedir', paths.cacheDir],
+      ];
+  }
+}
+
+export function renderRpmConfig(tool: RpmTool, paths: RpmConfigPaths): string {
+  const lines = ['# Written by isobuild.', '[main]'];
+  for (const [k, v] of [...renderPaths(tool, paths), ...COMMON, ...SPECIFIC[tool]]) lines.push(`${k}=${v}`);
+  return lines.join('\n') + '\n';
+}
+
+/** Where the tool keeps its cache inside an installed root (for the root's own config). */
+export function rootCacheDir(tool: RpmTool): string {
+  return `/var/cache/${tool}`;
+}
+
+/** The root's own configuration file, as VIC copies it into the image for later use. */
+export function rootConfigPath(tool: RpmTool): string {
+  return tool === 'yum' ? '/etc/yum.conf' : `/etc/${tool}/${tool}.conf`;
+}

@@ -1,0 +1,70 @@
+import { access, copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import type { PmContext } from './types.js';
+
+/**
+ * The rpm database inside the root. Debian's rpm keeps its database under ~/.rpmdb unless
+ * told otherwise, and --root does not make it read the root's macros, so every rpm call
+ * names the database path and every front end (which uses librpm in-process) gets it from
+ * a private ~/.rpmmacros: see writeRpmMacros.
+ */
+export const RPM_DBPATH = '/var/lib/rpm';
+
+/** English messages, so logs and error tails read the same on every host. */
+export const RPM_ENV: Record<string, string> = { LC_ALL: 'C.UTF-8' };
+
+/** Arguments that point rpm at the root's database. */
+export function rpmRootArgs(root: string): string[] {
+  return ['--root', root, '--dbpath', RPM_DBPATH];
+}
+
+/**
+ * A HOME holding .rpmmacros that sets %_dbpath: the one macro file librpm reads from a
+ * place we control without touching the host's /etc/rpm. dnf and yum accept no macro
+ * options (--setopt sets dnf options, not rpm macros).
+ */
+export async function writeRpmMacros(home: string): Promise<void> {
+  await mkdir(home, { recursive: true });
+  await writeFile(join(home, '.rpmmacros'), `%_dbpath ${RPM_DBPATH}\n`);
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Creates the root's rpm database unless it has one (VIC's setup_pm does the same). */
+export async function initRpmDb(ctx: PmContext): Promise<void> {
+  const dbDir = join(ctx.rootfs, RPM_DBPATH);
+  if (await exists(join(dbDir, 'rpmdb.sqlite'))) return;
+  if (await exists(join(dbDir, 'Packages'))) return;
+  await mkdir(dbDir, { recursive: true });
+  await ctx.run('rpm', [...rpmRootArgs(ctx.rootfs), '--initdb'], { stage: ctx.stage, env: RPM_ENV });
+}
+
+/**
+ * Imports the repo folder's GPG keys into the root's database, so a repo with gpgcheck=1
+ * verifies against them whatever its gpgkey= says (a gpgkey= path would be read on the
+ * host, not in the root). The keys are also kept in /etc/pki/rpm-gpg for the image's own use.
+ */
+export async function importGpgKeys(ctx: PmContext, keys: readonly string[]): Promise<void> {
+  if (!keys.length) return;
+  const keyDir = join(ctx.rootfs, 'etc/pki/rpm-gpg');
+  await mkdir(keyDir, { recursive: true });
+  for (const key of keys) {
+    await copyFile(key, join(keyDir, basename(key)));
+    await ctx.run('rpm', [...rpmRootArgs(ctx.rootfs), '--import', key], { stage: ctx.stage, env: RPM_ENV });
+  }
+}
+
+export function describeRpmDb(keys: readonly string[]): string[] {
+  const root = ['--root', '$ROOTFS', '--dbpath', RPM_DBPATH];
+  return [
+    ['rpm', ...root, '--initdb'].join(' '),
+    ...keys.map((k) => ['rpm', ...root, '--import', k].join(' ')),
+  ];
+}

@@ -1,0 +1,103 @@
+import { copyFile, mkdir, mkdtemp, realpath, writeFile } from 'node:fs/promises';
+import { basename, join, relative } from 'node:path';
+import type { ResolvedSpec } from '../spec/types.js';
+import { renderRpmConfig, rootCacheDir, type RpmTool } from './rpm-config.js';
+import { RPM_ENV, writeRpmMacros } from './rpm-db.js';
+import type { RpmFrontend } from './rpm-frontend.js';
+
+/**
+ * Everything one front-end run needs, written fresh into the stage's scratch space each
+ * time: the root may have been set up by an earlier stage with another scratch folder, and
+ * nothing from the host's /etc/dnf, /etc/yum.repos.d or /etc/rpm may leak in.
+ */
+export interface RpmSession {
+  /** Arguments before the subcommand. */
+  readonly args: readonly string[];
+  readonly env: Record<string, string>;
+  /** Scratch folder of this run (config, repos, HOME, logs). */
+  readonly dir: string;
+}
+
+/** Which cache a run uses: the persistent per-repo one, or the root's own (for `clean all`). */
+export type CacheChoice = 'persistent' | 'root';
+
+export interface SessionInputs {
+  spec: ResolvedSpec;
+  rootfs: string;
+  pkgCacheDir: string;
+  tmpDir: string;
+  frontend: RpmFrontend;
+  cache: CacheChoice;
+}
+
+/**
+ * dnf and yum always put cachedir and logdir under the installroot, even when the path
+ * comes from --config or --setopt. A path that climbs out of the root with '..' reaches
+ * the host folder without bind mounts or links left in the root. Real paths on both
+ * sides, so a symlinked build folder cannot make the '..' land elsewhere.
+ */
+export function pathOutOfRoot(realRoot: string, realTarget: string): string {
+  return '/' + relative(realRoot, realTarget);
+}
+
+/** The arguments before the subcommand, for one tool. Paths are host paths. */
+export function buildFrontendArgs(
+  tool: RpmTool,
+  o: { root: string; config: string; reposDir: string; releasever: string; tdnfCacheDir?: string },
+): string[] {
+  const common = ['-c', o.config, `--installroot=${o.root}`, `--releasever=${o.releasever}`];
+  // reposdir on the command line: dnf would otherwise prefer a same-named folder in the root.
+  const repos = `--setopt=reposdir=${o.reposDir}`;
+  if (tool === 'tdnf') {
+    // tdnf 3 prefixes cachedir with the installroot unless it comes from --setopt.
+    const cache = o.tdnfCacheDir ? [`--setopt=cachedir=${o.tdnfCacheDir}`] : [];
+    return [...common, repos, ...cache, '--assumeyes'];
+  }
+  return [...common, repos, '--noplugins', '--assumeyes'];
+}
+
+export async function openRpmSession(i: SessionInputs): Promise<RpmSession> {
+  const { tool } = i.frontend;
+  await mkdir(i.tmpDir, { recursive: true });
+  const dir = await mkdtemp(join(i.tmpDir, `${tool}-`));
+  const reposDir = join(dir, 'yum.repos.d');
+  const logDir = join(dir, 'log');
+  const home = join(dir, 'home');
+  await Promise.all([mkdir(reposDir), mkdir(logDir), writeRpmMacros(home)]);
+  for (const repoFile of i.spec.repoFiles) await copyFile(repoFile, join(reposDir, basename(repoFile)));
+
+  await mkdir(i.pkgCacheDir, { recursive: true });
+  const realRoot = await realpath(i.rootfs);
+  const realCache = await realpath(i.pkgCacheDir);
+  const realLog = await realpath(logDir);
+  const rootCache = join(realRoot, rootCacheDir(tool));
+
+  let cacheDir: string;
+  let tdnfCacheDir: string | undefined;
+  if (tool === 'tdnf') {
+    cacheDir = i.cache === 'persistent' ? realCache : rootCache;
+    tdnfCacheDir = cacheDir;
+  } else {
+    cacheDir = i.cache === 'persistent' ? pathOutOfRoot(realRoot, realCache) : rootCacheDir(tool);
+  }
+  const config = join(dir, `${tool}.conf`);
+  await writeFile(
+    config,
+    renderRpmConfig(tool, {
+      reposDir,
+      cacheDir,
+      logDir: tool === 'tdnf' ? realLog : pathOutOfRoot(realRoot, realLog),
+    }),
+  );
+  return {
+    dir,
+    args: buildFrontendArgs(tool, {
+      root: realRoot,
+      config,
+      reposDir,
+      releasever: i.spec.release,
+      tdnfCacheDir,
+    }),
+    env: { ...RPM_ENV, HOME: home },
+  };
+}
