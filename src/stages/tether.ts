@@ -1,16 +1,81 @@
-import { BuildError } from '../errors.js';
-import type { Stage } from '../pipeline/types.js';
+import { writeAppLayer } from '../app/layer.js';
+import type { BuildPlan, Stage, StageContext } from '../pipeline/types.js';
+import {
+  installRepoInit,
+  installTether,
+  kernelVersionOf,
+  linkInit,
+  sizeTether,
+  writeBootstrapInit,
+} from '../tether/bootstrap-layer.js';
+import { INIT_SCRIPT_PATH, TETHER_SOURCE_DIR } from '../tether/layout.js';
+import { bootsSystemd, checkInitRequirements } from '../tether/requirements.js';
 
-// Placeholder until this stage is implemented.
+async function runTether(ctx: StageContext): Promise<void> {
+  // The app appliance (seed 000) brings its own init layer.
+  if (ctx.plan.app) return writeAppLayer(ctx);
+
+  await checkInitRequirements(ctx.rootfs, ctx.spec.init);
+  if (bootsSystemd(ctx.spec.init)) {
+    await linkInit(ctx);
+    ctx.logger.info(`tether: /init -> ${ctx.spec.init} (systemd boots to its default target; no tether)`);
+    return;
+  }
+
+  const kernelVersion = await kernelVersionOf(ctx);
+  const hasRepoInit = await installRepoInit(ctx);
+  const shipped = await installTether(ctx);
+  const sizing = await sizeTether(ctx, kernelVersion, hasRepoInit);
+  await writeBootstrapInit(ctx, {
+    kernelVersion,
+    drivers: ctx.meta.drivers ?? [],
+    sizeMiB: sizing.sizeMiB,
+    hasRepoInit,
+  });
+  await linkInit(ctx);
+  ctx.meta.tetherSizeMiB = sizing.sizeMiB;
+  ctx.logger.info(
+    `tether: ${ctx.spec.init} (bootstrap init, ${ctx.meta.drivers?.length ?? 0} drivers), tether: ${shipped.tether}, busybox: ${shipped.busybox}; ` +
+      `/.tether tmpfs ${sizing.sizeMiB} MiB for ${(sizing.contentBytes / 1024 / 1024).toFixed(1)} MiB of contents`,
+  );
+}
+
 export const tetherStage: Stage = {
   name: 'tether',
   version: 1,
   mutatesRoot: true,
   applies: () => true,
-  tools: () => [],
-  cacheInputs: async () => ({ values: {}, files: [], toolVersions: [] }),
-  describe: () => ['(not implemented yet)'],
-  run: async () => {
-    throw new BuildError('not implemented yet', 'tether');
-  },
+  tools: (plan) =>
+    plan.app || bootsSystemd(plan.spec.init)
+      ? []
+      : [
+          {
+            tool: 'chroot',
+            reason: "run the repo's install-iptables/install-entropy to size the tether tmpfs",
+          },
+          { tool: '/bin/busybox', reason: 'ship a static busybox for the tether when the root has none' },
+        ],
+  cacheInputs: async (plan: BuildPlan) => ({
+    values: { init: plan.spec.init, app: plan.app, tether: plan.options.tether ?? plan.spec.tether ?? null },
+    files: [
+      new URL('../../templates/init/', import.meta.url).pathname,
+      new URL('../../templates/tether/', import.meta.url).pathname,
+      ...(plan.spec.hooks.init ? [plan.spec.hooks.init] : []),
+      ...(plan.options.tether ? [plan.options.tether] : plan.spec.tether ? [plan.spec.tether] : []),
+    ],
+    toolVersions: [],
+  }),
+  describe: (plan) =>
+    plan.app
+      ? ['write the app layer (src/app/layer.ts)']
+      : bootsSystemd(plan.spec.init)
+        ? [`ln -s ${plan.spec.init} <root>/init`]
+        : [
+            `cp ${plan.spec.hooks.init ?? '(no init.sh)'} <root>${INIT_SCRIPT_PATH}`,
+            `install busybox and ${plan.options.tether ?? plan.spec.tether ?? 'the default tether'} into <root>${TETHER_SOURCE_DIR}/bin`,
+            'chroot <root> bash -c ". init.sh; install-iptables DIR; install-entropy DIR"  # sizes the /.tether tmpfs',
+            `render templates/init/bootstrap.sh.hbs to <root>${plan.spec.init}`,
+            `ln -s ${plan.spec.init} <root>/init`,
+          ],
+  run: runTether,
 };
