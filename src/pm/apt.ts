@@ -1,18 +1,242 @@
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { BuildError } from '../errors.js';
-import type { PackageManager } from './types.js';
+import type { ToolNeed } from '../exec/host-tools.js';
+import { run } from '../exec/run.js';
+import { mergeTree } from '../rootfs/merge-tree.js';
+import { resolveInRoot } from '../rootfs/resolve-in-root.js';
+import type { ResolvedSpec } from '../spec/types.js';
+import { APT_CACHE_DIRS, makeAptEnv, withAptChroot } from './apt-chroot.js';
+import { findAptSources } from './apt-sources.js';
+import type { PackageManager, PmContext } from './types.js';
 
-const notYet = async () => {
-  throw new BuildError('the apt adapter is not implemented yet');
-};
+const MERGED_USR_HOOKS = '/usr/share/mmdebstrap/hooks/merged-usr';
 
-// Placeholder until this adapter is implemented.
+/** What apt package arguments may look like: name, name=version, name/suite, name:arch. */
+const PACKAGE_ARG = /^[a-z0-9][a-z0-9+.~_-]*(:[a-z0-9-]+)?([=/][A-Za-z0-9+.~:_-]+)?$/;
+
+export type AptAction = { verb: 'purge' | 'install' | 'autoremove'; packages: string[] };
+
+/**
+ * packages_script_staging is written in VIC's rpm words (`erase toybox`); map them onto
+ * apt-get. `-y` and `--assumeyes` are accepted and dropped: apt-get always runs with -y here.
+ */
+export function parseAptScript(args: readonly string[]): AptAction | undefined {
+  const words = args.filter((a) => a !== '-y' && a !== '--assumeyes');
+  if (!words.length) return undefined;
+  const [verb, ...packages] = words as [string, ...string[]];
+  const known: Record<string, AptAction['verb']> = {
+    erase: 'purge',
+    remove: 'purge',
+    purge: 'purge',
+    install: 'install',
+    autoremove: 'autoremove',
+  };
+  const mapped = known[verb];
+  if (!mapped)
+    throw new BuildError(
+      `packages_script_staging: apt has no equivalent of '${verb}'; ` +
+        `use 'install PKG...', 'erase PKG...' (or remove/purge) or 'autoremove'`,
+    );
+  if (mapped !== 'autoremove' && !packages.length)
+    throw new BuildError(`packages_script_staging: '${verb}' needs at least one package name`);
+  checkPackageArgs(packages);
+  return { verb: mapped, packages };
+}
+
+/** Refuse anything apt-get could read as an option: spec values never become flags. */
+export function checkPackageArgs(packages: readonly string[]): void {
+  const bad = packages.filter((p) => !PACKAGE_ARG.test(p));
+  if (bad.length) throw new BuildError(`not an apt package name: ${bad.map((b) => `'${b}'`).join(', ')}`);
+}
+
+/** mmdebstrap reads its special hooks with shell word splitting: quote our paths for it. */
+export function quoteWord(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The mmdebstrap arguments for a spec, the package cache and the sources files. */
+export function mmdebstrapArgs(
+  spec: ResolvedSpec,
+  basePackages: readonly string[],
+  target: string,
+  sources: readonly string[],
+  pkgCacheDir: string,
+): string[] {
+  const args = [
+    '--mode=root',
+    `--variant=${spec.apt.variant}`,
+    // Without it bookworm's apt pulls in usrmerge and with it perl.
+    `--hook-dir=${MERGED_USR_HOOKS}`,
+    // Keep the essential set's .debs for the sync-out below.
+    '--skip=essential/unlink',
+  ];
+  if (basePackages.length) args.push(`--include=${basePackages.join(',')}`);
+  for (const dir of APT_CACHE_DIRS) {
+    const outside = quoteWord(join(pkgCacheDir, dir.inCache));
+    args.push(`--setup-hook=sync-in ${outside} ${dir.inRoot}/`);
+    args.push(`--customize-hook=sync-out ${dir.inRoot} ${outside}`);
+  }
+  args.push(spec.release, target, ...sources);
+  return args;
+}
+
+function aptGet(root: string, args: readonly string[]): string[] {
+  return [
+    root,
+    'apt-get',
+    '-o',
+    'Dpkg::Options::=--force-confdef',
+    '-o',
+    'Dpkg::Options::=--force-confold',
+    ...args,
+  ];
+}
+
+async function runAptGet(ctx: PmContext, args: readonly string[]): Promise<void> {
+  const env = makeAptEnv(ctx.sourceDateEpoch);
+  await ctx.run('chroot', aptGet(ctx.rootfs, args), { env, cleanEnv: true });
+}
+
+async function installPackages(ctx: PmContext, packages: readonly string[]): Promise<void> {
+  if (!packages.length) return;
+  checkPackageArgs(packages);
+  await withAptChroot(ctx, async () => {
+    await runAptGet(ctx, ['update']);
+    await runAptGet(ctx, ['install', '-y', '--no-install-recommends', ...packages]);
+  });
+}
+
+async function setupRoot(ctx: PmContext, basePackages: readonly string[]): Promise<void> {
+  checkPackageArgs(basePackages);
+  const sources = await findAptSources(ctx.spec);
+  ctx.logger.info(`apt sources (${sources.origin}): ${sources.files.join(' ')}`);
+  for (const dir of APT_CACHE_DIRS) await mkdir(join(ctx.pkgCacheDir, dir.inCache), { recursive: true });
+  // mmdebstrap wants an empty target, and iso-base has already laid out the root and run base.sh.
+  const target = join(ctx.tmpDir, 'mmdebstrap-root');
+  await rm(target, { recursive: true, force: true });
+  try {
+    const env: Record<string, string> = {};
+    if (ctx.sourceDateEpoch !== undefined) env.SOURCE_DATE_EPOCH = String(ctx.sourceDateEpoch);
+    await ctx.run(
+      'mmdebstrap',
+      mmdebstrapArgs(ctx.spec, basePackages, target, sources.files, ctx.pkgCacheDir),
+      {
+        env,
+      },
+    );
+    await makeHostNeutral(target);
+    await mergeTree(target, ctx.rootfs, { stage: ctx.stage });
+  } finally {
+    await rm(target, { recursive: true, force: true });
+  }
+}
+
+/** mmdebstrap copies the build host's hostname and resolv.conf in; the image must not carry them. */
+async function makeHostNeutral(root: string): Promise<void> {
+  await writeFile(join(root, 'etc/hostname'), 'localhost\n', { mode: 0o644 });
+  await rm(join(root, 'etc/resolv.conf'), { force: true });
+}
+
+async function cleanRoot(ctx: PmContext): Promise<void> {
+  const root = ctx.rootfs;
+  const emptyDir = async (path: string, keep: (name: string) => boolean = () => false) => {
+    const dir = await resolveInRoot(root, path);
+    for (const name of await readdir(dir).catch(() => [] as string[])) {
+      if (!keep(name)) await rm(join(dir, name), { recursive: true, force: true });
+    }
+  };
+  await emptyDir('/var/cache/apt/archives', (n) => n === 'partial' || n === 'lock');
+  await emptyDir('/var/cache/apt/archives/partial');
+  await emptyDir('/var/lib/apt/lists', (n) => n === 'partial' || n === 'lock');
+  await emptyDir('/var/lib/apt/lists/partial');
+  await emptyDir('/var/cache/apt', (n) => n === 'archives');
+  await emptyDir('/var/log/apt');
+  for (const file of [
+    '/var/log/dpkg.log',
+    '/var/log/alternatives.log',
+    '/var/log/bootstrap.log',
+    '/var/cache/ldconfig/aux-cache',
+    '/var/cache/debconf/config.dat-old',
+    '/var/cache/debconf/templates.dat-old',
+    '/var/lib/dpkg/status-old',
+    '/var/lib/dpkg/diversions-old',
+    '/var/lib/dpkg/statoverride-old',
+  ]) {
+    await rm(await resolveInRoot(root, file, false), { force: true });
+  }
+}
+
+async function firstLine(file: string, args: string[]): Promise<string> {
+  const res = await run(file, args, { allowFailure: true });
+  const line = (res.stdout || res.all).split('\n')[0]?.trim();
+  return res.exitCode === 0 && line ? line : `${file}: not available`;
+}
+
 export const aptPackageManager: PackageManager = {
   name: 'apt',
-  tools: () => [],
-  describe: () => [],
-  versions: async () => [],
-  setup: notYet,
-  install: notYet,
-  runScript: notYet,
-  clean: notYet,
+  tools: () =>
+    [
+      { tool: 'mmdebstrap', reason: 'bootstrap the Debian root (apt setup and base packages)' },
+      {
+        tool: '/usr/share/mmdebstrap/hooks/merged-usr/setup00.sh',
+        reason: 'bootstrap a merged-/usr root without usrmerge',
+      },
+      { tool: 'apt-get', reason: 'mmdebstrap resolves and downloads packages with the host apt' },
+      { tool: 'chroot', reason: 'run apt-get inside the root for later package installs' },
+      { tool: 'mount', reason: 'mount /proc in the root while apt-get installs packages' },
+    ] satisfies ToolNeed[],
+  describe(spec, op, args) {
+    const epoch = '${SOURCE_DATE_EPOCH}';
+    const install = (verbArgs: string[]) => [
+      'mount -t proc proc ROOT/proc',
+      'chroot ROOT apt-get update',
+      `chroot ROOT apt-get ${verbArgs.join(' ')}`,
+      'umount ROOT/proc',
+    ];
+    switch (op) {
+      case 'setup': {
+        const sources =
+          process.env.ISOBUILD_APT_SOURCES ?? spec.apt.sources ?? '/etc/apt/sources.list.d/*.sources';
+        return [
+          `SOURCE_DATE_EPOCH=${epoch} mmdebstrap ` +
+            mmdebstrapArgs(spec, args, '$TMP/root', [sources], 'PKGCACHE').map(quoteWord).join(' '),
+          'merge $TMP/root into ROOT',
+        ];
+      }
+      case 'install':
+        return args.length ? install(['install', '-y', '--no-install-recommends', ...args]) : [];
+      case 'script': {
+        const action = parseAptScript(args);
+        if (!action) return [];
+        return install(
+          action.verb === 'install'
+            ? ['install', '-y', '--no-install-recommends', ...action.packages]
+            : action.verb === 'purge'
+              ? ['purge', '-y', ...action.packages]
+              : ['autoremove', '--purge', '-y'],
+        );
+      }
+      case 'clean':
+        return [
+          'rm -rf ROOT/var/cache/apt/archives/*.deb ROOT/var/lib/apt/lists/* ROOT/var/log/apt/* ROOT/var/log/dpkg.log',
+        ];
+    }
+  },
+  versions: async () => [
+    await firstLine('mmdebstrap', ['--version']),
+    await firstLine('apt-get', ['--version']),
+  ],
+  setup: setupRoot,
+  install: installPackages,
+  async runScript(ctx, args) {
+    const action = parseAptScript(args);
+    if (!action) return;
+    if (action.verb === 'install') return installPackages(ctx, action.packages);
+    await withAptChroot(ctx, async () => {
+      if (action.verb === 'purge') await runAptGet(ctx, ['purge', '-y', ...action.packages]);
+      else await runAptGet(ctx, ['autoremove', '--purge', '-y']);
+    });
+  },
+  clean: cleanRoot,
 };

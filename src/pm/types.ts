@@ -13,6 +13,8 @@ export interface PmContext {
   /** Scratch space removed after the stage. */
   tmpDir: string;
   stage: string;
+  /** SOURCE_DATE_EPOCH for what the package manager writes (the stages pass the plan's). */
+  sourceDateEpoch?: number;
   logger: Logger;
   run(file: string, args: readonly string[], opts?: RunOptions): Promise<RunResult>;
 }

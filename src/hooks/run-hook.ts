@@ -1,0 +1,67 @@
+import { mkdir, symlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { CommandError } from '../errors.js';
+import { indent, tail } from '../exec/run.js';
+import type { StageContext } from '../pipeline/types.js';
+import { HOOK_PRELUDE, describeHook, makeHookEnv, type HookKind } from './hook-env.js';
+
+const TAIL_LINES = 20;
+
+/**
+ * Run a repo hook (base.sh or staging.sh) with bash, VIC style: sourced after VIC's helper
+ * functions, `set -e`, PKGDIR naming the bundle that holds rootfs/ and bootfs/. A failure
+ * names the hook, the stage and the tail of its output.
+ */
+export async function runHook(ctx: StageContext, kind: HookKind, file: string): Promise<void> {
+  const shown = describeHook(file);
+  ctx.logger.info(`running ${kind} hook ${shown}`);
+  const env = makeHookEnv({
+    kind,
+    pkgDir: await bundleDirFor(ctx),
+    rootfs: ctx.rootfs,
+    bootfs: ctx.bootfs,
+    repoName: ctx.spec.name,
+    repoDir: ctx.spec.repoDir,
+    packageManager: ctx.spec.packagemanager,
+    stage: ctx.stage,
+    flavour: ctx.plan.flavour,
+    sourceDateEpoch: ctx.plan.options.sourceDateEpoch,
+    tmpDir: ctx.tmpDir,
+  });
+  const res = await ctx.run('bash', ['--noprofile', '--norc', '-c', HOOK_PRELUDE, file], {
+    env,
+    cleanEnv: true,
+    cwd: ctx.spec.repoDir,
+    allowFailure: true,
+  });
+  if (res.exitCode === 0) return;
+  const outputTail = tail(res.all || res.stderr, TAIL_LINES);
+  throw new CommandError(
+    `stage ${ctx.stage}: ${kind} hook ${shown} failed (exit status ${res.exitCode})` +
+      (outputTail ? `\n  output (last lines):\n${indent(outputTail, '    ')}` : '\n  (no output)'),
+    { stage: ctx.stage, command: `bash ${file}`, exitCode: res.exitCode, outputTail },
+  );
+}
+
+/**
+ * VIC's hooks call `$(rootfs_dir $PKGDIR)`, i.e. $PKGDIR/rootfs. The pipeline's work folder
+ * already has that shape; otherwise a folder of two links gives the hook the same view.
+ */
+async function bundleDirFor(ctx: StageContext): Promise<string> {
+  const parent = dirname(ctx.rootfs);
+  if (
+    basename(ctx.rootfs) === 'rootfs' &&
+    basename(ctx.bootfs) === 'bootfs' &&
+    dirname(ctx.bootfs) === parent
+  )
+    return parent;
+  const bundle = join(ctx.tmpDir, 'hook-bundle');
+  await mkdir(bundle, { recursive: true });
+  await symlink(ctx.rootfs, join(bundle, 'rootfs')).catch(ignoreExists);
+  await symlink(ctx.bootfs, join(bundle, 'bootfs')).catch(ignoreExists);
+  return bundle;
+}
+
+function ignoreExists(err: NodeJS.ErrnoException): void {
+  if (err.code !== 'EEXIST') throw err;
+}

@@ -1,0 +1,81 @@
+import { lstat, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { BuildError } from '../errors.js';
+import type { RunOptions, RunResult } from '../exec/run.js';
+import { resolveInRoot } from '../rootfs/resolve-in-root.js';
+
+type Runner = (file: string, args: readonly string[], opts?: RunOptions) => Promise<RunResult>;
+
+/** Compressed module suffixes and the command that turns each back into a plain .ko in place. */
+const DECOMPRESSORS = {
+  '.ko.xz': ['xz', ['-d', '-f', '-q']],
+  '.ko.zst': ['zstd', ['-d', '-f', '-q', '--rm']],
+  '.ko.gz': ['gzip', ['-d', '-f']],
+} as const satisfies Record<string, readonly [string, readonly string[]]>;
+
+export type ModuleSuffix = keyof typeof DECOMPRESSORS;
+export const COMPRESSED_MODULE_SUFFIXES = Object.keys(DECOMPRESSORS) as ModuleSuffix[];
+
+/** Files per decompressor run: enough to keep thousands of modules fast, short of ARG_MAX. */
+const BATCH = 256;
+
+/** The host folder of a kernel's modules inside the root. */
+export async function modulesDirOf(root: string, version: string): Promise<string> {
+  return resolveInRoot(root, `/lib/modules/${version}`);
+}
+
+/** Every file under `dir` (no link following), sorted. */
+export async function listFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (d: string) => {
+    for (const entry of (await readdir(d, { withFileTypes: true })).sort((a, b) =>
+      a.name.localeCompare(b.name),
+    )) {
+      const p = join(d, entry.name);
+      if (entry.isDirectory()) await walk(p);
+      else if (entry.isFile()) out.push(p);
+    }
+  };
+  await walk(dir);
+  return out;
+}
+
+export function compressedSuffixOf(file: string): ModuleSuffix | undefined {
+  return COMPRESSED_MODULE_SUFFIXES.find((s) => file.endsWith(s));
+}
+
+/**
+ * Decompress .ko.xz / .ko.zst / .ko.gz modules in place (VIC issue 3858): the initrd is
+ * compressed as a whole, modprobe in a minimal root may lack the decompressor, and depmod
+ * then indexes plain .ko files. Returns how many files were decompressed.
+ */
+export async function decompressModules(root: string, version: string, run: Runner): Promise<number> {
+  const files = await listFiles(await modulesDirOf(root, version));
+  let count = 0;
+  for (const suffix of COMPRESSED_MODULE_SUFFIXES) {
+    const batch = files.filter((f) => f.endsWith(suffix));
+    const [tool, args] = DECOMPRESSORS[suffix];
+    for (let i = 0; i < batch.length; i += BATCH) {
+      await run(tool, [...args, '--', ...batch.slice(i, i + BATCH)]);
+    }
+    count += batch.length;
+  }
+  return count;
+}
+
+/** Build modules.dep and friends for the root's kernel with the host's depmod. */
+export async function runDepmod(root: string, version: string, run: Runner, stage?: string): Promise<void> {
+  await run('depmod', ['-b', root, version]);
+  const dep = join(await modulesDirOf(root, version), 'modules.dep');
+  if (!(await lstat(dep).catch(() => undefined))?.isFile())
+    throw new BuildError(`depmod -b ${root} ${version} wrote no ${dep}`, stage);
+}
+
+/** Bytes of module files (.ko and compressed) for the kernel, for the stage's meta. */
+export async function sumModuleBytes(root: string, version: string): Promise<number> {
+  let total = 0;
+  for (const f of await listFiles(await modulesDirOf(root, version))) {
+    if (f.endsWith('.ko') || compressedSuffixOf(f)) total += (await lstat(f)).size;
+  }
+  return total;
+}
