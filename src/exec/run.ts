@@ -26,6 +26,8 @@ export interface RunOptions {
   tailLines?: number;
   /** Keep stdout as raw bytes (cpio streams, binary tools). */
   binaryStdout?: boolean;
+  /** Stops the command early (e.g. qemu once the console said what we waited for). */
+  signal?: AbortSignal;
 }
 
 export interface RunResult {
@@ -53,7 +55,7 @@ export async function run(file: string, args: readonly string[], opts: RunOption
     reject: false,
     all: !opts.inherit,
     timeout: opts.timeoutMs,
-    cancelSignal: cancelSignal(),
+    cancelSignal: opts.signal ? AbortSignal.any([cancelSignal(), opts.signal]) : cancelSignal(),
     encoding: opts.binaryStdout ? 'buffer' : 'utf8',
     stripFinalNewline: false,
     ...(opts.inherit
