@@ -1,7 +1,180 @@
+import {
+  chmod,
+  lchown,
+  lstat,
+  lutimes,
+  mkdir,
+  readFile,
+  rm,
+  symlink,
+  utimes,
+  writeFile,
+} from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { posix, relative, resolve } from 'node:path';
+import Handlebars from 'handlebars';
 import { BuildError } from '../errors.js';
-import type { StageContext } from '../pipeline/types.js';
+import type { StageContext, StageMeta } from '../pipeline/types.js';
+import type { ResolvedSpec } from '../spec/types.js';
+import { fixedEnv } from '../minimise/env.js';
+import { hostPath, resolveInRoot } from '../minimise/root-path.js';
 
-/** Placeholder: writes the app appliance's init and /app files (seed 000) into the root. */
-export async function writeAppLayer(_ctx: StageContext): Promise<void> {
-  throw new BuildError('the app layer is not implemented yet', 'tether');
+/**
+ * The app appliance's layer (seed 000): the spec's app files, /app/prerun, run and postrun,
+ * and an init that runs them with the seed's kernel command-line knobs. Split in two because
+ * the minimise stage must trace the app: `addAppFiles` runs before tracing (the minimise stage
+ * calls it), `writeAppLayer` (the tether stage) adds the init, which needs nothing from the
+ * root but its own static busybox and, with drivers, the root's modprobe.
+ */
+
+const TEMPLATES = fileURLToPath(new URL('../../templates/app/', import.meta.url));
+/** The host's static busybox, copied in: the init then needs no libraries from the (minimised) root. */
+export const HOST_BUSYBOX = '/bin/busybox';
+export const APP_BUSYBOX = '/usr/lib/isobuild/busybox';
+export const APP_PHASES = ['prerun', 'run', 'postrun'] as const;
+export type AppPhase = (typeof APP_PHASES)[number];
+const MODPROBE_CANDIDATES = ['/usr/sbin/modprobe', '/sbin/modprobe'];
+
+type AppSpec = NonNullable<ResolvedSpec['app']>;
+
+/** Quotes one word for a POSIX shell. */
+export function shellQuote(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+function envLines(env: Record<string, string>): string[] {
+  return Object.keys(env)
+    .sort()
+    .map((k) => `${k}=${shellQuote(env[k] as string)}`);
+}
+
+async function render(name: string, data: Record<string, unknown>): Promise<string> {
+  const text = await readFile(posix.join(TEMPLATES, name), 'utf8');
+  return Handlebars.compile(text, { noEscape: true, strict: true })(data);
+}
+
+/** The text of /app/<phase> for an argv from the spec. */
+export async function renderPhase(app: AppSpec, phase: AppPhase, argv: readonly string[]): Promise<string> {
+  return render('phase.sh.hbs', {
+    phase,
+    cwd: app.cwd ? shellQuote(app.cwd) : '',
+    env: envLines(app.env ?? {}),
+    argv: argv.map(shellQuote).join(' '),
+  });
+}
+
+/** The text of the init. */
+export async function renderInit(
+  spec: ResolvedSpec,
+  drivers: readonly string[],
+  modprobe: string,
+): Promise<string> {
+  return render('init.sh.hbs', {
+    busybox: APP_BUSYBOX,
+    env: envLines(fixedEnv(spec)),
+    drivers: drivers.map(shellQuote).join(' '),
+    modprobe: modprobe === APP_BUSYBOX ? `${APP_BUSYBOX} modprobe` : modprobe,
+    end: spec.app?.end ?? 'poweroff',
+  });
+}
+
+/** Writes a file owned by root with a fixed mtime, so that two builds give the same bytes. */
+async function writeFixed(root: string, inRoot: string, data: string | Buffer, mode: number, epoch: number) {
+  const dest = await safeDest(root, inRoot);
+  await mkdirInRoot(root, posix.dirname(inRoot), epoch);
+  await rm(dest, { force: true });
+  await writeFile(dest, data);
+  await lchown(dest, 0, 0);
+  await chmod(dest, mode);
+  await utimes(dest, epoch, epoch);
+}
+
+/** Makes in-root directories (0755, root-owned) without following links out of the root. */
+async function mkdirInRoot(root: string, inRoot: string, epoch: number): Promise<void> {
+  const r = await resolveInRoot(root, inRoot);
+  if (r.stat?.isDirectory()) return;
+  if (r.stat) throw new BuildError(`${inRoot} exists in the root and is not a directory`, 'tether');
+  await mkdirInRoot(root, posix.dirname(r.path), epoch);
+  await mkdir(hostPath(root, r.path));
+  await chmod(hostPath(root, r.path), 0o755);
+  await utimes(hostPath(root, r.path), epoch, epoch);
+}
+
+/** The host path to write an in-root path at: its directory resolved inside the root. */
+async function safeDest(root: string, inRoot: string): Promise<string> {
+  const dir = await resolveInRoot(root, posix.dirname(inRoot));
+  return hostPath(root, posix.join(dir.path, posix.basename(inRoot)));
+}
+
+function parseMode(mode: string | undefined, fallback: number): number {
+  return mode ? parseInt(mode, 8) : fallback;
+}
+
+/**
+ * Copies the spec's app files (from the repo folder) into the root and writes /app/prerun,
+ * /app/run and /app/postrun. Idempotent: the tether stage calls it again for builds that
+ * skip minimise.
+ */
+export async function addAppFiles(
+  ctx: Pick<StageContext, 'spec' | 'rootfs' | 'plan' | 'stage'>,
+): Promise<void> {
+  const app = ctx.spec.app;
+  if (!app) throw new BuildError('the app target needs an `app` section in the spec', ctx.stage);
+  const epoch = ctx.plan.options.sourceDateEpoch;
+  for (const f of app.files ?? []) {
+    const src = resolve(ctx.spec.repoDir, f.src);
+    if (relative(ctx.spec.repoDir, src).startsWith('..'))
+      throw new BuildError(`app file ${f.src} is outside the repo folder`, ctx.stage);
+    const st = await lstat(src).catch(() => undefined);
+    if (!st?.isFile()) throw new BuildError(`app file ${f.src} not found in ${ctx.spec.repoDir}`, ctx.stage);
+    await writeFixed(ctx.rootfs, f.dest, await readFile(src), parseMode(f.mode, st.mode & 0o777), epoch);
+  }
+  for (const phase of APP_PHASES) {
+    const argv = app[phase];
+    if (argv)
+      await writeFixed(ctx.rootfs, `/app/${phase}`, await renderPhase(app, phase, argv), 0o755, epoch);
+  }
+}
+
+/** The modprobe the init uses: the root's kmod (compressed modules) or busybox's. */
+async function findModprobe(root: string): Promise<string> {
+  for (const p of MODPROBE_CANDIDATES) if ((await resolveInRoot(root, p)).stat) return p;
+  return APP_BUSYBOX;
+}
+
+/**
+ * What the app init takes from the root, so that minimise keeps it: the /app scripts and,
+ * when there are drivers to load, modprobe and its configuration.
+ */
+export async function appInitRequirements(root: string, meta: StageMeta): Promise<string[]> {
+  const paths = ['/app', ...APP_PHASES.map((p) => `/app/${p}`)];
+  if (meta.drivers?.length) {
+    const modprobe = await findModprobe(root);
+    if (modprobe !== APP_BUSYBOX) paths.push(modprobe);
+    paths.push('/etc/modprobe.d', '/lib/modprobe.d');
+  }
+  return paths;
+}
+
+/** Writes the app init at spec.init, /init pointing at it, and the init's busybox. */
+export async function writeAppLayer(ctx: StageContext): Promise<void> {
+  await addAppFiles(ctx);
+  const epoch = ctx.plan.options.sourceDateEpoch;
+  const busybox = await readFile(HOST_BUSYBOX).catch(() => {
+    throw new BuildError(`${HOST_BUSYBOX} is missing on the host: apt-get install busybox-static`, ctx.stage);
+  });
+  await writeFixed(ctx.rootfs, APP_BUSYBOX, busybox, 0o755, epoch);
+  const drivers = ctx.meta.drivers ?? [];
+  const init = await renderInit(ctx.spec, drivers, await findModprobe(ctx.rootfs));
+  await writeFixed(ctx.rootfs, ctx.spec.init, init, 0o755, epoch);
+  if (ctx.spec.init !== '/init') {
+    const link = hostPath(ctx.rootfs, '/init');
+    await rm(link, { force: true });
+    await symlink(ctx.spec.init.slice(1), link);
+    await lchown(link, 0, 0);
+    await lutimes(link, epoch, epoch);
+  }
+  ctx.logger.info(
+    `app layer: ${ctx.spec.init} (/init), /app/{${APP_PHASES.filter((p) => ctx.spec.app?.[p]).join(',')}}`,
+  );
 }

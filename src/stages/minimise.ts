@@ -1,16 +1,43 @@
-import { BuildError } from '../errors.js';
+import { addAppFiles, appInitRequirements } from '../app/layer.js';
 import type { Stage } from '../pipeline/types.js';
+import { minimiseRoot } from '../minimise/minimise-root.js';
+import { describeTrace } from '../minimise/tracer.js';
+import { initRequirements } from '../tether/requirements.js';
 
-// Placeholder until this stage is implemented.
+/**
+ * Optional stage: trace the spec's workloads in the staged root and keep only what they use
+ * (seed 000's nbic, with strace instead of atimes). For the app target the app's files go
+ * into the root first, so that the workloads can run them.
+ */
 export const minimiseStage: Stage = {
   name: 'minimise',
   version: 1,
   mutatesRoot: true,
-  applies: () => true,
-  tools: () => [],
-  cacheInputs: async () => ({ values: {}, files: [], toolVersions: [] }),
-  describe: () => ['(not implemented yet)'],
-  run: async () => {
-    throw new BuildError('not implemented yet', 'minimise');
+  applies: (plan) => plan.spec.minimise !== undefined,
+  tools: () => [
+    { tool: 'strace', reason: 'trace the minimise workloads' },
+    { tool: 'unshare', reason: 'run the workloads in private mount and network namespaces' },
+    { tool: 'mount', reason: 'mount the overlay, proc, sys and dev the workloads run in' },
+    { tool: 'timeout', reason: 'stop a minimise workload that runs too long' },
+  ],
+  cacheInputs: async (plan) => ({
+    values: { minimise: plan.spec.minimise, app: plan.app ? plan.spec.app : undefined },
+    files: plan.app ? (plan.spec.app?.files ?? []).map((f) => `${plan.spec.repoDir}/${f.src}`) : [],
+    toolVersions: [],
+  }),
+  describe: (plan) => [
+    ...(plan.app ? ['add the app files and /app/{prerun,run,postrun} to the root'] : []),
+    ...(plan.spec.minimise?.workloads ?? []).map((w) => describeTrace('<root>', w)),
+    'keep traced paths + symlink chains + ELF interpreters/DT_NEEDED + #! interpreters + keep/list_dirs + init needs',
+    'rerun every workload in the minimised root and compare stdout, stderr and exit status',
+  ],
+  run: async (ctx) => {
+    if (!ctx.spec.minimise) return;
+    if (ctx.plan.app) await addAppFiles(ctx);
+    const initPaths = [
+      ...initRequirements(ctx.plan),
+      ...(ctx.plan.app ? await appInitRequirements(ctx.rootfs, ctx.meta) : []),
+    ];
+    await minimiseRoot(ctx, { initPaths });
   },
 };

@@ -1,0 +1,146 @@
+import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { BuildError } from '../errors.js';
+import { tail } from '../exec/run.js';
+import type { StageContext } from '../pipeline/types.js';
+import { KeepSet } from './closure.js';
+import { copyKept } from './copier.js';
+import { fixedEnv } from './env.js';
+import { globToRegExp, matchRootGlobs, walkRoot } from './glob.js';
+import { driverModulePaths, moduleIndexGlobs } from './modules.js';
+import { buildManifest, measureTree, summarise, type MinimiseManifest } from './report.js';
+import { resolveInRoot } from './root-path.js';
+import { parseStrace } from './strace-parse.js';
+import { interpretTrace } from './trace-events.js';
+import { traceWorkload, type Workload, type WorkloadResult } from './tracer.js';
+import { checkRun, formatFailures, type VerifyFailure } from './verify.js';
+
+/**
+ * The minimise stage's work, in order: trace each workload in an overlay of the root, keep
+ * what it used (plus ELF and shebang closures, keep/list_dirs globs and the init's needs),
+ * copy that into a fresh root, rerun the workloads there and compare, then swap the roots.
+ */
+export interface MinimiseInputs {
+  /** Extra in-root paths the init layer needs (initRequirements, the app init's). */
+  initPaths: readonly string[];
+}
+
+/** Directories the init mounts on or writes to: kept empty when the root has them. */
+const MOUNT_POINTS = ['/proc', '/sys', '/dev', '/tmp', '/run', '/root'];
+
+type Ctx = Pick<
+  StageContext,
+  'spec' | 'rootfs' | 'tmpDir' | 'artifacts' | 'meta' | 'logger' | 'run' | 'stage'
+>;
+
+export async function minimiseRoot(ctx: Ctx, inputs: MinimiseInputs): Promise<MinimiseManifest> {
+  const m = ctx.spec.minimise;
+  if (!m) throw new BuildError('no minimise section in the spec', ctx.stage);
+  const env = fixedEnv(ctx.spec);
+  const workloads = m.workloads as Workload[];
+  const before = await measureTree(ctx.rootfs);
+  const keep = new KeepSet(
+    ctx.rootfs,
+    (env.LD_LIBRARY_PATH ?? '').split(':').filter((d) => d.startsWith('/')),
+  );
+
+  // 1. Trace every workload in the full root.
+  const fullRuns: WorkloadResult[] = [];
+  const summary: MinimiseManifest['workloads'] = [];
+  for (const w of workloads) {
+    const t0 = Date.now();
+    const res = await traceWorkload({
+      root: ctx.rootfs,
+      workload: w,
+      env,
+      tmpDir: ctx.tmpDir,
+      run: ctx.run,
+      stage: ctx.stage,
+    });
+    const expected = w.exit ?? 0;
+    if (res.exitCode !== expected)
+      throw new BuildError(
+        `workload ${JSON.stringify(w.argv)} exited with status ${res.exitCode} in the full root (expected ${expected})` +
+          `\n  stderr (last lines):\n${tail(res.stderr || res.stdout)}`,
+        ctx.stage,
+      );
+    const facts = interpretTrace(parseStrace(res.trace), res.chrootPath);
+    for (const a of facts.accesses)
+      await keep.add(a.path, 'traced', {
+        follow: a.follow,
+        create: a.kind === 'create',
+        exec: a.kind === 'exec',
+      });
+    ctx.logger.info(
+      `traced ${JSON.stringify(w.argv)}: exit ${res.exitCode}, ${facts.accesses.length} accesses, ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+    );
+    fullRuns.push(res);
+    summary.push({ argv: [...w.argv], exitCode: res.exitCode, accesses: facts.accesses.length });
+  }
+
+  // 2. What the traces cannot show.
+  for (const p of await matchRootGlobs(ctx.rootfs, m.keep ?? [])) await keep.add(p, 'keep', { exec: true });
+  for (const dir of await matchRootGlobs(ctx.rootfs, m.list_dirs ?? [])) {
+    const r = await resolveInRoot(ctx.rootfs, dir);
+    if (!r.stat?.isDirectory()) continue;
+    await keep.add(r.path, 'list_dirs');
+    for (const entry of await walkRoot(ctx.rootfs, r.path))
+      if (!entry.slice(r.path.length + 1).includes('/')) await keep.add(entry, 'list_dirs', { via: r.path });
+  }
+  const kver = ctx.meta.kernelVersion;
+  const modulePaths = [
+    ...(await driverModulePaths(ctx.rootfs, kver, ctx.meta.drivers ?? [])),
+    ...(await matchRootGlobs(ctx.rootfs, moduleIndexGlobs(kver))),
+  ];
+  for (const p of [...inputs.initPaths, ...MOUNT_POINTS, ...modulePaths, env.HOME ?? '/root'])
+    await keep.add(p, 'init', { exec: true });
+  const excluded = keep.exclude((m.exclude ?? []).map(globToRegExp));
+  keep.addParents();
+
+  // 3. Copy into a fresh root and verify it behaves the same.
+  const minRoot = join(ctx.tmpDir, 'minimised-root');
+  await rm(minRoot, { recursive: true, force: true });
+  await mkdir(minRoot);
+  await copyKept(ctx.rootfs, minRoot, keep.paths());
+  const failures: VerifyFailure[] = [];
+  for (const [i, w] of workloads.entries()) {
+    const res = await traceWorkload({
+      root: minRoot,
+      workload: w,
+      env,
+      tmpDir: ctx.tmpDir,
+      run: ctx.run,
+      stage: ctx.stage,
+    });
+    const failure = await checkRun(ctx.rootfs, w.argv, fullRuns[i] as WorkloadResult, res);
+    if (failure) failures.push(failure);
+  }
+  if (failures.length) {
+    await rm(minRoot, { recursive: true, force: true });
+    throw new BuildError(formatFailures(failures), ctx.stage);
+  }
+
+  // 4. The manifest describes the full root's files (sizes as kept), then the roots swap.
+  const after = await measureTree(minRoot);
+  const manifest = await buildManifest(ctx.rootfs, keep, { before, after, workloads: summary, excluded });
+  await replaceRoot(ctx.rootfs, minRoot);
+  await mkdir(ctx.artifacts, { recursive: true });
+  await writeFile(join(ctx.artifacts, 'minimise-manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
+  for (const line of summarise(manifest)) ctx.logger.info(line);
+  ctx.meta.minimise = { before, after };
+  return manifest;
+}
+
+/** Empties `root` and moves the minimised root's entries into it (the root folder itself stays). */
+async function replaceRoot(root: string, minRoot: string): Promise<void> {
+  for (const name of await readdir(root)) await rm(join(root, name), { recursive: true, force: true });
+  for (const name of await readdir(minRoot)) {
+    try {
+      await rename(join(minRoot, name), join(root, name));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EXDEV') throw e;
+      await copyKept(minRoot, root, [`/${name}`, ...(await walkRoot(minRoot, `/${name}`))]);
+    }
+  }
+  await rm(minRoot, { recursive: true, force: true });
+}

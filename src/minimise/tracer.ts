@@ -1,0 +1,139 @@
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { BuildError } from '../errors.js';
+import type { RunOptions, RunResult } from '../exec/run.js';
+import { tail } from '../exec/run.js';
+
+/**
+ * Runs one workload under strace, chrooted into an overlay of a root so that its writes
+ * never reach the root itself, in private mount and network namespaces (the mounts vanish
+ * with the namespace; the workload cannot reach the network, which the appliance may lack).
+ */
+
+export interface Workload {
+  argv: readonly string[];
+  cwd?: string;
+  /** Seconds before SIGTERM (then SIGKILL 5 s later). */
+  timeout?: number;
+  exit?: number;
+  stdin?: string;
+}
+
+export interface WorkloadResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  /** The strace output, as text. */
+  trace: string;
+  /** The host path the chroot was made at (strip it from -y paths). */
+  chrootPath: string;
+}
+
+export type RunFn = (file: string, args: readonly string[], opts?: RunOptions) => Promise<RunResult>;
+
+export const DEFAULT_TIMEOUT = 60;
+/** Seconds between SIGTERM and SIGKILL: files used while exiting matter too. */
+const KILL_AFTER = 5;
+
+/** What strace records: every file and process call, cwd changes and directory listings. */
+export const STRACE_FILTER = 'trace=%file,%process,chdir,fchdir,getdents,getdents64';
+
+/**
+ * The fixed script unshare runs. It is a constant: every value reaches it as a positional
+ * argument, never spliced into the text. Overlay first; a plain copy when the kernel refuses it.
+ */
+const WRAPPER = `set -eu
+lower=$1; upper=$2; work=$3; merged=$4; trace=$5; secs=$6; cwd=$7; killafter=$8
+shift 8
+if ! mount -t overlay overlay -o "lowerdir=$lower,upperdir=$upper,workdir=$work" "$merged" 2>/dev/null; then
+  cp -a "$lower/." "$merged/"
+fi
+for d in proc sys dev; do [ -d "$merged/$d" ] || mkdir -p "$merged/$d"; done
+mount -t proc proc "$merged/proc"
+mount --rbind /sys "$merged/sys"
+mount --rbind /dev "$merged/dev"
+exec strace -f -y --seccomp-bpf -e ${STRACE_FILTER} -o "$trace" \\
+  timeout --preserve-status -k "$killafter" -s TERM "$secs" unshare -R "$merged" -w "$cwd" -- "$@"
+`;
+
+/** The command line (for `isobuild plan` and messages). */
+export function describeTrace(root: string, w: Workload): string {
+  return (
+    `unshare --mount --net -- sh -c '<overlay of ${root}; mount proc, sys, dev>; strace -f -y --seccomp-bpf ` +
+    `-e ${STRACE_FILTER} -o trace timeout ${w.timeout ?? DEFAULT_TIMEOUT} unshare -R merged -w ${w.cwd ?? '/'} ` +
+    `-- ${w.argv.join(' ')}'`
+  );
+}
+
+/** Overlay options are comma and colon separated: such paths cannot be passed safely. */
+function checkMountablePath(p: string, stage: string): void {
+  if (/[,:\\]/.test(p)) throw new BuildError(`cannot trace in ${p}: the path holds ',', ':' or '\\'`, stage);
+}
+
+export async function traceWorkload(opts: {
+  root: string;
+  workload: Workload;
+  env: Record<string, string>;
+  tmpDir: string;
+  run: RunFn;
+  stage: string;
+}): Promise<WorkloadResult> {
+  const { root, workload: w, stage } = opts;
+  checkMountablePath(root, stage);
+  await mkdir(opts.tmpDir, { recursive: true });
+  const dir = await mkdtemp(join(opts.tmpDir, 'trace-'));
+  checkMountablePath(dir, stage);
+  const [upper, work, merged] = ['upper', 'work', 'merged'].map((n) => join(dir, n)) as [
+    string,
+    string,
+    string,
+  ];
+  const traceFile = join(dir, 'strace.txt');
+  try {
+    await Promise.all([upper, work, merged].map((d) => mkdir(d)));
+    const secs = String(w.timeout ?? DEFAULT_TIMEOUT);
+    const res = await opts.run(
+      'unshare',
+      [
+        '--mount',
+        '--net',
+        '--propagation',
+        'private',
+        '--',
+        'sh',
+        '-c',
+        WRAPPER,
+        'isobuild-trace',
+        root,
+        upper,
+        work,
+        merged,
+        traceFile,
+        secs,
+        w.cwd ?? '/',
+        String(KILL_AFTER),
+        ...w.argv,
+      ],
+      {
+        env: opts.env,
+        cleanEnv: true,
+        input: w.stdin ?? '',
+        allowFailure: true,
+        stage,
+        timeoutMs: (Number(secs) + KILL_AFTER + 120) * 1000,
+      },
+    );
+    const trace = await readFile(traceFile, 'utf8').catch(() => '');
+    if (!/^\d+\s+chroot\(.*\) = 0/m.test(trace)) {
+      // The wrapper (mounts, strace, unshare -R) failed before the workload started.
+      throw new BuildError(
+        `could not start workload ${JSON.stringify(w.argv)} in ${root} (exit status ${res.exitCode})\n` +
+          `  $ ${res.command}\n  output (last lines):\n${tail(res.all || res.stderr)}`,
+        stage,
+      );
+    }
+    return { exitCode: res.exitCode, stdout: res.stdout, stderr: res.stderr, trace, chrootPath: merged };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
