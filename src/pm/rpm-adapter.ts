@@ -36,6 +36,7 @@ async function runFrontend(
     tmpDir: ctx.tmpDir,
     frontend,
     cache,
+    sourceDateEpoch: ctx.sourceDateEpoch,
   });
   try {
     await ctx.run(frontend.path, [...session.args, ...command], { stage: ctx.stage, env: session.env });
@@ -174,6 +175,7 @@ export function makeRpmPackageManager(adapter: RpmTool): PackageManager {
       checkPackageNames(basePackages, ctx.stage);
       const frontend = frontendFor();
       reportFallback(ctx.logger, frontend);
+      await mkdir(ctx.rootfs, { recursive: true });
       await initRpmDb(ctx);
       await importGpgKeys(ctx, ctx.spec.gpgKeys);
       await writeRootConfig(ctx, adapter);

@@ -28,6 +28,7 @@ export interface SessionInputs {
   tmpDir: string;
   frontend: RpmFrontend;
   cache: CacheChoice;
+  sourceDateEpoch?: number;
 }
 
 /**
@@ -98,6 +99,10 @@ export async function openRpmSession(i: SessionInputs): Promise<RpmSession> {
       releasever: i.spec.release,
       tdnfCacheDir,
     }),
-    env: { ...RPM_ENV, HOME: home },
+    env: {
+      ...RPM_ENV,
+      HOME: home,
+      ...(i.sourceDateEpoch !== undefined ? { SOURCE_DATE_EPOCH: String(i.sourceDateEpoch) } : {}),
+    },
   };
 }
