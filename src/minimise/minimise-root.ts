@@ -92,7 +92,10 @@ export async function minimiseRoot(ctx: Ctx, inputs: MinimiseInputs): Promise<Mi
     ...(await driverModulePaths(ctx.rootfs, kver, ctx.meta.drivers ?? [])),
     ...(await matchRootGlobs(ctx.rootfs, moduleIndexGlobs(kver))),
   ];
-  for (const p of [...inputs.initPaths, ...MOUNT_POINTS, ...modulePaths, env.HOME ?? '/root'])
+  for (const req of inputs.initPaths)
+    for (const p of await expandRequirement(ctx.rootfs, req, env.PATH ?? ''))
+      await keep.add(p, 'init', { exec: true });
+  for (const p of [...MOUNT_POINTS, ...modulePaths, env.HOME ?? '/root'])
     await keep.add(p, 'init', { exec: true });
   const excluded = keep.exclude((m.exclude ?? []).map(globToRegExp));
   keep.addParents();
@@ -129,6 +132,24 @@ export async function minimiseRoot(ctx: Ctx, inputs: MinimiseInputs): Promise<Mi
   for (const line of summarise(manifest)) ctx.logger.info(line);
   ctx.meta.minimise = { before, after };
   return manifest;
+}
+
+/**
+ * An init requirement as src/tether/requirements.ts writes them: a bare name is a command on
+ * PATH, an absolute path to a folder means everything under it.
+ */
+export async function expandRequirement(root: string, req: string, path: string): Promise<string[]> {
+  if (!req.startsWith('/')) {
+    for (const dir of path.split(':').filter((d) => d.startsWith('/'))) {
+      const candidate = `${dir}/${req}`;
+      const r = await resolveInRoot(root, candidate);
+      if (r.stat?.isFile()) return [candidate];
+    }
+    return [];
+  }
+  const r = await resolveInRoot(root, req);
+  if (!r.stat?.isDirectory()) return [req];
+  return [req, ...(await walkRoot(root, r.path))];
 }
 
 /** Empties `root` and moves the minimised root's entries into it (the root folder itself stays). */

@@ -1,0 +1,199 @@
+import { existsSync } from 'node:fs';
+import { chmod, lstat, mkdir, mkdtemp, readFile, readlink, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BuildError } from '../../src/errors.js';
+import type { MinimiseManifest } from '../../src/minimise/report.js';
+import { measureTree } from '../../src/minimise/report.js';
+import { traceWorkload } from '../../src/minimise/tracer.js';
+import { fixedEnv } from '../../src/minimise/env.js';
+import { minimiseStage } from '../../src/stages/minimise.js';
+import type { ResolvedSpec } from '../../src/spec/types.js';
+import { run } from '../../src/exec/run.js';
+import { makeContext, makeSpec, recordingLogger } from '../unit/tether/stage-context.js';
+import { referenceRootTarball, unpackRoot } from './minimise-root.js';
+
+/**
+ * The minimise stage on a real Debian 12 root (mmdebstrap, essential + python3, iptables):
+ * real strace, overlay, chroot; then the same workloads rerun in the minimised root.
+ */
+const PACKAGES = ['python3', 'iptables', 'busybox'];
+
+const PROBE = `import json, sqlite3, ssl, os, hashlib
+# A relative path opened through a directory fd (openat with a dirfd).
+dfd = os.open('/etc/isobuild-test', os.O_RDONLY | os.O_DIRECTORY)
+data = os.read(os.open('data.txt', os.O_RDONLY, dir_fd=dfd), 100).decode().strip()
+n = sqlite3.connect(':memory:').execute('select 6*7').fetchone()[0]
+print(json.dumps({'data': data, 'sqlite': n, 'ssl': ssl.OPENSSL_VERSION.split()[0],
+                  'sha': hashlib.sha256(b'x').hexdigest()[:8],
+                  'list': sorted(os.listdir('/usr/share/isobuild-list'))}))
+`;
+
+async function addFixtures(root: string): Promise<void> {
+  await mkdir(join(root, 'etc/isobuild-test'), { recursive: true });
+  await writeFile(join(root, 'etc/isobuild-test/data.txt'), 'forty-two\n');
+  await writeFile(join(root, 'etc/isobuild-test/unused.txt'), 'never read\n');
+  await writeFile(join(root, 'etc/isobuild-test/kept-by-glob.txt'), 'kept\n');
+  await mkdir(join(root, 'usr/share/isobuild-list'), { recursive: true });
+  for (const n of ['a.txt', 'b.txt', 'c.txt']) await writeFile(join(root, 'usr/share/isobuild-list', n), n);
+  await writeFile(join(root, 'opt/probe.py'), PROBE);
+  await writeFile(join(root, 'usr/local/bin/hello'), '#!/bin/sh\necho "hello from a script"\n');
+  await chmod(join(root, 'usr/local/bin/hello'), 0o755);
+}
+
+function specWith(minimise: ResolvedSpec['minimise']): ResolvedSpec {
+  return makeSpec({ minimise, raw: { minimise } as ResolvedSpec['raw'] });
+}
+
+const WORKLOADS = [
+  { argv: ['python3', '/opt/probe.py'] },
+  // dlopen'd xtables extensions: the multiport and tcp matches print their help.
+  { argv: ['iptables', '-p', 'tcp', '-m', 'multiport', '--help'] },
+  // NSS (nsswitch.conf, passwd, hosts) and the C.UTF-8 locale.
+  { argv: ['getent', 'passwd', 'root'] },
+  { argv: ['getent', 'hosts', 'localhost'] },
+  // A script run through its #! line.
+  { argv: ['hello'] },
+  // A path relative to the workload's cwd; and writes that must not reach the root.
+  { argv: ['cat', 'data.txt'], cwd: '/etc/isobuild-test' },
+  {
+    argv: ['sh', '-c', 'echo x > /var/tmp/created.txt && mkdir /var/tmp/newdir && cat /var/tmp/created.txt'],
+  },
+];
+
+describe('minimise stage on a Debian 12 root', () => {
+  let dir: string;
+  let root: string;
+  let fullBytes = 0;
+  let manifest: MinimiseManifest;
+  const reasons = (p: string) => manifest.entries.find((e) => e.path === p)?.reasons ?? [];
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'isobuild-minimise-'));
+    root = join(dir, 'root');
+    await unpackRoot(await referenceRootTarball(PACKAGES), root);
+    await addFixtures(root);
+    fullBytes = (await measureTree(root)).bytes;
+    const ctx = makeContext({
+      stage: 'minimise',
+      rootfs: root,
+      tmpDir: join(dir, 'tmp'),
+      artifacts: join(dir, 'artifacts'),
+      spec: specWith({
+        workloads: WORKLOADS as NonNullable<ResolvedSpec['minimise']>['workloads'],
+        keep: ['/etc/isobuild-test/kept-*'],
+        list_dirs: ['/usr/share/isobuild-list'],
+      }),
+      logger: recordingLogger(),
+    });
+    await minimiseStage.run(ctx);
+    manifest = JSON.parse(await readFile(join(dir, 'artifacts/minimise-manifest.json'), 'utf8'));
+  }, 600_000);
+
+  afterAll(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('keeps a small fraction of the root', async () => {
+    const after = await measureTree(root);
+    expect(after.bytes).toBe(manifest.after.bytes);
+    expect(manifest.before.bytes).toBe(fullBytes);
+    expect(after.bytes).toBeLessThan(fullBytes * 0.25);
+    expect(existsSync(join(root, 'usr/share/doc'))).toBe(false);
+    expect(existsSync(join(root, 'etc/isobuild-test/unused.txt'))).toBe(false);
+  });
+
+  it('keeps Python extension modules (dlopen) and their DT_NEEDED libraries', async () => {
+    const sqliteExt = manifest.entries.find((e) => /lib-dynload\/_sqlite3\..*\.so$/.test(e.path));
+    expect(sqliteExt?.reasons).toContain('traced');
+    expect(reasons('/usr/lib/x86_64-linux-gnu/libsqlite3.so.0.8.6')).toContain('elf');
+    expect(reasons('/usr/lib64/ld-linux-x86-64.so.2')).toContain('elf'); // PT_INTERP, a link into /usr/lib
+    expect(reasons('/lib64')).toContain('symlink');
+  });
+
+  it('keeps the xtables plugins iptables dlopens and its alternatives symlink chain', () => {
+    expect(reasons('/usr/lib/x86_64-linux-gnu/xtables/libxt_multiport.so')).toContain('traced');
+    expect(reasons('/etc/alternatives/iptables')).toContain('symlink');
+  });
+
+  it('keeps NSS and locale files', () => {
+    expect(reasons('/etc/nsswitch.conf')).toContain('traced');
+    expect(reasons('/etc/passwd')).toContain('traced');
+    expect(reasons('/etc/hosts')).toContain('traced');
+    expect(reasons('/usr/lib/locale/C.utf8/LC_CTYPE')).toContain('traced');
+  });
+
+  it("keeps a script's #! interpreter", async () => {
+    expect(reasons('/usr/local/bin/hello')).toContain('traced');
+    expect(reasons('/usr/bin/dash')).toEqual(expect.arrayContaining(['shebang']));
+    expect(await readlink(join(root, 'usr/bin/sh'))).toBe('dash');
+  });
+
+  it('resolves relative paths through dirfds and the cwd', () => {
+    expect(reasons('/etc/isobuild-test/data.txt')).toContain('traced');
+    expect(manifest.entries.find((e) => e.path === '/etc/isobuild-test/data.txt')?.via).toBeUndefined();
+  });
+
+  it('keeps every entry of a list_dirs directory and keep globs', () => {
+    for (const n of ['a.txt', 'b.txt', 'c.txt'])
+      expect(reasons(`/usr/share/isobuild-list/${n}`)).toContain('list_dirs');
+    expect(reasons('/etc/isobuild-test/kept-by-glob.txt')).toContain('keep');
+  });
+
+  it('never lets the workloads write into the root, but keeps the parents of what they created', async () => {
+    expect(existsSync(join(root, 'var/tmp/created.txt'))).toBe(false);
+    expect(existsSync(join(root, 'var/tmp/newdir'))).toBe(false);
+    expect((await lstat(join(root, 'var/tmp'))).mode & 0o7777).toBe(0o1777);
+  });
+
+  it('keeps modes, owners and mtimes (Python compares .pyc with its source mtime)', async () => {
+    const env = fixedEnv({});
+    const res = await traceWorkload({
+      root,
+      workload: { argv: ['python3', '-X', 'importtime', '/opt/probe.py'] },
+      env: { ...env, PYTHONDONTWRITEBYTECODE: '' },
+      tmpDir: join(dir, 'tmp2'),
+      run,
+      stage: 'test',
+    });
+    expect(res.exitCode).toBe(0);
+    expect(res.stdout).toContain('"sqlite": 42');
+    // No module was recompiled: a stale .pyc would show up as an open of the .py for writing.
+    expect(res.trace).not.toMatch(/\.pyc\.\d+"?, O_WRONLY/);
+  });
+});
+
+describe('minimise verification', () => {
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'isobuild-minimise-verify-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('fails, naming the missing path, when an exclude glob removes a file the workload reads', async () => {
+    const root = join(dir, 'root');
+    await unpackRoot(await referenceRootTarball(PACKAGES), root);
+    await addFixtures(root);
+    const before = await measureTree(root);
+    const ctx = makeContext({
+      stage: 'minimise',
+      rootfs: root,
+      tmpDir: join(dir, 'tmp'),
+      spec: specWith({
+        workloads: [{ argv: ['cat', '/etc/isobuild-test/data.txt'] }],
+        exclude: ['/etc/isobuild-test/data.txt'],
+      }),
+    });
+    const err = await minimiseStage.run(ctx).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BuildError);
+    const msg = (err as Error).message;
+    expect(msg).toContain('stage minimise: verification failed');
+    expect(msg).toContain('exit status 0 became 1');
+    expect(msg).toMatch(/\n\s+\/etc\/isobuild-test\/data\.txt(\n|$)/);
+    // The root is left as it was.
+    expect(await measureTree(root)).toEqual(before);
+  }, 300_000);
+});
