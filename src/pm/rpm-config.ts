@@ -27,8 +27,15 @@ const COMMON: readonly (readonly [string, string])[] = [
   ['debuglevel', '2'],
 ];
 
+/**
+ * The config and .repo copies are written afresh for every run, so they are always newer
+ * than the cached metadata: without this dnf and yum would call the cache stale every time.
+ */
+const CONFIG_AGE: readonly [string, string] = ['check_config_file_age', '0'];
+
 const SPECIFIC: Record<RpmTool, readonly (readonly [string, string])[]> = {
   dnf: [
+    CONFIG_AGE,
     // Images stay small: recommended packages and documentation are left out.
     ['install_weak_deps', '0'],
     ['tsflags', 'nodocs'],
@@ -36,6 +43,7 @@ const SPECIFIC: Record<RpmTool, readonly (readonly [string, string])[]> = {
     ['skip_if_unavailable', '0'],
   ],
   yum: [
+    CONFIG_AGE,
     ['tsflags', 'nodocs'],
     ['exactarch', '1'],
     ['obsoletes', '1'],
