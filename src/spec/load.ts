@@ -83,7 +83,7 @@ async function pickSpecFile(
     findings.push(
       at(
         join(dir, SPEC_FILE_NAMES[0]),
-        `no ${SPEC_FILE_NAMES.join(' or ')} in the repo folder: add one (see docs/spec.md)`,
+        `no ${SPEC_FILE_NAMES.slice(0, -1).join(', ')} or ${SPEC_FILE_NAMES.at(-1)} in the repo folder: add one (see docs/spec.md)`,
       ),
     );
     return undefined;

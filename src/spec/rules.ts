@@ -108,7 +108,7 @@ export async function checkInsideRepo(
   const root = await realpath(repoDir);
   const rel = relative(root, real);
   if (rel === '' || rel.startsWith('..' + sep) || rel === '..' || isAbsolute(rel))
-    return `"${path}" leads outside the repo folder through a symlink (to ${real}): copy the file into the folder instead`;
+    return `"${path}" leads outside the repo folder through a symlink (to ${showPath(real)}): copy the file into the folder instead`;
   if (!opts.allowDirectory && !(await stat(real)).isFile()) return `"${path}" must be a file`;
   return undefined;
 }
