@@ -1,14 +1,74 @@
 import type { Command } from 'commander';
-import { UsageError } from '../errors.js';
+import { CommandError, UsageError } from '../errors.js';
+import { indent, run, tail } from '../exec/run.js';
+import { bootVm, qemuArgs } from '../image/qemu.js';
+import { timeoutMs, vmOptionsFrom, type VmFlags } from '../image/vm-flags.js';
+import { loggerFor, type GlobalOptions } from './context.js';
 
-// Placeholder until this command is implemented.
+interface BootFlags extends VmFlags {
+  disk: string[];
+  expect: string[];
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+function compileExpectations(sources: readonly string[]): RegExp[] {
+  return sources.map((s) => {
+    try {
+      return new RegExp(s);
+    } catch (err) {
+      throw new UsageError(`--expect ${s}: ${(err as Error).message}`);
+    }
+  });
+}
+
 export function registerBoot(program: Command): void {
   program
     .command('boot')
-    .description('(not implemented yet)')
-    .allowUnknownOption()
-    .allowExcessArguments()
-    .action(() => {
-      throw new UsageError('isobuild boot is not implemented yet');
+    .description('boot an ISO, or a kernel+initrd folder, in qemu with the serial console on stdout')
+    .argument('<image>', 'an ISO file, or a folder holding vmlinuz, initrd.img and cmdline')
+    .option('--uefi', 'boot under UEFI (OVMF) instead of BIOS')
+    .option('--disk <img>', 'attach a raw disk image (repeatable)', collect, [])
+    .option(
+      '--expect <regex>',
+      'succeed once a console line matches (repeatable: all must match)',
+      collect,
+      [],
+    )
+    .option('--timeout <seconds>', 'with --expect: give up after this long', '120')
+    .option('--memory <mb>', 'guest memory', '1024')
+    .option('--accel <accel>', 'tcg, or kvm where it works', 'tcg')
+    .option('--ide', 'attach disks as IDE instead of virtio-blk')
+    .option('--append <args>', 'extra kernel arguments (kernel+initrd folders only)')
+    .action(async (image: string, flags: BootFlags, cmd: Command) => {
+      const logger = loggerFor(cmd.optsWithGlobals<GlobalOptions>());
+      const vm = { ...(await vmOptionsFrom(image, flags)), disks: flags.disk };
+      const expect = compileExpectations(flags.expect);
+      if (expect.length === 0) {
+        // Nothing to wait for: hand the terminal over (Ctrl-A X quits qemu).
+        if (vm.uefi) throw new UsageError('an interactive UEFI boot needs --expect (or run qemu yourself)');
+        const args = qemuArgs(vm).map((a) => (a === 'stdio' ? 'mon:stdio' : a));
+        const monitor = args.indexOf('-monitor');
+        if (monitor !== -1) args.splice(monitor, 2);
+        await run('qemu-system-x86_64', args, { inherit: true, logger });
+        return;
+      }
+      const res = await bootVm(
+        vm,
+        { expect, timeoutMs: timeoutMs(flags), onLine: (line) => process.stdout.write(line + '\n') },
+        logger,
+      );
+      if (res.reason === 'matched') return;
+      const missing = flags.expect.filter((_, i) => !res.seen[i]);
+      const why =
+        res.reason === 'timeout'
+          ? `within ${flags.timeout} s`
+          : `before qemu exited (status ${res.exitCode})`;
+      const consoleTail = tail(res.lines.join('\n'), 20);
+      throw new CommandError(
+        `boot ${image}: not seen ${why}:\n${missing.map((m) => `  /${m}/`).join('\n')}\n  $ ${res.command}` +
+          `\n  console (last lines):\n${indent(consoleTail, '    ')}`,
+        { stage: 'boot', command: res.command, outputTail: consoleTail },
+      );
     });
 }

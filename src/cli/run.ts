@@ -1,14 +1,53 @@
 import type { Command } from 'commander';
+import { stat } from 'node:fs/promises';
 import { UsageError } from '../errors.js';
+import { checkTools } from '../exec/host-tools.js';
+import { runInVm } from '../image/run-vm.js';
+import { timeoutMs, vmOptionsFrom, type VmFlags } from '../image/vm-flags.js';
+import { loggerFor, type GlobalOptions } from './context.js';
 
-// Placeholder until this command is implemented.
+interface RunFlags extends VmFlags {
+  rootfs?: string;
+  console?: boolean;
+}
+
 export function registerRun(program: Command): void {
   program
     .command('run')
-    .description('(not implemented yet)')
-    .allowUnknownOption()
-    .allowExcessArguments()
-    .action(() => {
-      throw new UsageError('isobuild run is not implemented yet');
+    .description(
+      "boot an image with a containerfs disk and run a command in it; exits with the command's status",
+    )
+    .argument('<image>', 'an ISO file, or a kernel+initrd folder')
+    .argument('<command...>', 'the command and its arguments, after --')
+    .option('--uefi', 'boot under UEFI (OVMF) instead of BIOS')
+    .option('--rootfs <dir>', 'the container root (default: a busybox root)')
+    .option('--timeout <seconds>', 'give up after this long', '300')
+    .option('--memory <mb>', 'guest memory', '1024')
+    .option('--accel <accel>', 'tcg, or kvm where it works', 'tcg')
+    .option('--ide', 'attach the disk as IDE instead of virtio-blk')
+    .option('--append <args>', 'extra kernel arguments (kernel+initrd folders only)')
+    .option('--console', 'also print the whole console, on stderr')
+    .action(async (image: string, argv: string[], flags: RunFlags, cmd: Command) => {
+      const logger = loggerFor(cmd.optsWithGlobals<GlobalOptions>());
+      if (flags.rootfs && !(await stat(flags.rootfs).catch(() => undefined))?.isDirectory())
+        throw new UsageError(`--rootfs ${flags.rootfs}: not a folder`);
+      await checkTools([
+        { tool: 'mkfs.ext4', reason: 'make the containerfs disk' },
+        { tool: 'debugfs', reason: 'write the command into the containerfs disk' },
+        ...(flags.rootfs
+          ? []
+          : [{ tool: '/bin/busybox' as const, reason: 'make the default container root' }]),
+      ]);
+      const vm = await vmOptionsFrom(image, flags);
+      const status = await runInVm({
+        vm,
+        argv,
+        rootfs: flags.rootfs,
+        timeoutMs: timeoutMs(flags),
+        onOutput: (line) => process.stdout.write(line + '\n'),
+        onConsole: flags.console ? (line) => process.stderr.write(line + '\n') : undefined,
+        logger,
+      });
+      process.exitCode = status;
     });
 }

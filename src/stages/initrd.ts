@@ -1,6 +1,7 @@
 import { rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BuildError } from '../errors.js';
+import { ARTIFACTS } from '../image/artifacts.js';
 import { composeCmdline } from '../image/cmdline.js';
 import { COMPRESSORS, compressCommand, compressFile } from '../image/compress.js';
 import { makeCpio, type CpioOptions } from '../image/cpio.js';
@@ -9,7 +10,11 @@ import { readToolVersion } from '../image/tool-version.js';
 import type { Stage, StageContext } from '../pipeline/types.js';
 
 /** The artifacts this stage leaves for the iso stage and the kernel+initrd output. */
-export const INITRD_ARTIFACTS = { initrd: 'initrd.img', kernel: 'vmlinuz', cmdline: 'cmdline' } as const;
+export const INITRD_ARTIFACTS = {
+  initrd: ARTIFACTS.initrd,
+  kernel: ARTIFACTS.kernel,
+  cmdline: ARTIFACTS.cmdline,
+};
 
 /**
  * Owners as the root has them when we run as root (the package manager set them on purpose);

@@ -1,16 +1,157 @@
+import { copyFile, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { BuildError } from '../errors.js';
-import type { Stage } from '../pipeline/types.js';
+import { ARTIFACTS } from '../image/artifacts.js';
+import type { ToolNeed } from '../exec/host-tools.js';
+import { GRUB_EFI_MODDEP, ISOHDPFX_BIN, ISOLINUX_BIN, LDLINUX_C32 } from '../image/boot-assets.js';
+import { BOOT_TEMPLATES, renderGrubCfg, renderIsolinuxCfg } from '../image/boot-config.js';
+import { makeEfiImage, makeGrubEfi } from '../image/efi.js';
+import { clampTimes, exists, formatBytes, moveFile } from '../image/files.js';
+import { xorrisoArgs, type IsoLayout } from '../image/iso.js';
+import { readToolVersion } from '../image/tool-version.js';
+import { volumeIdentity } from '../image/volume.js';
+import type { BuildPlan, Stage, StageContext } from '../pipeline/types.js';
+import { VERSION } from '../version.js';
+import { INITRD_ARTIFACTS } from './initrd.js';
 
-// Placeholder until this stage is implemented.
+export const ISO_ARTIFACT = ARTIFACTS.iso;
+const ISOLINUX_DIR = 'boot/isolinux';
+
+function firmware(plan: BuildPlan): { bios: boolean; uefi: boolean } {
+  const { bios, uefi } = plan.spec.boot;
+  if (!bios && !uefi)
+    throw new BuildError('spec.boot turns off both BIOS and UEFI: nothing could boot the ISO', 'iso');
+  return { bios, uefi };
+}
+
+async function readArtifacts(
+  ctx: StageContext,
+): Promise<{ kernel: string; initrd: string; cmdline: string }> {
+  const kernel = join(ctx.artifacts, INITRD_ARTIFACTS.kernel);
+  const initrd = join(ctx.artifacts, INITRD_ARTIFACTS.initrd);
+  const cmdlineFile = join(ctx.artifacts, INITRD_ARTIFACTS.cmdline);
+  for (const f of [kernel, initrd, cmdlineFile])
+    if (!(await exists(f))) throw new BuildError(`${f} is missing: the initrd stage writes it`, 'iso');
+  return { kernel, initrd, cmdline: (await readFile(cmdlineFile, 'utf8')).trim() };
+}
+
+/** Writes a small file into the ISO tree with a clamped date, and records it in the layout. */
+async function stageFile(
+  ctx: StageContext,
+  tree: string,
+  files: Record<string, string>,
+  inIso: string,
+  content: string | { copyOf: string },
+): Promise<void> {
+  const path = join(tree, inIso);
+  await mkdir(dirname(path), { recursive: true });
+  if (typeof content === 'string') await writeFile(path, content);
+  else await copyFile(content.copyOf, path);
+  await clampTimes(path, ctx.plan.options.sourceDateEpoch);
+  files[inIso] = path;
+}
+
+async function runIso(ctx: StageContext): Promise<void> {
+  const { bios, uefi } = firmware(ctx.plan);
+  const sde = ctx.plan.options.sourceDateEpoch;
+  const { kernel, initrd, cmdline } = await readArtifacts(ctx);
+  const identity = volumeIdentity(ctx.spec.name);
+  const values = { version: VERSION, repo: ctx.spec.name, volid: identity.volid, cmdline };
+
+  const tree = join(ctx.tmpDir, 'iso-tree');
+  const files: Record<string, string> = { 'boot/vmlinuz': kernel, 'boot/initrd.img': initrd };
+  const layout: IsoLayout = { output: join(ctx.tmpDir, ISO_ARTIFACT), identity, sourceDateEpoch: sde, files };
+  if (bios) {
+    await stageFile(ctx, tree, files, `${ISOLINUX_DIR}/isolinux.bin`, { copyOf: ISOLINUX_BIN });
+    await stageFile(ctx, tree, files, `${ISOLINUX_DIR}/ldlinux.c32`, { copyOf: LDLINUX_C32 });
+    await stageFile(ctx, tree, files, `${ISOLINUX_DIR}/isolinux.cfg`, await renderIsolinuxCfg(values));
+    layout.bios = { isolinuxDir: ISOLINUX_DIR, mbr: ISOHDPFX_BIN };
+  }
+  if (uefi) {
+    const grubCfg = await renderGrubCfg(values);
+    // The embedded copy is what boots; this one is for people reading the ISO.
+    await stageFile(ctx, tree, files, 'boot/grub/grub.cfg', grubCfg);
+    const efiWork = join(ctx.tmpDir, 'efi');
+    await mkdir(efiWork);
+    const loader = await makeGrubEfi(ctx.run, grubCfg, efiWork);
+    layout.efiImage = await makeEfiImage(ctx.run, loader, efiWork, sde);
+  }
+
+  await ctx.run('xorriso', xorrisoArgs(layout), { env: { SOURCE_DATE_EPOCH: String(sde) } });
+  const iso = join(ctx.artifacts, ISO_ARTIFACT);
+  await rm(iso, { force: true }); // a hard link into the cache, if a parent left one: replace it
+  await moveFile(layout.output, iso);
+  await clampTimes(iso, sde);
+  const firmwareNames = [bios && 'BIOS', uefi && 'UEFI'].filter(Boolean).join(' + ');
+  ctx.logger.info(`iso: ${formatBytes((await stat(iso)).size)} (${firmwareNames}; volume ${identity.volid})`);
+}
+
+function toolsFor(plan: BuildPlan): ToolNeed[] {
+  const { bios, uefi } = plan.spec.boot;
+  const needs: ToolNeed[] = [{ tool: 'xorriso', reason: 'master the ISO' }];
+  if (bios)
+    needs.push(
+      { tool: ISOLINUX_BIN, reason: 'boot the ISO under BIOS' },
+      { tool: LDLINUX_C32, reason: 'boot the ISO under BIOS' },
+      { tool: ISOHDPFX_BIN, reason: 'make the ISO bootable from a USB stick (isohybrid MBR)' },
+    );
+  if (uefi)
+    needs.push(
+      { tool: 'grub-mkimage', reason: 'make the UEFI boot loader (BOOTX64.EFI)' },
+      { tool: GRUB_EFI_MODDEP, reason: 'make the UEFI boot loader (GRUB x86_64-efi modules)' },
+      { tool: 'mkfs.vfat', reason: 'make the EFI boot partition image' },
+      { tool: 'mcopy', reason: 'copy the UEFI boot loader into the EFI partition image' },
+    );
+  return needs;
+}
+
 export const isoStage: Stage = {
   name: 'iso',
   version: 1,
-  mutatesRoot: true,
+  mutatesRoot: false,
   applies: () => true,
-  tools: () => [],
-  cacheInputs: async () => ({ values: {}, files: [], toolVersions: [] }),
-  describe: () => ['(not implemented yet)'],
-  run: async () => {
-    throw new BuildError('not implemented yet', 'iso');
+  tools: toolsFor,
+  cacheInputs: async (plan) => {
+    const { bios, uefi } = plan.spec.boot;
+    const hostFiles = [
+      ...(bios ? [ISOLINUX_BIN, LDLINUX_C32, ISOHDPFX_BIN] : []),
+      ...(uefi ? [GRUB_EFI_MODDEP] : []),
+    ];
+    const present = [];
+    for (const f of hostFiles) if (await exists(f)) present.push(f);
+    return {
+      values: { boot: plan.spec.boot, identity: volumeIdentity(plan.spec.name) },
+      files: [BOOT_TEMPLATES, ...present],
+      toolVersions: [
+        await readToolVersion('xorriso', ['-version']),
+        ...(uefi ? [await readToolVersion('grub-mkimage'), await readToolVersion('mcopy')] : []),
+      ],
+    };
   },
+  describe: (plan) => {
+    const { bios, uefi } = plan.spec.boot;
+    const identity = volumeIdentity(plan.spec.name);
+    const lines: string[] = [];
+    if (bios) lines.push(`render ${ISOLINUX_DIR}/isolinux.cfg; copy isolinux.bin and ldlinux.c32`);
+    if (uefi)
+      lines.push(
+        'render grub.cfg; grub-mkimage --format=x86_64-efi --config=grub.cfg ... (BOOTX64.EFI)',
+        'mkfs.vfat --invariant efiboot.img; mcopy -s -m -i efiboot.img EFI ::/',
+      );
+    lines.push(
+      'xorriso ' +
+        xorrisoArgs({
+          output: '$TMP/image.iso',
+          identity,
+          sourceDateEpoch: plan.options.sourceDateEpoch,
+          files: { 'boot/vmlinuz': 'artifacts/vmlinuz', 'boot/initrd.img': 'artifacts/initrd.img' },
+          bios: bios ? { isolinuxDir: ISOLINUX_DIR, mbr: ISOHDPFX_BIN } : undefined,
+          efiImage: uefi ? '$TMP/efiboot.img' : undefined,
+        })
+          .map((a) => (/^[\w@%+=:,./$-]+$/.test(a) ? a : `'${a}'`))
+          .join(' '),
+    );
+    return lines;
+  },
+  run: runIso,
 };

@@ -1,0 +1,35 @@
+import type { HostFile } from '../exec/host-tools.js';
+
+/** Boot loader files taken from the host's Debian packages (see HOST_FILES for their packages). */
+export const ISOLINUX_BIN = '/usr/lib/ISOLINUX/isolinux.bin' satisfies HostFile;
+export const LDLINUX_C32 = '/usr/lib/syslinux/modules/bios/ldlinux.c32' satisfies HostFile;
+/** The MBR that lets the same image boot BIOS machines from a USB stick (isohybrid). */
+export const ISOHDPFX_BIN = '/usr/lib/ISOLINUX/isohdpfx.bin' satisfies HostFile;
+/** Present when grub-efi-amd64-bin is installed; grub-mkimage reads its modules from here. */
+export const GRUB_EFI_MODDEP = '/usr/lib/grub/x86_64-efi/moddep.lst' satisfies HostFile;
+export const GRUB_EFI_DIR = '/usr/lib/grub/x86_64-efi';
+export const OVMF_CODE = '/usr/share/OVMF/OVMF_CODE.fd' satisfies HostFile;
+export const OVMF_VARS = '/usr/share/OVMF/OVMF_VARS.fd';
+
+/**
+ * GRUB modules built into BOOTX64.EFI: enough to find the ISO file system by label (also when
+ * the image is written to a USB stick and seen through its GPT/MBR), load a Linux kernel with
+ * its initrd, and talk on both the serial line and the firmware's screen.
+ */
+export const GRUB_MODULES = [
+  'all_video',
+  'configfile',
+  'echo',
+  'efi_gop',
+  'fat',
+  'iso9660',
+  'linux',
+  'normal',
+  'part_gpt',
+  'part_msdos',
+  'search',
+  'search_label',
+  'serial',
+  'terminal',
+  'test',
+] as const;

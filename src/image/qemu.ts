@@ -1,0 +1,178 @@
+import { copyFile, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { UsageError } from '../errors.js';
+import { throwIfCancelled } from '../exec/cancel.js';
+import { run } from '../exec/run.js';
+import { silentLogger, type Logger } from '../log/logger.js';
+import { OVMF_CODE, OVMF_VARS } from './boot-assets.js';
+import { INITRD_FILES } from './outputs.js';
+
+/** What to boot: an ISO, or a kernel+initrd folder as the 'kernel+initrd' output writes it. */
+export type BootTarget =
+  | {
+      kind: 'iso';
+      iso: string;
+      /** As a hard disk, the way a USB stick boots, not as a CD. */ asDisk?: boolean;
+    }
+  | { kind: 'kernel'; kernel: string; initrd: string; cmdline: string };
+
+export interface VmOptions {
+  target: BootTarget;
+  uefi: boolean;
+  /** Raw disk images attached after the boot medium. */
+  disks: readonly string[];
+  diskInterface: 'virtio' | 'ide';
+  memoryMb: number;
+  /** TCG by default: KVM hangs on some hosts, so it is only used when asked for. */
+  accel: 'tcg' | 'kvm';
+  /** Extra kernel arguments; only a kernel+initrd boot can take them. */
+  append?: string;
+}
+
+/** A folder is a kernel+initrd output; a file is an ISO. */
+export async function resolveBootTarget(path: string): Promise<BootTarget> {
+  let st;
+  try {
+    st = await stat(path);
+  } catch {
+    throw new UsageError(`${path}: no such file or folder`);
+  }
+  if (!st.isDirectory()) return { kind: 'iso', iso: path };
+  const kernel = join(path, INITRD_FILES.kernel);
+  const initrd = join(path, INITRD_FILES.initrd);
+  for (const f of [kernel, initrd])
+    if (!(await stat(f).catch(() => undefined)))
+      throw new UsageError(`${path}: not a kernel+initrd folder (no ${f})`);
+  const cmdline = await readFile(join(path, INITRD_FILES.cmdline), 'utf8').catch(() => '');
+  return { kind: 'kernel', kernel, initrd, cmdline: cmdline.trim() };
+}
+
+/**
+ * The qemu command line. The serial port is the only console we read: on stdio, with the
+ * monitor off, so nothing but the guest's output reaches us. -no-reboot turns the guest's
+ * reboot (and panic=-1) into qemu exiting.
+ */
+export function qemuArgs(o: VmOptions, ovmfVars?: string): string[] {
+  const args = ['-accel', o.accel, '-m', String(o.memoryMb), '-smp', '1'];
+  args.push('-display', 'none', '-serial', 'stdio', '-monitor', 'none', '-no-reboot');
+  if (o.uefi) {
+    if (!ovmfVars) throw new UsageError('a UEFI boot needs a writable copy of OVMF_VARS.fd');
+    args.push(
+      '-drive',
+      `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF_CODE}`,
+      '-drive',
+      `if=pflash,format=raw,unit=1,file=${ovmfVars}`,
+    );
+  }
+  if (o.target.kind === 'iso' && o.target.asDisk) {
+    // snapshot=on: the guest's writes go to a temp overlay, never into the ISO.
+    args.push('-drive', `file=${o.target.iso},format=raw,if=ide,index=0,snapshot=on`);
+  } else if (o.target.kind === 'iso') {
+    args.push('-drive', `file=${o.target.iso},media=cdrom,readonly=on,if=ide,index=2`);
+  } else {
+    const append = [o.target.cmdline, o.append ?? ''].filter((s) => s.trim() !== '').join(' ');
+    args.push('-kernel', o.target.kernel, '-initrd', o.target.initrd, '-append', append);
+  }
+  o.disks.forEach((disk, i) => {
+    // IDE: index 0 and 1 are the primary channel; the CD sits on index 2.
+    const taken = new Set([2, ...(o.target.kind === 'iso' && o.target.asDisk ? [0] : [])]);
+    const free = [0, 1, 3].filter((n) => !taken.has(n));
+    if (o.diskInterface === 'ide' && i >= free.length) throw new UsageError('too many IDE disks: use virtio');
+    const where = o.diskInterface === 'virtio' ? 'if=virtio' : `if=ide,index=${free[i]}`;
+    args.push('-drive', `file=${disk},format=raw,${where}`);
+  });
+  return args;
+}
+
+export interface ConsoleWatch {
+  /** Stop once every one of these has matched some console line. */
+  expect: readonly RegExp[];
+  /** Give up after this long. */
+  timeoutMs: number;
+  /** Called with every console line (without CR or terminal escapes). */
+  onLine?: (line: string) => void;
+  /** Stop as soon as this returns true for a line (the run command's exit marker). */
+  stopAt?: (line: string) => boolean;
+}
+
+export interface BootResult {
+  /** Why qemu stopped: every expectation met, stopAt fired, the guest ended, or time ran out. */
+  reason: 'matched' | 'stopped' | 'exited' | 'timeout';
+  /** For each expectation, whether it was seen. */
+  seen: boolean[];
+  lines: string[];
+  command: string;
+  exitCode: number;
+}
+
+/** Serial output carries CRs and the firmware's terminal escapes; the regexes should not see them. */
+export function cleanConsoleLine(line: string): string {
+  return (
+    line
+      // eslint-disable-next-line no-control-regex
+      .replace(/\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Za-z0-9]|\x1b[=>c]/g, '')
+      .replace(/\r/g, '')
+      .replace(/\n$/, '')
+  );
+}
+
+/**
+ * Boots a VM and watches its serial console. Lines go to `watch.onLine` as they come; qemu is
+ * stopped as soon as the watch is satisfied or the time is up (the VM's disks are scratch,
+ * so there is nothing to shut down cleanly). Never throws for an unmet expectation: the
+ * caller decides what that means.
+ */
+export async function bootVm(
+  o: VmOptions,
+  watch: ConsoleWatch,
+  logger: Logger = silentLogger,
+): Promise<BootResult> {
+  let scratch: string | undefined;
+  let ovmfVars: string | undefined;
+  if (o.uefi) {
+    scratch = await mkdtemp(join(tmpdir(), 'isobuild-ovmf-'));
+    ovmfVars = join(scratch, 'OVMF_VARS.fd');
+    await copyFile(OVMF_VARS, ovmfVars);
+  }
+  const seen = watch.expect.map(() => false);
+  const lines: string[] = [];
+  const stop = new AbortController();
+  let reason: BootResult['reason'] | undefined;
+  const finish = (why: BootResult['reason']) => {
+    if (reason) return;
+    reason = why;
+    stop.abort(new Error(why));
+  };
+  const onLine = (raw: string) => {
+    for (const piece of raw.split('\n')) {
+      const line = cleanConsoleLine(piece);
+      if (line === '' && piece === '') continue;
+      lines.push(line);
+      watch.onLine?.(line);
+      watch.expect.forEach((re, i) => {
+        if (!seen[i] && re.test(line)) seen[i] = true;
+      });
+      if (watch.stopAt?.(line)) finish('stopped');
+      else if (watch.expect.length > 0 && seen.every(Boolean)) finish('matched');
+    }
+  };
+  // The runner streams every output line into its logger: that is our console tap.
+  const consoleLogger: Logger = { ...logger, output: (chunk) => (logger.output(chunk), onLine(chunk)) };
+  const timer = setTimeout(() => finish('timeout'), watch.timeoutMs);
+  try {
+    const res = await run('qemu-system-x86_64', qemuArgs(o, ovmfVars), {
+      stage: 'boot',
+      logger: consoleLogger,
+      signal: stop.signal,
+      allowFailure: true,
+      input: '',
+    });
+    throwIfCancelled();
+    if (!reason) reason = 'exited';
+    return { reason, seen, lines, command: res.command, exitCode: res.exitCode };
+  } finally {
+    clearTimeout(timer);
+    if (scratch) await rm(scratch, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,99 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CommandError } from '../errors.js';
+import { indent, tail } from '../exec/run.js';
+import { silentLogger, type Logger } from '../log/logger.js';
+import { makeBusyboxRoot, makeContainerDisk } from './containerfs.js';
+import { bootVm, type VmOptions } from './qemu.js';
+
+export const BEGIN_MARKER = 'ISOBUILD-BEGIN';
+const BEGIN_RE = /ISOBUILD-BEGIN\s*$/;
+/** The status marker may follow output that did not end with a newline: keep what precedes it. */
+const EXIT_RE = /^(.*)ISOBUILD-EXIT (\d+)\s*$/;
+
+export interface RunInVmOptions {
+  vm: Omit<VmOptions, 'disks'>;
+  argv: readonly string[];
+  /** The container root; a busybox root when absent. */
+  rootfs?: string;
+  timeoutMs: number;
+  /** Each line the command printed, as it comes. */
+  onOutput: (line: string) => void;
+  /** Every console line (for --console). */
+  onConsole?: (line: string) => void;
+  logger?: Logger;
+}
+
+/**
+ * The console protocol of the tether: lines between ISOBUILD-BEGIN and ISOBUILD-EXIT <status>
+ * are the command's. A small state machine so that it can be fed line by line while qemu runs.
+ */
+export function makeMarkerParser(onOutput: (line: string) => void) {
+  let state: 'before' | 'inside' | 'done' = 'before';
+  let status: number | undefined;
+  return {
+    feed(line: string): void {
+      if (state === 'before') {
+        if (BEGIN_RE.test(line)) state = 'inside';
+        return;
+      }
+      if (state !== 'inside') return;
+      const m = EXIT_RE.exec(line);
+      if (!m) return onOutput(line);
+      if (m[1]) onOutput(m[1]);
+      status = Number(m[2]);
+      state = 'done';
+    },
+    get status(): number | undefined {
+      return status;
+    },
+    get begun(): boolean {
+      return state !== 'before';
+    },
+  };
+}
+
+/**
+ * `isobuild run`: makes a containerfs disk holding the command, boots the image with it,
+ * streams the command's output and returns its exit status. The disk and its folder are
+ * removed whatever happens.
+ */
+export async function runInVm(o: RunInVmOptions): Promise<number> {
+  const logger = o.logger ?? silentLogger;
+  const work = await mkdtemp(join(tmpdir(), 'isobuild-run-'));
+  try {
+    let rootfs = o.rootfs;
+    if (!rootfs) {
+      rootfs = join(work, 'rootfs');
+      await makeBusyboxRoot(rootfs, logger);
+    }
+    const disk = await makeContainerDisk(rootfs, o.argv, work, logger);
+    const parser = makeMarkerParser(o.onOutput);
+    const res = await bootVm(
+      { ...o.vm, disks: [disk] },
+      {
+        expect: [],
+        timeoutMs: o.timeoutMs,
+        onLine: (line) => {
+          o.onConsole?.(line);
+          parser.feed(line);
+        },
+        stopAt: () => parser.status !== undefined,
+      },
+      logger,
+    );
+    if (parser.status !== undefined) return parser.status;
+    const why =
+      res.reason === 'timeout'
+        ? `no ${parser.begun ? 'ISOBUILD-EXIT' : BEGIN_MARKER} within ${o.timeoutMs / 1000} s`
+        : `the VM stopped (qemu exit status ${res.exitCode}) before ${parser.begun ? 'ISOBUILD-EXIT' : BEGIN_MARKER}`;
+    const consoleTail = tail(res.lines.join('\n'), 30);
+    throw new CommandError(
+      `isobuild run: ${why}\n  $ ${res.command}\n  console (last lines):\n${indent(consoleTail, '    ')}`,
+      { stage: 'run', command: res.command, outputTail: consoleTail },
+    );
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,46 @@
+import { UsageError } from '../errors.js';
+import { checkTools, type ToolNeed } from '../exec/host-tools.js';
+import { OVMF_CODE } from './boot-assets.js';
+import { resolveBootTarget, type VmOptions } from './qemu.js';
+
+/** The VM flags `isobuild boot` and `isobuild run` share, as commander hands them over. */
+export interface VmFlags {
+  uefi?: boolean;
+  memory: string;
+  timeout: string;
+  accel: string;
+  ide?: boolean;
+  append?: string;
+}
+
+export function parsePositive(value: string, flag: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${flag} ${value}: must be a positive number`);
+  return n;
+}
+
+/** Checks the flags and the host tools, and resolves the image into qemu's options. */
+export async function vmOptionsFrom(image: string, flags: VmFlags): Promise<Omit<VmOptions, 'disks'>> {
+  if (flags.accel !== 'tcg' && flags.accel !== 'kvm')
+    throw new UsageError(`--accel ${flags.accel}: tcg or kvm`);
+  const target = await resolveBootTarget(image);
+  if (flags.append && target.kind === 'iso')
+    throw new UsageError(
+      '--append works only with a kernel+initrd folder: an ISO carries its own command line',
+    );
+  const needs: ToolNeed[] = [{ tool: 'qemu-system-x86_64', reason: 'boot the image' }];
+  if (flags.uefi) needs.push({ tool: OVMF_CODE, reason: 'boot under UEFI (--uefi)' });
+  await checkTools(needs);
+  return {
+    target,
+    uefi: Boolean(flags.uefi),
+    diskInterface: flags.ide ? 'ide' : 'virtio',
+    memoryMb: parsePositive(flags.memory, '--memory'),
+    accel: flags.accel,
+    append: flags.append,
+  };
+}
+
+export function timeoutMs(flags: VmFlags): number {
+  return parsePositive(flags.timeout, '--timeout') * 1000;
+}

@@ -1,0 +1,88 @@
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { run } from '../../src/exec/run.js';
+import { bootVm, type BootTarget } from '../../src/image/qemu.js';
+import { initrdStage } from '../../src/stages/initrd.js';
+import { isoStage } from '../../src/stages/iso.js';
+import { cloudKernel, makeStageContext, makeTinyRoot, SDE, tinySpec } from './boot-fixtures.js';
+
+/**
+ * The real initrd and iso stages on a tiny busybox root with Debian's cloud kernel: the ISO
+ * is built twice (same bytes), then booted under BIOS (isolinux), under UEFI (OVMF + GRUB)
+ * and as a USB stick (the isohybrid MBR), each time until the tiny init says it is up.
+ */
+describe('initrd + iso stages on a tiny root', () => {
+  let dir: string;
+  let first: string;
+  let second: string;
+
+  async function buildInto(artifacts: string, rootfs: string, bootfs: string, tag: string): Promise<void> {
+    const spec = tinySpec({ cmdline: 'isobuild.test=1' });
+    const tmp = (s: string) => join(dir, `tmp-${tag}-${s}`);
+    await initrdStage.run(
+      await makeStageContext('initrd', { rootfs, bootfs, artifacts, tmpDir: tmp('initrd') }, spec),
+    );
+    await isoStage.run(
+      await makeStageContext('iso', { rootfs, bootfs, artifacts, tmpDir: tmp('iso') }, spec),
+    );
+  }
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'isobuild-image-iso-'));
+    const kernel = await cloudKernel();
+    const rootfs = join(dir, 'rootfs');
+    const bootfs = join(dir, 'bootfs');
+    await makeTinyRoot(rootfs, kernel);
+    await mkdir(bootfs);
+    await run('cp', [kernel.vmlinuz, join(bootfs, 'vmlinuz')]);
+    first = join(dir, 'artifacts-1');
+    second = join(dir, 'artifacts-2');
+    await buildInto(first, rootfs, bootfs, '1');
+    // Newer mtimes in the root must not matter: they are clamped to SOURCE_DATE_EPOCH.
+    await writeFile(join(rootfs, 'init'), await readFile(join(rootfs, 'init')));
+    await buildInto(second, rootfs, bootfs, '2');
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('writes the artifacts: initrd (zstd), kernel, command line and the ISO', async () => {
+    const initrd = await readFile(join(first, 'initrd.img'));
+    expect(initrd.readUInt32LE(0)).toBe(0xfd2fb528); // zstd frame magic
+    expect(await readFile(join(first, 'cmdline'), 'utf8')).toBe(
+      'console=tty0 console=ttyS0,115200 panic=-1 isobuild.test=1\n',
+    );
+    expect((await stat(join(first, 'vmlinuz'))).mtimeMs / 1000).toBeLessThanOrEqual(SDE);
+    const info = await run('xorriso', ['-indev', join(first, 'image.iso'), '-pvd_info']);
+    expect(info.all).toMatch(/Volume Id\s*:\s*ISOBUILD_0_1_0_TINY/);
+    expect(info.all).toMatch(/Publisher Id\s*:\s*ISOBUILD 0\.1\.0/);
+  });
+
+  it('gives byte-identical initrd and ISO from the same root', async () => {
+    for (const f of ['initrd.img', 'image.iso', 'vmlinuz', 'cmdline'])
+      expect((await readFile(join(first, f))).equals(await readFile(join(second, f)))).toBe(true);
+  });
+
+  const iso = (): BootTarget => ({ kind: 'iso', iso: join(first, 'image.iso') });
+  const vm = { disks: [], diskInterface: 'virtio' as const, memoryMb: 512, accel: 'tcg' as const };
+  const up = [/tiny-init: up on /];
+
+  it('boots under BIOS from the CD (isolinux) with the command line', async () => {
+    const cmdline = /isobuild\.test=1/;
+    const res = await bootVm({ ...vm, target: iso(), uefi: false }, { expect: up, timeoutMs: 90_000 });
+    expect(res.reason).toBe('matched');
+    expect(res.lines.some((l) => cmdline.test(l))).toBe(true); // the kernel prints its command line
+  });
+
+  it('boots under UEFI from the CD (OVMF, GRUB on the El Torito EFI image)', async () => {
+    const res = await bootVm({ ...vm, target: iso(), uefi: true }, { expect: up, timeoutMs: 150_000 });
+    expect(res.reason).toBe('matched');
+  });
+
+  it('boots under BIOS as a USB stick (isohybrid MBR)', async () => {
+    const stick: BootTarget = { kind: 'iso', iso: join(first, 'image.iso'), asDisk: true };
+    const res = await bootVm({ ...vm, target: stick, uefi: false }, { expect: up, timeoutMs: 90_000 });
+    expect(res.reason).toBe('matched');
+  });
+});
