@@ -1,14 +1,45 @@
 import type { Command } from 'commander';
-import { UsageError } from '../errors.js';
+import { findMissingTools, HOST_FILES, HOST_TOOLS, type ToolNeed } from '../exec/host-tools.js';
+import { ToolMissingError } from '../errors.js';
+import { defaultBuildOptions, makePlan, parseTarget } from '../pipeline/plan.js';
+import { toolsForPlan } from '../pipeline/preflight.js';
+import { loadRepo } from '../spec/load.js';
+import { reposDir, type GlobalOptions } from './context.js';
 
-// Placeholder until this command is implemented.
+/** Tools that only some package managers need: missing ones are reported but do not fail `doctor`. */
+const OPTIONAL = new Set<string>(['tdnf', 'yum', 'debootstrap']);
+
 export function registerDoctor(program: Command): void {
   program
     .command('doctor')
-    .description('(not implemented yet)')
-    .allowUnknownOption()
-    .allowExcessArguments()
-    .action(() => {
-      throw new UsageError('isobuild doctor is not implemented yet');
+    .description('check the host tools a build needs and name the Debian package of each missing one')
+    .argument('[repo]', "check only what this repo's plan needs")
+    .option('-t, --target <target>', 'with a repo: the target to check for', 'bootstrap')
+    .action(async (ref: string | undefined, flags: { target: string }, cmd: Command) => {
+      const globals = cmd.optsWithGlobals<GlobalOptions>();
+      let needs: ToolNeed[];
+      if (ref) {
+        const spec = await loadRepo(ref, reposDir(globals));
+        needs = toolsForPlan(makePlan(spec, parseTarget(flags.target), defaultBuildOptions()));
+      } else {
+        needs = [...Object.keys(HOST_TOOLS), ...Object.keys(HOST_FILES)].map((tool) => ({
+          tool: tool as ToolNeed['tool'],
+          reason: 'used by some build',
+        }));
+      }
+      const missing = await findMissingTools(needs);
+      const required = missing.filter((m) => ref || !OPTIONAL.has(m.tool));
+      if (globals.json) {
+        process.stdout.write(JSON.stringify({ checked: needs.length, missing }, null, 2) + '\n');
+      } else {
+        const optional = missing.filter((m) => !required.includes(m));
+        process.stdout.write(`checked ${new Set(needs.map((n) => n.tool)).size} host tools\n`);
+        for (const m of optional)
+          process.stdout.write(
+            `optional: ${m.tool} not found (apt-get install ${m.debianPackage}; its adapter falls back to dnf)\n`,
+          );
+        if (!required.length) process.stdout.write('all required tools are present\n');
+      }
+      if (required.length) throw new ToolMissingError(required);
     });
 }

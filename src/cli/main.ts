@@ -6,7 +6,6 @@ import { useColour } from '../log/logger.js';
 import { COMMANDS } from './commands.js';
 import { VERSION } from '../version.js';
 
-
 /** Words that are commands; anything else in first position is a repo to build (`npx isobuild photon-2.0`). */
 function withDefaultCommand(argv: string[], program: Command): string[] {
   const args = argv.slice(2);

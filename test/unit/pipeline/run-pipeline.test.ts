@@ -46,7 +46,7 @@ function fileStage(
         return;
       }
       await writeFile(join(ctx.rootfs, name), await readFile(join(repoDir, input)));
-      ctx.meta[name] = true;
+      ctx.meta[`ran-${name}`] = true;
       if (opts.fail) {
         await ctx.run('sh', ['-c', 'echo some output; echo the reason >&2; exit 3']);
       }
@@ -83,7 +83,7 @@ test('a second identical build runs no stage, and a changed input reruns from it
   const first = await runPipeline(planWith(stages), silentLogger);
   expect(first.outcomes.map((o) => o.status)).toEqual(['built', 'built', 'built']);
   expect(await readFile(join(first.final.artifacts, 'initrd.txt'), 'utf8')).toBe('iso-base,staging');
-  expect(first.final.meta).toMatchObject({ 'iso-base': true, staging: true });
+  expect(first.final.meta).toMatchObject({ 'ran-iso-base': true, 'ran-staging': true });
 
   runs = [];
   const second = await runPipeline(planWith(stages), silentLogger);
