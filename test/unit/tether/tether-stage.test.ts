@@ -1,0 +1,125 @@
+import { chmod, lstat, mkdir, mkdtemp, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BuildError } from '../../../src/errors.js';
+import { tetherStage } from '../../../src/stages/tether.js';
+import { readTetherSize } from '../../../src/tether/bootstrap-layer.js';
+import { INIT_COMMANDS, initRequirements } from '../../../src/tether/requirements.js';
+import { makeContext, makeSpec, recordingLogger } from './stage-context.js';
+
+/** A root with stand-ins for the init's commands (the stage only checks they exist). */
+async function makeFakeRoot(root: string, commands: readonly string[]): Promise<void> {
+  await mkdir(join(root, 'usr', 'bin'), { recursive: true });
+  await mkdir(join(root, 'lib', 'modules', '6.1.0-test', 'kernel'), { recursive: true });
+  await writeFile(join(root, 'lib', 'modules', '6.1.0-test', 'kernel', 'a.ko'), 'x'.repeat(10000));
+  for (const c of commands) {
+    await writeFile(join(root, 'usr', 'bin', c), '#!/bin/sh\n');
+    await chmod(join(root, 'usr', 'bin', c), 0o755);
+  }
+}
+
+describe('tether stage (fake roots; the real boot is test/integration/tether-boot)', () => {
+  let dir: string;
+  let root: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'isobuild-tether-'));
+    root = join(dir, 'root');
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('names every command the init needs that the root lacks', async () => {
+    await makeFakeRoot(root, ['bash', 'mount', 'cp', 'mkdir', 'ln', 'sleep', 'chroot']);
+    const ctx = makeContext({ stage: 'tether', rootfs: root, tmpDir: dir, spec: makeSpec() });
+    const err = (await tetherStage.run(ctx).catch((e: unknown) => e)) as Error;
+    expect(err).toBeInstanceOf(BuildError);
+    expect(err.message).toContain('stage tether: the root lacks commands the bootstrap init needs');
+    for (const missing of ['modprobe', 'blkid', 'switch_root'])
+      expect(err.message).toContain(`  ${missing} (`);
+    expect(err.message).not.toContain('  bash (');
+  });
+
+  it('ships a user tether, busybox and the init, links /init and sizes the tmpfs', async () => {
+    await makeFakeRoot(root, Object.keys(INIT_COMMANDS));
+    const userTether = join(dir, 'tether-linux');
+    await writeFile(userTether, 'y'.repeat(3 * 1024 * 1024));
+    const logger = recordingLogger();
+    const ctx = makeContext({
+      stage: 'tether',
+      rootfs: root,
+      tmpDir: dir,
+      logger,
+      tether: userTether,
+      spec: makeSpec(),
+      meta: { kernelVersion: '6.1.0-test', drivers: ['virtio_blk'] },
+    });
+    await tetherStage.run(ctx);
+    expect((await stat(join(root, 'usr/lib/isobuild/tether/bin/tether'))).size).toBe(3 * 1024 * 1024);
+    expect((await stat(join(root, 'usr/lib/isobuild/tether/bin/busybox'))).mode & 0o777).toBe(0o755);
+    expect(await readlink(join(root, 'init'))).toBe('/bin/init');
+    const init = await readFile(join(root, 'bin', 'init'), 'utf8');
+    expect(init).toContain('drivers=(\n    virtio_blk\n)');
+    expect(init).not.toContain('. /etc/isobuild/init.sh');
+    // busybox (~2 MiB) + 3 MiB tether + modules, a fifth more, 8 MiB headroom.
+    const size = await readTetherSize(root, '/bin/init');
+    expect(size).toBeGreaterThanOrEqual(14);
+    expect(size).toBeLessThan(20);
+    expect(ctx.meta.tetherSizeMiB).toBe(size);
+    expect(logger.lines.some((l) => l.msg.includes(`/.tether tmpfs ${size} MiB`))).toBe(true);
+  });
+
+  it('writes the default tether when none is given', async () => {
+    await makeFakeRoot(root, Object.keys(INIT_COMMANDS));
+    const ctx = makeContext({
+      stage: 'tether',
+      rootfs: root,
+      tmpDir: dir,
+      spec: makeSpec(),
+      meta: { kernelVersion: '6.1.0-test' },
+    });
+    await tetherStage.run(ctx);
+    const tether = await readFile(join(root, 'usr/lib/isobuild/tether/bin/tether'), 'utf8');
+    expect(tether).toContain('ISOBUILD-BEGIN');
+  });
+
+  it('points /init at systemd for an appliance root and writes no tether', async () => {
+    await mkdir(join(root, 'lib', 'systemd'), { recursive: true });
+    await writeFile(join(root, 'lib', 'systemd', 'systemd'), '');
+    const ctx = makeContext({
+      stage: 'tether',
+      rootfs: root,
+      tmpDir: dir,
+      target: 'appliance',
+      spec: makeSpec({ init: '/lib/systemd/systemd' }),
+    });
+    await tetherStage.run(ctx);
+    expect(await readlink(join(root, 'init'))).toBe('/lib/systemd/systemd');
+    await expect(lstat(join(root, 'usr/lib/isobuild'))).rejects.toThrow();
+  });
+
+  it('fails when the systemd the spec names is not in the root', async () => {
+    await mkdir(root);
+    const ctx = makeContext({
+      stage: 'tether',
+      rootfs: root,
+      tmpDir: dir,
+      spec: makeSpec({ init: '/lib/systemd/systemd' }),
+    });
+    await expect(tetherStage.run(ctx)).rejects.toThrow(/the root has no \/lib\/systemd\/systemd/);
+  });
+
+  it('lists what the init needs for the minimiser', () => {
+    const plan = makeContext({ stage: 'tether', rootfs: root, tmpDir: dir, spec: makeSpec() }).plan;
+    expect(initRequirements(plan)).toEqual(
+      expect.arrayContaining(['bash', 'modprobe', 'switch_root', '/lib/modules']),
+    );
+    const appliance = makeContext({
+      stage: 'tether',
+      rootfs: root,
+      tmpDir: dir,
+      spec: makeSpec({ init: '/lib/systemd/systemd' }),
+    });
+    expect(initRequirements(appliance.plan)).toEqual(['/lib/systemd/systemd']);
+  });
+});
