@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { relative, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 import { exportRoot } from '../pipeline/export.js';
 import { defaultBuildOptions, makePlan, parseTarget } from '../pipeline/plan.js';

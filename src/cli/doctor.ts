@@ -7,7 +7,12 @@ import { loadRepo } from '../spec/load.js';
 import { reposDir, type GlobalOptions } from './context.js';
 
 /** Tools that only some package managers need: missing ones are reported but do not fail `doctor`. */
-const OPTIONAL = new Set<string>(['tdnf', 'yum', 'debootstrap']);
+const OPTIONAL_WHY: Record<string, string> = {
+  tdnf: 'not packaged in Debian; the tdnf adapter runs dnf with the same configuration',
+  yum: 'not packaged in Debian 12; the yum adapter runs dnf with the same configuration',
+  debootstrap: 'apt-get install debootstrap; only a fallback for mmdebstrap',
+};
+const OPTIONAL = new Set(Object.keys(OPTIONAL_WHY));
 
 export function registerDoctor(program: Command): void {
   program
@@ -36,7 +41,7 @@ export function registerDoctor(program: Command): void {
         process.stdout.write(`checked ${new Set(needs.map((n) => n.tool)).size} host tools\n`);
         for (const m of optional)
           process.stdout.write(
-            `optional: ${m.tool} not found (apt-get install ${m.debianPackage}; its adapter falls back to dnf)\n`,
+            `optional: ${m.tool} not found (${OPTIONAL_WHY[m.tool] ?? `apt-get install ${m.debianPackage}`})\n`,
           );
         if (!required.length) process.stdout.write('all required tools are present\n');
       }
