@@ -58,7 +58,7 @@ describe('tether stage on a Debian 12 root, booted in qemu', () => {
       const spec = makeSpec({
         hooks: { init: INIT_SH },
         drivers: { repo: repoDrivers, spec: [] },
-        modules: 'drivers',
+        modules: process.env.ISOBUILD_TEST_MODULES === 'all' ? 'all' : 'drivers',
         repoDir: join(INIT_SH, '..'),
       });
       meta = {};
@@ -112,6 +112,8 @@ describe('tether stage on a Debian 12 root, booted in qemu', () => {
         { timeoutMs: 15 * 60 * 1000, allowFailure: true },
       );
       serial = res.all;
+      // Opt-in copy of the console for looking at the init's timings.
+      if (process.env.ISOBUILD_SERIAL_LOG) await writeFile(process.env.ISOBUILD_SERIAL_LOG, serial);
     },
     30 * 60 * 1000,
   );
