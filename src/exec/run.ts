@@ -87,8 +87,9 @@ export async function run(file: string, args: readonly string[], opts: RunOption
   let why: string;
   if (res.isCanceled) why = 'cancelled';
   else if (res.timedOut) why = `timed out after ${opts.timeoutMs} ms`;
-  else if (res.exitCode === 127 || (res.code === 'ENOENT' && res.exitCode === undefined))
-    why = `command not found: ${file}`;
+  else if (res.exitCode === undefined && res.code === 'ENOENT') why = `command not found: ${file}`;
+  // 127 may come from a command that `file` ran (chroot, sh -c), so name no command.
+  else if (res.exitCode === 127) why = 'exit status 127: a command was not found';
   else if (res.signal) why = `killed by ${res.signal}`;
   else why = `exit status ${res.exitCode}`;
   throw new CommandError(
