@@ -12,7 +12,9 @@ import { makePmContext, type TestPmContext } from '../helpers/rpm-repo/pm-contex
  * The dnf, yum and tdnf adapters install the offline test distribution into a root with the
  * real rpm and dnf (yum and tdnf fall back to dnf on this Debian host, and say so).
  */
-const BASE = ['filesystem', 'bash', 'busybox', 'toybox'];
+const BASE = ['filesystem', 'bash', 'busybox', 'util-linux', 'toybox'];
+/** What the base packages pull in: util-linux's blkid needs glibc. */
+const PULLED_IN = ['glibc'];
 
 async function queryInstalled(root: string): Promise<string[]> {
   const res = await run('rpm', ['--root', root, '--dbpath', '/var/lib/rpm', '-qa', '--qf', '%{NAME}\n']);
@@ -59,7 +61,7 @@ describe.each(['dnf', 'yum', 'tdnf'] as const)('the %s adapter with the offline 
   });
 
   test('setup installs the base packages into the root’s database at /var/lib/rpm', async () => {
-    expect(before.setup).toEqual([...BASE].sort());
+    expect(before.setup).toEqual([...BASE, ...PULLED_IN].sort());
     expect(await exists(join(t.ctx.rootfs, 'var/lib/rpm/rpmdb.sqlite'))).toBe(true);
     // Debian's rpm default (~/.rpmdb) was never used, on the host or in the root.
     expect(await exists(join(homedir(), '.rpmdb'))).toBe(homeDbBefore);
@@ -74,6 +76,9 @@ describe.each(['dnf', 'yum', 'tdnf'] as const)('the %s adapter with the offline 
       expect((await lstat(join(root, applet))).isSymbolicLink()).toBe(true);
     const res = await run(join(root, 'usr/bin/bash'), ['-c', 'echo $BASH_VERSION']);
     expect(res.stdout).toMatch(/^5\./);
+    // blkid is dynamically linked: it runs in the root with the root's own glibc.
+    const blkid = await run('chroot', [root, '/usr/sbin/blkid', '-V']);
+    expect(blkid.stdout).toMatch(/^blkid from util-linux/);
   });
 
   test('installing the kernel package gives /lib/modules/<version> with modules.dep', async () => {

@@ -8,7 +8,8 @@ import { fetchDebianPayloads, splitDebianVersion, type DebianPayload } from './d
 
 /**
  * The offline RPM repository the RPM adapters' tests install from: filesystem, busybox and
- * bash (Debian's static builds), toybox (a dummy the staging script erases) and linux
+ * bash (Debian's static builds), glibc and util-linux (for blkid, which the bootstrap init
+ * needs and Debian's busybox lacks), toybox (a dummy the staging script erases) and linux
  * (Debian's cloud kernel with its modules and modules.dep), built with rpmbuild and
  * createrepo_c. The kernel package is ~35 MB, so the finished repository is kept under
  * the test cache keyed by its inputs and shared by every test (and every later run).
@@ -49,7 +50,7 @@ async function readKey(payloads: readonly DebianPayload[]): Promise<string> {
   const hash = createHash('sha256').update(`builder ${BUILDER_VERSION}\n`);
   for (const spec of (await readdir(SPEC_DIR)).sort())
     hash.update(`${spec}\n`).update(await readFile(join(SPEC_DIR, spec)));
-  for (const p of payloads) hash.update(`${p.rpm} ${basename(p.deb)}\n`);
+  for (const p of payloads) hash.update(`${p.rpm} ${p.debs.map((d) => basename(d)).join(' ')}\n`);
   return hash.digest('hex').slice(0, 16);
 }
 
@@ -102,8 +103,8 @@ async function buildRepoInto(
   for (const spec of ['filesystem', 'toybox']) await buildRpm(spec, workDir, rpms, {});
   for (const p of payloads) {
     const payloadDir = join(workDir, 'payload', p.rpm);
-    await extractDeb(p.deb, payloadDir);
-    const { version, release } = splitDebianVersion(await readDebVersion(p.deb));
+    for (const deb of p.debs) await extractDeb(deb, payloadDir);
+    const { version, release } = splitDebianVersion(await readDebVersion(p.debs[0]!));
     const defines: Record<string, string> = {
       payload: payloadDir,
       pkgversion: version,
@@ -162,6 +163,13 @@ async function takeLock(
   }
 }
 
+/** Repositories built from older inputs are dead weight in the cache once a new one exists. */
+async function removeOlderRepos(root: string, keep: string): Promise<void> {
+  for (const name of await readdir(root))
+    if (/^rpm-repo-[0-9a-f]{16}$/.test(name) && name !== keep && !(await exists(join(root, `${name}.lock`))))
+      await rm(join(root, name), { recursive: true, force: true });
+}
+
 let pending: Promise<OfflineRpmRepo> | undefined;
 
 /** Builds the repository once per input set; later calls (any worker, any run) reuse it. */
@@ -191,6 +199,7 @@ async function buildOnce(): Promise<OfflineRpmRepo> {
       await buildRepoInto(staged, workDir, payloads);
       await rm(dest, { recursive: true, force: true });
       await rename(staged, dest);
+      await removeOlderRepos(root, basename(dest));
     }
   } finally {
     await rm(workDir, { recursive: true, force: true });

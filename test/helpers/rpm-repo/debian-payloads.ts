@@ -9,9 +9,9 @@ import { run } from '../../../src/exec/run.js';
  */
 export interface DebianPayload {
   /** The RPM built from it. */
-  rpm: 'busybox' | 'bash' | 'linux';
-  /** Path of the .deb file. */
-  deb: string;
+  rpm: 'busybox' | 'bash' | 'glibc' | 'util-linux' | 'linux';
+  /** Paths of the .deb files, unpacked into one folder; the first gives the version. */
+  debs: string[];
 }
 
 const APT_ARCHIVES = '/var/cache/apt/archives';
@@ -67,9 +67,11 @@ export async function fetchDebianPayloads(debDir: string): Promise<DebianPayload
     (await findLocalDeb(debDir, KERNEL_DEB)) ??
     (await downloadDeb(debDir, await resolveKernelPackage(), KERNEL_DEB));
   return [
-    { rpm: 'busybox', deb: await simple('busybox-static') },
-    { rpm: 'bash', deb: await simple('bash-static') },
-    { rpm: 'linux', deb: kernel },
+    { rpm: 'busybox', debs: [await simple('busybox-static')] },
+    { rpm: 'bash', debs: [await simple('bash-static')] },
+    { rpm: 'glibc', debs: [await simple('libc6')] },
+    { rpm: 'util-linux', debs: [await simple('util-linux'), await simple('libblkid1')] },
+    { rpm: 'linux', debs: [kernel] },
   ];
 }
 
