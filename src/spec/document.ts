@@ -45,6 +45,15 @@ export function parseSpecText(file: string, text: string): SpecDocument {
     const p = lineCounter.linePos(offset);
     return { line: p.line, col: p.col };
   };
+  const jsonSyntaxError = (source: string): Diagnostic | undefined => {
+    try {
+      JSON.parse(source);
+    } catch (err) {
+      const m = /^(.*) in JSON at position (\d+)/.exec((err as Error).message);
+      if (m) return { file: shownAs, ...toPos(Number(m[2])), pointer: '', message: m[1]!, rule: 'parse' };
+    }
+    return undefined;
+  };
   const fromYamlError = (e: { message: string; linePos?: [{ line: number; col: number }, ...unknown[]] }) => {
     const at = e.linePos?.[0] ?? { line: 1, col: 1 };
     // The YAML message repeats the position and quotes the source below it: keep the first clause.
@@ -52,12 +61,16 @@ export function parseSpecText(file: string, text: string): SpecDocument {
     return { file: shownAs, line: at.line, col: at.col, pointer: '', message, rule: 'parse' };
   };
   const empty = doc.contents === null;
+  // Later parse errors mostly echo the first one; for JSON, JSON.parse words it better when it can.
+  const firstError = doc.errors.length
+    ? (file.endsWith('.json') && jsonSyntaxError(text)) || fromYamlError(doc.errors[0]!)
+    : undefined;
   return {
     file,
     shownAs,
     value: doc.errors.length === 0 ? doc.toJS({ maxAliasCount: 100 }) : undefined,
     empty,
-    errors: doc.errors.map(fromYamlError),
+    errors: firstError ? [firstError] : [],
     warnings: doc.warnings.map((w) => ({ ...fromYamlError(w), rule: 'parse' })),
     positionOf(pointer, opts = {}) {
       const found = locate(doc, parsePointer(pointer));
