@@ -19,6 +19,9 @@ import { referenceRootTarball, unpackRoot } from './minimise-root.js';
  */
 const REPO = fileURLToPath(new URL('../../repos/debian-12-python', import.meta.url));
 const PACKAGES = ['python3', 'busybox', 'kmod', 'linux-image-cloud-amd64'];
+/** Seed 000's knobs: a command before run (shell builtins only: the root has no coreutils), run's arguments. */
+const KNOBS =
+  'appCmds="while read m rest; do echo module=$m; done </proc/modules:echo second-cmd" appArgs="one two"';
 
 describe('debian-12-python app appliance', () => {
   let dir: string;
@@ -51,7 +54,8 @@ describe('debian-12-python app appliance', () => {
       artifacts: join(dir, 'artifacts'),
       tmpDir: join(dir, 'tmp'),
       spec: loaded.spec,
-      meta: { kernelVersion, drivers: [] },
+      // Two of VIC's netfilter drivers (and their dependencies): the init loads them with the root's modprobe.
+      meta: { kernelVersion, drivers: ['nf_conntrack', 'xt_state'] },
       target: 'app' as const,
       logger,
     };
@@ -86,7 +90,7 @@ describe('debian-12-python app appliance', () => {
           'none',
         ],
         ...['-kernel', join(boot, 'vmlinuz'), '-initrd', initrd],
-        ...['-append', `console=tty0 console=ttyS0,115200 panic=-1 ${loaded.spec.cmdline}`],
+        ...['-append', `console=tty0 console=ttyS0,115200 panic=-1 ${loaded.spec.cmdline} ${KNOBS}`],
       ],
       { timeoutMs: 300_000, input: '' },
     );
@@ -104,10 +108,15 @@ describe('debian-12-python app appliance', () => {
 
   it('boots and prints the program output on the serial console, then powers off', () => {
     expect(serial).toMatch(
-      /APP-RESULT \{"answer": 42, "openssl": "OpenSSL 3\.[^"]*", "sha256": "[0-9a-f]{16}"/,
+      /APP-RESULT \{"answer": 42, "args": \["one", "two"\], "openssl": "OpenSSL 3\.[^"]*", "sha256": "[0-9a-f]{16}"/,
     );
     expect(serial).toContain('ISOBUILD-BEGIN');
     expect(serial).toContain('ISOBUILD-EXIT 0');
+  });
+
+  it('loads the drivers and runs the appCmds before the app', () => {
+    expect(serial).not.toContain('cannot load driver');
+    expect(serial).toMatch(/module=xt_state[\s\S]*module=nf_conntrack[\s\S]*second-cmd[\s\S]*ISOBUILD-BEGIN/);
   });
 
   it('keeps at most 10% of the reference root', () => {
