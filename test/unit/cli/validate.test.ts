@@ -63,7 +63,7 @@ const CASES: InvalidCase[] = [
   {
     name: 'malformed JSON: a missing comma',
     files: { 'repo-spec.json': '{\n  "name": "debian-12",\n  "packagemanager": "apt"\n  "kernel": "k"\n}\n' },
-    expected: ['debian-12/repo-spec.json:4:3 /: Missing , between flow map items'],
+    expected: ["debian-12/repo-spec.json:4:3 /: Expected ',' or '}' after property value"],
   },
   {
     name: 'malformed YAML: an unclosed flow sequence',
