@@ -70,8 +70,14 @@ export function mmdebstrapArgs(
     `--hook-dir=${MERGED_USR_HOOKS}`,
     // Keep the essential set's .debs for the sync-out below.
     '--skip=essential/unlink',
+    // apt's own lines (Get:, Need to get) in the stage log instead of progress bars.
+    '--verbose',
+    // No fsync per file: a failed build's root is thrown away anyway.
+    '--dpkgopt=force-unsafe-io',
   ];
   if (basePackages.length) args.push(`--include=${basePackages.join(',')}`);
+  // sync-in needs its target; mmdebstrap creates it only later, in the download step.
+  args.push(`--setup-hook=mkdir -p "$1"${APT_CACHE_DIRS.map((d) => ` "$1"${d.inRoot}`).join('')}`);
   for (const dir of APT_CACHE_DIRS) {
     const outside = quoteWord(join(pkgCacheDir, dir.inCache));
     args.push(`--setup-hook=sync-in ${outside} ${dir.inRoot}/`);
@@ -89,6 +95,8 @@ function aptGet(root: string, args: readonly string[]): string[] {
     'Dpkg::Options::=--force-confdef',
     '-o',
     'Dpkg::Options::=--force-confold',
+    '-o',
+    'Dpkg::Options::=--force-unsafe-io',
     ...args,
   ];
 }
@@ -132,10 +140,14 @@ async function setupRoot(ctx: PmContext, basePackages: readonly string[]): Promi
   }
 }
 
-/** mmdebstrap copies the build host's hostname and resolv.conf in; the image must not carry them. */
+/**
+ * mmdebstrap copies the build host's hostname and resolv.conf in, and leaves its --dpkgopt
+ * file behind: the image carries none of them.
+ */
 async function makeHostNeutral(root: string): Promise<void> {
   await writeFile(join(root, 'etc/hostname'), 'localhost\n', { mode: 0o644 });
   await rm(join(root, 'etc/resolv.conf'), { force: true });
+  await rm(join(root, 'etc/dpkg/dpkg.cfg.d/99mmdebstrap'), { force: true });
 }
 
 async function cleanRoot(ctx: PmContext): Promise<void> {

@@ -1,0 +1,231 @@
+import { existsSync } from 'node:fs';
+import { copyFile, lstat, mkdir, readFile, readlink, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { dir as tmpDir, type DirectoryResult } from 'tmp-promise';
+import { CommandError } from '../../src/errors.js';
+import { run } from '../../src/exec/run.js';
+import { silentLogger, type Logger } from '../../src/log/logger.js';
+import type { BuildPlan, StageContext, StageMeta, StageName } from '../../src/pipeline/types.js';
+import { aptPackageManager } from '../../src/pm/apt.js';
+import type { ResolvedSpec } from '../../src/spec/types.js';
+import { isoBaseStage } from '../../src/stages/iso-base.js';
+import { stagingStage } from '../../src/stages/staging.js';
+
+// Real mmdebstrap and apt-get against the host's apt sources: a debian-12 root through
+// iso-base and staging (bootstrap flavour), then iso-base again from cold with the same
+// package cache, which must download nothing. The StageContext is made by hand here, as the
+// pipeline runner would make it.
+
+let tmp: DirectoryResult;
+let repoDir: string;
+let pkgCacheDir: string;
+let spec: ResolvedSpec;
+let base: { rootfs: string; bootfs: string; meta: StageMeta; output: string[] };
+let staged: { rootfs: string; bootfs: string; meta: StageMeta; output: string[] };
+
+const BASE_PACKAGES = ['busybox', 'kmod'];
+const BOOTSTRAP_PACKAGES = ['less'];
+const KERNEL = 'linux-image-cloud-amd64';
+
+function makeSpec(repo: string, hooks: ResolvedSpec['hooks']): ResolvedSpec {
+  return {
+    name: 'debian-12',
+    repoDir: repo,
+    specFile: join(repo, 'repo-spec.json'),
+    packagemanager: 'apt',
+    kernel: { kind: 'package', name: KERNEL },
+    init: '/bin/init',
+    release: 'bookworm',
+    packages: { base: BASE_PACKAGES, bootstrap: BOOTSTRAP_PACKAGES, appliance: [] },
+    stagingScript: { bootstrap: [], appliance: [] },
+    repoFiles: [],
+    gpgKeys: [],
+    apt: { variant: 'minbase', components: ['main'] },
+    hooks,
+    drivers: { repo: [], spec: [] },
+    modules: 'all',
+    compression: 'gzip',
+    boot: { bios: true, uefi: true },
+    cmdline: '',
+    raw: {} as ResolvedSpec['raw'],
+  };
+}
+
+function capturingLogger(lines: string[]): Logger {
+  return {
+    ...silentLogger,
+    output: (chunk) => lines.push(chunk),
+    info: (m) => lines.push(`[info] ${new Date().toISOString()} ${m}`),
+  };
+}
+
+async function stageContext(
+  name: StageName,
+  work: string,
+  theSpec: ResolvedSpec,
+  meta: StageMeta,
+  output: string[],
+): Promise<StageContext> {
+  const rootfs = join(work, 'rootfs');
+  const bootfs = join(work, 'bootfs');
+  const artifacts = join(work, 'artifacts');
+  const tmp = join(work, 'tmp');
+  for (const d of [artifacts, tmp]) await mkdir(d, { recursive: true });
+  const logger = capturingLogger(output);
+  const plan: BuildPlan = {
+    spec: theSpec,
+    target: 'bootstrap-staging',
+    flavour: 'bootstrap',
+    app: false,
+    stages: [isoBaseStage, stagingStage],
+    outputs: [],
+    options: {
+      cacheRoot: join(work, 'cache'),
+      outputDir: join(work, 'bin'),
+      noCache: false,
+      lockTimeout: 0,
+      sourceDateEpoch: 1700000000,
+    },
+  };
+  return {
+    plan,
+    spec: theSpec,
+    stage: name,
+    rootfs,
+    bootfs,
+    artifacts,
+    tmpDir: tmp,
+    pkgCacheDir,
+    meta,
+    logger,
+    pm: aptPackageManager,
+    run: (file, args, opts) => run(file, args, { stage: name, logger, ...opts }),
+  };
+}
+
+async function buildIsoBase(work: string) {
+  const output: string[] = [];
+  const meta: StageMeta = {};
+  const ctx = await stageContext('iso-base', work, spec, meta, output);
+  await isoBaseStage.run(ctx);
+  return { rootfs: ctx.rootfs, bootfs: ctx.bootfs, meta, output };
+}
+
+async function dpkgList(rootfs: string): Promise<string[]> {
+  const res = await run('chroot', [rootfs, 'dpkg-query', '-W', '-f', '${db:Status-Abbrev} ${Package}\n']);
+  return res.stdout
+    .split('\n')
+    .filter((l) => l.startsWith('ii '))
+    .map((l) => l.slice(3).trim().split(' ').pop() as string);
+}
+
+beforeAll(async () => {
+  tmp = await tmpDir({ unsafeCleanup: true, prefix: 'isobuild-apt-' });
+  repoDir = join(tmp.path, 'repos', 'debian-12');
+  pkgCacheDir = join(tmp.path, 'packages');
+  await mkdir(repoDir, { recursive: true });
+  // VIC's own photon-2.0 base.sh, unchanged: it must run with PKGDIR and rootfs_dir as VIC gave them.
+  await copyFile(resolve('repos/photon-2.0/base.sh'), join(repoDir, 'base.sh'));
+  await writeFile(
+    join(repoDir, 'staging.sh'),
+    [
+      'echo "staging customizations for $(basename $(dirname $0))"',
+      'printf "%s %s %s\\n" "$ISOBUILD_STAGE" "$ISOBUILD_FLAVOUR" "$(rootfs_dir $PKGDIR)" > $(rootfs_dir $PKGDIR)/etc/isobuild-staging-hook',
+      '',
+    ].join('\n'),
+  );
+  spec = makeSpec(repoDir, { base: join(repoDir, 'base.sh'), staging: join(repoDir, 'staging.sh') });
+
+  base = await buildIsoBase(join(tmp.path, 'base'));
+  // The runner hands staging a copy of iso-base's root and bootfs.
+  const stagingWork = join(tmp.path, 'staging');
+  await mkdir(stagingWork);
+  await run('cp', ['-a', base.rootfs, join(stagingWork, 'rootfs')]);
+  await run('cp', ['-a', base.bootfs, join(stagingWork, 'bootfs')]);
+  const output: string[] = [];
+  const meta = structuredClone(base.meta);
+  const ctx = await stageContext('staging', stagingWork, spec, meta, output);
+  await stagingStage.run(ctx);
+  staged = { rootfs: ctx.rootfs, bootfs: ctx.bootfs, meta, output };
+}, 900_000);
+
+afterAll(async () => {
+  await tmp?.cleanup();
+});
+
+test('iso-base installs the base packages and one kernel, with vmlinuz in bootfs and modules.dep', async () => {
+  const installed = await dpkgList(base.rootfs);
+  for (const p of BASE_PACKAGES) expect(installed).toContain(p);
+  expect(installed.some((p) => p.startsWith('linux-image-') && p.endsWith('-cloud-amd64'))).toBe(true);
+
+  const version = base.meta.kernelVersion as string;
+  expect(version).toMatch(/-cloud-amd64$/);
+  expect((await lstat(join(base.bootfs, 'vmlinuz'))).size).toBeGreaterThan(1_000_000);
+  expect(existsSync(join(base.rootfs, 'boot', `vmlinuz-${version}`))).toBe(false);
+  const modulesDep = join(base.rootfs, 'lib/modules', version, 'modules.dep');
+  expect((await readFile(modulesDep, 'utf8')).length).toBeGreaterThan(1000);
+  expect(base.meta.modulesBytes).toBeGreaterThan(1_000_000);
+  expect(existsSync(join(base.rootfs, 'etc/initrd-release'))).toBe(true);
+});
+
+test('the root is merged-/usr, VIC base.sh ran unchanged, and host files and caches are gone', async () => {
+  expect(await readlink(join(base.rootfs, 'lib'))).toBe('usr/lib');
+  // Debian's lib64 link wins over the lib64 -> /lib that VIC's layout makes before base.sh.
+  expect(await readlink(join(base.rootfs, 'lib64'))).toBe('usr/lib64');
+  expect(base.output.join('\n')).toContain('base customizations for debian-12');
+  expect(await readFile(join(base.rootfs, 'etc/hostname'), 'utf8')).toBe('localhost\n');
+  expect(existsSync(join(base.rootfs, 'etc/resolv.conf'))).toBe(false);
+  expect(existsSync(join(base.rootfs, 'usr/sbin/policy-rc.d'))).toBe(false);
+  const { stdout } = await run('find', [
+    join(base.rootfs, 'var/cache/apt'),
+    join(base.rootfs, 'var/lib/apt/lists'),
+    '-type',
+    'f',
+  ]);
+  expect(stdout.split('\n').filter((l) => l.endsWith('.deb') || l.includes('_Packages'))).toEqual([]);
+});
+
+test('staging installs the bootstrap packages and runs staging.sh with the documented environment', async () => {
+  const installed = await dpkgList(staged.rootfs);
+  for (const p of [...BASE_PACKAGES, ...BOOTSTRAP_PACKAGES]) expect(installed).toContain(p);
+  const hookSaw = await readFile(join(staged.rootfs, 'etc/isobuild-staging-hook'), 'utf8');
+  expect(hookSaw).toBe(`staging bootstrap ${staged.rootfs}\n`);
+  expect(staged.meta.kernelVersion).toBe(base.meta.kernelVersion);
+});
+
+test('a failing staging.sh names the hook, the stage and the tail of its output', async () => {
+  const failingRepo = join(tmp.path, 'repos', 'failing');
+  await mkdir(failingRepo, { recursive: true });
+  await writeFile(
+    join(failingRepo, 'staging.sh'),
+    'echo first line\necho "it broke here" >&2\nexit 3\necho never\n',
+  );
+  const failing = {
+    ...makeSpec(failingRepo, { staging: join(failingRepo, 'staging.sh') }),
+    packages: { base: [], bootstrap: [], appliance: [] },
+  };
+  const ctx = await stageContext('staging', join(tmp.path, 'fail-work'), failing, {}, []);
+  await mkdir(ctx.rootfs, { recursive: true });
+  await mkdir(ctx.bootfs, { recursive: true });
+  const err = await stagingStage.run(ctx).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(CommandError);
+  const message = (err as CommandError).message;
+  expect(message).toContain('stage staging');
+  expect(message).toContain(join(failingRepo, 'staging.sh'));
+  expect(message).toContain('exit status 3');
+  expect(message).toContain('it broke here');
+  expect(message).not.toContain('never');
+});
+
+test('a second cold build with the same package cache downloads nothing', async () => {
+  const again = await buildIsoBase(join(tmp.path, 'base-again'));
+  const log = again.output.join('\n');
+  // Release files are revalidated on every update (a few hundred kB); no index or package is fetched.
+  const fetched = log.split('\n').filter((l) => /^Get:\d+ /.test(l) && !/ InRelease \[/.test(l));
+  expect(fetched).toEqual([]);
+  expect(log).toMatch(/Need to get 0 B/);
+  expect(again.meta.kernelVersion).toBe(base.meta.kernelVersion);
+}, 900_000);
