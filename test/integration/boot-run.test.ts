@@ -1,0 +1,97 @@
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CommandError } from '../../src/errors.js';
+import { run } from '../../src/exec/run.js';
+import { makeBusyboxRoot } from '../../src/image/containerfs.js';
+import { writeOutputs } from '../../src/image/outputs.js';
+import { resolveBootTarget, type VmOptions } from '../../src/image/qemu.js';
+import { runInVm } from '../../src/image/run-vm.js';
+import { initrdStage } from '../../src/stages/initrd.js';
+import { cloudKernel, makeStageContext, makeTinyRoot, tinySpec } from './boot-fixtures.js';
+
+/**
+ * `isobuild run` end to end, with the tiny init standing in for the bootstrap init: the initrd
+ * stage builds the initrd, the kernel+initrd writer puts it in a folder, and runInVm boots that
+ * folder with a containerfs disk made from a busybox root (or a given one).
+ */
+describe('isobuild run on a tiny kernel+initrd', () => {
+  let dir: string;
+  let vm: Omit<VmOptions, 'disks'>;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'isobuild-boot-run-'));
+    const kernel = await cloudKernel();
+    const rootfs = join(dir, 'rootfs');
+    const bootfs = join(dir, 'bootfs');
+    await makeTinyRoot(rootfs, kernel);
+    await mkdir(bootfs);
+    await run('cp', [kernel.vmlinuz, join(bootfs, 'vmlinuz')]);
+    const artifacts = join(dir, 'artifacts');
+    const ctx = await makeStageContext(
+      'initrd',
+      { rootfs, bootfs, artifacts, tmpDir: join(dir, 'tmp') },
+      tinySpec({ compression: 'gzip' }),
+    );
+    await initrdStage.run(ctx);
+    const plan = {
+      ...ctx.plan,
+      outputs: ['kernel+initrd'] as const,
+      options: { ...ctx.plan.options, outputDir: dir },
+    };
+    const [out] = await writeOutputs(plan, artifacts);
+    vm = {
+      target: await resolveBootTarget(out!),
+      uefi: false,
+      diskInterface: 'virtio',
+      memoryMb: 512,
+      accel: 'tcg',
+    };
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('wrote the kernel+initrd folder and nothing else beside it', async () => {
+    expect((await readdir(join(dir, 'tiny'))).sort()).toEqual(['cmdline', 'initrd.img', 'vmlinuz']);
+    expect((await readdir(dir)).filter((n) => n.startsWith('.'))).toEqual([]);
+  });
+
+  it("prints the command's output and returns its status, arguments intact", async () => {
+    const out: string[] = [];
+    const tricky = `it's $HOME "quoted"; echo no`;
+    const status = await runInVm({
+      vm,
+      argv: ['sh', '-c', 'printf "%s\\n" "$1"; echo second line; exit 7', 'sh', tricky],
+      timeoutMs: 120_000,
+      onOutput: (l) => out.push(l),
+    });
+    expect(out).toEqual([tricky, 'second line']);
+    expect(status).toBe(7);
+  });
+
+  it('runs in a given root and leaves that folder untouched', async () => {
+    const root = join(dir, 'given-root');
+    await makeBusyboxRoot(root);
+    await writeFile(join(root, 'hello.txt'), 'from the given root\n');
+    const out: string[] = [];
+    const status = await runInVm({
+      vm,
+      argv: ['cat', '/hello.txt'],
+      rootfs: root,
+      timeoutMs: 120_000,
+      onOutput: (l) => out.push(l),
+    });
+    expect([status, out]).toEqual([0, ['from the given root']]);
+    expect(await readdir(root)).not.toContain('.isobuild');
+  });
+
+  it('fails with the console tail when the marker never comes', async () => {
+    const err = await runInVm({ vm, argv: ['sleep', '600'], timeoutMs: 1_000, onOutput: () => {} }).catch(
+      (e) => e,
+    );
+    expect(err).toBeInstanceOf(CommandError);
+    expect((err as CommandError).message).toMatch(/no ISOBUILD-(BEGIN|EXIT) within 1 s/);
+    expect((err as CommandError).message).toContain('qemu-system-x86_64');
+  });
+});

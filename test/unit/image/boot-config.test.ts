@@ -1,0 +1,50 @@
+import { renderGrubCfg, renderIsolinuxCfg, quoteGrubWord } from '../../../src/image/boot-config.js';
+import { composeCmdline, splitCmdline } from '../../../src/image/cmdline.js';
+import { volumeIdentity } from '../../../src/image/volume.js';
+
+describe('kernel command line', () => {
+  it('puts ttyS0 last so the serial port gets /dev/console, then the spec, then the stages', () => {
+    expect(composeCmdline({ cmdline: '' })).toBe('console=tty0 console=ttyS0,115200 panic=-1');
+    expect(composeCmdline({ cmdline: ' quiet ' }, { cmdline: ['appCmds=x', 'appEnd=poweroff'] })).toBe(
+      'console=tty0 console=ttyS0,115200 panic=-1 quiet appCmds=x appEnd=poweroff',
+    );
+  });
+
+  it('splits words like the kernel: double quotes group', () => {
+    expect(splitCmdline('a  b="c d" e')).toEqual(['a', 'b="c d"', 'e']);
+  });
+});
+
+describe('volume identity', () => {
+  it('fits ISO 9660: 32 upper-case d-characters with the version', () => {
+    expect(volumeIdentity('photon-2.0', '0.1.0')).toEqual({
+      volid: 'ISOBUILD_0_1_0_PHOTON_2_0',
+      publisher: 'ISOBUILD 0.1.0',
+      application: 'ISOBUILD 0.1.0 PHOTON-2.0',
+    });
+    expect(volumeIdentity('a-very-long-repository-name-indeed', '10.20.30').volid).toHaveLength(32);
+  });
+});
+
+describe('boot loader configs', () => {
+  const values = {
+    version: '0.1.0',
+    repo: 'tiny',
+    volid: 'ISOBUILD_0_1_0_TINY',
+    cmdline: 'console=ttyS0 x="a b" y=$z',
+  };
+
+  it('isolinux: the command line verbatim on APPEND, serial first', async () => {
+    const cfg = await renderIsolinuxCfg(values);
+    expect(cfg).toMatch(/^SERIAL 0 115200$/m);
+    expect(cfg).toMatch(/^ {2}APPEND console=ttyS0 x="a b" y=\$z$/m);
+    expect(cfg).toMatch(/^ {2}INITRD \/boot\/initrd\.img$/m);
+  });
+
+  it('grub: finds the ISO by volume id and quotes words grub would interpret', async () => {
+    const cfg = await renderGrubCfg(values);
+    expect(cfg).toMatch(/^search --no-floppy --set=root --label ISOBUILD_0_1_0_TINY$/m);
+    expect(cfg).toMatch(/^linux \/boot\/vmlinuz console=ttyS0 'x="a b"' 'y=\$z'$/m);
+    expect(quoteGrubWord(`it's`)).toBe(`'it'\\''s'`);
+  });
+});
