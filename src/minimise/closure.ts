@@ -74,8 +74,10 @@ export class KeepSet {
     if (isDropped(norm)) return undefined;
     const r = await resolveInRoot(this.root, norm, opts.follow ?? true);
     for (const link of r.links) {
-      if (!isDropped(link))
-        this.record(link, reason === 'traced' ? 'symlink' : reason, 'symlink', opts.via ?? norm);
+      if (isDropped(link)) continue;
+      // A link is kept as part of a chain, and for the reason its target is kept (elf, init...).
+      this.record(link, 'symlink', 'symlink', opts.via ?? norm);
+      if (reason !== 'traced') this.record(link, reason, 'symlink', opts.via ?? norm);
     }
     if (isDropped(r.path)) return undefined;
     if (!r.stat) {

@@ -107,8 +107,8 @@ describe('minimise stage on a Debian 12 root', () => {
     const sqliteExt = manifest.entries.find((e) => /lib-dynload\/_sqlite3\..*\.so$/.test(e.path));
     expect(sqliteExt?.reasons).toContain('traced');
     expect(reasons('/usr/lib/x86_64-linux-gnu/libsqlite3.so.0.8.6')).toContain('elf');
-    expect(reasons('/usr/lib64/ld-linux-x86-64.so.2')).toContain('elf'); // PT_INTERP, a link into /usr/lib
-    expect(reasons('/lib64')).toContain('symlink');
+    expect(reasons('/usr/lib64/ld-linux-x86-64.so.2')).toEqual(expect.arrayContaining(['elf', 'symlink'])); // PT_INTERP, a link
+    expect(reasons('/lib64')).toEqual(expect.arrayContaining(['elf', 'symlink']));
   });
 
   it('keeps the xtables plugins iptables dlopens and its alternatives symlink chain', () => {

@@ -101,8 +101,8 @@ describe('keep set on a hand-made root', () => {
     const why = (p: string) => [...(keep.entries.get(p)?.reasons ?? [])];
     expect(why('/bin')).toEqual(['symlink']);
     expect(why('/usr/bin/true')).toEqual(['traced']);
-    expect(why('/lib64')).toEqual(['elf']);
-    expect(why('/usr/lib64/ld-linux-x86-64.so.2')).toEqual(['elf']);
+    expect(why('/lib64')).toEqual(['symlink', 'elf']);
+    expect(why('/usr/lib64/ld-linux-x86-64.so.2')).toEqual(['symlink', 'elf']);
     expect(why('/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2')).toEqual(['elf']);
     expect(why('/usr/lib/x86_64-linux-gnu/libc.so.6')).toEqual(['elf']);
     expect([...(keep.entries.get('/usr/lib/x86_64-linux-gnu/libc.so.6')?.via ?? [])]).toContain(
@@ -115,7 +115,7 @@ describe('keep set on a hand-made root', () => {
     await keep.add('/usr/bin/script', 'traced', { exec: true });
     await keep.add('/usr/bin/new-file', 'traced', { create: true });
     expect([...(keep.entries.get('/usr/bin/dash')?.reasons ?? [])]).toEqual(['shebang']);
-    expect([...(keep.entries.get('/usr/bin/sh')?.reasons ?? [])]).toEqual(['shebang']);
+    expect([...(keep.entries.get('/usr/bin/sh')?.reasons ?? [])]).toEqual(['symlink', 'shebang']);
     expect(keep.entries.has('/usr/bin')).toBe(true);
     expect(keep.entries.has('/usr/bin/new-file')).toBe(false);
   });
