@@ -1,35 +1,7 @@
-import { execFile } from 'node:child_process';
-import { access } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { BASE_SPEC, makeRepo, specJson } from '../spec/repo-fixture.js';
-
-/**
- * The real CLI, as users run it: `node dist/cli/main.js validate PATH` (run `npm run build`
- * first; `make test` does). ISOBUILD_TEST_CLI may name another build of main.js.
- */
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const CLI = process.env.ISOBUILD_TEST_CLI ?? join(ROOT, 'dist/cli/main.js');
-
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-export async function runCli(args: string[], cwd: string): Promise<CliResult> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)('node', [CLI, ...args], {
-      cwd,
-      env: { ...process.env, NO_COLOR: '1' },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
+import { checkCliBuilt, ROOT, runCli } from './run-cli.js';
 
 /** Diagnostic lines of stderr, without the handler's "error: " / "warning: " prefix. */
 function diagnostics(stderr: string): string[] {
@@ -39,11 +11,7 @@ function diagnostics(stderr: string): string[] {
     .filter((l) => /^\S+:\d+:\d+ /.test(l));
 }
 
-beforeAll(async () => {
-  await access(CLI).catch(() => {
-    throw new Error(`${CLI} is missing: run npm run build first`);
-  });
-});
+beforeAll(checkCliBuilt);
 
 const yaml = (text: string) => text.replace(/^\n/, '');
 
@@ -311,7 +279,7 @@ describe('isobuild validate PATH rejects invalid specs with exit 2 and file:line
     const fixture = await makeRepo(c.folder ?? 'debian-12', c.files);
     try {
       for (const [name, content] of Object.entries(c.outside ?? {})) {
-        await (await import('node:fs/promises')).writeFile(join(fixture.root, name), content);
+        await writeFile(join(fixture.root, name), content);
       }
       const res = await runCli(['validate', c.folder ?? 'debian-12'], fixture.root);
       expect({ code: res.code, diagnostics: diagnostics(res.stderr) }).toEqual({

@@ -1,0 +1,75 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { makeRepo, specJson, type RepoFixture } from '../spec/repo-fixture.js';
+import { checkCliBuilt, runCli } from './run-cli.js';
+
+let repos: RepoFixture;
+
+beforeAll(async () => {
+  await checkCliBuilt();
+  // One valid apt repo, one valid tdnf repo with a warning, and one broken repo.
+  repos = await makeRepo('debian-12', { 'repo-spec.json': specJson() });
+  await mkdir(join(repos.root, 'photon-2.0'));
+  await writeFile(
+    join(repos.root, 'photon-2.0/repo-spec.json'),
+    specJson({
+      name: 'photon-2.0',
+      packagemanager: 'tdnf',
+      kernel: 'linux-esx',
+      apt: { variant: 'minbase' },
+    }),
+  );
+  await writeFile(join(repos.root, 'photon-2.0/photon.repo'), '[photon]\n');
+  await mkdir(join(repos.root, 'broken'));
+  await writeFile(join(repos.root, 'broken/repo-spec.json'), '{ "name": 1, "init": "x" }');
+});
+
+afterAll(() => repos.remove());
+
+test('isobuild list: a table of repos; a broken repo shows its error count instead of failing', async () => {
+  const res = await runCli(['list', '--repos', repos.root], repos.root);
+  expect(res.code).toBe(0);
+  expect(res.stdout).toBe(
+    [
+      'REPO        PACKAGE MANAGER  KERNEL                   RELEASE   STATUS',
+      'broken      -                -                        -         invalid: 5 errors (isobuild validate broken)',
+      'debian-12   apt              linux-image-cloud-amd64  bookworm  ok',
+      'photon-2.0  tdnf             linux-esx                2.0       ok (1 warning)',
+      '',
+    ].join('\n'),
+  );
+});
+
+test('isobuild list --json: one object per repo', async () => {
+  const res = await runCli(['list', '--json', '--repos', repos.root], repos.root);
+  expect(res.code).toBe(0);
+  expect(JSON.parse(res.stdout)).toEqual([
+    { name: 'broken', path: 'broken', valid: false, errors: 5, warnings: 0 },
+    {
+      name: 'debian-12',
+      path: 'debian-12',
+      packagemanager: 'apt',
+      kernel: 'linux-image-cloud-amd64',
+      release: 'bookworm',
+      valid: true,
+      errors: 0,
+      warnings: 0,
+    },
+    {
+      name: 'photon-2.0',
+      path: 'photon-2.0',
+      packagemanager: 'tdnf',
+      kernel: 'linux-esx',
+      release: '2.0',
+      valid: true,
+      errors: 0,
+      warnings: 1,
+    },
+  ]);
+});
+
+test('isobuild list with a missing repos folder is a usage error', async () => {
+  const res = await runCli(['list', '--repos', `${repos.root}/nope`], repos.root);
+  expect(res.code).toBe(2);
+  expect(res.stderr).toContain('repos folder not found: nope');
+});

@@ -1,0 +1,60 @@
+import { join } from 'node:path';
+import { STAGE_NAMES } from '../../../src/pipeline/types.js';
+import { makeRepo, specJson } from '../spec/repo-fixture.js';
+import { checkCliBuilt, ROOT, runCli } from './run-cli.js';
+
+beforeAll(checkCliBuilt);
+
+const REPOS = join(ROOT, 'repos');
+
+test('isobuild plan debian-12: the resolved spec, then the stages in pipeline order with their commands', async () => {
+  const res = await runCli(['plan', '--repos', REPOS, 'debian-12'], ROOT);
+  expect(res.code).toBe(0);
+  const out = res.stdout;
+  expect(out).toMatch(/^repo +debian-12 \(.*repos\/debian-12\/repo-spec.json\)$/m);
+  expect(out).toMatch(/^package manager +apt$/m);
+  expect(out).toMatch(/^release +bookworm$/m);
+  expect(out).toMatch(/^kernel +linux-image-cloud-amd64 \(package\)$/m);
+  expect(out).toMatch(/^apt sources +the host's apt configuration$/m);
+  expect(out).toMatch(/^target bootstrap \(flavour bootstrap\), outputs: iso$/m);
+  const stages = [...out.matchAll(/^\d+\. (\S+)$/gm)].map((m) => m[1]);
+  expect(stages).toEqual(expect.arrayContaining(['iso-base', 'staging', 'initrd', 'iso']));
+  // In pipeline order, whichever stages apply.
+  expect(stages).toEqual(
+    [...stages].sort((a, b) => STAGE_NAMES.indexOf(a as never) - STAGE_NAMES.indexOf(b as never)),
+  );
+});
+
+test('isobuild plan --json --target iso-base: only the first stage, and the spec with defaults applied', async () => {
+  const res = await runCli(['plan', '--json', '--repos', REPOS, '--target', 'iso-base', 'photon-2.0'], ROOT);
+  expect(res.code).toBe(0);
+  const { spec, plan } = JSON.parse(res.stdout) as {
+    spec: { name: string; compression: string; stagingScript: unknown };
+    plan: { target: string; stages: { name: string; commands: string[] }[] };
+  };
+  expect(spec).toMatchObject({
+    name: 'photon-2.0',
+    compression: 'zstd',
+    stagingScript: { bootstrap: [], appliance: ['erase', 'toybox'] },
+  });
+  expect(plan.target).toBe('iso-base');
+  expect(plan.stages.map((s) => s.name)).toEqual(['iso-base']);
+});
+
+test('isobuild plan: an unknown target and an invalid repo both exit 2', async () => {
+  const badTarget = await runCli(['plan', '--repos', REPOS, '--target', 'floppy', 'debian-12'], ROOT);
+  expect(badTarget.code).toBe(2);
+  expect(badTarget.stderr).toContain('unknown target "floppy"');
+
+  const bad = await makeRepo('debian-12', { 'repo-spec.json': specJson({ init: 'init' }) });
+  try {
+    const res = await runCli(['plan', 'debian-12'], bad.root);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toContain(
+      'debian-12/repo-spec.json:5:11 /init: must be an absolute path (starting with /)',
+    );
+    expect(res.stdout).toBe('');
+  } finally {
+    await bad.remove();
+  }
+});
