@@ -10,10 +10,7 @@ export const BASE_CMDLINE = ['console=tty0', 'console=ttyS0,115200', 'panic=-1']
 
 /** Arguments later stages add for themselves (the app layer's knobs), from meta.cmdline. */
 function metaArgs(meta: StageMeta): string[] {
-  const extra = meta.cmdline;
-  if (typeof extra === 'string') return extra.trim() ? [extra.trim()] : [];
-  if (Array.isArray(extra)) return extra.filter((a): a is string => typeof a === 'string' && a !== '');
-  return [];
+  return (meta.cmdline ?? []).map((a) => a.trim()).filter((a) => a !== '');
 }
 
 /** The kernel command line of an image: the base, then the spec's cmdline, then the stages' own. */

@@ -61,6 +61,8 @@ export interface StageMeta {
   drivers?: string[];
   /** Bytes of kernel modules in the root. */
   modulesBytes?: number;
+  /** Kernel arguments a stage needs on the image's command line, after the spec's `cmdline`. */
+  cmdline?: string[];
   [key: string]: unknown;
 }
 
