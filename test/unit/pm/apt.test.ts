@@ -1,0 +1,188 @@
+import { mkdir, readFile, writeFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { dir as tmpDir, type DirectoryResult } from 'tmp-promise';
+import { BuildError } from '../../../src/errors.js';
+import { linkFiles, makeAptEnv } from '../../../src/pm/apt-chroot.js';
+import { APT_SOURCES_ENV, findAptSources, findHostSources, hasEntries } from '../../../src/pm/apt-sources.js';
+import {
+  aptPackageManager,
+  checkPackageArgs,
+  mmdebstrapArgs,
+  parseAptScript,
+  quoteWord,
+} from '../../../src/pm/apt.js';
+import type { ResolvedSpec } from '../../../src/spec/types.js';
+
+let tmp: DirectoryResult;
+beforeEach(async () => {
+  tmp = await tmpDir({ unsafeCleanup: true });
+});
+afterEach(() => tmp.cleanup());
+
+function aptSpec(extra: Partial<ResolvedSpec['apt']> = {}): ResolvedSpec {
+  return {
+    name: 'debian-12',
+    release: 'bookworm',
+    packagemanager: 'apt',
+    apt: { variant: 'minbase', components: ['main'], ...extra },
+  } as unknown as ResolvedSpec;
+}
+
+describe('packages_script_staging in rpm words maps onto apt-get', () => {
+  test.each([
+    [['erase', 'toybox'], { verb: 'purge', packages: ['toybox'] }],
+    [['remove', 'a', 'b'], { verb: 'purge', packages: ['a', 'b'] }],
+    [['purge', 'a'], { verb: 'purge', packages: ['a'] }],
+    [['install', 'less', '-y'], { verb: 'install', packages: ['less'] }],
+    [['autoremove'], { verb: 'autoremove', packages: [] }],
+  ])('%j', (args, expected) => {
+    expect(parseAptScript(args)).toEqual(expected);
+  });
+
+  test('an empty script does nothing', () => {
+    expect(parseAptScript([])).toBeUndefined();
+    expect(parseAptScript(['-y'])).toBeUndefined();
+  });
+
+  test.each([
+    [['update'], "apt has no equivalent of 'update'"],
+    [['groupinstall', 'x'], "apt has no equivalent of 'groupinstall'"],
+    [['erase'], "'erase' needs at least one package name"],
+    [['install', '--allow-unauthenticated'], "not an apt package name: '--allow-unauthenticated'"],
+  ])('%j is refused: %s', (args, message) => {
+    expect(() => parseAptScript(args)).toThrow(BuildError);
+    expect(() => parseAptScript(args)).toThrow(message);
+  });
+});
+
+test('package arguments that apt-get could read as options are refused', () => {
+  expect(() =>
+    checkPackageArgs(['less', 'libc6:amd64', 'bash=5.2.15-2+b7', 'linux-image-amd64/bookworm-backports']),
+  ).not.toThrow();
+  expect(() => checkPackageArgs(['-o', 'Foo=bar'])).toThrow("not an apt package name: '-o'");
+  expect(() => checkPackageArgs(['a b'])).toThrow(BuildError);
+});
+
+test('mmdebstrap arguments: merged-usr hook, variant, base packages, cache hooks, suite, target, sources', () => {
+  const args = mmdebstrapArgs(
+    aptSpec(),
+    ['kmod', 'busybox'],
+    '/t/root',
+    ['/etc/apt/sources.list.d/x.sources'],
+    '/c/pk g',
+  );
+  expect(args).toContain('--mode=root');
+  expect(args).toContain('--variant=minbase');
+  expect(args).toContain('--hook-dir=/usr/share/mmdebstrap/hooks/merged-usr');
+  expect(args).toContain('--include=kmod,busybox');
+  expect(args).toContain('--skip=essential/unlink');
+  // Paths in special hooks are shell words for mmdebstrap: quoted.
+  expect(args).toContain("--setup-hook=sync-in '/c/pk g/apt/archives' /var/cache/apt/archives/");
+  expect(args).toContain("--customize-hook=sync-out /var/cache/apt/archives '/c/pk g/apt/archives'");
+  expect(args).toContain("--customize-hook=sync-out /var/lib/apt/lists '/c/pk g/apt/lists'");
+  expect(args.slice(-3)).toEqual(['bookworm', '/t/root', '/etc/apt/sources.list.d/x.sources']);
+  expect(mmdebstrapArgs(aptSpec(), [], '/t', [], '/c').some((a) => a.startsWith('--include'))).toBe(false);
+});
+
+test('quoteWord leaves plain words alone and quotes the rest for shell word splitting', () => {
+  expect(quoteWord('/a/b-c.d')).toBe('/a/b-c.d');
+  expect(quoteWord("it's here")).toBe("'it'\\''s here'");
+});
+
+test('describe shows pasteable commands for each operation', () => {
+  const setup = aptPackageManager.describe(aptSpec({ sources: '/repo/sources.list' }), 'setup', ['kmod']);
+  expect(setup[0]).toMatch(
+    /^SOURCE_DATE_EPOCH=\S+ mmdebstrap .*--include=kmod .*bookworm .*\/repo\/sources.list$/,
+  );
+  expect(aptPackageManager.describe(aptSpec(), 'install', ['less'])).toContain(
+    'chroot ROOT apt-get install -y --no-install-recommends less',
+  );
+  expect(aptPackageManager.describe(aptSpec(), 'script', ['erase', 'toybox'])).toContain(
+    'chroot ROOT apt-get purge -y toybox',
+  );
+  expect(aptPackageManager.describe(aptSpec(), 'install', [])).toEqual([]);
+});
+
+test('the tools it needs each come with a reason', () => {
+  const tools = aptPackageManager.tools(aptSpec());
+  expect(tools.map((t) => t.tool)).toEqual(expect.arrayContaining(['mmdebstrap', 'chroot', 'mount']));
+  for (const t of tools) expect(t.reason.length).toBeGreaterThan(10);
+});
+
+describe('apt sources', () => {
+  test.each([
+    ['deb http://m/debian bookworm main\n', true],
+    ['# deb http://m/debian bookworm main\n', false],
+    ['Types: deb\nURIs: http://m/debian\nSuites: bookworm\nComponents: main\n', true],
+    ['Types: deb\nURIs: http://m/debian\nSuites: bookworm\nEnabled: no\n', false],
+    ['', false],
+  ])('hasEntries(%j) is %s', (text, expected) => {
+    expect(hasEntries(text)).toBe(expected);
+  });
+
+  test("the host's sources.list and sources.list.d files with entries, sorted", async () => {
+    const etc = join(tmp.path, 'etc-apt');
+    await mkdir(join(etc, 'sources.list.d'), { recursive: true });
+    await writeFile(join(etc, 'sources.list'), '# nothing here\n');
+    await writeFile(join(etc, 'sources.list.d', 'b.sources'), 'Types: deb\nURIs: http://m/d\nSuites: s\n');
+    await writeFile(join(etc, 'sources.list.d', 'a.list'), 'deb http://m/d s main\n');
+    await writeFile(join(etc, 'sources.list.d', 'c.list.disabled'), 'deb http://m/d s main\n');
+    expect(await findHostSources(etc)).toEqual([
+      join(etc, 'sources.list.d', 'a.list'),
+      join(etc, 'sources.list.d', 'b.sources'),
+    ]);
+  });
+
+  test('precedence: the environment, then the spec, then the host', async () => {
+    const etc = join(tmp.path, 'etc-apt');
+    await mkdir(etc, { recursive: true });
+    await writeFile(join(etc, 'sources.list'), 'deb http://m/d s main\n');
+    expect(await findAptSources(aptSpec(), { [APT_SOURCES_ENV]: '/x.list' }, etc)).toEqual({
+      files: ['/x.list'],
+      origin: 'env',
+    });
+    expect(await findAptSources(aptSpec({ sources: '/s.list' }), {}, etc)).toEqual({
+      files: ['/s.list'],
+      origin: 'spec',
+    });
+    expect(await findAptSources(aptSpec(), {}, etc)).toEqual({
+      files: [join(etc, 'sources.list')],
+      origin: 'host',
+    });
+  });
+
+  test('no sources anywhere says how to give some', async () => {
+    await expect(findAptSources(aptSpec(), {}, join(tmp.path, 'none'))).rejects.toThrow(
+      /no apt sources: .* set apt.sources in the repo spec or ISOBUILD_APT_SOURCES=<file>/,
+    );
+  });
+});
+
+test('apt-get runs with a fixed environment: only proxies pass through', () => {
+  const env = makeAptEnv(1700000000, { HOME: '/home/me', http_proxy: 'http://proxy:3128', SECRET: 'x' });
+  expect(env).toEqual({
+    PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+    HOME: '/root',
+    LC_ALL: 'C',
+    DEBIAN_FRONTEND: 'noninteractive',
+    DEBCONF_NONINTERACTIVE_SEEN: 'true',
+    INITRD: 'No',
+    SOURCE_DATE_EPOCH: '1700000000',
+    http_proxy: 'http://proxy:3128',
+  });
+});
+
+test('the package cache is hard-linked in and new downloads linked back out', async () => {
+  const cache = join(tmp.path, 'cache');
+  const root = join(tmp.path, 'archives');
+  await mkdir(cache);
+  await mkdir(root);
+  await writeFile(join(cache, 'a.deb'), 'a');
+  await writeFile(join(cache, 'notes.txt'), 'n');
+  const isDeb = (n: string) => n.endsWith('.deb');
+  expect(await linkFiles(cache, root, isDeb, false)).toBe(1);
+  expect((await stat(join(root, 'a.deb'))).ino).toBe((await stat(join(cache, 'a.deb'))).ino);
+  await writeFile(join(root, 'b.deb'), 'b');
+  expect(await linkFiles(root, cache, isDeb, true)).toBe(1);
+  expect(await readFile(join(cache, 'b.deb'), 'utf8')).toBe('b');
+});

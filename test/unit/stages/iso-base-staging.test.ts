@@ -1,0 +1,72 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { dir as tmpDir, type DirectoryResult } from 'tmp-promise';
+import type { BuildPlan } from '../../../src/pipeline/types.js';
+import type { ResolvedSpec } from '../../../src/spec/types.js';
+import { isoBaseStage } from '../../../src/stages/iso-base.js';
+import { stagingStage } from '../../../src/stages/staging.js';
+
+let tmp: DirectoryResult;
+let plan: BuildPlan;
+beforeEach(async () => {
+  tmp = await tmpDir({ unsafeCleanup: true });
+  const repoDir = join(tmp.path, 'debian-12');
+  await mkdir(repoDir);
+  await writeFile(join(repoDir, 'base.sh'), 'echo base\n');
+  await writeFile(join(repoDir, 'sources.list'), 'deb http://m/debian bookworm main\n');
+  const spec = {
+    name: 'debian-12',
+    repoDir,
+    packagemanager: 'apt',
+    kernel: { kind: 'file', path: join(repoDir, 'linux.deb'), format: 'deb' },
+    release: 'bookworm',
+    packages: { base: ['kmod'], bootstrap: [], appliance: ['less'] },
+    stagingScript: { bootstrap: [], appliance: ['erase', 'nano'] },
+    repoFiles: [],
+    gpgKeys: [],
+    apt: { variant: 'minbase', components: ['main'], sources: join(repoDir, 'sources.list') },
+    hooks: { base: join(repoDir, 'base.sh') },
+  } as unknown as ResolvedSpec;
+  plan = { spec, flavour: 'appliance', options: { sourceDateEpoch: 0 } } as unknown as BuildPlan;
+});
+afterEach(() => tmp.cleanup());
+
+test('iso-base declares its tools with reasons, including those for a kernel .deb and base.sh', () => {
+  const tools = isoBaseStage.tools(plan).map((t) => t.tool);
+  expect(tools).toEqual(expect.arrayContaining(['mmdebstrap', 'depmod', 'xz', 'dpkg-deb', 'bash']));
+  for (const t of isoBaseStage.tools(plan)) expect(t.reason).not.toBe('');
+});
+
+test("iso-base's cache key reads the base packages, the kernel, base.sh, the sources and tool versions", async () => {
+  const inputs = await isoBaseStage.cacheInputs(plan);
+  expect(inputs.values).toMatchObject({ base: ['kmod'], release: 'bookworm', kernel: plan.spec.kernel });
+  expect(inputs.files).toEqual(
+    expect.arrayContaining([
+      plan.spec.hooks.base,
+      plan.spec.apt.sources,
+      (plan.spec.kernel as { path: string }).path,
+    ]),
+  );
+  expect(inputs.toolVersions.some((v) => v.startsWith('mmdebstrap'))).toBe(true);
+  expect(inputs.toolVersions.some((v) => v.startsWith('kmod'))).toBe(true);
+});
+
+test("staging's cache key reads only its flavour's script and packages", async () => {
+  const inputs = await stagingStage.cacheInputs(plan);
+  expect(inputs.values).toMatchObject({
+    flavour: 'appliance',
+    script: ['erase', 'nano'],
+    packages: ['less'],
+  });
+  expect(JSON.stringify(inputs.values)).not.toContain('kmod');
+});
+
+test('describe lists the steps in order as commands', () => {
+  const base = isoBaseStage.describe(plan).join('\n');
+  expect(base.indexOf('base.sh')).toBeLessThan(base.indexOf('mmdebstrap'));
+  expect(base.indexOf('mmdebstrap')).toBeLessThan(base.indexOf('dpkg-deb -x'));
+  expect(base.indexOf('dpkg-deb -x')).toBeLessThan(base.indexOf('depmod -b ROOT VERSION'));
+  const staging = stagingStage.describe(plan);
+  expect(staging).toContain('chroot ROOT apt-get purge -y nano');
+  expect(staging).toContain('chroot ROOT apt-get install -y --no-install-recommends less');
+});
