@@ -27,7 +27,8 @@ import { hostPath, resolveInRoot } from '../minimise/root-path.js';
  * root but its own static busybox and, with drivers, the root's modprobe.
  */
 
-const TEMPLATES = fileURLToPath(new URL('../../templates/app/', import.meta.url));
+/** templates/app/: the init and the /app phase scripts (a cache input of the stages that render them). */
+export const TEMPLATES = fileURLToPath(new URL('../../templates/app/', import.meta.url));
 /** The host's static busybox, copied in: the init then needs no libraries from the (minimised) root. */
 export const HOST_BUSYBOX = '/bin/busybox';
 export const APP_BUSYBOX = '/usr/lib/isobuild/busybox';

@@ -1,4 +1,4 @@
-import { addAppFiles, appInitRequirements } from '../app/layer.js';
+import { addAppFiles, appInitRequirements, TEMPLATES } from '../app/layer.js';
 import type { Stage } from '../pipeline/types.js';
 import { minimiseRoot } from '../minimise/minimise-root.js';
 import { describeTrace } from '../minimise/tracer.js';
@@ -22,7 +22,10 @@ export const minimiseStage: Stage = {
   ],
   cacheInputs: async (plan) => ({
     values: { minimise: plan.spec.minimise, app: plan.app ? plan.spec.app : undefined },
-    files: plan.app ? (plan.spec.app?.files ?? []).map((f) => `${plan.spec.repoDir}/${f.src}`) : [],
+    // The app's files and the phase-script template go into the root before tracing.
+    files: plan.app
+      ? [TEMPLATES, ...(plan.spec.app?.files ?? []).map((f) => `${plan.spec.repoDir}/${f.src}`)]
+      : [],
     toolVersions: [],
   }),
   describe: (plan) => [
