@@ -72,8 +72,10 @@ describe.each(['dnf', 'yum', 'tdnf'] as const)('the %s adapter with the offline 
     const root = t.ctx.rootfs;
     expect(await readlink(join(root, 'bin'))).toBe('usr/bin');
     expect(await readlink(join(root, 'lib64'))).toBe('usr/lib64');
-    for (const applet of ['usr/bin/sh', 'usr/bin/mount', 'usr/sbin/switch_root', 'usr/sbin/modprobe'])
+    for (const applet of ['usr/bin/sh', 'usr/bin/mount', 'usr/sbin/modprobe', 'usr/sbin/insmod'])
       expect((await lstat(join(root, applet))).isSymbolicLink()).toBe(true);
+    // util-linux's switch_root (it moves /dev, /proc, /sys and /run into the new root).
+    expect((await lstat(join(root, 'usr/sbin/switch_root'))).isFile()).toBe(true);
     const res = await run(join(root, 'usr/bin/bash'), ['-c', 'echo $BASH_VERSION']);
     expect(res.stdout).toMatch(/^5\./);
     // blkid is dynamically linked: it runs in the root with the root's own glibc.
