@@ -28,6 +28,7 @@ export function registerBoot(program: Command): void {
     .description('boot an ISO, or a kernel+initrd folder, in qemu with the serial console on stdout')
     .argument('<image>', 'an ISO file, or a folder holding vmlinuz, initrd.img and cmdline')
     .option('--uefi', 'boot under UEFI (OVMF) instead of BIOS')
+    .option('--usb', 'attach the ISO as a hard disk, the way a USB stick boots, not as a CD')
     .option('--disk <img>', 'attach a raw disk image (repeatable)', collect, [])
     .option(
       '--expect <regex>',

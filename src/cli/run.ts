@@ -20,6 +20,7 @@ export function registerRun(program: Command): void {
     .argument('<image>', 'an ISO file, or a kernel+initrd folder')
     .argument('<command...>', 'the command and its arguments, after --')
     .option('--uefi', 'boot under UEFI (OVMF) instead of BIOS')
+    .option('--usb', 'attach the ISO as a hard disk, the way a USB stick boots, not as a CD')
     .option('--rootfs <dir>', 'the container root (default: a busybox root)')
     .option('--timeout <seconds>', 'give up after this long', '300')
     .option('--memory <mb>', 'guest memory', '1024')

@@ -11,6 +11,8 @@ export interface VmFlags {
   accel: string;
   ide?: boolean;
   append?: string;
+  /** Boot the ISO as a hard disk, the way a USB stick boots. */
+  usb?: boolean;
 }
 
 export function parsePositive(value: string, flag: string): number {
@@ -24,6 +26,11 @@ export async function vmOptionsFrom(image: string, flags: VmFlags): Promise<Omit
   if (flags.accel !== 'tcg' && flags.accel !== 'kvm')
     throw new UsageError(`--accel ${flags.accel}: tcg or kvm`);
   const target = await resolveBootTarget(image);
+  if (flags.usb) {
+    if (target.kind !== 'iso')
+      throw new UsageError('--usb boots an ISO as a disk: a kernel+initrd folder is no disk');
+    target.asDisk = true;
+  }
   if (flags.append && target.kind === 'iso')
     throw new UsageError(
       '--append works only with a kernel+initrd folder: an ISO carries its own command line',
