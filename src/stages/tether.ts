@@ -1,6 +1,7 @@
 import { writeAppLayer } from '../app/layer.js';
 import type { BuildPlan, Stage, StageContext } from '../pipeline/types.js';
 import {
+  HOST_BUSYBOX,
   installRepoInit,
   installTether,
   kernelVersionOf,
@@ -9,16 +10,17 @@ import {
   writeBootstrapInit,
 } from '../tether/bootstrap-layer.js';
 import { INIT_SCRIPT_PATH, TETHER_SOURCE_DIR } from '../tether/layout.js';
-import { bootsSystemd, checkInitRequirements } from '../tether/requirements.js';
+import { bootsSystemd, checkInitRequirements, effectiveInit } from '../tether/requirements.js';
 
 async function runTether(ctx: StageContext): Promise<void> {
   // The app appliance (seed 000) brings its own init layer.
   if (ctx.plan.app) return writeAppLayer(ctx);
 
-  await checkInitRequirements(ctx.rootfs, ctx.spec.init);
-  if (bootsSystemd(ctx.spec.init)) {
-    await linkInit(ctx);
-    ctx.logger.info(`tether: /init -> ${ctx.spec.init} (systemd boots to its default target; no tether)`);
+  const init = effectiveInit(ctx.plan);
+  await checkInitRequirements(ctx.rootfs, init);
+  if (bootsSystemd(init)) {
+    await linkInit(ctx, init);
+    ctx.logger.info(`tether: /init -> ${init} (systemd boots to its default target; no tether)`);
     return;
   }
 
@@ -32,7 +34,7 @@ async function runTether(ctx: StageContext): Promise<void> {
     sizeMiB: sizing.sizeMiB,
     hasRepoInit,
   });
-  await linkInit(ctx);
+  await linkInit(ctx, ctx.spec.init);
   ctx.meta.tetherSizeMiB = sizing.sizeMiB;
   ctx.logger.info(
     `tether: ${ctx.spec.init} (bootstrap init, ${ctx.meta.drivers?.length ?? 0} drivers), tether: ${shipped.tether}, busybox: ${shipped.busybox}; ` +
@@ -46,7 +48,7 @@ export const tetherStage: Stage = {
   mutatesRoot: true,
   applies: () => true,
   tools: (plan) =>
-    plan.app || bootsSystemd(plan.spec.init)
+    plan.app || bootsSystemd(effectiveInit(plan))
       ? []
       : [
           {
@@ -56,20 +58,26 @@ export const tetherStage: Stage = {
           { tool: '/bin/busybox', reason: 'ship a static busybox for the tether when the root has none' },
         ],
   cacheInputs: async (plan: BuildPlan) => ({
-    values: { init: plan.spec.init, app: plan.app, tether: plan.options.tether ?? plan.spec.tether ?? null },
+    values: {
+      init: effectiveInit(plan),
+      app: plan.app,
+      tether: plan.options.tether ?? plan.spec.tether ?? null,
+    },
     files: [
       new URL('../../templates/init/', import.meta.url).pathname,
       new URL('../../templates/tether/', import.meta.url).pathname,
       ...(plan.spec.hooks.init ? [plan.spec.hooks.init] : []),
       ...(plan.options.tether ? [plan.options.tether] : plan.spec.tether ? [plan.spec.tether] : []),
+      // The host's busybox goes into the image when the root has no static one.
+      ...(plan.app || bootsSystemd(effectiveInit(plan)) ? [] : [HOST_BUSYBOX]),
     ],
     toolVersions: [],
   }),
   describe: (plan) =>
     plan.app
       ? ['write the app layer (src/app/layer.ts)']
-      : bootsSystemd(plan.spec.init)
-        ? [`ln -s ${plan.spec.init} <root>/init`]
+      : bootsSystemd(effectiveInit(plan))
+        ? [`ln -s ${effectiveInit(plan)} <root>/init`]
         : [
             `cp ${plan.spec.hooks.init ?? '(no init.sh)'} <root>${INIT_SCRIPT_PATH}`,
             `install busybox and ${plan.options.tether ?? plan.spec.tether ?? 'the default tether'} into <root>${TETHER_SOURCE_DIR}/bin`,

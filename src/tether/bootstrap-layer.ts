@@ -137,9 +137,9 @@ export async function writeBootstrapInit(
   return script;
 }
 
-/** The kernel runs /init from an initramfs: point it at the spec's init. */
-export async function linkInit(ctx: StageContext): Promise<void> {
-  await linkInRoot(ctx.rootfs, '/init', ctx.spec.init);
+/** The kernel runs /init from an initramfs: point it at the image's init. */
+export async function linkInit(ctx: StageContext, init: string): Promise<void> {
+  await linkInRoot(ctx.rootfs, '/init', init);
 }
 
 /** The kernel version iso-base recorded, or the root's only /lib/modules/<version>. */

@@ -17,9 +17,21 @@ export const INIT_COMMANDS: Readonly<Record<string, string>> = {
   sleep: 'waits for the containerfs disk',
 };
 
-/** Whether the plan boots systemd (the appliance) rather than isobuild's bootstrap init. */
+/** Whether an init path is systemd rather than isobuild's bootstrap init. */
 export function bootsSystemd(init: string): boolean {
   return /(^|\/)systemd$/.test(init);
+}
+
+/** Where systemd lives in every distribution VIC's repos cover. */
+export const SYSTEMD_INIT = '/lib/systemd/systemd';
+
+/**
+ * The init the image boots. VIC: "Appliances always use /lib/systemd/systemd", whatever the
+ * repo's `init` (which describes the bootstrap); bootstraps use the spec's.
+ */
+export function effectiveInit(plan: Pick<BuildPlan, 'flavour' | 'spec'>): string {
+  if (bootsSystemd(plan.spec.init)) return plan.spec.init;
+  return plan.flavour === 'appliance' ? SYSTEMD_INIT : plan.spec.init;
 }
 
 /**
@@ -30,7 +42,8 @@ export function bootsSystemd(init: string): boolean {
  */
 export function initRequirements(plan: BuildPlan): string[] {
   if (plan.app) return [];
-  if (bootsSystemd(plan.spec.init)) return [plan.spec.init];
+  const init = effectiveInit(plan);
+  if (bootsSystemd(init)) return [init];
   return [
     ...Object.keys(INIT_COMMANDS),
     '/lib/modules',

@@ -119,6 +119,12 @@ describe('tether stage on a Debian 12 root, booted in qemu', () => {
   );
 
   afterAll(async () => {
+    // Opt-in: keep the kernel, initrd and disk to boot by hand (isobuild.debug, isobuild.end=shell).
+    const keep = process.env.ISOBUILD_TEST_KEEP;
+    if (keep && dir) {
+      await mkdir(keep, { recursive: true });
+      for (const f of ['vmlinuz', 'initrd.img', 'disk.img']) await rename(join(dir, f), join(keep, f));
+    }
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 

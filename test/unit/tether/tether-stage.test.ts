@@ -1,4 +1,15 @@
-import { chmod, lstat, mkdir, mkdtemp, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
+import {
+  chmod,
+  lstat,
+  mkdir,
+  mkdtemp,
+  readFile,
+  readlink,
+  rm,
+  stat,
+  symlink,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BuildError } from '../../../src/errors.js';
@@ -96,6 +107,23 @@ describe('tether stage (fake roots; the real boot is test/integration/tether-boo
     await tetherStage.run(ctx);
     expect(await readlink(join(root, 'init'))).toBe('/lib/systemd/systemd');
     await expect(lstat(join(root, 'usr/lib/isobuild'))).rejects.toThrow();
+  });
+
+  it('boots an appliance with systemd even when the repo names the bootstrap init (VIC)', async () => {
+    await mkdir(join(root, 'usr', 'lib', 'systemd'), { recursive: true });
+    await symlink('usr/lib', join(root, 'lib'));
+    await writeFile(join(root, 'usr', 'lib', 'systemd', 'systemd'), '');
+    const ctx = makeContext({
+      stage: 'tether',
+      rootfs: root,
+      tmpDir: dir,
+      target: 'appliance',
+      spec: makeSpec(),
+    });
+    await tetherStage.run(ctx);
+    expect(await readlink(join(root, 'init'))).toBe('/lib/systemd/systemd');
+    await expect(lstat(join(root, 'usr/lib/isobuild'))).rejects.toThrow();
+    expect(initRequirements(ctx.plan)).toEqual(['/lib/systemd/systemd']);
   });
 
   it('fails when the systemd the spec names is not in the root', async () => {
