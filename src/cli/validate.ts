@@ -24,6 +24,7 @@ export function registerValidate(program: Command): void {
       const dir = reposDir(globals);
       const folders =
         refs.length > 0 ? await Promise.all(refs.map((r) => locateRepo(r, dir))) : await listRepoFolders(dir);
+      if (folders.length === 0) logger.warn(`no repos in ${showPath(dir)}`);
       const outcomes: Outcome[] = [];
       for (const folder of folders) {
         const { spec, errors, warnings } = await loadRepoFolder(folder);

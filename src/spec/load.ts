@@ -31,13 +31,15 @@ export async function loadRepoFolder(repoDir: string): Promise<LoadResult> {
   const findings: Finding[] = [];
   // The hooks are checked whatever state the spec is in: all problems in one run.
   findings.push(...(await checkHooksParse(folder.hooks)));
-  const drivers = folder.hooks.init ? readDriversArray(await readFile(folder.hooks.init, 'utf8')) : undefined;
+  const initText = folder.hooks.init ? await readText(folder.hooks.init, findings) : undefined;
+  const drivers = initText !== undefined ? readDriversArray(initText) : undefined;
   if (folder.hooks.init && drivers) findings.push(...checkInitDrivers(folder.hooks.init, drivers));
 
   const specFile = await pickSpecFile(dir, folder, findings);
+  const specText = specFile ? await readText(specFile, findings) : undefined;
   let spec: ResolvedSpec | undefined;
-  if (specFile) {
-    const doc = parseSpecText(specFile, await readFile(specFile, 'utf8'));
+  if (specFile && specText !== undefined) {
+    const doc = parseSpecText(specFile, specText);
     const raw = checkDocument(doc, findings);
     if (raw) {
       const draft = normaliseSpec(raw, dir, specFile, folder, drivers?.drivers ?? []);
@@ -48,6 +50,27 @@ export async function loadRepoFolder(repoDir: string): Promise<LoadResult> {
   const errors = sortDiagnostics(findings.filter((f) => f.severity === 'error').map((f) => f.diagnostic));
   const warnings = sortDiagnostics(findings.filter((f) => f.severity === 'warning').map((f) => f.diagnostic));
   return errors.length === 0 && spec ? { spec: deepFreeze(spec), errors, warnings } : { errors, warnings };
+}
+
+/** A file's text, or a finding saying why it cannot be read (a dangling symlink, permissions). */
+async function readText(file: string, findings: Finding[]): Promise<string | undefined> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? String(err);
+    findings.push({
+      severity: 'error',
+      diagnostic: {
+        file: showPath(file),
+        line: 1,
+        col: 1,
+        pointer: '',
+        message: `cannot read the file (${code}): fix or remove it`,
+        rule: 'parse',
+      },
+    });
+    return undefined;
+  }
 }
 
 async function checkIsFolder(dir: string): Promise<Diagnostic | undefined> {

@@ -1,4 +1,4 @@
-import { realpath, stat } from 'node:fs/promises';
+import { access, constants, realpath, stat } from 'node:fs/promises';
 import { basename, isAbsolute, join, relative, sep } from 'node:path';
 import type { Diagnostic } from '../errors.js';
 import { run } from '../exec/run.js';
@@ -132,6 +132,7 @@ export const filesInsideRepo: Rule = {
     // Files found by name (*.repo, keys, sources, hooks) are read too: same fence.
     const { folder } = input;
     const found = [
+      ...folder.specFiles,
       ...folder.repoFiles,
       ...folder.gpgKeys,
       ...folder.sourcesFiles,
@@ -282,11 +283,19 @@ export async function applyRules(input: RuleInput, rules: readonly Rule[] = SPEC
 
 // --- Rules over the repo folder's hook files: they run whether or not the spec is valid. ---
 
+async function isReadable(file: string): Promise<boolean> {
+  return access(file, constants.R_OK).then(
+    () => true,
+    () => false,
+  );
+}
+
 /** `bash -n` each hook: a syntax error found now beats one found half-way through a build. */
 export async function checkHooksParse(hooks: FolderContents['hooks']): Promise<Finding[]> {
   const out: Finding[] = [];
   for (const file of Object.values(hooks)) {
-    if (file === undefined) continue;
+    // An unreadable hook is reported once, by the loader's read; bash would only echo it.
+    if (file === undefined || !(await isReadable(file))) continue;
     // A clean environment: bash would otherwise source $BASH_ENV, even with -n.
     const res = await run('bash', ['--noprofile', '--norc', '-n', file], {
       cleanEnv: true,

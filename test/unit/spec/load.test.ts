@@ -82,6 +82,21 @@ describe('loadRepoFolder', () => {
     expect(r.errors.map((d) => d.rule).sort()).toEqual(['hooks-parse', 'init-drivers-readable', 'schema']);
   });
 
+  test('an unreadable file is a diagnostic, not a crash', async () => {
+    const f = await makeRepo('debian-12', {
+      'repo-spec.json': { symlink: 'gone.json' },
+      'init.sh': { symlink: 'gone.sh' },
+    });
+    fixtures.push(f);
+    const r = await loadRepoFolder(f.dir);
+    expect(
+      r.errors.map((d) => [d.file.endsWith('init.sh') ? 'init.sh' : 'repo-spec.json', d.message]),
+    ).toEqual([
+      ['init.sh', 'cannot read the file (ENOENT): fix or remove it'],
+      ['repo-spec.json', 'cannot read the file (ENOENT): fix or remove it'],
+    ]);
+  });
+
   test('a path that is not a folder', async () => {
     const r = await loadRepoFolder('/nonexistent/repo');
     expect(r.errors).toEqual([
