@@ -7,6 +7,7 @@ import type { ResolvedSpec } from '../spec/types.js';
 import { renderRpmConfig, rootCacheDir, rootConfigPath, type RpmTool } from './rpm-config.js';
 import { describeRpmDb, importGpgKeys, initRpmDb } from './rpm-db.js';
 import { reportFallback, selectRpmFrontend, type RpmFrontend } from './rpm-frontend.js';
+import { checkRepoKeys } from './rpm-repo-files.js';
 import { openRpmSession, type CacheChoice } from './rpm-session.js';
 import type { PackageManager, PmContext } from './types.js';
 
@@ -173,6 +174,7 @@ export function makeRpmPackageManager(adapter: RpmTool): PackageManager {
 
     async setup(ctx, basePackages) {
       checkPackageNames(basePackages, ctx.stage);
+      await checkRepoKeys(ctx.spec, ctx.stage);
       const frontend = frontendFor();
       reportFallback(ctx.logger, frontend);
       await mkdir(ctx.rootfs, { recursive: true });
@@ -185,6 +187,7 @@ export function makeRpmPackageManager(adapter: RpmTool): PackageManager {
     async install(ctx, packages) {
       if (!packages.length) return;
       checkPackageNames(packages, ctx.stage);
+      await checkRepoKeys(ctx.spec, ctx.stage);
       await runFrontend(ctx, frontendFor(), ['install', ...packages]);
     },
 
