@@ -1,8 +1,5 @@
-import { createWriteStream } from 'node:fs';
-import { lstat, open, readdir, readlink } from 'node:fs/promises';
-import { join } from 'node:path';
-import { once } from 'node:events';
-import type { Writable } from 'node:stream';
+import { lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import { BuildError } from '../errors.js';
 
 /**
@@ -27,7 +24,7 @@ export interface CpioEntry {
   rdevMajor: number;
   rdevMinor: number;
   /** Regular files: the host file to copy, and its size. Symlinks: the target. */
-  source?: string;
+  source?: Buffer;
   size: number;
   linkTarget?: Buffer;
 }
@@ -118,22 +115,33 @@ interface Found {
   st: import('node:fs').BigIntStats;
 }
 
+/**
+ * Synchronous file system calls on purpose: for tens of thousands of small files, the
+ * thread-pool round trip of each async call costs more than the call itself (3-4x slower
+ * than GNU cpio in measurements). The event loop is handed back now and then so that a
+ * Ctrl-C is still seen.
+ */
 async function walk(root: string): Promise<Found[]> {
   const found: Found[] = [];
   const rootPath = Buffer.from(root);
-  found.push({ name: Buffer.from('.'), path: rootPath, st: await lstat(root, { bigint: true }) });
-  const visit = async (dirPath: Buffer, prefix: Buffer | null) => {
-    const names = await readdir(dirPath, { encoding: 'buffer' });
-    for (const n of names) {
-      const path = Buffer.from(join(dirPath.toString('latin1'), n.toString('latin1')), 'latin1');
+  found.push({ name: Buffer.from('.'), path: rootPath, st: lstatSync(rootPath, { bigint: true }) });
+  const stack: Array<[Buffer, Buffer | null]> = [[rootPath, null]];
+  while (stack.length) {
+    const [dirPath, prefix] = stack.pop()!;
+    for (const n of readdirSync(dirPath, { encoding: 'buffer' })) {
+      const path = Buffer.concat([dirPath, Buffer.from('/'), n]);
       const name = prefix ? Buffer.concat([prefix, Buffer.from('/'), n]) : n;
-      const st = await lstat(path, { bigint: true });
+      const st = lstatSync(path, { bigint: true });
       found.push({ name, path, st });
-      if ((Number(st.mode) & S_IFMT) === S_IFDIR) await visit(path, name);
+      if ((Number(st.mode) & S_IFMT) === S_IFDIR) stack.push([path, name]);
     }
-  };
-  await visit(rootPath, null);
+    if (found.length % 4096 < 64) await yieldToLoop();
+  }
   return found;
+}
+
+function yieldToLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /**
@@ -188,10 +196,10 @@ export async function collectEntries(root: string, opts: CpioOptions): Promise<C
       size: 0,
     };
     if (type === S_IFREG && (!group || group[group.length - 1] === i)) {
-      entry.source = f.path.toString('latin1');
+      entry.source = f.path;
       entry.size = Number(f.st.size);
     } else if (type === S_IFLNK) {
-      entry.linkTarget = await readlink(f.path, { encoding: 'buffer' });
+      entry.linkTarget = readlinkSync(f.path, { encoding: 'buffer' });
       entry.size = entry.linkTarget.length;
     }
     entries.push(entry);
@@ -199,60 +207,99 @@ export async function collectEntries(root: string, opts: CpioOptions): Promise<C
   return entries;
 }
 
-async function writeChunk(out: Writable, chunk: Buffer): Promise<void> {
-  if (!out.write(chunk)) await once(out, 'drain');
+/**
+ * Collects small writes (headers, padding, small files) into one buffer so that a root of
+ * 50,000 files is written in a few hundred write calls rather than 150,000.
+ */
+class BufferedSink {
+  private buf = Buffer.alloc(4 << 20);
+  private used = 0;
+  constructor(private readonly fh: FileHandle) {}
+
+  async write(chunk: Buffer): Promise<void> {
+    if (this.used + chunk.length > this.buf.length) await this.flush();
+    if (chunk.length >= this.buf.length) {
+      await writeAll(this.fh, chunk);
+      return;
+    }
+    chunk.copy(this.buf, this.used);
+    this.used += chunk.length;
+  }
+
+  async flush(): Promise<void> {
+    if (this.used === 0) return;
+    await writeAll(this.fh, this.buf.subarray(0, this.used));
+    this.used = 0;
+  }
 }
 
-/** Copies a member's data, checking that the file did not change size under us. */
-async function writeFileData(out: Writable, e: CpioEntry): Promise<void> {
-  const fh = await open(Buffer.from(e.source!, 'latin1'), 'r');
+async function writeAll(fh: FileHandle, data: Buffer): Promise<void> {
+  let off = 0;
+  while (off < data.length) off += (await fh.write(data, off, data.length - off)).bytesWritten;
+}
+
+/** Files up to this size are read whole; larger ones are streamed. */
+const SMALL_FILE = 1 << 20;
+
+function checkSize(e: CpioEntry, got: number): void {
+  if (got !== e.size) throw new BuildError(`${e.name.toString()} changed size while being archived`);
+}
+
+/** Streams a large member's data, checking that the file did not change size under us. */
+async function copyLargeFile(sink: BufferedSink, e: CpioEntry): Promise<void> {
+  const fh = await open(e.source!, 'r');
   try {
-    let left = e.size;
-    while (left > 0) {
-      const buf = Buffer.alloc(Math.min(left, 1 << 20));
-      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+    let done = 0;
+    const buf = Buffer.alloc(4 << 20);
+    while (done < e.size) {
+      const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, e.size - done), null);
       if (bytesRead === 0) break;
-      await writeChunk(out, buf.subarray(0, bytesRead));
-      left -= bytesRead;
+      await sink.write(Buffer.from(buf.subarray(0, bytesRead)));
+      done += bytesRead;
     }
-    if (left !== 0) throw new BuildError(`${e.name.toString()} shrank while being archived`);
+    checkSize(e, done);
   } finally {
     await fh.close();
   }
 }
 
-/** Writes the members (and the trailer) to `out`; returns the bytes written. */
-export async function writeEntries(out: Writable, entries: readonly CpioEntry[]): Promise<number> {
+/** Writes the members (and the trailer) to `fh`; returns the bytes written. */
+export async function writeEntries(fh: FileHandle, entries: readonly CpioEntry[]): Promise<number> {
+  const sink = new BufferedSink(fh);
+  const all = [...entries, trailerEntry()];
+  const isSmall = (e: CpioEntry) => e.source !== undefined && e.size <= SMALL_FILE;
   let written = 0;
-  for (const e of [...entries, trailerEntry()]) {
+  for (let i = 0; i < all.length; i++) {
+    const e = all[i]!;
     const head = encodeHeader(e);
-    await writeChunk(out, head);
+    await sink.write(head);
     written += head.length;
+    if (i % 4096 === 0) await yieldToLoop();
     if (e.size === 0) continue;
-    if (e.linkTarget) await writeChunk(out, e.linkTarget);
-    else await writeFileData(out, e);
+    if (e.linkTarget) await sink.write(e.linkTarget);
+    else if (isSmall(e)) {
+      const data = readFileSync(e.source!);
+      checkSize(e, data.length);
+      await sink.write(data);
+    } else await copyLargeFile(sink, e);
     const pad = pad4(e.size);
-    if (pad) await writeChunk(out, Buffer.alloc(pad));
+    if (pad) await sink.write(Buffer.alloc(pad));
     written += e.size + pad;
   }
-  // The kernel reads initramfs in 512-byte blocks happily, but cpio tools expect the
-  // archive padded to a whole block, as GNU cpio writes it.
+  // The kernel does not care, but cpio tools expect whole 512-byte blocks, as GNU cpio writes.
   const blockPad = (512 - (written % 512)) % 512;
-  if (blockPad) await writeChunk(out, Buffer.alloc(blockPad));
+  if (blockPad) await sink.write(Buffer.alloc(blockPad));
+  await sink.flush();
   return written + blockPad;
 }
 
 /** Archives the tree at `root` into the file `dest` (uncompressed newc). */
 export async function makeCpio(root: string, dest: string, opts: CpioOptions): Promise<number> {
   const entries = await collectEntries(root, opts);
-  const out = createWriteStream(dest);
+  const fh = await open(dest, 'w');
   try {
-    const n = await writeEntries(out, entries);
-    out.end();
-    await once(out, 'finish');
-    return n;
-  } catch (err) {
-    out.destroy();
-    throw err;
+    return await writeEntries(fh, entries);
+  } finally {
+    await fh.close();
   }
 }

@@ -105,6 +105,8 @@ describe('collectEntries and makeCpio on a real tree', () => {
     await writeFile(join(root, 'etc/hostname'), 'isobuild\n');
     await writeFile(join(root, 'etc/empty'), '');
     await utimes(join(root, 'etc/hostname'), 1000, 1000);
+    // A name that is not UTF-8: archived byte for byte.
+    await writeFile(Buffer.concat([Buffer.from(join(root, 'etc') + '/latin1-'), Buffer.from([0xe9])]), 'x');
     if (isRoot) await run('mknod', ['-m', '600', join(root, 'etc/console'), 'c', '5', '1']);
   });
   afterAll(async () => {
@@ -116,6 +118,8 @@ describe('collectEntries and makeCpio on a real tree', () => {
     expect(names[0]).toBe('.');
     expect(names).toEqual(['.', ...names.slice(1).sort()]);
     expect(names).toContain('etc/b');
+    const raw = (await collectEntries(root, opts)).find((e) => e.name.includes(0xe9))!;
+    expect(raw.name.equals(Buffer.concat([Buffer.from('etc/latin1-'), Buffer.from([0xe9])]))).toBe(true);
     expect(names.indexOf('etc.d')).toBeLessThan(names.indexOf('etc/b'));
   });
 
