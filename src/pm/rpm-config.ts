@@ -12,6 +12,12 @@ export interface RpmConfigPaths {
   cacheDir: string;
   /** Where the front end writes its own log files. */
   logDir: string;
+  /**
+   * dnf's and yum's history and state (default /var/lib/dnf, /var/lib/yum in the root). The
+   * history records wall-clock times and scratch paths, so it stays out of the root, which
+   * keeps builds reproducible; the rpm database is what records what is installed.
+   */
+  persistDir?: string;
 }
 
 /** Settings every front end gets; comments say why they are not the tools' defaults. */
@@ -52,6 +58,9 @@ const SPECIFIC: Record<RpmTool, readonly (readonly [string, string])[]> = {
   tdnf: [],
 };
 
+const persist = (paths: RpmConfigPaths): [string, string][] =>
+  paths.persistDir ? [['persistdir', paths.persistDir]] : [];
+
 /** The keys naming the three paths differ between the tools (tdnf's historical `repodir`). */
 function renderPaths(tool: RpmTool, paths: RpmConfigPaths): [string, string][] {
   switch (tool) {
@@ -60,12 +69,14 @@ function renderPaths(tool: RpmTool, paths: RpmConfigPaths): [string, string][] {
         ['reposdir', paths.reposDir],
         ['cachedir', paths.cacheDir],
         ['logdir', paths.logDir],
+        ...persist(paths),
       ];
     case 'yum':
       return [
         ['reposdir', paths.reposDir],
         ['cachedir', paths.cacheDir],
         ['logfile', `${paths.logDir.replace(/\/$/, '')}/yum.log`],
+        ...persist(paths),
       ];
     case 'tdnf':
       return [

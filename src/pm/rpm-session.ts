@@ -32,7 +32,7 @@ export interface SessionInputs {
 }
 
 /**
- * dnf and yum always put cachedir and logdir under the installroot, even when the path
+ * dnf and yum always put cachedir, logdir and persistdir under the installroot, even when the path
  * comes from --config or --setopt. A path that climbs out of the root with '..' reaches
  * the host folder without bind mounts or links left in the root. Real paths on both
  * sides, so a symlinked build folder cannot make the '..' land elsewhere.
@@ -63,14 +63,16 @@ export async function openRpmSession(i: SessionInputs): Promise<RpmSession> {
   const dir = await mkdtemp(join(i.tmpDir, `${tool}-`));
   const reposDir = join(dir, 'yum.repos.d');
   const logDir = join(dir, 'log');
+  const persistDir = join(dir, 'persist');
   const home = join(dir, 'home');
-  await Promise.all([mkdir(reposDir), mkdir(logDir), writeRpmMacros(home)]);
+  await Promise.all([mkdir(reposDir), mkdir(logDir), mkdir(persistDir), writeRpmMacros(home)]);
   for (const repoFile of i.spec.repoFiles) await copyFile(repoFile, join(reposDir, basename(repoFile)));
 
   await mkdir(i.pkgCacheDir, { recursive: true });
   const realRoot = await realpath(i.rootfs);
   const realCache = await realpath(i.pkgCacheDir);
   const realLog = await realpath(logDir);
+  const realPersist = await realpath(persistDir);
   const rootCache = join(realRoot, rootCacheDir(tool));
 
   let cacheDir: string;
@@ -88,6 +90,8 @@ export async function openRpmSession(i: SessionInputs): Promise<RpmSession> {
       reposDir,
       cacheDir,
       logDir: tool === 'tdnf' ? realLog : pathOutOfRoot(realRoot, realLog),
+      // tdnf keeps its own state where its config says; whether it prefixes the root is untested here.
+      persistDir: tool === 'tdnf' ? undefined : pathOutOfRoot(realRoot, realPersist),
     }),
   );
   return {

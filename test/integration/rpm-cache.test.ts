@@ -1,4 +1,5 @@
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../../src/exec/run.js';
@@ -36,7 +37,13 @@ async function coldBuild(fixture: FixtureRepo, pkgCacheDir: string) {
     await dnfPackageManager.setup(t.ctx, PACKAGES);
     await dnfPackageManager.install(t.ctx, ['linux']);
     await dnfPackageManager.clean(t.ctx);
-    return { installed: await queryInstalled(t.ctx.rootfs), output: t.logger.outputText() };
+    const db = await readFile(join(t.ctx.rootfs, 'var/lib/rpm/rpmdb.sqlite'));
+    return {
+      installed: await queryInstalled(t.ctx.rootfs),
+      output: t.logger.outputText(),
+      dbHash: createHash('sha256').update(db).digest('hex'),
+      varLib: (await readdir(join(t.ctx.rootfs, 'var/lib'))).sort(),
+    };
   } finally {
     await t.cleanup();
   }
@@ -88,5 +95,10 @@ describe('the dnf adapter’s persistent package cache', () => {
       [...out.matchAll(/\[SKIPPED\] (\S+)\.rpm: Already downloaded/g)].map((m) => m[1]);
     expect(skipped(first.output)).toEqual([]);
     expect(skipped(second.output).length).toBe(PACKAGES.length + DEPENDENCIES.length + 1);
+  });
+
+  test('the same SOURCE_DATE_EPOCH gives the same rpm database, and no dnf history in the root', () => {
+    expect(second.dbHash).toBe(first.dbHash);
+    expect(first.varLib).toEqual(['rpm']);
   });
 });

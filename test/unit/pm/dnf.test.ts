@@ -24,13 +24,14 @@ describe('the dnf adapter (fake dnf on PATH)', () => {
     await fixture.cleanup();
   });
 
-  test('the cache and log paths climb out of the root, since dnf puts the root in front of them', async () => {
+  test('the cache, log and history paths climb out of the root, since dnf puts the root in front of them', async () => {
     await dnfPackageManager.install(t.ctx, ['bash']);
     const [call] = await fake.calls();
     const root = await realpath(t.ctx.rootfs);
     const cache = await realpath(t.ctx.pkgCacheDir);
     expect(call!.config).toContain(`\ncachedir=/${relative(root, cache)}\n`);
     expect(call!.config).toMatch(/\nlogdir=\/\.\.\/tmp\/dnf-[^/]+\/log\n/);
+    expect(call!.config).toMatch(/\npersistdir=\/\.\.\/tmp\/dnf-[^/]+\/persist\n/);
     expect(call!.config).toContain('\ninstall_weak_deps=0\n');
     expect(call!.config).toContain('\nkeepcache=1\n');
   });
