@@ -24,7 +24,7 @@ import { hostPath, resolveInRoot } from '../minimise/root-path.js';
  * and an init that runs them with the seed's kernel command-line knobs. Split in two because
  * the minimise stage must trace the app: `addAppFiles` runs before tracing (the minimise stage
  * calls it), `writeAppLayer` (the tether stage) adds the init, which needs nothing from the
- * root but its own static busybox and, with drivers, the root's modprobe.
+ * root but its own static busybox (and kmod's modprobe only for compressed modules).
  */
 
 /** templates/app/: the init and the /app phase scripts (a cache input of the stages that render them). */
@@ -137,20 +137,30 @@ export async function addAppFiles(
   }
 }
 
-/** The modprobe the init uses: the root's kmod (compressed modules) or busybox's. */
-async function findModprobe(root: string): Promise<string> {
+/**
+ * The modprobe the init uses: busybox's, which needs nothing from the root, unless the
+ * kernel's modules are compressed (busybox's modprobe may not read them) and the root has kmod.
+ */
+async function findModprobe(root: string, kernelVersion: string | undefined): Promise<string> {
+  const dep = kernelVersion
+    ? await readFile(
+        hostPath(root, (await resolveInRoot(root, `/lib/modules/${kernelVersion}/modules.dep`)).path),
+        'utf8',
+      ).catch(() => '')
+    : '';
+  if (!/\.ko\.(xz|zst|gz):/.test(dep)) return APP_BUSYBOX;
   for (const p of MODPROBE_CANDIDATES) if ((await resolveInRoot(root, p)).stat) return p;
   return APP_BUSYBOX;
 }
 
 /**
  * What the app init takes from the root, so that minimise keeps it: the /app scripts and,
- * when there are drivers to load, modprobe and its configuration.
+ * when there are drivers to load, modprobe's configuration (and kmod for compressed modules).
  */
 export async function appInitRequirements(root: string, meta: StageMeta): Promise<string[]> {
   const paths = ['/app', ...APP_PHASES.map((p) => `/app/${p}`)];
   if (meta.drivers?.length) {
-    const modprobe = await findModprobe(root);
+    const modprobe = await findModprobe(root, meta.kernelVersion);
     if (modprobe !== APP_BUSYBOX) paths.push(modprobe);
     paths.push('/etc/modprobe.d', '/lib/modprobe.d');
   }
@@ -166,7 +176,7 @@ export async function writeAppLayer(ctx: StageContext): Promise<void> {
   });
   await writeFixed(ctx.rootfs, APP_BUSYBOX, busybox, 0o755, epoch);
   const drivers = ctx.meta.drivers ?? [];
-  const init = await renderInit(ctx.spec, drivers, await findModprobe(ctx.rootfs));
+  const init = await renderInit(ctx.spec, drivers, await findModprobe(ctx.rootfs, ctx.meta.kernelVersion));
   await writeFixed(ctx.rootfs, ctx.spec.init, init, 0o755, epoch);
   if (ctx.spec.init !== '/init') {
     const link = hostPath(ctx.rootfs, '/init');
