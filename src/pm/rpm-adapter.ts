@@ -134,6 +134,7 @@ export function makeRpmPackageManager(adapter: RpmTool): PackageManager {
 
     describe(spec, op, args) {
       const frontend = frontendFor();
+      // Said once, where the package manager is set up, as the build log does.
       const note = frontend.fallback ? [`# ${frontend.fallback}`] : [];
       switch (op) {
         case 'setup':
@@ -143,12 +144,11 @@ export function makeRpmPackageManager(adapter: RpmTool): PackageManager {
             ...(args.length ? [describeFrontend(spec, frontend, ['install', ...args])] : []),
           ];
         case 'install':
-          return args.length ? [...note, describeFrontend(spec, frontend, ['install', ...args])] : [];
+          return args.length ? [describeFrontend(spec, frontend, ['install', ...args])] : [];
         case 'script':
-          return args.length ? [...note, describeFrontend(spec, frontend, args)] : [];
+          return args.length ? [describeFrontend(spec, frontend, args)] : [];
         case 'clean':
           return [
-            ...note,
             describeFrontend(spec, frontend, ['clean', 'all']).replace(
               '$PKGCACHE',
               `$ROOTFS${rootCacheDir(frontend.tool)}`,
