@@ -44,11 +44,10 @@ export function makeAptEnv(sourceDateEpoch: number | undefined, env = process.en
 }
 
 /**
- * Run `fn` with the root ready for apt-get in a chroot, and undo everything afterwards, even
- * when it fails: /proc mounted (maintainer scripts read it), a policy-rc.d that stops
- * packages from starting daemons on the build host, the host's resolv.conf for downloads,
- * and the package cache hard-linked in and the new downloads linked back out, so a second
- * build fetches nothing.
+ * Run `fn` with the root ready for apt-get and chrooted dpkg, and undo everything afterwards,
+ * even when it fails: /proc mounted (maintainer scripts read it), a policy-rc.d that stops
+ * packages from starting daemons on the build host, and the package cache hard-linked in and
+ * the new downloads linked back out, so a second build fetches nothing.
  */
 export async function withAptChroot<T>(ctx: PmContext, fn: () => Promise<T>): Promise<T> {
   const root = ctx.rootfs;
@@ -62,9 +61,6 @@ export async function withAptChroot<T>(ctx: PmContext, fn: () => Promise<T>): Pr
         0o755,
       ),
     );
-    const resolv = await readFile('/etc/resolv.conf', 'utf8').catch(() => undefined);
-    if (resolv !== undefined && !(await isLink(root, '/etc/resolv.conf')))
-      undo.push(await replaceFile(root, '/etc/resolv.conf', resolv, 0o644));
     for (const dir of APT_CACHE_DIRS) {
       const inRoot = await resolveInRoot(root, dir.inRoot);
       const inCache = join(ctx.pkgCacheDir, dir.inCache);
@@ -107,11 +103,6 @@ async function replaceFile(
       await chmod(host, beforeMode ?? mode);
     }
   };
-}
-
-async function isLink(root: string, path: string): Promise<boolean> {
-  const st = await lstat(await resolveInRoot(root, path, false)).catch(() => undefined);
-  return st?.isSymbolicLink() ?? false;
 }
 
 /**

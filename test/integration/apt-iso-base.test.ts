@@ -40,7 +40,7 @@ function makeSpec(repo: string, hooks: ResolvedSpec['hooks']): ResolvedSpec {
     stagingScript: { bootstrap: [], appliance: [] },
     repoFiles: [],
     gpgKeys: [],
-    apt: { variant: 'minbase', components: ['main'] },
+    apt: { variant: 'essential', components: ['main'] },
     hooks,
     drivers: { repo: [], spec: [] },
     modules: 'all',

@@ -7,6 +7,7 @@ import { APT_SOURCES_ENV, findAptSources, findHostSources, hasEntries } from '..
 import {
   aptPackageManager,
   checkPackageArgs,
+  makeAptConfig,
   mmdebstrapArgs,
   parseAptScript,
   quoteWord,
@@ -95,10 +96,10 @@ test('describe shows pasteable commands for each operation', () => {
     /^SOURCE_DATE_EPOCH=\S+ mmdebstrap .*--include=kmod .*bookworm .*\/repo\/sources.list$/,
   );
   expect(aptPackageManager.describe(aptSpec(), 'install', ['less'])).toContain(
-    'chroot ROOT apt-get install -y --no-install-recommends less',
+    'APT_CONFIG=$TMP/apt.conf apt-get install -y --no-install-recommends less',
   );
   expect(aptPackageManager.describe(aptSpec(), 'script', ['erase', 'toybox'])).toContain(
-    'chroot ROOT apt-get purge -y toybox',
+    'APT_CONFIG=$TMP/apt.conf apt-get purge -y toybox',
   );
   expect(aptPackageManager.describe(aptSpec(), 'install', [])).toEqual([]);
 });
@@ -185,4 +186,12 @@ test('the package cache is hard-linked in and new downloads linked back out', as
   await writeFile(join(root, 'b.deb'), 'b');
   expect(await linkFiles(root, cache, isDeb, true)).toBe(1);
   expect(await readFile(join(cache, 'b.deb'), 'utf8')).toBe('b');
+});
+
+test("apt.conf points the host's apt-get at the root and runs dpkg chrooted", () => {
+  const conf = makeAptConfig('/cache/work/rootfs');
+  expect(conf).toContain('Dir "/cache/work/rootfs/";');
+  expect(conf).toContain('DPkg::Chroot-Directory "/cache/work/rootfs";');
+  expect(conf).toContain('APT::Install-Recommends "false";');
+  expect(() => makeAptConfig('/a"b')).toThrow(BuildError);
 });

@@ -67,6 +67,6 @@ test('describe lists the steps in order as commands', () => {
   expect(base.indexOf('mmdebstrap')).toBeLessThan(base.indexOf('dpkg-deb -x'));
   expect(base.indexOf('dpkg-deb -x')).toBeLessThan(base.indexOf('depmod -b ROOT VERSION'));
   const staging = stagingStage.describe(plan);
-  expect(staging).toContain('chroot ROOT apt-get purge -y nano');
-  expect(staging).toContain('chroot ROOT apt-get install -y --no-install-recommends less');
+  expect(staging).toContain('APT_CONFIG=$TMP/apt.conf apt-get purge -y nano');
+  expect(staging).toContain('APT_CONFIG=$TMP/apt.conf apt-get install -y --no-install-recommends less');
 });
