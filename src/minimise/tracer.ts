@@ -56,12 +56,19 @@ exec strace -f -y --seccomp-bpf -e ${STRACE_FILTER} -o "$trace" \\
   timeout --preserve-status -k "$killafter" -s TERM "$secs" unshare -R "$merged" -w "$cwd" -- "$@"
 `;
 
-/** The command line (for `isobuild plan` and messages). */
+/** The commands, as a user could paste them (for `isobuild plan`); ROOT and TMP are placeholders. */
 export function describeTrace(root: string, w: Workload): string {
+  // Quoted twice: once for the inner shell, once more for the outer single-quoted script.
+  const sq = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
+  const q = (a: string) => (/^[\w@%+=:,./-]+$/.test(a) ? a : sq(a).replace(/'/g, `'\\''`));
+  const m = 'TMP/merged';
   return (
-    `unshare --mount --net -- sh -c '<overlay of ${root}; mount proc, sys, dev>; strace -f -y --seccomp-bpf ` +
-    `-e ${STRACE_FILTER} -o trace timeout ${w.timeout ?? DEFAULT_TIMEOUT} unshare -R merged -w ${w.cwd ?? '/'} ` +
-    `-- ${w.argv.join(' ')}'`
+    `unshare --mount --net --propagation private -- sh -c '` +
+    `mount -t overlay overlay -o lowerdir=${root},upperdir=TMP/upper,workdir=TMP/work ${m} && ` +
+    `mount -t proc proc ${m}/proc && mount --rbind /sys ${m}/sys && mount --rbind /dev ${m}/dev && ` +
+    `strace -f -y --seccomp-bpf -e ${STRACE_FILTER} -o TMP/strace.txt ` +
+    `timeout --preserve-status -k ${KILL_AFTER} -s TERM ${w.timeout ?? DEFAULT_TIMEOUT} ` +
+    `unshare -R ${m} -w ${w.cwd ?? '/'} -- ${w.argv.map(q).join(' ')}'`
   );
 }
 

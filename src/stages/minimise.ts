@@ -30,7 +30,7 @@ export const minimiseStage: Stage = {
   }),
   describe: (plan) => [
     ...(plan.app ? ['add the app files and /app/{prerun,run,postrun} to the root'] : []),
-    ...(plan.spec.minimise?.workloads ?? []).map((w) => describeTrace('<root>', w)),
+    ...(plan.spec.minimise?.workloads ?? []).map((w) => describeTrace('ROOT', w)),
     'keep traced paths + symlink chains + ELF interpreters/DT_NEEDED + #! interpreters + keep/list_dirs + init needs',
     'rerun every workload in the minimised root and compare stdout, stderr and exit status',
   ],
