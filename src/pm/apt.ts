@@ -1,5 +1,5 @@
-import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { copyFile, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { BuildError } from '../errors.js';
 import type { ToolNeed } from '../exec/host-tools.js';
 import { run } from '../exec/run.js';
@@ -11,6 +11,7 @@ import { findAptSources } from './apt-sources.js';
 import type { PackageManager, PmContext } from './types.js';
 
 const MERGED_USR_HOOKS = '/usr/share/mmdebstrap/hooks/merged-usr';
+const HOST_TRUSTED_PARTS = '/etc/apt/trusted.gpg.d';
 
 /** What apt package arguments may look like: name, name=version, name/suite, name:arch. */
 const PACKAGE_ARG = /^[a-z0-9][a-z0-9+.~_-]*(:[a-z0-9-]+)?([=/][A-Za-z0-9+.~:_-]+)?$/;
@@ -62,6 +63,7 @@ export function mmdebstrapArgs(
   target: string,
   sources: readonly string[],
   pkgCacheDir: string,
+  keys?: { keyringDir: string; files: readonly string[] },
 ): string[] {
   const args = [
     '--mode=root',
@@ -78,6 +80,12 @@ export function mmdebstrapArgs(
   if (basePackages.length) args.push(`--include=${basePackages.join(',')}`);
   // sync-in needs its target; mmdebstrap creates it only later, in the download step.
   args.push(`--setup-hook=mkdir -p "$1"${APT_CACHE_DIRS.map((d) => ` "$1"${d.inRoot}`).join('')}`);
+  if (keys?.files.length) {
+    // The bootstrap's apt trusts the host's keys plus the repo's; the root keeps the repo's.
+    args.push(`--keyring=${keys.keyringDir}`);
+    args.push(`--setup-hook=mkdir -p "$1"/etc/apt/trusted.gpg.d`);
+    args.push(`--setup-hook=copy-in ${keys.files.map(quoteWord).join(' ')} /etc/apt/trusted.gpg.d/`);
+  }
   for (const dir of APT_CACHE_DIRS) {
     const outside = quoteWord(join(pkgCacheDir, dir.inCache));
     args.push(`--setup-hook=sync-in ${outside} ${dir.inRoot}/`);
@@ -133,9 +141,10 @@ async function setupRoot(ctx: PmContext, basePackages: readonly string[]): Promi
   try {
     const env: Record<string, string> = {};
     if (ctx.sourceDateEpoch !== undefined) env.SOURCE_DATE_EPOCH = String(ctx.sourceDateEpoch);
+    const keys = await prepareKeys(ctx);
     await ctx.run(
       'mmdebstrap',
-      mmdebstrapArgs(ctx.spec, basePackages, target, sources.files, ctx.pkgCacheDir),
+      mmdebstrapArgs(ctx.spec, basePackages, target, sources.files, ctx.pkgCacheDir, keys),
       {
         env,
       },
@@ -145,6 +154,36 @@ async function setupRoot(ctx: PmContext, basePackages: readonly string[]): Promi
   } finally {
     await rm(target, { recursive: true, force: true });
   }
+}
+
+/** A repo key's name as apt reads it from trusted.gpg.d: .asc when armoured, else .gpg. */
+export function keyFileName(file: string, content: Buffer): string {
+  const stem = basename(file).replace(/\.(asc|gpg)$/, '');
+  return content.subarray(0, 64).toString('latin1').includes('-----BEGIN PGP')
+    ? `${stem}.asc`
+    : `${stem}.gpg`;
+}
+
+/**
+ * The repo's GPG keys (for third-party apt repos), named so apt reads them, in a keyring
+ * folder that also holds the host's trusted keys: mmdebstrap's --keyring replaces the default.
+ */
+async function prepareKeys(ctx: PmContext): Promise<{ keyringDir: string; files: string[] } | undefined> {
+  if (!ctx.spec.gpgKeys.length) return undefined;
+  const keyringDir = join(ctx.tmpDir, 'apt-keyring');
+  await mkdir(keyringDir, { recursive: true });
+  for (const name of await readdir(HOST_TRUSTED_PARTS).catch(() => [] as string[])) {
+    if (name.endsWith('.gpg') || name.endsWith('.asc'))
+      await copyFile(join(HOST_TRUSTED_PARTS, name), join(keyringDir, name));
+  }
+  const files: string[] = [];
+  for (const key of ctx.spec.gpgKeys) {
+    const content = await readFile(key);
+    const dest = join(keyringDir, keyFileName(key, content));
+    await writeFile(dest, content);
+    files.push(dest);
+  }
+  return { keyringDir, files };
 }
 
 /**
@@ -222,7 +261,10 @@ export const aptPackageManager: PackageManager = {
           process.env.ISOBUILD_APT_SOURCES ?? spec.apt.sources ?? '/etc/apt/sources.list.d/*.sources';
         return [
           `SOURCE_DATE_EPOCH=${epoch} mmdebstrap ` +
-            mmdebstrapArgs(spec, args, '$TMP/root', [sources], 'PKGCACHE').map(quoteWord).join(' '),
+            mmdebstrapArgs(spec, args, '$TMP/root', [sources], 'PKGCACHE')
+              // Placeholders stay unquoted so the shell expands them when the line is pasted.
+              .map((a) => (/^(\$TMP|\/etc\/apt\/)/.test(a) ? a : quoteWord(a)))
+              .join(' '),
           'merge $TMP/root into ROOT',
         ];
       }

@@ -7,6 +7,7 @@ import { APT_SOURCES_ENV, findAptSources, findHostSources, hasEntries } from '..
 import {
   aptPackageManager,
   checkPackageArgs,
+  keyFileName,
   makeAptConfig,
   mmdebstrapArgs,
   parseAptScript,
@@ -194,4 +195,14 @@ test("apt.conf points the host's apt-get at the root and runs dpkg chrooted", ()
   expect(conf).toContain('DPkg::Chroot-Directory "/cache/work/rootfs";');
   expect(conf).toContain('APT::Install-Recommends "false";');
   expect(() => makeAptConfig('/a"b')).toThrow(BuildError);
+});
+
+test('repo keys are named for trusted.gpg.d and handed to mmdebstrap with a keyring of their own', () => {
+  expect(keyFileName('/r/VMWARE-RPM-GPG-KEY', Buffer.from('-----BEGIN PGP PUBLIC KEY BLOCK-----'))).toBe(
+    'VMWARE-RPM-GPG-KEY.asc',
+  );
+  expect(keyFileName('/r/vendor.gpg', Buffer.from([0x99, 0x01]))).toBe('vendor.gpg');
+  const args = mmdebstrapArgs(aptSpec(), [], '/t', [], '/c', { keyringDir: '/k', files: ['/k/vendor.gpg'] });
+  expect(args).toContain('--keyring=/k');
+  expect(args).toContain('--setup-hook=copy-in /k/vendor.gpg /etc/apt/trusted.gpg.d/');
 });
