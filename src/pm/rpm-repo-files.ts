@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { BuildError } from '../errors.js';
 import type { ResolvedSpec } from '../spec/types.js';
@@ -32,9 +32,32 @@ export function parseRepoFile(text: string): RepoSection[] {
 const TRUE = new Set(['1', 'yes', 'true', 'on']);
 const isOn = (v: string | undefined, dflt: boolean) => (v === undefined ? dflt : TRUE.has(v.toLowerCase()));
 
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Whether a gpgkey= value can give a key. dnf reads file:// keys on the build host even with
+ * --installroot, so VIC's file:///etc/pki/rpm-gpg/... names a file most build hosts lack;
+ * other URLs are fetched and given the benefit of the doubt.
+ */
+async function canFetchKey(gpgkey: string | undefined): Promise<boolean> {
+  const urls = (gpgkey ?? '').split(/[\s,]+/).filter(Boolean);
+  for (const url of urls) {
+    if (!url.startsWith('file://')) return true;
+    if (await exists(decodeURIComponent(url.slice('file://'.length)))) return true;
+  }
+  return false;
+}
+
 /**
  * Repos that check signatures but can get no key: none in the repo folder (imported into
- * the root's database) and no gpgkey= of their own. dnf would stop with its generic advice
+ * the root's database) and no gpgkey= that resolves. dnf would stop with its generic advice
  * and a dump of the repo's settings; this names the file and the fix instead.
  */
 export async function findReposWithoutKeys(spec: ResolvedSpec): Promise<string[]> {
@@ -43,7 +66,11 @@ export async function findReposWithoutKeys(spec: ResolvedSpec): Promise<string[]
   // gpgcheck defaults to on: it is on in the [main] isobuild writes.
   for (const file of spec.repoFiles)
     for (const s of parseRepoFile(await readFile(file, 'utf8')))
-      if (isOn(s.options.enabled, true) && isOn(s.options.gpgcheck, true) && !s.options.gpgkey)
+      if (
+        isOn(s.options.enabled, true) &&
+        isOn(s.options.gpgcheck, true) &&
+        !(await canFetchKey(s.options.gpgkey))
+      )
         out.push(`${basename(file)} [${s.id}]`);
   return out;
 }
@@ -54,7 +81,8 @@ export async function checkRepoKeys(spec: ResolvedSpec, stage: string): Promise<
   throw new BuildError(
     `${missing.join(', ')} ${missing.length > 1 ? 'check' : 'checks'} package signatures (gpgcheck=1) but ` +
       `there is no key to check them with: put the repository's public key in the repo folder ` +
-      `(a *.asc, *.gpg or *GPG-KEY* file), name it with gpgkey= in the .repo, or set gpgcheck=0`,
+      `(a *.asc, *.gpg or *GPG-KEY* file), name one the build host has with gpgkey= in the .repo ` +
+      `(file:// keys are read on the build host, not in the root), or set gpgcheck=0`,
     stage,
   );
 }

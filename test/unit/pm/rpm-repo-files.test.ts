@@ -37,7 +37,14 @@ describe('repos that check signatures without a key', () => {
     ['gpgcheck left to the default (on)', '[a]\nbaseurl=file:///r\n', [], ['distro.repo [a]']],
     ['gpgcheck=0', '[a]\ngpgcheck=0\n', [], []],
     ['a disabled repo', '[a]\nenabled=0\ngpgcheck=1\n', [], []],
-    ['a gpgkey= of its own', '[a]\ngpgcheck=1\ngpgkey=file:///k\n', [], []],
+    ['a gpgkey= URL of its own', '[a]\ngpgcheck=1\ngpgkey=https://example.invalid/k\n', [], []],
+    ['a file:// gpgkey= the build host has', '[a]\ngpgcheck=1\ngpgkey=file:///etc/hostname\n', [], []],
+    [
+      'a file:// gpgkey= the build host lacks (VIC’s centos-6.9)',
+      '[a]\ngpgcheck=1\ngpgkey=file:///etc/pki/rpm-gpg/RPM-GPG-KEY-CentOS-6\n',
+      [],
+      ['distro.repo [a]'],
+    ],
     ['a key in the repo folder', '[a]\ngpgcheck=1\n', ['/repo/RPM-GPG-KEY'], []],
   ])('%s', async (_name, text, keys, expected) => {
     expect(await findReposWithoutKeys(await specWith(text, keys))).toEqual(expected);
