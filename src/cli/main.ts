@@ -6,16 +6,26 @@ import { useColour } from '../log/logger.js';
 import { COMMANDS } from './commands.js';
 import { VERSION } from '../version.js';
 
+/** Root options that take a value: their value is not a repo name. */
+const VALUE_OPTIONS = new Set(['--repos']);
+
 /** Words that are commands; anything else in first position is a repo to build (`npx isobuild photon-2.0`). */
-function withDefaultCommand(argv: string[], program: Command): string[] {
+export function withDefaultCommand(argv: string[], program: Command): string[] {
   const args = argv.slice(2);
-  const first = args.findIndex((a) => !a.startsWith('-'));
+  let first = -1;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (VALUE_OPTIONS.has(arg)) i++;
+    else if (!arg.startsWith('-')) {
+      first = i;
+      break;
+    }
+  }
   if (first === -1) return argv;
   const known = new Set(program.commands.flatMap((c) => [c.name(), ...c.aliases()]));
   known.add('help');
   if (known.has(args[first]!)) return argv;
-  // Only a leading flag with no value may precede the repo here (e.g. --debug).
-  return [...argv.slice(0, 2), 'build', ...args];
+  return [...argv.slice(0, 2), ...args.slice(0, first), 'build', ...args.slice(first)];
 }
 
 export async function main(argv = process.argv): Promise<number> {
