@@ -22,6 +22,14 @@ export function xorrisoDate(epoch: number): string {
   return d.slice(0, 19).replace(/[-T:]/g, '') + '00';
 }
 
+/**
+ * xorriso takes a date of 0 (1970-01-01 00:00:00) as "not given" and stamps the directories it
+ * creates with the current time; one second later is a date it honours.
+ */
+export function xorrisoEpoch(sourceDateEpoch: number): number {
+  return Math.max(1, sourceDateEpoch);
+}
+
 /** Graft points split on '=': escape it (and the escape) in both halves. */
 function graftEscape(p: string): string {
   return p.replace(/\\/g, '\\\\').replace(/=/g, '\\=');
@@ -35,7 +43,7 @@ function graftEscape(p: string): string {
  * file's, whatever the host files carry; xorriso derives the GPT GUIDs from them too.
  */
 export function xorrisoArgs(layout: IsoLayout): string[] {
-  const date = xorrisoDate(layout.sourceDateEpoch);
+  const date = xorrisoDate(xorrisoEpoch(layout.sourceDateEpoch));
   const { identity, bios, efiImage } = layout;
   const args = [
     '-report_about',

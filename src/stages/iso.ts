@@ -7,7 +7,7 @@ import { GRUB_EFI_MODDEP, ISOHDPFX_BIN, ISOLINUX_BIN, LDLINUX_C32 } from '../ima
 import { BOOT_TEMPLATES, renderGrubCfg, renderIsolinuxCfg } from '../image/boot-config.js';
 import { makeEfiImage, makeGrubEfi } from '../image/efi.js';
 import { clampTimes, exists, formatBytes, moveFile } from '../image/files.js';
-import { xorrisoArgs, type IsoLayout } from '../image/iso.js';
+import { xorrisoArgs, xorrisoEpoch, type IsoLayout } from '../image/iso.js';
 import { readToolVersion } from '../image/tool-version.js';
 import { volumeIdentity } from '../image/volume.js';
 import type { BuildPlan, Stage, StageContext } from '../pipeline/types.js';
@@ -77,7 +77,7 @@ async function runIso(ctx: StageContext): Promise<void> {
     layout.efiImage = await makeEfiImage(ctx.run, loader, efiWork, sde);
   }
 
-  await ctx.run('xorriso', xorrisoArgs(layout), { env: { SOURCE_DATE_EPOCH: String(sde) } });
+  await ctx.run('xorriso', xorrisoArgs(layout), { env: { SOURCE_DATE_EPOCH: String(xorrisoEpoch(sde)) } });
   const iso = join(ctx.artifacts, ISO_ARTIFACT);
   await rm(iso, { force: true }); // a hard link into the cache, if a parent left one: replace it
   await moveFile(layout.output, iso);

@@ -1,4 +1,4 @@
-import { xorrisoArgs, xorrisoDate, type IsoLayout } from '../../../src/image/iso.js';
+import { xorrisoArgs, xorrisoDate, xorrisoEpoch, type IsoLayout } from '../../../src/image/iso.js';
 import { qemuArgs, type VmOptions } from '../../../src/image/qemu.js';
 
 const base: IsoLayout = {
@@ -14,6 +14,11 @@ describe('xorrisoArgs', () => {
     const args = xorrisoArgs(base);
     expect(args).toContain('--modification-date=2023111422132000');
     expect(args.join(' ')).toContain('--set_all_file_dates 2023111422132000');
+  });
+
+  it('never hands xorriso a date of 0, which it takes as "now"', () => {
+    expect(xorrisoEpoch(0)).toBe(1);
+    expect(xorrisoArgs({ ...base, sourceDateEpoch: 0 })).toContain('--modification-date=1970010100000100');
   });
 
   it('grafts files sorted, with = escaped', () => {
