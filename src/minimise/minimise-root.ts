@@ -115,7 +115,12 @@ export async function minimiseRoot(ctx: Ctx, inputs: MinimiseInputs): Promise<Mi
       run: ctx.run,
       stage: ctx.stage,
     });
-    const failure = await checkRun(ctx.rootfs, w.argv, fullRuns[i] as WorkloadResult, res);
+    const failure = await checkRun(
+      { full: ctx.rootfs, minimised: minRoot },
+      w.argv,
+      fullRuns[i] as WorkloadResult,
+      res,
+    );
     if (failure) failures.push(failure);
   }
   if (failures.length) {

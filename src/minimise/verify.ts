@@ -1,4 +1,5 @@
-import { resolveInRoot } from './root-path.js';
+import { readdir } from 'node:fs/promises';
+import { hostPath, resolveInRoot } from './root-path.js';
 import { parseStrace } from './strace-parse.js';
 import { interpretTrace } from './trace-events.js';
 import type { WorkloadResult } from './tracer.js';
@@ -13,6 +14,8 @@ export interface VerifyFailure {
   differences: string[];
   /** In-root paths that came back ENOENT in the minimised root but exist in the full root. */
   missing: string[];
+  /** Folders the workload listed that have fewer entries in the minimised root (list_dirs candidates). */
+  shortListings: string[];
 }
 
 function firstDifference(a: string, b: string): string {
@@ -31,8 +34,14 @@ export function compareRuns(full: WorkloadResult, min: WorkloadResult): string[]
   return diffs;
 }
 
+async function countEntries(root: string, dir: string): Promise<number> {
+  const r = await resolveInRoot(root, dir);
+  if (!r.stat?.isDirectory()) return 0;
+  return (await readdir(hostPath(root, r.path)).catch(() => [])).length;
+}
+
 export async function checkRun(
-  fullRoot: string,
+  roots: { full: string; minimised: string },
   argv: readonly string[],
   full: WorkloadResult,
   min: WorkloadResult,
@@ -41,8 +50,12 @@ export async function checkRun(
   if (!differences.length) return undefined;
   const facts = interpretTrace(parseStrace(min.trace), min.chrootPath);
   const missing: string[] = [];
-  for (const p of facts.missing) if ((await resolveInRoot(fullRoot, p)).stat) missing.push(p);
-  return { argv, differences, missing };
+  for (const p of facts.missing) if ((await resolveInRoot(roots.full, p)).stat) missing.push(p);
+  const listed = [...new Set(facts.accesses.filter((a) => a.kind === 'list').map((a) => a.path))].sort();
+  const shortListings: string[] = [];
+  for (const d of listed)
+    if ((await countEntries(roots.minimised, d)) < (await countEntries(roots.full, d))) shortListings.push(d);
+  return { argv, differences, missing, shortListings };
 }
 
 export function formatFailures(failures: readonly VerifyFailure[]): string {
@@ -54,7 +67,13 @@ export function formatFailures(failures: readonly VerifyFailure[]): string {
       lines.push('    paths it looked for that the full root has (add them to minimise.keep or list_dirs):');
       for (const m of f.missing.slice(0, 40)) lines.push(`      ${m}`);
       if (f.missing.length > 40) lines.push(`      ... and ${f.missing.length - 40} more`);
-    } else lines.push('    no missing paths were seen: the output may not be deterministic');
+    }
+    if (f.shortListings.length) {
+      lines.push('    folders it listed that lost entries (add them to minimise.list_dirs):');
+      for (const d of f.shortListings) lines.push(`      ${d}`);
+    }
+    if (!f.missing.length && !f.shortListings.length)
+      lines.push('    no missing paths were seen: the output may not be deterministic');
   }
   return lines.join('\n');
 }

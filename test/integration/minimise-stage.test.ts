@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { chmod, lstat, mkdir, mkdtemp, readFile, readlink, rm, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, mkdtemp, readFile, readlink, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BuildError } from '../../src/errors.js';
@@ -39,6 +39,22 @@ async function addFixtures(root: string): Promise<void> {
   await writeFile(join(root, 'opt/probe.py'), PROBE);
   await writeFile(join(root, 'usr/local/bin/hello'), '#!/bin/sh\necho "hello from a script"\n');
   await chmod(join(root, 'usr/local/bin/hello'), 0o755);
+  // Fixed times, deepest first, so that two copies are the same input (reproducibility test).
+  const touched = [
+    'etc/isobuild-test/data.txt',
+    'etc/isobuild-test/unused.txt',
+    'etc/isobuild-test/kept-by-glob.txt',
+    'etc/isobuild-test',
+    'etc',
+    ...['a.txt', 'b.txt', 'c.txt'].map((n) => `usr/share/isobuild-list/${n}`),
+    'usr/share/isobuild-list',
+    'usr/share',
+    'opt/probe.py',
+    'opt',
+    'usr/local/bin/hello',
+    'usr/local/bin',
+  ];
+  for (const p of touched) await utimes(join(root, p), 1_700_000_000, 1_700_000_000);
 }
 
 function specWith(minimise: ResolvedSpec['minimise']): ResolvedSpec {
@@ -163,6 +179,55 @@ describe('minimise stage on a Debian 12 root', () => {
   });
 });
 
+/** Every path with its mode, owner, size, mtime, link target and content hash, sorted. */
+async function describeTree(root: string): Promise<string> {
+  const list = await run('sh', [
+    '-c',
+    'cd "$1" && find . -mindepth 1 -printf "%P %m %U:%G %s %T@ %l\\n" | LC_ALL=C sort && ' +
+      'find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum',
+    'describe',
+    root,
+  ]);
+  return list.stdout;
+}
+
+describe('minimise reproducibility', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'isobuild-minimise-repro-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('gives the same tree, byte for byte, from the same root twice', async () => {
+    const trees: string[] = [];
+    for (const n of [1, 2]) {
+      const root = join(dir, `root${n}`);
+      await unpackRoot(await referenceRootTarball(PACKAGES), root);
+      await addFixtures(root);
+      const ctx = makeContext({
+        stage: 'minimise',
+        rootfs: root,
+        tmpDir: join(dir, `tmp${n}`),
+        artifacts: join(dir, `artifacts${n}`),
+        spec: specWith({
+          workloads: [{ argv: ['python3', '/opt/probe.py'] }],
+          list_dirs: ['/usr/share/isobuild-list'],
+        }),
+      });
+      await minimiseStage.run(ctx);
+      trees.push(await describeTree(root));
+    }
+    expect(trees[0]).toContain('usr/bin/python3.11 755 0:0');
+    expect(trees[1]).toBe(trees[0]);
+    const manifests = await Promise.all(
+      [1, 2].map((n) => readFile(join(dir, `artifacts${n}/minimise-manifest.json`), 'utf8')),
+    );
+    expect(manifests[1]).toBe(manifests[0]);
+  }, 300_000);
+});
+
 describe('minimise verification', () => {
   let dir: string;
 
@@ -195,5 +260,22 @@ describe('minimise verification', () => {
     expect(msg).toMatch(/\n\s+\/etc\/isobuild-test\/data\.txt(\n|$)/);
     // The root is left as it was.
     expect(await measureTree(root)).toEqual(before);
+  }, 300_000);
+
+  it('names the folders a workload listed that lost entries, when list_dirs is missing', async () => {
+    const root = join(dir, 'root2');
+    await unpackRoot(await referenceRootTarball(PACKAGES), root);
+    await addFixtures(root);
+    const ctx = makeContext({
+      stage: 'minimise',
+      rootfs: root,
+      tmpDir: join(dir, 'tmp2'),
+      spec: specWith({ workloads: [{ argv: ['python3', '/opt/probe.py'] }] }),
+    });
+    const msg = String(await minimiseStage.run(ctx).catch((e: unknown) => (e as Error).message));
+    expect(msg).toContain('stdout differs');
+    expect(msg).toMatch(
+      /lost entries \(add them to minimise\.list_dirs\):\n(\s+\/.*\n)*\s+\/usr\/share\/isobuild-list/,
+    );
   }, 300_000);
 });
