@@ -48,19 +48,19 @@ export async function copyKept(srcRoot: string, dstRoot: string, paths: readonly
     if (st.isSymbolicLink()) {
       await symlink(await readlink(src), dst);
       await lchown(dst, st.uid, st.gid);
-      await lutimes(dst, st.atime, st.mtime);
+      await lutimes(dst, st.mtime, st.mtime); // atime = mtime: the trace itself touched atimes
       continue;
     }
     if (!st.isFile()) continue; // device nodes, fifos, sockets: the target's devtmpfs provides them
     await copyFile(src, dst, constants.COPYFILE_FICLONE);
     await lchown(dst, st.uid, st.gid);
     await chmod(dst, st.mode & 0o7777); // after chown, which clears setuid bits
-    await utimes(dst, st.atime, st.mtime);
+    await utimes(dst, st.mtime, st.mtime);
   }
   // Deepest first, so setting a child's time does not disturb its parent's.
   for (const d of dirs.sort().reverse()) {
     const st = await lstat(hostPath(srcRoot, d));
-    await utimes(hostPath(dstRoot, d), st.atime, st.mtime);
+    await utimes(hostPath(dstRoot, d), st.mtime, st.mtime);
   }
   const rootSt = await lstat(srcRoot);
   await chmod(dstRoot, rootSt.mode & 0o7777);
