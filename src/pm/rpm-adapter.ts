@@ -5,7 +5,7 @@ import type { ToolNeed } from '../exec/host-tools.js';
 import { run } from '../exec/run.js';
 import type { ResolvedSpec } from '../spec/types.js';
 import { renderRpmConfig, rootCacheDir, rootConfigPath, type RpmTool } from './rpm-config.js';
-import { describeRpmDb, importGpgKeys, initRpmDb } from './rpm-db.js';
+import { describeRpmDb, dropEmptyWal, importGpgKeys, initRpmDb } from './rpm-db.js';
 import { reportFallback, selectRpmFrontend, type RpmFrontend } from './rpm-frontend.js';
 import { checkRepoKeys } from './rpm-repo-files.js';
 import { openRpmSession, type CacheChoice } from './rpm-session.js';
@@ -201,6 +201,7 @@ export function makeRpmPackageManager(adapter: RpmTool): PackageManager {
       await runFrontend(ctx, frontendFor(), ['clean', 'all'], 'root');
       await emptyDir(join(ctx.rootfs, 'var/cache'));
       await removeRootLogs(ctx.rootfs);
+      await dropEmptyWal(ctx.rootfs);
     },
   };
 }

@@ -1,4 +1,4 @@
-import { access, copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { access, copyFile, mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { PmContext } from './types.js';
 
@@ -59,6 +59,24 @@ export async function importGpgKeys(ctx: PmContext, keys: readonly string[]): Pr
     await copyFile(key, join(keyDir, basename(key)));
     await ctx.run('rpm', [...rpmRootArgs(ctx.rootfs), '--import', key], { stage: ctx.stage, env: RPM_ENV });
   }
+}
+
+/**
+ * rpm keeps its sqlite database in WAL mode and a read-only last user (dnf clean all, rpm -q)
+ * leaves the -wal and -shm files behind. An empty -wal holds nothing, and -shm is only an
+ * index of it, different on every run: both go, so two builds leave the same bytes.
+ */
+export async function dropEmptyWal(rootfs: string): Promise<void> {
+  const db = join(rootfs, RPM_DBPATH, 'rpmdb.sqlite');
+  let walSize: number;
+  try {
+    walSize = (await stat(`${db}-wal`)).size;
+  } catch {
+    return;
+  }
+  if (walSize !== 0) return;
+  await rm(`${db}-wal`, { force: true });
+  await rm(`${db}-shm`, { force: true });
 }
 
 export function describeRpmDb(keys: readonly string[]): string[] {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { access, mkdtemp, readdir, readFile, readlink, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -82,6 +83,21 @@ describe('a bootstrap ISO built through the RPM path', () => {
     expect(await exists(join(staged, 'lib/modules', repo.kernelVersion, 'modules.dep'))).toBe(true);
     expect(await readdir(join(staged, 'var/cache'))).toEqual([]);
   });
+
+  test('a second cold build (its own cache) gives the same ISO, byte for byte', async () => {
+    const again = join(dir, 'again');
+    await run('node', [CLI, 'build', fixture.dir, '--target', 'bootstrap', '--bin', again], {
+      cwd: dir,
+      env: { ISOBUILD_CACHE: join(dir, 'cache-again') },
+      timeoutMs: 600_000,
+    });
+    const hash = async (f: string) =>
+      createHash('sha256')
+        .update(await readFile(f))
+        .digest('hex');
+    const [name] = await readdir(again);
+    expect(await hash(join(again, name!))).toBe(await hash(iso));
+  }, 600_000);
 
   test('isobuild run boots it and runs uname -r in the container', async () => {
     const res = await cli(['run', iso, '--', 'uname', '-r']);
