@@ -20,7 +20,8 @@ export async function driverModulePaths(
   const base = `/lib/modules/${kernelVersion}`;
   const dir = await resolveInRoot(root, base);
   if (!dir.stat?.isDirectory()) return [];
-  const depText = await readFile(hostPath(root, `${dir.path}/modules.dep`), 'utf8').catch(() => '');
+  const dep = await resolveInRoot(root, `${dir.path}/modules.dep`);
+  const depText = dep.stat?.isFile() ? await readFile(hostPath(root, dep.path), 'utf8').catch(() => '') : '';
   const deps = new Map<string, { file: string; needs: string[] }>();
   for (const line of depText.split('\n')) {
     const m = /^([^:]+):\s*(.*)$/.exec(line);
