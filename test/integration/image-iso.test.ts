@@ -12,6 +12,10 @@ import { cloudKernel, makeStageContext, makeTinyRoot, SDE, tinySpec } from './bo
  * is built twice (same bytes), then booted under BIOS (isolinux), under UEFI (OVMF + GRUB)
  * and as a USB stick (the isohybrid MBR), each time until the tiny init says it is up.
  */
+/** Generous: TCG on a busy 2-core host can take a minute to get through OVMF. */
+const BOOT_MS = 300_000;
+const JEST_MS = BOOT_MS + 60_000;
+
 describe('initrd + iso stages on a tiny root', () => {
   let dir: string;
   let first: string;
@@ -42,7 +46,7 @@ describe('initrd + iso stages on a tiny root', () => {
     // Newer mtimes in the root must not matter: they are clamped to SOURCE_DATE_EPOCH.
     await writeFile(join(rootfs, 'init'), await readFile(join(rootfs, 'init')));
     await buildInto(second, rootfs, bootfs, '2');
-  });
+  }, JEST_MS);
   afterAll(async () => {
     await rm(dir, { recursive: true, force: true });
   });
@@ -68,21 +72,33 @@ describe('initrd + iso stages on a tiny root', () => {
   const vm = { disks: [], diskInterface: 'virtio' as const, memoryMb: 512, accel: 'tcg' as const };
   const up = [/tiny-init: up on /];
 
-  it('boots under BIOS from the CD (isolinux) with the command line', async () => {
-    const cmdline = /isobuild\.test=1/;
-    const res = await bootVm({ ...vm, target: iso(), uefi: false }, { expect: up, timeoutMs: 90_000 });
-    expect(res.reason).toBe('matched');
-    expect(res.lines.some((l) => cmdline.test(l))).toBe(true); // the kernel prints its command line
-  });
+  it(
+    'boots under BIOS from the CD (isolinux) with the command line',
+    async () => {
+      const cmdline = /isobuild\.test=1/;
+      const res = await bootVm({ ...vm, target: iso(), uefi: false }, { expect: up, timeoutMs: BOOT_MS });
+      expect(res.reason).toBe('matched');
+      expect(res.lines.some((l) => cmdline.test(l))).toBe(true); // the kernel prints its command line
+    },
+    JEST_MS,
+  );
 
-  it('boots under UEFI from the CD (OVMF, GRUB on the El Torito EFI image)', async () => {
-    const res = await bootVm({ ...vm, target: iso(), uefi: true }, { expect: up, timeoutMs: 150_000 });
-    expect(res.reason).toBe('matched');
-  });
+  it(
+    'boots under UEFI from the CD (OVMF, GRUB on the El Torito EFI image)',
+    async () => {
+      const res = await bootVm({ ...vm, target: iso(), uefi: true }, { expect: up, timeoutMs: BOOT_MS });
+      expect(res.reason).toBe('matched');
+    },
+    JEST_MS,
+  );
 
-  it('boots under BIOS as a USB stick (isohybrid MBR)', async () => {
-    const stick: BootTarget = { kind: 'iso', iso: join(first, 'image.iso'), asDisk: true };
-    const res = await bootVm({ ...vm, target: stick, uefi: false }, { expect: up, timeoutMs: 90_000 });
-    expect(res.reason).toBe('matched');
-  });
+  it(
+    'boots under BIOS as a USB stick (isohybrid MBR)',
+    async () => {
+      const stick: BootTarget = { kind: 'iso', iso: join(first, 'image.iso'), asDisk: true };
+      const res = await bootVm({ ...vm, target: stick, uefi: false }, { expect: up, timeoutMs: BOOT_MS });
+      expect(res.reason).toBe('matched');
+    },
+    JEST_MS,
+  );
 });
