@@ -37,26 +37,48 @@ export async function minimiseRoot(ctx: Ctx, inputs: MinimiseInputs): Promise<Mi
   const m = ctx.spec.minimise;
   if (!m) throw new BuildError('no minimise section in the spec', ctx.stage);
   const env = fixedEnv(ctx.spec);
-  const workloads = m.workloads as Workload[];
   const before = await measureTree(ctx.rootfs);
   const keep = new KeepSet(
     ctx.rootfs,
     (env.LD_LIBRARY_PATH ?? '').split(':').filter((d) => d.startsWith('/')),
   );
+  const traced = await traceWorkloads(ctx, env, keep);
+  await addUntraced(ctx, env, keep, inputs);
+  const excluded = keep.exclude((m.exclude ?? []).map(globToRegExp));
+  keep.addParents();
+  const minRoot = await copyAndVerify(ctx, env, keep, traced.runs);
 
-  // 1. Trace every workload in the full root.
-  const fullRuns: WorkloadResult[] = [];
+  // The manifest describes the full root's files (sizes as kept), then the roots swap.
+  const after = await measureTree(minRoot);
+  const manifest = await buildManifest(ctx.rootfs, keep, {
+    before,
+    after,
+    workloads: traced.summary,
+    excluded,
+  });
+  await replaceRoot(ctx.rootfs, minRoot);
+  await mkdir(ctx.artifacts, { recursive: true });
+  await writeFile(join(ctx.artifacts, 'minimise-manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
+  for (const line of summarise(manifest)) ctx.logger.info(line);
+  ctx.meta.minimise = { before, after };
+  return manifest;
+}
+
+function traceIn(ctx: Ctx, env: Record<string, string>, root: string, w: Workload): Promise<WorkloadResult> {
+  return traceWorkload({ root, workload: w, env, tmpDir: ctx.tmpDir, run: ctx.run, stage: ctx.stage });
+}
+
+/** Runs every workload in the full root and keeps what it used; its outputs are the reference. */
+async function traceWorkloads(
+  ctx: Ctx,
+  env: Record<string, string>,
+  keep: KeepSet,
+): Promise<{ runs: WorkloadResult[]; summary: MinimiseManifest['workloads'] }> {
+  const runs: WorkloadResult[] = [];
   const summary: MinimiseManifest['workloads'] = [];
-  for (const w of workloads) {
+  for (const w of (ctx.spec.minimise?.workloads ?? []) as Workload[]) {
     const t0 = Date.now();
-    const res = await traceWorkload({
-      root: ctx.rootfs,
-      workload: w,
-      env,
-      tmpDir: ctx.tmpDir,
-      run: ctx.run,
-      stage: ctx.stage,
-    });
+    const res = await traceIn(ctx, env, ctx.rootfs, w);
     const expected = w.exit ?? 0;
     if (res.exitCode !== expected)
       throw new BuildError(
@@ -71,72 +93,66 @@ export async function minimiseRoot(ctx: Ctx, inputs: MinimiseInputs): Promise<Mi
         create: a.kind === 'create',
         exec: a.kind === 'exec',
       });
+    const secs = ((Date.now() - t0) / 1000).toFixed(1);
     ctx.logger.info(
-      `traced ${JSON.stringify(w.argv)}: exit ${res.exitCode}, ${facts.accesses.length} accesses, ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+      `traced ${JSON.stringify(w.argv)}: exit ${res.exitCode}, ${facts.accesses.length} accesses, ${secs} s`,
     );
-    fullRuns.push(res);
+    runs.push(res);
     summary.push({ argv: [...w.argv], exitCode: res.exitCode, accesses: facts.accesses.length });
   }
+  return { runs, summary };
+}
 
-  // 2. What the traces cannot show.
-  for (const p of await matchRootGlobs(ctx.rootfs, m.keep ?? [])) await keep.add(p, 'keep', { exec: true });
-  for (const dir of await matchRootGlobs(ctx.rootfs, m.list_dirs ?? [])) {
+/** What the traces cannot show: keep and list_dirs globs, the init's needs, the drivers' modules. */
+async function addUntraced(ctx: Ctx, env: Record<string, string>, keep: KeepSet, inputs: MinimiseInputs) {
+  const m = ctx.spec.minimise;
+  for (const p of await matchRootGlobs(ctx.rootfs, m?.keep ?? [])) await keep.add(p, 'keep', { exec: true });
+  for (const dir of await matchRootGlobs(ctx.rootfs, m?.list_dirs ?? [])) {
     const r = await resolveInRoot(ctx.rootfs, dir);
     if (!r.stat?.isDirectory()) continue;
     await keep.add(r.path, 'list_dirs');
     for (const entry of await walkRoot(ctx.rootfs, r.path))
       if (!entry.slice(r.path.length + 1).includes('/')) await keep.add(entry, 'list_dirs', { via: r.path });
   }
+  for (const req of inputs.initPaths)
+    for (const p of await expandRequirement(ctx.rootfs, req, env.PATH ?? ''))
+      await keep.add(p, 'init', { exec: true });
   const kver = ctx.meta.kernelVersion;
   const modulePaths = [
     ...(await driverModulePaths(ctx.rootfs, kver, ctx.meta.drivers ?? [])),
     ...(await matchRootGlobs(ctx.rootfs, moduleIndexGlobs(kver))),
   ];
-  for (const req of inputs.initPaths)
-    for (const p of await expandRequirement(ctx.rootfs, req, env.PATH ?? ''))
-      await keep.add(p, 'init', { exec: true });
   for (const p of [...MOUNT_POINTS, ...modulePaths, env.HOME ?? '/root'])
     await keep.add(p, 'init', { exec: true });
-  const excluded = keep.exclude((m.exclude ?? []).map(globToRegExp));
-  keep.addParents();
+}
 
-  // 3. Copy into a fresh root and verify it behaves the same.
+/**
+ * Copies the kept paths into a fresh root and reruns every workload there; returns the new
+ * root, or throws (naming what the second runs missed) when any run differs from the full root's.
+ */
+async function copyAndVerify(
+  ctx: Ctx,
+  env: Record<string, string>,
+  keep: KeepSet,
+  fullRuns: readonly WorkloadResult[],
+): Promise<string> {
   const minRoot = join(ctx.tmpDir, 'minimised-root');
   await rm(minRoot, { recursive: true, force: true });
   await mkdir(minRoot);
   await copyKept(ctx.rootfs, minRoot, keep.paths());
   const failures: VerifyFailure[] = [];
+  const workloads = (ctx.spec.minimise?.workloads ?? []) as Workload[];
   for (const [i, w] of workloads.entries()) {
-    const res = await traceWorkload({
-      root: minRoot,
-      workload: w,
-      env,
-      tmpDir: ctx.tmpDir,
-      run: ctx.run,
-      stage: ctx.stage,
-    });
-    const failure = await checkRun(
-      { full: ctx.rootfs, minimised: minRoot },
-      w.argv,
-      fullRuns[i] as WorkloadResult,
-      res,
-    );
+    const res = await traceIn(ctx, env, minRoot, w);
+    const roots = { full: ctx.rootfs, minimised: minRoot };
+    const failure = await checkRun(roots, w.argv, fullRuns[i] as WorkloadResult, res);
     if (failure) failures.push(failure);
   }
   if (failures.length) {
     await rm(minRoot, { recursive: true, force: true });
     throw new BuildError(formatFailures(failures), ctx.stage);
   }
-
-  // 4. The manifest describes the full root's files (sizes as kept), then the roots swap.
-  const after = await measureTree(minRoot);
-  const manifest = await buildManifest(ctx.rootfs, keep, { before, after, workloads: summary, excluded });
-  await replaceRoot(ctx.rootfs, minRoot);
-  await mkdir(ctx.artifacts, { recursive: true });
-  await writeFile(join(ctx.artifacts, 'minimise-manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
-  for (const line of summarise(manifest)) ctx.logger.info(line);
-  ctx.meta.minimise = { before, after };
-  return manifest;
+  return minRoot;
 }
 
 /**
