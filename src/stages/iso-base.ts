@@ -104,9 +104,8 @@ async function isoBaseInputs(plan: BuildPlan): Promise<CacheInputs> {
   if (spec.kernel.kind === 'file') files.push(spec.kernel.path);
   return {
     values: {
-      // base.sh sees the repo's name and folder.
+      // base.sh sees the repo's name (its folder's path is left out: moving a checkout keeps the cache).
       name: spec.name,
-      repoDir: spec.repoDir,
       packagemanager: spec.packagemanager,
       release: spec.release,
       base: spec.packages.base,
