@@ -9,6 +9,7 @@ import {
   sizeTether,
   writeBootstrapInit,
 } from '../tether/bootstrap-layer.js';
+import { removeFromRoot } from '../tether/files.js';
 import { INIT_SCRIPT_PATH, TETHER_SOURCE_DIR } from '../tether/layout.js';
 import { bootsSystemd, checkInitRequirements, effectiveInit } from '../tether/requirements.js';
 
@@ -20,7 +21,13 @@ async function runTether(ctx: StageContext): Promise<void> {
   await checkInitRequirements(ctx.rootfs, init);
   if (bootsSystemd(init)) {
     await linkInit(ctx, init);
-    ctx.logger.info(`tether: /init -> ${init} (systemd boots to its default target; no tether)`);
+    // With /etc/initrd-release (iso-base adds it, as VIC's base.sh does) systemd runs the initrd
+    // targets and then fails to switch to a /sysroot that does not exist: the initrd is the system.
+    const dropped = await removeFromRoot(ctx.rootfs, '/etc/initrd-release');
+    ctx.logger.info(
+      `tether: /init -> ${init} (systemd boots to its default target; no tether)` +
+        (dropped ? '; removed /etc/initrd-release so systemd boots the initrd as the system' : ''),
+    );
     return;
   }
 
@@ -44,7 +51,7 @@ async function runTether(ctx: StageContext): Promise<void> {
 
 export const tetherStage: Stage = {
   name: 'tether',
-  version: 1,
+  version: 2,
   mutatesRoot: true,
   applies: () => true,
   tools: (plan) =>
@@ -77,7 +84,7 @@ export const tetherStage: Stage = {
     plan.app
       ? ['write the app layer (src/app/layer.ts)']
       : bootsSystemd(effectiveInit(plan))
-        ? [`ln -s ${effectiveInit(plan)} <root>/init`]
+        ? [`ln -s ${effectiveInit(plan)} <root>/init`, 'rm -f <root>/etc/initrd-release']
         : [
             `cp ${plan.spec.hooks.init ?? '(no init.sh)'} <root>${INIT_SCRIPT_PATH}`,
             `install busybox and ${plan.options.tether ?? plan.spec.tether ?? 'the default tether'} into <root>${TETHER_SOURCE_DIR}/bin`,

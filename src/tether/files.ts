@@ -1,4 +1,4 @@
-import { chmod, copyFile, mkdir, rm, symlink, utimes, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, lstat, mkdir, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { resolveInRoot } from './root-path.js';
 
@@ -53,4 +53,15 @@ export async function linkInRoot(root: string, path: string, target: string): Pr
   const host = await hostPathFor(root, path);
   await rm(host, { force: true, recursive: true });
   await symlink(target, host);
+}
+
+/** Removes a file from the root (its parent resolved in the root); says whether it was there. */
+export async function removeFromRoot(root: string, path: string): Promise<boolean> {
+  const host = await hostPathFor(root, path);
+  const there = await lstat(host).then(
+    () => true,
+    () => false,
+  );
+  await rm(host, { force: true });
+  return there;
 }
