@@ -1,4 +1,4 @@
-import { copyFile, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { copyFile, lstat, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { BuildError } from '../errors.js';
 import type { ToolNeed } from '../exec/host-tools.js';
@@ -220,9 +220,14 @@ async function cleanRoot(ctx: PmContext): Promise<void> {
     '/var/lib/dpkg/status-old',
     '/var/lib/dpkg/diversions-old',
     '/var/lib/dpkg/statoverride-old',
+    '/var/lib/dbus/machine-id',
   ]) {
     await rm(await resolveInRoot(root, file, false), { force: true });
   }
+  // A machine-id made at build time would be shared by every VM booted from the image; an empty
+  // file tells systemd to make one at boot (what mmdebstrap does for its own run).
+  const machineId = await resolveInRoot(root, '/etc/machine-id', false);
+  if ((await lstat(machineId).catch(() => undefined))?.isFile()) await writeFile(machineId, '');
 }
 
 async function firstLine(file: string, args: string[]): Promise<string> {

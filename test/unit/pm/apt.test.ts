@@ -1,7 +1,9 @@
+import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { dir as tmpDir, type DirectoryResult } from 'tmp-promise';
 import { BuildError } from '../../../src/errors.js';
+import { run } from '../../../src/exec/run.js';
 import { linkFiles, makeAptEnv } from '../../../src/pm/apt-chroot.js';
 import { APT_SOURCES_ENV, findAptSources, findHostSources, hasEntries } from '../../../src/pm/apt-sources.js';
 import {
@@ -205,4 +207,31 @@ test('repo keys are named for trusted.gpg.d and handed to mmdebstrap with a keyr
   const args = mmdebstrapArgs(aptSpec(), [], '/t', [], '/c', { keyringDir: '/k', files: ['/k/vendor.gpg'] });
   expect(args).toContain('--keyring=/k');
   expect(args).toContain('--setup-hook=copy-in /k/vendor.gpg /etc/apt/trusted.gpg.d/');
+});
+
+test('clean removes downloads, lists and logs, and leaves an empty machine-id', async () => {
+  const root = join(tmp.path, 'root');
+  const files = {
+    'var/cache/apt/archives/less_590-2_amd64.deb': 'deb',
+    'var/cache/apt/pkgcache.bin': 'bin',
+    'var/lib/apt/lists/m_debian_dists_bookworm_InRelease': 'rel',
+    'var/log/apt/history.log': 'log',
+    'var/log/dpkg.log': 'log',
+    'var/lib/dbus/machine-id': 'id',
+    'etc/machine-id': '8d255033c45b4e6c88a86eb039607905\n',
+    'etc/keep.conf': 'keep',
+  };
+  for (const [path, content] of Object.entries(files)) {
+    await mkdir(join(root, path, '..'), { recursive: true });
+    await writeFile(join(root, path), content);
+  }
+  await mkdir(join(root, 'var/cache/apt/archives/partial'));
+  await aptPackageManager.clean({ rootfs: root } as Parameters<typeof aptPackageManager.clean>[0]);
+  const { stdout } = await run('find', [root, '-type', 'f']);
+  expect(stdout.split('\n').filter(Boolean).sort()).toEqual([
+    join(root, 'etc/keep.conf'),
+    join(root, 'etc/machine-id'),
+  ]);
+  expect(await readFile(join(root, 'etc/machine-id'), 'utf8')).toBe('');
+  expect(existsSync(join(root, 'var/cache/apt/archives/partial'))).toBe(true);
 });
