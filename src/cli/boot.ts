@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { CommandError, UsageError } from '../errors.js';
 import { indent, run, tail } from '../exec/run.js';
-import { bootVm, qemuArgs } from '../image/qemu.js';
+import { bootVm, qemuArgs, withOvmfVars } from '../image/qemu.js';
 import { timeoutMs, vmOptionsFrom, type VmFlags } from '../image/vm-flags.js';
 import { loggerFor, type GlobalOptions } from './context.js';
 
@@ -47,11 +47,12 @@ export function registerBoot(program: Command): void {
       const expect = compileExpectations(flags.expect);
       if (expect.length === 0) {
         // Nothing to wait for: hand the terminal over (Ctrl-A X quits qemu).
-        if (vm.uefi) throw new UsageError('an interactive UEFI boot needs --expect (or run qemu yourself)');
-        const args = qemuArgs(vm).map((a) => (a === 'stdio' ? 'mon:stdio' : a));
-        const monitor = args.indexOf('-monitor');
-        if (monitor !== -1) args.splice(monitor, 2);
-        await run('qemu-system-x86_64', args, { inherit: true, logger });
+        await withOvmfVars(vm.uefi, async (vars) => {
+          const args = qemuArgs(vm, vars).map((a) => (a === 'stdio' ? 'mon:stdio' : a));
+          const monitor = args.indexOf('-monitor');
+          if (monitor !== -1) args.splice(monitor, 2);
+          await run('qemu-system-x86_64', args, { inherit: true, logger });
+        });
         return;
       }
       const res = await bootVm(

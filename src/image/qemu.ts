@@ -6,7 +6,7 @@ import { throwIfCancelled } from '../exec/cancel.js';
 import { run } from '../exec/run.js';
 import { silentLogger, type Logger } from '../log/logger.js';
 import { OVMF_CODE, OVMF_VARS } from './boot-assets.js';
-import { INITRD_FILES } from './outputs.js';
+import { ARTIFACTS } from './artifacts.js';
 
 /** What to boot: an ISO, or a kernel+initrd folder as the 'kernel+initrd' output writes it. */
 export type BootTarget =
@@ -39,12 +39,12 @@ export async function resolveBootTarget(path: string): Promise<BootTarget> {
     throw new UsageError(`${path}: no such file or folder`);
   }
   if (!st.isDirectory()) return { kind: 'iso', iso: path };
-  const kernel = join(path, INITRD_FILES.kernel);
-  const initrd = join(path, INITRD_FILES.initrd);
+  const kernel = join(path, ARTIFACTS.kernel);
+  const initrd = join(path, ARTIFACTS.initrd);
   for (const f of [kernel, initrd])
     if (!(await stat(f).catch(() => undefined)))
       throw new UsageError(`${path}: not a kernel+initrd folder (no ${f})`);
-  const cmdline = await readFile(join(path, INITRD_FILES.cmdline), 'utf8').catch(() => '');
+  const cmdline = await readFile(join(path, ARTIFACTS.cmdline), 'utf8').catch(() => '');
   return { kind: 'kernel', kernel, initrd, cmdline: cmdline.trim() };
 }
 
@@ -118,6 +118,22 @@ export function cleanConsoleLine(line: string): string {
 }
 
 /**
+ * Runs `fn` with a private copy of OVMF's variable store when booting under UEFI (the firmware
+ * writes to it), removed afterwards.
+ */
+export async function withOvmfVars<T>(uefi: boolean, fn: (vars?: string) => Promise<T>): Promise<T> {
+  if (!uefi) return fn(undefined);
+  const scratch = await mkdtemp(join(tmpdir(), 'isobuild-ovmf-'));
+  try {
+    const vars = join(scratch, 'OVMF_VARS.fd');
+    await copyFile(OVMF_VARS, vars);
+    return await fn(vars);
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+/**
  * Boots a VM and watches its serial console. Lines go to `watch.onLine` as they come; qemu is
  * stopped as soon as the watch is satisfied or the time is up (the VM's disks are scratch,
  * so there is nothing to shut down cleanly). Never throws for an unmet expectation: the
@@ -128,13 +144,15 @@ export async function bootVm(
   watch: ConsoleWatch,
   logger: Logger = silentLogger,
 ): Promise<BootResult> {
-  let scratch: string | undefined;
-  let ovmfVars: string | undefined;
-  if (o.uefi) {
-    scratch = await mkdtemp(join(tmpdir(), 'isobuild-ovmf-'));
-    ovmfVars = join(scratch, 'OVMF_VARS.fd');
-    await copyFile(OVMF_VARS, ovmfVars);
-  }
+  return withOvmfVars(o.uefi, (ovmfVars) => watchVm(o, watch, logger, ovmfVars));
+}
+
+async function watchVm(
+  o: VmOptions,
+  watch: ConsoleWatch,
+  logger: Logger,
+  ovmfVars?: string,
+): Promise<BootResult> {
   const seen = watch.expect.map(() => false);
   const lines: string[] = [];
   const stop = new AbortController();
@@ -173,6 +191,5 @@ export async function bootVm(
     return { reason, seen, lines, command: res.command, exitCode: res.exitCode };
   } finally {
     clearTimeout(timer);
-    if (scratch) await rm(scratch, { recursive: true, force: true });
   }
 }
