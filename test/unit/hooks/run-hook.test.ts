@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { lstat, mkdir, readFile, readlink, symlink, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { dir as tmpDir, type DirectoryResult } from 'tmp-promise';
 import { CommandError } from '../../../src/errors.js';
 import { run } from '../../../src/exec/run.js';
@@ -131,3 +131,19 @@ test('a failing hook names the hook, the stage and the tail of its output; set -
   expect(message).not.toContain('after-the-failure');
   expect((err as CommandError).details.stage).toBe('staging');
 });
+
+test.each(['centos-6.9', 'photon-2.0'])(
+  "VIC's %s base.sh from repos/ runs unchanged on VIC's layout",
+  async (repo) => {
+    const work = join(tmp.path, 'work');
+    const ctx = await contextFor(work);
+    await symlink('/lib', join(ctx.rootfs, 'lib64'));
+    await runHook(ctx, 'base', resolve('repos', repo, 'base.sh'));
+    if (repo === 'centos-6.9') {
+      expect((await lstat(join(ctx.rootfs, 'lib64'))).isDirectory()).toBe(true);
+      expect((await lstat(join(ctx.rootfs, 'dev/null'))).isCharacterDevice()).toBe(true);
+    } else {
+      expect(await readlink(join(ctx.rootfs, 'var/run'))).toBe('/run');
+    }
+  },
+);
