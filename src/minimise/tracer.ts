@@ -43,9 +43,9 @@ export const STRACE_FILTER = 'trace=%file,%process,chdir,fchdir,getdents,getdent
  * argument, never spliced into the text. Overlay first; a plain copy when the kernel refuses it.
  */
 const WRAPPER = `set -eu
-lower=$1; upper=$2; work=$3; merged=$4; trace=$5; secs=$6; cwd=$7; killafter=$8
-shift 8
-if ! mount -t overlay overlay -o "lowerdir=$lower,upperdir=$upper,workdir=$work" "$merged" 2>/dev/null; then
+lower=$1; upper=$2; work=$3; merged=$4; trace=$5; secs=$6; cwd=$7; killafter=$8; how=$9
+shift 9
+if [ "$how" = copy ] || ! mount -t overlay overlay -o "lowerdir=$lower,upperdir=$upper,workdir=$work" "$merged" 2>/dev/null; then
   cp -a "$lower/." "$merged/"
 fi
 for d in proc sys dev; do [ -d "$merged/$d" ] || mkdir -p "$merged/$d"; done
@@ -84,6 +84,8 @@ export async function traceWorkload(opts: {
   tmpDir: string;
   run: RunFn;
   stage: string;
+  /** Run in a copy of the root even where overlayfs works (the fallback, for tests). */
+  copy?: boolean;
 }): Promise<WorkloadResult> {
   const { root, workload: w, stage } = opts;
   checkMountablePath(root, stage);
@@ -119,6 +121,7 @@ export async function traceWorkload(opts: {
         secs,
         w.cwd ?? '/',
         String(KILL_AFTER),
+        opts.copy ? 'copy' : 'overlay',
         ...w.argv,
       ],
       {

@@ -177,6 +177,24 @@ describe('minimise stage on a Debian 12 root', () => {
     // No module was recompiled: a stale .pyc would show up as an open of the .py for writing.
     expect(res.trace).not.toMatch(/\.pyc\.\d+"?, O_WRONLY/);
   });
+
+  it('traces in a copy of the root when overlayfs is refused, still without touching the root', async () => {
+    const res = await traceWorkload({
+      root,
+      workload: {
+        argv: ['sh', '-c', 'echo y > /var/tmp/copy-mode && cat data.txt'],
+        cwd: '/etc/isobuild-test',
+      },
+      env: fixedEnv({}),
+      tmpDir: join(dir, 'tmp3'),
+      run,
+      stage: 'test',
+      copy: true,
+    });
+    expect(res).toMatchObject({ exitCode: 0, stdout: 'forty-two\n' });
+    expect(res.trace).toMatch(/openat\(AT_FDCWD<[^>]*\/merged\/etc\/isobuild-test>, "data.txt"/);
+    expect(existsSync(join(root, 'var/tmp/copy-mode'))).toBe(false);
+  });
 });
 
 /** Every path with its mode, owner, size, mtime, link target and content hash, sorted. */
