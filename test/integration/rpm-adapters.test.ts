@@ -12,8 +12,8 @@ import { makePmContext, type TestPmContext } from '../helpers/rpm-repo/pm-contex
  * The dnf, yum and tdnf adapters install the offline test distribution into a root with the
  * real rpm and dnf (yum and tdnf fall back to dnf on this Debian host, and say so).
  */
-const BASE = ['filesystem', 'bash', 'busybox', 'util-linux', 'toybox'];
-/** What the base packages pull in: util-linux's blkid needs glibc. */
+const BASE = ['filesystem', 'bash', 'busybox', 'util-linux', 'haveged', 'iptables', 'toybox'];
+/** What the base packages pull in: blkid, haveged and iptables need glibc. */
 const PULLED_IN = ['glibc'];
 
 async function queryInstalled(root: string): Promise<string[]> {

@@ -10,7 +10,7 @@ import { makeFixtureRepo, type FixtureRepo } from '../helpers/rpm-repo/fixture-r
 /**
  * The RPM path through the real CLI: `isobuild build` of the offline sample repo (tdnf,
  * standing in dnf on this host) to the staged root, then to the bootstrap ISO, which
- * `isobuild run` boots under qemu (TCG) to run `uname -r` in a container.
+ * `isobuild run` boots under qemu (TCG) to run commands in a container.
  */
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CLI = join(REPO_ROOT, 'dist/cli/main.js');
@@ -63,6 +63,8 @@ describe('a bootstrap ISO built through the RPM path', () => {
       'busybox',
       'filesystem',
       'glibc',
+      'haveged',
+      'iptables',
       'linux',
       'util-linux',
     ]);
@@ -99,8 +101,13 @@ describe('a bootstrap ISO built through the RPM path', () => {
     expect(await hash(join(again, name!))).toBe(await hash(iso));
   }, 600_000);
 
-  test('isobuild run boots it and runs uname -r in the container', async () => {
-    const res = await cli(['run', iso, '--', 'uname', '-r']);
-    expect(res.stdout.trim()).toBe(repo.kernelVersion);
+  test('isobuild run boots it: uname -r in the container, VIC’s firewall set, haveged running', async () => {
+    // VIC's checks for a custom bootstrap: the entropy daemon in the process list, the rules.
+    const script = 'uname -r; /.tether/bin/iptables-wrapper -S; ps -o args';
+    const res = await cli(['run', iso, '--', 'sh', '-c', script]);
+    const lines = res.stdout.split('\n');
+    expect(lines[0]).toBe(repo.kernelVersion);
+    expect(lines).toEqual(expect.arrayContaining(['-P INPUT DROP', '-N VIC', '-A INPUT -j VIC']));
+    expect(res.stdout).toMatch(/\/\.tether\/bin\/haveged -w 1024/);
   }, 600_000);
 });

@@ -9,7 +9,8 @@ import { fetchDebianPayloads, splitDebianVersion, type DebianPayload } from './d
 /**
  * The offline RPM repository the RPM adapters' tests install from: filesystem, busybox and
  * bash (Debian's static builds), glibc and util-linux (for blkid, which the bootstrap init
- * needs and Debian's busybox lacks), toybox (a dummy the staging script erases) and linux
+ * needs and Debian's busybox lacks), haveged and iptables (for the sample repo's
+ * install-entropy and install-iptables), toybox (a dummy the staging script erases) and linux
  * (Debian's cloud kernel with its modules and modules.dep), built with rpmbuild and
  * createrepo_c. The kernel package is ~35 MB, so the finished repository is kept under
  * the test cache keyed by its inputs and shared by every test (and every later run).

@@ -9,7 +9,7 @@ import { run } from '../../../src/exec/run.js';
  */
 export interface DebianPayload {
   /** The RPM built from it. */
-  rpm: 'busybox' | 'bash' | 'glibc' | 'util-linux' | 'linux';
+  rpm: 'busybox' | 'bash' | 'glibc' | 'util-linux' | 'haveged' | 'iptables' | 'linux';
   /** Paths of the .deb files, unpacked into one folder; the first gives the version. */
   debs: string[];
 }
@@ -59,6 +59,13 @@ async function resolveKernelPackage(): Promise<string> {
   return m[1]!;
 }
 
+/** One after the other: apt-get download runs are not meant to share a folder at once. */
+async function inOrder(pkgs: readonly string[], get: (pkg: string) => Promise<string>): Promise<string[]> {
+  const out: string[] = [];
+  for (const p of pkgs) out.push(await get(p));
+  return out;
+}
+
 export async function fetchDebianPayloads(debDir: string): Promise<DebianPayload[]> {
   await mkdir(debDir, { recursive: true });
   const simple = async (pkg: string) =>
@@ -71,6 +78,23 @@ export async function fetchDebianPayloads(debDir: string): Promise<DebianPayload
     { rpm: 'bash', debs: [await simple('bash-static')] },
     { rpm: 'glibc', debs: [await simple('libc6')] },
     { rpm: 'util-linux', debs: [await simple('util-linux'), await simple('libblkid1')] },
+    { rpm: 'haveged', debs: [await simple('haveged'), await simple('libhavege2')] },
+    {
+      rpm: 'iptables',
+      debs: await inOrder(
+        [
+          'iptables',
+          'libip4tc2',
+          'libip6tc2',
+          'libxtables12',
+          'libmnl0',
+          'libnetfilter-conntrack3',
+          'libnfnetlink0',
+          'libnftnl11',
+        ],
+        simple,
+      ),
+    },
     { rpm: 'linux', debs: [kernel] },
   ];
 }
