@@ -1,5 +1,5 @@
-import { readFile, readdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { BuildError } from '../errors.js';
 import type { ResolvedSpec } from '../spec/types.js';
 
@@ -60,4 +60,66 @@ export function hasEntries(text: string): boolean {
   return stanzas.some(
     (s) => /^Types:\s*\S/im.test(s) && !/^Enabled:\s*no\s*$/im.test(s) && /^URIs:\s*\S/im.test(s),
   );
+}
+
+/** The build host's Debian/Ubuntu codename (VERSION_CODENAME in os-release), if it has one. */
+export async function hostCodename(osRelease = '/etc/os-release'): Promise<string | undefined> {
+  const text = await readFile(osRelease, 'utf8').catch(() => '');
+  return /^VERSION_CODENAME="?([^"\n]+)"?$/m.exec(text)?.[1];
+}
+
+/**
+ * The host's sources, aimed at the spec's release and components: bookworm, bookworm-updates
+ * and bookworm-security become trixie, trixie-updates and trixie-security when a repo asks for
+ * trixie on a bookworm host; Components become the spec's. Same mirrors, same keys.
+ */
+export function retargetSources(
+  text: string,
+  from: string,
+  to: string,
+  components: readonly string[],
+): string {
+  const suite = (s: string) => (s === from || s.startsWith(`${from}-`) ? to + s.slice(from.length) : s);
+  return text
+    .split('\n')
+    .map((line) => {
+      const deb822 = /^(Suites|Components):(\s*)(.*)$/i.exec(line);
+      if (deb822) {
+        const [, field, space, value] = deb822 as unknown as [string, string, string, string];
+        if (field.toLowerCase() === 'components') return `${field}:${space || ' '}${components.join(' ')}`;
+        return `${field}:${space || ' '}${value.split(/\s+/).filter(Boolean).map(suite).join(' ')}`;
+      }
+      const oneLine = /^(deb(?:-src)?(?:\s+\[[^\]]*\])?\s+\S+\s+)(\S+)(\s+.*)?$/.exec(line);
+      if (oneLine) return `${oneLine[1]}${suite(oneLine[2] as string)} ${components.join(' ')}`;
+      return line;
+    })
+    .join('\n');
+}
+
+/**
+ * Host sources as mmdebstrap should get them: unchanged when they already name the spec's
+ * release and components, else rewritten copies in `dir`.
+ */
+export async function aimHostSources(
+  files: readonly string[],
+  release: string,
+  components: readonly string[],
+  dir: string,
+  codename?: string,
+): Promise<string[]> {
+  const from = codename ?? (await hostCodename());
+  const out: string[] = [];
+  await mkdir(dir, { recursive: true });
+  for (const [i, file] of files.entries()) {
+    const text = await readFile(file, 'utf8');
+    const aimed = from ? retargetSources(text, from, release, components) : text;
+    if (aimed === text) {
+      out.push(file);
+      continue;
+    }
+    const copy = join(dir, `${String(i).padStart(2, '0')}-${basename(file)}`);
+    await writeFile(copy, aimed);
+    out.push(copy);
+  }
+  return out;
 }

@@ -7,7 +7,7 @@ import { mergeTree } from '../rootfs/merge-tree.js';
 import { resolveInRoot } from '../rootfs/resolve-in-root.js';
 import type { ResolvedSpec } from '../spec/types.js';
 import { APT_CACHE_DIRS, makeAptEnv, withAptChroot } from './apt-chroot.js';
-import { findAptSources } from './apt-sources.js';
+import { aimHostSources, findAptSources } from './apt-sources.js';
 import type { PackageManager, PmContext } from './types.js';
 
 const MERGED_USR_HOOKS = '/usr/share/mmdebstrap/hooks/merged-usr';
@@ -133,6 +133,10 @@ async function installPackages(ctx: PmContext, packages: readonly string[]): Pro
 async function setupRoot(ctx: PmContext, basePackages: readonly string[]): Promise<void> {
   checkPackageArgs(basePackages);
   const sources = await findAptSources(ctx.spec);
+  if (sources.origin === 'host') {
+    const { release, apt } = ctx.spec;
+    sources.files = await aimHostSources(sources.files, release, apt.components, join(ctx.tmpDir, 'sources'));
+  }
   ctx.logger.info(`apt sources (${sources.origin}): ${sources.files.join(' ')}`);
   for (const dir of APT_CACHE_DIRS) await mkdir(join(ctx.pkgCacheDir, dir.inCache), { recursive: true });
   // mmdebstrap wants an empty target, and iso-base has already laid out the root and run base.sh.

@@ -5,7 +5,15 @@ import { dir as tmpDir, type DirectoryResult } from 'tmp-promise';
 import { BuildError } from '../../../src/errors.js';
 import { run } from '../../../src/exec/run.js';
 import { linkFiles, makeAptEnv } from '../../../src/pm/apt-chroot.js';
-import { APT_SOURCES_ENV, findAptSources, findHostSources, hasEntries } from '../../../src/pm/apt-sources.js';
+import {
+  APT_SOURCES_ENV,
+  aimHostSources,
+  findAptSources,
+  findHostSources,
+  hasEntries,
+  hostCodename,
+  retargetSources,
+} from '../../../src/pm/apt-sources.js';
 import {
   aptPackageManager,
   checkPackageArgs,
@@ -234,4 +242,54 @@ test('clean removes downloads, lists and logs, and leaves an empty machine-id', 
   ]);
   expect(await readFile(join(root, 'etc/machine-id'), 'utf8')).toBe('');
   expect(existsSync(join(root, 'var/cache/apt/archives/partial'))).toBe(true);
+});
+
+describe('host sources aimed at the spec release', () => {
+  const deb822 = [
+    'Types: deb',
+    '# a comment stays',
+    'URIs: http://m/debian',
+    'Suites: bookworm bookworm-updates',
+    'Components: main',
+    'Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg',
+    '',
+    'Types: deb',
+    'URIs: http://m/debian-security',
+    'Suites: bookworm-security',
+    'Components: main',
+    '',
+  ].join('\n');
+
+  test('deb822 suites and components are rewritten, everything else kept', () => {
+    const out = retargetSources(deb822, 'bookworm', 'trixie', ['main', 'contrib']);
+    expect(out).toContain('Suites: trixie trixie-updates\nComponents: main contrib\n');
+    expect(out).toContain('Suites: trixie-security\n');
+    expect(out).toContain('# a comment stays\nURIs: http://m/debian\n');
+    expect(out).toContain('Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg');
+  });
+
+  test('one-line entries too, options kept', () => {
+    expect(
+      retargetSources('deb [arch=amd64] http://m/debian bookworm-updates main\n', 'bookworm', 'trixie', [
+        'main',
+      ]),
+    ).toBe('deb [arch=amd64] http://m/debian trixie-updates main\n');
+  });
+
+  test('the same release and components leave the host file untouched and unused copies unwritten', async () => {
+    const file = join(tmp.path, 'debian.sources');
+    await writeFile(file, deb822);
+    const dir = join(tmp.path, 'aimed');
+    expect(await aimHostSources([file], 'bookworm', ['main'], dir, 'bookworm')).toEqual([file]);
+    const [aimed] = await aimHostSources([file], 'trixie', ['main'], dir, 'bookworm');
+    expect(aimed).toBe(join(dir, '00-debian.sources'));
+    expect(await readFile(aimed as string, 'utf8')).toContain('Suites: trixie trixie-updates');
+  });
+
+  test("the host's codename comes from os-release", async () => {
+    const osRelease = join(tmp.path, 'os-release');
+    await writeFile(osRelease, 'NAME="Debian GNU/Linux"\nVERSION_CODENAME=bookworm\n');
+    expect(await hostCodename(osRelease)).toBe('bookworm');
+    expect(await hostCodename(join(tmp.path, 'missing'))).toBeUndefined();
+  });
 });
