@@ -34,6 +34,7 @@ async function addFixtures(root: string): Promise<void> {
   await writeFile(join(root, 'etc/isobuild-test/data.txt'), 'forty-two\n');
   await writeFile(join(root, 'etc/isobuild-test/unused.txt'), 'never read\n');
   await writeFile(join(root, 'etc/isobuild-test/kept-by-glob.txt'), 'kept\n');
+  await writeFile(join(root, 'etc/isobuild-test/at-exit.txt'), 'read when stopped\n');
   await mkdir(join(root, 'usr/share/isobuild-list'), { recursive: true });
   for (const n of ['a.txt', 'b.txt', 'c.txt']) await writeFile(join(root, 'usr/share/isobuild-list', n), n);
   await writeFile(join(root, 'opt/probe.py'), PROBE);
@@ -44,6 +45,7 @@ async function addFixtures(root: string): Promise<void> {
     'etc/isobuild-test/data.txt',
     'etc/isobuild-test/unused.txt',
     'etc/isobuild-test/kept-by-glob.txt',
+    'etc/isobuild-test/at-exit.txt',
     'etc/isobuild-test',
     'etc',
     ...['a.txt', 'b.txt', 'c.txt'].map((n) => `usr/share/isobuild-list/${n}`),
@@ -74,6 +76,11 @@ const WORKLOADS = [
   { argv: ['cat', 'data.txt'], cwd: '/etc/isobuild-test' },
   {
     argv: ['sh', '-c', 'echo x > /var/tmp/created.txt && mkdir /var/tmp/newdir && cat /var/tmp/created.txt'],
+  },
+  // A long-running program is stopped with SIGTERM at its timeout; what it reads while exiting counts.
+  {
+    argv: ['sh', '-c', 'trap "cat /etc/isobuild-test/at-exit.txt; exit 0" TERM; while :; do sleep 0.2; done'],
+    timeout: 2,
   },
 ];
 
@@ -143,6 +150,11 @@ describe('minimise stage on a Debian 12 root', () => {
     expect(reasons('/usr/local/bin/hello')).toContain('traced');
     expect(reasons('/usr/bin/dash')).toEqual(expect.arrayContaining(['shebang']));
     expect(await readlink(join(root, 'usr/bin/sh'))).toBe('dash');
+  });
+
+  it('stops a workload at its timeout with SIGTERM and keeps what it read while exiting', () => {
+    expect(reasons('/etc/isobuild-test/at-exit.txt')).toContain('traced');
+    expect(manifest.workloads[7]).toMatchObject({ exitCode: 0 });
   });
 
   it('resolves relative paths through dirfds and the cwd', () => {
