@@ -28,6 +28,8 @@ export interface RunOptions {
   binaryStdout?: boolean;
   /** Stops the command early (e.g. qemu once the console said what we waited for). */
   signal?: AbortSignal;
+  /** Raw stdout chunks as they arrive: a console's login prompt has no newline to wait for. */
+  onStdoutChunk?: (chunk: Uint8Array) => void;
 }
 
 export interface RunResult {
@@ -65,7 +67,11 @@ export async function run(file: string, args: readonly string[], opts: RunOption
           stdin: opts.input === undefined ? 'ignore' : 'pipe',
           stdout: opts.binaryStdout
             ? ['pipe']
-            : ['pipe', { transform: logLines(logger), preserveNewlines: true }],
+            : [
+                'pipe',
+                ...(opts.onStdoutChunk ? [{ transform: tapChunks(opts.onStdoutChunk), binary: true }] : []),
+                { transform: logLines(logger), preserveNewlines: true },
+              ],
           stderr: ['pipe', { transform: logLines(logger), preserveNewlines: true }],
         }),
   } as ExecaOptions;
@@ -98,6 +104,13 @@ export async function run(file: string, args: readonly string[], opts: RunOption
     { stage: opts.stage, command: res.escapedCommand, exitCode: res.exitCode, outputTail },
     { cause: res },
   );
+}
+
+function tapChunks(onChunk: (chunk: Uint8Array) => void) {
+  return function* (chunk: unknown) {
+    onChunk(chunk as Uint8Array);
+    yield chunk;
+  };
 }
 
 function logLines(logger: Logger) {

@@ -162,31 +162,45 @@ async function watchVm(
     reason = why;
     stop.abort(new Error(why));
   };
-  const onLine = (raw: string) => {
-    for (const piece of raw.split('\n')) {
+  const check = (line: string) => {
+    watch.expect.forEach((re, i) => {
+      if (!seen[i] && re.test(line)) seen[i] = true;
+    });
+    if (watch.stopAt?.(line)) finish('stopped');
+    else if (watch.expect.length > 0 && seen.every(Boolean)) finish('matched');
+  };
+  // Split the raw console ourselves: a prompt ("login: ") never ends its line, so the partial
+  // line is matched too, without being reported as a line until it is complete.
+  const decoder = new TextDecoder();
+  let partial = '';
+  const onChunk = (chunk: Uint8Array) => {
+    const pieces = (partial + decoder.decode(chunk, { stream: true })).split('\n');
+    partial = pieces.pop()!;
+    for (const piece of pieces) {
       const line = cleanConsoleLine(piece);
-      if (line === '' && piece === '') continue;
       lines.push(line);
       watch.onLine?.(line);
-      watch.expect.forEach((re, i) => {
-        if (!seen[i] && re.test(line)) seen[i] = true;
-      });
-      if (watch.stopAt?.(line)) finish('stopped');
-      else if (watch.expect.length > 0 && seen.every(Boolean)) finish('matched');
+      check(line);
     }
+    if (partial) check(cleanConsoleLine(partial));
   };
-  // The runner streams every output line into its logger: that is our console tap.
-  const consoleLogger: Logger = { ...logger, output: (chunk) => (logger.output(chunk), onLine(chunk)) };
   const timer = setTimeout(() => finish('timeout'), watch.timeoutMs);
   try {
     const res = await run('qemu-system-x86_64', qemuArgs(o, ovmfVars), {
       stage: 'boot',
-      logger: consoleLogger,
+      logger,
+      onStdoutChunk: onChunk,
       signal: stop.signal,
       allowFailure: true,
       input: '',
     });
     throwIfCancelled();
+    if (partial) {
+      lines.push(cleanConsoleLine(partial));
+      watch.onLine?.(lines.at(-1)!);
+    }
+    // qemu's own complaints (a missing disk, a bad option) belong in the console tail.
+    for (const l of res.stderr.split('\n')) if (l.trim()) lines.push(l.trim());
     if (!reason) reason = 'exited';
     return { reason, seen, lines, command: res.command, exitCode: res.exitCode };
   } finally {
