@@ -17,6 +17,12 @@ export const INIT_COMMANDS: Readonly<Record<string, string>> = {
   sleep: 'waits for the containerfs disk',
 };
 
+/**
+ * Commands the init layer uses when they are there (debug shell, failure reports) or that Debian's
+ * init.sh functions run at boot: kept by the minimiser, not required by the build.
+ */
+export const OPTIONAL_INIT_COMMANDS = ['cat', 'chmod', 'dmesg', 'tail', 'setsid', 'sync'] as const;
+
 /** Whether an init path is systemd rather than isobuild's bootstrap init. */
 export function bootsSystemd(init: string): boolean {
   return /(^|\/)systemd$/.test(init);
@@ -46,6 +52,7 @@ export function initRequirements(plan: BuildPlan): string[] {
   if (bootsSystemd(init)) return [init];
   return [
     ...Object.keys(INIT_COMMANDS),
+    ...OPTIONAL_INIT_COMMANDS,
     '/lib/modules',
     '/etc/isobuild',
     TETHER_SOURCE_DIR,
