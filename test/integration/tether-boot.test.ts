@@ -27,8 +27,9 @@ async function debianRootTarball(): Promise<string> {
   const tarball = join(cacheDir, `debian-12-${key}.tar`);
   if (existsSync(tarball)) return tarball;
   await mkdir(cacheDir, { recursive: true });
-  // The host's apt sources (deb822) on stdin: mmdebstrap's "-" mirror.
-  const sources = await readFile('/etc/apt/sources.list.d/debian.sources', 'utf8');
+  // The host's apt sources (deb822 or one-line) on stdin: mmdebstrap's "-" mirror.
+  const deb822 = '/etc/apt/sources.list.d/debian.sources';
+  const sources = await readFile(existsSync(deb822) ? deb822 : '/etc/apt/sources.list', 'utf8');
   await run(
     'mmdebstrap',
     ['--variant=minbase', `--include=${PACKAGES}`, 'bookworm', `${tarball}.part`, '-'],
