@@ -80,6 +80,31 @@ describe('tether stage (fake roots; the real boot is test/integration/tether-boo
     expect(logger.lines.some((l) => l.msg.includes(`/.tether tmpfs ${size} MiB`))).toBe(true);
   });
 
+  it('writes the same bytes and fixed mtimes for the same inputs', async () => {
+    const build = async (name: string) => {
+      const r = join(dir, name);
+      await makeFakeRoot(r, Object.keys(INIT_COMMANDS));
+      const ctx = makeContext({
+        stage: 'tether',
+        rootfs: r,
+        tmpDir: dir,
+        spec: makeSpec(),
+        meta: { kernelVersion: '6.1.0-test', drivers: ['virtio_blk', 'nf_conntrack'] },
+      });
+      await tetherStage.run(ctx);
+      return r;
+    };
+    const [a, b] = [await build('a'), await build('b')];
+    for (const f of [
+      'bin/init',
+      'usr/lib/isobuild/tether/bin/tether',
+      'usr/lib/isobuild/tether/bin/busybox',
+    ]) {
+      expect(await readFile(join(a, f))).toEqual(await readFile(join(b, f)));
+      expect((await stat(join(a, f))).mtimeMs).toBe(0);
+    }
+  });
+
   it('writes the default tether when none is given', async () => {
     await makeFakeRoot(root, Object.keys(INIT_COMMANDS));
     const ctx = makeContext({
