@@ -94,11 +94,9 @@ export const driversStage: Stage = {
     toolVersions: [],
   }),
   describe: (plan) => [
-    `resolve drivers through /lib/modules/<kernel>/modules.dep, modules.builtin, modules.alias: ${driverRequests(
-      plan,
-    )
-      .map((r) => r.name)
-      .join(' ')}`,
+    `resolve drivers through /lib/modules/<kernel>/modules.dep, modules.builtin, modules.alias: ${[
+      ...new Set(driverRequests(plan).map((r) => r.name)),
+    ].join(' ')}`,
     ...(plan.spec.modules === 'drivers'
       ? ["remove every module outside the drivers' dependency closure", 'depmod -b <root> <kernel>']
       : ['keep every module of the kernel']),
