@@ -118,6 +118,29 @@ export function cleanConsoleLine(line: string): string {
 }
 
 /**
+ * Splits raw console bytes into lines (cleaned of CRs and escapes). A prompt ("login: ") never
+ * ends its line, so each time the unfinished line grows it goes to `onPartial` to be matched;
+ * it becomes a line only when its newline comes, or at `end()`.
+ */
+export function makeConsoleSplitter(onLine: (line: string) => void, onPartial: (partial: string) => void) {
+  const decoder = new TextDecoder();
+  let partial = '';
+  return {
+    feed(chunk: Uint8Array): void {
+      const pieces = (partial + decoder.decode(chunk, { stream: true })).split('\n');
+      partial = pieces.pop()!;
+      for (const piece of pieces) onLine(cleanConsoleLine(piece));
+      if (partial) onPartial(cleanConsoleLine(partial));
+    },
+    end(): void {
+      partial += decoder.decode();
+      if (partial) onLine(cleanConsoleLine(partial));
+      partial = '';
+    },
+  };
+}
+
+/**
  * Runs `fn` with a private copy of OVMF's variable store when booting under UEFI (the firmware
  * writes to it), removed afterwards.
  */
@@ -169,36 +192,23 @@ async function watchVm(
     if (watch.stopAt?.(line)) finish('stopped');
     else if (watch.expect.length > 0 && seen.every(Boolean)) finish('matched');
   };
-  // Split the raw console ourselves: a prompt ("login: ") never ends its line, so the partial
-  // line is matched too, without being reported as a line until it is complete.
-  const decoder = new TextDecoder();
-  let partial = '';
-  const onChunk = (chunk: Uint8Array) => {
-    const pieces = (partial + decoder.decode(chunk, { stream: true })).split('\n');
-    partial = pieces.pop()!;
-    for (const piece of pieces) {
-      const line = cleanConsoleLine(piece);
-      lines.push(line);
-      watch.onLine?.(line);
-      check(line);
-    }
-    if (partial) check(cleanConsoleLine(partial));
-  };
+  const splitter = makeConsoleSplitter((line) => {
+    lines.push(line);
+    watch.onLine?.(line);
+    check(line);
+  }, check);
   const timer = setTimeout(() => finish('timeout'), watch.timeoutMs);
   try {
     const res = await run('qemu-system-x86_64', qemuArgs(o, ovmfVars), {
       stage: 'boot',
       logger,
-      onStdoutChunk: onChunk,
+      onStdoutChunk: splitter.feed,
       signal: stop.signal,
       allowFailure: true,
       input: '',
     });
     throwIfCancelled();
-    if (partial) {
-      lines.push(cleanConsoleLine(partial));
-      watch.onLine?.(lines.at(-1)!);
-    }
+    splitter.end();
     // qemu's own complaints (a missing disk, a bad option) belong in the console tail.
     for (const l of res.stderr.split('\n')) if (l.trim()) lines.push(l.trim());
     if (!reason) reason = 'exited';

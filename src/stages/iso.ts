@@ -144,7 +144,19 @@ export const isoStage: Stage = {
           output: '$TMP/image.iso',
           identity,
           sourceDateEpoch: plan.options.sourceDateEpoch,
-          files: { 'boot/vmlinuz': 'artifacts/vmlinuz', 'boot/initrd.img': 'artifacts/initrd.img' },
+          files: {
+            'boot/vmlinuz': 'artifacts/vmlinuz',
+            'boot/initrd.img': 'artifacts/initrd.img',
+            ...(bios
+              ? Object.fromEntries(
+                  ['isolinux.bin', 'ldlinux.c32', 'isolinux.cfg'].map((f) => [
+                    `${ISOLINUX_DIR}/${f}`,
+                    `$TMP/iso-tree/${ISOLINUX_DIR}/${f}`,
+                  ]),
+                )
+              : {}),
+            ...(uefi ? { 'boot/grub/grub.cfg': '$TMP/iso-tree/boot/grub/grub.cfg' } : {}),
+          },
           bios: bios ? { isolinuxDir: ISOLINUX_DIR, mbr: ISOHDPFX_BIN } : undefined,
           efiImage: uefi ? '$TMP/efiboot.img' : undefined,
         })
