@@ -1,0 +1,166 @@
+import { createHash } from 'node:crypto';
+import { appendFile, cp, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { run, type RunResult } from '../../src/exec/run.js';
+
+/**
+ * The default repo through the real CLI, as the README tells a user to run it: build the
+ * debian-12 root and ISOs with the host's apt mirror, export the staged root, rebuild from the
+ * cache, and boot the ISOs in qemu (TCG) under BIOS and UEFI. Works on a copy of repos/debian-12
+ * in a temp folder with its own cache.
+ */
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const CLI = join(ROOT, 'dist/cli/main.js');
+
+let dir: string;
+let repoDir: string;
+let env: Record<string, string>;
+const cli = (args: string[], timeoutMs = 900_000): Promise<RunResult> =>
+  run('node', [CLI, ...args], { cwd: dir, env, timeoutMs, stage: 'debian-12 cli test' });
+
+/** `[2/6] staging: cached` / `built in` lines of a build, as { stage: status }. */
+function stageStatuses(output: string): Record<string, 'cached' | 'built'> {
+  const statuses: Record<string, 'cached' | 'built'> = {};
+  for (const m of output.matchAll(/^\[\d+\/\d+\] ([\w-]+): (cached|built)/gm))
+    statuses[m[1]!] = m[2] as 'cached' | 'built';
+  return statuses;
+}
+
+async function sha256(path: string): Promise<string> {
+  return createHash('sha256')
+    .update(await readFile(path))
+    .digest('hex');
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'isobuild-debian-12-'));
+  repoDir = join(dir, 'repos', 'debian-12');
+  await cp(join(ROOT, 'repos', 'debian-12'), repoDir, { recursive: true });
+  env = { ISOBUILD_CACHE: join(dir, 'cache'), ISOBUILD_REPOS: join(dir, 'repos'), NO_COLOR: '1' };
+  await stat(CLI).catch(() => run('npm', ['run', 'build'], { cwd: ROOT }));
+}, 300_000);
+
+afterAll(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe('debian-12 through the CLI', () => {
+  let firstBuild: RunResult;
+  const iso = () => join(dir, 'bin', 'bootstrap.iso');
+
+  test('build --target bootstrap-staging --export gives a root with the base and bootstrap packages and modules.dep', async () => {
+    const exported = join(dir, 'staged');
+    await cli(['build', 'debian-12', '--target', 'bootstrap-staging', '--export', exported]);
+    const listed = await run('chroot', [
+      exported,
+      'dpkg-query',
+      '-W',
+      '-f',
+      '${Package} ${db:Status-Status}\n',
+    ]);
+    const installed = new Set(
+      listed.stdout
+        .split('\n')
+        .filter((l) => l.endsWith(' installed'))
+        .map((l) => l.split(' ')[0] ?? ''),
+    );
+    const spec = JSON.parse(await readFile(join(repoDir, 'repo-spec.json'), 'utf8')) as {
+      packages: { base: string; bootstrap: string };
+    };
+    for (const pkg of `${spec.packages.base} ${spec.packages.bootstrap}`.split(/\s+/).filter(Boolean))
+      expect(installed).toContain(pkg);
+    expect([...installed].some((p) => p.startsWith('linux-image-6.'))).toBe(true);
+    const dpkgList = await run('chroot', [exported, 'dpkg', '-l']);
+    expect(dpkgList.stdout).toMatch(/^ii +haveged /m);
+    const kernels = await run('sh', ['-c', 'ls "$1"/usr/lib/modules/*/modules.dep', 'sh', exported]);
+    expect(kernels.stdout.trim()).toMatch(/modules\.dep$/);
+  }, 900_000);
+
+  test('build --target bootstrap writes the ISO; a second identical build runs no stage', async () => {
+    firstBuild = await cli(['build', 'debian-12', '--target', 'bootstrap', '--output', iso()]);
+    expect(Object.keys(stageStatuses(firstBuild.stderr))).toEqual([
+      'iso-base',
+      'staging',
+      'drivers',
+      'tether',
+      'initrd',
+      'iso',
+    ]);
+    const again = await cli(['build', 'debian-12', '--target', 'bootstrap', '--output', iso()]);
+    expect(Object.values(stageStatuses(again.stderr))).toEqual(Array(6).fill('cached'));
+    expect(again.stderr).toMatch(/\(0 of 6 stages built\)/);
+  }, 900_000);
+
+  test('isobuild run (BIOS): the drivers are loaded, the entropy daemon runs and VIC’s chain is set', async () => {
+    const res = await cli(
+      [
+        'run',
+        iso(),
+        '--',
+        'sh',
+        '-c',
+        'cut -d" " -f1 /proc/modules; ps; /.tether/bin/iptables-wrapper -L -v',
+      ],
+      600_000,
+    );
+    const modules = res.stdout.split('\n');
+    for (const driver of ['virtio_blk', 'virtio_pci', 'iptable_filter', 'nf_conntrack'])
+      expect(modules).toContain(driver);
+    expect(res.stdout).toMatch(/\/\.tether\/bin\/haveged -w 1024/);
+    expect(res.stdout).toMatch(/Chain INPUT \(policy DROP/);
+    expect(res.stdout).toMatch(/Chain VIC \(2 references\)/);
+  }, 600_000);
+
+  test('isobuild run --uefi prints the kernel version and passes the exit status on', async () => {
+    const kernel = (await cli(['run', iso(), '--uefi', '--', 'uname', '-r'], 600_000)).stdout.trim();
+    expect(kernel).toMatch(/^6\.\d+\.\d+-\d+-cloud-amd64$/);
+    const failing = await run('node', [CLI, 'run', iso(), '--', 'sh', '-c', 'exit 7'], {
+      cwd: dir,
+      env,
+      allowFailure: true,
+      timeoutMs: 600_000,
+    });
+    expect(failing.exitCode).toBe(7);
+  }, 900_000);
+
+  test('a staging.sh change reruns staging and what follows, not iso-base', async () => {
+    await appendFile(join(repoDir, 'staging.sh'), '\necho "changed by the test"\n');
+    const res = await cli(['build', 'debian-12', '--target', 'bootstrap', '--output', iso()]);
+    expect(stageStatuses(res.stderr)).toEqual({
+      'iso-base': 'cached',
+      staging: 'built',
+      drivers: 'built',
+      tether: 'built',
+      initrd: 'built',
+      iso: 'built',
+    });
+  }, 900_000);
+
+  test('rebuilding every stage (--no-cache) gives a byte-identical ISO', async () => {
+    const before = await sha256(iso());
+    const rebuilt = join(dir, 'bin', 'rebuilt.iso');
+    await cli(['build', 'debian-12', '--target', 'bootstrap', '--no-cache', '--output', rebuilt]);
+    expect(await sha256(rebuilt)).toBe(before);
+  }, 900_000);
+
+  test('the appliance ISO boots systemd to the multi-user target and a serial login prompt', async () => {
+    const appliance = join(dir, 'bin', 'appliance.iso');
+    await cli(['build', 'debian-12', '--target', 'appliance', '--output', appliance]);
+    const res = await cli(
+      [
+        'boot',
+        appliance,
+        '--expect',
+        'Reached target.*Multi-User System',
+        '--expect',
+        'login:',
+        '--timeout',
+        '400',
+      ],
+      600_000,
+    );
+    expect(res.stdout).toMatch(/Reached target.*Multi-User System/);
+  }, 900_000);
+});
