@@ -1,4 +1,5 @@
-import { copyFile, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
@@ -49,13 +50,18 @@ export async function resolveBootTarget(path: string): Promise<BootTarget> {
 }
 
 /**
- * The qemu command line. The serial port is the only console we read: on stdio, with the
- * monitor off, so nothing but the guest's output reaches us. -no-reboot turns the guest's
- * reboot (and panic=-1) into qemu exiting.
+ * The qemu command line. The serial port is the only console we read: on stdio, or into
+ * `consoleFile`, with the monitor off, so nothing but the guest's output reaches us.
+ * -no-reboot turns the guest's reboot (and panic=-1) into qemu exiting.
  */
-export function qemuArgs(o: VmOptions, ovmfVars?: string): string[] {
+export function qemuArgs(o: VmOptions, ovmfVars?: string, consoleFile?: string): string[] {
   const args = ['-accel', o.accel, '-m', String(o.memoryMb), '-smp', '1'];
-  args.push('-display', 'none', '-serial', 'stdio', '-monitor', 'none', '-no-reboot');
+  // qemu's UART drops a byte after a few failed writes to a full pipe (a busy host is enough);
+  // a file never refuses a write, so watched boots read the console from one.
+  const serial = consoleFile
+    ? ['-chardev', `file,id=console,path=${consoleFile.replace(/,/g, ',,')}`, '-serial', 'chardev:console']
+    : ['-serial', 'stdio'];
+  args.push('-display', 'none', ...serial, '-monitor', 'none', '-no-reboot');
   if (o.uefi) {
     if (!ovmfVars) throw new UsageError('a UEFI boot needs a writable copy of OVMF_VARS.fd');
     args.push(
@@ -198,15 +204,36 @@ async function watchVm(
     check(line);
   }, check);
   const timer = setTimeout(() => finish('timeout'), watch.timeoutMs);
+  const scratch = await mkdtemp(join(tmpdir(), 'isobuild-console-'));
+  const consoleFile = join(scratch, 'console.log');
+  await writeFile(consoleFile, '');
+  const consoleFh = await open(consoleFile, 'r');
+  let polling = true;
+  const buffer = Buffer.alloc(64 * 1024);
+  const drain = async () => {
+    for (;;) {
+      const { bytesRead } = await consoleFh.read(buffer, 0, buffer.length, null);
+      if (!bytesRead) return;
+      splitter.feed(buffer.subarray(0, bytesRead));
+    }
+  };
+  const poller = (async () => {
+    while (polling) {
+      await drain();
+      await sleep(50);
+    }
+  })();
   try {
-    const res = await run('qemu-system-x86_64', qemuArgs(o, ovmfVars), {
+    const res = await run('qemu-system-x86_64', qemuArgs(o, ovmfVars, consoleFile), {
       stage: 'boot',
       logger,
-      onStdoutChunk: splitter.feed,
       signal: stop.signal,
       allowFailure: true,
       input: '',
     });
+    polling = false;
+    await poller;
+    await drain();
     throwIfCancelled();
     splitter.end();
     // qemu's own complaints (a missing disk, a bad option) belong in the console tail.
@@ -214,6 +241,10 @@ async function watchVm(
     if (!reason) reason = 'exited';
     return { reason, seen, lines, command: res.command, exitCode: res.exitCode };
   } finally {
+    polling = false;
     clearTimeout(timer);
+    await poller.catch(() => undefined);
+    await consoleFh.close();
+    await rm(scratch, { recursive: true, force: true });
   }
 }

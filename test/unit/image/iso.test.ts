@@ -66,6 +66,12 @@ describe('qemuArgs', () => {
     expect(s).toContain('-drive file=/d1.img,format=raw,if=virtio -drive file=/d2.img,format=raw,if=virtio');
   });
 
+  it('a watched boot writes the serial console to a file (a full pipe makes qemu drop bytes)', () => {
+    const s = qemuArgs(vm, undefined, '/tmp/a,b/console.log').join(' ');
+    expect(s).toContain('-chardev file,id=console,path=/tmp/a,,b/console.log -serial chardev:console');
+    expect(s).not.toContain('stdio');
+  });
+
   it('UEFI: OVMF code read-only and a private copy of the variables', () => {
     expect(() => qemuArgs({ ...vm, uefi: true })).toThrow(/OVMF_VARS/);
     const s = qemuArgs({ ...vm, uefi: true }, '/tmp/x/VARS.fd').join(' ');
