@@ -86,6 +86,15 @@ export class BuildError extends IsobuildError {
   }
 }
 
+/** SIGINT/SIGTERM: every command was stopped and cleanup ran; exit 130 as shells do. */
+export class InterruptedError extends IsobuildError {
+  override readonly exitCode = 130;
+  constructor(signal: string) {
+    super(`interrupted by ${signal}; nothing partial was kept`);
+    this.name = 'InterruptedError';
+  }
+}
+
 export class InternalError extends IsobuildError {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);

@@ -2,6 +2,8 @@
  * One abort signal for the whole process, fired on SIGINT/SIGTERM, so every running
  * command is stopped and every stage's cleanup (temp dirs, mounts, locks) still runs.
  */
+import { InterruptedError } from '../errors.js';
+
 const controller = new AbortController();
 let wired = false;
 
@@ -14,7 +16,7 @@ export function wireCancellation(): void {
   wired = true;
   const onSignal = (sig: NodeJS.Signals) => {
     if (controller.signal.aborted) process.exit(130);
-    controller.abort(new Error(`interrupted by ${sig}`));
+    controller.abort(new InterruptedError(sig));
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);

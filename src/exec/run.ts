@@ -28,8 +28,6 @@ export interface RunOptions {
   binaryStdout?: boolean;
   /** Stops the command early (e.g. qemu once the console said what we waited for). */
   signal?: AbortSignal;
-  /** Raw stdout chunks as they arrive: a console's login prompt has no newline to wait for. */
-  onStdoutChunk?: (chunk: Uint8Array) => void;
 }
 
 export interface RunResult {
@@ -67,11 +65,7 @@ export async function run(file: string, args: readonly string[], opts: RunOption
           stdin: opts.input === undefined ? 'ignore' : 'pipe',
           stdout: opts.binaryStdout
             ? ['pipe']
-            : [
-                'pipe',
-                ...(opts.onStdoutChunk ? [{ transform: tapChunks(opts.onStdoutChunk), binary: true }] : []),
-                { transform: logLines(logger), preserveNewlines: true },
-              ],
+            : ['pipe', { transform: logLines(logger), preserveNewlines: true }],
           stderr: ['pipe', { transform: logLines(logger), preserveNewlines: true }],
         }),
   } as ExecaOptions;
@@ -86,6 +80,8 @@ export async function run(file: string, args: readonly string[], opts: RunOption
     command: res.escapedCommand,
     stdoutBuffer: opts.binaryStdout && res.stdout instanceof Uint8Array ? Buffer.from(res.stdout) : undefined,
   };
+  // Interrupted by the user: that, not the killed command, is what to report.
+  if (cancelSignal().aborted) throw cancelSignal().reason;
   if (!res.failed || opts.allowFailure) return result;
 
   const where = opts.stage ? `stage ${opts.stage}: ` : '';
@@ -104,13 +100,6 @@ export async function run(file: string, args: readonly string[], opts: RunOption
     { stage: opts.stage, command: res.escapedCommand, exitCode: res.exitCode, outputTail },
     { cause: res },
   );
-}
-
-function tapChunks(onChunk: (chunk: Uint8Array) => void) {
-  return function* (chunk: unknown) {
-    onChunk(chunk as Uint8Array);
-    yield chunk;
-  };
 }
 
 function logLines(logger: Logger) {
