@@ -32,7 +32,7 @@ async function debianRootTarball(): Promise<string> {
   const sources = await readFile(existsSync(deb822) ? deb822 : '/etc/apt/sources.list', 'utf8');
   await run(
     'mmdebstrap',
-    ['--variant=minbase', `--include=${PACKAGES}`, 'bookworm', `${tarball}.part`, '-'],
+    ['--variant=minbase', '--format=tar', `--include=${PACKAGES}`, 'bookworm', `${tarball}.part`, '-'],
     {
       input: sources,
     },
