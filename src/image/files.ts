@@ -44,15 +44,6 @@ export async function clampTimes(path: string, sourceDateEpoch: number): Promise
   await utimes(path, t, t);
 }
 
-export async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Human-readable size: 12.3 MB. */
 export function formatBytes(n: number): string {
   if (n < 1024) return `${n} B`;

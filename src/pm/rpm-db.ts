@@ -1,6 +1,7 @@
-import { access, copyFile, mkdir, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { PmContext } from './types.js';
+import { exists } from '../fs/exists.js';
 
 /**
  * The rpm database inside the root. Debian's rpm keeps its database under ~/.rpmdb unless
@@ -26,15 +27,6 @@ export function rpmRootArgs(root: string): string[] {
 export async function writeRpmMacros(home: string): Promise<void> {
   await mkdir(home, { recursive: true });
   await writeFile(join(home, '.rpmmacros'), `%_dbpath ${RPM_DBPATH}\n`);
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Creates the root's rpm database unless it has one (VIC's setup_pm does the same). */

@@ -1,7 +1,8 @@
-import { access, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { BuildError } from '../errors.js';
 import type { ResolvedSpec } from '../spec/types.js';
+import { exists } from '../fs/exists.js';
 
 /** One [section] of a yum .repo file: its id and its keys (lower case), as written. */
 export interface RepoSection {
@@ -31,15 +32,6 @@ export function parseRepoFile(text: string): RepoSection[] {
 
 const TRUE = new Set(['1', 'yes', 'true', 'on']);
 const isOn = (v: string | undefined, dflt: boolean) => (v === undefined ? dflt : TRUE.has(v.toLowerCase()));
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * Whether a gpgkey= value can give a key. dnf reads file:// keys on the build host even with

@@ -1,11 +1,12 @@
 import { rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BuildError } from '../errors.js';
+import { exists } from '../fs/exists.js';
 import { ARTIFACTS } from '../image/artifacts.js';
 import { composeCmdline } from '../image/cmdline.js';
 import { COMPRESSORS, compressCommand, compressFile } from '../image/compress.js';
 import { makeCpio, type CpioOptions } from '../image/cpio.js';
-import { clampTimes, copyInto, exists, formatBytes, moveFile } from '../image/files.js';
+import { clampTimes, copyInto, formatBytes, moveFile } from '../image/files.js';
 import { readToolVersion } from '../image/tool-version.js';
 import type { Stage, StageContext } from '../pipeline/types.js';
 

@@ -1,12 +1,13 @@
 import { copyFile, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { BuildError } from '../errors.js';
+import { exists } from '../fs/exists.js';
 import { ARTIFACTS } from '../image/artifacts.js';
 import type { ToolNeed } from '../exec/host-tools.js';
 import { GRUB_EFI_MODDEP, ISOHDPFX_BIN, ISOLINUX_BIN, LDLINUX_C32 } from '../image/boot-assets.js';
 import { BOOT_TEMPLATES, renderGrubCfg, renderIsolinuxCfg } from '../image/boot-config.js';
 import { makeEfiImage, makeGrubEfi } from '../image/efi.js';
-import { clampTimes, exists, formatBytes, moveFile } from '../image/files.js';
+import { clampTimes, formatBytes, moveFile } from '../image/files.js';
 import { xorrisoArgs, xorrisoEpoch, type IsoLayout } from '../image/iso.js';
 import { readToolVersion } from '../image/tool-version.js';
 import { volumeIdentity } from '../image/volume.js';

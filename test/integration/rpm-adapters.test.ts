@@ -1,4 +1,4 @@
-import { access, lstat, readdir, readFile, readlink } from 'node:fs/promises';
+import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../../src/exec/run.js';
@@ -7,6 +7,7 @@ import { selectRpmFrontend } from '../../src/pm/rpm-frontend.js';
 import { buildOfflineRpmRepo, type OfflineRpmRepo } from '../helpers/rpm-repo/build-rpm-repo.js';
 import { makeFixtureRepo, type FixtureRepo } from '../helpers/rpm-repo/fixture-repo.js';
 import { makePmContext, type TestPmContext } from '../helpers/rpm-repo/pm-context.js';
+import { exists } from '../../src/fs/exists.js';
 
 /**
  * The dnf, yum and tdnf adapters install the offline test distribution into a root with the
@@ -19,15 +20,6 @@ const PULLED_IN = ['glibc'];
 async function queryInstalled(root: string): Promise<string[]> {
   const res = await run('rpm', ['--root', root, '--dbpath', '/var/lib/rpm', '-qa', '--qf', '%{NAME}\n']);
   return res.stdout.split('\n').filter(Boolean).sort();
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 let repo: OfflineRpmRepo;

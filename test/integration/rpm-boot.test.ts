@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
-import { access, mkdtemp, readdir, readFile, readlink, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, readlink, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run } from '../../src/exec/run.js';
 import { buildOfflineRpmRepo, type OfflineRpmRepo } from '../helpers/rpm-repo/build-rpm-repo.js';
 import { makeFixtureRepo, type FixtureRepo } from '../helpers/rpm-repo/fixture-repo.js';
+import { exists } from '../../src/fs/exists.js';
 
 /**
  * The RPM path through the real CLI: `isobuild build` of the offline sample repo (tdnf,
@@ -14,15 +15,6 @@ import { makeFixtureRepo, type FixtureRepo } from '../helpers/rpm-repo/fixture-r
  */
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CLI = join(REPO_ROOT, 'dist/cli/main.js');
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function queryInstalled(root: string): Promise<string[]> {
   const res = await run('rpm', ['--root', root, '--dbpath', '/var/lib/rpm', '-qa', '--qf', '%{NAME}\n']);

@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
-import { access, mkdir, mkdtemp, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run } from '../../../src/exec/run.js';
 import { fetchDebianPayloads, splitDebianVersion, type DebianPayload } from './debian-payloads.js';
+import { exists } from '../../../src/fs/exists.js';
 
 /**
  * The offline RPM repository the RPM adapters' tests install from: filesystem, busybox and
@@ -36,15 +37,6 @@ const SPEC_DIR = join(FIXTURE_DIR, 'specs');
 /** Where the test suite keeps slow-to-build inputs between runs. */
 export function testCacheRoot(): string {
   return process.env.ISOBUILD_TEST_CACHE ?? join(tmpdir(), 'isobuild-test-cache');
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 async function readKey(payloads: readonly DebianPayload[]): Promise<string> {
