@@ -7,7 +7,7 @@ import { run } from '../../src/exec/run.js';
 import { measureTree, type MinimiseManifest } from '../../src/minimise/report.js';
 import { loadRepoFolder } from '../../src/spec/load.js';
 import { minimiseStage } from '../../src/stages/minimise.js';
-import { makeContext, recordingLogger } from '../unit/tether/stage-context.js';
+import { makeContext, recordingLogger } from '../helpers/stage-context.js';
 import { referenceRootTarball, unpackRoot } from './minimise-root.js';
 
 /**

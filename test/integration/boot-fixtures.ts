@@ -23,6 +23,7 @@ import { silentLogger } from '../../src/log/logger.js';
 import type { BuildPlan, StageContext, StageMeta, StageName } from '../../src/pipeline/types.js';
 import type { PackageManager } from '../../src/pm/types.js';
 import type { ResolvedSpec } from '../../src/spec/types.js';
+import { makeSpec } from '../helpers/stage-context.js';
 
 /** A real build's default when SOURCE_DATE_EPOCH is unset: the edge case tools get wrong. */
 export const SDE = 0;
@@ -134,28 +135,15 @@ export async function makeTinyRoot(root: string, kernel: CloudKernel): Promise<v
 
 /** The fields of a resolved spec the image stages read; the rest is never looked at. */
 export function tinySpec(over: Partial<ResolvedSpec> = {}): ResolvedSpec {
-  return {
+  return makeSpec({
     name: 'tiny',
     repoDir: '/nonexistent/tiny',
     specFile: '/nonexistent/tiny/repo-spec.json',
-    packagemanager: 'apt',
-    kernel: { kind: 'package', name: 'linux-image-cloud-amd64' },
     init: '/init',
-    release: 'bookworm',
-    packages: { base: [], bootstrap: [], appliance: [] },
-    stagingScript: { bootstrap: [], appliance: [] },
-    repoFiles: [],
-    gpgKeys: [],
-    apt: { variant: 'minbase', components: ['main'] },
-    hooks: {},
-    drivers: { repo: [], spec: [] },
     modules: 'drivers',
-    compression: 'zstd',
-    boot: { bios: true, uefi: true },
-    cmdline: '',
     raw: {} as ResolvedSpec['raw'],
     ...over,
-  } as ResolvedSpec;
+  });
 }
 
 export interface HandContext {

@@ -10,7 +10,7 @@ import { fixedEnv } from '../../src/minimise/env.js';
 import { minimiseStage } from '../../src/stages/minimise.js';
 import type { ResolvedSpec } from '../../src/spec/types.js';
 import { run } from '../../src/exec/run.js';
-import { makeContext, makeSpec, recordingLogger } from '../unit/tether/stage-context.js';
+import { makeContext, makeSpec, recordingLogger } from '../helpers/stage-context.js';
 import { referenceRootTarball, unpackRoot } from './minimise-root.js';
 
 /**

@@ -9,7 +9,7 @@ import { readDriversArray } from '../../src/spec/drivers-array.js';
 import { driversStage } from '../../src/stages/drivers.js';
 import { tetherStage } from '../../src/stages/tether.js';
 import { readTetherSize } from '../../src/tether/bootstrap-layer.js';
-import { makeContext, makeSpec, recordingLogger } from '../unit/tether/stage-context.js';
+import { makeContext, makeSpec, recordingLogger } from '../helpers/stage-context.js';
 
 /**
  * The drivers and tether stages on a real Debian 12 root (mmdebstrap; the tarball is cached

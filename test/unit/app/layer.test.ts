@@ -12,7 +12,7 @@ import {
 import { BuildError } from '../../../src/errors.js';
 import { run } from '../../../src/exec/run.js';
 import type { ResolvedSpec } from '../../../src/spec/types.js';
-import { makeContext, makeSpec } from '../tether/stage-context.js';
+import { makeContext, makeSpec } from '../../helpers/stage-context.js';
 
 const APP = {
   run: ['printf', '%s|', "it's", 'a b', '$HOME'],

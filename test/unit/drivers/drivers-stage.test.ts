@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BuildError } from '../../../src/errors.js';
 import { driversStage } from '../../../src/stages/drivers.js';
-import { makeContext, makeSpec, recordingLogger } from '../tether/stage-context.js';
+import { makeContext, makeSpec, recordingLogger } from '../../helpers/stage-context.js';
 
 const FIXTURE_ROOT = fileURLToPath(new URL('../../fixtures/kernel-root/', import.meta.url));
 

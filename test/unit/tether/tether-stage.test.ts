@@ -16,7 +16,7 @@ import { BuildError } from '../../../src/errors.js';
 import { tetherStage } from '../../../src/stages/tether.js';
 import { readTetherSize } from '../../../src/tether/bootstrap-layer.js';
 import { INIT_COMMANDS, initRequirements } from '../../../src/tether/requirements.js';
-import { makeContext, makeSpec, recordingLogger } from './stage-context.js';
+import { makeContext, makeSpec, recordingLogger } from '../../helpers/stage-context.js';
 
 /** A root with stand-ins for the init's commands (the stage only checks they exist). */
 async function makeFakeRoot(root: string, commands: readonly string[]): Promise<void> {

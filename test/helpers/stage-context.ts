@@ -1,8 +1,8 @@
-import { run } from '../../../src/exec/run.js';
-import type { Logger } from '../../../src/log/logger.js';
-import type { BuildPlan, StageContext, StageMeta, StageName, Target } from '../../../src/pipeline/types.js';
-import type { PackageManager } from '../../../src/pm/types.js';
-import type { ResolvedSpec } from '../../../src/spec/types.js';
+import { run } from '../../src/exec/run.js';
+import type { Logger } from '../../src/log/logger.js';
+import type { BuildPlan, StageContext, StageMeta, StageName, Target } from '../../src/pipeline/types.js';
+import type { PackageManager } from '../../src/pm/types.js';
+import type { ResolvedSpec } from '../../src/spec/types.js';
 
 /** A logger that remembers what it was told, for asserting warnings and sizes. */
 export function recordingLogger(): Logger & { lines: { level: string; msg: string }[] } {
