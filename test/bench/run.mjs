@@ -83,9 +83,8 @@ try {
       gnu,
     ]),
   );
-  const ours = readdirSync(stages).filter((d) => d.startsWith('initrd-'));
-  rmSync(join(stages, ours[0] ?? 'none'), { recursive: true, force: true });
-  for (const d of readdirSync(stages).filter((d) => d.startsWith('iso-')))
+  // Drop every cached initrd and ISO so the initrd stage really runs on this root.
+  for (const d of readdirSync(stages).filter((d) => d.startsWith('initrd-') || d.startsWith('iso-')))
     rmSync(join(stages, d), { recursive: true, force: true });
   const initrd = isobuild('build', repo, '--target', 'initrd', '--output', join(work, 'kernel'));
   const initrdStage = /\[\d+\/\d+\] initrd: built in ([\d.]+) s/.exec(initrd.output);
