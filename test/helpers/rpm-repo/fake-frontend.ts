@@ -1,6 +1,8 @@
-import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { makeFixtureRepo, type FixtureRepo } from './fixture-repo.js';
+import { makePmContext, type TestPmContext } from './pm-context.js';
 
 /**
  * Fake dnf / yum / tdnf binaries on PATH that record their arguments and the config file
@@ -56,6 +58,30 @@ export async function installFakeFrontends(tools: readonly string[]): Promise<Fa
     async restore() {
       process.env.PATH = savedPath;
       await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * The fixture repo (pointing nowhere), a PmContext over temp folders and fake front ends on
+ * PATH: what every exact-arguments test of the RPM adapters starts from. `tearDown` undoes it.
+ */
+export async function setUpFakeFrontendTest(
+  packagemanager: 'dnf' | 'yum' | 'tdnf',
+  tools: readonly string[],
+): Promise<{ fixture: FixtureRepo; t: TestPmContext; fake: FakeFrontends; tearDown(): Promise<void> }> {
+  const fixture = await makeFixtureRepo({ packagemanager, baseurl: 'file:///nowhere' });
+  const t = await makePmContext(fixture.spec);
+  await mkdir(t.ctx.rootfs, { recursive: true });
+  const fake = await installFakeFrontends(tools);
+  return {
+    fixture,
+    t,
+    fake,
+    async tearDown() {
+      await fake.restore();
+      await t.cleanup();
+      await fixture.cleanup();
     },
   };
 }

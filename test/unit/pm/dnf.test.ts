@@ -3,26 +3,19 @@ import { join, relative } from 'node:path';
 import { BuildError } from '../../../src/errors.js';
 import { dnfPackageManager } from '../../../src/pm/dnf.js';
 import { makeFixtureRepo, type FixtureRepo } from '../../helpers/rpm-repo/fixture-repo.js';
-import { installFakeFrontends, type FakeFrontends } from '../../helpers/rpm-repo/fake-frontend.js';
-import { makePmContext, type TestPmContext } from '../../helpers/rpm-repo/pm-context.js';
+import { setUpFakeFrontendTest, type FakeFrontends } from '../../helpers/rpm-repo/fake-frontend.js';
+import { type TestPmContext } from '../../helpers/rpm-repo/pm-context.js';
 
 /** dnf command lines and the generated config, against a fake dnf on PATH. */
 describe('the dnf adapter (fake dnf on PATH)', () => {
-  let fixture: FixtureRepo;
   let t: TestPmContext;
   let fake: FakeFrontends;
+  let tearDown: () => Promise<void>;
 
   beforeEach(async () => {
-    fixture = await makeFixtureRepo({ packagemanager: 'dnf', baseurl: 'file:///nowhere' });
-    t = await makePmContext(fixture.spec);
-    await mkdir(t.ctx.rootfs, { recursive: true });
-    fake = await installFakeFrontends(['dnf']);
+    ({ t, fake, tearDown } = await setUpFakeFrontendTest('dnf', ['dnf']));
   });
-  afterEach(async () => {
-    await fake.restore();
-    await t.cleanup();
-    await fixture.cleanup();
-  });
+  afterEach(() => tearDown());
 
   test('the cache, log and history paths climb out of the root, since dnf puts the root in front of them', async () => {
     await dnfPackageManager.install(t.ctx, ['bash']);

@@ -1,27 +1,21 @@
-import { mkdir, readdir, realpath } from 'node:fs/promises';
+import { readdir, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tdnfPackageManager } from '../../../src/pm/tdnf.js';
-import { FIXTURE_REPO, makeFixtureRepo, type FixtureRepo } from '../../helpers/rpm-repo/fixture-repo.js';
-import { installFakeFrontends, type FakeFrontends } from '../../helpers/rpm-repo/fake-frontend.js';
-import { makePmContext, type TestPmContext } from '../../helpers/rpm-repo/pm-context.js';
+import { FIXTURE_REPO, type FixtureRepo } from '../../helpers/rpm-repo/fixture-repo.js';
+import { setUpFakeFrontendTest, type FakeFrontends } from '../../helpers/rpm-repo/fake-frontend.js';
+import { type TestPmContext } from '../../helpers/rpm-repo/pm-context.js';
 
 /** The exact tdnf command lines, against a fake tdnf on PATH (Debian has no tdnf to run). */
 describe('the tdnf adapter with tdnf installed (fake tdnf on PATH)', () => {
   let fixture: FixtureRepo;
   let t: TestPmContext;
   let fake: FakeFrontends;
+  let tearDown: () => Promise<void>;
 
   beforeEach(async () => {
-    fixture = await makeFixtureRepo({ packagemanager: 'tdnf', baseurl: 'file:///nowhere' });
-    t = await makePmContext(fixture.spec);
-    await mkdir(t.ctx.rootfs, { recursive: true });
-    fake = await installFakeFrontends(['tdnf', 'dnf']);
+    ({ fixture, t, fake, tearDown } = await setUpFakeFrontendTest('tdnf', ['tdnf', 'dnf']));
   });
-  afterEach(async () => {
-    await fake.restore();
-    await t.cleanup();
-    await fixture.cleanup();
-  });
+  afterEach(() => tearDown());
 
   test('install runs tdnf with the config, root, release, reposdir and persistent cache', async () => {
     await tdnfPackageManager.install(t.ctx, ['linux']);
@@ -73,21 +67,14 @@ describe('the tdnf adapter with tdnf installed (fake tdnf on PATH)', () => {
 });
 
 describe('the tdnf adapter without tdnf (fake dnf on PATH)', () => {
-  let fixture: FixtureRepo;
   let t: TestPmContext;
   let fake: FakeFrontends;
+  let tearDown: () => Promise<void>;
 
   beforeEach(async () => {
-    fixture = await makeFixtureRepo({ packagemanager: 'tdnf', baseurl: 'file:///nowhere' });
-    t = await makePmContext(fixture.spec);
-    await mkdir(t.ctx.rootfs, { recursive: true });
-    fake = await installFakeFrontends(['dnf']);
+    ({ t, fake, tearDown } = await setUpFakeFrontendTest('tdnf', ['dnf']));
   });
-  afterEach(async () => {
-    await fake.restore();
-    await t.cleanup();
-    await fixture.cleanup();
-  });
+  afterEach(() => tearDown());
 
   test('runs dnf with dnf’s dialect of the same configuration, and the log says so', async () => {
     await tdnfPackageManager.install(t.ctx, ['bash']);
