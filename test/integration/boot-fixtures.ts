@@ -133,6 +133,19 @@ export async function makeTinyRoot(root: string, kernel: CloudKernel): Promise<v
   await run('depmod', ['-b', root, kernel.version]);
 }
 
+/** A tiny root and a boot tree holding the cloud kernel's vmlinuz, under `dir`: what the initrd stage reads. */
+export async function makeTinyTrees(
+  dir: string,
+): Promise<{ rootfs: string; bootfs: string; kernel: CloudKernel }> {
+  const kernel = await cloudKernel();
+  const rootfs = join(dir, 'rootfs');
+  const bootfs = join(dir, 'bootfs');
+  await makeTinyRoot(rootfs, kernel);
+  await mkdir(bootfs);
+  await copyFile(kernel.vmlinuz, join(bootfs, 'vmlinuz'));
+  return { rootfs, bootfs, kernel };
+}
+
 /** The fields of a resolved spec the image stages read; the rest is never looked at. */
 export function tinySpec(over: Partial<ResolvedSpec> = {}): ResolvedSpec {
   return makeSpec({

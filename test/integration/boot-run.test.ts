@@ -1,15 +1,14 @@
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CommandError } from '../../src/errors.js';
-import { run } from '../../src/exec/run.js';
 import { makeBusyboxRoot } from '../../src/image/containerfs.js';
 import { writeOutputs } from '../../src/image/outputs.js';
 import { resolveBootTarget, type VmOptions } from '../../src/image/qemu.js';
 import { runInVm } from '../../src/image/run-vm.js';
 import { initrdStage } from '../../src/stages/initrd.js';
 import { checkCliBuilt, runCli } from '../unit/cli/run-cli.js';
-import { cloudKernel, makeStageContext, makeTinyRoot, tinySpec } from './boot-fixtures.js';
+import { makeStageContext, makeTinyTrees, tinySpec } from './boot-fixtures.js';
 
 /**
  * `isobuild run` end to end, with the tiny init standing in for the bootstrap init: the initrd
@@ -27,12 +26,7 @@ describe('isobuild run on a tiny kernel+initrd', () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'isobuild-boot-run-'));
-    const kernel = await cloudKernel();
-    const rootfs = join(dir, 'rootfs');
-    const bootfs = join(dir, 'bootfs');
-    await makeTinyRoot(rootfs, kernel);
-    await mkdir(bootfs);
-    await run('cp', [kernel.vmlinuz, join(bootfs, 'vmlinuz')]);
+    const { rootfs, bootfs } = await makeTinyTrees(dir);
     const artifacts = join(dir, 'artifacts');
     const ctx = await makeStageContext(
       'initrd',

@@ -1,11 +1,11 @@
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../../src/exec/run.js';
 import { bootVm, type BootTarget } from '../../src/image/qemu.js';
 import { initrdStage } from '../../src/stages/initrd.js';
 import { isoStage } from '../../src/stages/iso.js';
-import { cloudKernel, makeStageContext, makeTinyRoot, SDE, tinySpec } from './boot-fixtures.js';
+import { makeStageContext, makeTinyTrees, SDE, tinySpec } from './boot-fixtures.js';
 
 /**
  * The real initrd and iso stages on a tiny busybox root with Debian's cloud kernel: the ISO
@@ -34,12 +34,7 @@ describe('initrd + iso stages on a tiny root', () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'isobuild-image-iso-'));
-    const kernel = await cloudKernel();
-    const rootfs = join(dir, 'rootfs');
-    const bootfs = join(dir, 'bootfs');
-    await makeTinyRoot(rootfs, kernel);
-    await mkdir(bootfs);
-    await run('cp', [kernel.vmlinuz, join(bootfs, 'vmlinuz')]);
+    const { rootfs, bootfs } = await makeTinyTrees(dir);
     first = join(dir, 'artifacts-1');
     second = join(dir, 'artifacts-2');
     await buildInto(first, rootfs, bootfs, '1');
