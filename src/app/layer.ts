@@ -1,15 +1,4 @@
-import {
-  chmod,
-  lchown,
-  lstat,
-  lutimes,
-  mkdir,
-  readFile,
-  rm,
-  symlink,
-  utimes,
-  writeFile,
-} from 'node:fs/promises';
+import { lstat, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { posix, relative, resolve } from 'node:path';
 import Handlebars from 'handlebars';
@@ -17,7 +6,10 @@ import { BuildError } from '../errors.js';
 import type { StageContext, StageMeta } from '../pipeline/types.js';
 import type { ResolvedSpec } from '../spec/types.js';
 import { fixedEnv } from '../minimise/env.js';
-import { hostPath, resolveInRoot } from '../minimise/root-path.js';
+import { hostPath, walkInRoot } from '../rootfs/root-path.js';
+import { quoteCommand, quoteWord } from '../exec/shell-quote.js';
+import { linkInRoot, writeRootFile } from '../rootfs/write-in-root.js';
+import { HOST_BUSYBOX } from '../exec/host-tools.js';
 
 /**
  * The app appliance's layer (seed 000): the spec's app files, /app/prerun, run and postrun,
@@ -29,8 +21,6 @@ import { hostPath, resolveInRoot } from '../minimise/root-path.js';
 
 /** templates/app/: the init and the /app phase scripts (a cache input of the stages that render them). */
 export const TEMPLATES = fileURLToPath(new URL('../../templates/app/', import.meta.url));
-/** The host's static busybox, copied in: the init then needs no libraries from the (minimised) root. */
-export const HOST_BUSYBOX = '/bin/busybox';
 export const APP_BUSYBOX = '/usr/lib/isobuild/busybox';
 export const APP_PHASES = ['prerun', 'run', 'postrun'] as const;
 export type AppPhase = (typeof APP_PHASES)[number];
@@ -38,15 +28,10 @@ const MODPROBE_CANDIDATES = ['/usr/sbin/modprobe', '/sbin/modprobe'];
 
 type AppSpec = NonNullable<ResolvedSpec['app']>;
 
-/** Quotes one word for a POSIX shell. */
-export function shellQuote(s: string): string {
-  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
-}
-
 function envLines(env: Record<string, string>): string[] {
   return Object.keys(env)
     .sort()
-    .map((k) => `${k}=${shellQuote(env[k] as string)}`);
+    .map((k) => `${k}=${quoteWord(env[k] as string)}`);
 }
 
 async function render(name: string, data: Record<string, unknown>): Promise<string> {
@@ -58,9 +43,9 @@ async function render(name: string, data: Record<string, unknown>): Promise<stri
 export async function renderPhase(app: AppSpec, phase: AppPhase, argv: readonly string[]): Promise<string> {
   return render('phase.sh.hbs', {
     phase,
-    cwd: app.cwd ? shellQuote(app.cwd) : '',
+    cwd: app.cwd ? quoteWord(app.cwd) : '',
     env: envLines(app.env ?? {}),
-    argv: argv.map(shellQuote).join(' '),
+    argv: quoteCommand(argv),
   });
 }
 
@@ -73,38 +58,10 @@ export async function renderInit(
   return render('init.sh.hbs', {
     busybox: APP_BUSYBOX,
     env: envLines(fixedEnv(spec)),
-    drivers: drivers.map(shellQuote).join(' '),
+    drivers: quoteCommand(drivers),
     modprobe: modprobe === APP_BUSYBOX ? `${APP_BUSYBOX} modprobe` : modprobe,
     end: spec.app?.end ?? 'poweroff',
   });
-}
-
-/** Writes a file owned by root with a fixed mtime, so that two builds give the same bytes. */
-async function writeFixed(root: string, inRoot: string, data: string | Buffer, mode: number, epoch: number) {
-  const dest = await safeDest(root, inRoot);
-  await mkdirInRoot(root, posix.dirname(inRoot), epoch);
-  await rm(dest, { force: true });
-  await writeFile(dest, data);
-  await lchown(dest, 0, 0);
-  await chmod(dest, mode);
-  await utimes(dest, epoch, epoch);
-}
-
-/** Makes in-root directories (0755, root-owned) without following links out of the root. */
-async function mkdirInRoot(root: string, inRoot: string, epoch: number): Promise<void> {
-  const r = await resolveInRoot(root, inRoot);
-  if (r.stat?.isDirectory()) return;
-  if (r.stat) throw new BuildError(`${inRoot} exists in the root and is not a directory`, 'tether');
-  await mkdirInRoot(root, posix.dirname(r.path), epoch);
-  await mkdir(hostPath(root, r.path));
-  await chmod(hostPath(root, r.path), 0o755);
-  await utimes(hostPath(root, r.path), epoch, epoch);
-}
-
-/** The host path to write an in-root path at: its directory resolved inside the root. */
-async function safeDest(root: string, inRoot: string): Promise<string> {
-  const dir = await resolveInRoot(root, posix.dirname(inRoot));
-  return hostPath(root, posix.join(dir.path, posix.basename(inRoot)));
 }
 
 function parseMode(mode: string | undefined, fallback: number): number {
@@ -128,12 +85,12 @@ export async function addAppFiles(
       throw new BuildError(`app file ${f.src} is outside the repo folder`, ctx.stage);
     const st = await lstat(src).catch(() => undefined);
     if (!st?.isFile()) throw new BuildError(`app file ${f.src} not found in ${ctx.spec.repoDir}`, ctx.stage);
-    await writeFixed(ctx.rootfs, f.dest, await readFile(src), parseMode(f.mode, st.mode & 0o777), epoch);
+    await writeRootFile(ctx.rootfs, f.dest, await readFile(src), parseMode(f.mode, st.mode & 0o777), epoch);
   }
   for (const phase of APP_PHASES) {
     const argv = app[phase];
     if (argv)
-      await writeFixed(ctx.rootfs, `/app/${phase}`, await renderPhase(app, phase, argv), 0o755, epoch);
+      await writeRootFile(ctx.rootfs, `/app/${phase}`, await renderPhase(app, phase, argv), 0o755, epoch);
   }
 }
 
@@ -144,12 +101,12 @@ export async function addAppFiles(
 async function findModprobe(root: string, kernelVersion: string | undefined): Promise<string> {
   const dep = kernelVersion
     ? await readFile(
-        hostPath(root, (await resolveInRoot(root, `/lib/modules/${kernelVersion}/modules.dep`)).path),
+        hostPath(root, (await walkInRoot(root, `/lib/modules/${kernelVersion}/modules.dep`)).path),
         'utf8',
       ).catch(() => '')
     : '';
   if (!/\.ko\.(xz|zst|gz):/.test(dep)) return APP_BUSYBOX;
-  for (const p of MODPROBE_CANDIDATES) if ((await resolveInRoot(root, p)).stat) return p;
+  for (const p of MODPROBE_CANDIDATES) if ((await walkInRoot(root, p)).stat) return p;
   return APP_BUSYBOX;
 }
 
@@ -174,16 +131,12 @@ export async function writeAppLayer(ctx: StageContext): Promise<void> {
   const busybox = await readFile(HOST_BUSYBOX).catch(() => {
     throw new BuildError(`${HOST_BUSYBOX} is missing on the host: apt-get install busybox-static`, ctx.stage);
   });
-  await writeFixed(ctx.rootfs, APP_BUSYBOX, busybox, 0o755, epoch);
+  await writeRootFile(ctx.rootfs, APP_BUSYBOX, busybox, 0o755, epoch);
   const drivers = ctx.meta.drivers ?? [];
   const init = await renderInit(ctx.spec, drivers, await findModprobe(ctx.rootfs, ctx.meta.kernelVersion));
-  await writeFixed(ctx.rootfs, ctx.spec.init, init, 0o755, epoch);
+  await writeRootFile(ctx.rootfs, ctx.spec.init, init, 0o755, epoch);
   if (ctx.spec.init !== '/init') {
-    const link = hostPath(ctx.rootfs, '/init');
-    await rm(link, { force: true });
-    await symlink(ctx.spec.init.slice(1), link);
-    await lchown(link, 0, 0);
-    await lutimes(link, epoch, epoch);
+    await linkInRoot(ctx.rootfs, '/init', ctx.spec.init.slice(1), epoch);
   }
   ctx.logger.info(
     `app layer: ${ctx.spec.init} (/init), /app/{${APP_PHASES.filter((p) => ctx.spec.app?.[p]).join(',')}}`,

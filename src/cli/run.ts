@@ -5,6 +5,7 @@ import { checkTools } from '../exec/host-tools.js';
 import { runInVm } from '../image/run-vm.js';
 import { timeoutMs, vmOptionsFrom, type VmFlags } from '../image/vm-flags.js';
 import { loggerFor, type GlobalOptions } from './context.js';
+import { HOST_BUSYBOX } from '../exec/host-tools.js';
 
 interface RunFlags extends VmFlags {
   rootfs?: string;
@@ -35,9 +36,7 @@ export function registerRun(program: Command): void {
       await checkTools([
         { tool: 'mkfs.ext4', reason: 'make the containerfs disk' },
         { tool: 'debugfs', reason: 'write the command into the containerfs disk' },
-        ...(flags.rootfs
-          ? []
-          : [{ tool: '/bin/busybox' as const, reason: 'make the default container root' }]),
+        ...(flags.rootfs ? [] : [{ tool: HOST_BUSYBOX, reason: 'make the default container root' }]),
       ]);
       const vm = await vmOptionsFrom(image, flags);
       const status = await runInVm({

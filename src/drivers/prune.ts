@@ -1,4 +1,4 @@
-import { lstat, readdir, rm } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { ModuleIndex } from './module-index.js';
 
@@ -46,17 +46,4 @@ async function removeEmptyDirs(dir: string): Promise<boolean> {
     else empty = false;
   }
   return empty;
-}
-
-/** Bytes and count of regular files under `dir` (symlinks count as nothing: their target is counted). */
-export async function measureTree(dir: string): Promise<{ bytes: number; files: number }> {
-  let bytes = 0;
-  let files = 0;
-  for await (const path of walk(dir)) {
-    const st = await lstat(path);
-    if (!st.isFile()) continue;
-    bytes += st.size;
-    files += 1;
-  }
-  return { bytes, files };
 }

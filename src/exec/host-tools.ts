@@ -60,6 +60,12 @@ export const HOST_FILES = {
 
 export type HostFile = keyof typeof HOST_FILES;
 
+/**
+ * The host's static busybox (busybox-static): the tether and the app init run under it when
+ * the root has no static one, so they need no libraries from the (maybe minimised) root.
+ */
+export const HOST_BUSYBOX: HostFile = '/bin/busybox';
+
 export interface ToolNeed {
   tool: HostTool | HostFile;
   reason: string;

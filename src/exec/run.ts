@@ -2,6 +2,7 @@ import { execa, type Options as ExecaOptions } from 'execa';
 import { CommandError } from '../errors.js';
 import { silentLogger, type Logger } from '../log/logger.js';
 import { cancelSignal } from './cancel.js';
+import { quoteCommand } from './shell-quote.js';
 
 /**
  * The one process runner. Argument arrays only: no spec value ever reaches a shell.
@@ -69,7 +70,7 @@ export async function run(file: string, args: readonly string[], opts: RunOption
           stderr: ['pipe', { transform: logLines(logger), preserveNewlines: true }],
         }),
   } as ExecaOptions;
-  logger.debug(`$ ${[file, ...args].map(quoteForLog).join(' ')}`);
+  logger.debug(`$ ${quoteCommand([file, ...args])}`);
   const res = await execa(file, args as string[], execaOpts);
   const asText = (v: unknown) => (typeof v === 'string' ? v : Buffer.isBuffer(v) ? v.toString('utf8') : '');
   const result: RunResult = {
@@ -107,10 +108,6 @@ function logLines(logger: Logger) {
     logger.output(typeof line === 'string' ? line : String(line));
     yield line;
   };
-}
-
-function quoteForLog(s: string): string {
-  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
 export function indent(text: string, prefix: string): string {

@@ -2,6 +2,7 @@ import Handlebars from 'handlebars';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { splitCmdline } from './cmdline.js';
+import { quoteCommand } from '../exec/shell-quote.js';
 
 /** templates/boot/, from src/image/ or dist/image/ alike. */
 export const BOOT_TEMPLATES = fileURLToPath(new URL('../../templates/boot/', import.meta.url));
@@ -24,17 +25,9 @@ export async function renderIsolinuxCfg(v: BootConfigValues): Promise<string> {
   return render('isolinux.cfg.hbs', { ...v, cmdline: v.cmdline.replace(/\s+/g, ' ') });
 }
 
-/**
- * GRUB parses `linux` arguments like a shell: `$`, `;`, quotes and the like are its own.
- * Each kernel word that holds anything beyond plain characters is single-quoted, which GRUB
- * takes literally.
- */
-export function quoteGrubWord(word: string): string {
-  if (/^[A-Za-z0-9_.,:=/+@%-]+$/.test(word)) return word;
-  return `'${word.replace(/'/g, `'\\''`)}'`;
-}
-
 export async function renderGrubCfg(v: BootConfigValues): Promise<string> {
-  const grubArgs = splitCmdline(v.cmdline).map(quoteGrubWord).join(' ');
+  // GRUB parses `linux` arguments like a shell: `$`, `;` and quotes are its own, and it takes
+  // single-quoted words literally.
+  const grubArgs = quoteCommand(splitCmdline(v.cmdline));
   return render('grub.cfg.hbs', { ...v, grubArgs });
 }

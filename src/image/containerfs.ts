@@ -1,32 +1,20 @@
-import {
-  chmod,
-  copyFile,
-  lstat,
-  mkdir,
-  readdir,
-  readFile,
-  symlink,
-  truncate,
-  writeFile,
-} from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readFile, symlink, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BuildError } from '../errors.js';
 import { run } from '../exec/run.js';
 import { silentLogger, type Logger } from '../log/logger.js';
+import { quoteAlways } from '../exec/shell-quote.js';
+import { measureTree } from '../fs/measure-tree.js';
+import { HOST_BUSYBOX } from '../exec/host-tools.js';
 
 /** Where `isobuild run` puts the command in the container disk (the tether's contract). */
 export const COMMAND_PATH = '/.isobuild/command';
 export const CONTAINERFS_LABEL = 'containerfs';
 
-/** One shell word, single-quoted: nothing inside is special to sh except the quote itself. */
-export function quoteShellWord(arg: string): string {
-  return `'${arg.replace(/'/g, `'\\''`)}'`;
-}
-
 /** The POSIX sh script the tether runs: `exec` so the command's status is the script's. */
 export function commandScript(argv: readonly string[]): string {
   if (argv.length === 0) throw new BuildError('isobuild run needs a command to run');
-  return `#!/bin/sh\n# Written by isobuild run.\nexec ${argv.map(quoteShellWord).join(' ')}\n`;
+  return `#!/bin/sh\n# Written by isobuild run.\nexec ${argv.map(quoteAlways).join(' ')}\n`;
 }
 
 /**
@@ -50,9 +38,9 @@ export async function makeBusyboxRoot(root: string, logger: Logger = silentLogge
     await mkdir(join(root, d), { recursive: true });
   await mkdir(join(root, 'tmp'), { recursive: true });
   await chmod(join(root, 'tmp'), 0o1777);
-  await copyFile('/bin/busybox', join(root, 'bin/busybox'));
+  await copyFile(HOST_BUSYBOX, join(root, 'bin/busybox'));
   await chmod(join(root, 'bin/busybox'), 0o755);
-  const list = await run('/bin/busybox', ['--list-full'], { logger });
+  const list = await run(HOST_BUSYBOX, ['--list-full'], { logger });
   for (const path of list.stdout.split('\n').filter((p) => p && p !== 'bin/busybox')) {
     const depth = path.split('/').length - 1;
     const target = '../'.repeat(depth) + 'bin/busybox';
@@ -66,22 +54,6 @@ export async function makeBusyboxRoot(root: string, logger: Logger = silentLogge
   );
   await writeFile(join(root, 'etc/group'), 'root:x:0:\nnogroup:x:65534:\n');
   await writeFile(join(root, 'etc/hostname'), 'isobuild\n');
-}
-
-/** Bytes and entries under `dir`, to size the disk. */
-async function measureTree(dir: string): Promise<{ bytes: number; entries: number }> {
-  let bytes = 0;
-  let entries = 0;
-  const visit = async (d: string) => {
-    for (const n of await readdir(d)) {
-      const st = await lstat(join(d, n));
-      entries++;
-      bytes += st.size;
-      if (st.isDirectory()) await visit(join(d, n));
-    }
-  };
-  await visit(dir);
-  return { bytes, entries };
 }
 
 /** Room for the files, ext4's metadata and the journal, in whole MiB; at least 64 MiB. */

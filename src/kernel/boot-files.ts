@@ -1,6 +1,6 @@
 import { copyFile, lstat, mkdir, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { resolveInRoot } from '../rootfs/resolve-in-root.js';
+import { resolveInRoot } from '../rootfs/root-path.js';
 
 /** Links Debian's kernel scripts leave at / and /boot; they dangle once the kernel moves out. */
 const KERNEL_LINKS = ['vmlinuz', 'vmlinuz.old', 'initrd.img', 'initrd.img.old'];

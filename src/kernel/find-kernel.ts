@@ -1,7 +1,7 @@
 import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BuildError } from '../errors.js';
-import { resolveInRoot } from '../rootfs/resolve-in-root.js';
+import { resolveInRoot } from '../rootfs/root-path.js';
 
 /** What a root holds that looks like a kernel. */
 export interface KernelFindings {

@@ -2,7 +2,7 @@ import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BuildError } from '../errors.js';
 import type { RunOptions, RunResult } from '../exec/run.js';
-import { resolveInRoot } from '../rootfs/resolve-in-root.js';
+import { resolveInRoot } from '../rootfs/root-path.js';
 
 type Runner = (file: string, args: readonly string[], opts?: RunOptions) => Promise<RunResult>;
 
@@ -69,13 +69,4 @@ export async function runDepmod(root: string, version: string, run: Runner, stag
   const dep = join(await modulesDirOf(root, version), 'modules.dep');
   if (!(await lstat(dep).catch(() => undefined))?.isFile())
     throw new BuildError(`depmod -b ${root} ${version} wrote no ${dep}`, stage);
-}
-
-/** Bytes of module files (.ko and compressed) for the kernel, for the stage's meta. */
-export async function sumModuleBytes(root: string, version: string): Promise<number> {
-  let total = 0;
-  for (const f of await listFiles(await modulesDirOf(root, version))) {
-    if (f.endsWith('.ko') || compressedSuffixOf(f)) total += (await lstat(f)).size;
-  }
-  return total;
 }

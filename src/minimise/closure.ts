@@ -1,8 +1,8 @@
 import { open } from 'node:fs/promises';
 import { posix } from 'node:path';
-import { readElf, type ElfInfo } from './elf.js';
+import { readElf, type ElfInfo } from '../fs/elf.js';
 import { readLibraryDirs } from './ld-paths.js';
-import { hostPath, resolveInRoot } from './root-path.js';
+import { hostPath, walkInRoot } from '../rootfs/root-path.js';
 
 /**
  * The set of in-root paths the minimised root keeps, each with the reasons it is kept.
@@ -72,7 +72,7 @@ export class KeepSet {
   async add(path: string, reason: KeepReason, opts: AddOptions = {}): Promise<string | undefined> {
     const norm = posix.normalize(path);
     if (isDropped(norm)) return undefined;
-    const r = await resolveInRoot(this.root, norm, opts.follow ?? true);
+    const r = await walkInRoot(this.root, norm, opts.follow ?? true);
     for (const link of r.links) {
       if (isDropped(link)) continue;
       // A link is kept as part of a chain, and for the reason its target is kept (elf, init...).
@@ -157,7 +157,7 @@ export class KeepSet {
     ];
     for (const dir of dirs) {
       const candidate = posix.join(dir, name);
-      const r = await resolveInRoot(this.root, candidate);
+      const r = await walkInRoot(this.root, candidate);
       if (!r.stat?.isFile()) continue;
       const lib = await readElf(hostPath(this.root, r.path));
       if (lib && lib.bits === info.bits && lib.machine === info.machine) return candidate;

@@ -11,7 +11,7 @@ import {
   utimes,
 } from 'node:fs/promises';
 import { posix } from 'node:path';
-import { hostPath } from './root-path.js';
+import { hostPath } from '../rootfs/root-path.js';
 
 /**
  * Copies the kept paths from one root to another with their modes, owners, symlinks and

@@ -1,5 +1,5 @@
 import { readdir } from 'node:fs/promises';
-import { hostPath, resolveInRoot } from './root-path.js';
+import { hostPath, walkInRoot } from '../rootfs/root-path.js';
 
 /**
  * Globs over paths inside a root (keep, list_dirs, exclude). Our own small matcher rather
@@ -90,7 +90,7 @@ export async function matchRootGlobs(root: string, patterns: readonly string[]):
   const found = new Set<string>();
   for (const pattern of patterns) {
     const prefix = staticPrefix(pattern);
-    const resolved = await resolveInRoot(root, prefix);
+    const resolved = await walkInRoot(root, prefix);
     if (!resolved.stat?.isDirectory()) continue;
     const rest = (pattern.startsWith('/') ? pattern : '/' + pattern).slice(
       prefix === '/' ? 0 : prefix.length,

@@ -1,7 +1,7 @@
 import { readFile, readdir } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { globToRegExp } from './glob.js';
-import { hostPath, resolveInRoot } from './root-path.js';
+import { hostPath, walkInRoot } from '../rootfs/root-path.js';
 
 /**
  * The root's library search directories, as its dynamic loader would build them from
@@ -11,14 +11,14 @@ const TRUSTED_64 = ['/lib64', '/usr/lib64', '/lib', '/usr/lib'];
 const TRUSTED_32 = ['/lib32', '/usr/lib32', '/lib', '/usr/lib'];
 
 async function readInRoot(root: string, path: string): Promise<string | undefined> {
-  const r = await resolveInRoot(root, path);
+  const r = await walkInRoot(root, path);
   if (!r.stat?.isFile()) return undefined;
   return readFile(hostPath(root, r.path), 'utf8').catch(() => undefined);
 }
 
 async function expandInclude(root: string, pattern: string): Promise<string[]> {
   const dir = posix.dirname(pattern);
-  const r = await resolveInRoot(root, dir);
+  const r = await walkInRoot(root, dir);
   if (!r.stat?.isDirectory()) return [];
   const re = globToRegExp(pattern.replace(dir, r.path));
   const names = await readdir(hostPath(root, r.path)).catch(() => [] as string[]);

@@ -8,12 +8,13 @@ import { copyKept } from './copier.js';
 import { fixedEnv } from './env.js';
 import { globToRegExp, matchRootGlobs, walkRoot } from './glob.js';
 import { driverModulePaths, moduleIndexGlobs } from './modules.js';
-import { buildManifest, measureTree, summarise, type MinimiseManifest } from './report.js';
-import { resolveInRoot } from './root-path.js';
+import { buildManifest, summarise, type MinimiseManifest } from './report.js';
+import { walkInRoot } from '../rootfs/root-path.js';
 import { parseStrace } from './strace-parse.js';
 import { interpretTrace } from './trace-events.js';
 import { traceWorkload, type Workload, type WorkloadResult } from './tracer.js';
 import { checkRun, formatFailures, type VerifyFailure } from './verify.js';
+import { measureTree } from '../fs/measure-tree.js';
 
 /**
  * The minimise stage's work, in order: trace each workload in an overlay of the root, keep
@@ -108,7 +109,7 @@ async function addUntraced(ctx: Ctx, env: Record<string, string>, keep: KeepSet,
   const m = ctx.spec.minimise;
   for (const p of await matchRootGlobs(ctx.rootfs, m?.keep ?? [])) await keep.add(p, 'keep', { exec: true });
   for (const dir of await matchRootGlobs(ctx.rootfs, m?.list_dirs ?? [])) {
-    const r = await resolveInRoot(ctx.rootfs, dir);
+    const r = await walkInRoot(ctx.rootfs, dir);
     if (!r.stat?.isDirectory()) continue;
     await keep.add(r.path, 'list_dirs');
     for (const entry of await walkRoot(ctx.rootfs, r.path))
@@ -163,12 +164,12 @@ export async function expandRequirement(root: string, req: string, path: string)
   if (!req.startsWith('/')) {
     for (const dir of path.split(':').filter((d) => d.startsWith('/'))) {
       const candidate = `${dir}/${req}`;
-      const r = await resolveInRoot(root, candidate);
+      const r = await walkInRoot(root, candidate);
       if (r.stat?.isFile()) return [candidate];
     }
     return [];
   }
-  const r = await resolveInRoot(root, req);
+  const r = await walkInRoot(root, req);
   if (!r.stat?.isDirectory()) return [req];
   return [req, ...(await walkRoot(root, r.path))];
 }

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { hostPath, resolveInRoot } from './root-path.js';
+import { hostPath, walkInRoot } from '../rootfs/root-path.js';
 
 /**
  * The kernel-module files the init's drivers need: each driver's module and its
@@ -18,9 +18,9 @@ export async function driverModulePaths(
 ): Promise<string[]> {
   if (!kernelVersion) return [];
   const base = `/lib/modules/${kernelVersion}`;
-  const dir = await resolveInRoot(root, base);
+  const dir = await walkInRoot(root, base);
   if (!dir.stat?.isDirectory()) return [];
-  const dep = await resolveInRoot(root, `${dir.path}/modules.dep`);
+  const dep = await walkInRoot(root, `${dir.path}/modules.dep`);
   const depText = dep.stat?.isFile() ? await readFile(hostPath(root, dep.path), 'utf8').catch(() => '') : '';
   const deps = new Map<string, { file: string; needs: string[] }>();
   for (const line of depText.split('\n')) {

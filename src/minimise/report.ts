@@ -1,15 +1,10 @@
-import { lstat, readdir } from 'node:fs/promises';
+import { lstat } from 'node:fs/promises';
 import { posix } from 'node:path';
 import type { KeepSet, KeepReason } from './closure.js';
-import { hostPath } from './root-path.js';
+import { hostPath } from '../rootfs/root-path.js';
+import type { TreeSize } from '../fs/measure-tree.js';
 
 /** Sizes of a root and what the minimise stage kept, written to artifacts/minimise-manifest.json. */
-export interface TreeSize {
-  /** Entries that are not directories (files, symlinks, nodes). */
-  files: number;
-  /** Sum of regular files' sizes. */
-  bytes: number;
-}
 
 export interface ManifestEntry {
   path: string;
@@ -29,24 +24,6 @@ export interface MinimiseManifest {
   workloads: { argv: string[]; exitCode: number; accesses: number }[];
   excluded: string[];
   entries: ManifestEntry[];
-}
-
-export async function measureTree(root: string): Promise<TreeSize> {
-  const size: TreeSize = { files: 0, bytes: 0 };
-  const visit = async (dir: string) => {
-    const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
-    for (const e of entries) {
-      const p = posix.join(dir, e.name);
-      if (e.isDirectory()) {
-        await visit(p);
-        continue;
-      }
-      size.files++;
-      if (e.isFile()) size.bytes += (await lstat(p)).size;
-    }
-  };
-  await visit(root);
-  return size;
 }
 
 export async function buildManifest(

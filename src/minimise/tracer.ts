@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { BuildError } from '../errors.js';
 import type { RunOptions, RunResult } from '../exec/run.js';
 import { tail } from '../exec/run.js';
+import { escapeInSingleQuotes, quoteWord } from '../exec/shell-quote.js';
 
 /**
  * Runs one workload under strace, chrooted into an overlay of a root so that its writes
@@ -59,8 +60,7 @@ exec strace -f -y --seccomp-bpf -e ${STRACE_FILTER} -o "$trace" \\
 /** The commands, as a user could paste them (for `isobuild plan`); ROOT and TMP are placeholders. */
 export function describeTrace(root: string, w: Workload): string {
   // Quoted twice: once for the inner shell, once more for the outer single-quoted script.
-  const sq = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
-  const q = (a: string) => (/^[\w@%+=:,./-]+$/.test(a) ? a : sq(a).replace(/'/g, `'\\''`));
+  const q = (a: string) => escapeInSingleQuotes(quoteWord(a));
   const m = 'TMP/merged';
   return (
     `unshare --mount --net --propagation private -- sh -c '` +

@@ -1,5 +1,5 @@
 import { readdir } from 'node:fs/promises';
-import { hostPath, resolveInRoot } from './root-path.js';
+import { hostPath, walkInRoot } from '../rootfs/root-path.js';
 import { parseStrace } from './strace-parse.js';
 import { interpretTrace } from './trace-events.js';
 import type { WorkloadResult } from './tracer.js';
@@ -35,7 +35,7 @@ export function compareRuns(full: WorkloadResult, min: WorkloadResult): string[]
 }
 
 async function countEntries(root: string, dir: string): Promise<number> {
-  const r = await resolveInRoot(root, dir);
+  const r = await walkInRoot(root, dir);
   if (!r.stat?.isDirectory()) return 0;
   return (await readdir(hostPath(root, r.path)).catch(() => [])).length;
 }
@@ -50,7 +50,7 @@ export async function checkRun(
   if (!differences.length) return undefined;
   const facts = interpretTrace(parseStrace(min.trace), min.chrootPath);
   const missing: string[] = [];
-  for (const p of facts.missing) if ((await resolveInRoot(roots.full, p)).stat) missing.push(p);
+  for (const p of facts.missing) if ((await walkInRoot(roots.full, p)).stat) missing.push(p);
   const listed = [...new Set(facts.accesses.filter((a) => a.kind === 'list').map((a) => a.path))].sort();
   const shortListings: string[] = [];
   for (const d of listed)

@@ -12,7 +12,7 @@ import {
 } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FIXED_PATH } from '../hooks/hook-env.js';
-import { resolveInRoot } from '../rootfs/resolve-in-root.js';
+import { resolveInRoot } from '../rootfs/root-path.js';
 import type { PmContext } from './types.js';
 
 /** Inside-root folders apt keeps downloads in, and their place in the package cache. */

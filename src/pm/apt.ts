@@ -2,13 +2,14 @@ import { copyFile, lstat, mkdir, readFile, readdir, rm, writeFile } from 'node:f
 import { basename, join } from 'node:path';
 import { BuildError } from '../errors.js';
 import type { ToolNeed } from '../exec/host-tools.js';
-import { run } from '../exec/run.js';
 import { mergeTree } from '../rootfs/merge-tree.js';
-import { resolveInRoot } from '../rootfs/resolve-in-root.js';
+import { resolveInRoot } from '../rootfs/root-path.js';
 import type { ResolvedSpec } from '../spec/types.js';
 import { APT_CACHE_DIRS, makeAptEnv, withAptChroot } from './apt-chroot.js';
 import { aimHostSources, findAptSources } from './apt-sources.js';
 import type { PackageManager, PmContext } from './types.js';
+import { quoteWord } from '../exec/shell-quote.js';
+import { readToolVersion } from '../exec/tool-version.js';
 
 const MERGED_USR_HOOKS = '/usr/share/mmdebstrap/hooks/merged-usr';
 const HOST_TRUSTED_PARTS = '/etc/apt/trusted.gpg.d';
@@ -51,11 +52,6 @@ export function checkPackageArgs(packages: readonly string[]): void {
   if (bad.length) throw new BuildError(`not an apt package name: ${bad.map((b) => `'${b}'`).join(', ')}`);
 }
 
-/** mmdebstrap reads its special hooks with shell word splitting: quote our paths for it. */
-export function quoteWord(s: string): string {
-  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
-}
-
 /** The mmdebstrap arguments for a spec, the package cache and the sources files. */
 export function mmdebstrapArgs(
   spec: ResolvedSpec,
@@ -84,7 +80,9 @@ export function mmdebstrapArgs(
     // The bootstrap's apt trusts the host's keys plus the repo's; the root keeps the repo's.
     args.push(`--keyring=${keys.keyringDir}`);
     args.push(`--setup-hook=mkdir -p "$1"/etc/apt/trusted.gpg.d`);
-    args.push(`--setup-hook=copy-in ${keys.files.map(quoteWord).join(' ')} /etc/apt/trusted.gpg.d/`);
+    args.push(
+      `--setup-hook=copy-in ${keys.files.map((f) => quoteWord(f)).join(' ')} /etc/apt/trusted.gpg.d/`,
+    );
   }
   for (const dir of APT_CACHE_DIRS) {
     const outside = quoteWord(join(pkgCacheDir, dir.inCache));
@@ -234,12 +232,6 @@ async function cleanRoot(ctx: PmContext): Promise<void> {
   if ((await lstat(machineId).catch(() => undefined))?.isFile()) await writeFile(machineId, '');
 }
 
-async function firstLine(file: string, args: string[]): Promise<string> {
-  const res = await run(file, args, { allowFailure: true });
-  const line = (res.stdout || res.all).split('\n')[0]?.trim();
-  return res.exitCode === 0 && line ? line : `${file}: not available`;
-}
-
 export const aptPackageManager: PackageManager = {
   name: 'apt',
   tools: () =>
@@ -296,10 +288,7 @@ export const aptPackageManager: PackageManager = {
         ];
     }
   },
-  versions: async () => [
-    await firstLine('mmdebstrap', ['--version']),
-    await firstLine('apt-get', ['--version']),
-  ],
+  versions: async () => [await readToolVersion('mmdebstrap'), await readToolVersion('apt-get')],
   setup: setupRoot,
   install: installPackages,
   async runScript(ctx, args) {

@@ -2,7 +2,6 @@ import { copyFile, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { BuildError } from '../errors.js';
 import type { ToolNeed } from '../exec/host-tools.js';
-import { run } from '../exec/run.js';
 import type { ResolvedSpec } from '../spec/types.js';
 import { renderRpmConfig, rootCacheDir, rootConfigPath, type RpmTool } from './rpm-config.js';
 import { describeRpmDb, dropEmptyWal, importGpgKeys, initRpmDb } from './rpm-db.js';
@@ -10,6 +9,8 @@ import { reportFallback, selectRpmFrontend, type RpmFrontend } from './rpm-front
 import { checkRepoKeys } from './rpm-repo-files.js';
 import { openRpmSession, type CacheChoice } from './rpm-session.js';
 import type { PackageManager, PmContext } from './types.js';
+import { quoteCommand, quoteWord } from '../exec/shell-quote.js';
+import { readToolVersion } from '../exec/tool-version.js';
 
 /**
  * One implementation behind the dnf, yum and tdnf adapters (VIC's setup_pm and
@@ -93,10 +94,6 @@ async function removeRootLogs(rootfs: string): Promise<void> {
   );
 }
 
-function quoteForDisplay(s: string): string {
-  return /^[\w@%+=:,./$-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
-}
-
 function describeFrontend(spec: ResolvedSpec, frontend: RpmFrontend, command: readonly string[]): string {
   const { tool } = frontend;
   const args = [
@@ -110,7 +107,7 @@ function describeFrontend(spec: ResolvedSpec, frontend: RpmFrontend, command: re
     '--assumeyes',
     ...command,
   ];
-  return args.map(quoteForDisplay).join(' ');
+  return quoteCommand(args, { keepVariables: true });
 }
 
 export function makeRpmPackageManager(adapter: RpmTool): PackageManager {
@@ -140,7 +137,7 @@ export function makeRpmPackageManager(adapter: RpmTool): PackageManager {
         case 'setup':
           return [
             ...note,
-            ...describeRpmDb(spec.gpgKeys.map(quoteForDisplay)),
+            ...describeRpmDb(spec.gpgKeys.map((k) => quoteWord(k))),
             ...(args.length ? [describeFrontend(spec, frontend, ['install', ...args])] : []),
           ];
         case 'install':
@@ -160,16 +157,7 @@ export function makeRpmPackageManager(adapter: RpmTool): PackageManager {
 
     async versions() {
       const frontend = frontendFor();
-      const out: string[] = [];
-      for (const [label, file] of [
-        [frontend.tool, frontend.path],
-        ['rpm', 'rpm'],
-      ] as const) {
-        const res = await run(file, ['--version'], { allowFailure: true });
-        const first = (res.stdout.split('\n').find((l) => l.trim()) ?? 'unknown').trim();
-        out.push(`${label} ${first}`);
-      }
-      return out;
+      return [`${frontend.tool} ${await readToolVersion(frontend.path)}`, await readToolVersion('rpm')];
     },
 
     async setup(ctx, basePackages) {

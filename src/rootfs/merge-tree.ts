@@ -2,7 +2,7 @@ import { chmod, lchown, lstat, readdir, rename, rm, rmdir, stat } from 'node:fs/
 import { join, posix } from 'node:path';
 import { BuildError } from '../errors.js';
 import { run } from '../exec/run.js';
-import { resolveInRoot } from './resolve-in-root.js';
+import { resolveInRoot } from './root-path.js';
 
 export interface MergeOptions {
   /** For error messages. */

@@ -2,10 +2,11 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { COMMON_DRIVERS } from '../drivers/common.js';
 import { modulesDir, readModuleIndex } from '../drivers/module-index.js';
-import { measureTree, pruneModules } from '../drivers/prune.js';
+import { pruneModules } from '../drivers/prune.js';
 import { closeOverDependencies, planDrivers, type DriverRequest } from '../drivers/resolve.js';
 import { BuildError } from '../errors.js';
 import type { BuildPlan, Stage, StageContext } from '../pipeline/types.js';
+import { measureTree } from '../fs/measure-tree.js';
 
 /** VIC's common list, then init.sh's drivers array, then the spec's `drivers`. */
 export function driverRequests(plan: BuildPlan): DriverRequest[] {

@@ -7,7 +7,7 @@ import { composeCmdline } from '../image/cmdline.js';
 import { COMPRESSORS, compressCommand, compressFile } from '../image/compress.js';
 import { makeCpio, type CpioOptions } from '../image/cpio.js';
 import { clampTimes, copyInto, formatBytes, moveFile } from '../image/files.js';
-import { readToolVersion } from '../image/tool-version.js';
+import { readToolVersion } from '../exec/tool-version.js';
 import type { Stage, StageContext } from '../pipeline/types.js';
 
 /** The artifacts this stage leaves for the iso stage and the kernel+initrd output. */

@@ -1,18 +1,19 @@
-import { mkdir, symlink, writeFile, lstat } from 'node:fs/promises';
+import { mkdir, symlink, lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ToolNeed } from '../exec/host-tools.js';
-import { run } from '../exec/run.js';
 import { runHook } from '../hooks/run-hook.js';
 import { moveKernelToBootfs } from '../kernel/boot-files.js';
 import { describeKernelFile, extractKernelFile, kernelFileTools } from '../kernel/extract-kernel.js';
 import { findKernelImage, findKernels, pickKernelVersion } from '../kernel/find-kernel.js';
-import { decompressModules, runDepmod, sumModuleBytes } from '../kernel/modules.js';
+import { decompressModules, modulesDirOf, runDepmod } from '../kernel/modules.js';
 import type { BuildPlan, CacheInputs, Stage, StageContext } from '../pipeline/types.js';
 import { findAptSources } from '../pm/apt-sources.js';
 import { packageManagerFor } from '../pm/index.js';
 import { pmContextOf } from '../pm/pm-context.js';
-import { resolveInRoot } from '../rootfs/resolve-in-root.js';
 import type { ResolvedSpec } from '../spec/types.js';
+import { readToolVersion } from '../exec/tool-version.js';
+import { touchInRoot } from '../rootfs/write-in-root.js';
+import { measureTree } from '../fs/measure-tree.js';
 
 /**
  * iso-base (VIC's isos/base.sh): an empty root laid out as VIC's, the repo's base.sh, the
@@ -30,7 +31,7 @@ async function runIsoBase(ctx: StageContext): Promise<void> {
   await installKernel(ctx);
   const version = await prepareKernel(ctx);
   await ctx.pm.clean(pm);
-  await touchInRoot(ctx.rootfs, '/etc/initrd-release');
+  await touchInRoot(ctx.rootfs, '/etc/initrd-release', ctx.plan.options.sourceDateEpoch);
   ctx.meta.kernelVersion = version;
 }
 
@@ -63,14 +64,8 @@ async function prepareKernel(ctx: StageContext): Promise<string> {
   await runDepmod(ctx.rootfs, version, ctx.run, ctx.stage);
   const moved = await moveKernelToBootfs(ctx.rootfs, ctx.bootfs, version, image);
   ctx.logger.info(`kernel ${version}: ${moved.join(', ')} moved to bootfs`);
-  ctx.meta.modulesBytes = await sumModuleBytes(ctx.rootfs, version);
+  ctx.meta.modulesBytes = (await measureTree(await modulesDirOf(ctx.rootfs, version))).bytes;
   return version;
-}
-
-async function touchInRoot(root: string, path: string): Promise<void> {
-  const host = await resolveInRoot(root, path);
-  await mkdir(join(host, '..'), { recursive: true });
-  await writeFile(host, '', { flag: 'a' });
 }
 
 /** Files that decide where packages come from: repo files and keys, apt sources (the host's too). */
@@ -88,12 +83,9 @@ export async function packageSourceFiles(spec: ResolvedSpec): Promise<string[]> 
   return files;
 }
 
-export async function toolVersions(spec: ResolvedSpec, extra: string[][] = []): Promise<string[]> {
+export async function toolVersions(spec: ResolvedSpec, extra: string[] = []): Promise<string[]> {
   const out = await packageManagerFor(spec.packagemanager).versions(spec);
-  for (const [file, ...args] of extra) {
-    const res = await run(file as string, args, { allowFailure: true });
-    out.push((res.stdout || res.all).split('\n')[0]?.trim() || `${file}: not available`);
-  }
+  for (const tool of extra) out.push(await readToolVersion(tool));
   return out;
 }
 
@@ -114,7 +106,7 @@ async function isoBaseInputs(plan: BuildPlan): Promise<CacheInputs> {
       aptSourcesEnv: spec.packagemanager === 'apt' ? (process.env.ISOBUILD_APT_SOURCES ?? null) : undefined,
     },
     files,
-    toolVersions: await toolVersions(spec, [['depmod', '--version']]),
+    toolVersions: await toolVersions(spec, ['depmod']),
   };
 }
 

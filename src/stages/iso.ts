@@ -9,11 +9,12 @@ import { BOOT_TEMPLATES, renderGrubCfg, renderIsolinuxCfg } from '../image/boot-
 import { makeEfiImage, makeGrubEfi } from '../image/efi.js';
 import { clampTimes, formatBytes, moveFile } from '../image/files.js';
 import { xorrisoArgs, xorrisoEpoch, type IsoLayout } from '../image/iso.js';
-import { readToolVersion } from '../image/tool-version.js';
+import { readToolVersion } from '../exec/tool-version.js';
 import { volumeIdentity } from '../image/volume.js';
 import type { BuildPlan, Stage, StageContext } from '../pipeline/types.js';
 import { VERSION } from '../version.js';
 import { INITRD_ARTIFACTS } from './initrd.js';
+import { quoteCommand } from '../exec/shell-quote.js';
 
 export const ISO_ARTIFACT = ARTIFACTS.iso;
 const ISOLINUX_DIR = 'boot/isolinux';
@@ -141,28 +142,29 @@ export const isoStage: Stage = {
       );
     lines.push(
       'xorriso ' +
-        xorrisoArgs({
-          output: '$TMP/image.iso',
-          identity,
-          sourceDateEpoch: plan.options.sourceDateEpoch,
-          files: {
-            'boot/vmlinuz': 'artifacts/vmlinuz',
-            'boot/initrd.img': 'artifacts/initrd.img',
-            ...(bios
-              ? Object.fromEntries(
-                  ['isolinux.bin', 'ldlinux.c32', 'isolinux.cfg'].map((f) => [
-                    `${ISOLINUX_DIR}/${f}`,
-                    `$TMP/iso-tree/${ISOLINUX_DIR}/${f}`,
-                  ]),
-                )
-              : {}),
-            ...(uefi ? { 'boot/grub/grub.cfg': '$TMP/iso-tree/boot/grub/grub.cfg' } : {}),
-          },
-          bios: bios ? { isolinuxDir: ISOLINUX_DIR, mbr: ISOHDPFX_BIN } : undefined,
-          efiImage: uefi ? '$TMP/efiboot.img' : undefined,
-        })
-          .map((a) => (/^[\w@%+=:,./$-]+$/.test(a) ? a : `'${a}'`))
-          .join(' '),
+        quoteCommand(
+          xorrisoArgs({
+            output: '$TMP/image.iso',
+            identity,
+            sourceDateEpoch: plan.options.sourceDateEpoch,
+            files: {
+              'boot/vmlinuz': 'artifacts/vmlinuz',
+              'boot/initrd.img': 'artifacts/initrd.img',
+              ...(bios
+                ? Object.fromEntries(
+                    ['isolinux.bin', 'ldlinux.c32', 'isolinux.cfg'].map((f) => [
+                      `${ISOLINUX_DIR}/${f}`,
+                      `$TMP/iso-tree/${ISOLINUX_DIR}/${f}`,
+                    ]),
+                  )
+                : {}),
+              ...(uefi ? { 'boot/grub/grub.cfg': '$TMP/iso-tree/boot/grub/grub.cfg' } : {}),
+            },
+            bios: bios ? { isolinuxDir: ISOLINUX_DIR, mbr: ISOHDPFX_BIN } : undefined,
+            efiImage: uefi ? '$TMP/efiboot.img' : undefined,
+          }),
+          { keepVariables: true },
+        ),
     );
     return lines;
   },

@@ -1,7 +1,6 @@
 import { writeAppLayer } from '../app/layer.js';
 import type { BuildPlan, Stage, StageContext } from '../pipeline/types.js';
 import {
-  HOST_BUSYBOX,
   installRepoInit,
   installTether,
   kernelVersionOf,
@@ -9,9 +8,10 @@ import {
   sizeTether,
   writeBootstrapInit,
 } from '../tether/bootstrap-layer.js';
-import { removeFromRoot } from '../tether/files.js';
+import { removeFromRoot } from '../rootfs/write-in-root.js';
 import { INIT_SCRIPT_PATH, TETHER_SOURCE_DIR } from '../tether/layout.js';
 import { bootsSystemd, checkInitRequirements, effectiveInit } from '../tether/requirements.js';
+import { HOST_BUSYBOX } from '../exec/host-tools.js';
 
 async function runTether(ctx: StageContext): Promise<void> {
   // The app appliance (seed 000) brings its own init layer.
@@ -62,7 +62,7 @@ export const tetherStage: Stage = {
             tool: 'chroot',
             reason: "run the repo's install-iptables/install-entropy to size the tether tmpfs",
           },
-          { tool: '/bin/busybox', reason: 'ship a static busybox for the tether when the root has none' },
+          { tool: HOST_BUSYBOX, reason: 'ship a static busybox for the tether when the root has none' },
         ],
   cacheInputs: async (plan: BuildPlan) => ({
     values: {

@@ -2,8 +2,8 @@ import { mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { BuildError } from '../errors.js';
 import type { StageContext } from '../pipeline/types.js';
-import { isStaticElf } from './elf.js';
-import { copyIntoRoot, linkInRoot, writeRootFile } from './files.js';
+import { isStaticElf } from '../fs/elf.js';
+import { copyIntoRoot, linkInRoot, writeRootFile } from '../rootfs/write-in-root.js';
 import {
   CONTAINER_LABEL,
   CONTAINER_MOUNT,
@@ -13,11 +13,9 @@ import {
   TETHER_SOURCE_DIR,
 } from './layout.js';
 import { assertShellWord, renderTemplate } from './render.js';
-import { ROOT_PATH_DIRS, findCommandInRoot } from './root-path.js';
+import { ROOT_PATH_DIRS, findCommandInRoot } from '../rootfs/root-path.js';
 import { listFileSizes, tetherSizeMiB, tmpfsBytes } from './sizing.js';
-
-/** The static busybox the default tether and iptables-wrapper run under (from busybox-static). */
-export const HOST_BUSYBOX = '/bin/busybox';
+import { HOST_BUSYBOX } from '../exec/host-tools.js';
 
 /** Copies the repo's init.sh where the bootstrap init sources it. */
 export async function installRepoInit(ctx: StageContext): Promise<boolean> {
@@ -139,7 +137,7 @@ export async function writeBootstrapInit(
 
 /** The kernel runs /init from an initramfs: point it at the image's init. */
 export async function linkInit(ctx: StageContext, init: string): Promise<void> {
-  await linkInRoot(ctx.rootfs, '/init', init);
+  await linkInRoot(ctx.rootfs, '/init', init, ctx.plan.options.sourceDateEpoch);
 }
 
 /** The kernel version iso-base recorded, or the root's only /lib/modules/<version>. */

@@ -1,6 +1,6 @@
 import { BuildError } from '../errors.js';
 import type { BuildPlan } from '../pipeline/types.js';
-import { findCommandInRoot, resolveInRoot } from './root-path.js';
+import { findCommandInRoot, findInRoot } from '../rootfs/root-path.js';
 import { INIT_SCRIPT_PATH, TETHER_SOURCE_DIR } from './layout.js';
 
 /** Commands the bootstrap init runs (templates/init/bootstrap.sh.hbs), each with why. */
@@ -68,7 +68,7 @@ export function initRequirements(plan: BuildPlan): string[] {
 /** Checks the root has every command the bootstrap init runs; names all that are missing. */
 export async function checkInitRequirements(root: string, init: string): Promise<void> {
   if (bootsSystemd(init)) {
-    if (!(await resolveInRoot(root, init)))
+    if (!(await findInRoot(root, init)))
       throw new BuildError(`the root has no ${init}, which the spec names as its init`, 'tether');
     return;
   }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BuildError } from '../../src/errors.js';
 import type { MinimiseManifest } from '../../src/minimise/report.js';
-import { measureTree } from '../../src/minimise/report.js';
+import { measureTree } from '../../src/fs/measure-tree.js';
 import { traceWorkload } from '../../src/minimise/tracer.js';
 import { fixedEnv } from '../../src/minimise/env.js';
 import { minimiseStage } from '../../src/stages/minimise.js';

@@ -6,7 +6,6 @@ import {
   appInitRequirements,
   renderInit,
   renderPhase,
-  shellQuote,
   writeAppLayer,
 } from '../../../src/app/layer.js';
 import { BuildError } from '../../../src/errors.js';
@@ -42,7 +41,6 @@ describe('app layer', () => {
     expect(res.stdout).toBe("it's|a b|$HOME|extra arg|");
     expect(script).toContain("export GREETING='it'\\''s me'");
     expect(script.indexOf('export A=1')).toBeLessThan(script.indexOf('export GREETING'));
-    expect(shellQuote('plain/path-1.0')).toBe('plain/path-1.0');
   });
 
   it('renders the init with the fixed environment, drivers and default end', async () => {

@@ -2,19 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../../../src/exec/run.js';
-import { commandScript, containerDiskBytes, quoteShellWord } from '../../../src/image/containerfs.js';
-
-describe('quoteShellWord', () => {
-  it.each([
-    ['plain', `'plain'`],
-    ['', `''`],
-    [`it's`, `'it'\\''s'`],
-    ['$HOME', `'$HOME'`],
-    ['a\nb', `'a\nb'`],
-  ])('quotes %j as %s', (word, quoted) => {
-    expect(quoteShellWord(word)).toBe(quoted);
-  });
-});
+import { commandScript, containerDiskBytes } from '../../../src/image/containerfs.js';
 
 describe('commandScript', () => {
   let dir: string;

@@ -14,10 +14,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KeepSet } from '../../../src/minimise/closure.js';
 import { copyKept } from '../../../src/minimise/copier.js';
-import { readElf } from '../../../src/minimise/elf.js';
+import { readElf } from '../../../src/fs/elf.js';
 import { globToRegExp, matchRootGlobs } from '../../../src/minimise/glob.js';
 import { readLibraryDirs } from '../../../src/minimise/ld-paths.js';
-import { resolveInRoot } from '../../../src/minimise/root-path.js';
+import { walkInRoot } from '../../../src/rootfs/root-path.js';
 
 /**
  * A tiny merged-/usr root made by hand: the host's /usr/bin/true with its libc and loader
@@ -65,13 +65,13 @@ describe('keep set on a hand-made root', () => {
   });
 
   it('resolves links against the root, never the host', async () => {
-    const r = await resolveInRoot(root, '/bin/true');
+    const r = await walkInRoot(root, '/bin/true');
     expect(r).toMatchObject({ path: '/usr/bin/true', links: ['/bin'] });
-    const esc = await resolveInRoot(root, '/usr/bin/escape/passwd');
+    const esc = await walkInRoot(root, '/usr/bin/escape/passwd');
     expect(esc.path).toBe('/etc/passwd'); // '..' stops at the root: the root's /etc, which lacks passwd
     expect(esc.stat).toBeUndefined();
-    expect((await resolveInRoot(root, '/etc/host-passwd')).stat).toBeUndefined();
-    expect(await resolveInRoot(root, '/bin', false)).toMatchObject({ path: '/bin', links: [] });
+    expect((await walkInRoot(root, '/etc/host-passwd')).stat).toBeUndefined();
+    expect(await walkInRoot(root, '/bin', false)).toMatchObject({ path: '/bin', links: [] });
   });
 
   it('reads the loader search path from ld.so.conf and its includes', async () => {

@@ -21,7 +21,6 @@ import {
   makeAptConfig,
   mmdebstrapArgs,
   parseAptScript,
-  quoteWord,
 } from '../../../src/pm/apt.js';
 import type { ResolvedSpec } from '../../../src/spec/types.js';
 
@@ -94,11 +93,6 @@ test('mmdebstrap arguments: merged-usr hook, variant, base packages, cache hooks
   expect(args).toContain("--customize-hook=sync-out /var/lib/apt/lists '/c/pk g/apt/lists'");
   expect(args.slice(-3)).toEqual(['bookworm', '/t/root', '/etc/apt/sources.list.d/x.sources']);
   expect(mmdebstrapArgs(aptSpec(), [], '/t', [], '/c').some((a) => a.startsWith('--include'))).toBe(false);
-});
-
-test('quoteWord leaves plain words alone and quotes the rest for shell word splitting', () => {
-  expect(quoteWord('/a/b-c.d')).toBe('/a/b-c.d');
-  expect(quoteWord("it's here")).toBe("'it'\\''s here'");
 });
 
 test('describe shows pasteable commands for each operation', () => {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { dir as tmpDir, type DirectoryResult } from 'tmp-promise';
 import { BuildError } from '../../../src/errors.js';
 import { mergeTree } from '../../../src/rootfs/merge-tree.js';
-import { resolveInRoot } from '../../../src/rootfs/resolve-in-root.js';
+import { resolveInRoot } from '../../../src/rootfs/root-path.js';
 
 let tmp: DirectoryResult;
 let root: string;

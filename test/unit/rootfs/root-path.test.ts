@@ -1,8 +1,8 @@
 import { chmod, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isStaticElf } from '../../../src/tether/elf.js';
-import { findCommandInRoot, resolveInRoot } from '../../../src/tether/root-path.js';
+import { isStaticElf } from '../../../src/fs/elf.js';
+import { findCommandInRoot, findInRoot } from '../../../src/rootfs/root-path.js';
 
 describe('paths inside a root', () => {
   let root: string;
@@ -25,9 +25,12 @@ describe('paths inside a root', () => {
   });
 
   it('follows absolute links relative to the root', async () => {
-    expect(await resolveInRoot(root, '/sbin/modprobe')).toBe('/usr/bin/kmod');
-    expect(await resolveInRoot(root, '/usr/bin/escape')).toBeUndefined();
-    expect(await resolveInRoot(root, '/bin/../usr/bin/kmod')).toBe('/usr/bin/kmod');
+    expect(await findInRoot(root, '/sbin/modprobe')).toBe('/usr/bin/kmod');
+    expect(await findInRoot(root, '/usr/bin/escape')).toBeUndefined();
+    // `..` applies after the link, as in the kernel: /bin/.. is /usr here, never the root.
+    expect(await findInRoot(root, '/bin/../bin/kmod')).toBe('/usr/bin/kmod');
+    expect(await findInRoot(root, '/bin/../usr/bin/kmod')).toBeUndefined();
+    expect(await findInRoot(root, '/../../usr/bin/kmod')).toBe('/usr/bin/kmod');
   });
 
   it('finds executables on the root PATH only', async () => {

@@ -3,11 +3,13 @@ import { open, readFile } from 'node:fs/promises';
 /**
  * Just enough ELF reading to find what the dynamic loader will open: the interpreter
  * (PT_INTERP), DT_NEEDED and the library search paths. The loader's own opens never show
- * in the trace of a chrooted exec, so these must be added by reading the files.
+ * in the trace of a chrooted exec (minimise adds them by reading the files), and a binary
+ * without PT_INTERP is static, so it runs in any root whatever its libc (the tether's busybox).
  */
 export interface ElfInfo {
   /** 32 or 64. */
   bits: 32 | 64;
+  littleEndian: boolean;
   machine: number;
   interpreter?: string;
   needed: string[];
@@ -44,6 +46,15 @@ export async function readElf(file: string): Promise<ElfInfo | undefined> {
   return parseElf(await readFile(file));
 }
 
+/**
+ * Whether `path` is a statically linked 64-bit little-endian ELF executable (no PT_INTERP):
+ * what an x86_64 init can run from any root. False for anything else, a missing file included.
+ */
+export async function isStaticElf(path: string): Promise<boolean> {
+  const info = await readElf(path).catch(() => undefined);
+  return info !== undefined && info.bits === 64 && info.littleEndian && info.interpreter === undefined;
+}
+
 interface Segment {
   type: number;
   offset: number;
@@ -76,7 +87,7 @@ export function parseElf(buf: Buffer): ElfInfo | undefined {
       const end = buf.indexOf(0, o);
       return buf.toString('utf8', o, end < 0 ? buf.length : end);
     };
-    const info: ElfInfo = { bits, machine, needed: [], rpath: [], runpath: [] };
+    const info: ElfInfo = { bits, littleEndian: le, machine, needed: [], rpath: [], runpath: [] };
     const interp = segments.find((s) => s.type === PT_INTERP);
     if (interp) info.interpreter = cString(interp.offset);
     const dyn = segments.find((s) => s.type === PT_DYNAMIC);
