@@ -4,7 +4,12 @@ import { UsageError } from '../errors.js';
 import { exportRoot } from '../pipeline/export.js';
 import { defaultBuildOptions, makePlan, parseTarget } from '../pipeline/plan.js';
 import { preflight } from '../pipeline/preflight.js';
-import { runPipeline } from '../pipeline/run-pipeline.js';
+import { runPipeline, type StageOutcome } from '../pipeline/run-pipeline.js';
+import { cacheLayout } from '../pipeline/cache.js';
+import { formatBytes, registryRefs, RegistryStageCache } from '../cache/remote/registry-cache.js';
+import { REGISTRY_CACHE_TOOLS } from '../cache/remote/tools.js';
+import { checkTools } from '../exec/host-tools.js';
+import type { Logger } from '../log/logger.js';
 import type { BuildPlan, OutputFormat } from '../pipeline/types.js';
 import { loadRepo } from '../spec/load.js';
 import { writeOutputs } from '../image/outputs.js';
@@ -18,6 +23,8 @@ interface BuildFlags {
   tether?: string;
   lockTimeout: string;
   bin: string;
+  cacheFrom?: string;
+  cacheTo?: string;
 }
 
 export function registerBuild(program: Command): void {
@@ -36,6 +43,14 @@ export function registerBuild(program: Command): void {
     .option('--tether <path>', "tether binary to start after switch_root (default: isobuild's own)")
     .option('--lock-timeout <seconds>', 'how long to wait for another build of the same repo', '1800')
     .option('--bin <dir>', 'output folder', 'bin')
+    .option(
+      '--cache-from <ref>',
+      'pull stage results from this OCI registry repository (default: ISOBUILD_CACHE_REGISTRY)',
+    )
+    .option(
+      '--cache-to <ref>',
+      'push stage results to this OCI registry repository (default: ISOBUILD_CACHE_REGISTRY)',
+    )
     .action(async (ref: string, flags: BuildFlags, cmd: Command) => {
       const globals = cmd.optsWithGlobals<GlobalOptions>();
       const logger = loggerFor(globals);
@@ -50,9 +65,11 @@ export function registerBuild(program: Command): void {
         tether: flags.tether ? resolve(flags.tether) : undefined,
         lockTimeout,
       });
+      const remote = await openRegistryCache(plan, flags, logger);
       await preflight(plan);
+      if (remote) await checkTools(REGISTRY_CACHE_TOOLS);
       const started = Date.now();
-      const result = await runPipeline(plan, logger);
+      const result = await runPipeline(plan, logger, { remote });
       const destinations = Object.fromEntries(plan.outputs.map((f) => [f, outputPath(plan, f, flags)]));
       await writeOutputs(plan, result.final.artifacts, destinations, logger);
       if (flags.export) {
@@ -64,11 +81,44 @@ export function registerBuild(program: Command): void {
       }
       const seconds = (Date.now() - started) / 1000;
       const built = result.outcomes.filter((o) => o.status === 'built').length;
+      const registry = remote && summariseRegistry(result.outcomes, remote);
       logger.event(
-        { type: 'done', repo: spec.name, target: plan.target, seconds, stagesBuilt: built },
-        `${spec.name} ${plan.target}: done in ${seconds.toFixed(1)} s (${built} of ${result.outcomes.length} stages built)`,
+        {
+          type: 'done',
+          repo: spec.name,
+          target: plan.target,
+          seconds,
+          stagesBuilt: built,
+          registry: remote?.stats,
+        },
+        `${spec.name} ${plan.target}: done in ${seconds.toFixed(1)} s (${built} of ${result.outcomes.length} stages built${registry ? `; ${registry}` : ''})`,
       );
     });
+}
+
+function openRegistryCache(plan: BuildPlan, flags: BuildFlags, logger: Logger) {
+  const refs = registryRefs(flags);
+  return RegistryStageCache.open({
+    ...refs,
+    scratchDir: cacheLayout(resolve(plan.options.cacheRoot)).tmp,
+    sourceDateEpoch: plan.options.sourceDateEpoch,
+    logger,
+  });
+}
+
+/** "7 from the registry (iso pulled, 6 before it not needed); 3 pushed, 41.2 MiB sent" */
+function summariseRegistry(outcomes: readonly StageOutcome[], remote: RegistryStageCache): string {
+  const parts: string[] = [];
+  const pulled = outcomes.find((o) => o.status === 'pulled');
+  if (pulled) {
+    const skipped = outcomes.filter((o) => o.status === 'skipped').length;
+    parts.push(
+      `${skipped + 1} from the registry (${pulled.stage} pulled${skipped ? `, the ${skipped} before it not needed` : ''})`,
+    );
+  }
+  if (remote.stats.pushedEntries)
+    parts.push(`${remote.stats.pushedEntries} pushed, ${formatBytes(remote.stats.pushedBytes)} sent`);
+  return parts.join('; ');
 }
 
 /** VIC's names: bin/bootstrap-<repo>.iso, bin/appliance-<repo>.iso; kernel+initrd in bin/<repo>/. */

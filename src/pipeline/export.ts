@@ -1,7 +1,7 @@
 import { mkdir, readdir, rename } from 'node:fs/promises';
 import { dirname, join, resolve, basename } from 'node:path';
 import { UsageError } from '../errors.js';
-import { run } from '../exec/run.js';
+import { createTreeArchive } from '../fs/tree-archive.js';
 import { copyTree, removeTree } from './fs-tree.js';
 
 const TARBALL = /\.(tar|tar\.gz|tgz|tar\.zst|tar\.xz)$/;
@@ -17,31 +17,14 @@ export async function exportRoot(rootfs: string, dest: string, sourceDateEpoch: 
   const tmp = join(dirname(target), `.${basename(target)}.partial-${process.pid}`);
   try {
     if (TARBALL.test(target)) {
-      const compress = target.endsWith('.tar')
-        ? []
+      const compression = target.endsWith('.tar')
+        ? 'none'
         : target.endsWith('.zst')
-          ? ['--zstd']
+          ? 'zstd'
           : target.endsWith('.xz')
-            ? ['--xz']
-            : ['--gzip'];
-      await run(
-        'tar',
-        [
-          '--create',
-          '--file',
-          tmp,
-          ...compress,
-          '--sort=name',
-          '--numeric-owner',
-          '--xattrs',
-          `--mtime=@${sourceDateEpoch}`,
-          '--clamp-mtime',
-          '--directory',
-          rootfs,
-          '.',
-        ],
-        { env: { GZIP: '-n' } },
-      );
+            ? 'xz'
+            : 'gzip';
+      await createTreeArchive(rootfs, tmp, sourceDateEpoch, compression);
     } else {
       const existing = await readdir(target).catch(() => undefined);
       if (existing && existing.length)

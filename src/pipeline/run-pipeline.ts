@@ -1,6 +1,6 @@
 import { copyFile, mkdir, symlink } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
-import { BuildError, CommandError, IsobuildError } from '../errors.js';
+import { BuildError, CommandError, InterruptedError, IsobuildError } from '../errors.js';
 import { run } from '../exec/run.js';
 import { teeLogger, type Logger } from '../log/logger.js';
 import { packageManagerFor } from '../pm/index.js';
@@ -13,15 +13,20 @@ import {
   makeWorkDir,
   removeStaleWork,
   type CacheEntry,
+  type CacheLayout,
 } from './cache.js';
 import { copyTree, linkTree, removeTree } from './fs-tree.js';
 import { acquireLock } from './lock.js';
-import type { BuildPlan, Stage, StageContext, StageMeta } from './types.js';
+import type { BuildPlan, RemoteStageCache, Stage, StageContext, StageLink, StageMeta } from './types.js';
 
 export interface StageOutcome {
   stage: string;
   key: string;
-  status: 'hit' | 'built';
+  /**
+   * hit: from the local cache; pulled: from the remote cache; skipped: not needed, because a
+   * later stage's result was at hand; built: run here.
+   */
+  status: 'hit' | 'pulled' | 'skipped' | 'built';
   seconds: number;
 }
 
@@ -31,30 +36,64 @@ export interface PipelineResult {
   final: CacheEntry;
 }
 
+export interface PipelineOptions {
+  /** A registry consulted where the local cache misses, and given what this build has. */
+  remote?: RemoteStageCache;
+}
+
 /**
- * Run the plan's stages in order. A stage whose key is in the cache is not run; a stage that
- * runs works in a temp folder that becomes a cache entry only when it succeeds.
+ * Run the plan's stages in order. The build starts after the deepest stage whose result is
+ * at hand (in the local cache, or else pulled from the remote one): stages before it are
+ * not needed. A stage that runs works in a temp folder that becomes a cache entry only
+ * when it succeeds.
  */
-export async function runPipeline(plan: BuildPlan, logger: Logger): Promise<PipelineResult> {
+export async function runPipeline(
+  plan: BuildPlan,
+  logger: Logger,
+  options: PipelineOptions = {},
+): Promise<PipelineResult> {
   const layout = cacheLayout(resolve(plan.options.cacheRoot));
   const repo = plan.spec.name;
   const lock = await acquireLock(layout.locks, repo, plan.options.lockTimeout, logger);
   try {
     await removeStaleWork(layout);
+    const links = await linkStages(plan);
+    const found = plan.options.noCache
+      ? links.map(() => undefined)
+      : await Promise.all(links.map((l) => lookupEntry(layout, repo, l.stage, l.key)));
+    let start = -1;
+    for (const [i, e] of found.entries()) if (e) start = i;
+    let pulled: number | undefined;
+    if (options.remote && !plan.options.noCache) {
+      const index = await pullDeepest(plan, links.slice(start + 1), layout, options.remote, logger);
+      if (index !== undefined) {
+        pulled = start + 1 + index.offset;
+        found[pulled] = index.entry;
+        start = pulled;
+      }
+    }
     const outcomes: StageOutcome[] = [];
     let parent: CacheEntry | undefined;
     for (const [index, stage] of plan.stages.entries()) {
       const started = Date.now();
-      const key = await computeStageKey(stage, plan, parent?.key, await stage.cacheInputs(plan));
+      const { key } = links[index]!;
       const counter = `[${index + 1}/${plan.stages.length}]`;
-      const hit = plan.options.noCache ? undefined : await lookupEntry(layout, repo, stage.name, key);
-      if (hit) {
-        parent = hit;
-        outcomes.push({ stage: stage.name, key, status: 'hit', seconds: 0 });
+      if (index <= start) {
+        const status = index === pulled ? 'pulled' : index === start || found[index] ? 'hit' : 'skipped';
+        const seconds = (Date.now() - started) / 1000;
+        outcomes.push({ stage: stage.name, key, status, seconds });
+        const human =
+          status === 'pulled'
+            ? `from the registry ${options.remote!.name}`
+            : status === 'hit'
+              ? 'cached'
+              : `not needed (${plan.stages[start]!.name} is ${start === pulled ? 'from the registry' : 'cached'})`;
         logger.event(
-          { type: 'stage', stage: stage.name, status: 'hit', key, seconds: 0 },
-          `${counter} ${stage.name}: cached`,
+          { type: 'stage', stage: stage.name, status, key, seconds },
+          `${counter} ${stage.name}: ${human}`,
         );
+        if (index === start) parent = found[index];
+        if (found[index] && status !== 'pulled') await options.remote?.push(links[index]!, found[index]!);
         continue;
       }
       logger.event({ type: 'stage', stage: stage.name, status: 'start', key }, `${counter} ${stage.name}...`);
@@ -65,11 +104,52 @@ export async function runPipeline(plan: BuildPlan, logger: Logger): Promise<Pipe
         { type: 'stage', stage: stage.name, status: 'built', key, seconds },
         `${counter} ${stage.name}: built in ${seconds.toFixed(1)} s`,
       );
+      // Right away, so a later stage that fails still leaves this one shared.
+      await options.remote?.push(links[index]!, parent);
     }
     if (!parent) throw new IsobuildError('the plan has no stages');
     return { outcomes, final: parent };
   } finally {
     await lock.release();
+  }
+}
+
+/** Every stage's key, in order: each depends on its inputs and its parent's key only. */
+async function linkStages(plan: BuildPlan): Promise<StageLink[]> {
+  const links: StageLink[] = [];
+  for (const stage of plan.stages) {
+    const parentKey = links.at(-1)?.key;
+    const key = await computeStageKey(stage, plan, parentKey, await stage.cacheInputs(plan));
+    links.push({ stage: stage.name, key, parentKey });
+  }
+  return links;
+}
+
+/**
+ * The deepest of `links` the remote holds, pulled into the local cache; stages before it are
+ * then not needed at all. A remote that fails is a warning: the build goes on locally.
+ */
+async function pullDeepest(
+  plan: BuildPlan,
+  links: readonly StageLink[],
+  layout: CacheLayout,
+  remote: RemoteStageCache,
+  logger: Logger,
+): Promise<{ offset: number; entry: CacheEntry } | undefined> {
+  const offset = await remote.findDeepest(links);
+  if (offset < 0) return undefined;
+  const link = links[offset]!;
+  const repo = plan.spec.name;
+  const work = await makeWorkDir(layout, repo, link.stage);
+  try {
+    const meta = await remote.pull(link, work);
+    return { offset, entry: await commitEntry(layout, repo, link.stage, link.key, work, meta) };
+  } catch (err) {
+    if (err instanceof InterruptedError) throw err;
+    logger.warn(`${link.stage} from ${remote.name}: ${(err as Error).message}; building it here`);
+    return undefined;
+  } finally {
+    await removeTree(work);
   }
 }
 

@@ -98,6 +98,37 @@ export interface CacheInputs {
   toolVersions: string[];
 }
 
+/** One stage of a plan with its cache key: what a remote cache is asked about. */
+export interface StageLink {
+  readonly stage: StageName;
+  readonly key: string;
+  readonly parentKey?: string;
+}
+
+/** A local cache entry as a remote cache sees it (see pipeline/cache.ts). */
+export interface EntryFiles {
+  readonly rootfs: string;
+  readonly bootfs: string;
+  readonly artifacts: string;
+  readonly meta: StageMeta;
+}
+
+/**
+ * A second-level stage cache shared between machines (an OCI registry: src/cache/remote/).
+ * The pipeline asks it only where the local cache misses, and only for the deepest entry
+ * the build needs. Lookups and pushes never throw: a remote that fails is a warning.
+ */
+export interface RemoteStageCache {
+  /** Where it is, for messages. */
+  readonly name: string;
+  /** Of these links (pipeline order), the index of the last one the remote holds, or -1. */
+  findDeepest(links: readonly StageLink[]): Promise<number>;
+  /** Unpack one entry's trees and artifacts into `work` (rootfs/, bootfs/, artifacts/); throws on any failure. */
+  pull(link: StageLink, work: string): Promise<StageMeta>;
+  /** Share a local entry unless the remote has it. */
+  push(link: StageLink, entry: EntryFiles): Promise<void>;
+}
+
 export interface Stage {
   readonly name: StageName;
   /** Bump when the stage's code changes in a way that changes its output. */

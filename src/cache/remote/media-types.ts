@@ -1,0 +1,18 @@
+/**
+ * isobuild's own OCI media types: a stage entry is an OCI artifact (image-spec v1.1,
+ * `artifactType`), so registries store it like any other and no runtime mistakes it for a
+ * container image.
+ */
+export const STAGE_MEDIA_TYPES = {
+  artifact: 'application/vnd.isobuild.stage.v1',
+  config: 'application/vnd.isobuild.stage.config.v1+json',
+  rootfs: 'application/vnd.isobuild.stage.rootfs.v1.tar+zstd',
+  bootfs: 'application/vnd.isobuild.stage.bootfs.v1.tar+zstd',
+  /** One file of the entry's artifacts folder (initrd.img, image.iso...), as is. */
+  file: 'application/vnd.isobuild.stage.artifact.v1',
+} as const;
+
+/** A stage's tag in the cache repository: its name and its cache key. */
+export function stageTag(stage: string, key: string): string {
+  return `${stage}-${key}`;
+}
