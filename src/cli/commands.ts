@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { registerBoot } from './boot.js';
 import { registerBuild } from './build.js';
+import { registerCi } from './ci.js';
 import { registerClean } from './clean.js';
 import { registerDoctor } from './doctor.js';
 import { registerList } from './list.js';
@@ -18,4 +19,5 @@ export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   registerDoctor,
   registerBoot,
   registerRun,
+  registerCi,
 ];

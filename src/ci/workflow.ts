@@ -1,0 +1,128 @@
+import { Document } from 'yaml';
+import type { Target } from '../pipeline/types.js';
+import type { ResolvedSpec } from '../spec/types.js';
+
+/**
+ * The GitHub Actions workflow `isobuild ci` writes: one job per repo and target (bootstrap
+ * for every repo, appliance where `packages.appliance` lists packages, app where the spec
+ * has an `app` section), each on a clean Debian 12 container with Node 20 and `make deps`,
+ * the package cache in actions/cache, the stage cache in an OCI registry (pulled always,
+ * pushed from branch builds), a TCG boot of the ISO, and the ISO and its manifest uploaded.
+ * Pure: the same specs give the same text, so `isobuild ci --check` can compare bytes.
+ */
+export interface MatrixJob {
+  repo: string;
+  target: Extract<Target, 'bootstrap' | 'appliance' | 'app'>;
+}
+
+export interface WorkflowOptions {
+  /**
+   * The stage cache repository. Default: `ghcr.io/<owner>/<repo>/isobuild-cache` with the
+   * job's GITHUB_TOKEN; another registry takes its login from the ISOBUILD_REGISTRY_USER and
+   * ISOBUILD_REGISTRY_TOKEN secrets.
+   */
+  registry?: string;
+}
+
+export const DEFAULT_WORKFLOW_PATH = '.github/workflows/isobuild.yml';
+
+export function matrixJobs(specs: readonly ResolvedSpec[]): MatrixJob[] {
+  const jobs: MatrixJob[] = [];
+  for (const spec of [...specs].sort((a, b) => a.name.localeCompare(b.name))) {
+    jobs.push({ repo: spec.name, target: 'bootstrap' });
+    if (spec.packages.appliance.length) jobs.push({ repo: spec.name, target: 'appliance' });
+    if (spec.app) jobs.push({ repo: spec.name, target: 'app' });
+  }
+  return jobs;
+}
+
+const HEADER = [
+  ' Written by `isobuild ci` from the repo specs in repos/: edit those, then run `isobuild ci` again.',
+  ' `isobuild ci --check` fails when this file is out of date. See docs/ci.md.',
+].join('\n');
+
+export function renderWorkflow(jobs: readonly MatrixJob[], options: WorkflowOptions = {}): string {
+  const login = options.registry
+    ? {
+        ISOBUILD_REGISTRY_USER: '${{ secrets.ISOBUILD_REGISTRY_USER }}',
+        ISOBUILD_REGISTRY_TOKEN: '${{ secrets.ISOBUILD_REGISTRY_TOKEN }}',
+      }
+    : {
+        ISOBUILD_REGISTRY_USER: '${{ github.actor }}',
+        ISOBUILD_REGISTRY_TOKEN: '${{ secrets.GITHUB_TOKEN }}',
+      };
+  const nameRegistry = options.registry
+    ? []
+    : [
+        {
+          name: 'Name the stage cache repository',
+          shell: 'bash',
+          // Registry paths are lowercase; GitHub owners and repositories need not be.
+          run: 'echo "CACHE_REF=ghcr.io/${GITHUB_REPOSITORY,,}/isobuild-cache" >> "$GITHUB_ENV"\n',
+        },
+      ];
+  const workflow = {
+    name: 'isobuild',
+    on: { push: { branches: ['main'] }, pull_request: null, workflow_dispatch: null },
+    permissions: { contents: 'read', packages: 'write' },
+    jobs: {
+      build: {
+        name: '${{ matrix.repo }} ${{ matrix.target }}',
+        'runs-on': 'ubuntu-latest',
+        'timeout-minutes': 90,
+        // Root, mounts and loop devices: the build runs as it does on a Debian host.
+        container: { image: 'debian:12', options: '--privileged' },
+        strategy: { 'fail-fast': false, matrix: { include: jobs.map((j) => ({ ...j })) } },
+        env: {
+          REPO: '${{ matrix.repo }}',
+          TARGET: '${{ matrix.target }}',
+          ISO: 'bin/${{ matrix.repo }}-${{ matrix.target }}.iso',
+          ...(options.registry ? { CACHE_REF: options.registry } : {}),
+          ...login,
+        },
+        steps: [
+          { uses: 'actions/checkout@v4' },
+          { uses: 'actions/setup-node@v4', with: { 'node-version': 20 } },
+          { name: 'Install host tools and npm packages', run: 'make deps' },
+          {
+            name: 'Package cache',
+            uses: 'actions/cache@v4',
+            with: {
+              path: '.isobuild/packages/${{ matrix.repo }}',
+              key: "isobuild-packages-${{ matrix.repo }}-${{ hashFiles(format('repos/{0}/**', matrix.repo)) }}",
+              'restore-keys': 'isobuild-packages-${{ matrix.repo }}-\n',
+            },
+          },
+          ...nameRegistry,
+          {
+            name: 'Build (stages from the registry where it has them)',
+            shell: 'bash',
+            run: [
+              'cache=(--cache-from "$CACHE_REF")',
+              '# Pull requests read the shared stages; branch builds also add theirs.',
+              'if [ "$GITHUB_EVENT_NAME" != pull_request ]; then cache+=(--cache-to "$CACHE_REF"); fi',
+              'npx isobuild build "$REPO" --target "$TARGET" --output "$ISO" "${cache[@]}"',
+              '',
+            ].join('\n'),
+          },
+          {
+            name: 'Boot it under TCG and run a command',
+            run: 'npx isobuild run "$ISO" --accel tcg -- uname -r',
+          },
+          {
+            name: 'Upload the ISO and its manifest',
+            uses: 'actions/upload-artifact@v4',
+            with: {
+              name: '${{ matrix.repo }}-${{ matrix.target }}',
+              path: '${{ env.ISO }}\n${{ env.ISO }}.manifest.json\n',
+              'if-no-files-found': 'error',
+            },
+          },
+        ],
+      },
+    },
+  };
+  const doc = new Document(workflow);
+  doc.commentBefore = HEADER;
+  return doc.toString({ lineWidth: 0, nullStr: '' });
+}
