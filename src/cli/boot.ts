@@ -3,7 +3,7 @@ import { CommandError, UsageError } from '../errors.js';
 import { indent, run, tail } from '../exec/run.js';
 import { bootVm, qemuArgs, withOvmfVars } from '../image/qemu.js';
 import { timeoutMs, vmOptionsFrom, type VmFlags } from '../image/vm-flags.js';
-import { loggerFor, type GlobalOptions } from './context.js';
+import { consoleWriter, loggerFor, type GlobalOptions } from './context.js';
 
 interface BootFlags extends VmFlags {
   disk: string[];
@@ -42,7 +42,8 @@ export function registerBoot(program: Command): void {
     .option('--ide', 'attach disks as IDE instead of virtio-blk')
     .option('--append <args>', 'extra kernel arguments (kernel+initrd folders only)')
     .action(async (image: string, flags: BootFlags, cmd: Command) => {
-      const logger = loggerFor(cmd.optsWithGlobals<GlobalOptions>());
+      const globals = cmd.optsWithGlobals<GlobalOptions>();
+      const logger = loggerFor(globals);
       const vm = { ...(await vmOptionsFrom(image, flags)), disks: flags.disk };
       const expect = compileExpectations(flags.expect);
       if (expect.length === 0) {
@@ -57,7 +58,7 @@ export function registerBoot(program: Command): void {
       }
       const res = await bootVm(
         vm,
-        { expect, timeoutMs: timeoutMs(flags), onLine: (line) => process.stdout.write(line + '\n') },
+        { expect, timeoutMs: timeoutMs(flags), onLine: consoleWriter(globals, 'console') },
         logger,
       );
       if (res.reason === 'matched') return;

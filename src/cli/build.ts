@@ -12,6 +12,7 @@ import { checkTools } from '../exec/host-tools.js';
 import type { Logger } from '../log/logger.js';
 import type { BuildPlan, OutputFormat } from '../pipeline/types.js';
 import { loadRepo } from '../spec/load.js';
+import { digestOutput } from '../image/output-digest.js';
 import { writeOutputs } from '../image/outputs.js';
 import { loggerFor, reposDir, type GlobalOptions } from './context.js';
 
@@ -71,7 +72,11 @@ export function registerBuild(program: Command): void {
       const started = Date.now();
       const result = await runPipeline(plan, logger, { remote });
       const destinations = Object.fromEntries(plan.outputs.map((f) => [f, outputPath(plan, f, flags)]));
-      await writeOutputs(plan, result.final.artifacts, destinations, logger);
+      const written = await writeOutputs(plan, result.final.artifacts, destinations, logger);
+      for (const [i, path] of written.entries()) {
+        const digest = await digestOutput(path);
+        logger.event({ type: 'output', format: plan.outputs[i], path, ...digest });
+      }
       if (flags.export) {
         const dest = await exportRoot(result.final.rootfs, flags.export, plan.options.sourceDateEpoch);
         logger.event(

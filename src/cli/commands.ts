@@ -9,7 +9,11 @@ import { registerPlan } from './plan.js';
 import { registerRun } from './run.js';
 import { registerValidate } from './validate.js';
 
-/** One file per command; each registers itself on the root program. */
+/**
+ * One file per command; each registers itself on the root program. A new command is one file in
+ * src/cli/ and one line here: help, usage errors ("did you mean"), `help WORD` and shell
+ * completion all read the registered commands. Its --json output follows docs/json.md.
+ */
 export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   registerList,
   registerValidate,

@@ -1,4 +1,7 @@
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { writeEvent } from '../log/events.js';
+import { SHIPPED_REPOS } from '../spec/load.js';
 import { createLogger, type Logger } from '../log/logger.js';
 
 /** Options every command shares, set on the root program. */
@@ -10,8 +13,14 @@ export interface GlobalOptions {
   quiet?: boolean;
 }
 
+/**
+ * --repos, else ISOBUILD_REPOS, else ./repos; outside a checkout (`npx isobuild photon-2.0` in
+ * any folder) there is no ./repos, so the repos the package ships are used.
+ */
 export function reposDir(opts: GlobalOptions): string {
-  return resolve(opts.repos ?? process.env.ISOBUILD_REPOS ?? 'repos');
+  const chosen = opts.repos ?? process.env.ISOBUILD_REPOS;
+  if (chosen) return resolve(chosen);
+  return existsSync('repos') ? resolve('repos') : SHIPPED_REPOS;
 }
 
 export function cacheRoot(): string {
@@ -20,4 +29,17 @@ export function cacheRoot(): string {
 
 export function loggerFor(opts: GlobalOptions): Logger {
   return createLogger({ json: opts.json, debug: opts.debug, verbose: opts.verbose, quiet: opts.quiet });
+}
+
+/**
+ * Prints a line of a guest's console (or of the command run in it): as is, or with --json as a
+ * `console` event on stdout, so JSON Lines output never carries raw text.
+ */
+export function consoleWriter(
+  opts: GlobalOptions,
+  source: 'console' | 'command',
+  stream: NodeJS.WritableStream = process.stdout,
+): (line: string) => void {
+  if (opts.json) return (line) => writeEvent({ type: 'console', source, line });
+  return (line) => stream.write(line + '\n');
 }

@@ -1,50 +1,72 @@
 import type { Command } from 'commander';
-import { findMissingTools, HOST_FILES, HOST_TOOLS, type ToolNeed } from '../exec/host-tools.js';
+import { HOST_BUSYBOX, surveyTools, type ToolNeed, type ToolStatus } from '../exec/host-tools.js';
 import { ToolMissingError } from '../errors.js';
+import { writeEvent } from '../log/events.js';
 import { defaultBuildOptions, makePlan, parseTarget } from '../pipeline/plan.js';
 import { toolsForPlan } from '../pipeline/preflight.js';
-import { loadRepo } from '../spec/load.js';
+import { TARGETS } from '../pipeline/types.js';
+import { listRepoFolders, loadRepo, loadRepoFolder } from '../spec/load.js';
 import { reposDir, type GlobalOptions } from './context.js';
 
-/** Tools that only some package managers need: missing ones are reported but do not fail `doctor`. */
-const OPTIONAL_WHY: Record<string, string> = {
-  tdnf: 'not packaged in Debian; the tdnf adapter runs dnf with the same configuration',
-  yum: 'not packaged in Debian 12; the yum adapter runs dnf with the same configuration',
-  debootstrap: 'apt-get install debootstrap; only a fallback for mmdebstrap',
-};
-const OPTIONAL = new Set(Object.keys(OPTIONAL_WHY));
+/** What `boot` and `run` need besides a build: qemu, and a disk for `run`'s container. */
+const VM_TOOLS: ToolNeed[] = [
+  { tool: 'qemu-system-x86_64', reason: 'boot images (isobuild boot, run)' },
+  { tool: '/usr/share/OVMF/OVMF_CODE.fd', reason: 'boot images under UEFI (boot --uefi)' },
+  { tool: 'mkfs.ext4', reason: 'make the containerfs disk (isobuild run)' },
+  { tool: 'debugfs', reason: 'write the command into the containerfs disk (isobuild run)' },
+  { tool: HOST_BUSYBOX, reason: 'the default container root (isobuild run)' },
+];
+
+/**
+ * Without a repo: what any build of any repo in the repos folder needs, for every target, plus
+ * boot and run. Only tools some command really runs are listed, so the count means something.
+ */
+async function needsOfEveryRepo(dir: string): Promise<ToolNeed[]> {
+  const needs: ToolNeed[] = [...VM_TOOLS];
+  for (const folder of await listRepoFolders(dir).catch(() => [])) {
+    const { spec } = await loadRepoFolder(folder);
+    if (!spec) continue;
+    for (const target of TARGETS) {
+      if (target === 'app' && !spec.app) continue;
+      needs.push(...toolsForPlan(makePlan(spec, target, defaultBuildOptions())));
+    }
+  }
+  return needs;
+}
 
 export function registerDoctor(program: Command): void {
   program
     .command('doctor')
     .description('check the host tools a build needs and name the Debian package of each missing one')
-    .argument('[repo]', "check only what this repo's plan needs")
+    .argument('[repo]', "check only what this repo's plan needs (default: every repo's, and boot/run's)")
     .option('-t, --target <target>', 'with a repo: the target to check for', 'bootstrap')
     .action(async (ref: string | undefined, flags: { target: string }, cmd: Command) => {
       const globals = cmd.optsWithGlobals<GlobalOptions>();
-      let needs: ToolNeed[];
-      if (ref) {
-        const spec = await loadRepo(ref, reposDir(globals));
-        needs = toolsForPlan(makePlan(spec, parseTarget(flags.target), defaultBuildOptions()));
-      } else {
-        needs = [...Object.keys(HOST_TOOLS), ...Object.keys(HOST_FILES)].map((tool) => ({
-          tool: tool as ToolNeed['tool'],
-          reason: 'used by some build',
-        }));
-      }
-      const missing = await findMissingTools(needs);
-      const required = missing.filter((m) => ref || !OPTIONAL.has(m.tool));
+      const needs = ref
+        ? toolsForPlan(
+            makePlan(
+              await loadRepo(ref, reposDir(globals)),
+              parseTarget(flags.target),
+              defaultBuildOptions(),
+            ),
+          )
+        : await needsOfEveryRepo(reposDir(globals));
+      const tools = await surveyTools(needs);
+      const missing = tools.filter((t) => !t.present);
       if (globals.json) {
-        process.stdout.write(JSON.stringify({ checked: needs.length, missing }, null, 2) + '\n');
+        for (const t of tools) writeEvent({ type: 'tool', ...t });
+        writeEvent({ type: 'doctor', repo: ref ?? null, checked: tools.length, missing: missing.length });
       } else {
-        const optional = missing.filter((m) => !required.includes(m));
-        process.stdout.write(`checked ${new Set(needs.map((n) => n.tool)).size} host tools\n`);
-        for (const m of optional)
-          process.stdout.write(
-            `optional: ${m.tool} not found (${OPTIONAL_WHY[m.tool] ?? `apt-get install ${m.debianPackage}`})\n`,
-          );
-        if (!required.length) process.stdout.write('all required tools are present\n');
+        printHuman(tools, missing);
       }
-      if (required.length) throw new ToolMissingError(required);
+      if (missing.length)
+        throw new ToolMissingError(
+          missing.map((m) => ({ tool: m.tool, reason: m.reason, debianPackage: m.debianPackage })),
+        );
     });
+}
+
+function printHuman(tools: readonly ToolStatus[], missing: readonly ToolStatus[]): void {
+  process.stdout.write(`checked ${tools.length} host tools\n`);
+  if (!missing.length) process.stdout.write('all required tools are present\n');
 }

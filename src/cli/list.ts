@@ -1,11 +1,12 @@
 import type { Command } from 'commander';
 import { basename } from 'node:path';
+import { writeEvent } from '../log/events.js';
 import { showPath } from '../spec/document.js';
 import { listRepoFolders, loadRepoFolder } from '../spec/load.js';
 import { reposDir, type GlobalOptions } from './context.js';
 
 export interface RepoSummary {
-  name: string;
+  repo: string;
   path: string;
   packagemanager?: string;
   kernel?: string;
@@ -21,7 +22,7 @@ export async function summariseRepos(dir: string): Promise<RepoSummary[]> {
   for (const folder of await listRepoFolders(dir)) {
     const { spec, errors, warnings } = await loadRepoFolder(folder);
     rows.push({
-      name: spec?.name ?? basename(folder),
+      repo: spec?.name ?? basename(folder),
       path: showPath(folder),
       packagemanager: spec?.packagemanager,
       kernel: spec
@@ -64,7 +65,7 @@ export function registerList(program: Command): void {
       const globals = cmd.optsWithGlobals<GlobalOptions>();
       const rows = await summariseRepos(reposDir(globals));
       if (globals.json) {
-        process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
+        for (const row of rows) writeEvent({ type: 'repo', ...row });
         return;
       }
       const status = (r: RepoSummary) =>
@@ -72,11 +73,11 @@ export function registerList(program: Command): void {
           ? r.warnings
             ? `ok (${plural(r.warnings, 'warning')})`
             : 'ok'
-          : `invalid: ${plural(r.errors, 'error')} (isobuild validate ${r.name})`;
+          : `invalid: ${plural(r.errors, 'error')} (isobuild validate ${r.repo})`;
       process.stdout.write(
         formatTable([
           ['REPO', 'PACKAGE MANAGER', 'KERNEL', 'RELEASE', 'STATUS'],
-          ...rows.map((r) => [r.name, r.packagemanager ?? '-', r.kernel ?? '-', r.release ?? '-', status(r)]),
+          ...rows.map((r) => [r.repo, r.packagemanager ?? '-', r.kernel ?? '-', r.release ?? '-', status(r)]),
         ]),
       );
     });

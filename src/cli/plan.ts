@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { defaultBuildOptions, describePlan, makePlan, parseTarget } from '../pipeline/plan.js';
 import { TARGETS } from '../pipeline/types.js';
+import { writeEvent } from '../log/events.js';
 import { showPath } from '../spec/document.js';
 import { loadRepo } from '../spec/load.js';
 import type { ResolvedSpec } from '../spec/types.js';
@@ -65,7 +66,7 @@ export function registerPlan(program: Command): void {
       const spec = await loadRepo(ref, reposDir(globals), loggerFor(globals));
       const described = describePlan(makePlan(spec, target, defaultBuildOptions()));
       if (globals.json) {
-        process.stdout.write(JSON.stringify({ spec, plan: described }, null, 2) + '\n');
+        writeEvent({ type: 'plan', ...described, spec });
         return;
       }
       const rows = describeSpec(spec);

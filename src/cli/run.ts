@@ -4,7 +4,8 @@ import { UsageError } from '../errors.js';
 import { checkTools } from '../exec/host-tools.js';
 import { runInVm } from '../image/run-vm.js';
 import { timeoutMs, vmOptionsFrom, type VmFlags } from '../image/vm-flags.js';
-import { loggerFor, type GlobalOptions } from './context.js';
+import { writeEvent } from '../log/events.js';
+import { consoleWriter, loggerFor, type GlobalOptions } from './context.js';
 import { HOST_BUSYBOX } from '../exec/host-tools.js';
 
 interface RunFlags extends VmFlags {
@@ -30,7 +31,8 @@ export function registerRun(program: Command): void {
     .option('--append <args>', 'extra kernel arguments (kernel+initrd folders only)')
     .option('--console', 'also print the whole console, on stderr')
     .action(async (image: string, argv: string[], flags: RunFlags, cmd: Command) => {
-      const logger = loggerFor(cmd.optsWithGlobals<GlobalOptions>());
+      const globals = cmd.optsWithGlobals<GlobalOptions>();
+      const logger = loggerFor(globals);
       if (flags.rootfs && !(await stat(flags.rootfs).catch(() => undefined))?.isDirectory())
         throw new UsageError(`--rootfs ${flags.rootfs}: not a folder`);
       await checkTools([
@@ -44,10 +46,11 @@ export function registerRun(program: Command): void {
         argv,
         rootfs: flags.rootfs,
         timeoutMs: timeoutMs(flags),
-        onOutput: (line) => process.stdout.write(line + '\n'),
-        onConsole: flags.console ? (line) => process.stderr.write(line + '\n') : undefined,
+        onOutput: consoleWriter(globals, 'command'),
+        onConsole: flags.console ? consoleWriter(globals, 'console', process.stderr) : undefined,
         logger,
       });
+      if (globals.json) writeEvent({ type: 'exit', status });
       process.exitCode = status;
     });
 }

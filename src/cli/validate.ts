@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { basename } from 'node:path';
 import { formatDiagnostic, SpecError, type Diagnostic } from '../errors.js';
+import { writeEvent } from '../log/events.js';
 import { showPath } from '../spec/document.js';
 import { listRepoFolders, loadRepoFolder, locateRepo } from '../spec/load.js';
 import { loggerFor, reposDir, type GlobalOptions } from './context.js';
@@ -37,7 +38,7 @@ export function registerValidate(program: Command): void {
         });
       }
       if (globals.json) {
-        process.stdout.write(JSON.stringify(outcomes, null, 2) + '\n');
+        for (const o of outcomes) writeEvent({ type: 'validation', ...o });
       } else {
         for (const o of outcomes) {
           for (const w of o.warnings) logger.warn(formatDiagnostic(w));

@@ -105,20 +105,30 @@ export function packageFor(tool: HostTool | HostFile): string {
   return (HOST_TOOLS as Record<string, string>)[tool] ?? (HOST_FILES as Record<string, string>)[tool] ?? tool;
 }
 
-/** Every need that is not met, merged by tool (reasons joined). */
-export async function findMissingTools(needs: readonly ToolNeed[]): Promise<MissingTool[]> {
+export interface ToolStatus extends MissingTool {
+  present: boolean;
+}
+
+/** Every tool the needs name, once (reasons joined), sorted, with whether the host has it. */
+export async function surveyTools(needs: readonly ToolNeed[]): Promise<ToolStatus[]> {
   const byTool = new Map<string, string[]>();
   for (const n of needs) byTool.set(n.tool, [...(byTool.get(n.tool) ?? []), n.reason]);
-  const missing: MissingTool[] = [];
-  for (const [tool, reasons] of [...byTool].sort(([a], [b]) => a.localeCompare(b))) {
-    if (!(await present(tool)))
-      missing.push({
-        tool,
-        reason: [...new Set(reasons)].join('; '),
-        debianPackage: packageFor(tool as HostTool),
-      });
-  }
-  return missing;
+  const statuses: ToolStatus[] = [];
+  for (const [tool, reasons] of [...byTool].sort(([a], [b]) => a.localeCompare(b)))
+    statuses.push({
+      tool,
+      reason: [...new Set(reasons)].join('; '),
+      debianPackage: packageFor(tool as HostTool),
+      present: await present(tool),
+    });
+  return statuses;
+}
+
+/** Every need that is not met, merged by tool (reasons joined). */
+export async function findMissingTools(needs: readonly ToolNeed[]): Promise<MissingTool[]> {
+  return (await surveyTools(needs))
+    .filter((s) => !s.present)
+    .map(({ tool, reason, debianPackage }) => ({ tool, reason, debianPackage }));
 }
 
 export async function checkTools(needs: readonly ToolNeed[]): Promise<void> {

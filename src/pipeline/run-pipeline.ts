@@ -97,7 +97,13 @@ export async function runPipeline(
         continue;
       }
       logger.event({ type: 'stage', stage: stage.name, status: 'start', key }, `${counter} ${stage.name}...`);
-      parent = await runStage(plan, stage, key, parent, layout, logger);
+      try {
+        parent = await runStage(plan, stage, key, parent, layout, logger);
+      } catch (err) {
+        const seconds = (Date.now() - started) / 1000;
+        logger.event({ type: 'stage', stage: stage.name, status: 'failed', key, seconds });
+        throw err;
+      }
       const seconds = (Date.now() - started) / 1000;
       outcomes.push({ stage: stage.name, key, status: 'built', seconds });
       logger.event(

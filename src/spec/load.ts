@@ -1,5 +1,6 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, isAbsolute, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { formatDiagnostic, SpecError, UsageError, type Diagnostic } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { parseSpecText, showPath, type SpecDocument } from './document.js';
@@ -167,13 +168,18 @@ export async function listRepoFolders(reposDir: string): Promise<string[]> {
     .map((n) => join(reposDir, n));
 }
 
+/** The repos the npm package ships (beside dist/): used when there is no ./repos. */
+export const SHIPPED_REPOS = fileURLToPath(new URL('../../repos', import.meta.url));
+
 /**
  * A REPO argument: a name under the repos folder, else a path to a repo folder.
- * Returns the folder's absolute path.
+ * Returns the folder's absolute path. When the repos folder is the shipped fallback, a folder
+ * of that name in the current directory wins: the user's own repo is the one they mean.
  */
 export async function locateRepo(ref: string, reposDir: string): Promise<string> {
   const isFolder = async (p: string) => (await stat(p).catch(() => undefined))?.isDirectory() ?? false;
   const looksLikePath = isAbsolute(ref) || ref.includes('/') || ref.startsWith('.');
+  if (resolve(reposDir) === SHIPPED_REPOS && (await isFolder(ref))) return resolve(ref);
   if (!looksLikePath && (await isFolder(join(reposDir, ref)))) return resolve(reposDir, ref);
   if (await isFolder(ref)) return resolve(ref);
   if (looksLikePath) throw new UsageError(`repo folder not found: ${ref}`);

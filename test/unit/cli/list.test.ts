@@ -2,6 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { makeRepo, specJson, type RepoFixture } from '../spec/repo-fixture.js';
 import { checkCliBuilt, runCli } from './run-cli.js';
+import { parseEvents } from '../../helpers/json-events.js';
 
 let repos: RepoFixture;
 
@@ -40,13 +41,14 @@ test('isobuild list: a table of repos; a broken repo shows its error count inste
   );
 });
 
-test('isobuild list --json: one object per repo', async () => {
+test('isobuild list --json: one repo event per repo, valid against the event schema', async () => {
   const res = await runCli(['list', '--json', '--repos', repos.root], repos.root);
   expect(res.code).toBe(0);
-  expect(JSON.parse(res.stdout)).toEqual([
-    { name: 'broken', path: 'broken', valid: false, errors: 5, warnings: 0 },
+  expect(parseEvents(res.stdout)).toEqual([
+    { type: 'repo', repo: 'broken', path: 'broken', valid: false, errors: 5, warnings: 0 },
     {
-      name: 'debian-12',
+      type: 'repo',
+      repo: 'debian-12',
       path: 'debian-12',
       packagemanager: 'apt',
       kernel: 'linux-image-cloud-amd64',
@@ -56,7 +58,8 @@ test('isobuild list --json: one object per repo', async () => {
       warnings: 0,
     },
     {
-      name: 'photon-2.0',
+      type: 'repo',
+      repo: 'photon-2.0',
       path: 'photon-2.0',
       packagemanager: 'tdnf',
       kernel: 'linux-esx',

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { STAGE_NAMES } from '../../../src/pipeline/types.js';
 import { makeRepo, specJson } from '../spec/repo-fixture.js';
 import { checkCliBuilt, ROOT, runCli } from './run-cli.js';
+import { parseEvents } from '../../helpers/json-events.js';
 
 beforeAll(checkCliBuilt);
 
@@ -28,17 +29,21 @@ test('isobuild plan debian-12: the resolved spec, then the stages in pipeline or
 test('isobuild plan --json --target iso-base: only the first stage, and the spec with defaults applied', async () => {
   const res = await runCli(['plan', '--json', '--repos', REPOS, '--target', 'iso-base', 'photon-2.0'], ROOT);
   expect(res.code).toBe(0);
-  const { spec, plan } = JSON.parse(res.stdout) as {
+  const [plan] = parseEvents(res.stdout) as unknown as {
+    type: string;
     spec: { name: string; compression: string; stagingScript: unknown };
-    plan: { target: string; stages: { name: string; commands: string[] }[] };
-  };
+    target: string;
+    stages: { name: string; commands: string[] }[];
+  }[];
+  const spec = plan!.spec;
   expect(spec).toMatchObject({
     name: 'photon-2.0',
     compression: 'zstd',
     stagingScript: { bootstrap: [], appliance: ['erase', 'toybox'] },
   });
-  expect(plan.target).toBe('iso-base');
-  expect(plan.stages.map((s) => s.name)).toEqual(['iso-base']);
+  expect(plan!.type).toBe('plan');
+  expect(plan!.target).toBe('iso-base');
+  expect(plan!.stages.map((s) => s.name)).toEqual(['iso-base']);
 });
 
 test('isobuild plan: an unknown target and an invalid repo both exit 2', async () => {

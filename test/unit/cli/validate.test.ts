@@ -2,6 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BASE_SPEC, makeRepo, specJson } from '../spec/repo-fixture.js';
 import { checkCliBuilt, ROOT, runCli } from './run-cli.js';
+import { parseEvents } from '../../helpers/json-events.js';
 
 /** Diagnostic lines of stderr, without the handler's "error: " / "warning: " prefix. */
 function diagnostics(stderr: string): string[] {
@@ -337,13 +338,21 @@ describe('isobuild validate on valid repos', () => {
     }
   });
 
-  test('--json prints every repo with its diagnostics as JSON', async () => {
+  test('--json prints a validation event per repo with its diagnostics, then the error event', async () => {
     const bad = await makeRepo('debian-12', { 'repo-spec.json': spec({ compression: 'lz4' }) });
     try {
       const res = await runCli(['validate', '--json', 'debian-12'], bad.root);
       expect(res.code).toBe(2);
-      expect(JSON.parse(res.stdout)).toEqual([
+      const events = parseEvents(res.stdout);
+      expect(events.map((e) => e.type)).toEqual(['validation', 'error']);
+      expect(events[1]).toMatchObject({
+        kind: 'spec',
+        exitCode: 2,
+        diagnostics: [{ pointer: '/compression' }],
+      });
+      expect(events.slice(0, 1)).toEqual([
         {
+          type: 'validation',
           repo: 'debian-12',
           path: 'debian-12',
           valid: false,

@@ -1,0 +1,81 @@
+import {
+  BuildError,
+  CommandError,
+  InterruptedError,
+  IsobuildError,
+  SpecError,
+  ToolMissingError,
+  UsageError,
+  type Diagnostic,
+  type MissingTool,
+} from '../errors.js';
+
+/**
+ * The --json contract: every command prints JSON Lines on stdout, one event per line, each with
+ * a `type`. The shapes are in schemas/events.schema.json and docs/json.md; a new command adds
+ * its event there (the unit tests validate every command's output against that schema).
+ */
+
+/** Every kind of error the CLI reports, derived from the typed error classes. */
+export const ERROR_KINDS = [
+  'usage',
+  'spec',
+  'tool-missing',
+  'command',
+  'build',
+  'interrupted',
+  'internal',
+] as const;
+export type ErrorKind = (typeof ERROR_KINDS)[number];
+
+export interface ErrorEvent {
+  type: 'error';
+  kind: ErrorKind;
+  message: string;
+  exitCode: number;
+  diagnostics?: readonly Diagnostic[];
+  missing?: readonly MissingTool[];
+  stage?: string;
+  command?: string;
+  outputTail?: string;
+  logFile?: string;
+}
+
+function kindOf(err: unknown): ErrorKind {
+  if (err instanceof UsageError) return 'usage';
+  if (err instanceof SpecError) return 'spec';
+  if (err instanceof ToolMissingError) return 'tool-missing';
+  if (err instanceof CommandError) return 'command';
+  if (err instanceof InterruptedError) return 'interrupted';
+  if (err instanceof BuildError) return 'build';
+  if (err instanceof IsobuildError) return 'build';
+  return 'internal';
+}
+
+/** The `error` event of an error, its context carried as fields rather than glued into text. */
+export function errorEvent(err: unknown, exitCode: number): ErrorEvent {
+  const ev: ErrorEvent = {
+    type: 'error',
+    kind: kindOf(err),
+    message: err instanceof Error ? err.message : String(err),
+    exitCode,
+  };
+  if (err instanceof SpecError) ev.diagnostics = err.diagnostics;
+  if (err instanceof ToolMissingError) ev.missing = err.missing;
+  if (err instanceof BuildError && err.stage) ev.stage = err.stage;
+  if (err instanceof CommandError) {
+    const d = err.details;
+    Object.assign(ev, { command: d.command, outputTail: d.outputTail });
+    if (d.stage) ev.stage = d.stage;
+    if (d.logFile) ev.logFile = d.logFile;
+  }
+  return ev;
+}
+
+/** Write one event as one JSON line on stdout. */
+export function writeEvent<E extends { type: string }>(
+  ev: E,
+  stream: NodeJS.WritableStream = process.stdout,
+): void {
+  stream.write(JSON.stringify(ev) + '\n');
+}
