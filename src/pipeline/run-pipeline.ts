@@ -55,6 +55,7 @@ export async function runPipeline(
   const layout = cacheLayout(resolve(plan.options.cacheRoot));
   const repo = plan.spec.name;
   const lock = await acquireLock(layout.locks, repo, plan.options.lockTimeout, logger);
+  const pushes: Promise<void>[] = [];
   try {
     await removeStaleWork(layout);
     const links = await linkStages(plan);
@@ -93,7 +94,8 @@ export async function runPipeline(
           `${counter} ${stage.name}: ${human}`,
         );
         if (index === start) parent = found[index];
-        if (found[index] && status !== 'pulled') await options.remote?.push(links[index]!, found[index]!);
+        if (options.remote && found[index] && status !== 'pulled')
+          pushes.push(options.remote.push(links[index]!, found[index]!));
         continue;
       }
       logger.event({ type: 'stage', stage: stage.name, status: 'start', key }, `${counter} ${stage.name}...`);
@@ -110,12 +112,15 @@ export async function runPipeline(
         { type: 'stage', stage: stage.name, status: 'built', key, seconds },
         `${counter} ${stage.name}: built in ${seconds.toFixed(1)} s`,
       );
-      // Right away, so a later stage that fails still leaves this one shared.
-      await options.remote?.push(links[index]!, parent);
+      // Pushed while the next stage builds (one push at a time, in order), so a later stage
+      // that fails still leaves this one shared.
+      if (options.remote) pushes.push(options.remote.push(links[index]!, parent));
     }
     if (!parent) throw new IsobuildError('the plan has no stages');
+    await Promise.all(pushes);
     return { outcomes, final: parent };
   } finally {
+    await Promise.allSettled(pushes);
     await lock.release();
   }
 }

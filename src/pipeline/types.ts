@@ -125,7 +125,7 @@ export interface RemoteStageCache {
   findDeepest(links: readonly StageLink[]): Promise<number>;
   /** Unpack one entry's trees and artifacts into `work` (rootfs/, bootfs/, artifacts/); throws on any failure. */
   pull(link: StageLink, work: string): Promise<StageMeta>;
-  /** Share a local entry unless the remote has it. */
+  /** Share a local entry unless the remote has it; may run behind the build (the pipeline awaits it before it ends). */
   push(link: StageLink, entry: EntryFiles): Promise<void>;
 }
 

@@ -49,6 +49,7 @@ export class RegistryStageCache implements RemoteStageCache {
   private readonly trees = new Map<string, Descriptor>();
   /** Registries that failed once during this build. */
   private readonly failed = new Set<RegistryClient>();
+  private queue: Promise<void> = Promise.resolve();
 
   private constructor(
     private readonly from: RegistryClient | undefined,
@@ -98,7 +99,14 @@ export class RegistryStageCache implements RemoteStageCache {
     return meta;
   }
 
-  async push(link: StageLink, entry: EntryFiles): Promise<void> {
+  /** Pushes run one at a time, in the order asked, behind the build. */
+  push(link: StageLink, entry: EntryFiles): Promise<void> {
+    const next = this.queue.then(() => this.pushNow(link, entry));
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private async pushNow(link: StageLink, entry: EntryFiles): Promise<void> {
     const client = this.usable(this.to);
     if (!client) return;
     const tag = stageTag(link.stage, link.key);
