@@ -42,6 +42,7 @@ export const HOST_TOOLS = {
   mount: 'mount',
   tar: 'tar',
   busybox: 'busybox-static',
+  bwrap: 'bubblewrap',
   timeout: 'coreutils',
 } as const satisfies Record<string, string>;
 

@@ -9,7 +9,8 @@ import {
   writeBootstrapInit,
 } from '../tether/bootstrap-layer.js';
 import { removeFromRoot } from '../rootfs/write-in-root.js';
-import { INIT_SCRIPT_PATH, TETHER_SOURCE_DIR } from '../tether/layout.js';
+import { installInitLayer, readBusyboxVersion } from '../tether/init-layer.js';
+import { INIT_BUSYBOX, INIT_SCRIPT_PATH, TETHER_SOURCE_DIR } from '../tether/layout.js';
 import { bootsSystemd, checkInitRequirements, effectiveInit } from '../tether/requirements.js';
 import { HOST_BUSYBOX } from '../exec/host-tools.js';
 
@@ -18,7 +19,7 @@ async function runTether(ctx: StageContext): Promise<void> {
   if (ctx.plan.app) return writeAppLayer(ctx);
 
   const init = effectiveInit(ctx.plan);
-  await checkInitRequirements(ctx.rootfs, init);
+  await checkInitRequirements(ctx.rootfs, init, Boolean(ctx.spec.hooks.init));
   if (bootsSystemd(init)) {
     await linkInit(ctx, init);
     // With /etc/initrd-release (iso-base adds it, as VIC's base.sh does) systemd runs the initrd
@@ -32,6 +33,8 @@ async function runTether(ctx: StageContext): Promise<void> {
   }
 
   const kernelVersion = await kernelVersionOf(ctx);
+  const initLayer = await installInitLayer(ctx.rootfs, ctx.plan.options.sourceDateEpoch, ctx.stage);
+  ctx.meta.initBusybox = initLayer.busyboxVersion;
   const hasRepoInit = await installRepoInit(ctx);
   const shipped = await installTether(ctx);
   const sizing = await sizeTether(ctx, kernelVersion, hasRepoInit);
@@ -44,14 +47,16 @@ async function runTether(ctx: StageContext): Promise<void> {
   await linkInit(ctx, ctx.spec.init);
   ctx.meta.tetherSizeMiB = sizing.sizeMiB;
   ctx.logger.info(
-    `tether: ${ctx.spec.init} (bootstrap init, ${ctx.meta.drivers?.length ?? 0} drivers), tether: ${shipped.tether}, busybox: ${shipped.busybox}; ` +
+    `tether: ${ctx.spec.init} (bootstrap init, ${ctx.meta.drivers?.length ?? 0} drivers), tether: ${shipped.tether}; ` +
+      `init layer: ${initLayer.busyboxVersion} (${initLayer.applets} applets) at ${INIT_BUSYBOX}; ` +
+      (hasRepoInit ? `init.sh runs ${sizing.installFunctions.join(', ') || 'no install function'}; ` : '') +
       `/.tether tmpfs ${sizing.sizeMiB} MiB for ${(sizing.contentBytes / 1024 / 1024).toFixed(1)} MiB of contents`,
   );
 }
 
 export const tetherStage: Stage = {
   name: 'tether',
-  version: 2,
+  version: 3,
   mutatesRoot: true,
   applies: () => true,
   tools: (plan) =>
@@ -59,10 +64,10 @@ export const tetherStage: Stage = {
       ? []
       : [
           {
-            tool: 'chroot',
+            tool: 'bwrap',
             reason: "run the repo's install-iptables/install-entropy to size the tether tmpfs",
           },
-          { tool: HOST_BUSYBOX, reason: 'ship a static busybox for the tether when the root has none' },
+          { tool: HOST_BUSYBOX, reason: "the init layer's own userland (a static busybox)" },
         ],
   cacheInputs: async (plan: BuildPlan) => ({
     values: {
@@ -78,7 +83,7 @@ export const tetherStage: Stage = {
       // The host's busybox goes into the image when the root has no static one.
       ...(plan.app || bootsSystemd(effectiveInit(plan)) ? [] : [HOST_BUSYBOX]),
     ],
-    toolVersions: [],
+    toolVersions: plan.app || bootsSystemd(effectiveInit(plan)) ? [] : [await readBusyboxVersion()],
   }),
   describe: (plan) =>
     plan.app
@@ -87,8 +92,9 @@ export const tetherStage: Stage = {
         ? [`ln -s ${effectiveInit(plan)} <root>/init`, 'rm -f <root>/etc/initrd-release']
         : [
             `cp ${plan.spec.hooks.init ?? '(no init.sh)'} <root>${INIT_SCRIPT_PATH}`,
-            `install busybox and ${plan.options.tether ?? plan.spec.tether ?? 'the default tether'} into <root>${TETHER_SOURCE_DIR}/bin`,
-            'chroot <root> bash -c ". init.sh; install-iptables DIR; install-entropy DIR"  # sizes the /.tether tmpfs',
+            `cp ${HOST_BUSYBOX} <root>${INIT_BUSYBOX}; link its applets beside it  # the init layer's userland`,
+            `install ${plan.options.tether ?? plan.spec.tether ?? 'the default tether'} into <root>${TETHER_SOURCE_DIR}/bin`,
+            'bwrap --bind <root> / --dev /dev --proc /proc bash -c ". init.sh; install-iptables DIR"  # and install-entropy: sizes the /.tether tmpfs',
             `render templates/init/bootstrap.sh.hbs to <root>${plan.spec.init}`,
             `ln -s ${plan.spec.init} <root>/init`,
           ],

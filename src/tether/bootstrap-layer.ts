@@ -1,23 +1,31 @@
-import { mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { BuildError } from '../errors.js';
+import { tail } from '../exec/run.js';
 import type { StageContext } from '../pipeline/types.js';
-import { isStaticElf } from '../fs/elf.js';
+import { HOST_BUSYBOX } from '../exec/host-tools.js';
 import { copyIntoRoot, linkInRoot, writeRootFile } from '../rootfs/write-in-root.js';
+import { READ_EXT4_LABEL_FN } from './init-layer.js';
 import {
   CONTAINER_LABEL,
   CONTAINER_MOUNT,
+  INIT_BIN_DIR,
+  INIT_BUSYBOX,
   INIT_SCRIPT_PATH,
   TETHER_BIN,
+  TETHER_BUSYBOX,
   TETHER_DIR,
   TETHER_SOURCE_DIR,
+  precreateTetherCommand,
 } from './layout.js';
 import { assertShellWord, renderTemplate } from './render.js';
 import { ROOT_PATH_DIRS, findCommandInRoot } from '../rootfs/root-path.js';
 import { listFileSizes, tetherSizeMiB, tmpfsBytes } from './sizing.js';
-import { HOST_BUSYBOX } from '../exec/host-tools.js';
 
-/** Copies the repo's init.sh where the bootstrap init sources it. */
+/** The repo init.sh functions the init runs with the tether folder, in VIC's order. */
+export const INSTALL_FUNCTIONS = ['install-iptables', 'install-entropy'] as const;
+
+/** Copies the repo's init.sh where the bootstrap init finds it. */
 export async function installRepoInit(ctx: StageContext): Promise<boolean> {
   if (!ctx.spec.hooks.init) return false;
   await copyIntoRoot(
@@ -30,26 +38,12 @@ export async function installRepoInit(ctx: StageContext): Promise<boolean> {
   return true;
 }
 
-/** The root's busybox when it is static (it must run in any container), else the host's. */
-export async function chooseBusybox(root: string): Promise<{ path: string; from: 'root' | 'host' }> {
-  const inRoot = await findCommandInRoot(root, 'busybox');
-  if (inRoot && (await isStaticElf(root + inRoot))) return { path: root + inRoot, from: 'root' };
-  if (!(await isStaticElf(HOST_BUSYBOX).catch(() => false)))
-    throw new BuildError(
-      `the root has no static busybox and ${HOST_BUSYBOX} is not a static busybox; apt-get install busybox-static`,
-      'tether',
-    );
-  return { path: HOST_BUSYBOX, from: 'host' };
-}
-
 /**
- * Ships what the init copies into /.tether at boot: bin/busybox and bin/tether (the user's
- * binary from --tether or the spec, else isobuild's default script).
+ * Ships what the init copies into /.tether at boot: bin/tether (the user's binary from --tether
+ * or the spec, else isobuild's default script). The init adds its own busybox beside it.
  */
-export async function installTether(ctx: StageContext): Promise<{ tether: string; busybox: string }> {
+export async function installTether(ctx: StageContext): Promise<{ tether: string }> {
   const epoch = ctx.plan.options.sourceDateEpoch;
-  const busybox = await chooseBusybox(ctx.rootfs);
-  await copyIntoRoot(ctx.rootfs, busybox.path, `${TETHER_SOURCE_DIR}/bin/busybox`, 0o755, epoch);
   const userTether = ctx.plan.options.tether ?? ctx.spec.tether;
   const target = `${TETHER_SOURCE_DIR}/bin/tether`;
   if (userTether) await copyIntoRoot(ctx.rootfs, userTether, target, 0o755, epoch);
@@ -61,34 +55,81 @@ export async function installTether(ctx: StageContext): Promise<{ tether: string
       0o755,
       epoch,
     );
-  return {
-    tether: userTether ?? 'isobuild default tether',
-    busybox: busybox.from === 'root' ? "the root's static busybox" : `${HOST_BUSYBOX} from the host`,
-  };
+  return { tether: userTether ?? 'isobuild default tether' };
+}
+
+/** Marks the commands that failed inside an install function without failing it (set -E + ERR trap). */
+const FAILED_COMMAND = 'isobuild-failed-command: ';
+
+/**
+ * Runs one of the repo's install functions in a sandbox of the root (bubblewrap: /dev, /proc and
+ * /sys there, as at boot; nothing mounted on the host), into `dir` laid out as VIC's bootstrap
+ * lays out the tether. The function's status decides, as in VIC: a non-zero one fails the build
+ * naming it and its output; commands that failed inside a function that still succeeded are
+ * logged as warnings. Returns false when init.sh does not define the function.
+ */
+export async function runInstallFunction(
+  ctx: StageContext,
+  fn: (typeof INSTALL_FUNCTIONS)[number],
+  dir: string,
+): Promise<boolean> {
+  const bash = await findCommandInRoot(ctx.rootfs, 'bash');
+  if (!bash)
+    throw new BuildError(
+      `the root has no bash, which runs the repo's init.sh (${ctx.spec.hooks.init}): add bash to packages.base`,
+      ctx.stage,
+    );
+  const script = [
+    `. "$1" >/dev/null || exit 101`,
+    `declare -F "$2" >/dev/null || exit 100`,
+    `${precreateTetherCommand('3')} || exit 102`,
+    'set -E',
+    `trap 'echo "${FAILED_COMMAND}$BASH_COMMAND (status $?)" >&2' ERR`,
+    '"$2" "$3"',
+  ].join('\n');
+  const res = await ctx.run(
+    'bwrap',
+    [
+      ...['--bind', ctx.rootfs, '/', '--dev', '/dev', '--proc', '/proc', '--ro-bind', '/sys', '/sys'],
+      ...['--die-with-parent', '--chdir', '/', bash, '-c', script, fn, INIT_SCRIPT_PATH, fn, dir],
+    ],
+    {
+      cleanEnv: true,
+      env: { PATH: [...ROOT_PATH_DIRS, INIT_BIN_DIR].join(':'), HOME: '/', LC_ALL: 'C' },
+      allowFailure: true,
+    },
+  );
+  const output = res.all;
+  for (const line of output.split('\n'))
+    if (line.startsWith(FAILED_COMMAND))
+      ctx.logger.warn(`${fn}: a command failed (the function went on): ${line.slice(FAILED_COMMAND.length)}`);
+  if (res.exitCode === 0) return true;
+  if (res.exitCode === 100) return false;
+  const what =
+    res.exitCode === 101
+      ? `sourcing the repo's init.sh (${ctx.spec.hooks.init}) failed`
+      : res.exitCode === 102
+        ? `cannot lay out the tether folder ${dir}`
+        : `${fn} ${dir} (from ${ctx.spec.hooks.init}) failed with status ${res.exitCode}`;
+  throw new BuildError(
+    `${what} while sizing the tether tmpfs; its output:\n${tail(output, 25).replace(/^/gm, '  ')}`,
+    ctx.stage,
+  );
 }
 
 /**
- * Runs the repo's install-iptables and install-entropy in a chroot of the root, into a scratch
- * folder, exactly as the init will at boot: the build fails here, naming the command, if a file
- * they copy is missing, and the result's size is what the tether tmpfs must hold.
+ * Runs the repo's install functions into a scratch folder of the root, exactly as the init will
+ * at boot: the build fails here if one fails, and the result's size is what the tether tmpfs
+ * must hold.
  */
-export async function measureRepoInstall(ctx: StageContext): Promise<number[]> {
+export async function measureRepoInstall(ctx: StageContext): Promise<{ sizes: number[]; ran: string[] }> {
   await mkdir(join(ctx.rootfs, 'tmp'), { recursive: true });
   const scratch = await mkdtemp(join(ctx.rootfs, 'tmp', 'isobuild-tether-'));
   try {
     const inRoot = '/' + posix.relative(ctx.rootfs, scratch);
-    const script = [
-      'set -e',
-      `. ${INIT_SCRIPT_PATH}`,
-      'mkdir -p "$1/lib64" && ln -s lib64 "$1/lib"',
-      'if declare -F install-iptables >/dev/null; then install-iptables "$1"; fi',
-      'if declare -F install-entropy >/dev/null; then install-entropy "$1"; fi',
-    ].join('\n');
-    await ctx.run('chroot', [ctx.rootfs, '/bin/bash', '-c', script, 'isobuild-tether-size', inRoot], {
-      cleanEnv: true,
-      env: { PATH: ROOT_PATH_DIRS.join(':'), HOME: '/', LC_ALL: 'C' },
-    });
-    return await listFileSizes(scratch);
+    const ran: string[] = [];
+    for (const fn of INSTALL_FUNCTIONS) if (await runInstallFunction(ctx, fn, inRoot)) ran.push(fn);
+    return { sizes: await listFileSizes(scratch), ran };
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }
@@ -97,21 +138,25 @@ export async function measureRepoInstall(ctx: StageContext): Promise<number[]> {
 export interface TetherSizing {
   sizeMiB: number;
   contentBytes: number;
+  /** The install functions init.sh defines (and the init will run). */
+  installFunctions: string[];
 }
 
-/** VIC's tempfs sizing: the tether, the repo's installs and the published modules. */
+/** VIC's tempfs sizing: the tether, busybox, the repo's installs and the published modules. */
 export async function sizeTether(
   ctx: StageContext,
   kernelVersion: string,
   hasRepoInit: boolean,
 ): Promise<TetherSizing> {
+  const installs = hasRepoInit ? await measureRepoInstall(ctx) : { sizes: [], ran: [] };
   const sizes = [
     ...(await listFileSizes(ctx.rootfs + TETHER_SOURCE_DIR)),
-    ...(hasRepoInit ? await measureRepoInstall(ctx) : []),
+    (await stat(HOST_BUSYBOX)).size,
+    ...installs.sizes,
     ...(await listFileSizes(join(ctx.rootfs, 'lib', 'modules', kernelVersion)).catch(() => [])),
   ];
   const contentBytes = tmpfsBytes(sizes);
-  return { sizeMiB: tetherSizeMiB(contentBytes), contentBytes };
+  return { sizeMiB: tetherSizeMiB(contentBytes), contentBytes, installFunctions: installs.ran };
 }
 
 /** Renders the bootstrap init to spec.init. */
@@ -124,10 +169,15 @@ export async function writeBootstrapInit(
     drivers: opts.drivers.map((d) => assertShellWord('driver', d)),
     tetherSizeMb: opts.sizeMiB,
     repoInit: opts.hasRepoInit ? INIT_SCRIPT_PATH : '',
+    initBusybox: INIT_BUSYBOX,
+    initBinDir: INIT_BIN_DIR,
+    labelReader: READ_EXT4_LABEL_FN,
+    precreateTether: precreateTetherCommand('TETHER'),
     containerMount: CONTAINER_MOUNT,
     containerLabel: CONTAINER_LABEL,
     tetherDir: TETHER_DIR,
     tetherSource: TETHER_SOURCE_DIR,
+    tetherBusybox: TETHER_BUSYBOX,
     tetherBin: TETHER_BIN,
     publishModules: true,
   });

@@ -3,10 +3,15 @@
  * templates/ receive these values, so the init and the build never disagree.
  */
 
-/** The repo's init.sh, sourced by the bootstrap init (VIC kept it as /bin/repoinit). */
+/** The repo's init.sh, whose install functions the bootstrap init runs (VIC kept it as /bin/repoinit). */
 export const INIT_SCRIPT_PATH = '/etc/isobuild/init.sh';
 
-/** Files copied as they are into /.tether at boot (bin/busybox, bin/tether). */
+/** The init layer's own userland: a static busybox and its applet links (docs/init.md). */
+export const INIT_LAYER_DIR = '/usr/lib/isobuild/init';
+export const INIT_BIN_DIR = `${INIT_LAYER_DIR}/bin`;
+export const INIT_BUSYBOX = `${INIT_BIN_DIR}/busybox`;
+
+/** Files copied as they are into /.tether at boot (bin/tether). */
 export const TETHER_SOURCE_DIR = '/usr/lib/isobuild/tether';
 
 /** Where the container filesystem is mounted before switch_root. */
@@ -15,8 +20,25 @@ export const CONTAINER_MOUNT = '/mnt/containerfs';
 /** The tether tmpfs, as the container sees it. */
 export const TETHER_DIR = '/.tether';
 
+/** The init layer's busybox, copied into the tether tmpfs at boot (relative to it). */
+export const TETHER_BUSYBOX = 'bin/busybox';
+
 /** What the init execs after switch_root. */
 export const TETHER_BIN = '/.tether/bin/tether';
 
 /** The label of the container disk `isobuild run` makes. */
 export const CONTAINER_LABEL = 'containerfs';
+
+/**
+ * The tether tmpfs as VIC's bootstrap laid it out before the repo's install functions ran:
+ * VIC's photon-2.0 install-iptables copies into usr/lib/iptables and lib/ without making them.
+ */
+export const TETHER_PRECREATED_DIRS = ['lib64', 'usr/lib/iptables', 'run'] as const;
+export const TETHER_PRECREATED_LINKS: readonly (readonly [string, string])[] = [['lib', 'lib64']];
+
+/** The shell command laying that out under "$<variable>", for the init and the build-time run alike. */
+export function precreateTetherCommand(variable: string): string {
+  const dirs = TETHER_PRECREATED_DIRS.map((d) => `"$${variable}/${d}"`).join(' ');
+  const links = TETHER_PRECREATED_LINKS.map(([l, t]) => `ln -s ${t} "$${variable}/${l}"`);
+  return [`mkdir -p ${dirs}`, ...links].join(' && ');
+}

@@ -23,7 +23,9 @@ import { silentLogger } from '../../src/log/logger.js';
 import type { BuildPlan, StageContext, StageMeta, StageName } from '../../src/pipeline/types.js';
 import type { PackageManager } from '../../src/pm/types.js';
 import type { ResolvedSpec } from '../../src/spec/types.js';
-import { makeSpec } from '../helpers/stage-context.js';
+import { initrdStage } from '../../src/stages/initrd.js';
+import { tetherStage } from '../../src/stages/tether.js';
+import { makeContext, makeSpec, recordingLogger } from '../helpers/stage-context.js';
 
 /** A real build's default when SOURCE_DATE_EPOCH is unset: the edge case tools get wrong. */
 export const SDE = 0;
@@ -61,7 +63,7 @@ export async function cloudKernel(): Promise<CloudKernel> {
 }
 
 /** Modules the tiny init loads to see a virtio disk, in dependency order. */
-const VIRTIO_MODULES = [
+export const VIRTIO_MODULES = [
   'drivers/virtio/virtio.ko',
   'drivers/virtio/virtio_ring.ko',
   'drivers/virtio/virtio_pci_modern_dev.ko',
@@ -114,6 +116,31 @@ echo "ISOBUILD-EXIT $?"
 /.tether/bin/busybox poweroff -f'
 `;
 
+/** Puts the virtio disk modules of `kernel` into `root` with their modules.dep. */
+export async function addVirtioModules(root: string, kernel: CloudKernel): Promise<void> {
+  const modDir = join(root, 'lib/modules', kernel.version);
+  for (const m of VIRTIO_MODULES) {
+    await mkdir(join(modDir, 'kernel', m, '..'), { recursive: true });
+    await copyFile(join(kernel.modules, 'kernel', m), join(modDir, 'kernel', m));
+  }
+  await run('depmod', ['-b', root, kernel.version]);
+}
+
+/** The module names of VIRTIO_MODULES, dependencies first: what the drivers stage would resolve. */
+export const VIRTIO_DRIVERS = VIRTIO_MODULES.map((m) => m.replace(/^.*\//, '').replace(/\.ko$/, ''));
+
+/** A Debian package's files, downloaded once into the test cache (apt-get download) and extracted. */
+export async function debianPackageFiles(name: string, into: string): Promise<void> {
+  const cache = join(process.env.ISOBUILD_TEST_CACHE ?? join(tmpdir(), 'isobuild-test-cache'), 'debs');
+  await mkdir(cache, { recursive: true });
+  let deb = (await readdir(cache)).find((n) => n.startsWith(`${name}_`) && n.endsWith('.deb'));
+  if (!deb) {
+    await run('apt-get', ['download', name], { cwd: cache });
+    deb = (await readdir(cache)).find((n) => n.startsWith(`${name}_`) && n.endsWith('.deb'))!;
+  }
+  await run('dpkg-deb', ['-x', join(cache, deb), into]);
+}
+
 /** Writes the tiny root into `root` (which must not exist yet). */
 export async function makeTinyRoot(root: string, kernel: CloudKernel): Promise<void> {
   for (const d of ['bin', 'proc', 'sys', 'dev', 'mnt', 'tmp'])
@@ -125,12 +152,7 @@ export async function makeTinyRoot(root: string, kernel: CloudKernel): Promise<v
     .filter((a) => a && a !== 'busybox');
   for (const a of applets) await symlink('busybox', join(root, 'bin', a));
   await writeFile(join(root, 'init'), TINY_INIT, { mode: 0o755 });
-  const modDir = join(root, 'lib/modules', kernel.version);
-  for (const m of VIRTIO_MODULES) {
-    await mkdir(join(modDir, 'kernel', m, '..'), { recursive: true });
-    await copyFile(join(kernel.modules, 'kernel', m), join(modDir, 'kernel', m));
-  }
-  await run('depmod', ['-b', root, kernel.version]);
+  await addVirtioModules(root, kernel);
 }
 
 /** A tiny root and a boot tree holding the cloud kernel's vmlinuz, under `dir`: what the initrd stage reads. */
@@ -202,4 +224,37 @@ export async function makeStageContext(
     pm: {} as PackageManager,
     run: (file, args, opts) => run(file, args, { stage, ...opts }),
   };
+}
+
+/**
+ * The tether and initrd stages on `rootfs` (laid out by the caller, kernel modules included),
+ * as the pipeline runs them for a bootstrap: returns the kernel+initrd folder `isobuild run`
+ * boots, and the tether stage's log.
+ */
+export async function makeBootstrapImage(o: {
+  dir: string;
+  rootfs: string;
+  kernel: CloudKernel;
+  spec?: Partial<ResolvedSpec>;
+}): Promise<{ folder: string; logger: ReturnType<typeof recordingLogger>; meta: StageMeta }> {
+  const logger = recordingLogger();
+  const spec = makeSpec({ init: '/bin/init', modules: 'drivers', compression: 'gzip', ...o.spec });
+  const meta: StageMeta = { kernelVersion: o.kernel.version, drivers: [...VIRTIO_DRIVERS] };
+  const tmp = (name: string) => join(o.dir, `tmp-${name}`);
+  await mkdir(tmp('tether'), { recursive: true });
+  await tetherStage.run(
+    makeContext({ stage: 'tether', rootfs: o.rootfs, tmpDir: tmp('tether'), spec, meta, logger }),
+  );
+  const bootfs = join(o.dir, 'bootfs');
+  await mkdir(bootfs, { recursive: true });
+  await copyFile(o.kernel.vmlinuz, join(bootfs, 'vmlinuz'));
+  const folder = join(o.dir, 'out');
+  const ctx = await makeStageContext(
+    'initrd',
+    { rootfs: o.rootfs, bootfs, artifacts: folder, tmpDir: tmp('initrd') },
+    spec,
+    meta,
+  );
+  await initrdStage.run(ctx);
+  return { folder, logger, meta };
 }

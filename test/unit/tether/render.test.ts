@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InternalError } from '../../../src/errors.js';
 import { run } from '../../../src/exec/run.js';
+import { READ_EXT4_LABEL_FN } from '../../../src/tether/init-layer.js';
+import { precreateTetherCommand } from '../../../src/tether/layout.js';
 import { assertShellWord, renderTemplate } from '../../../src/tether/render.js';
 
 const INIT_DATA = {
@@ -10,6 +12,11 @@ const INIT_DATA = {
   drivers: ['virtio_pci', 'virtio_blk', 'iptable_filter'],
   tetherSizeMb: 42,
   repoInit: '/etc/isobuild/init.sh',
+  initBusybox: '/usr/lib/isobuild/init/bin/busybox',
+  initBinDir: '/usr/lib/isobuild/init/bin',
+  labelReader: READ_EXT4_LABEL_FN,
+  precreateTether: precreateTetherCommand('TETHER'),
+  tetherBusybox: 'bin/busybox',
   containerMount: '/mnt/containerfs',
   containerLabel: 'containerfs',
   tetherDir: '/.tether',
@@ -27,18 +34,21 @@ describe('init and tether templates', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('renders the bootstrap init as valid bash with the drivers, size and knobs', async () => {
+  it('renders the bootstrap init as valid busybox sh with the drivers, size and knobs', async () => {
     const script = await renderTemplate('init/bootstrap.sh.hbs', INIT_DATA);
-    expect(script.startsWith('#!/bin/bash\n')).toBe(true);
-    expect(script).toContain('drivers=(\n    virtio_pci\n    virtio_blk\n    iptable_filter\n)');
+    expect(script.startsWith('#!/usr/lib/isobuild/init/bin/busybox sh\n')).toBe(true);
+    expect(script).toContain('drivers="\n    virtio_pci\n    virtio_blk\n    iptable_filter\n"');
     expect(script).toMatch(/^TETHER_SIZE_MB=42$/m);
-    expect(script).toContain('. /etc/isobuild/init.sh');
+    expect(script).toContain('isobuild-init /etc/isobuild/init.sh "$fn" "$TETHER"');
+    expect(script).toContain(
+      'mkdir -p "$TETHER/lib64" "$TETHER/usr/lib/iptables" "$TETHER/run" && ln -s lib64 "$TETHER/lib"',
+    );
     for (const knob of ['isobuild.end=*', 'isobuild.debug', 'isobuild.wait=*'])
       expect(script).toContain(knob);
     expect(script).toContain('exec switch_root "$MOUNTPOINT" /.tether/bin/tether');
     expect(script).toContain('ipt -N VIC');
     await writeFile(join(dir, 'init'), script);
-    await run('bash', ['-n', join(dir, 'init')]);
+    await run('/bin/busybox', ['sh', '-n', join(dir, 'init')]);
   });
 
   it('leaves out the repo hooks and module publishing when there are none', async () => {
@@ -47,7 +57,7 @@ describe('init and tether templates', () => {
       repoInit: '',
       publishModules: false,
     });
-    expect(script).not.toContain('. /etc/isobuild/init.sh');
+    expect(script).not.toContain('/etc/isobuild/init.sh');
     expect(script).not.toContain('Publish the modules');
   });
 

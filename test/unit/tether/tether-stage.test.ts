@@ -15,11 +15,11 @@ import { join } from 'node:path';
 import { BuildError } from '../../../src/errors.js';
 import { tetherStage } from '../../../src/stages/tether.js';
 import { readTetherSize } from '../../../src/tether/bootstrap-layer.js';
-import { INIT_COMMANDS, initRequirements } from '../../../src/tether/requirements.js';
+import { initRequirements } from '../../../src/tether/requirements.js';
 import { makeContext, makeSpec, recordingLogger } from '../../helpers/stage-context.js';
 
-/** A root with stand-ins for the init's commands (the stage only checks they exist). */
-async function makeFakeRoot(root: string, commands: readonly string[]): Promise<void> {
+/** A root with nothing but a kernel's modules and the given stand-in commands: the init brings its own userland. */
+async function makeFakeRoot(root: string, commands: readonly string[] = []): Promise<void> {
   await mkdir(join(root, 'usr', 'bin'), { recursive: true });
   await mkdir(join(root, 'lib', 'modules', '6.1.0-test', 'kernel'), { recursive: true });
   await writeFile(join(root, 'lib', 'modules', '6.1.0-test', 'kernel', 'a.ko'), 'x'.repeat(10000));
@@ -40,19 +40,35 @@ describe('tether stage (fake roots; the real boot is test/integration/tether-boo
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('names every command the init needs that the root lacks', async () => {
-    await makeFakeRoot(root, ['bash', 'mount', 'cp', 'mkdir', 'ln', 'sleep', 'chroot']);
-    const ctx = makeContext({ stage: 'tether', rootfs: root, tmpDir: dir, spec: makeSpec() });
-    const err = (await tetherStage.run(ctx).catch((e: unknown) => e)) as Error;
+  it('needs nothing from a root without init.sh; asks for bash when there is one', async () => {
+    await makeFakeRoot(root);
+    const ctx = makeContext({
+      stage: 'tether',
+      rootfs: root,
+      tmpDir: dir,
+      spec: makeSpec(),
+      meta: { kernelVersion: '6.1.0-test' },
+    });
+    await tetherStage.run(ctx);
+    expect((await lstat(join(root, 'usr/lib/isobuild/init/bin/busybox'))).isFile()).toBe(true);
+    expect(await readlink(join(root, 'usr/lib/isobuild/init/bin/switch_root'))).toBe('busybox');
+    expect(ctx.meta.initBusybox).toMatch(/^BusyBox v\d/);
+    const initSh = join(dir, 'init.sh');
+    await writeFile(initSh, 'install-entropy () { :; }\n');
+    const withInit = makeContext({
+      stage: 'tether',
+      rootfs: root,
+      tmpDir: dir,
+      spec: makeSpec({ hooks: { init: initSh } }),
+      meta: { kernelVersion: '6.1.0-test' },
+    });
+    const err = (await tetherStage.run(withInit).catch((e: unknown) => e)) as Error;
     expect(err).toBeInstanceOf(BuildError);
-    expect(err.message).toContain('stage tether: the root lacks commands the bootstrap init needs');
-    for (const missing of ['modprobe', 'blkid', 'switch_root'])
-      expect(err.message).toContain(`  ${missing} (`);
-    expect(err.message).not.toContain('  bash (');
+    expect(err.message).toContain("stage tether: the root has no bash, which runs the repo's init.sh");
   });
 
   it('ships a user tether, busybox and the init, links /init and sizes the tmpfs', async () => {
-    await makeFakeRoot(root, Object.keys(INIT_COMMANDS));
+    await makeFakeRoot(root, []);
     const userTether = join(dir, 'tether-linux');
     await writeFile(userTether, 'y'.repeat(3 * 1024 * 1024));
     const logger = recordingLogger();
@@ -67,11 +83,12 @@ describe('tether stage (fake roots; the real boot is test/integration/tether-boo
     });
     await tetherStage.run(ctx);
     expect((await stat(join(root, 'usr/lib/isobuild/tether/bin/tether'))).size).toBe(3 * 1024 * 1024);
-    expect((await stat(join(root, 'usr/lib/isobuild/tether/bin/busybox'))).mode & 0o777).toBe(0o755);
+    expect((await stat(join(root, 'usr/lib/isobuild/init/bin/busybox'))).mode & 0o777).toBe(0o755);
     expect(await readlink(join(root, 'init'))).toBe('/bin/init');
     const init = await readFile(join(root, 'bin', 'init'), 'utf8');
-    expect(init).toContain('drivers=(\n    virtio_blk\n)');
-    expect(init).not.toContain('. /etc/isobuild/init.sh');
+    expect(init.split('\n')[0]).toBe('#!/usr/lib/isobuild/init/bin/busybox sh');
+    expect(init).toContain('drivers="\n    virtio_blk\n"');
+    expect(init).not.toContain('/etc/isobuild/init.sh');
     // busybox (~2 MiB) + 3 MiB tether + modules, a fifth more, 8 MiB headroom.
     const size = await readTetherSize(root, '/bin/init');
     expect(size).toBeGreaterThanOrEqual(14);
@@ -83,7 +100,7 @@ describe('tether stage (fake roots; the real boot is test/integration/tether-boo
   it('writes the same bytes and fixed mtimes for the same inputs', async () => {
     const build = async (name: string) => {
       const r = join(dir, name);
-      await makeFakeRoot(r, Object.keys(INIT_COMMANDS));
+      await makeFakeRoot(r, []);
       const ctx = makeContext({
         stage: 'tether',
         rootfs: r,
@@ -95,18 +112,14 @@ describe('tether stage (fake roots; the real boot is test/integration/tether-boo
       return r;
     };
     const [a, b] = [await build('a'), await build('b')];
-    for (const f of [
-      'bin/init',
-      'usr/lib/isobuild/tether/bin/tether',
-      'usr/lib/isobuild/tether/bin/busybox',
-    ]) {
+    for (const f of ['bin/init', 'usr/lib/isobuild/tether/bin/tether', 'usr/lib/isobuild/init/bin/busybox']) {
       expect(await readFile(join(a, f))).toEqual(await readFile(join(b, f)));
       expect((await stat(join(a, f))).mtimeMs).toBe(0);
     }
   });
 
   it('writes the default tether when none is given', async () => {
-    await makeFakeRoot(root, Object.keys(INIT_COMMANDS));
+    await makeFakeRoot(root, []);
     const ctx = makeContext({
       stage: 'tether',
       rootfs: root,
@@ -165,8 +178,9 @@ describe('tether stage (fake roots; the real boot is test/integration/tether-boo
   it('lists what the init needs for the minimiser', () => {
     const plan = makeContext({ stage: 'tether', rootfs: root, tmpDir: dir, spec: makeSpec() }).plan;
     expect(initRequirements(plan)).toEqual(
-      expect.arrayContaining(['bash', 'modprobe', 'switch_root', '/lib/modules']),
+      expect.arrayContaining(['/usr/lib/isobuild/init', '/lib/modules']),
     );
+    expect(initRequirements(plan)).not.toContain('bash');
     const appliance = makeContext({
       stage: 'tether',
       rootfs: root,
