@@ -14,7 +14,7 @@ import type { PackageList } from './repo-spec.generated.js';
 /** Defaults every stage can rely on; documented in docs/spec.md. */
 export const DEFAULTS = {
   modules: 'all',
-  compression: 'zstd',
+  compression: 'auto',
   boot: { bios: true, uefi: true },
   apt: { variant: 'essential', components: ['main'] },
   cmdline: '',

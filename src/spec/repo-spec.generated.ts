@@ -77,9 +77,9 @@ export interface RepoSpec {
    */
   modules?: 'all' | 'drivers';
   /**
-   * initrd compression. Default zstd.
+   * initrd compression. Default auto: the best one the kernel decompresses (its config's CONFIG_RD_*: zstd, then gzip, then xz).
    */
-  compression?: 'gzip' | 'zstd' | 'xz';
+  compression?: 'auto' | 'gzip' | 'zstd' | 'xz';
   /**
    * Firmware the ISO boots under. Default both.
    */

@@ -10,6 +10,8 @@ export const FLAVOURS = ['bootstrap', 'appliance'] as const;
 export type Flavour = (typeof FLAVOURS)[number];
 
 export type Compression = 'gzip' | 'zstd' | 'xz';
+/** What a spec may ask for: a compression, or `auto` (the best one the kernel decompresses). */
+export type CompressionChoice = Compression | 'auto';
 
 export type KernelSource =
   | { kind: 'package'; name: string }
@@ -52,7 +54,7 @@ export interface ResolvedSpec {
     readonly spec: readonly string[];
   };
   readonly modules: 'all' | 'drivers';
-  readonly compression: Compression;
+  readonly compression: CompressionChoice;
   readonly boot: { readonly bios: boolean; readonly uefi: boolean };
   readonly cmdline: string;
   /** Absolute path of a tether binary from the repo folder. */

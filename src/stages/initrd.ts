@@ -4,10 +4,17 @@ import { BuildError } from '../errors.js';
 import { exists } from '../fs/exists.js';
 import { ARTIFACTS } from '../image/artifacts.js';
 import { composeCmdline } from '../image/cmdline.js';
-import { COMPRESSORS, compressCommand, compressFile } from '../image/compress.js';
+import {
+  COMPRESSORS,
+  candidateCompressions,
+  compressCommand,
+  compressFile,
+  pickCompression,
+} from '../image/compress.js';
 import { makeCpio, type CpioOptions } from '../image/cpio.js';
 import { clampTimes, copyInto, formatBytes, moveFile } from '../image/files.js';
 import { readToolVersion } from '../exec/tool-version.js';
+import { readKernelConfig } from '../kernel/kernel-config.js';
 import type { Stage, StageContext } from '../pipeline/types.js';
 
 /** The artifacts this stage leaves for the iso stage and the kernel+initrd output. */
@@ -34,9 +41,14 @@ async function runInitrd(ctx: StageContext): Promise<void> {
       'initrd',
     );
 
+  // Checked before the cpio is written: an unreadable initrd would only show at boot.
+  const config = await readKernelConfig(ctx.bootfs, ctx.meta.kernelVersion);
+  const pick = pickCompression(ctx.spec.compression, config, ctx.stage);
+  ctx.meta.compression = pick.compression;
+
   const cpio = join(ctx.tmpDir, 'initrd.cpio');
   const raw = await makeCpio(ctx.rootfs, cpio, { sourceDateEpoch: sde, ownership: ownershipPolicy() });
-  const compressed = await compressFile(ctx.run, ctx.spec.compression, cpio);
+  const compressed = await compressFile(ctx.run, pick.compression, cpio);
   const initrd = join(ctx.artifacts, INITRD_ARTIFACTS.initrd);
   // Artifacts are hard links into the cache: replace, never write through.
   await rm(initrd, { force: true });
@@ -53,20 +65,21 @@ async function runInitrd(ctx: StageContext): Promise<void> {
   await clampTimes(cmdlineFile, sde);
 
   const size = (await stat(initrd)).size;
-  ctx.logger.info(`initrd: ${formatBytes(size)} (${ctx.spec.compression}; ${formatBytes(raw)} uncompressed)`);
+  ctx.logger.info(
+    `initrd: ${formatBytes(size)} (${pick.compression}, ${pick.reason}; ${formatBytes(raw)} uncompressed)`,
+  );
 }
 
 export const initrdStage: Stage = {
   name: 'initrd',
-  version: 1,
+  version: 2,
   mutatesRoot: false,
   applies: () => true,
-  tools: (plan) => [
-    {
-      tool: COMPRESSORS[plan.spec.compression].tool,
-      reason: `compress the initrd (${plan.spec.compression})`,
-    },
-  ],
+  tools: (plan) =>
+    candidateCompressions(plan.spec.compression).map((c) => ({
+      tool: COMPRESSORS[c].tool,
+      reason: `compress the initrd (${plan.spec.compression === 'auto' ? `auto: ${c} if the kernel reads it` : c})`,
+    })),
   cacheInputs: async (plan) => ({
     values: {
       compression: plan.spec.compression,
@@ -74,14 +87,23 @@ export const initrdStage: Stage = {
       ownership: ownershipPolicy(),
     },
     files: [],
-    toolVersions: [await readToolVersion(COMPRESSORS[plan.spec.compression].tool)],
+    toolVersions: await Promise.all(
+      candidateCompressions(plan.spec.compression).map((c) => readToolVersion(COMPRESSORS[c].tool)),
+    ),
   }),
   describe: (plan) => {
-    const [tool, args] = compressCommand(plan.spec.compression, '$TMP/initrd.cpio');
+    const choice = plan.spec.compression;
+    const compression = choice === 'auto' ? '$COMPRESSION' : choice;
+    const [tool, args] = compressCommand(choice === 'auto' ? 'zstd' : choice, '$TMP/initrd.cpio');
     return [
+      choice === 'auto'
+        ? `COMPRESSION=first of ${candidateCompressions(choice).join(', ')} whose CONFIG_RD_* bootfs/config-<version> enables`
+        : `check bootfs/config-<version> has ${COMPRESSORS[choice].kernelOption}`,
       `write a newc cpio of the root to $TMP/initrd.cpio (sorted, mtimes clamped to ${plan.options.sourceDateEpoch})`,
-      [tool, ...args].join(' '),
-      `move $TMP/initrd.cpio${COMPRESSORS[plan.spec.compression].suffix} to artifacts/initrd.img`,
+      choice === 'auto'
+        ? `${compression} ...  # e.g. ${[tool, ...args].join(' ')}`
+        : [tool, ...args].join(' '),
+      `move the compressed $TMP/initrd.cpio to artifacts/initrd.img`,
       'copy bootfs/vmlinuz to artifacts/vmlinuz; write artifacts/cmdline',
     ];
   },

@@ -238,7 +238,7 @@ export async function makeBootstrapImage(o: {
   spec?: Partial<ResolvedSpec>;
 }): Promise<{ folder: string; logger: ReturnType<typeof recordingLogger>; meta: StageMeta }> {
   const logger = recordingLogger();
-  const spec = makeSpec({ init: '/bin/init', modules: 'drivers', compression: 'gzip', ...o.spec });
+  const spec = makeSpec({ init: '/bin/init', modules: 'drivers', compression: 'auto', ...o.spec });
   const meta: StageMeta = { kernelVersion: o.kernel.version, drivers: [...VIRTIO_DRIVERS] };
   const tmp = (name: string) => join(o.dir, `tmp-${name}`);
   await mkdir(tmp('tether'), { recursive: true });

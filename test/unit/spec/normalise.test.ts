@@ -30,7 +30,7 @@ describe('normaliseSpec', () => {
     expect(s.stagingScript).toEqual({ bootstrap: [], appliance: [] });
     expect(s.release).toBe('2.0');
     expect(s.modules).toBe('all');
-    expect(s.compression).toBe('zstd');
+    expect(s.compression).toBe('auto');
     expect(s.boot).toEqual({ bios: true, uefi: true });
     expect(s.apt).toEqual({ variant: 'essential', components: ['main'] });
     expect(s.cmdline).toBe('');
