@@ -4,6 +4,7 @@ import { registerBuild } from './build.js';
 import { registerCi } from './ci.js';
 import { registerClean } from './clean.js';
 import { registerDoctor } from './doctor.js';
+import { registerExport } from './export.js';
 import { registerList } from './list.js';
 import { registerPlan } from './plan.js';
 import { registerRun } from './run.js';
@@ -19,6 +20,7 @@ export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   registerValidate,
   registerPlan,
   registerBuild,
+  registerExport,
   registerClean,
   registerDoctor,
   registerBoot,

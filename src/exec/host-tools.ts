@@ -44,6 +44,9 @@ export const HOST_TOOLS = {
   busybox: 'busybox-static',
   bwrap: 'bubblewrap',
   timeout: 'coreutils',
+  skopeo: 'skopeo',
+  umoci: 'umoci',
+  buildah: 'buildah',
 } as const satisfies Record<string, string>;
 
 export type HostTool = keyof typeof HOST_TOOLS;

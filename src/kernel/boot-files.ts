@@ -49,6 +49,21 @@ export async function moveKernelToBootfs(
   return moved;
 }
 
+/**
+ * The inverse of moveKernelToBootfs, into a separate folder: `<dest>/boot/` holds the boot
+ * tree's files under the names the kernel package installed them with (vmlinuz-VERSION...).
+ * An exported root plus this is whole again: its package database lists the kernel, and the
+ * kernel's files are where the package put them.
+ */
+export async function bootFilesAsInstalled(bootfs: string, version: string, dest: string): Promise<void> {
+  const boot = join(dest, 'boot');
+  await mkdir(boot, { recursive: true, mode: 0o755 });
+  for (const name of (await readdir(bootfs)).sort()) {
+    if (!(await isFile(join(bootfs, name)))) continue;
+    await copyFile(join(bootfs, name), join(boot, name === 'vmlinuz' ? `vmlinuz-${version}` : name));
+  }
+}
+
 async function moveFile(from: string, to: string): Promise<void> {
   try {
     await rename(from, to);

@@ -57,6 +57,16 @@ export function makePlan(spec: ResolvedSpec, target: Target, options: BuildOptio
   return Object.freeze({ ...draft, stages: Object.freeze(stages) });
 }
 
+/** The plan cut after `stage`, for commands that want a stage's root (export). */
+export function planUpTo(plan: BuildPlan, stage: string): BuildPlan {
+  const index = plan.stages.findIndex((s) => s.name === stage);
+  if (index < 0)
+    throw new UsageError(
+      `stage "${stage}" is not part of the ${plan.target} build of ${plan.spec.name}; its stages: ${plan.stages.map((s) => s.name).join(', ')}`,
+    );
+  return Object.freeze({ ...plan, stages: Object.freeze(plan.stages.slice(0, index + 1)), outputs: [] });
+}
+
 export interface PlanDescription {
   repo: string;
   target: Target;

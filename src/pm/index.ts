@@ -1,6 +1,7 @@
 import type { PackageManagerName } from '../spec/types.js';
 import { aptPackageManager } from './apt.js';
 import { dnfPackageManager } from './dnf.js';
+import { ociPackageManager } from './oci.js';
 import { tdnfPackageManager } from './tdnf.js';
 import { yumPackageManager } from './yum.js';
 import type { PackageManager } from './types.js';
@@ -11,6 +12,7 @@ export const PACKAGE_MANAGERS: Record<PackageManagerName, PackageManager> = {
   dnf: dnfPackageManager,
   yum: yumPackageManager,
   tdnf: tdnfPackageManager,
+  oci: ociPackageManager,
 };
 
 export function packageManagerFor(name: PackageManagerName): PackageManager {

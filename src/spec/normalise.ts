@@ -1,10 +1,12 @@
 import { resolve } from 'node:path';
+import { parseImageRef } from '../oci/image-ref.js';
 import type { FolderContents } from './folder.js';
 import { deriveRelease } from './release.js';
 import {
   FLAVOURS,
   type Flavour,
   type KernelSource,
+  type OciSource,
   type PackageManagerName,
   type RepoSpec,
   type ResolvedSpec,
@@ -39,6 +41,19 @@ export function toKernelSource(kernel: string, repoDir: string): KernelSource {
   return { kind: 'file', path: resolve(repoDir, kernel), format: kernel.endsWith('.deb') ? 'deb' : 'rpm' };
 }
 
+/** packagemanager oci: the image or Dockerfile; undefined when missing or unreadable (the oci-source rule says why). */
+export function toOciSource(raw: RepoSpec, repoDir: string): OciSource | undefined {
+  if (raw.packagemanager !== 'oci') return undefined;
+  if (raw.dockerfile !== undefined)
+    return { kind: 'dockerfile', path: resolve(repoDir, raw.dockerfile), context: repoDir };
+  if (raw.image === undefined) return undefined;
+  try {
+    return { kind: 'image', ref: parseImageRef(raw.image, repoDir), text: raw.image };
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Schema-valid document → resolved spec: package strings split, paths made absolute, defaults
  * applied. Pure; the semantic rules then check what the schema cannot.
@@ -60,6 +75,7 @@ export function normaliseSpec(
     specFile,
     packagemanager: pm,
     kernel: toKernelSource(raw.kernel, repoDir),
+    ...(raw.packagemanager === 'oci' ? { oci: toOciSource(raw, repoDir) } : {}),
     init: raw.init,
     // '' when it cannot be derived; the release-derivable rule reports it.
     release: raw.release ?? deriveRelease(raw.name, pm) ?? '',

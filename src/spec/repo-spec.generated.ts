@@ -24,9 +24,17 @@ export interface RepoSpec {
    */
   name: string;
   /**
-   * The package manager that installs the root.
+   * The package manager that installs the root, or oci: the root is an OCI image (`image`) or is built from a Dockerfile (`dockerfile`).
    */
-  packagemanager: 'tdnf' | 'yum' | 'dnf' | 'apt';
+  packagemanager: 'tdnf' | 'yum' | 'dnf' | 'apt' | 'oci';
+  /**
+   * packagemanager oci: the image whose layers are the root, as transport:reference (oci-archive:base.tar, oci:layout:tag, docker-archive:x.tar, containers-storage:name, docker://registry/name:tag). Relative paths are taken from the repo folder.
+   */
+  image?: string;
+  /**
+   * packagemanager oci: a Dockerfile in the repo folder, built with buildah; the build context is the repo folder (a .dockerignore there is honoured).
+   */
+  dockerfile?: string;
   /**
    * A kernel package name (linux-esx, linux-image-cloud-amd64) or a path, relative to the repo folder, to a kernel package file (.rpm or .deb).
    */

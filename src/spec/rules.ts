@@ -5,6 +5,7 @@ import { run } from '../exec/run.js';
 import { joinPointer, showPath, type SpecDocument } from './document.js';
 import type { DriversArray } from './drivers-array.js';
 import type { FolderContents } from './folder.js';
+import { parseImageRef } from '../oci/image-ref.js';
 import { isKernelPath } from './normalise.js';
 import type { RepoSpec, ResolvedSpec } from './types.js';
 import { FLAVOURS } from './types.js';
@@ -73,7 +74,8 @@ export const nameMatchesFolder: Rule = {
 export const releaseDerivable: Rule = {
   name: 'release-derivable',
   check(input) {
-    if (input.spec.release !== '') return [];
+    // An oci root names no package sources, so nothing needs a release.
+    if (input.spec.release !== '' || input.raw.packagemanager === 'oci') return [];
     const what =
       input.raw.packagemanager === 'apt' ? 'the apt suite (e.g. "bookworm")' : 'the release (e.g. "2.0")';
     return [
@@ -121,6 +123,7 @@ export const filesInsideRepo: Rule = {
     if (isKernelPath(raw.kernel)) paths.push({ pointer: '/kernel', path: raw.kernel });
     if (raw.apt?.sources !== undefined) paths.push({ pointer: '/apt/sources', path: raw.apt.sources });
     if (raw.tether !== undefined) paths.push({ pointer: '/tether', path: raw.tether });
+    if (raw.dockerfile !== undefined) paths.push({ pointer: '/dockerfile', path: raw.dockerfile });
     raw.app?.files?.forEach((f, i) =>
       paths.push({ pointer: joinPointer('app', 'files', i, 'src'), path: f.src, allowDirectory: true }),
     );
@@ -254,6 +257,53 @@ export const stagingScriptSafe: Rule = {
   },
 };
 
+/** packagemanager oci takes its root from exactly one image or Dockerfile, and only it does. */
+export const ociSource: Rule = {
+  name: 'oci-source',
+  check(input) {
+    const { raw } = input;
+    const out: Finding[] = [];
+    const given = (['image', 'dockerfile'] as const).filter((k) => raw[k] !== undefined);
+    if (raw.packagemanager !== 'oci') {
+      for (const k of given)
+        out.push(
+          finding(input, this.name, `/${k}`, `"${k}" needs packagemanager "oci" (this repo uses ${raw.packagemanager})`, 'error', {
+            key: true,
+          }),
+        );
+      return out;
+    }
+    if (given.length === 0)
+      out.push(
+        finding(
+          input,
+          this.name,
+          '/packagemanager',
+          'packagemanager "oci" takes the root from an image: set "image" (e.g. "oci-archive:base.tar") or "dockerfile" (e.g. "Dockerfile")',
+        ),
+      );
+    if (given.length === 2)
+      out.push(finding(input, this.name, '/dockerfile', 'set "image" or "dockerfile", not both', 'error', { key: true }));
+    if (raw.image !== undefined && raw.dockerfile === undefined) {
+      try {
+        parseImageRef(raw.image, input.spec.repoDir);
+      } catch (err) {
+        out.push(finding(input, this.name, '/image', (err as Error).message));
+      }
+    }
+    if (input.spec.packages.base.length)
+      out.push(
+        finding(
+          input,
+          this.name,
+          '/packages/base',
+          'an oci root is the image itself: install base packages in the Dockerfile and leave packages.base empty ("")',
+        ),
+      );
+    return out;
+  },
+};
+
 export const bootFirmware: Rule = {
   name: 'boot-firmware',
   check(input) {
@@ -272,6 +322,7 @@ export const SPEC_RULES: readonly Rule[] = [
   aptOnlyFields,
   aptSourcesUnique,
   stagingScriptSafe,
+  ociSource,
   bootFirmware,
 ];
 

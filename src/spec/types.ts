@@ -1,8 +1,9 @@
+import type { ImageRef } from '../oci/image-ref.js';
 import type { RepoSpec } from './repo-spec.generated.js';
 
 export type { RepoSpec };
 
-export const PACKAGE_MANAGER_NAMES = ['tdnf', 'yum', 'dnf', 'apt'] as const;
+export const PACKAGE_MANAGER_NAMES = ['tdnf', 'yum', 'dnf', 'apt', 'oci'] as const;
 export type PackageManagerName = (typeof PACKAGE_MANAGER_NAMES)[number];
 
 /** What the staging stage installs on top of iso-base. */
@@ -12,6 +13,11 @@ export type Flavour = (typeof FLAVOURS)[number];
 export type Compression = 'gzip' | 'zstd' | 'xz';
 /** What a spec may ask for: a compression, or `auto` (the best one the kernel decompresses). */
 export type CompressionChoice = Compression | 'auto';
+
+/** packagemanager oci: where the root comes from. */
+export type OciSource =
+  | { kind: 'image'; ref: ImageRef; text: string }
+  | { kind: 'dockerfile'; path: string; context: string };
 
 export type KernelSource =
   | { kind: 'package'; name: string }
@@ -29,6 +35,8 @@ export interface ResolvedSpec {
   readonly specFile: string;
   readonly packagemanager: PackageManagerName;
   readonly kernel: KernelSource;
+  /** packagemanager oci only: the image or Dockerfile the root comes from. */
+  readonly oci?: OciSource;
   readonly init: string;
   /** RPM releasever or apt suite. */
   readonly release: string;

@@ -9,6 +9,7 @@ import { decompressModules, modulesDirOf, runDepmod } from '../kernel/modules.js
 import type { BuildPlan, CacheInputs, Stage, StageContext } from '../pipeline/types.js';
 import { findAptSources } from '../pm/apt-sources.js';
 import { packageManagerFor } from '../pm/index.js';
+import { ociInputs } from '../oci/cache-inputs.js';
 import { pmContextOf } from '../pm/pm-context.js';
 import type { ResolvedSpec } from '../spec/types.js';
 import { readToolVersion } from '../exec/tool-version.js';
@@ -71,6 +72,7 @@ async function prepareKernel(ctx: StageContext): Promise<string> {
 /** Files that decide where packages come from: repo files and keys, apt sources (the host's too). */
 export async function packageSourceFiles(spec: ResolvedSpec): Promise<string[]> {
   const files = [...spec.repoFiles, ...spec.gpgKeys];
+  if (spec.oci) files.push(...(await ociInputs(spec.oci)).files);
   if (spec.packagemanager === 'apt') {
     // An unusable host configuration fails later with a clear message; the key just notes its absence.
     files.push(
@@ -103,6 +105,9 @@ async function isoBaseInputs(plan: BuildPlan): Promise<CacheInputs> {
       base: spec.packages.base,
       kernel: spec.kernel,
       apt: spec.packagemanager === 'apt' ? spec.apt : undefined,
+      oci: spec.oci
+        ? { image: spec.raw.image, dockerfile: spec.raw.dockerfile, ...(await ociInputs(spec.oci)).values }
+        : undefined,
       aptSourcesEnv: spec.packagemanager === 'apt' ? (process.env.ISOBUILD_APT_SOURCES ?? null) : undefined,
     },
     files,

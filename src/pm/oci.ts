@@ -1,0 +1,130 @@
+import { join } from 'node:path';
+import { BuildError } from '../errors.js';
+import type { ToolNeed } from '../exec/host-tools.js';
+import { run } from '../exec/run.js';
+import { exists } from '../fs/exists.js';
+import { buildDockerfile } from '../oci/dockerfile.js';
+import { copyImageToLayout } from '../oci/fetch-image.js';
+import { formatImageRef } from '../oci/image-ref.js';
+import { readImage } from '../oci/layout.js';
+import { LOCAL_TAG } from '../oci/fetch-image.js';
+import { unpackImage } from '../oci/unpack-image.js';
+import { resolveInRoot } from '../rootfs/resolve-in-root.js';
+import type { ResolvedSpec } from '../spec/types.js';
+import { aptPackageManager } from './apt.js';
+import type { PackageManager, PmContext } from './types.js';
+
+/**
+ * packagemanager oci: the root is an OCI image, or the image a Dockerfile builds (firebuild's
+ * way in). Nothing is installed at setup; later installs (the kernel by name, the flavours'
+ * packages) go through the package manager the image itself carries, when isobuild can drive it.
+ */
+function source(spec: ResolvedSpec) {
+  if (!spec.oci) throw new BuildError('packagemanager oci needs "image" or "dockerfile" (see docs/oci.md)');
+  return spec.oci;
+}
+
+async function importImage(ctx: PmContext): Promise<void> {
+  const oci = source(ctx.spec);
+  const layout = join(ctx.tmpDir, 'image');
+  if (oci.kind === 'dockerfile') {
+    ctx.logger.info(`building ${oci.path} with buildah (context: the repo folder)`);
+    await buildDockerfile(
+      {
+        dockerfile: oci.path,
+        context: oci.context,
+        layout,
+        tmpDir: ctx.tmpDir,
+        sourceDateEpoch: ctx.sourceDateEpoch ?? 0,
+      },
+      ctx.run,
+    );
+  } else {
+    ctx.logger.info(`reading the image ${formatImageRef(oci.ref)}`);
+    await copyImageToLayout(oci.ref, layout, ctx.run);
+  }
+  const image = await readImage(layout, LOCAL_TAG);
+  ctx.logger.info(`image ${image.manifestDigest}: ${image.manifest.layers.length} layers`);
+  await unpackImage(layout, ctx.rootfs, ctx.tmpDir, ctx.run, ctx.stage);
+}
+
+/** The package manager the image carries that isobuild can drive, if any. */
+async function imagePackageManager(ctx: PmContext): Promise<PackageManager | undefined> {
+  if (await exists(await resolveInRoot(ctx.rootfs, '/var/lib/dpkg/status'))) return aptPackageManager;
+  return undefined;
+}
+
+async function withImagePm(ctx: PmContext, what: string, fn: (pm: PackageManager) => Promise<void>) {
+  const pm = await imagePackageManager(ctx);
+  if (!pm)
+    throw new BuildError(
+      `${what}: the image has no package database isobuild can use (it drives dpkg/apt); install packages in the Dockerfile and give "kernel" as a .deb or .rpm file in the repo folder`,
+      ctx.stage,
+    );
+  ctx.logger.info(`${what} with the image's own ${pm.name}`);
+  await fn(pm);
+}
+
+async function firstLine(file: string, args: string[]): Promise<string> {
+  const res = await run(file, args, { allowFailure: true });
+  const line = (res.stdout || res.all).split('\n')[0]?.trim();
+  return res.exitCode === 0 && line ? line : `${file}: not available`;
+}
+
+export const ociPackageManager: PackageManager = {
+  name: 'oci',
+  tools(spec) {
+    const needs: ToolNeed[] = [
+      { tool: 'umoci', reason: "unpack the image's layers into the root (whiteouts, owners, modes)" },
+    ];
+    if (spec.oci?.kind === 'dockerfile')
+      needs.push(
+        { tool: 'buildah', reason: `build ${spec.raw.dockerfile ?? 'the Dockerfile'} into an image` },
+        { tool: 'skopeo', reason: 'read the Dockerfile\'s FROM images' },
+      );
+    else needs.push({ tool: 'skopeo', reason: 'copy the image named by "image" into a local OCI layout' });
+    return needs;
+  },
+  describe(spec, op, args) {
+    const oci = spec.oci;
+    switch (op) {
+      case 'setup': {
+        const get =
+          oci?.kind === 'dockerfile'
+            ? [
+                `buildah --storage-driver vfs --root $TMP/buildah/root build --isolation chroot --timestamp \${SOURCE_DATE_EPOCH} --layers=false -f ${oci.path} -t localhost/isobuild-dockerfile ${oci.context}`,
+                `buildah --storage-driver vfs --root $TMP/buildah/root push localhost/isobuild-dockerfile oci:$TMP/image:${LOCAL_TAG}`,
+              ]
+            : [`skopeo copy ${oci ? formatImageRef(oci.ref) : 'IMAGE'} oci:$TMP/image:${LOCAL_TAG}`];
+        return [...get, `umoci raw unpack --image $TMP/image:${LOCAL_TAG} $TMP/rootfs`, 'merge $TMP/rootfs into ROOT'];
+      }
+      case 'install':
+      case 'script': {
+        const lines = aptPackageManager.describe(spec, op, args);
+        return lines.length ? ["# with the image's own dpkg database (images without one take no packages)", ...lines] : [];
+      }
+      case 'clean':
+        return ["# when the image has a dpkg database:", ...aptPackageManager.describe(spec, 'clean', [])];
+    }
+  },
+  async versions(spec) {
+    const out = [await firstLine('umoci', ['--version']), await firstLine('skopeo', ['--version'])];
+    if (spec.oci?.kind === 'dockerfile') out.push(await firstLine('buildah', ['--version']));
+    return out;
+  },
+  async setup(ctx, basePackages) {
+    if (basePackages.length)
+      throw new BuildError('an oci root is the image itself: leave packages.base empty', ctx.stage);
+    await importImage(ctx);
+  },
+  install: (ctx, packages) =>
+    packages.length
+      ? withImagePm(ctx, `installing ${packages.join(' ')}`, (pm) => pm.install(ctx, packages))
+      : Promise.resolve(),
+  runScript: (ctx, args) =>
+    args.length ? withImagePm(ctx, `running "${args.join(' ')}"`, (pm) => pm.runScript(ctx, args)) : Promise.resolve(),
+  async clean(ctx) {
+    const pm = await imagePackageManager(ctx);
+    if (pm) await pm.clean(ctx);
+  },
+};
