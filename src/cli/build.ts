@@ -21,6 +21,7 @@ interface BuildFlags {
   output?: string;
   export?: string;
   cache: boolean;
+  verifyCache?: boolean;
   tether?: string;
   lockTimeout: string;
   bin: string;
@@ -41,6 +42,7 @@ export function registerBuild(program: Command): void {
     .option('-o, --output <path>', 'where the ISO (or the kernel+initrd folder) goes')
     .option('--export <dir|tarball>', "write the last stage's root out (a folder, or .tar/.tar.gz/.tar.zst)")
     .option('--no-cache', 'rebuild every stage (results still refresh the cache)')
+    .option('--verify-cache', "reread every file of a cached stage before reusing it (default: sizes and mtimes, artifacts' digests)")
     .option('--tether <path>', "tether binary to start after switch_root (default: isobuild's own)")
     .option('--lock-timeout <seconds>', 'how long to wait for another build of the same repo', '1800')
     .option('--bin <dir>', 'output folder', 'bin')
@@ -63,6 +65,7 @@ export function registerBuild(program: Command): void {
         ...defaultBuildOptions(),
         outputDir: flags.bin,
         noCache: !flags.cache,
+        verifyCache: flags.verifyCache ?? false,
         tether: flags.tether ? resolve(flags.tether) : undefined,
         lockTimeout,
       });

@@ -2,6 +2,7 @@ import { execa, type Options as ExecaOptions } from 'execa';
 import { CommandError } from '../errors.js';
 import { silentLogger, type Logger } from '../log/logger.js';
 import { cancelSignal } from './cancel.js';
+import { endGroup, forgetGroup, GRACE_MS, noteGroup } from './process-group.js';
 import { quoteCommand } from './shell-quote.js';
 
 /**
@@ -29,6 +30,8 @@ export interface RunOptions {
   binaryStdout?: boolean;
   /** Stops the command early (e.g. qemu once the console said what we waited for). */
   signal?: AbortSignal;
+  /** Kill the command when isobuild itself dies, even by SIGKILL (qemu: never left running). */
+  dieWithParent?: boolean;
 }
 
 export interface RunResult {
@@ -39,6 +42,14 @@ export interface RunResult {
   all: string;
   command: string;
   stdoutBuffer?: Buffer;
+  /** The signal that ended the command, when one did (SIGKILL from the OOM killer, a user's kill). */
+  signal?: string;
+}
+
+/** TMPDIR for every command: a per-build folder isobuild removes, so tools' own temp files go too. */
+let childTmpDir: string | undefined;
+export function setChildTmpDir(dir: string | undefined): void {
+  childTmpDir = dir;
 }
 
 export function tail(text: string, lines = 20): string {
@@ -48,15 +59,24 @@ export function tail(text: string, lines = 20): string {
 
 export async function run(file: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
   const logger = opts.logger ?? silentLogger;
+  const cancel = opts.signal ? AbortSignal.any([cancelSignal(), opts.signal]) : cancelSignal();
+  // The terminal's Ctrl-C reaches only our own group: an interactive command stays in it.
+  const ownGroup = !opts.inherit;
+  const env = opts.cleanEnv || !childTmpDir ? opts.env : { TMPDIR: childTmpDir, ...opts.env };
+  const [runFile, runArgs] = opts.dieWithParent
+    ? ['setpriv', ['--pdeathsig', 'KILL', '--', file, ...args]]
+    : [file, args];
   const execaOpts: ExecaOptions = {
     cwd: opts.cwd,
-    env: opts.env,
+    env,
     extendEnv: !opts.cleanEnv,
+    detached: ownGroup,
+    forceKillAfterDelay: GRACE_MS,
     ...(opts.input === undefined ? {} : { input: opts.input }),
     reject: false,
     all: !opts.inherit,
     timeout: opts.timeoutMs,
-    cancelSignal: opts.signal ? AbortSignal.any([cancelSignal(), opts.signal]) : cancelSignal(),
+    cancelSignal: cancel,
     encoding: opts.binaryStdout ? 'buffer' : 'utf8',
     stripFinalNewline: false,
     ...(opts.inherit
@@ -70,15 +90,31 @@ export async function run(file: string, args: readonly string[], opts: RunOption
           stderr: ['pipe', { transform: logLines(logger), preserveNewlines: true }],
         }),
   } as ExecaOptions;
-  logger.debug(`$ ${quoteCommand([file, ...args])}`);
-  const res = await execa(file, args as string[], execaOpts);
+  const shown = quoteCommand([file, ...args]);
+  logger.debug(`$ ${shown}`);
+  const child = execa(runFile, runArgs as string[], execaOpts);
+  const pgid = ownGroup ? child.pid : undefined;
+  let ending: Promise<void> | undefined;
+  const endTree = () => (ending ??= pgid ? endGroup(pgid) : Promise.resolve());
+  if (pgid) {
+    await noteGroup(pgid).catch(() => undefined);
+    cancel.addEventListener('abort', endTree, { once: true });
+  }
+  const res = await child;
+  cancel.removeEventListener('abort', endTree);
+  // Stopped, timed out or killed: whatever the command started goes with it.
+  if (pgid && (cancel.aborted || res.timedOut || res.signal)) await endTree();
+  if (pgid) forgetGroup(pgid);
+  // The command as the user would run it, without the setpriv wrapper.
+  const command = opts.dieWithParent ? shown : res.escapedCommand;
   const asText = (v: unknown) => (typeof v === 'string' ? v : Buffer.isBuffer(v) ? v.toString('utf8') : '');
   const result: RunResult = {
     exitCode: res.exitCode ?? (res.failed ? 1 : 0),
     stdout: opts.binaryStdout ? '' : asText(res.stdout),
     stderr: asText(res.stderr),
     all: asText(res.all),
-    command: res.escapedCommand,
+    command,
+    signal: res.signal ?? undefined,
     stdoutBuffer: opts.binaryStdout && res.stdout instanceof Uint8Array ? Buffer.from(res.stdout) : undefined,
   };
   // Interrupted by the user: that, not the killed command, is what to report.
@@ -96,9 +132,9 @@ export async function run(file: string, args: readonly string[], opts: RunOption
   else if (res.signal) why = `killed by ${res.signal}`;
   else why = `exit status ${res.exitCode}`;
   throw new CommandError(
-    `${where}command failed (${why})\n  $ ${res.escapedCommand}` +
+    `${where}command failed (${why})\n  $ ${command}` +
       (outputTail ? `\n  output (last lines):\n${indent(outputTail, '    ')}` : ''),
-    { stage: opts.stage, command: res.escapedCommand, exitCode: res.exitCode, outputTail },
+    { stage: opts.stage, command, exitCode: res.exitCode, outputTail },
     { cause: res },
   );
 }

@@ -75,7 +75,13 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
       if (opts.verbose && !opts.json) out.write(chunk.endsWith('\n') ? chunk : chunk + '\n');
     },
     attachFile(path) {
-      file = createWriteStream(path, { flags: 'a' });
+      const stream = createWriteStream(path, { flags: 'a', mode: 0o644 });
+      // A full disk must not become an unhandled 'error' event: stop writing the file, say so once.
+      stream.on('error', (err) => {
+        if (file === stream) file = undefined;
+        say('warn', `log file ${path}: ${err.message}; no longer written`);
+      });
+      file = stream;
     },
     detachFile() {
       const f = file;
@@ -102,8 +108,13 @@ export const silentLogger: Logger = {
  * on to `base`: each stage's full log, whatever the terminal shows.
  */
 export function teeLogger(base: Logger, path: string): Logger & { close(): Promise<void> } {
-  const file = createWriteStream(path, { flags: 'a' });
-  const line = (s: string) => file.write(s.endsWith('\n') ? s : s + '\n');
+  const file = createWriteStream(path, { flags: 'a', mode: 0o644 });
+  // A write error (a full disk) is kept and given back by close(): the stage fails with it.
+  let failure: Error | undefined;
+  file.on('error', (err) => (failure ??= err));
+  const line = (s: string) => {
+    if (!failure) file.write(s.endsWith('\n') ? s : s + '\n');
+  };
   const level =
     (name: LogLevel) =>
     (msg: string): void => {
@@ -125,6 +136,13 @@ export function teeLogger(base: Logger, path: string): Logger & { close(): Promi
     },
     attachFile: (p) => base.attachFile(p),
     detachFile: () => base.detachFile(),
-    close: () => new Promise((resolve) => file.end(resolve)),
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        const done = () => (failure ? reject(failure) : resolve());
+        if (file.closed) return done();
+        // 'close' follows both a clean finish and an error (autoClose).
+        file.once('close', done);
+        file.end();
+      }),
   };
 }

@@ -1,8 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, realpath, rename, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, realpath, rename, stat, utimes, writeFile } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
 import { VERSION } from '../version.js';
+import { readManifest, writeManifest } from './cache-integrity.js';
 import { hashPath, sha256 } from './hash.js';
+import { endRecordedGroups } from '../exec/process-group.js';
+import type { Logger } from '../log/logger.js';
 import { isAlive } from './lock.js';
 import { removeTree } from './fs-tree.js';
 import type { BuildPlan, CacheInputs, Stage, StageMeta } from './types.js';
@@ -94,11 +97,17 @@ export async function lookupEntry(
   return openEntry(entryDir(layout, repo, stage, key), key);
 }
 
+/** The entry folder's mtime is its last use: `cache gc` removes the least recently used first. */
+export async function markUsed(entry: CacheEntry): Promise<void> {
+  const now = new Date();
+  await utimes(entry.dir, now, now).catch(() => undefined);
+}
+
 /** A work folder for one stage run, on the cache's file system so that commit is a rename. */
 export async function makeWorkDir(layout: CacheLayout, repo: string, stage: string): Promise<string> {
   await mkdir(layout.tmp, { recursive: true });
   const dir = join(layout.tmp, `${repo}-${stage}-${process.pid}-${randomBytes(4).toString('hex')}`);
-  await mkdir(dir);
+  await mkdir(dir, { mode: 0o755 });
   return dir;
 }
 
@@ -109,8 +118,10 @@ export async function commitEntry(
   key: string,
   work: string,
   meta: StageMeta,
+  parent?: CacheEntry,
 ): Promise<CacheEntry> {
-  await writeFile(join(work, 'meta.json'), JSON.stringify(meta, null, 2) + '\n');
+  await writeFile(join(work, 'meta.json'), JSON.stringify(meta, null, 2) + '\n', { mode: 0o644 });
+  await writeManifest(work, stage, key, parent ? await readManifest(parent.dir) : undefined);
   const dest = entryDir(layout, repo, stage, key);
   await mkdir(layout.stages(repo), { recursive: true });
   // A rebuild (--no-cache) replaces the old entry; stale children keyed on it stay valid
@@ -119,11 +130,15 @@ export async function commitEntry(
   await rename(work, dest);
   const entry = await openEntry(dest, key);
   if (!entry) throw new Error(`cache entry ${dest} is unreadable right after writing it`);
+  await markUsed(entry);
   return entry;
 }
 
-/** Work folders left by builds that were killed (their pid is gone). */
-export async function removeStaleWork(layout: CacheLayout): Promise<void> {
+/**
+ * Work folders left by builds that were killed (their pid is gone). What such a build left
+ * running (its recorded process groups: an orphaned mmdebstrap, a qemu) is ended first.
+ */
+export async function removeStaleWork(layout: CacheLayout, logger?: Logger): Promise<void> {
   let names: string[];
   try {
     names = await readdir(layout.tmp);
@@ -132,6 +147,11 @@ export async function removeStaleWork(layout: CacheLayout): Promise<void> {
   }
   for (const name of names) {
     const pid = Number(/-(\d+)-[0-9a-f]{8}$/.exec(name)?.[1]);
-    if (pid && !isAlive(pid)) await removeTree(join(layout.tmp, name));
+    if (!pid || isAlive(pid)) continue;
+    const dir = join(layout.tmp, name);
+    const ended = await endRecordedGroups(join(dir, 'groups'));
+    if (ended.length)
+      logger?.warn(`ended ${ended.length} process group(s) left running by a killed build (pid ${pid})`);
+    await removeTree(dir);
   }
 }

@@ -1,4 +1,4 @@
-import { copyFile, mkdir, symlink } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, symlink } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { BuildError, CommandError, InterruptedError, IsobuildError } from '../errors.js';
 import { run } from '../exec/run.js';
@@ -11,10 +11,15 @@ import {
   entryDir,
   lookupEntry,
   makeWorkDir,
+  markUsed,
   removeStaleWork,
   type CacheEntry,
   type CacheLayout,
 } from './cache.js';
+import { freeBytes, isNoSpace, MiB, mountPointOf } from '../fs/disk-space.js';
+import { measureTree } from '../fs/measure-tree.js';
+import { openBuildSession } from './build-session.js';
+import { checkEntry, readManifest } from './cache-integrity.js';
 import { copyTree, linkTree, removeTree } from './fs-tree.js';
 import { acquireLock } from './lock.js';
 import type { BuildPlan, RemoteStageCache, Stage, StageContext, StageLink, StageMeta } from './types.js';
@@ -56,12 +61,18 @@ export async function runPipeline(
   const repo = plan.spec.name;
   const lock = await acquireLock(layout.locks, repo, plan.options.lockTimeout, logger);
   const pushes: Promise<void>[] = [];
+  let session: Awaited<ReturnType<typeof openBuildSession>> | undefined;
   try {
-    await removeStaleWork(layout);
+    await removeStaleWork(layout, logger);
+    session = await openBuildSession(layout.tmp);
     const links = await linkStages(plan);
-    const found = plan.options.noCache
-      ? links.map(() => undefined)
-      : await Promise.all(links.map((l) => lookupEntry(layout, repo, l.stage, l.key)));
+    const depth = plan.options.verifyCache ? 'full' : 'quick';
+    // In order: a damaged entry is dropped before the entries sharing its trees are checked.
+    const found: (CacheEntry | undefined)[] = [];
+    for (const l of links)
+      found.push(
+        plan.options.noCache ? undefined : await lookupVerified(layout, repo, l.stage, l.key, depth, logger),
+      );
     let start = -1;
     for (const [i, e] of found.entries()) if (e) start = i;
     let pulled: number | undefined;
@@ -121,6 +132,7 @@ export async function runPipeline(
     return { outcomes, final: parent };
   } finally {
     await Promise.allSettled(pushes);
+    await session?.close();
     await lock.release();
   }
 }
@@ -164,12 +176,38 @@ async function pullDeepest(
   }
 }
 
+/**
+ * A cache hit only if the entry still matches the manifest written when it was committed;
+ * a damaged entry is dropped (its dependants' links then dangle, so they are rebuilt too).
+ */
+async function lookupVerified(
+  layout: CacheLayout,
+  repo: string,
+  stage: string,
+  key: string,
+  depth: 'quick' | 'full',
+  logger: Logger,
+): Promise<CacheEntry | undefined> {
+  const hit = await lookupEntry(layout, repo, stage, key);
+  if (!hit) return undefined;
+  const problems = await checkEntry(hit.dir, depth);
+  if (problems.length === 0) {
+    await markUsed(hit);
+    return hit;
+  }
+  const shown =
+    problems.slice(0, 5).join('; ') + (problems.length > 5 ? `; and ${problems.length - 5} more` : '');
+  logger.warn(`cache entry ${stage}-${key} does not match its manifest (${shown}): dropped, rebuilding`);
+  await removeTree(hit.dir);
+  return undefined;
+}
+
 async function runStage(
   plan: BuildPlan,
   stage: Stage,
   key: string,
   parent: CacheEntry | undefined,
-  layout: ReturnType<typeof cacheLayout>,
+  layout: CacheLayout,
   logger: Logger,
 ): Promise<CacheEntry> {
   const repo = plan.spec.name;
@@ -222,19 +260,71 @@ async function runStage(
     };
     try {
       await stage.run(ctx);
+    } catch (err) {
+      // The stage's own error is the one to report, even if the log could not be finished.
+      await stageLogger.close().catch(() => undefined);
+      throw err;
     } finally {
-      await stageLogger.close();
       await copyFile(join(work, 'stage.log'), logFile).catch(() => undefined);
     }
+    await stageLogger.close();
     await removeTree(tmpDir);
-    const entry = await commitEntry(layout, repo, stage.name, key, work, meta);
+    const entry = await commitEntry(layout, repo, stage.name, key, work, meta, parent);
     committed = true;
     return entry;
   } catch (err) {
+    if (isNoSpace(err)) throw await noSpaceError(err, stage.name, work, layout, repo, logFile);
     throw withLogFile(err, stage.name, logFile);
   } finally {
     if (!committed) await removeTree(work);
   }
+}
+
+/**
+ * A full disk, said plainly: where, how much is free, and about how much the stage needs (the
+ * size of an earlier entry of the same stage when the cache has one, else what it had written).
+ */
+async function noSpaceError(
+  err: unknown,
+  stage: string,
+  work: string,
+  layout: CacheLayout,
+  repo: string,
+  logFile: string,
+): Promise<BuildError> {
+  const written = (await measureTree(work).catch(() => undefined))?.bytes ?? 0;
+  const earlier = await earlierEntryBytes(layout, repo, stage);
+  const needs = Math.max(written, earlier ?? 0);
+  const where = await mountPointOf(work);
+  const free = await freeBytes(layout.root);
+  const mib = (n: number) => Math.ceil(n / MiB);
+  return new BuildError(
+    `no space left on ${where} (needs about ${mib(needs)} MiB${earlier ? ', the size of its last build' : ' or more'}; ` +
+      `${free === undefined ? 'free space unknown' : `${mib(free)} MiB free`}): ` +
+      `free some space (isobuild cache gc) or point ISOBUILD_CACHE at a larger disk` +
+      `\n  full log: ${relative(process.cwd(), logFile) || logFile}`,
+    stage,
+    { cause: err },
+  );
+}
+
+/** Bytes of the largest committed entry of `stage` for `repo`, from the entries' manifests. */
+async function earlierEntryBytes(
+  layout: CacheLayout,
+  repo: string,
+  stage: string,
+): Promise<number | undefined> {
+  const names = await readdir(layout.stages(repo)).catch(() => [] as string[]);
+  let best: number | undefined;
+  for (const name of names.filter((n) => n.startsWith(`${stage}-`))) {
+    const manifest = await readManifest(join(layout.stages(repo), name));
+    if (!manifest) continue;
+    const bytes = Object.values(manifest.trees)
+      .flatMap((t) => ('entries' in t ? t.entries : []))
+      .reduce((sum, e) => sum + e[5], 0);
+    best = Math.max(best ?? 0, bytes);
+  }
+  return best;
 }
 
 /** Name the stage and its full log in the error the user sees. */

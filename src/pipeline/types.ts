@@ -30,6 +30,8 @@ export interface BuildOptions {
   /** Where finished outputs go (bin/). */
   outputDir: string;
   noCache: boolean;
+  /** Reread every file of a cached entry before reusing it, not only sizes and mtimes. */
+  verifyCache?: boolean;
   /** A user-supplied tether binary (--tether). */
   tether?: string;
   /** Seconds to wait for another build's lock; 0 fails at once. */
