@@ -42,7 +42,10 @@ export function registerBuild(program: Command): void {
     .option('-o, --output <path>', 'where the ISO (or the kernel+initrd folder) goes')
     .option('--export <dir|tarball>', "write the last stage's root out (a folder, or .tar/.tar.gz/.tar.zst)")
     .option('--no-cache', 'rebuild every stage (results still refresh the cache)')
-    .option('--verify-cache', "reread every file of a cached stage before reusing it (default: sizes and mtimes, artifacts' digests)")
+    .option(
+      '--verify-cache',
+      "reread every file of a cached stage before reusing it (default: sizes and mtimes, artifacts' digests)",
+    )
     .option('--tether <path>', "tether binary to start after switch_root (default: isobuild's own)")
     .option('--lock-timeout <seconds>', 'how long to wait for another build of the same repo', '1800')
     .option('--bin <dir>', 'output folder', 'bin')

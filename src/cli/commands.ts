@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { registerBoot } from './boot.js';
 import { registerBuild } from './build.js';
+import { registerCache } from './cache.js';
 import { registerCi } from './ci.js';
 import { registerClean } from './clean.js';
 import { registerDoctor } from './doctor.js';
@@ -22,6 +23,7 @@ export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   registerBuild,
   registerExport,
   registerClean,
+  registerCache,
   registerDoctor,
   registerBoot,
   registerRun,

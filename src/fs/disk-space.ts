@@ -10,7 +10,10 @@ export async function mountPointOf(path: string): Promise<string> {
     const raw = line.split(' ')[4];
     if (!raw) continue;
     const point = raw.replace(/\\(\d{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
-    if ((target === point || target.startsWith(point.endsWith(sep) ? point : point + sep)) && point.length > best.length)
+    if (
+      (target === point || target.startsWith(point.endsWith(sep) ? point : point + sep)) &&
+      point.length > best.length
+    )
       best = point;
   }
   return best;

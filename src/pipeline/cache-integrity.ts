@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { lstat, readdir, readFile, readlink, writeFile } from 'node:fs/promises';
+import { lstat, readdir, readFile, readlink, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sha256 } from './hash.js';
 
@@ -141,7 +141,8 @@ export async function checkEntry(entryDir: string, depth: CheckDepth = 'quick'):
   if (!manifest) return [`no ${MANIFEST_FILE} (written by an older isobuild, or damaged)`];
   const problems: string[] = [];
   try {
-    if ((await digestFile(join(entryDir, 'meta.json'))) !== manifest.meta) problems.push('meta.json: changed');
+    if ((await digestFile(join(entryDir, 'meta.json'))) !== manifest.meta)
+      problems.push('meta.json: changed');
   } catch {
     problems.push('meta.json: missing');
   }
@@ -151,6 +152,8 @@ export async function checkEntry(entryDir: string, depth: CheckDepth = 'quick'):
     if ('link' in record) {
       const target = await readlink(path).catch(() => undefined);
       if (target !== record.link) problems.push(`${tree}: should link to ${record.link}`);
+      else if (!(await stat(path).catch(() => undefined)))
+        problems.push(`${tree}: the entry it shares (${record.link}) is gone`);
       continue;
     }
     const digests = depth === 'full' || tree === 'artifacts';

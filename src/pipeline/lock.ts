@@ -51,8 +51,7 @@ export async function readOwner(lockDir: string): Promise<LockOwner | undefined>
   } catch {
     // Older isobuilds wrote the bare pid.
     const pid = Number(text.trim());
-    if (Number.isInteger(pid) && pid > 0)
-      return { host: hostname(), pid, start: '', since: '', command: '' };
+    if (Number.isInteger(pid) && pid > 0) return { host: hostname(), pid, start: '', since: '', command: '' };
   }
   return undefined;
 }
@@ -104,7 +103,9 @@ export async function acquireLock(
           (timeoutSeconds ? `waited ${timeoutSeconds} s` : 'not waiting (--lock-timeout 0)'),
       );
     if (!told) {
-      logger.info(`waiting for another build of ${name} (${describeOwner(owner)}) to finish... (Ctrl-C stops)`);
+      logger.info(
+        `waiting for another build of ${name} (${describeOwner(owner)}) to finish... (Ctrl-C stops)`,
+      );
       told = true;
     }
     await sleep(250, undefined, { signal: cancelSignal() }).catch(() => undefined);
