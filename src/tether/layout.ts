@@ -39,6 +39,9 @@ export const TETHER_PRECREATED_LINKS: readonly (readonly [string, string])[] = [
 /** The shell command laying that out under "$<variable>", for the init and the build-time run alike. */
 export function precreateTetherCommand(variable: string): string {
   const dirs = TETHER_PRECREATED_DIRS.map((d) => `"$${variable}/${d}"`).join(' ');
-  const links = TETHER_PRECREATED_LINKS.map(([l, t]) => `ln -s ${t} "$${variable}/${l}"`);
+  // Idempotent: the build runs it before each install function.
+  const links = TETHER_PRECREATED_LINKS.map(
+    ([l, t]) => `{ [ -L "$${variable}/${l}" ] || ln -s ${t} "$${variable}/${l}"; }`,
+  );
   return [`mkdir -p ${dirs}`, ...links].join(' && ');
 }

@@ -23,6 +23,7 @@ import { silentLogger } from '../../src/log/logger.js';
 import type { BuildPlan, StageContext, StageMeta, StageName } from '../../src/pipeline/types.js';
 import type { PackageManager } from '../../src/pm/types.js';
 import type { ResolvedSpec } from '../../src/spec/types.js';
+import { driversStage } from '../../src/stages/drivers.js';
 import { initrdStage } from '../../src/stages/initrd.js';
 import { tetherStage } from '../../src/stages/tether.js';
 import { makeContext, makeSpec, recordingLogger } from '../helpers/stage-context.js';
@@ -236,11 +237,19 @@ export async function makeBootstrapImage(o: {
   rootfs: string;
   kernel: CloudKernel;
   spec?: Partial<ResolvedSpec>;
+  /** Run the real drivers stage (VIC's list, init.sh's array) on the root's whole module tree. */
+  drivers?: boolean;
 }): Promise<{ folder: string; logger: ReturnType<typeof recordingLogger>; meta: StageMeta }> {
   const logger = recordingLogger();
   const spec = makeSpec({ init: '/bin/init', modules: 'drivers', compression: 'auto', ...o.spec });
   const meta: StageMeta = { kernelVersion: o.kernel.version, drivers: [...VIRTIO_DRIVERS] };
   const tmp = (name: string) => join(o.dir, `tmp-${name}`);
+  if (o.drivers) {
+    await mkdir(tmp('drivers'), { recursive: true });
+    await driversStage.run(
+      makeContext({ stage: 'drivers', rootfs: o.rootfs, tmpDir: tmp('drivers'), spec, meta, logger }),
+    );
+  }
   await mkdir(tmp('tether'), { recursive: true });
   await tetherStage.run(
     makeContext({ stage: 'tether', rootfs: o.rootfs, tmpDir: tmp('tether'), spec, meta, logger }),

@@ -41,7 +41,7 @@ describe('init and tether templates', () => {
     expect(script).toMatch(/^TETHER_SIZE_MB=42$/m);
     expect(script).toContain('isobuild-init /etc/isobuild/init.sh "$fn" "$TETHER"');
     expect(script).toContain(
-      'mkdir -p "$TETHER/lib64" "$TETHER/usr/lib/iptables" "$TETHER/run" && ln -s lib64 "$TETHER/lib"',
+      'mkdir -p "$TETHER/lib64" "$TETHER/usr/lib/iptables" "$TETHER/run" && { [ -L "$TETHER/lib" ] || ln -s lib64 "$TETHER/lib"; }',
     );
     for (const knob of ['isobuild.end=*', 'isobuild.debug', 'isobuild.wait=*'])
       expect(script).toContain(knob);
