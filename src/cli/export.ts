@@ -22,14 +22,23 @@ interface ExportFlags {
 export function registerExport(program: Command): void {
   program
     .command('export')
-    .description("write a stage's root as an OCI image (builds the stages up to it, or takes them from the cache)")
+    .description(
+      "write a stage's root as an OCI image (builds the stages up to it, or takes them from the cache)",
+    )
     .argument('<repo>', 'repo name under the repos folder, or a path to a repo folder')
-    .requiredOption('--stage <stage>', 'the stage whose root is exported (iso-base, staging, drivers, minimise, tether)')
+    .requiredOption(
+      '--stage <stage>',
+      'the stage whose root is exported (iso-base, staging, drivers, minimise, tether)',
+    )
     .requiredOption(
       '--oci <dest>',
       'oci:DIR[:TAG] (a layout folder), oci-archive:FILE[:TAG], or containers-storage:NAME[:TAG]',
     )
-    .option('-t, --target <target>', 'which flavour the stages build (bootstrap | appliance | app ...)', 'bootstrap')
+    .option(
+      '-t, --target <target>',
+      'which flavour the stages build (bootstrap | appliance | app ...)',
+      'bootstrap',
+    )
     .option('--lock-timeout <seconds>', 'how long to wait for another build of the same repo', '1800')
     .action(async (ref: string, flags: ExportFlags, cmd: Command) => {
       const globals = cmd.optsWithGlobals<GlobalOptions>();
@@ -37,7 +46,8 @@ export function registerExport(program: Command): void {
       const spec = await loadRepo(ref, reposDir(globals));
       const dest = parseImageRef(flags.oci, process.cwd());
       const lockTimeout = Number(flags.lockTimeout);
-      if (!Number.isFinite(lockTimeout) || lockTimeout < 0) throw new UsageError('--lock-timeout takes seconds');
+      if (!Number.isFinite(lockTimeout) || lockTimeout < 0)
+        throw new UsageError('--lock-timeout takes seconds');
       const full = makePlan(spec, parseTarget(flags.target), { ...defaultBuildOptions(), lockTimeout });
       const plan = planUpTo(full, flags.stage);
       await preflight(plan);
@@ -51,7 +61,10 @@ export function registerExport(program: Command): void {
         const extraLayers = [];
         if (version) {
           await bootFilesAsInstalled(result.final.bootfs, version, join(scratch, 'boot-layer'));
-          extraLayers.push({ dir: join(scratch, 'boot-layer'), createdBy: `isobuild: kernel ${version} in /boot` });
+          extraLayers.push({
+            dir: join(scratch, 'boot-layer'),
+            createdBy: `isobuild: kernel ${version} in /boot`,
+          });
         }
         digest = await exportOciImage(result.final.rootfs, dest, {
           sourceDateEpoch: plan.options.sourceDateEpoch,

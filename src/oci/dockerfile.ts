@@ -24,7 +24,14 @@ const IMAGE_NAME = 'localhost/isobuild-dockerfile';
  * left in the host's image store and two builds never share state.
  */
 function storeArgs(tmpDir: string): string[] {
-  return ['--storage-driver', 'vfs', '--root', join(tmpDir, 'buildah', 'root'), '--runroot', join(tmpDir, 'buildah', 'run')];
+  return [
+    '--storage-driver',
+    'vfs',
+    '--root',
+    join(tmpDir, 'buildah', 'root'),
+    '--runroot',
+    join(tmpDir, 'buildah', 'run'),
+  ];
 }
 
 /**
@@ -55,7 +62,9 @@ export async function buildDockerfile(build: DockerfileBuild, run: Runner): Prom
     { env, cwd: build.context, allowFailure: true, tailLines: 30 },
   );
   if (res.exitCode !== 0) throw dockerfileError(build, res);
-  await run('buildah', [...store, 'push', '--quiet', IMAGE_NAME, `oci:${build.layout}:${LOCAL_TAG}`], { env });
+  await run('buildah', [...store, 'push', '--quiet', IMAGE_NAME, `oci:${build.layout}:${LOCAL_TAG}`], {
+    env,
+  });
 }
 
 /** Name the Dockerfile and the step that failed, with the step's output. */
@@ -67,7 +76,10 @@ function dockerfileError(build: DockerfileBuild, res: RunResult): BuildError {
   const where = step ? `step ${step[1]} (${failed?.[1] ?? step[2]})` : 'before its first step';
   const output = step ? res.all.slice(step.index! + step[0].length) : res.all;
   return new BuildError(
-    `Dockerfile ${file} failed at ${where}${failed ? `: ${failed[2]}` : ''}\n  $ ${res.command}\n${tail(output, 15)
+    `Dockerfile ${file} failed at ${where}${failed ? `: ${failed[2]}` : ''}\n  $ ${res.command}\n${tail(
+      output,
+      15,
+    )
       .split('\n')
       .map((l) => `  | ${l}`)
       .join('\n')}`,

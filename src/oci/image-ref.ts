@@ -5,7 +5,13 @@ import { UsageError } from '../errors.js';
  * Image references as the containers tools (skopeo, buildah, podman) write them:
  * `transport:reference`. Only these transports are taken; the local ones never touch a network.
  */
-export const IMAGE_TRANSPORTS = ['oci', 'oci-archive', 'docker-archive', 'containers-storage', 'docker'] as const;
+export const IMAGE_TRANSPORTS = [
+  'oci',
+  'oci-archive',
+  'docker-archive',
+  'containers-storage',
+  'docker',
+] as const;
 export type ImageTransport = (typeof IMAGE_TRANSPORTS)[number];
 
 export interface ImageRef {
@@ -44,7 +50,8 @@ export function parseImageRef(text: string, baseDir: string): ImageRef {
   }
   const rest = m[2]!;
   if (transport === 'docker') {
-    if (!rest.startsWith('//')) throw new UsageError(`image reference "${text}": docker references start docker://`);
+    if (!rest.startsWith('//'))
+      throw new UsageError(`image reference "${text}": docker references start docker://`);
     return { transport, path: rest.slice(2) };
   }
   if (transport === 'containers-storage') return { transport, path: rest };

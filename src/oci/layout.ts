@@ -93,7 +93,9 @@ export async function writeIndex(layout: string, manifest: Descriptor, tag: stri
     manifests: [{ ...manifest, annotations: { [REF_NAME]: tag } }],
   };
   await writeFile(join(layout, 'index.json'), JSON.stringify(index), { mode: 0o644 });
-  await writeFile(join(layout, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }), { mode: 0o644 });
+  await writeFile(join(layout, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }), {
+    mode: 0o644,
+  });
 }
 
 async function readJson<T>(file: string, what: string): Promise<T> {

@@ -22,7 +22,14 @@ export async function unpackImage(
   const scratch = await mkdtemp(join(tmpDir, 'image-'));
   try {
     const rootless = process.getuid?.() !== 0 ? ['--rootless'] : [];
-    await run('umoci', ['raw', 'unpack', ...rootless, '--image', `${layout}:${LOCAL_TAG}`, join(scratch, 'rootfs')]);
+    await run('umoci', [
+      'raw',
+      'unpack',
+      ...rootless,
+      '--image',
+      `${layout}:${LOCAL_TAG}`,
+      join(scratch, 'rootfs'),
+    ]);
     await mergeTree(join(scratch, 'rootfs'), root, { stage });
   } finally {
     await rm(scratch, { recursive: true, force: true });

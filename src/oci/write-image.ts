@@ -36,9 +36,15 @@ export function reproducibleTarArgs(sourceDateEpoch: number): string[] {
  * SOURCE_DATE_EPOCH. The same root gives the same digests, so it can be the FROM of a
  * Dockerfile and a cache input. Built under a temp name beside the destination and renamed.
  */
-export async function exportOciImage(rootfs: string, dest: ImageRef, opts: ExportImageOptions): Promise<string> {
+export async function exportOciImage(
+  rootfs: string,
+  dest: ImageRef,
+  opts: ExportImageOptions,
+): Promise<string> {
   if (!(EXPORT_TRANSPORTS as readonly string[]).includes(dest.transport))
-    throw new UsageError(`--oci ${dest.transport}: takes ${EXPORT_TRANSPORTS.map((t) => `${t}:`).join(', ')}`);
+    throw new UsageError(
+      `--oci ${dest.transport}: takes ${EXPORT_TRANSPORTS.map((t) => `${t}:`).join(', ')}`,
+    );
   const tag = dest.tag ?? 'latest';
   const scratchParent = dest.transport === 'containers-storage' ? undefined : dirname(dest.path);
   const scratch = await mkdtemp(

@@ -109,6 +109,8 @@ export interface StageLink {
 
 /** A local cache entry as a remote cache sees it (see pipeline/cache.ts). */
 export interface EntryFiles {
+  /** The entry folder (meta.json, manifest.json). */
+  readonly dir: string;
   readonly rootfs: string;
   readonly bootfs: string;
   readonly artifacts: string;

@@ -80,7 +80,7 @@ export const ociPackageManager: PackageManager = {
     if (spec.oci?.kind === 'dockerfile')
       needs.push(
         { tool: 'buildah', reason: `build ${spec.raw.dockerfile ?? 'the Dockerfile'} into an image` },
-        { tool: 'skopeo', reason: 'read the Dockerfile\'s FROM images' },
+        { tool: 'skopeo', reason: "read the Dockerfile's FROM images" },
       );
     else needs.push({ tool: 'skopeo', reason: 'copy the image named by "image" into a local OCI layout' });
     return needs;
@@ -96,15 +96,21 @@ export const ociPackageManager: PackageManager = {
                 `buildah --storage-driver vfs --root $TMP/buildah/root push localhost/isobuild-dockerfile oci:$TMP/image:${LOCAL_TAG}`,
               ]
             : [`skopeo copy ${oci ? formatImageRef(oci.ref) : 'IMAGE'} oci:$TMP/image:${LOCAL_TAG}`];
-        return [...get, `umoci raw unpack --image $TMP/image:${LOCAL_TAG} $TMP/rootfs`, 'merge $TMP/rootfs into ROOT'];
+        return [
+          ...get,
+          `umoci raw unpack --image $TMP/image:${LOCAL_TAG} $TMP/rootfs`,
+          'merge $TMP/rootfs into ROOT',
+        ];
       }
       case 'install':
       case 'script': {
         const lines = aptPackageManager.describe(spec, op, args);
-        return lines.length ? ["# with the image's own dpkg database (images without one take no packages)", ...lines] : [];
+        return lines.length
+          ? ["# with the image's own dpkg database (images without one take no packages)", ...lines]
+          : [];
       }
       case 'clean':
-        return ["# when the image has a dpkg database:", ...aptPackageManager.describe(spec, 'clean', [])];
+        return ['# when the image has a dpkg database:', ...aptPackageManager.describe(spec, 'clean', [])];
     }
   },
   async versions(spec) {
@@ -122,7 +128,9 @@ export const ociPackageManager: PackageManager = {
       ? withImagePm(ctx, `installing ${packages.join(' ')}`, (pm) => pm.install(ctx, packages))
       : Promise.resolve(),
   runScript: (ctx, args) =>
-    args.length ? withImagePm(ctx, `running "${args.join(' ')}"`, (pm) => pm.runScript(ctx, args)) : Promise.resolve(),
+    args.length
+      ? withImagePm(ctx, `running "${args.join(' ')}"`, (pm) => pm.runScript(ctx, args))
+      : Promise.resolve(),
   async clean(ctx) {
     const pm = await imagePackageManager(ctx);
     if (pm) await pm.clean(ctx);

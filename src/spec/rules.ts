@@ -267,9 +267,16 @@ export const ociSource: Rule = {
     if (raw.packagemanager !== 'oci') {
       for (const k of given)
         out.push(
-          finding(input, this.name, `/${k}`, `"${k}" needs packagemanager "oci" (this repo uses ${raw.packagemanager})`, 'error', {
-            key: true,
-          }),
+          finding(
+            input,
+            this.name,
+            `/${k}`,
+            `"${k}" needs packagemanager "oci" (this repo uses ${raw.packagemanager})`,
+            'error',
+            {
+              key: true,
+            },
+          ),
         );
       return out;
     }
@@ -283,7 +290,11 @@ export const ociSource: Rule = {
         ),
       );
     if (given.length === 2)
-      out.push(finding(input, this.name, '/dockerfile', 'set "image" or "dockerfile", not both', 'error', { key: true }));
+      out.push(
+        finding(input, this.name, '/dockerfile', 'set "image" or "dockerfile", not both', 'error', {
+          key: true,
+        }),
+      );
     if (raw.image !== undefined && raw.dockerfile === undefined) {
       try {
         parseImageRef(raw.image, input.spec.repoDir);

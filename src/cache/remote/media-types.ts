@@ -10,7 +10,12 @@ export const STAGE_MEDIA_TYPES = {
   bootfs: 'application/vnd.isobuild.stage.bootfs.v1.tar+zstd',
   /** One file of the entry's artifacts folder (initrd.img, image.iso...), as is. */
   file: 'application/vnd.isobuild.stage.artifact.v1',
+  /** The builder's per-entry manifest (pipeline/cache-integrity.ts): the pulled entry is checked against it. */
+  manifest: 'application/vnd.isobuild.stage.manifest.v1+json',
 } as const;
+
+/** An artifact file's permission bits, octal: a blob has none of its own. */
+export const MODE_ANNOTATION = 'vnd.isobuild.mode';
 
 /** A stage's tag in the cache repository: its name and its cache key. */
 export function stageTag(stage: string, key: string): string {

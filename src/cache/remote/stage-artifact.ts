@@ -1,13 +1,19 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, normalize, relative, sep } from 'node:path';
 import { createTreeArchive, extractTreeArchive } from '../../fs/tree-archive.js';
 import type { RegistryClient } from '../../registry/client.js';
 import { OCI_MANIFEST, TITLE_ANNOTATION, type Descriptor, type OciManifest } from '../../registry/oci.js';
 import type { EntryFiles, StageLink, StageMeta } from '../../pipeline/types.js';
 import { VERSION } from '../../version.js';
-import { STAGE_MEDIA_TYPES } from './media-types.js';
+import { MODE_ANNOTATION, STAGE_MEDIA_TYPES } from './media-types.js';
+import {
+  MANIFEST_FILE,
+  writeManifest,
+  type Manifest,
+  type ManifestEntry,
+} from '../../pipeline/cache-integrity.js';
 
 /**
  * A stage entry as an OCI artifact: a JSON config (stage, key, parent key, the entry's
@@ -81,13 +87,25 @@ export async function pushStageEntry(
   for (const name of await listFiles(entry.artifacts)) {
     const file = join(entry.artifacts, name);
     const { digest, size } = await sha256File(file);
+    const mode = ((await stat(file)).mode & 0o7777).toString(8).padStart(4, '0');
     const layer: Descriptor = {
       mediaType: STAGE_MEDIA_TYPES.file,
       digest,
       size,
-      annotations: { [TITLE_ANNOTATION]: name },
+      annotations: { [TITLE_ANNOTATION]: name, [MODE_ANNOTATION]: mode },
     };
     bytes += await client.pushBlob(layer, file);
+    layers.push(layer);
+  }
+  const builderManifest = await readFile(join(entry.dir, MANIFEST_FILE)).catch(() => undefined);
+  if (builderManifest) {
+    const layer: Descriptor = {
+      mediaType: STAGE_MEDIA_TYPES.manifest,
+      digest: `sha256:${createHash('sha256').update(builderManifest).digest('hex')}`,
+      size: builderManifest.length,
+      annotations: { [TITLE_ANNOTATION]: MANIFEST_FILE },
+    };
+    bytes += await client.pushBlob(layer, builderManifest);
     layers.push(layer);
   }
   const config: StageConfig = {
@@ -146,7 +164,7 @@ export async function pullStageEntry(
     if (tree) {
       if (treeLayers.has(tree)) throw new Error(`${where} has two ${tree} layers`);
       treeLayers.set(tree, layer);
-    } else if (layer.mediaType !== STAGE_MEDIA_TYPES.file)
+    } else if (layer.mediaType !== STAGE_MEDIA_TYPES.file && layer.mediaType !== STAGE_MEDIA_TYPES.manifest)
       throw new Error(`${where}: unknown layer type ${layer.mediaType}`);
   }
   for (const tree of TREES) {
@@ -164,9 +182,55 @@ export async function pullStageEntry(
     const dest = join(artifacts, name);
     await mkdir(join(dest, '..'), { recursive: true });
     await client.pullBlob(layer, dest);
+    await chmod(dest, parseMode(layer.annotations?.[MODE_ANNOTATION]));
     bytes += layer.size;
   }
+  const builderLayer = manifest.layers.find((l) => l.mediaType === STAGE_MEDIA_TYPES.manifest);
+  if (builderLayer) {
+    const builder = JSON.parse((await client.readBlob(builderLayer)).toString('utf8')) as Manifest;
+    bytes += builderLayer.size;
+    await writeFile(join(work, 'meta.json'), JSON.stringify(config.meta, null, 2) + '\n', { mode: 0o644 });
+    const problems = compareWithBuilder(builder, await writeManifest(work, link.stage, link.key));
+    if (problems.length)
+      throw new Error(
+        `${where} unpacked differs from what its builder committed: ${problems.slice(0, 5).join('; ')}${problems.length > 5 ? `; and ${problems.length - 5} more` : ''}`,
+      );
+  }
   return { meta: config.meta, bytes };
+}
+
+/**
+ * The unpacked entry against the builder's manifest: every path, type, mode, owner, size and
+ * digest, but not mtimes (archives clamp them to SOURCE_DATE_EPOCH). A tree the builder shared
+ * with its parent (a link) came from the parent's layer, whose digest was checked.
+ */
+export function compareWithBuilder(builder: Manifest, pulled: Manifest): string[] {
+  const problems: string[] = [];
+  if (builder.meta !== pulled.meta) problems.push('meta.json differs');
+  for (const tree of Object.keys(builder.trees) as (keyof Manifest['trees'])[]) {
+    const want = builder.trees[tree];
+    const have = pulled.trees[tree];
+    if (!want || 'link' in want) continue;
+    if (!have || 'link' in have) {
+      problems.push(`${tree}: missing`);
+      continue;
+    }
+    const strip = (e: ManifestEntry) => JSON.stringify([...e.slice(0, 6), e[7]]);
+    const wanted = new Map(want.entries.map((e) => [e[0], strip(e)]));
+    const found = new Map(have.entries.map((e) => [e[0], strip(e)]));
+    for (const [path, w] of wanted) {
+      const h = found.get(path);
+      if (h === undefined) problems.push(`${tree}/${path}: missing`);
+      else if (h !== w) problems.push(`${tree}/${path}: differs`);
+    }
+    for (const path of found.keys())
+      if (!wanted.has(path)) problems.push(`${tree}/${path}: not in the builder's entry`);
+  }
+  return problems;
+}
+
+function parseMode(text: string | undefined): number {
+  return text && /^[0-7]{3,4}$/.test(text) ? parseInt(text, 8) & 0o777 : 0o644;
 }
 
 /** A layer title is a path inside the artifacts folder: nothing absolute, nothing above it. */
