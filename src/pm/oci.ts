@@ -12,6 +12,7 @@ import { unpackImage } from '../oci/unpack-image.js';
 import { resolveInRoot } from '../rootfs/resolve-in-root.js';
 import type { ResolvedSpec } from '../spec/types.js';
 import { aptPackageManager } from './apt.js';
+import { installedDebPackages } from './dpkg-status.js';
 import type { PackageManager, PmContext } from './types.js';
 
 /**
@@ -123,10 +124,16 @@ export const ociPackageManager: PackageManager = {
       throw new BuildError('an oci root is the image itself: leave packages.base empty', ctx.stage);
     await importImage(ctx);
   },
-  install: (ctx, packages) =>
-    packages.length
-      ? withImagePm(ctx, `installing ${packages.join(' ')}`, (pm) => pm.install(ctx, packages))
-      : Promise.resolve(),
+  async install(ctx, packages) {
+    // What the image already has needs no package manager (and no network): a root exported
+    // by isobuild lists its kernel package.
+    const have = await installedDebPackages(ctx.rootfs);
+    const missing = packages.filter((p) => !have.has(p));
+    if (packages.length > missing.length)
+      ctx.logger.info(`already in the image: ${packages.filter((p) => have.has(p)).join(' ')}`);
+    if (missing.length)
+      await withImagePm(ctx, `installing ${missing.join(' ')}`, (pm) => pm.install(ctx, missing));
+  },
   runScript: (ctx, args) =>
     args.length
       ? withImagePm(ctx, `running "${args.join(' ')}"`, (pm) => pm.runScript(ctx, args))

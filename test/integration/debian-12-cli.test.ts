@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { appendFile, cp, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { appendFile, cp, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -123,6 +123,64 @@ describe('debian-12 through the CLI', () => {
       timeoutMs: 600_000,
     });
     expect(failing.exitCode).toBe(7);
+  }, 900_000);
+
+  test('export the staging root as an OCI image; a Dockerfile FROM it is a repo that boots, caches and rebuilds from its root stage', async () => {
+    const exported = await cli([
+      'export',
+      'debian-12',
+      '--stage',
+      'staging',
+      '--oci',
+      `oci-archive:${join(dir, 'base.tar')}`,
+    ]);
+    expect(Object.values(stageStatuses(exported.stderr))).toEqual(['cached', 'cached']);
+    const ociRepo = join(dir, 'repos', 'oci-demo');
+    await mkdir(ociRepo);
+    const spec = {
+      name: 'oci-demo',
+      packagemanager: 'oci',
+      dockerfile: 'Dockerfile',
+      kernel: 'linux-image-cloud-amd64',
+      init: '/bin/init',
+      packages: { base: '' },
+    };
+    await writeFile(join(ociRepo, 'repo-spec.json'), JSON.stringify(spec, null, 2));
+    await writeFile(join(ociRepo, 'hello.txt'), 'hello from the Dockerfile\n');
+    const dockerfile = [
+      'FROM oci-archive:../../base.tar',
+      'COPY hello.txt /etc/hello-from-dockerfile',
+      // A layer that deletes a file: a whiteout the import must honour.
+      'RUN echo "made by RUN" > /etc/made-by-run && rm /usr/bin/tac',
+      '',
+    ].join('\n');
+    await writeFile(join(ociRepo, 'Dockerfile'), dockerfile);
+    // VIC's way to reach the container: init.sh's install functions fill the tether tmpfs.
+    await writeFile(
+      join(ociRepo, 'init.sh'),
+      'drivers=()\ninstall-entropy() { cp /etc/hello-from-dockerfile /etc/made-by-run "$1/"; }\n',
+    );
+    const ociIso = join(dir, 'bin', 'oci-demo.iso');
+    const first = await cli(['build', 'oci-demo', '--output', ociIso]);
+    expect(Object.values(stageStatuses(first.stderr))).toEqual(Array(6).fill('built'));
+    expect(first.stderr).toMatch(/already in the image: linux-image-cloud-amd64/);
+
+    const shown = await cli(
+      ['run', ociIso, '--', 'cat', '/.tether/hello-from-dockerfile', '/.tether/made-by-run'],
+      600_000,
+    );
+    expect(shown.stdout).toBe('hello from the Dockerfile\nmade by RUN\n');
+
+    const root = join(dir, 'oci-root');
+    const again = await cli(['build', 'oci-demo', '--target', 'iso-base', '--export', root]);
+    expect(Object.values(stageStatuses(again.stderr))).toEqual(['cached']);
+    await expect(stat(join(root, 'usr/bin/tac'))).rejects.toThrow(/ENOENT/);
+    await expect(stat(join(root, 'usr/bin/head'))).resolves.toBeTruthy();
+    expect((await cli(['build', 'oci-demo', '--output', ociIso])).stderr).toMatch(/\(0 of 6 stages built\)/);
+
+    await writeFile(join(ociRepo, 'Dockerfile'), `${dockerfile}RUN echo v2 > /etc/v2\n`);
+    const changed = await cli(['build', 'oci-demo', '--output', ociIso]);
+    expect(Object.values(stageStatuses(changed.stderr))).toEqual(Array(6).fill('built'));
   }, 900_000);
 
   test('a staging.sh change reruns staging and what follows, not iso-base', async () => {

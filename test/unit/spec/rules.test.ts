@@ -14,6 +14,7 @@ import {
   filesInsideRepo,
   kernelFileFormat,
   nameMatchesFolder,
+  ociSource,
   releaseDerivable,
   rpmRepoFiles,
   stagingScriptSafe,
@@ -238,4 +239,38 @@ test('init-drivers-readable: lexer errors and names that are not module names', 
     },
   ]);
   expect(checkInitDrivers('/r/init.sh', readDriversArray('drivers=($x)\n'))).toHaveLength(1);
+});
+
+describe('oci-source', () => {
+  const OCI = { ...BASE_SPEC, packagemanager: 'oci', packages: { base: '' } };
+
+  test('an image or a Dockerfile, exactly one', async () => {
+    expect(await runRule(ociSource, { ...OCI, image: 'oci-archive:base.tar' })).toEqual([]);
+    expect(await runRule(ociSource, { ...OCI, dockerfile: 'Dockerfile' })).toEqual([]);
+    expect(await runRule(ociSource, OCI)).toEqual([
+      '/packagemanager: packagemanager "oci" takes the root from an image: set "image" (e.g. "oci-archive:base.tar") or "dockerfile" (e.g. "Dockerfile")',
+    ]);
+    expect(await runRule(ociSource, { ...OCI, image: 'x.tar', dockerfile: 'Dockerfile' })).toEqual([
+      '/dockerfile: set "image" or "dockerfile", not both',
+    ]);
+  });
+
+  test('an unreadable image reference and base packages are errors at their pointers', async () => {
+    expect(await runRule(ociSource, { ...OCI, image: 'debian:12', packages: { base: 'bash' } })).toEqual([
+      '/image: image reference "debian:12": unknown transport; use one of oci:, oci-archive:, docker-archive:, containers-storage:, docker:',
+      '/packages/base: an oci root is the image itself: install base packages in the Dockerfile and leave packages.base empty ("")',
+    ]);
+  });
+
+  test('image and dockerfile need packagemanager oci', async () => {
+    expect(await runRule(ociSource, { ...BASE_SPEC, dockerfile: 'Dockerfile' })).toEqual([
+      '/dockerfile: "dockerfile" needs packagemanager "oci" (this repo uses apt)',
+    ]);
+  });
+
+  test('the Dockerfile must be inside the repo folder', async () => {
+    expect(await runRule(filesInsideRepo, { ...OCI, dockerfile: '../Dockerfile' })).toEqual([
+      expect.stringMatching(/^\/dockerfile: /),
+    ]);
+  });
 });
