@@ -6,22 +6,10 @@ import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import { BuildError } from '../errors.js';
+import { isDigest, parseManifest, type Descriptor, type OciManifest } from '../registry/oci.js';
 import { MEDIA_TYPES, REF_NAME } from './media-types.js';
 
-/** A content descriptor (OCI image-spec). */
-export interface Descriptor {
-  mediaType: string;
-  digest: string;
-  size: number;
-  annotations?: Record<string, string>;
-}
-
-export interface ImageManifest {
-  schemaVersion: 2;
-  mediaType?: string;
-  config: Descriptor;
-  layers: Descriptor[];
-}
+export type { Descriptor };
 
 export interface ImageConfig {
   architecture?: string;
@@ -29,9 +17,10 @@ export interface ImageConfig {
   rootfs?: { type: string; diff_ids: string[] };
 }
 
+/** A digest names a file under blobs/: only a well-formed one is ever turned into a path. */
 function blobPath(layout: string, digest: string): string {
-  const [algo, hex] = digest.split(':');
-  return join(layout, 'blobs', algo!, hex!);
+  if (!isDigest(digest)) throw new BuildError(`OCI layout ${layout}: "${digest}" is not a sha256 digest`);
+  return join(layout, 'blobs', 'sha256', digest.slice('sha256:'.length));
 }
 
 /** Store bytes as a blob; the descriptor names it by its sha256. */
@@ -110,12 +99,18 @@ async function readJson<T>(file: string, what: string): Promise<T> {
 export async function readImage(
   layout: string,
   tag?: string,
-): Promise<{ manifestDigest: string; manifest: ImageManifest; config: ImageConfig }> {
+): Promise<{ manifestDigest: string; manifest: OciManifest; config: ImageConfig }> {
   const index = await readJson<{ manifests?: Descriptor[] }>(join(layout, 'index.json'), 'OCI layout');
   const manifests = index.manifests ?? [];
   const entry = tag ? manifests.find((m) => m.annotations?.[REF_NAME] === tag) : manifests[0];
   if (!entry) throw new BuildError(`OCI layout ${layout} has no image${tag ? ` tagged ${tag}` : ''}`);
-  const manifest = await readJson<ImageManifest>(blobPath(layout, entry.digest), 'image manifest');
+  const manifestFile = blobPath(layout, entry.digest);
+  let manifest: OciManifest;
+  try {
+    manifest = parseManifest(await readFile(manifestFile), manifestFile);
+  } catch (err) {
+    throw new BuildError(`image manifest: ${(err as Error).message}`);
+  }
   const config = await readJson<ImageConfig>(blobPath(layout, manifest.config.digest), 'image config');
   return { manifestDigest: entry.digest, manifest, config };
 }

@@ -1,7 +1,9 @@
+import { OCI_MANIFEST } from '../registry/oci.js';
+
 /** OCI image-spec media types isobuild writes and reads. */
 export const MEDIA_TYPES = {
   index: 'application/vnd.oci.image.index.v1+json',
-  manifest: 'application/vnd.oci.image.manifest.v1+json',
+  manifest: OCI_MANIFEST,
   config: 'application/vnd.oci.image.config.v1+json',
   layerGzip: 'application/vnd.oci.image.layer.v1.tar+gzip',
 } as const;

@@ -2,6 +2,7 @@ import { mkdtemp, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { UsageError } from '../errors.js';
 import { run } from '../exec/run.js';
+import { createTreeArchive } from '../fs/tree-archive.js';
 import type { ImageRef } from './image-ref.js';
 import { writeIndex, writeJsonBlob, writeLayerBlob } from './layout.js';
 import { HOST_ARCH, MEDIA_TYPES } from './media-types.js';
@@ -15,19 +16,6 @@ export interface ExportImageOptions {
   createdBy: string;
   /** Folders laid over the root as further layers, each with what it is for the history. */
   extraLayers?: readonly { dir: string; createdBy: string }[];
-}
-
-/** Arguments of GNU tar that make the same tree give the same bytes wherever it is built. */
-export function reproducibleTarArgs(sourceDateEpoch: number): string[] {
-  return [
-    '--sort=name',
-    '--format=posix',
-    '--pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime',
-    '--numeric-owner',
-    '--xattrs',
-    `--mtime=@${sourceDateEpoch}`,
-    '--clamp-mtime',
-  ];
 }
 
 /**
@@ -56,15 +44,7 @@ export async function exportOciImage(
     const layers = [];
     for (const source of sources) {
       const layerTar = join(scratch, 'layer.tar');
-      await run('tar', [
-        '--create',
-        '--file',
-        layerTar,
-        ...reproducibleTarArgs(opts.sourceDateEpoch),
-        '-C',
-        source.dir,
-        '.',
-      ]);
+      await createTreeArchive(source.dir, layerTar, opts.sourceDateEpoch);
       layers.push(await writeLayerBlob(layout, layerTar));
       await rm(layerTar);
     }
@@ -89,17 +69,7 @@ export async function exportOciImage(
       await rename(layout, dest.path);
     } else if (dest.transport === 'oci-archive') {
       const archive = join(scratch, 'image.tar');
-      await run('tar', [
-        '--create',
-        '--file',
-        archive,
-        ...reproducibleTarArgs(opts.sourceDateEpoch),
-        '--owner=0',
-        '--group=0',
-        '-C',
-        layout,
-        '.',
-      ]);
+      await createTreeArchive(layout, archive, opts.sourceDateEpoch);
       await rename(archive, dest.path);
     } else {
       await run('skopeo', ['copy', '--quiet', `oci:${layout}:${tag}`, `containers-storage:${dest.path}`]);

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { resolveInRoot } from '../rootfs/resolve-in-root.js';
+import { resolveInRoot } from '../rootfs/root-path.js';
 
 /** Names of the packages a root's dpkg database says are installed (`install ok installed`). */
 export async function installedDebPackages(root: string): Promise<Set<string>> {

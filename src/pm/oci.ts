@@ -9,7 +9,7 @@ import { formatImageRef } from '../oci/image-ref.js';
 import { readImage } from '../oci/layout.js';
 import { LOCAL_TAG } from '../oci/fetch-image.js';
 import { unpackImage } from '../oci/unpack-image.js';
-import { resolveInRoot } from '../rootfs/resolve-in-root.js';
+import { resolveInRoot } from '../rootfs/root-path.js';
 import type { ResolvedSpec } from '../spec/types.js';
 import { aptPackageManager } from './apt.js';
 import { installedDebPackages } from './dpkg-status.js';

@@ -22,7 +22,7 @@ import { parseImageRef } from '../../src/oci/image-ref.js';
 import { writeIndex, writeJsonBlob, writeLayerBlob } from '../../src/oci/layout.js';
 import { MEDIA_TYPES } from '../../src/oci/media-types.js';
 import { unpackImage } from '../../src/oci/unpack-image.js';
-import { exportOciImage, reproducibleTarArgs } from '../../src/oci/write-image.js';
+import { exportOciImage } from '../../src/oci/write-image.js';
 
 /**
  * OCI images with the real tools: layers applied by umoci (whiteouts, opaque folders, links that
@@ -60,7 +60,7 @@ async function makeLayout(
   for (const d of layerDirs) {
     const tar = join(dir, 'layer.tar');
     const what = typeof d === 'string' ? ['-C', d, '.'] : ['--no-recursion', '-C', d.dir, ...d.members];
-    await run('tar', ['--create', '--file', tar, ...reproducibleTarArgs(0), ...what]);
+    await run('tar', ['--create', '--file', tar, '--sort=name', '--numeric-owner', ...what]);
     layers.push(await writeLayerBlob(layout, tar));
     await rm(tar);
   }

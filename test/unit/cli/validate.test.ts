@@ -144,7 +144,7 @@ packages:
     name: 'enum typo with a suggestion, and a relative init',
     files: { 'repo-spec.json': spec({ packagemanager: 'atp', init: 'bin/init' }) },
     expected: [
-      'debian-12/repo-spec.json:3:21 /packagemanager: must be one of "tdnf", "yum", "dnf", "apt" (did you mean "apt"?)',
+      'debian-12/repo-spec.json:3:21 /packagemanager: must be one of "tdnf", "yum", "dnf", "apt", "oci" (did you mean "apt"?)',
       'debian-12/repo-spec.json:5:11 /init: must be an absolute path (starting with /)',
     ],
   },

@@ -48,7 +48,7 @@ describe('checkSchema', () => {
       }),
     ).toEqual([
       '2:11 /name: must be a safe name: letters, digits, ".", "_" and "-", starting with a letter or digit',
-      '3:21 /packagemanager: must be one of "tdnf", "yum", "dnf", "apt"',
+      '3:21 /packagemanager: must be one of "tdnf", "yum", "dnf", "apt", "oci"',
       '4:13 /kernel: must not be empty',
       '6:15 /packages/base: missing required field "base"',
       '7:14 /modules: must be one of "all", "drivers"',
