@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run, type RunResult } from '../../src/exec/run.js';
+import { eventsOfType } from '../helpers/json-events.js';
 
 /**
  * The default repo through the real CLI, as the README tells a user to run it: build the
@@ -135,6 +136,23 @@ describe('debian-12 through the CLI', () => {
       `oci-archive:${join(dir, 'base.tar')}`,
     ]);
     expect(Object.values(stageStatuses(exported.stderr))).toEqual(['cached', 'cached']);
+    const json = await cli([
+      '--json',
+      'export',
+      'debian-12',
+      '--stage',
+      'staging',
+      '--oci',
+      join(dir, 'again.tar'),
+    ]);
+    const [event] = eventsOfType(json.stdout, 'export');
+    expect(event).toMatchObject({
+      repo: 'debian-12',
+      stage: 'staging',
+      format: 'oci-archive',
+      path: join(dir, 'again.tar'),
+    });
+    expect(await sha256(join(dir, 'again.tar'))).toBe(await sha256(join(dir, 'base.tar')));
     const ociRepo = join(dir, 'repos', 'oci-demo');
     await mkdir(ociRepo);
     const spec = {
