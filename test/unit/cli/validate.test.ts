@@ -362,7 +362,7 @@ describe('isobuild validate on valid repos', () => {
               line: 9,
               col: 18,
               pointer: '/compression',
-              message: 'must be one of "gzip", "zstd", "xz"',
+              message: 'must be one of "auto", "gzip", "zstd", "xz"',
               rule: 'schema',
             },
           ],
