@@ -234,6 +234,7 @@ async function cleanRoot(ctx: PmContext): Promise<void> {
 
 export const aptPackageManager: PackageManager = {
   name: 'apt',
+  packageName: { pattern: PACKAGE_ARG, syntax: 'name[:arch][=version|/suite], lower case' },
   tools: () =>
     [
       { tool: 'mmdebstrap', reason: 'bootstrap the Debian root (apt setup and base packages)' },

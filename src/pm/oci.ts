@@ -74,6 +74,8 @@ async function firstLine(file: string, args: string[]): Promise<string> {
 
 export const ociPackageManager: PackageManager = {
   name: 'oci',
+  // The image's own dpkg/apt installs them.
+  packageName: aptPackageManager.packageName,
   tools(spec) {
     const needs: ToolNeed[] = [
       { tool: 'umoci', reason: "unpack the image's layers into the root (whiteouts, owners, modes)" },

@@ -17,6 +17,9 @@ import { readToolVersion } from '../exec/tool-version.js';
  * package_cached): they differ only in the program that runs and its config dialect.
  */
 
+/** RPM package arguments: names, name-version, globs, provides (`perl(Foo)`, `/usr/bin/x`); never an option. */
+export const RPM_PACKAGE_ARG = /^[A-Za-z0-9_/][A-Za-z0-9._+:~^/*-]*(\([A-Za-z0-9._+:/-]+\))?$/;
+
 /** Package names become arguments: one that starts with '-' would be read as an option. */
 function checkPackageNames(names: readonly string[], stage: string): void {
   const bad = names.filter((n) => n.startsWith('-') || /\s/.test(n) || n === '');
@@ -115,6 +118,10 @@ export function makeRpmPackageManager(adapter: RpmTool): PackageManager {
 
   return {
     name: adapter,
+    packageName: {
+      pattern: RPM_PACKAGE_ARG,
+      syntax: 'name[-version], a provide like pkgconfig(x), or a /path',
+    },
 
     tools(): ToolNeed[] {
       const frontend = frontendFor();

@@ -25,6 +25,8 @@ export interface PmContext {
  */
 export interface PackageManager {
   readonly name: PackageManagerName;
+  /** What a package argument may look like, checked at validate time (no option, no shell syntax). */
+  readonly packageName: { pattern: RegExp; syntax: string };
   /** Host tools the adapter runs for this spec. */
   tools(spec: ResolvedSpec): ToolNeed[];
   /** The commands `isobuild plan` shows for each operation (no side effects). */

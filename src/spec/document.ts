@@ -1,6 +1,17 @@
 import { relative, isAbsolute } from 'node:path';
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import {
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  LineCounter,
+  parseDocument,
+  visit,
+  type Document,
+  type Node,
+} from 'yaml';
 import type { Diagnostic } from '../errors.js';
+import { limitDiagnostic, SPEC_LIMITS, scanDepth } from './limits.js';
 
 /**
  * A parsed spec file: the value, plus what we need to turn a JSON pointer back into a
@@ -37,10 +48,53 @@ export function joinPointer(...segments: (string | number)[]): string {
   return segments.map((s) => '/' + String(s).replace(/~/g, '~0').replace(/\//g, '~1')).join('');
 }
 
+/** A document that could not be parsed: one diagnostic, no value. */
+function failedDocument(file: string, shownAs: string, error: Diagnostic): SpecDocument {
+  return {
+    file,
+    shownAs,
+    value: undefined,
+    empty: false,
+    errors: [error],
+    warnings: [],
+    positionOf: () => ({ line: error.line, col: error.col }),
+  };
+}
+
+/** Line and column (1-based) of an offset, without a parser. */
+function positionAt(text: string, offset: number): { line: number; col: number } {
+  const before = text.slice(0, offset);
+  const line = before.split('\n').length;
+  return { line, col: offset - before.lastIndexOf('\n') };
+}
+
 export function parseSpecText(file: string, text: string): SpecDocument {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
   const shownAs = showPath(file);
+  // The parser recurses: measure the nesting before handing it a file that would overflow it.
+  const deep = scanDepth(text);
+  if (deep.offset >= 0)
+    return failedDocument(
+      file,
+      shownAs,
+      limitDiagnostic(
+        shownAs,
+        positionAt(text, deep.offset),
+        '',
+        `nested more than ${SPEC_LIMITS.depth} levels deep: a repo spec is a few levels of maps and lists`,
+      ),
+    );
+  const lineCounter = new LineCounter();
+  let doc: Document;
+  try {
+    doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
+  } catch (err) {
+    if (!(err instanceof RangeError)) throw err;
+    return failedDocument(
+      file,
+      shownAs,
+      limitDiagnostic(shownAs, { line: 1, col: 1 }, '', `too complex to parse (${err.message})`),
+    );
+  }
   const toPos = (offset: number) => {
     const p = lineCounter.linePos(offset);
     return { line: p.line, col: p.col };
@@ -61,6 +115,30 @@ export function parseSpecText(file: string, text: string): SpecDocument {
     return { file: shownAs, line: at.line, col: at.col, pointer: '', message, rule: 'parse' };
   };
   const empty = doc.contents === null;
+  let value: unknown;
+  const limitErrors: Diagnostic[] = [];
+  if (doc.errors.length === 0) {
+    try {
+      value = doc.toJS({ maxAliasCount: SPEC_LIMITS.aliases });
+    } catch (err) {
+      // yaml throws for an alias bomb ("Excessive alias count"): a diagnostic at the first alias.
+      let at: number | undefined;
+      visit(doc, {
+        Alias(_, node) {
+          at = node.range?.[0];
+          return visit.BREAK;
+        },
+      });
+      limitErrors.push(
+        limitDiagnostic(
+          shownAs,
+          at === undefined ? { line: 1, col: 1 } : toPos(at),
+          '',
+          `aliases expand too far (${(err as Error).message}; at most ${SPEC_LIMITS.aliases}): write the values out instead`,
+        ),
+      );
+    }
+  }
   // Later parse errors mostly echo the first one; for JSON, JSON.parse words it better when it can.
   const firstError = doc.errors.length
     ? (file.endsWith('.json') && jsonSyntaxError(text)) || fromYamlError(doc.errors[0]!)
@@ -68,9 +146,9 @@ export function parseSpecText(file: string, text: string): SpecDocument {
   return {
     file,
     shownAs,
-    value: doc.errors.length === 0 ? doc.toJS({ maxAliasCount: 100 }) : undefined,
+    value: limitErrors.length ? undefined : value,
     empty,
-    errors: firstError ? [firstError] : [],
+    errors: firstError ? [firstError] : limitErrors,
     warnings: doc.warnings.map((w) => ({ ...fromYamlError(w), rule: 'parse' })),
     positionOf(pointer, opts = {}) {
       const found = locate(doc, parsePointer(pointer));

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { formatDiagnostic, SpecError, UsageError, type Diagnostic } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { parseSpecText, showPath, type SpecDocument } from './document.js';
+import { findLongStrings, limitDiagnostic, SPEC_LIMITS } from './limits.js';
 import { readDriversArray } from './drivers-array.js';
 import { scanRepoFolder, SPEC_FILE_NAMES, type FolderContents } from './folder.js';
 import { deepFreeze, normaliseSpec } from './normalise.js';
@@ -37,7 +38,8 @@ export async function loadRepoFolder(repoDir: string): Promise<LoadResult> {
   if (folder.hooks.init && drivers) findings.push(...checkInitDrivers(folder.hooks.init, drivers));
 
   const specFile = await pickSpecFile(dir, folder, findings);
-  const specText = specFile ? await readText(specFile, findings) : undefined;
+  const specText =
+    specFile && (await withinSize(specFile, findings)) ? await readText(specFile, findings) : undefined;
   let spec: ResolvedSpec | undefined;
   if (specFile && specText !== undefined) {
     const doc = parseSpecText(specFile, specText);
@@ -72,6 +74,22 @@ async function readText(file: string, findings: Finding[]): Promise<string | und
     });
     return undefined;
   }
+}
+
+/** A spec file larger than SPEC_LIMITS.fileBytes is refused before it is read. */
+async function withinSize(file: string, findings: Finding[]): Promise<boolean> {
+  const size = (await stat(file).catch(() => undefined))?.size ?? 0;
+  if (size <= SPEC_LIMITS.fileBytes) return true;
+  findings.push({
+    severity: 'error',
+    diagnostic: limitDiagnostic(
+      showPath(file),
+      { line: 1, col: 1 },
+      '',
+      `the file is ${size} bytes; a repo spec may be at most ${SPEC_LIMITS.fileBytes} (1 MiB)`,
+    ),
+  });
+  return false;
 }
 
 async function checkIsFolder(dir: string): Promise<Diagnostic | undefined> {
@@ -141,6 +159,17 @@ function checkDocument(doc: SpecDocument, findings: Finding[]): RepoSpec | undef
     });
     return undefined;
   }
+  const long = findLongStrings(doc.value);
+  for (const pointer of long)
+    add('error')(
+      limitDiagnostic(
+        doc.shownAs,
+        doc.positionOf(pointer),
+        pointer,
+        `longer than ${SPEC_LIMITS.stringChars} characters: no spec value needs that much`,
+      ),
+    );
+  if (long.length) return undefined;
   const schemaErrors = checkSchema(doc);
   schemaErrors.forEach(add('error'));
   return schemaErrors.length === 0 ? (doc.value as RepoSpec) : undefined;

@@ -9,6 +9,8 @@ import { parseImageRef } from '../oci/image-ref.js';
 import { isKernelPath } from './normalise.js';
 import type { RepoSpec, ResolvedSpec } from './types.js';
 import { FLAVOURS } from './types.js';
+import { packageManagerFor } from '../pm/index.js';
+import { SPEC_LIMITS } from './limits.js';
 
 /** What a semantic rule sees: the schema-valid document and its normalised form. */
 export interface RuleInput {
@@ -324,6 +326,54 @@ export const bootFirmware: Rule = {
 };
 
 /** Rules over the parsed spec; run only when the document passed the schema. */
+/** Package lists, strings as VIC writes them or arrays, hold names the package manager takes. */
+export const packageNames: Rule = {
+  name: 'package-names',
+  check(input) {
+    const { pattern, syntax } = packageManagerFor(input.spec.packagemanager).packageName;
+    const out: Finding[] = [];
+    for (const [list, value] of Object.entries(input.raw.packages ?? {})) {
+      const items: [string, string][] =
+        typeof value === 'string'
+          ? value
+              .split(/\s+/)
+              .filter(Boolean)
+              .map((name) => [name, joinPointer('packages', list)])
+          : (value ?? []).map((name, i) => [name, joinPointer('packages', list, i)]);
+      for (const [name, pointer] of items)
+        if (!pattern.test(name))
+          out.push(
+            finding(
+              input,
+              this.name,
+              pointer,
+              `${JSON.stringify(name)} is not a valid ${input.spec.packagemanager} package name (${syntax}): fix or remove it`,
+            ),
+          );
+    }
+    return out;
+  },
+};
+
+/** x86 kernels keep 2048 bytes of command line (COMMAND_LINE_SIZE); the rest is silently cut. */
+export const cmdlineLength: Rule = {
+  name: 'cmdline-length',
+  check(input) {
+    const cmdline = input.raw.cmdline;
+    if (cmdline === undefined) return [];
+    const bytes = Buffer.byteLength(cmdline);
+    if (bytes <= SPEC_LIMITS.cmdlineBytes) return [];
+    return [
+      finding(
+        input,
+        this.name,
+        '/cmdline',
+        `${bytes} bytes: the x86 kernel command line holds at most ${SPEC_LIMITS.cmdlineBytes}, isobuild's own arguments included`,
+      ),
+    ];
+  },
+};
+
 export const SPEC_RULES: readonly Rule[] = [
   nameMatchesFolder,
   releaseDerivable,
@@ -333,6 +383,8 @@ export const SPEC_RULES: readonly Rule[] = [
   aptOnlyFields,
   aptSourcesUnique,
   stagingScriptSafe,
+  packageNames,
+  cmdlineLength,
   ociSource,
   bootFirmware,
 ];

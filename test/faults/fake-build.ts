@@ -13,6 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 const HERE = dirname(fileURLToPath(import.meta.url));
 export const FIXTURE = join(HERE, 'fixtures', 'fake-build.mjs');
 export const CLI = join(HERE, '..', '..', 'dist', 'cli', 'main.js');
+export const SHIPPED_REPOS = join(HERE, '..', '..', 'repos');
 
 export interface FakeRepo {
   dir: string;
