@@ -25,8 +25,13 @@ function compileExpectations(sources: readonly string[]): RegExp[] {
 export function registerBoot(program: Command): void {
   program
     .command('boot')
-    .description('boot an ISO, or a kernel+initrd folder, in qemu with the serial console on stdout')
-    .argument('<image>', 'an ISO file, or a folder holding vmlinuz, initrd.img and cmdline')
+    .description(
+      'boot an ISO, a kernel+initrd folder or a microVM folder in qemu with the serial console on stdout',
+    )
+    .argument(
+      '<image>',
+      'an ISO file, a folder holding vmlinuz, initrd.img and cmdline, or a microVM folder (vm-config.json)',
+    )
     .option('--uefi', 'boot under UEFI (OVMF) instead of BIOS')
     .option('--usb', 'attach the ISO as a hard disk, the way a USB stick boots, not as a CD')
     .option('--disk <img>', 'attach a raw disk image (repeatable)', collect, [])
@@ -40,7 +45,8 @@ export function registerBoot(program: Command): void {
     .option('--memory <mb>', 'guest memory', '1024')
     .option('--accel <accel>', 'tcg, or kvm where it works', 'tcg')
     .option('--ide', 'attach disks as IDE instead of virtio-blk')
-    .option('--append <args>', 'extra kernel arguments (kernel+initrd folders only)')
+    .option('--append <args>', 'extra kernel arguments (kernel+initrd and microVM folders only)')
+    .option('--microvm', 'boot the folder as a microVM (qemu -M microvm) even without vm-config.json')
     .action(async (image: string, flags: BootFlags, cmd: Command) => {
       const globals = cmd.optsWithGlobals<GlobalOptions>();
       const logger = loggerFor(globals);

@@ -10,10 +10,12 @@ import { formatBytes, registryRefs, RegistryStageCache } from '../cache/remote/r
 import { REGISTRY_CACHE_TOOLS } from '../cache/remote/tools.js';
 import { checkTools } from '../exec/host-tools.js';
 import type { Logger } from '../log/logger.js';
-import type { BuildPlan, OutputFormat } from '../pipeline/types.js';
+import { TARGETS, type BuildPlan, type OutputFormat } from '../pipeline/types.js';
+import { parseSize } from '../microvm/size.js';
+import { splitWords } from '../spec/normalise.js';
 import { loadRepo } from '../spec/load.js';
 import { digestOutput } from '../image/output-digest.js';
-import { writeOutputs } from '../image/outputs.js';
+import { OUTPUT_WRITERS, writeOutputs } from '../image/outputs.js';
 import { loggerFor, reposDir, type GlobalOptions } from './context.js';
 
 interface BuildFlags {
@@ -27,6 +29,8 @@ interface BuildFlags {
   bin: string;
   cacheFrom?: string;
   cacheTo?: string;
+  size?: string;
+  extraPackages?: string;
 }
 
 export function registerBuild(program: Command): void {
@@ -34,12 +38,13 @@ export function registerBuild(program: Command): void {
     .command('build')
     .description('build a repo up to a target (default: the bootstrap ISO)')
     .argument('<repo>', 'repo name under the repos folder, or a path to a repo folder')
+    .option('-t, --target <target>', TARGETS.join(' | '), 'bootstrap')
+    .option('-o, --output <path>', 'where the output goes (the ISO, or the folder or file the target makes)')
     .option(
-      '-t, --target <target>',
-      'iso-base | bootstrap-staging | appliance-staging | bootstrap | appliance | initrd | app',
-      'bootstrap',
+      '--size <bytes>',
+      "rootfs.ext4's size, e.g. 256M (osbuilder's IMG_SIZE); default: the content plus headroom",
     )
-    .option('-o, --output <path>', 'where the ISO (or the kernel+initrd folder) goes')
+    .option('--extra-packages <names>', "packages installed on top of the flavour's (osbuilder's EXTRA_PKGS)")
     .option('--export <dir|tarball>', "write the last stage's root out (a folder, or .tar/.tar.gz/.tar.zst)")
     .option('--no-cache', 'rebuild every stage (results still refresh the cache)')
     .option(
@@ -71,6 +76,8 @@ export function registerBuild(program: Command): void {
         verifyCache: flags.verifyCache ?? false,
         tether: flags.tether ? resolve(flags.tether) : undefined,
         lockTimeout,
+        ...(flags.size !== undefined ? { imageSize: parseImageSize(flags.size) } : {}),
+        ...(flags.extraPackages?.trim() ? { extraPackages: splitWords(flags.extraPackages) } : {}),
       });
       const remote = await openRegistryCache(plan, flags, logger);
       await preflight(plan);
@@ -78,7 +85,12 @@ export function registerBuild(program: Command): void {
       const started = Date.now();
       const result = await runPipeline(plan, logger, { remote });
       const destinations = Object.fromEntries(plan.outputs.map((f) => [f, outputPath(plan, f, flags)]));
-      const written = await writeOutputs(plan, result.final.artifacts, destinations, logger);
+      const written = await writeOutputs(
+        plan,
+        { artifacts: result.final.artifacts, rootfs: result.final.rootfs },
+        destinations,
+        logger,
+      );
       for (const [i, path] of written.entries()) {
         const digest = await digestOutput(path);
         logger.event({ type: 'output', format: plan.outputs[i], path, ...digest });
@@ -132,6 +144,12 @@ function summariseRegistry(outcomes: readonly StageOutcome[], remote: RegistrySt
   return parts.join('; ');
 }
 
+function parseImageSize(value: string): number {
+  const bytes = parseSize(value);
+  if (bytes === undefined) throw new UsageError(`--size ${value}: a size such as 256M, 1G or 1048576`);
+  return bytes;
+}
+
 /** VIC's names: bin/bootstrap-<repo>.iso, bin/appliance-<repo>.iso; kernel+initrd in bin/<repo>/. */
 export function outputPath(
   plan: BuildPlan,
@@ -142,5 +160,8 @@ export function outputPath(
   const kind = plan.app ? 'app' : plan.flavour;
   if (format === 'iso') return resolve(flags.output ?? `${flags.bin}/${kind}-${repo}.iso`);
   if (flags.output && !plan.outputs.includes('iso')) return resolve(flags.output);
-  return resolve(flags.bin, plan.app ? `app-${repo}` : repo);
+  if (format === 'kernel+initrd') return resolve(flags.bin, plan.app ? `app-${repo}` : repo);
+  return resolve(
+    OUTPUT_WRITERS[format].defaultPath({ ...plan, options: { ...plan.options, outputDir: flags.bin } }),
+  );
 }

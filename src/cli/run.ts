@@ -19,7 +19,7 @@ export function registerRun(program: Command): void {
     .description(
       "boot an image with a containerfs disk and run a command in it; exits with the command's status",
     )
-    .argument('<image>', 'an ISO file, or a kernel+initrd folder')
+    .argument('<image>', 'an ISO file, a kernel+initrd folder, or a microVM folder (vm-config.json)')
     .argument('<command...>', 'the command and its arguments, after --')
     .option('--uefi', 'boot under UEFI (OVMF) instead of BIOS')
     .option('--usb', 'attach the ISO as a hard disk, the way a USB stick boots, not as a CD')
@@ -30,17 +30,20 @@ export function registerRun(program: Command): void {
     .option('--ide', 'attach the disk as IDE instead of virtio-blk')
     .option('--append <args>', 'extra kernel arguments (kernel+initrd folders only)')
     .option('--console', 'also print the whole console, on stderr')
+    .option('--microvm', 'boot the folder as a microVM (qemu -M microvm) even without vm-config.json')
     .action(async (image: string, argv: string[], flags: RunFlags, cmd: Command) => {
       const globals = cmd.optsWithGlobals<GlobalOptions>();
       const logger = loggerFor(globals);
       if (flags.rootfs && !(await stat(flags.rootfs).catch(() => undefined))?.isDirectory())
         throw new UsageError(`--rootfs ${flags.rootfs}: not a folder`);
-      await checkTools([
-        { tool: 'mkfs.ext4', reason: 'make the containerfs disk' },
-        { tool: 'debugfs', reason: 'write the command into the containerfs disk' },
-        ...(flags.rootfs ? [] : [{ tool: HOST_BUSYBOX, reason: 'make the default container root' }]),
-      ]);
       const vm = await vmOptionsFrom(image, flags);
+      // A microVM runs the command in its own root: no containerfs disk to make.
+      if (vm.target.kind !== 'microvm')
+        await checkTools([
+          { tool: 'mkfs.ext4', reason: 'make the containerfs disk' },
+          { tool: 'debugfs', reason: 'write the command into the containerfs disk' },
+          ...(flags.rootfs ? [] : [{ tool: HOST_BUSYBOX, reason: 'make the default container root' }]),
+        ]);
       const status = await runInVm({
         vm,
         argv,

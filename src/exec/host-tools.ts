@@ -33,6 +33,7 @@ export const HOST_TOOLS = {
   'grub-mkstandalone': 'grub-common',
   'grub-mkimage': 'grub-common',
   'mkfs.ext4': 'e2fsprogs',
+  mksquashfs: 'squashfs-tools',
   debugfs: 'e2fsprogs',
   'qemu-system-x86_64': 'qemu-system-x86',
   strace: 'strace',

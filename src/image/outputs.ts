@@ -1,5 +1,9 @@
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
+import { MICROVM_FILES } from '../microvm/vm-config.js';
+import { MICROVM_INIT } from '../microvm/layout.js';
+import { exportRoot } from '../pipeline/export.js';
+import { removeTree } from '../pipeline/fs-tree.js';
 import { BuildError, UsageError } from '../errors.js';
 import { silentLogger, type Logger } from '../log/logger.js';
 import { OUTPUT_FORMATS, type BuildPlan, type OutputFormat, type StageName } from '../pipeline/types.js';
@@ -19,11 +23,17 @@ export const INITRD_FILES = {
  * rename, so a failed build never leaves a partial output.
  */
 export interface OutputWriter {
-  /** The last stage whose artifacts the writer reads. */
+  /** The last stage whose artifacts (or root) the writer reads. */
   readonly stage: StageName;
   /** Where the output goes when the user names no destination. */
   defaultPath(plan: BuildPlan): string;
-  write(artifactsDir: string, dest: string): Promise<void>;
+  write(source: OutputSource, dest: string, plan: BuildPlan): Promise<void>;
+}
+
+/** What the last stage left: its artifacts folder and the root it built on. */
+export interface OutputSource {
+  artifacts: string;
+  rootfs?: string;
 }
 
 async function needArtifact(artifactsDir: string, name: string, format: OutputFormat): Promise<string> {
@@ -33,20 +43,22 @@ async function needArtifact(artifactsDir: string, name: string, format: OutputFo
   return path;
 }
 
-async function writeIso(artifactsDir: string, dest: string): Promise<void> {
-  const iso = await needArtifact(artifactsDir, ARTIFACTS.iso, 'iso');
-  const st = await stat(dest).catch(() => undefined);
-  if (st?.isDirectory()) throw new UsageError(`output ${dest} is a folder; name the ISO file`);
-  await mkdir(dirname(dest), { recursive: true });
-  await copyInto(iso, dest);
+/** An output that is one file copied from the artifacts. */
+function singleFile(name: string, format: OutputFormat) {
+  return async (source: OutputSource, dest: string): Promise<void> => {
+    const file = await needArtifact(source.artifacts, name, format);
+    const st = await stat(dest).catch(() => undefined);
+    if (st?.isDirectory()) throw new UsageError(`output ${dest} is a folder; name the ${format} file`);
+    await mkdir(dirname(dest), { recursive: true });
+    await copyInto(file, dest);
+  };
 }
 
-/** Only a folder that is empty or holds nothing but a previous kernel+initrd output is replaced. */
-async function checkReplaceable(dest: string): Promise<boolean> {
+/** Only a folder that is empty or holds nothing but a previous output of ours is replaced. */
+async function checkReplaceable(dest: string, ours: ReadonlySet<string>): Promise<boolean> {
   const st = await stat(dest).catch(() => undefined);
   if (!st) return false;
   if (!st.isDirectory()) throw new UsageError(`output ${dest} exists and is not a folder`);
-  const ours = new Set<string>(Object.values(INITRD_FILES));
   const others = (await readdir(dest)).filter((n) => !ours.has(n));
   if (others.length)
     throw new UsageError(
@@ -55,11 +67,23 @@ async function checkReplaceable(dest: string): Promise<boolean> {
   return true;
 }
 
-async function writeKernelInitrd(artifactsDir: string, dest: string): Promise<void> {
-  const sources = await Promise.all(
-    Object.values(INITRD_FILES).map((n) => needArtifact(artifactsDir, n, 'kernel+initrd')),
-  );
-  const replacing = await checkReplaceable(dest);
+/**
+ * A folder of artifacts (kernel+initrd, the microVM folder): built beside the destination and
+ * renamed into place. `optional` files are copied when the build made them.
+ */
+async function writeFolder(
+  artifactsDir: string,
+  dest: string,
+  format: OutputFormat,
+  names: readonly string[],
+  optional: readonly string[] = [],
+): Promise<void> {
+  const sources = await Promise.all(names.map((n) => needArtifact(artifactsDir, n, format)));
+  for (const n of optional) {
+    const path = join(artifactsDir, n);
+    if (await stat(path).catch(() => undefined)) sources.push(path);
+  }
+  const replacing = await checkReplaceable(dest, new Set([...names, ...optional]));
   await mkdir(dirname(dest), { recursive: true });
   const tmp = tempSibling(dest);
   try {
@@ -80,16 +104,85 @@ async function writeKernelInitrd(artifactsDir: string, dest: string): Promise<vo
   }
 }
 
+function writeKernelInitrd(source: OutputSource, dest: string): Promise<void> {
+  return writeFolder(source.artifacts, dest, 'kernel+initrd', Object.values(INITRD_FILES));
+}
+
+/** Firecracker's folder: vmlinux, the root image, vm-config.json, and the initrd when the kernel needs one. */
+async function writeFirecracker(source: OutputSource, dest: string, plan: BuildPlan): Promise<void> {
+  const disk = plan.microvm?.disk;
+  if (!disk) throw new UsageError(`target ${plan.target} makes no root image for a firecracker folder`);
+  await writeFolder(
+    source.artifacts,
+    dest,
+    'firecracker',
+    [MICROVM_FILES.kernel, MICROVM_FILES.rootfs[disk], MICROVM_FILES.config],
+    [MICROVM_FILES.initrd],
+  );
+}
+
+/**
+ * The root as a folder (osbuilder's rootfs) or a tarball (sorted, numeric owners, mtimes
+ * clamped). A folder is replaced only when it holds a previous root of ours.
+ */
+async function writeRoot(source: OutputSource, dest: string, plan: BuildPlan): Promise<void> {
+  if (!source.rootfs) throw new BuildError(`output ${dest}: the build left no root to write`);
+  if (!dest.endsWith('.tar')) {
+    const entries = await readdir(dest).catch(() => [] as string[]);
+    if (entries.length) {
+      if (!(await stat(join(dest, MICROVM_INIT)).catch(() => undefined)))
+        throw new UsageError(
+          `output ${dest} holds other files; not replacing it: name an empty or new folder`,
+        );
+      await removeTree(dest);
+    }
+  }
+  await exportRoot(source.rootfs, dest, plan.options.sourceDateEpoch);
+}
+
+const inBin = (plan: BuildPlan, name: string) => join(plan.options.outputDir, name);
+
 export const OUTPUT_WRITERS: Record<OutputFormat, OutputWriter> = {
   iso: {
     stage: 'iso',
-    defaultPath: (plan) => join(plan.options.outputDir, `${plan.target}-${plan.spec.name}.iso`),
-    write: writeIso,
+    defaultPath: (plan) => inBin(plan, `${plan.target}-${plan.spec.name}.iso`),
+    write: singleFile(ARTIFACTS.iso, 'iso'),
   },
   'kernel+initrd': {
     stage: 'initrd',
-    defaultPath: (plan) => join(plan.options.outputDir, plan.spec.name),
+    defaultPath: (plan) => inBin(plan, plan.spec.name),
     write: writeKernelInitrd,
+  },
+  rootfs: {
+    stage: 'tether',
+    defaultPath: (plan) => inBin(plan, `rootfs-${plan.spec.name}`),
+    write: writeRoot,
+  },
+  'rootfs.tar': {
+    stage: 'tether',
+    defaultPath: (plan) => inBin(plan, `rootfs-${plan.spec.name}.tar`),
+    write: writeRoot,
+  },
+  'rootfs.ext4': {
+    stage: 'disk',
+    defaultPath: (plan) => inBin(plan, `rootfs-${plan.spec.name}.ext4`),
+    write: singleFile(MICROVM_FILES.rootfs.ext4, 'rootfs.ext4'),
+  },
+  'rootfs.squashfs': {
+    stage: 'disk',
+    defaultPath: (plan) => inBin(plan, `rootfs-${plan.spec.name}.squashfs`),
+    write: singleFile(MICROVM_FILES.rootfs.squashfs, 'rootfs.squashfs'),
+  },
+  vmlinux: {
+    stage: 'disk',
+    defaultPath: (plan) => inBin(plan, `vmlinux-${plan.spec.name}`),
+    write: singleFile(MICROVM_FILES.kernel, 'vmlinux'),
+  },
+  firecracker: {
+    stage: 'disk',
+    // bin/firecracker-<repo>, bin/celestial-<repo>, bin/image-<repo>: the target names the folder.
+    defaultPath: (plan) => inBin(plan, `${plan.target}-${plan.spec.name}`),
+    write: writeFirecracker,
   },
 };
 
@@ -107,7 +200,7 @@ export function checkOutputFormats(formats: readonly string[]): OutputFormat[] {
  */
 export async function writeOutputs(
   plan: BuildPlan,
-  artifactsDir: string,
+  source: OutputSource,
   destinations: Partial<Record<OutputFormat, string>> = {},
   logger: Logger = silentLogger,
 ): Promise<string[]> {
@@ -115,7 +208,7 @@ export async function writeOutputs(
   for (const format of plan.outputs) {
     const writer = OUTPUT_WRITERS[format];
     const dest = resolve(destinations[format] ?? writer.defaultPath(plan));
-    await writer.write(artifactsDir, dest);
+    await writer.write(source, dest, plan);
     logger.info(`wrote ${format}: ${dest}`);
     written.push(dest);
   }

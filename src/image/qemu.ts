@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { copyFile, mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { tmpdir } from 'node:os';
@@ -8,6 +9,7 @@ import { run } from '../exec/run.js';
 import { silentLogger, type Logger } from '../log/logger.js';
 import { OVMF_CODE, OVMF_VARS } from './boot-assets.js';
 import { ARTIFACTS } from './artifacts.js';
+import { isMicrovmFolder, readMicrovmFolder, type MicrovmTarget } from '../microvm/folder.js';
 
 /** What to boot: an ISO, or a kernel+initrd folder as the 'kernel+initrd' output writes it. */
 export type BootTarget =
@@ -16,7 +18,9 @@ export type BootTarget =
       iso: string;
       /** As a hard disk, the way a USB stick boots, not as a CD. */ asDisk?: boolean;
     }
-  | { kind: 'kernel'; kernel: string; initrd: string; cmdline: string };
+  | { kind: 'kernel'; kernel: string; initrd: string; cmdline: string }
+  /** A microVM folder (vm-config.json): booted with Firecracker's device model, qemu -M microvm. */
+  | MicrovmTarget;
 
 export interface VmOptions {
   target: BootTarget;
@@ -31,7 +35,7 @@ export interface VmOptions {
   append?: string;
 }
 
-/** A folder is a kernel+initrd output; a file is an ISO. */
+/** A folder is a microVM folder (it has vm-config.json) or a kernel+initrd output; a file is an ISO. */
 export async function resolveBootTarget(path: string): Promise<BootTarget> {
   let st;
   try {
@@ -40,6 +44,7 @@ export async function resolveBootTarget(path: string): Promise<BootTarget> {
     throw new UsageError(`${path}: no such file or folder`);
   }
   if (!st.isDirectory()) return { kind: 'iso', iso: path };
+  if (await isMicrovmFolder(path)) return readMicrovmFolder(path);
   const kernel = join(path, ARTIFACTS.kernel);
   const initrd = join(path, ARTIFACTS.initrd);
   for (const f of [kernel, initrd])
@@ -50,12 +55,34 @@ export async function resolveBootTarget(path: string): Promise<BootTarget> {
 }
 
 /**
+ * The host's TSC rate in kHz, from /proc/cpuinfo. A microvm machine has no HPET and no ACPI PM
+ * timer, so the kernel can calibrate its TSC only against the PIT, which fails on a busy host
+ * under TCG and leaves the boot hanging; TCG's TSC runs at the host's rate, so the kernel is
+ * told it (tsc_early_khz=). Firecracker's KVM guests get the rate from the hypervisor instead.
+ */
+export function hostTscKhz(cpuinfo?: string): number | undefined {
+  let text = cpuinfo;
+  if (text === undefined) {
+    try {
+      text = readFileSync('/proc/cpuinfo', 'utf8');
+    } catch {
+      return undefined;
+    }
+  }
+  const mhz = /^cpu MHz\s*:\s*([0-9.]+)/m.exec(text)?.[1];
+  return mhz ? Math.round(Number(mhz) * 1000) : undefined;
+}
+
+/**
  * The qemu command line. The serial port is the only console we read: on stdio, or into
  * `consoleFile`, with the monitor off, so nothing but the guest's output reaches us.
  * -no-reboot turns the guest's reboot (and panic=-1) into qemu exiting.
  */
 export function qemuArgs(o: VmOptions, ovmfVars?: string, consoleFile?: string): string[] {
-  const args = ['-accel', o.accel, '-m', String(o.memoryMb), '-smp', '1'];
+  // Firecracker's device model: no firmware, no PCI, virtio-mmio devices found through ACPI,
+  // and no default devices (a NIC would be set up by the VMM, not us).
+  const machine = o.target.kind === 'microvm' ? ['-M', 'microvm', '-nodefaults', '-no-user-config'] : [];
+  const args = [...machine, '-accel', o.accel, '-m', String(o.memoryMb), '-smp', '1'];
   // qemu's UART drops a byte after a few failed writes to a full pipe (a busy host is enough);
   // a file never refuses a write, so watched boots read the console from one.
   const serial = consoleFile
@@ -70,6 +97,31 @@ export function qemuArgs(o: VmOptions, ovmfVars?: string, consoleFile?: string):
       '-drive',
       `if=pflash,format=raw,unit=1,file=${ovmfVars}`,
     );
+  }
+  if (o.target.kind === 'microvm') {
+    if (o.uefi) throw new UsageError('a microVM boots without firmware: --uefi does not apply');
+    const tsc = o.accel === 'tcg' ? hostTscKhz() : undefined;
+    const append = [o.target.cmdline, tsc ? `tsc_early_khz=${tsc}` : '', o.append ?? '']
+      .filter((s) => s.trim() !== '')
+      .join(' ');
+    args.push(
+      '-kernel',
+      o.target.kernel,
+      ...(o.target.initrd ? ['-initrd', o.target.initrd] : []),
+      '-append',
+      append,
+    );
+    // snapshot=on: the guest writes to a temp overlay, never into the output's image.
+    const drives = [
+      ...o.target.drives.map(
+        (d) => `file=${d.path},format=raw,${d.readOnly ? 'readonly=on' : 'snapshot=on'}`,
+      ),
+      ...o.disks.map((disk) => `file=${disk},format=raw`),
+    ];
+    drives.forEach((drive, i) => {
+      args.push('-drive', `id=vd${i},if=none,${drive}`, '-device', `virtio-blk-device,drive=vd${i}`);
+    });
+    return args;
   }
   if (o.target.kind === 'iso' && o.target.asDisk) {
     // snapshot=on: the guest's writes go to a temp overlay, never into the ISO.

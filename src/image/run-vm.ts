@@ -1,10 +1,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CommandError } from '../errors.js';
+import { CommandError, UsageError } from '../errors.js';
 import { indent, tail } from '../exec/run.js';
 import { silentLogger, type Logger } from '../log/logger.js';
-import { makeBusyboxRoot, makeContainerDisk } from './containerfs.js';
+import { RUN_PARAM } from '../microvm/layout.js';
+import { commandScript, makeBusyboxRoot, makeContainerDisk } from './containerfs.js';
 import { bootVm, type VmOptions } from './qemu.js';
 
 export const BEGIN_MARKER = 'ISOBUILD-BEGIN';
@@ -54,6 +55,19 @@ export function makeMarkerParser(onOutput: (line: string) => void) {
   };
 }
 
+/** The kernel line has 2048 bytes on x86 and no quoting: the command goes base64-encoded, and short. */
+const MAX_RUN_ARG = 1024;
+
+/** `isobuild.run=<base64 of the command script>`, which the microVM init decodes and runs. */
+export function microvmRunArg(argv: readonly string[]): string {
+  const encoded = Buffer.from(commandScript(argv)).toString('base64');
+  if (encoded.length > MAX_RUN_ARG)
+    throw new UsageError(
+      `the command is too long for a microVM's kernel command line (${encoded.length} base64 bytes, at most ${MAX_RUN_ARG}): put it in a script in the root`,
+    );
+  return `${RUN_PARAM}=${encoded}`;
+}
+
 /**
  * `isobuild run`: makes a containerfs disk holding the command, boots the image with it,
  * streams the command's output and returns its exit status. The disk and its folder are
@@ -63,15 +77,22 @@ export async function runInVm(o: RunInVmOptions): Promise<number> {
   const logger = o.logger ?? silentLogger;
   const work = await mkdtemp(join(tmpdir(), 'isobuild-run-'));
   try {
-    let rootfs = o.rootfs;
-    if (!rootfs) {
-      rootfs = join(work, 'rootfs');
-      await makeBusyboxRoot(rootfs, logger);
+    let vm: VmOptions;
+    if (o.vm.target.kind === 'microvm') {
+      // A microVM runs the command in its own root: the microVM init reads it from the kernel line.
+      if (o.rootfs) throw new UsageError('--rootfs: a microVM runs the command in its own root disk');
+      vm = { ...o.vm, disks: [], append: [o.vm.append ?? '', microvmRunArg(o.argv)].join(' ').trim() };
+    } else {
+      let rootfs = o.rootfs;
+      if (!rootfs) {
+        rootfs = join(work, 'rootfs');
+        await makeBusyboxRoot(rootfs, logger);
+      }
+      vm = { ...o.vm, disks: [await makeContainerDisk(rootfs, o.argv, work, logger)] };
     }
-    const disk = await makeContainerDisk(rootfs, o.argv, work, logger);
     const parser = makeMarkerParser(o.onOutput);
     const res = await bootVm(
-      { ...o.vm, disks: [disk] },
+      vm,
       {
         expect: [],
         timeoutMs: o.timeoutMs,

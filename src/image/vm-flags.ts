@@ -2,6 +2,7 @@ import { UsageError } from '../errors.js';
 import { checkTools, type ToolNeed } from '../exec/host-tools.js';
 import { OVMF_CODE } from './boot-assets.js';
 import { resolveBootTarget, type VmOptions } from './qemu.js';
+import { guessMicrovmFolder } from '../microvm/folder.js';
 
 /** The VM flags `isobuild boot` and `isobuild run` share, as commander hands them over. */
 export interface VmFlags {
@@ -13,6 +14,8 @@ export interface VmFlags {
   append?: string;
   /** Boot the ISO as a hard disk, the way a USB stick boots. */
   usb?: boolean;
+  /** Boot a folder as a microVM (qemu -M microvm) even without vm-config.json. */
+  microvm?: boolean;
 }
 
 export function parsePositive(value: string, flag: string): number {
@@ -25,7 +28,9 @@ export function parsePositive(value: string, flag: string): number {
 export async function vmOptionsFrom(image: string, flags: VmFlags): Promise<Omit<VmOptions, 'disks'>> {
   if (flags.accel !== 'tcg' && flags.accel !== 'kvm')
     throw new UsageError(`--accel ${flags.accel}: tcg or kvm`);
-  const target = await resolveBootTarget(image);
+  const target = flags.microvm ? await guessMicrovmFolder(image) : await resolveBootTarget(image);
+  if (flags.uefi && target.kind === 'microvm')
+    throw new UsageError('--uefi: a microVM boots its kernel directly, without firmware');
   if (flags.usb) {
     if (target.kind !== 'iso')
       throw new UsageError('--usb boots an ISO as a disk: a kernel+initrd folder is no disk');

@@ -1,7 +1,14 @@
 import { UsageError } from '../errors.js';
 import type { ResolvedSpec } from '../spec/types.js';
 import { LAST_STAGE, PIPELINE } from './stages.js';
-import { TARGETS, type BuildOptions, type BuildPlan, type OutputFormat, type Target } from './types.js';
+import {
+  TARGETS,
+  type BuildOptions,
+  type BuildPlan,
+  type MicrovmPlan,
+  type OutputFormat,
+  type Target,
+} from './types.js';
 
 const OUTPUTS: Record<Target, readonly OutputFormat[]> = {
   'iso-base': [],
@@ -11,6 +18,26 @@ const OUTPUTS: Record<Target, readonly OutputFormat[]> = {
   appliance: ['iso'],
   initrd: ['kernel+initrd'],
   app: ['iso', 'kernel+initrd'],
+  rootfs: ['rootfs'],
+  'rootfs-tar': ['rootfs.tar'],
+  'rootfs-ext4': ['rootfs.ext4'],
+  'rootfs-squashfs': ['rootfs.squashfs'],
+  kernel: ['vmlinux'],
+  image: ['firecracker'],
+  firecracker: ['firecracker'],
+  celestial: ['firecracker'],
+};
+
+/** Targets whose root boots from a disk with the microVM init, and the image each makes. */
+const MICROVM: Partial<Record<Target, MicrovmPlan>> = {
+  rootfs: {},
+  'rootfs-tar': {},
+  'rootfs-ext4': { disk: 'ext4' },
+  'rootfs-squashfs': { disk: 'squashfs' },
+  kernel: {},
+  image: { disk: 'ext4' },
+  firecracker: { disk: 'ext4' },
+  celestial: { disk: 'squashfs' },
 };
 
 export function parseTarget(value: string): Target {
@@ -49,6 +76,7 @@ export function makePlan(spec: ResolvedSpec, target: Target, options: BuildOptio
     target,
     flavour: target === 'appliance' || target === 'appliance-staging' ? 'appliance' : 'bootstrap',
     app: target === 'app',
+    ...(MICROVM[target] ? { microvm: MICROVM[target] } : {}),
     stages: [],
     outputs: OUTPUTS[target],
     options: Object.freeze({ ...options }),

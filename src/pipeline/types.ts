@@ -5,7 +5,16 @@ import type { PackageManager } from '../pm/types.js';
 import type { Flavour, ResolvedSpec } from '../spec/types.js';
 
 /** The build's stages, in pipeline order (VIC's iso-base → staging → bootstrap/appliance). */
-export const STAGE_NAMES = ['iso-base', 'staging', 'drivers', 'minimise', 'tether', 'initrd', 'iso'] as const;
+export const STAGE_NAMES = [
+  'iso-base',
+  'staging',
+  'drivers',
+  'minimise',
+  'tether',
+  'disk',
+  'initrd',
+  'iso',
+] as const;
 export type StageName = (typeof STAGE_NAMES)[number];
 
 /** What `isobuild build --target` accepts; VIC's make target names where it has them. */
@@ -17,11 +26,29 @@ export const TARGETS = [
   'appliance',
   'initrd',
   'app',
+  // osbuilder's and Celestial's outputs: a root to boot from a disk (docs/microvm.md).
+  'rootfs',
+  'rootfs-tar',
+  'rootfs-ext4',
+  'rootfs-squashfs',
+  'kernel',
+  'image',
+  'firecracker',
+  'celestial',
 ] as const;
 export type Target = (typeof TARGETS)[number];
 
 /** Output formats, each written by one writer in src/image/outputs.ts (linuxkit's outFuns). */
-export const OUTPUT_FORMATS = ['iso', 'kernel+initrd'] as const;
+export const OUTPUT_FORMATS = [
+  'iso',
+  'kernel+initrd',
+  'rootfs',
+  'rootfs.tar',
+  'rootfs.ext4',
+  'rootfs.squashfs',
+  'vmlinux',
+  'firecracker',
+] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
 export interface BuildOptions {
@@ -38,6 +65,22 @@ export interface BuildOptions {
   lockTimeout: number;
   /** SOURCE_DATE_EPOCH for everything the build writes. */
   sourceDateEpoch: number;
+  /** rootfs.ext4's size in bytes (--size, osbuilder's IMG_SIZE); else the spec's, else content + headroom. */
+  imageSize?: number;
+  /** Packages installed on top of the flavour's (--extra-packages, osbuilder's EXTRA_PKGS). */
+  extraPackages?: readonly string[];
+}
+
+/** The root file system a microVM boots from: ext4 read-write, or squashfs read-only under a tmpfs overlay. */
+export type DiskFormat = 'ext4' | 'squashfs';
+
+/**
+ * A root that boots from a disk (Firecracker, qemu -M microvm) instead of from the initrd: the
+ * tether stage writes the microVM init, the disk stage the images (docs/microvm.md).
+ */
+export interface MicrovmPlan {
+  /** The root image the disk stage makes; none for the kernel alone. */
+  readonly disk?: DiskFormat;
 }
 
 export interface BuildPlan {
@@ -47,6 +90,8 @@ export interface BuildPlan {
   readonly flavour: Flavour;
   /** Whether the target is the app appliance (issue: traced minimisation). */
   readonly app: boolean;
+  /** Set when the root boots as a microVM's disk rather than from the initrd. */
+  readonly microvm?: MicrovmPlan;
   /** The stages that run, in order. */
   readonly stages: readonly Stage[];
   readonly outputs: readonly OutputFormat[];

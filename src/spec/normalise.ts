@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { parseImageRef } from '../oci/image-ref.js';
 import type { FolderContents } from './folder.js';
+import { parseSize } from '../microvm/size.js';
 import { deriveRelease } from './release.js';
 import {
   FLAVOURS,
@@ -20,6 +21,7 @@ export const DEFAULTS = {
   boot: { bios: true, uefi: true },
   apt: { variant: 'essential', components: ['main'] },
   cmdline: '',
+  microvm: { vcpus: 1, memory: 256 },
 } as const;
 
 export function splitWords(value: string): string[] {
@@ -100,6 +102,14 @@ export function normaliseSpec(
     ...(raw.tether !== undefined ? { tether: resolve(repoDir, raw.tether) } : {}),
     ...(raw.app !== undefined ? { app: raw.app } : {}),
     ...(raw.minimise !== undefined ? { minimise: raw.minimise } : {}),
+    microvm: {
+      vcpus: raw.microvm?.vcpus ?? DEFAULTS.microvm.vcpus,
+      memory: raw.microvm?.memory ?? DEFAULTS.microvm.memory,
+      // The schema's pattern admits only sizes parseSize reads.
+      ...(raw.microvm?.size !== undefined ? { size: parseSize(raw.microvm.size) } : {}),
+      ...(raw.microvm?.app !== undefined ? { app: raw.microvm.app } : {}),
+      cmdline: raw.microvm?.cmdline ?? '',
+    },
     raw,
   };
 }

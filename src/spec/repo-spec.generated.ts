@@ -10,6 +10,12 @@ export type PackageList = string | string[];
  * @minItems 1
  */
 export type Argv = [string, ...string[]];
+/**
+ * A command as an argument vector; no shell is involved unless argv[0] is one.
+ *
+ * @minItems 1
+ */
+export type Argv1 = [string, ...string[]];
 
 /**
  * An isobuild repo spec: how to assemble a bootable image from a Linux distribution's packages (after VIC's isos/base/repos/<repo>/repo-spec.json).
@@ -105,6 +111,7 @@ export interface RepoSpec {
   tether?: string;
   app?: App;
   minimise?: Minimise;
+  microvm?: Microvm;
 }
 /**
  * The app appliance (seed 000's /app/prerun, run, postrun): boots straight into one program.
@@ -173,4 +180,26 @@ export interface Minimise {
   list_dirs?: string[];
   exclude?: string[];
   env?: Env;
+}
+/**
+ * The microVM targets (firecracker, celestial, image, rootfs-*): the VM's shape and application. See docs/microvm.md.
+ */
+export interface Microvm {
+  /**
+   * vm-config.json's vcpu_count. Default 1.
+   */
+  vcpus?: number;
+  /**
+   * vm-config.json's mem_size_mib. Default 256.
+   */
+  memory?: number;
+  /**
+   * rootfs.ext4's size (bytes, or with K, M, G), as osbuilder's IMG_SIZE; --size overrides. Default: the content plus headroom.
+   */
+  size?: string;
+  app?: Argv1;
+  /**
+   * Kernel arguments added to Firecracker's boot_args.
+   */
+  cmdline?: string;
 }

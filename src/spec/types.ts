@@ -69,6 +69,14 @@ export interface ResolvedSpec {
   readonly tether?: string;
   readonly app?: RepoSpec['app'];
   readonly minimise?: RepoSpec['minimise'];
+  /** The microVM targets' VM shape; defaults applied, size in bytes when the spec gives one. */
+  readonly microvm: {
+    readonly vcpus: number;
+    readonly memory: number;
+    readonly size?: number;
+    readonly app?: readonly string[];
+    readonly cmdline: string;
+  };
   /** The document as written (after schema validation). */
   readonly raw: RepoSpec;
 }

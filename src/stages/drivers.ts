@@ -5,6 +5,7 @@ import { modulesDir, readModuleIndex } from '../drivers/module-index.js';
 import { pruneModules } from '../drivers/prune.js';
 import { closeOverDependencies, planDrivers, type DriverRequest } from '../drivers/resolve.js';
 import { BuildError } from '../errors.js';
+import { microvmDrivers } from '../microvm/initrd.js';
 import type { BuildPlan, Stage, StageContext } from '../pipeline/types.js';
 import { measureTree } from '../fs/measure-tree.js';
 
@@ -14,6 +15,10 @@ export function driverRequests(plan: BuildPlan): DriverRequest[] {
     ...COMMON_DRIVERS.map((name) => ({ name, source: 'common' as const })),
     ...plan.spec.drivers.repo.map((name) => ({ name, source: 'repo' as const })),
     ...plan.spec.drivers.spec.map((name) => ({ name, source: 'spec' as const })),
+    // A microVM's root disk hangs off virtio-mmio: its initrd loads these from the root's modules.
+    ...(plan.microvm?.disk
+      ? microvmDrivers(plan.microvm.disk).map((name) => ({ name, source: 'common' as const }))
+      : []),
   ];
 }
 

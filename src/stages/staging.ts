@@ -17,7 +17,7 @@ async function runStaging(ctx: StageContext): Promise<void> {
     ctx.logger.info(`packages_script_staging.${flavour}: ${script.join(' ')}`);
     await ctx.pm.runScript(pm, script);
   }
-  const packages = ctx.spec.packages[flavour];
+  const packages = [...ctx.spec.packages[flavour], ...(ctx.plan.options.extraPackages ?? [])];
   if (packages.length) {
     ctx.logger.info(`installing ${packages.length} ${flavour} packages`);
     await ctx.pm.install(pm, packages);
@@ -34,7 +34,7 @@ async function stagingInputs(plan: BuildPlan): Promise<CacheInputs> {
     values: {
       flavour,
       script: spec.stagingScript[flavour],
-      packages: spec.packages[flavour],
+      packages: [...spec.packages[flavour], ...(plan.options.extraPackages ?? [])],
       packagemanager: spec.packagemanager,
       release: spec.release,
       apt: spec.packagemanager === 'apt' ? spec.apt : undefined,
@@ -57,7 +57,7 @@ function describeStaging(plan: BuildPlan): string[] {
   const pm = packageManagerFor(spec.packagemanager);
   const lines = [
     ...pm.describe(spec, 'script', spec.stagingScript[flavour]),
-    ...pm.describe(spec, 'install', spec.packages[flavour]),
+    ...pm.describe(spec, 'install', [...spec.packages[flavour], ...(plan.options.extraPackages ?? [])]),
   ];
   if (spec.hooks.staging)
     lines.push(`PKGDIR=BUNDLE bash -c '. "$0"' ${spec.hooks.staging}   # see docs/hooks.md`);

@@ -1,4 +1,5 @@
 import { writeAppLayer } from '../app/layer.js';
+import { writeMicrovmLayer } from '../microvm/layer.js';
 import type { BuildPlan, Stage, StageContext } from '../pipeline/types.js';
 import {
   installRepoInit,
@@ -17,6 +18,8 @@ import { HOST_BUSYBOX } from '../exec/host-tools.js';
 async function runTether(ctx: StageContext): Promise<void> {
   // The app appliance (seed 000) brings its own init layer.
   if (ctx.plan.app) return writeAppLayer(ctx);
+  // A root that boots from a disk (Firecracker, Celestial) runs the microVM init instead.
+  if (ctx.plan.microvm) return writeMicrovmLayer(ctx);
 
   const init = effectiveInit(ctx.plan);
   await checkInitRequirements(ctx.rootfs, init, Boolean(ctx.spec.hooks.init));
@@ -60,43 +63,54 @@ export const tetherStage: Stage = {
   mutatesRoot: true,
   applies: () => true,
   tools: (plan) =>
-    plan.app || bootsSystemd(effectiveInit(plan))
-      ? []
-      : [
-          {
-            tool: 'bwrap',
-            reason: "run the repo's install-iptables/install-entropy to size the tether tmpfs",
-          },
-          { tool: HOST_BUSYBOX, reason: "the init layer's own userland (a static busybox)" },
-        ],
+    plan.microvm
+      ? [{ tool: HOST_BUSYBOX, reason: "the microVM init's own userland (a static busybox)" }]
+      : plan.app || bootsSystemd(effectiveInit(plan))
+        ? []
+        : [
+            {
+              tool: 'bwrap',
+              reason: "run the repo's install-iptables/install-entropy to size the tether tmpfs",
+            },
+            { tool: HOST_BUSYBOX, reason: "the init layer's own userland (a static busybox)" },
+          ],
   cacheInputs: async (plan: BuildPlan) => ({
     values: {
       init: effectiveInit(plan),
       app: plan.app,
+      microvm: Boolean(plan.microvm),
+      microvmApp: plan.microvm ? (plan.spec.microvm.app ?? null) : null,
       tether: plan.options.tether ?? plan.spec.tether ?? null,
     },
     files: [
       new URL('../../templates/init/', import.meta.url).pathname,
       new URL('../../templates/tether/', import.meta.url).pathname,
+      new URL('../../templates/microvm/', import.meta.url).pathname,
       ...(plan.spec.hooks.init ? [plan.spec.hooks.init] : []),
       ...(plan.options.tether ? [plan.options.tether] : plan.spec.tether ? [plan.spec.tether] : []),
       // The host's busybox goes into the image when the root has no static one.
-      ...(plan.app || bootsSystemd(effectiveInit(plan)) ? [] : [HOST_BUSYBOX]),
+      ...(plan.app || (!plan.microvm && bootsSystemd(effectiveInit(plan))) ? [] : [HOST_BUSYBOX]),
     ],
-    toolVersions: plan.app || bootsSystemd(effectiveInit(plan)) ? [] : [await readBusyboxVersion()],
+    toolVersions:
+      plan.app || (!plan.microvm && bootsSystemd(effectiveInit(plan))) ? [] : [await readBusyboxVersion()],
   }),
   describe: (plan) =>
-    plan.app
-      ? ['write the app layer (src/app/layer.ts)']
-      : bootsSystemd(effectiveInit(plan))
-        ? [`ln -s ${effectiveInit(plan)} <root>/init`, 'rm -f <root>/etc/initrd-release']
-        : [
-            `cp ${plan.spec.hooks.init ?? '(no init.sh)'} <root>${INIT_SCRIPT_PATH}`,
-            `cp ${HOST_BUSYBOX} <root>${INIT_BUSYBOX}; link its applets beside it  # the init layer's userland`,
-            `install ${plan.options.tether ?? plan.spec.tether ?? 'the default tether'} into <root>${TETHER_SOURCE_DIR}/bin`,
-            'bwrap --bind <root> / --dev /dev --proc /proc bash -c ". init.sh; install-iptables DIR"  # and install-entropy: sizes the /.tether tmpfs',
-            `render templates/init/bootstrap.sh.hbs to <root>${plan.spec.init}`,
-            `ln -s ${plan.spec.init} <root>/init`,
-          ],
+    plan.microvm
+      ? [
+          'install a static busybox and templates/microvm/init.sh.hbs into <root>/usr/lib/isobuild/microvm/',
+          ...(plan.spec.microvm.app ? [`write <root>/app.sh: exec ${plan.spec.microvm.app.join(' ')}`] : []),
+        ]
+      : plan.app
+        ? ['write the app layer (src/app/layer.ts)']
+        : bootsSystemd(effectiveInit(plan))
+          ? [`ln -s ${effectiveInit(plan)} <root>/init`, 'rm -f <root>/etc/initrd-release']
+          : [
+              `cp ${plan.spec.hooks.init ?? '(no init.sh)'} <root>${INIT_SCRIPT_PATH}`,
+              `cp ${HOST_BUSYBOX} <root>${INIT_BUSYBOX}; link its applets beside it  # the init layer's userland`,
+              `install ${plan.options.tether ?? plan.spec.tether ?? 'the default tether'} into <root>${TETHER_SOURCE_DIR}/bin`,
+              'bwrap --bind <root> / --dev /dev --proc /proc bash -c ". init.sh; install-iptables DIR"  # and install-entropy: sizes the /.tether tmpfs',
+              `render templates/init/bootstrap.sh.hbs to <root>${plan.spec.init}`,
+              `ln -s ${plan.spec.init} <root>/init`,
+            ],
   run: runTether,
 };

@@ -5,7 +5,11 @@ import { InternalError } from '../errors.js';
 const TEMPLATES_DIR = new URL('../../templates/', import.meta.url);
 
 /** Template files under templates/ that the init layer renders. */
-export type TemplateName = 'init/bootstrap.sh.hbs' | 'tether/tether.sh.hbs';
+export type TemplateName =
+  | 'init/bootstrap.sh.hbs'
+  | 'tether/tether.sh.hbs'
+  | 'microvm/init.sh.hbs'
+  | 'microvm/initrd.sh.hbs';
 
 /**
  * Renders a shell-script template. No HTML escaping (the output is a script) and strict mode, so a

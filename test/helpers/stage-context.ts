@@ -42,6 +42,7 @@ export function makeSpec(over: Partial<ResolvedSpec> = {}): ResolvedSpec {
     compression: 'zstd',
     boot: { bios: true, uefi: true },
     cmdline: '',
+    microvm: { vcpus: 1, memory: 256, cmdline: '' },
     raw: { name: 'test-repo' } as ResolvedSpec['raw'],
     ...over,
   };

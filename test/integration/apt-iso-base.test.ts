@@ -47,6 +47,7 @@ function makeSpec(repo: string, hooks: ResolvedSpec['hooks']): ResolvedSpec {
     compression: 'gzip',
     boot: { bios: true, uefi: true },
     cmdline: '',
+    microvm: { vcpus: 1, memory: 256, cmdline: '' },
     raw: {} as ResolvedSpec['raw'],
   };
 }

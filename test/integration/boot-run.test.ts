@@ -39,7 +39,7 @@ describe('isobuild run on a tiny kernel+initrd', () => {
       outputs: ['kernel+initrd'] as const,
       options: { ...ctx.plan.options, outputDir: dir },
     };
-    const [out] = await writeOutputs(plan, artifacts);
+    const [out] = await writeOutputs(plan, { artifacts });
     folder = out!;
     vm = {
       target: await resolveBootTarget(out!),

@@ -28,7 +28,7 @@ describe('output writers', () => {
   });
 
   it('writes every format to its default place', async () => {
-    const written = await writeOutputs(plan, artifacts);
+    const written = await writeOutputs(plan, { artifacts });
     expect(written).toEqual([join(dir, 'bin/bootstrap-tiny.iso'), join(dir, 'bin/tiny')]);
     expect(await readFile(written[0]!, 'utf8')).toBe('image.iso\n');
     expect((await readdir(written[1]!)).sort()).toEqual(['cmdline', 'initrd.img', 'vmlinuz']);
@@ -39,9 +39,9 @@ describe('output writers', () => {
   it('replaces a previous output, and honours given destinations', async () => {
     const iso = join(dir, 'out/my.iso');
     const folder = join(dir, 'out/k');
-    await writeOutputs(plan, artifacts, { iso, 'kernel+initrd': folder });
+    await writeOutputs(plan, { artifacts }, { iso, 'kernel+initrd': folder });
     await writeFile(join(artifacts, 'initrd.img'), 'new initrd\n');
-    await writeOutputs(plan, artifacts, { iso, 'kernel+initrd': folder });
+    await writeOutputs(plan, { artifacts }, { iso, 'kernel+initrd': folder });
     expect(await readFile(join(folder, 'initrd.img'), 'utf8')).toBe('new initrd\n');
     expect((await readdir(join(dir, 'out'))).sort()).toEqual(['k', 'my.iso']);
   });
@@ -50,7 +50,9 @@ describe('output writers', () => {
     const folder = join(dir, 'mine');
     await mkdir(folder);
     await writeFile(join(folder, 'precious.txt'), 'keep me');
-    await expect(OUTPUT_WRITERS['kernel+initrd'].write(artifacts, folder)).rejects.toThrow(UsageError);
+    await expect(OUTPUT_WRITERS['kernel+initrd'].write({ artifacts }, folder, plan)).rejects.toThrow(
+      UsageError,
+    );
     expect(await readdir(folder)).toEqual(['precious.txt']);
     expect(await readdir(dir)).toEqual(expect.not.arrayContaining([expect.stringMatching(/^\./)]));
   });
@@ -58,8 +60,10 @@ describe('output writers', () => {
   it('fails with the missing artifact named, writing nothing', async () => {
     await rm(join(artifacts, 'cmdline'));
     const dest = join(dir, 'k');
-    await expect(OUTPUT_WRITERS['kernel+initrd'].write(artifacts, dest)).rejects.toThrow(BuildError);
-    await expect(OUTPUT_WRITERS['kernel+initrd'].write(artifacts, dest)).rejects.toThrow(
+    await expect(OUTPUT_WRITERS['kernel+initrd'].write({ artifacts }, dest, plan)).rejects.toThrow(
+      BuildError,
+    );
+    await expect(OUTPUT_WRITERS['kernel+initrd'].write({ artifacts }, dest, plan)).rejects.toThrow(
       /cmdline is missing/,
     );
     expect((await readdir(dir)).sort()).toEqual(['artifacts']);

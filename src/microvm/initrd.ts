@@ -1,0 +1,84 @@
+import { chmod, copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { modulesDir, readModuleIndex } from '../drivers/module-index.js';
+import { closeOverDependencies, planDrivers } from '../drivers/resolve.js';
+import { compressFile } from '../image/compress.js';
+import { makeCpio } from '../image/cpio.js';
+import { moveFile } from '../image/files.js';
+import type { DiskFormat, StageContext } from '../pipeline/types.js';
+import type { Compression } from '../spec/types.js';
+import { HOST_BUSYBOX } from '../exec/host-tools.js';
+import { assertShellWord, renderTemplate } from '../tether/render.js';
+import { MICROVM_INIT, ROOT_DEVICE } from './layout.js';
+
+/**
+ * What the kernel needs to mount a microVM's root disk: the virtio-mmio transport, virtio-blk,
+ * the root's file system, and overlayfs for a read-only root. Firecracker's guest kernels have
+ * them built in; Debian's cloud kernel has all but ext4 as modules.
+ */
+export function microvmDrivers(disk: DiskFormat): string[] {
+  return ['virtio_mmio', 'virtio_blk', disk, ...(disk === 'squashfs' ? ['overlay'] : [])];
+}
+
+/** Modules the kernel in `root` must load for `disk`, dependencies first; empty when all are built in. */
+export async function microvmModules(
+  root: string,
+  kernelVersion: string,
+  disk: DiskFormat,
+): Promise<string[]> {
+  const index = await readModuleIndex(root, kernelVersion);
+  return planDrivers(
+    index,
+    microvmDrivers(disk).map((name) => ({ name, source: 'common' as const })),
+  ).loadOrder;
+}
+
+/**
+ * The microVM initrd: a static busybox, the modules `microvmModules` names (with their soft
+ * dependencies) and templates/microvm/initrd.sh.hbs as /init, as a reproducible cpio
+ * compressed like the spec's initrds. Returns its path, or undefined when the kernel needs no
+ * module to reach the root (it then boots the disk directly).
+ */
+export async function makeMicrovmInitrd(
+  ctx: StageContext,
+  kernelVersion: string,
+  disk: DiskFormat,
+  compression: Compression,
+  dest: string,
+): Promise<{ path: string; modules: string[] } | undefined> {
+  const modules = await microvmModules(ctx.rootfs, kernelVersion, disk);
+  if (modules.length === 0) return undefined;
+  const tree = join(ctx.tmpDir, 'microvm-initrd');
+  await rm(tree, { recursive: true, force: true });
+  for (const d of ['bin', 'proc', 'sys', 'dev', 'newroot']) await mkdir(join(tree, d), { recursive: true });
+  // Static (the tether stage's init layer checked it): the initrd has no libraries.
+  await copyFile(HOST_BUSYBOX, join(tree, 'bin/busybox'));
+  await chmod(join(tree, 'bin/busybox'), 0o755);
+
+  const index = await readModuleIndex(ctx.rootfs, kernelVersion);
+  const from = modulesDir(ctx.rootfs, kernelVersion);
+  const to = modulesDir(tree, kernelVersion);
+  for (const m of [...closeOverDependencies(index, modules)].sort()) {
+    const file = index.files.get(m)!;
+    await mkdir(dirname(join(to, file)), { recursive: true });
+    await copyFile(join(from, file), join(to, file));
+  }
+  for (const f of ['modules.builtin', 'modules.builtin.modinfo', 'modules.order'])
+    await copyFile(join(from, f), join(to, f)).catch(() => undefined);
+  await ctx.run('depmod', ['-b', tree, kernelVersion]);
+
+  const init = await renderTemplate('microvm/initrd.sh.hbs', {
+    kernelVersion: assertShellWord('kernel version', kernelVersion),
+    rootDevice: ROOT_DEVICE,
+    init: MICROVM_INIT,
+    modules: modules.map((m) => assertShellWord('module', m)).join(' '),
+  });
+  await writeFile(join(tree, 'init'), init, { mode: 0o755 });
+
+  const cpio = join(ctx.tmpDir, 'microvm-initrd.cpio');
+  await makeCpio(tree, cpio, { sourceDateEpoch: ctx.plan.options.sourceDateEpoch, ownership: 'zero' });
+  await rm(dest, { force: true });
+  await moveFile(await compressFile(ctx.run, compression, cpio), dest);
+  await rm(tree, { recursive: true, force: true });
+  return { path: dest, modules };
+}

@@ -1,0 +1,153 @@
+import { readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { BuildError, InternalError } from '../errors.js';
+import type { ToolNeed } from '../exec/host-tools.js';
+import { COMPRESSORS, candidateCompressions, pickCompression } from '../image/compress.js';
+import { readKernelConfig } from '../kernel/kernel-config.js';
+import { clampTimes, formatBytes } from '../image/files.js';
+import { makeExt4Image, makeSquashfsImage, squashfsCompression } from '../image/rootfs-image.js';
+import { readToolVersion } from '../exec/tool-version.js';
+import { extractVmlinux } from '../kernel/vmlinux.js';
+import { makeMicrovmInitrd } from '../microvm/initrd.js';
+import { MICROVM_FILES, makeVmConfig } from '../microvm/vm-config.js';
+import type { BuildPlan, MicrovmPlan, Stage, StageContext } from '../pipeline/types.js';
+
+/** The root image's size: --size (IMG_SIZE), else the spec's microvm.size, else content + headroom. */
+function imageSize(plan: BuildPlan): number | undefined {
+  return plan.options.imageSize ?? plan.spec.microvm.size;
+}
+
+function microvmOf(plan: BuildPlan): MicrovmPlan {
+  if (!plan.microvm)
+    throw new InternalError(`the disk stage runs only for microVM targets, not ${plan.target}`);
+  return plan.microvm;
+}
+
+async function runDisk(ctx: StageContext): Promise<void> {
+  const { disk } = microvmOf(ctx.plan);
+  const sde = ctx.plan.options.sourceDateEpoch;
+  const version = ctx.meta.kernelVersion;
+  if (!version) throw new BuildError('no kernel version recorded by iso-base/drivers', 'disk');
+
+  const bzImage = join(ctx.bootfs, 'vmlinuz');
+  const vmlinux = await extractVmlinux(await readFile(bzImage), ctx.run, bzImage);
+  const vmlinuxPath = join(ctx.artifacts, MICROVM_FILES.kernel);
+  await rm(vmlinuxPath, { force: true });
+  await writeFile(vmlinuxPath, vmlinux);
+  await clampTimes(vmlinuxPath, sde);
+  ctx.logger.info(`disk: vmlinux ${formatBytes(vmlinux.length)} (ELF, from the ${version} bzImage)`);
+  if (!disk) return;
+
+  const config = await readKernelConfig(ctx.bootfs, version);
+  const initrd = await makeMicrovmInitrd(
+    ctx,
+    version,
+    disk,
+    pickCompression(ctx.spec.compression, config, ctx.stage).compression,
+    join(ctx.artifacts, MICROVM_FILES.initrd),
+  );
+  if (initrd) {
+    await clampTimes(initrd.path, sde);
+    ctx.logger.info(
+      `disk: initrd.img ${formatBytes((await stat(initrd.path)).size)} loads ${initrd.modules.join(' ')} (not built into ${version})`,
+    );
+    if (
+      config &&
+      initrd.modules.includes('virtio_mmio') &&
+      !config.enabled.has('CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES')
+    )
+      ctx.logger.warn(
+        `disk: kernel ${version} lacks CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES: it finds the disks through ACPI ` +
+          '(qemu -M microvm, isobuild boot) but not on a VMM that announces them only on the command line (older Firecracker); see docs/microvm.md',
+      );
+  }
+
+  const image = join(ctx.artifacts, MICROVM_FILES.rootfs[disk]);
+  if (disk === 'ext4')
+    await makeExt4Image(ctx.run, ctx.rootfs, image, {
+      size: imageSize(ctx.plan),
+      sourceDateEpoch: sde,
+      seed: `${ctx.spec.name}/${ctx.plan.flavour}/rootfs.ext4`,
+    });
+  else
+    await makeSquashfsImage(
+      ctx.run,
+      ctx.rootfs,
+      image,
+      squashfsCompression(ctx.spec.compression, config),
+      sde,
+    );
+  await clampTimes(image, sde);
+  ctx.logger.info(`disk: ${MICROVM_FILES.rootfs[disk]} ${formatBytes((await stat(image)).size)}`);
+
+  const configPath = join(ctx.artifacts, MICROVM_FILES.config);
+  await rm(configPath, { force: true });
+  await writeFile(configPath, JSON.stringify(makeVmConfig(ctx.spec, disk, Boolean(initrd)), null, 2) + '\n');
+  await clampTimes(configPath, sde);
+}
+
+function diskTools(plan: BuildPlan): ToolNeed[] {
+  const { disk } = microvmOf(plan);
+  if (!disk) return [];
+  const needs: ToolNeed[] = [
+    { tool: 'depmod', reason: "index the microVM initrd's modules" },
+    ...candidateCompressions(plan.spec.compression).map((c) => ({
+      tool: COMPRESSORS[c].tool,
+      reason: `compress the microVM initrd (${c})`,
+    })),
+  ];
+  if (disk === 'ext4')
+    needs.push(
+      { tool: 'mkfs.ext4', reason: 'make rootfs.ext4' },
+      { tool: 'debugfs', reason: "fix rootfs.ext4's inode times" },
+    );
+  else needs.push({ tool: 'mksquashfs', reason: 'make rootfs.squashfs' });
+  return needs;
+}
+
+export const diskStage: Stage = {
+  name: 'disk',
+  version: 1,
+  mutatesRoot: false,
+  applies: (plan) => Boolean(plan.microvm),
+  tools: diskTools,
+  cacheInputs: async (plan) => {
+    const { disk } = microvmOf(plan);
+    return {
+      values: {
+        disk: disk ?? null,
+        size: disk === 'ext4' ? (imageSize(plan) ?? null) : null,
+        compression: plan.spec.compression,
+        cmdline: plan.spec.cmdline,
+        microvm: plan.spec.microvm,
+        owners: process.geteuid?.() === 0,
+      },
+      files: [new URL('../../templates/microvm/', import.meta.url).pathname],
+      toolVersions: disk
+        ? await Promise.all([
+            readToolVersion(
+              disk === 'ext4' ? 'mkfs.ext4' : 'mksquashfs',
+              disk === 'ext4' ? ['-V'] : ['-version'],
+            ),
+            ...candidateCompressions(plan.spec.compression).map((c) => readToolVersion(COMPRESSORS[c].tool)),
+          ])
+        : [],
+    };
+  },
+  describe: (plan) => {
+    const { disk } = microvmOf(plan);
+    const lines = [
+      "extract bootfs/vmlinuz's payload (its magic says the compression) to artifacts/vmlinux (ELF)",
+    ];
+    if (!disk) return lines;
+    lines.push(
+      'if virtio_mmio, virtio_blk or the root file system are modules: artifacts/initrd.img (busybox + those modules + templates/microvm/initrd.sh.hbs)',
+      disk === 'ext4'
+        ? `E2FSPROGS_FAKE_TIME=… mkfs.ext4 -U <uuid from the repo> -E hash_seed=… -d <root> artifacts/rootfs.ext4 (${imageSize(plan) ?? 'content + headroom'} bytes); debugfs sets every inode's times`
+        : `mksquashfs <root> artifacts/rootfs.squashfs -comp <${plan.spec.compression}: what the kernel's SQUASHFS_* reads> -reproducible -mkfs-time ${plan.options.sourceDateEpoch} -all-time ${plan.options.sourceDateEpoch}`,
+      'write artifacts/vm-config.json (Firecracker --config-file)',
+    );
+    return lines;
+  },
+  run: runDisk,
+};
