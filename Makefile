@@ -16,7 +16,7 @@ SOURCES := $(shell find src -name '*.ts' 2>/dev/null) package.json tsconfig.json
 
 .PHONY: deps build test check typecheck lint bench bootstrap bootstrap-custom appliance isos \
 	iso-base iso-base-custom bootstrap-staging bootstrap-staging-custom appliance-staging \
-	initrd app clean
+	initrd app clean rootfs rootfs-tar image kernel firecracker celestial check-deps
 
 deps:
 	apt-get update
@@ -70,10 +70,36 @@ appliance-staging: build
 	$(ISOBUILD) build $(REPO) --target appliance-staging
 
 initrd: build
-	$(ISOBUILD) build $(REPO) --target initrd
+	$(ISOBUILD) build $(REPO) --target initrd $(OSBUILDER_FLAGS)
 
 app: build
 	$(ISOBUILD) build $(REPO) --target app
+
+# --- Clear Containers osbuilder's targets (docs/microvm.md): REPO=x, IMG_SIZE=256M, EXTRA_PKGS="a b" ---
+OSBUILDER_FLAGS = $(if $(IMG_SIZE),--size $(IMG_SIZE)) $(if $(strip $(EXTRA_PKGS)),--extra-packages "$(strip $(EXTRA_PKGS))")
+
+rootfs: build
+	$(ISOBUILD) build $(REPO) --target rootfs $(OSBUILDER_FLAGS)
+
+rootfs-tar: build
+	$(ISOBUILD) build $(REPO) --target rootfs-tar $(OSBUILDER_FLAGS)
+
+image: build
+	$(ISOBUILD) build $(REPO) --target image $(OSBUILDER_FLAGS)
+
+kernel: build
+	$(ISOBUILD) build $(REPO) --target kernel $(OSBUILDER_FLAGS)
+
+# Celestial / Firecracker: vmlinux + rootfs.ext4 (or rootfs.squashfs under a tmpfs overlay) + vm-config.json.
+firecracker: build
+	$(ISOBUILD) build $(REPO) --target firecracker $(OSBUILDER_FLAGS)
+
+celestial: build
+	$(ISOBUILD) build $(REPO) --target celestial $(OSBUILDER_FLAGS)
+
+# osbuilder's check-deps: every host tool a build may run, with its Debian package.
+check-deps: build
+	$(ISOBUILD) doctor
 
 clean:
 	rm -rf $(BIN) dist

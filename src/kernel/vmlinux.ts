@@ -66,6 +66,17 @@ export function findPayload(bzImage: Buffer, name = 'bzImage'): BzImagePayload {
  * prefixed by its compressed size, until the output reaches `size`.
  */
 export function decompressLz4Legacy(input: Buffer, size: number): Buffer {
+  try {
+    return decodeLz4Blocks(input, size);
+  } catch (err) {
+    // Buffer reads past the end of a truncated or corrupt stream throw RangeError.
+    if ((err as NodeJS.ErrnoException).code === 'ERR_OUT_OF_RANGE')
+      throw new BuildError('lz4: the payload ends inside a sequence (corrupt or truncated)');
+    throw err;
+  }
+}
+
+function decodeLz4Blocks(input: Buffer, size: number): Buffer {
   const out = Buffer.alloc(size);
   let ip = 4;
   let op = 0;
