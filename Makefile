@@ -10,7 +10,7 @@ ISOBUILD := node dist/cli/main.js
 DEB_PACKAGES := mmdebstrap debootstrap xorriso isolinux syslinux-common grub-efi-amd64-bin \
 	grub-pc-bin grub-common mtools dosfstools qemu-system-x86 ovmf cpio zstd xz-utils gzip \
 	rpm rpm2cpio dnf createrepo-c e2fsprogs strace busybox-static binutils kmod dpkg-dev file \
-	ca-certificates gnupg bubblewrap skopeo umoci buildah squashfs-tools
+	ca-certificates gnupg bubblewrap skopeo umoci buildah squashfs-tools tar openssl docker-registry
 
 SOURCES := $(shell find src -name '*.ts' 2>/dev/null) package.json tsconfig.json src/tsconfig.json
 
