@@ -1,9 +1,11 @@
 import type { Command } from 'commander';
 import { CommandError, UsageError } from '../errors.js';
 import { indent, run, tail } from '../exec/run.js';
-import { bootVm, qemuArgs, withOvmfVars } from '../image/qemu.js';
+import { bootVm, qemuArgs, withOvmfVars, type VmOptions } from '../image/qemu.js';
 import { timeoutMs, vmOptionsFrom, type VmFlags } from '../image/vm-flags.js';
-import { consoleWriter, loggerFor, type GlobalOptions } from './context.js';
+import type { Logger } from '../log/logger.js';
+import { withSession } from '../pipeline/build-session.js';
+import { cacheRoot, consoleWriter, loggerFor, type GlobalOptions } from './context.js';
 
 interface BootFlags extends VmFlags {
   disk: string[];
@@ -52,32 +54,46 @@ export function registerBoot(program: Command): void {
       const logger = loggerFor(globals);
       const vm = { ...(await vmOptionsFrom(image, flags)), disks: flags.disk };
       const expect = compileExpectations(flags.expect);
-      if (expect.length === 0) {
-        // Nothing to wait for: hand the terminal over (Ctrl-A X quits qemu).
-        await withOvmfVars(vm.uefi, async (vars) => {
-          const args = qemuArgs(vm, vars).map((a) => (a === 'stdio' ? 'mon:stdio' : a));
-          const monitor = args.indexOf('-monitor');
-          if (monitor !== -1) args.splice(monitor, 2);
-          await run('qemu-system-x86_64', args, { inherit: true, logger });
-        });
-        return;
-      }
-      const res = await bootVm(
-        vm,
-        { expect, timeoutMs: timeoutMs(flags), onLine: consoleWriter(globals, 'console') },
-        logger,
-      );
-      if (res.reason === 'matched') return;
-      const missing = flags.expect.filter((_, i) => !res.seen[i]);
-      const why =
-        res.reason === 'timeout'
-          ? `within ${flags.timeout} s`
-          : `before qemu exited (status ${res.exitCode})`;
-      const consoleTail = tail(res.lines.join('\n'), 20);
-      throw new CommandError(
-        `boot ${image}: not seen ${why}:\n${missing.map((m) => `  /${m}/`).join('\n')}\n  $ ${res.command}` +
-          `\n  console (last lines):\n${indent(consoleTail, '    ')}`,
-        { stage: 'boot', command: res.command, outputTail: consoleTail },
+      await withSession(cacheRoot(), 'boot', logger, () =>
+        bootOrWatch(image, vm, expect, flags, globals, logger),
       );
     });
+}
+
+/** Without --expect: the terminal is handed to qemu; with: the console is watched. */
+async function bootOrWatch(
+  image: string,
+  vm: VmOptions,
+  expect: RegExp[],
+  flags: BootFlags,
+  globals: GlobalOptions,
+  logger: Logger,
+): Promise<void> {
+  if (expect.length === 0) {
+    // Nothing to wait for: hand the terminal over (Ctrl-A X quits qemu).
+    await withOvmfVars(vm.uefi, async (vars) => {
+      const args = qemuArgs(vm, vars).map((a) => (a === 'stdio' ? 'mon:stdio' : a));
+      const monitor = args.indexOf('-monitor');
+      if (monitor !== -1) args.splice(monitor, 2);
+      await run('qemu-system-x86_64', args, { inherit: true, logger, dieWithParent: true });
+    });
+    return;
+  }
+  const res = await bootVm(
+    vm,
+    { expect, timeoutMs: timeoutMs(flags), onLine: consoleWriter(globals, 'console') },
+    logger,
+  );
+  if (res.reason === 'matched') return;
+  const missing = flags.expect.filter((_, i) => !res.seen[i]);
+  const why =
+    res.reason === 'timeout'
+      ? `within ${flags.timeout} s`
+      : `before qemu ${res.signal ? `was killed by ${res.signal}` : `exited (status ${res.exitCode})`}`;
+  const consoleTail = tail(res.lines.join('\n'), 20);
+  throw new CommandError(
+    `boot ${image}: not seen ${why}:\n${missing.map((m) => `  /${m}/`).join('\n')}\n  $ ${res.command}` +
+      `\n  console (last lines):\n${indent(consoleTail, '    ')}`,
+    { stage: 'boot', command: res.command, outputTail: consoleTail },
+  );
 }

@@ -5,7 +5,8 @@ import { checkTools } from '../exec/host-tools.js';
 import { runInVm } from '../image/run-vm.js';
 import { timeoutMs, vmOptionsFrom, type VmFlags } from '../image/vm-flags.js';
 import { writeEvent } from '../log/events.js';
-import { consoleWriter, loggerFor, type GlobalOptions } from './context.js';
+import { withSession } from '../pipeline/build-session.js';
+import { cacheRoot, consoleWriter, loggerFor, type GlobalOptions } from './context.js';
 import { HOST_BUSYBOX } from '../exec/host-tools.js';
 
 interface RunFlags extends VmFlags {
@@ -44,15 +45,17 @@ export function registerRun(program: Command): void {
           { tool: 'debugfs', reason: 'write the command into the containerfs disk' },
           ...(flags.rootfs ? [] : [{ tool: HOST_BUSYBOX, reason: 'make the default container root' }]),
         ]);
-      const status = await runInVm({
-        vm,
-        argv,
-        rootfs: flags.rootfs,
-        timeoutMs: timeoutMs(flags),
-        onOutput: consoleWriter(globals, 'command'),
-        onConsole: flags.console ? consoleWriter(globals, 'console', process.stderr) : undefined,
-        logger,
-      });
+      const status = await withSession(cacheRoot(), 'run', logger, () =>
+        runInVm({
+          vm,
+          argv,
+          rootfs: flags.rootfs,
+          timeoutMs: timeoutMs(flags),
+          onOutput: consoleWriter(globals, 'command'),
+          onConsole: flags.console ? consoleWriter(globals, 'console', process.stderr) : undefined,
+          logger,
+        }),
+      );
       if (globals.json) writeEvent({ type: 'exit', status });
       process.exitCode = status;
     });

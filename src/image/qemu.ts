@@ -162,6 +162,8 @@ export interface BootResult {
   lines: string[];
   command: string;
   exitCode: number;
+  /** The signal that ended qemu, when one did (someone killed it, or the OOM killer). */
+  signal?: string;
 }
 
 /** Serial output carries CRs and the firmware's terminal escapes; the regexes should not see them. */
@@ -282,6 +284,8 @@ async function watchVm(
       signal: stop.signal,
       allowFailure: true,
       input: '',
+      // A SIGKILLed isobuild must not leave the VM running.
+      dieWithParent: true,
     });
     polling = false;
     await poller;
@@ -291,7 +295,7 @@ async function watchVm(
     // qemu's own complaints (a missing disk, a bad option) belong in the console tail.
     for (const l of res.stderr.split('\n')) if (l.trim()) lines.push(l.trim());
     if (!reason) reason = 'exited';
-    return { reason, seen, lines, command: res.command, exitCode: res.exitCode };
+    return { reason, seen, lines, command: res.command, exitCode: res.exitCode, signal: res.signal };
   } finally {
     polling = false;
     clearTimeout(timer);

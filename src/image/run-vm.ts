@@ -108,7 +108,7 @@ export async function runInVm(o: RunInVmOptions): Promise<number> {
     const why =
       res.reason === 'timeout'
         ? `no ${parser.begun ? 'ISOBUILD-EXIT' : BEGIN_MARKER} within ${o.timeoutMs / 1000} s`
-        : `the VM stopped (qemu exit status ${res.exitCode}) before ${parser.begun ? 'ISOBUILD-EXIT' : BEGIN_MARKER}`;
+        : `the VM stopped (${res.signal ? `qemu was killed by ${res.signal}` : `qemu exit status ${res.exitCode}`}) before ${parser.begun ? 'ISOBUILD-EXIT' : BEGIN_MARKER}`;
     const consoleTail = tail(res.lines.join('\n'), 30);
     throw new CommandError(
       `isobuild run: ${why}\n  $ ${res.command}\n  console (last lines):\n${indent(consoleTail, '    ')}`,

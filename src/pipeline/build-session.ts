@@ -3,6 +3,8 @@ import { chmod, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { recordGroupsIn } from '../exec/process-group.js';
 import { setChildTmpDir } from '../exec/run.js';
+import type { Logger } from '../log/logger.js';
+import { cacheLayout, removeStaleWork } from './cache.js';
 import { removeTree } from './fs-tree.js';
 
 /**
@@ -25,13 +27,38 @@ export async function openBuildSession(cacheTmp: string, kind = 'build'): Promis
   await chmod(tmpDir, 0o1777);
   recordGroupsIn(join(dir, 'groups'));
   setChildTmpDir(tmpDir);
+  // Our own temp folders (os.tmpdir() reads TMPDIR) go there too: qemu's console file, disks.
+  const previousTmp = process.env.TMPDIR;
+  process.env.TMPDIR = tmpDir;
   return {
     dir,
     tmpDir,
     async close() {
       recordGroupsIn(undefined);
       setChildTmpDir(undefined);
+      if (previousTmp === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = previousTmp;
       await removeTree(dir);
     },
   };
+}
+
+/**
+ * For commands outside a build (`run`, `boot`): first remove what killed runs left in the
+ * cache's tmp/ (their disks, consoles, still-running VMs), then run `fn` in a session of its own.
+ */
+export async function withSession<T>(
+  cacheRoot: string,
+  kind: string,
+  logger: Logger,
+  fn: () => Promise<T>,
+): Promise<T> {
+  const layout = cacheLayout(cacheRoot);
+  await removeStaleWork(layout, logger);
+  const session = await openBuildSession(layout.tmp, kind);
+  try {
+    return await fn();
+  } finally {
+    await session.close();
+  }
 }
