@@ -1,6 +1,7 @@
 import { copyFile, mkdir, readdir, symlink } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { BuildError, CommandError, InterruptedError, IsobuildError } from '../errors.js';
+import { throwIfCancelled } from '../exec/cancel.js';
 import { run } from '../exec/run.js';
 import { teeLogger, type Logger } from '../log/logger.js';
 import { packageManagerFor } from '../pm/index.js';
@@ -168,6 +169,8 @@ async function pullDeepest(
     const meta = await remote.pull(link, work);
     return { offset, entry: await commitEntry(layout, repo, link.stage, link.key, work, meta) };
   } catch (err) {
+    // Ctrl-C during a transfer surfaces as the transfer's abort error: stop, do not build.
+    throwIfCancelled();
     if (err instanceof InterruptedError) throw err;
     logger.warn(`${link.stage} from ${remote.name}: ${(err as Error).message}; building it here`);
     return undefined;

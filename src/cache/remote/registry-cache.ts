@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InterruptedError } from '../../errors.js';
+import { throwIfCancelled } from '../../exec/cancel.js';
 import type { Logger } from '../../log/logger.js';
 import { removeTree } from '../../pipeline/fs-tree.js';
 import type { EntryFiles, RemoteStageCache, StageLink, StageMeta } from '../../pipeline/types.js';
@@ -151,6 +152,7 @@ export class RegistryStageCache implements RemoteStageCache {
   }
 
   private fail(client: RegistryClient, err: unknown, consequence: string): void {
+    throwIfCancelled();
     if (err instanceof InterruptedError) throw err;
     this.failed.add(client);
     this.options.logger.warn(`registry ${client.ref.text}: ${(err as Error).message}; ${consequence}`);

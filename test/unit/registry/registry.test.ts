@@ -5,6 +5,7 @@ import { UsageError } from '../../../src/errors.js';
 import { parseChallenge } from '../../../src/registry/client.js';
 import { findCredentials } from '../../../src/registry/credentials.js';
 import { parseRepositoryRef } from '../../../src/registry/reference.js';
+import { ROOT, runCli } from '../cli/run-cli.js';
 
 describe('registry references', () => {
   test.each([
@@ -130,4 +131,12 @@ describe('credentials', () => {
   test('no config file, no credentials', async () => {
     expect(await findCredentials('ghcr.io', { DOCKER_CONFIG: join(dir, 'missing') })).toBeUndefined();
   });
+});
+
+test('a bad --cache-from is a usage error before any work', async () => {
+  const res = await runCli(['build', 'debian-12', '--cache-from', 'ghcr.io/org/cache:latest'], ROOT);
+  expect(res.code).toBe(2);
+  expect(res.stderr).toMatch(
+    /--cache-from "ghcr.io\/org\/cache:latest": give a repository without a tag or digest/,
+  );
 });
