@@ -16,6 +16,7 @@ import { splitWords } from '../spec/normalise.js';
 import { loadRepo } from '../spec/load.js';
 import { digestOutput } from '../image/output-digest.js';
 import { OUTPUT_WRITERS, writeOutputs } from '../image/outputs.js';
+import { parseAge } from '../spec/normalise.js';
 import { loggerFor, reposDir, type GlobalOptions } from './context.js';
 
 interface BuildFlags {
@@ -31,6 +32,8 @@ interface BuildFlags {
   cacheTo?: string;
   size?: string;
   extraPackages?: string;
+  refresh?: boolean;
+  listsMaxAge?: string;
 }
 
 export function registerBuild(program: Command): void {
@@ -62,6 +65,8 @@ export function registerBuild(program: Command): void {
       '--cache-to <ref>',
       'push stage results to this OCI registry repository (default: ISOBUILD_CACHE_REGISTRY)',
     )
+    .option('--refresh', 'fetch the package lists from the mirrors even when the cached ones are young')
+    .option('--lists-max-age <age>', "refresh package lists older than this (e.g. 6h, 1d; default: the spec's, 1d)")
     .action(async (ref: string, flags: BuildFlags, cmd: Command) => {
       const globals = cmd.optsWithGlobals<GlobalOptions>();
       const logger = loggerFor(globals);
@@ -78,6 +83,7 @@ export function registerBuild(program: Command): void {
         lockTimeout,
         ...(flags.size !== undefined ? { imageSize: parseImageSize(flags.size) } : {}),
         ...(flags.extraPackages?.trim() ? { extraPackages: splitWords(flags.extraPackages) } : {}),
+        listsMaxAge: flags.refresh ? 0 : flags.listsMaxAge ? parseAge(flags.listsMaxAge) : undefined,
       });
       const remote = await openRegistryCache(plan, flags, logger);
       await preflight(plan);

@@ -92,6 +92,7 @@ export async function run(file: string, args: readonly string[], opts: RunOption
   } as ExecaOptions;
   const shown = quoteCommand([file, ...args]);
   logger.debug(`$ ${shown}`);
+  const started = performance.now();
   const child = execa(runFile, runArgs as string[], execaOpts);
   const pgid = ownGroup ? child.pid : undefined;
   let ending: Promise<void> | undefined;
@@ -101,6 +102,8 @@ export async function run(file: string, args: readonly string[], opts: RunOption
     cancel.addEventListener('abort', endTree, { once: true });
   }
   const res = await child;
+  // Every command's duration goes to the stage log, so the slow step of a slow stage is visible.
+  logger.debug(`  ${file}: ${((performance.now() - started) / 1000).toFixed(2)} s, exit ${res.exitCode ?? res.signal ?? '?'}`);
   cancel.removeEventListener('abort', endTree);
   // Stopped, timed out or killed: whatever the command started goes with it.
   if (pgid && (cancel.aborted || res.timedOut || res.signal)) await endTree();

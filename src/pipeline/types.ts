@@ -69,6 +69,11 @@ export interface BuildOptions {
   imageSize?: number;
   /** Packages installed on top of the flavour's (--extra-packages, osbuilder's EXTRA_PKGS). */
   extraPackages?: readonly string[];
+  /**
+   * Package lists older than this many seconds are refreshed from the mirrors (0: always, as
+   * --refresh asks); undefined means the spec's package_lists_max_age.
+   */
+  listsMaxAge?: number;
 }
 
 /** The root file system a microVM boots from: ext4 read-write, or squashfs read-only under a tmpfs overlay. */

@@ -1,12 +1,17 @@
 import { copyFile, lstat, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { BuildError } from '../errors.js';
+import { BuildError, CommandError } from '../errors.js';
+import { exists } from '../fs/exists.js';
+import { formatBytes } from '../image/files.js';
+import { describeKernelFile, kernelFileTools, type KernelFile } from '../kernel/extract-kernel.js';
 import type { ToolNeed } from '../exec/host-tools.js';
 import { mergeTree } from '../rootfs/merge-tree.js';
 import { resolveInRoot } from '../rootfs/root-path.js';
 import type { ResolvedSpec } from '../spec/types.js';
 import { APT_CACHE_DIRS, makeAptEnv, withAptChroot } from './apt-chroot.js';
-import { aimHostSources, findAptSources } from './apt-sources.js';
+import { DPKG_DOCS_CONFIG, dpkgDocFilters, estimateFilteredBytes, renderDpkgDocsConfig } from './apt-docs.js';
+import { aimHostSources, findAptSources, findHostSources } from './apt-sources.js';
+import { checkListsFreshness, digestSources, formatAge, stampLists } from './lists-age.js';
 import type { PackageManager, PmContext } from './types.js';
 import { quoteWord } from '../exec/shell-quote.js';
 import { readToolVersion } from '../exec/tool-version.js';
@@ -60,6 +65,7 @@ export function mmdebstrapArgs(
   sources: readonly string[],
   pkgCacheDir: string,
   keys?: { keyringDir: string; files: readonly string[] },
+  opts: { dpkgFilters?: readonly string[]; skipUpdate?: boolean } = {},
 ): string[] {
   const args = [
     '--mode=root',
@@ -72,7 +78,11 @@ export function mmdebstrapArgs(
     '--verbose',
     // No fsync per file: a failed build's root is thrown away anyway.
     '--dpkgopt=force-unsafe-io',
+    // docs: false. mmdebstrap applies them to the essential set's first extraction too.
+    ...(opts.dpkgFilters ?? []).map((f) => `--dpkgopt=${f}`),
   ];
+  // The lists synced in from the package cache are young enough: no mirror is asked for them.
+  if (opts.skipUpdate) args.push('--skip=update');
   if (basePackages.length) args.push(`--include=${basePackages.join(',')}`);
   // sync-in needs its target; mmdebstrap creates it only later, in the download step.
   args.push(`--setup-hook=mkdir -p "$1"${APT_CACHE_DIRS.map((d) => ` "$1"${d.inRoot}`).join('')}`);
@@ -122,10 +132,37 @@ async function runAptGet(ctx: PmContext, args: readonly string[]): Promise<void>
 async function installPackages(ctx: PmContext, packages: readonly string[]): Promise<void> {
   if (!packages.length) return;
   checkPackageArgs(packages);
+  const before = ctx.spec.docs ? 0 : await estimateFilteredBytes(ctx.rootfs);
   await withAptChroot(ctx, async () => {
-    await runAptGet(ctx, ['update']);
+    const sources = await digestSources(await findRootSources(ctx.rootfs));
+    const freshness = await checkListsFreshness(listsStamp(ctx), sources, ctx.listsMaxAge);
+    if (freshness.fresh) {
+      ctx.logger.info(`apt: package lists ${formatAge(freshness.ageSeconds)} old, not refreshed (--refresh to)`);
+    } else {
+      ctx.logger.info(`apt: refreshing package lists (${freshness.why})`);
+      await runAptGet(ctx, ['update']);
+      await stampLists(listsStamp(ctx), sources);
+    }
     await runAptGet(ctx, ['install', '-y', '--no-install-recommends', ...packages]);
   });
+  if (!ctx.spec.docs) logFilteredBytes(ctx, (await estimateFilteredBytes(ctx.rootfs)) - before);
+}
+
+/** Beside the lists in the package cache: when they were fetched and from which sources. */
+function listsStamp(ctx: PmContext): string {
+  return join(ctx.pkgCacheDir, 'apt', 'lists.stamp.json');
+}
+
+/** The sources files mmdebstrap pasted into the root. */
+async function findRootSources(root: string): Promise<string[]> {
+  return findHostSources(await resolveInRoot(root, '/etc/apt'));
+}
+
+function logFilteredBytes(ctx: PmContext, bytes: number): void {
+  ctx.logger.info(
+    `docs: false: dpkg left out about ${formatBytes(Math.max(0, bytes))} (doc, man, info, locales` +
+      `${ctx.spec.locales.length ? ` but ${ctx.spec.locales.join(' ')}` : ''})`,
+  );
 }
 
 async function setupRoot(ctx: PmContext, basePackages: readonly string[]): Promise<void> {
@@ -139,23 +176,94 @@ async function setupRoot(ctx: PmContext, basePackages: readonly string[]): Promi
   for (const dir of APT_CACHE_DIRS) await mkdir(join(ctx.pkgCacheDir, dir.inCache), { recursive: true });
   // mmdebstrap wants an empty target, and iso-base has already laid out the root and run base.sh.
   const target = join(ctx.tmpDir, 'mmdebstrap-root');
-  await rm(target, { recursive: true, force: true });
+  const env: Record<string, string> = {};
+  if (ctx.sourceDateEpoch !== undefined) env.SOURCE_DATE_EPOCH = String(ctx.sourceDateEpoch);
+  const keys = await prepareKeys(ctx);
+  const dpkgFilters = dpkgDocFilters(ctx.spec);
+  const digest = await digestSources(sources.files);
+  const freshness = await checkListsFreshness(listsStamp(ctx), digest, ctx.listsMaxAge);
+  const bootstrap = async (skipUpdate: boolean) => {
+    await rm(target, { recursive: true, force: true });
+    const args = mmdebstrapArgs(ctx.spec, basePackages, target, sources.files, ctx.pkgCacheDir, keys, {
+      dpkgFilters,
+      skipUpdate,
+    });
+    await ctx.run('mmdebstrap', args, { env });
+  };
   try {
-    const env: Record<string, string> = {};
-    if (ctx.sourceDateEpoch !== undefined) env.SOURCE_DATE_EPOCH = String(ctx.sourceDateEpoch);
-    const keys = await prepareKeys(ctx);
-    await ctx.run(
-      'mmdebstrap',
-      mmdebstrapArgs(ctx.spec, basePackages, target, sources.files, ctx.pkgCacheDir, keys),
-      {
-        env,
-      },
-    );
+    if (freshness.fresh) {
+      ctx.logger.info(`apt: package lists ${formatAge(freshness.ageSeconds)} old, not refreshed (--refresh to)`);
+      try {
+        await bootstrap(true);
+      } catch (err) {
+        // The mirror may have dropped a version the old lists name: fetch them again, once.
+        if (!(err instanceof CommandError)) throw err;
+        ctx.logger.warn('apt: mmdebstrap failed on the cached package lists; retrying with fresh ones');
+        await bootstrap(false);
+        await stampLists(listsStamp(ctx), digest);
+      }
+    } else {
+      ctx.logger.info(`apt: refreshing package lists (${freshness.why})`);
+      await bootstrap(false);
+      await stampLists(listsStamp(ctx), digest);
+    }
     await makeHostNeutral(target);
+    if (dpkgFilters.length) {
+      await writeFile(join(target, DPKG_DOCS_CONFIG), renderDpkgDocsConfig(dpkgFilters), { mode: 0o644 });
+      logFilteredBytes(ctx, await estimateFilteredBytes(target));
+    }
     await mergeTree(target, ctx.rootfs, { stage: ctx.stage });
   } finally {
     await rm(target, { recursive: true, force: true });
   }
+}
+
+/**
+ * kernel_install: files. The kernel package's own .deb, fetched through apt with the lists the
+ * bootstrap left in the package cache (no update, no dependency resolution): a metapackage
+ * such as linux-image-cloud-amd64 is followed to the linux-image-* package it depends on. The
+ * file stays in the package cache, so a second build downloads nothing.
+ */
+async function downloadKernel(ctx: PmContext, name: string): Promise<KernelFile[]> {
+  checkPackageArgs([name]);
+  const archives = join(ctx.pkgCacheDir, APT_CACHE_DIRS[0].inCache);
+  await mkdir(archives, { recursive: true });
+  const config = join(ctx.tmpDir, 'apt-download.conf');
+  await writeFile(config, makeAptDownloadConfig(ctx.rootfs, join(ctx.pkgCacheDir, APT_CACHE_DIRS[1].inCache)));
+  const env = { ...makeAptEnv(ctx.sourceDateEpoch), APT_CONFIG: config };
+  let pkg = name;
+  let control = '';
+  for (const seen = new Set<string>(); !seen.has(pkg); ) {
+    seen.add(pkg);
+    control = (await ctx.run('apt-cache', ['show', '--no-all-versions', pkg], { env, cleanEnv: true })).stdout;
+    const next = kernelDependency(control);
+    if (!next) break;
+    pkg = next;
+  }
+  // apt-get download keeps a file already there whose hashes match the lists.
+  await ctx.run('apt-get', ['download', pkg], { env, cleanEnv: true, cwd: archives });
+  const pool = /^Filename: (\S+\.deb)$/m.exec(control)?.[1];
+  const file = pool && join(archives, basename(pool));
+  if (!file || !(await exists(file)))
+    throw new BuildError(`apt-get download ${pkg}: no ${pool ? basename(pool) : '.deb'} in ${archives}`, ctx.stage);
+  return [{ path: file, format: 'deb' }];
+}
+
+/** The linux-image-* package a kernel metapackage's Depends names, if it has one. */
+export function kernelDependency(control: string): string | undefined {
+  const depends = /^Depends: (.*)$/m.exec(control)?.[1] ?? '';
+  for (const clause of depends.split(',')) {
+    const first = clause.trim().split(/\s*\|\s*/)[0]?.split(/[\s(:]/)[0];
+    if (first?.startsWith('linux-image-')) return first;
+  }
+  return undefined;
+}
+
+/** apt.conf for downloading only: the root's sources and status, the package cache's lists. */
+export function makeAptDownloadConfig(root: string, lists: string): string {
+  if (/["\n\\]/.test(lists))
+    throw new BuildError(`apt cannot use a package cache whose path has quotes or newlines: ${lists}`);
+  return makeAptConfig(root) + [`Dir::State::Lists "${lists}/";`, 'Dir::Cache::pkgcache "";', 'Dir::Cache::srcpkgcache "";', ''].join('\n');
 }
 
 /** A repo key's name as apt reads it from trusted.gpg.d: .asc when armoured, else .gpg. */
@@ -235,8 +343,9 @@ async function cleanRoot(ctx: PmContext): Promise<void> {
 export const aptPackageManager: PackageManager = {
   name: 'apt',
   packageName: { pattern: PACKAGE_ARG, syntax: 'name[:arch][=version|/suite], lower case' },
-  tools: () =>
+  tools: (spec) =>
     [
+      ...(spec.kernelInstall === 'files' && spec.kernel.kind === 'package' ? kernelFileTools('deb') : []),
       { tool: 'mmdebstrap', reason: 'bootstrap the Debian root (apt setup and base packages)' },
       {
         tool: '/usr/share/mmdebstrap/hooks/merged-usr/setup00.sh',
@@ -283,6 +392,12 @@ export const aptPackageManager: PackageManager = {
               : ['autoremove', '--purge', '-y'],
         );
       }
+      case 'download-kernel':
+        return [
+          `apt-cache show --no-all-versions ${args.join(' ')}   # a metapackage: follow Depends to linux-image-*`,
+          'cd PKGCACHE/apt/archives && apt-get download KERNEL_PACKAGE   # lists from PKGCACHE/apt/lists',
+          ...describeKernelFile({ path: 'PKGCACHE/apt/archives/KERNEL_PACKAGE.deb', format: 'deb' }),
+        ];
       case 'clean':
         return [
           'rm -rf ROOT/var/cache/apt/archives/*.deb ROOT/var/lib/apt/lists/* ROOT/var/log/apt/* ROOT/var/log/dpkg.log',
@@ -292,6 +407,7 @@ export const aptPackageManager: PackageManager = {
   versions: async () => [await readToolVersion('mmdebstrap'), await readToolVersion('apt-get')],
   setup: setupRoot,
   install: installPackages,
+  downloadKernel,
   async runScript(ctx, args) {
     const action = parseAptScript(args);
     if (!action) return;

@@ -112,6 +112,9 @@ export const ociPackageManager: PackageManager = {
           ? ["# with the image's own dpkg database (images without one take no packages)", ...lines]
           : [];
       }
+      // The image brings its own files; a kernel package comes through install.
+      case 'download-kernel':
+        return [];
       case 'clean':
         return ['# when the image has a dpkg database:', ...aptPackageManager.describe(spec, 'clean', [])];
     }

@@ -10,6 +10,7 @@ export function pmContextOf(ctx: StageContext): PmContext {
     tmpDir: ctx.tmpDir,
     stage: ctx.stage,
     sourceDateEpoch: ctx.plan.options.sourceDateEpoch,
+    listsMaxAge: ctx.plan.options.listsMaxAge ?? ctx.spec.packageListsMaxAge,
     logger: ctx.logger,
     run: (file, args, opts) => ctx.run(file, args, opts),
   };

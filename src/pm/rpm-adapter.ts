@@ -147,6 +147,8 @@ export function makeRpmPackageManager(adapter: RpmTool): PackageManager {
             ...describeRpmDb(spec.gpgKeys.map((k) => quoteWord(k))),
             ...(args.length ? [describeFrontend(spec, frontend, ['install', ...args])] : []),
           ];
+        // No downloadKernel here yet: iso-base installs the kernel package (kernel_install: package).
+        case 'download-kernel':
         case 'install':
           return args.length ? [describeFrontend(spec, frontend, ['install', ...args])] : [];
         case 'script':

@@ -1,5 +1,6 @@
 import type { ToolNeed } from '../exec/host-tools.js';
 import type { RunOptions, RunResult } from '../exec/run.js';
+import type { KernelFile } from '../kernel/extract-kernel.js';
 import type { Logger } from '../log/logger.js';
 import type { PackageManagerName, ResolvedSpec } from '../spec/types.js';
 
@@ -15,6 +16,8 @@ export interface PmContext {
   stage: string;
   /** SOURCE_DATE_EPOCH for what the package manager writes (the stages pass the plan's). */
   sourceDateEpoch?: number;
+  /** Package lists younger than this many seconds are used as they are (0: always refresh). */
+  listsMaxAge: number;
   logger: Logger;
   run(file: string, args: readonly string[], opts?: RunOptions): Promise<RunResult>;
 }
@@ -32,7 +35,7 @@ export interface PackageManager {
   /** The commands `isobuild plan` shows for each operation (no side effects). */
   describe(
     spec: ResolvedSpec,
-    op: 'setup' | 'install' | 'script' | 'clean',
+    op: 'setup' | 'install' | 'script' | 'clean' | 'download-kernel',
     args: readonly string[],
   ): string[];
   /** Versions of the tools it runs, for stage cache keys. */
@@ -43,6 +46,13 @@ export interface PackageManager {
    */
   setup(ctx: PmContext, basePackages: readonly string[]): Promise<void>;
   install(ctx: PmContext, packages: readonly string[]): Promise<void>;
+  /**
+   * kernel_install: files. Fetch the kernel package named by the spec (for a metapackage, the
+   * kernel package it names) through the package manager into the package cache, without its
+   * dependencies, and return the package files for iso-base to unpack. An adapter without it
+   * installs the kernel with `install`.
+   */
+  downloadKernel?(ctx: PmContext, name: string): Promise<KernelFile[]>;
   /** packages_script_staging: a package-manager subcommand with its arguments, e.g. ['erase', 'toybox']. */
   runScript(ctx: PmContext, args: readonly string[]): Promise<void>;
   /** Remove package caches and logs from the root. */

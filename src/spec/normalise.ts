@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { parseImageRef } from '../oci/image-ref.js';
+import { UsageError } from '../errors.js';
 import type { FolderContents } from './folder.js';
 import { parseSize } from '../microvm/size.js';
 import { deriveRelease } from './release.js';
@@ -22,7 +23,19 @@ export const DEFAULTS = {
   apt: { variant: 'essential', components: ['main'] },
   cmdline: '',
   microvm: { vcpus: 1, memory: 256 },
+  kernelInstall: 'files',
+  docs: false,
+  packageListsMaxAge: '1d',
 } as const;
+
+const AGE_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
+
+/** '90s', '30m', '6h', '1d' → seconds (the schema's pattern has already checked the form). */
+export function parseAge(value: string): number {
+  const m = /^(\d+)([smhd])$/.exec(value);
+  if (!m) throw new UsageError(`not an age: ${value} (want a number and s, m, h or d, e.g. 6h)`);
+  return Number(m[1]) * (AGE_UNITS[m[2] as string] as number);
+}
 
 export function splitWords(value: string): string[] {
   return value.split(/\s+/).filter((w) => w !== '');
@@ -96,6 +109,10 @@ export function normaliseSpec(
     hooks: folder.hooks,
     drivers: { repo: repoDrivers, spec: raw.drivers ?? [] },
     modules: raw.modules ?? DEFAULTS.modules,
+    kernelInstall: raw.kernel_install ?? DEFAULTS.kernelInstall,
+    docs: raw.docs ?? DEFAULTS.docs,
+    locales: raw.locales ?? [],
+    packageListsMaxAge: parseAge(raw.package_lists_max_age ?? DEFAULTS.packageListsMaxAge),
     compression: raw.compression ?? DEFAULTS.compression,
     boot: { bios: raw.boot?.bios ?? DEFAULTS.boot.bios, uefi: raw.boot?.uefi ?? DEFAULTS.boot.uefi },
     cmdline: raw.cmdline ?? DEFAULTS.cmdline,

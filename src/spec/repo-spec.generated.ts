@@ -83,6 +83,22 @@ export interface RepoSpec {
     sources?: string;
   };
   /**
+   * How a kernel package is put into the root. files (default): downloaded through the package manager and only its own files unpacked, then depmod; its dependencies (udev, initramfs-tools...) and maintainer scripts never run. package: installed with its dependencies, for appliances that want the distribution's full kernel install.
+   */
+  kernel_install?: 'files' | 'package';
+  /**
+   * Install documentation: /usr/share/doc (copyright files are always kept), man and info pages. Default false (dpkg path-exclude; rpm tsflags=nodocs).
+   */
+  docs?: boolean;
+  /**
+   * Message catalogues kept under /usr/share/locale (e.g. [en, de_DE]); all others are left out. Default [] (none). Ignored when docs is true.
+   */
+  locales?: string[];
+  /**
+   * Package lists (apt lists, dnf metadata) younger than this are used without asking the mirrors again, e.g. 6h or 1d. Default 1d; isobuild build --refresh always refreshes.
+   */
+  package_lists_max_age?: string;
+  /**
    * Kernel drivers to load at boot, added to VIC's common list and init.sh's drivers array.
    */
   drivers?: string[];

@@ -62,6 +62,14 @@ export interface ResolvedSpec {
     readonly spec: readonly string[];
   };
   readonly modules: 'all' | 'drivers';
+  /** files: only the kernel package's own files, unpacked; package: installed with its dependencies. */
+  readonly kernelInstall: 'files' | 'package';
+  /** Documentation (doc, man, info) installed; false leaves it out (copyright files stay). */
+  readonly docs: boolean;
+  /** Message catalogues kept under /usr/share/locale when docs is false. */
+  readonly locales: readonly string[];
+  /** Package lists younger than this many seconds are used without asking the mirrors. */
+  readonly packageListsMaxAge: number;
   readonly compression: CompressionChoice;
   readonly boot: { readonly bios: boolean; readonly uefi: boolean };
   readonly cmdline: string;

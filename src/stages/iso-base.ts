@@ -1,5 +1,5 @@
 import { mkdir, symlink, lstat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { ToolNeed } from '../exec/host-tools.js';
 import { runHook } from '../hooks/run-hook.js';
 import { moveKernelToBootfs } from '../kernel/boot-files.js';
@@ -46,13 +46,26 @@ async function layOutRoot(ctx: StageContext): Promise<void> {
 
 async function installKernel(ctx: StageContext): Promise<void> {
   const kernel = ctx.spec.kernel;
-  if (kernel.kind === 'package') {
+  if (kernel.kind === 'package' && unpacksKernel(ctx.spec)) {
+    // Only the kernel's own files: its dependency tail (udev, initramfs-tools, klibc...) and
+    // maintainer scripts never run; depmod below is all the kernel needs.
+    const files = await ctx.pm.downloadKernel!(pmContextOf(ctx), kernel.name);
+    for (const file of files) {
+      ctx.logger.info(`unpacking kernel package ${basename(file.path)} (kernel_install: files)`);
+      await extractKernelFile(file, ctx.rootfs, ctx.tmpDir, ctx.run, ctx.stage);
+    }
+  } else if (kernel.kind === 'package') {
     ctx.logger.info(`installing kernel package ${kernel.name}`);
     await ctx.pm.install(pmContextOf(ctx), [kernel.name]);
   } else {
     ctx.logger.info(`unpacking kernel file ${kernel.path}`);
     await extractKernelFile(kernel, ctx.rootfs, ctx.tmpDir, ctx.run, ctx.stage);
   }
+}
+
+/** kernel_install: files, when the adapter can fetch a single package (apt; RPM installs it). */
+function unpacksKernel(spec: ResolvedSpec): boolean {
+  return spec.kernelInstall === 'files' && packageManagerFor(spec.packagemanager).downloadKernel !== undefined;
 }
 
 /** One kernel version, plain .ko modules, modules.dep, vmlinuz in bootfs. */
@@ -104,6 +117,9 @@ async function isoBaseInputs(plan: BuildPlan): Promise<CacheInputs> {
       release: spec.release,
       base: spec.packages.base,
       kernel: spec.kernel,
+      kernelInstall: unpacksKernel(spec) ? 'files' : 'package',
+      docs: spec.docs,
+      locales: spec.docs ? [] : spec.locales,
       apt: spec.packagemanager === 'apt' ? spec.apt : undefined,
       oci: spec.oci
         ? { image: spec.raw.image, dockerfile: spec.raw.dockerfile, ...(await ociInputs(spec.oci)).values }
@@ -135,7 +151,9 @@ function describeIsoBase(plan: BuildPlan): string[] {
   const lines = ['mkdir ROOT BOOTFS && ln -s /lib ROOT/lib64'];
   if (spec.hooks.base) lines.push(`PKGDIR=BUNDLE bash -c '. "$0"' ${spec.hooks.base}   # see docs/hooks.md`);
   lines.push(...pm.describe(spec, 'setup', spec.packages.base));
-  if (spec.kernel.kind === 'package') lines.push(...pm.describe(spec, 'install', [spec.kernel.name]));
+  if (spec.kernel.kind === 'package' && unpacksKernel(spec))
+    lines.push(...pm.describe(spec, 'download-kernel', [spec.kernel.name]));
+  else if (spec.kernel.kind === 'package') lines.push(...pm.describe(spec, 'install', [spec.kernel.name]));
   else lines.push(...describeKernelFile(spec.kernel));
   lines.push(
     'find ROOT/lib/modules/VERSION -name "*.ko.xz" -o -name "*.ko.zst" -o -name "*.ko.gz" | xargs -r xz/zstd/gzip -d',

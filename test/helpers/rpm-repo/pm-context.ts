@@ -57,6 +57,7 @@ export async function makePmContext(
     tmpDir: join(base, 'tmp'),
     stage,
     sourceDateEpoch: 1700000000,
+    listsMaxAge: spec.packageListsMaxAge,
     logger,
     run: (file, args, o) => run(file, args, { stage, logger, ...o }),
   };
