@@ -66,7 +66,10 @@ export function registerBuild(program: Command): void {
       'push stage results to this OCI registry repository (default: ISOBUILD_CACHE_REGISTRY)',
     )
     .option('--refresh', 'fetch the package lists from the mirrors even when the cached ones are young')
-    .option('--lists-max-age <age>', "refresh package lists older than this (e.g. 6h, 1d; default: the spec's, 1d)")
+    .option(
+      '--lists-max-age <age>',
+      "refresh package lists older than this (e.g. 6h, 1d; default: the spec's, 1d)",
+    )
     .action(async (ref: string, flags: BuildFlags, cmd: Command) => {
       const globals = cmd.optsWithGlobals<GlobalOptions>();
       const logger = loggerFor(globals);

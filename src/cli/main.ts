@@ -24,6 +24,9 @@ if (isTooOld(process.versions.node)) {
       '(the nodejs package from NodeSource, or nvm).\n',
   );
   process.exitCode = 1;
+} else if (process.argv.length === 3 && (process.argv[2] === '--version' || process.argv[2] === '-V')) {
+  // The one answer that needs none of the CLI: scripts and the bench call it to time startup.
+  import('../version.js').then((v) => process.stdout.write(v.VERSION + '\n'));
 } else {
   import('./program.js').then(
     (cli) => cli.runCli(),

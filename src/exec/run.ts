@@ -103,7 +103,9 @@ export async function run(file: string, args: readonly string[], opts: RunOption
   }
   const res = await child;
   // Every command's duration goes to the stage log, so the slow step of a slow stage is visible.
-  logger.debug(`  ${file}: ${((performance.now() - started) / 1000).toFixed(2)} s, exit ${res.exitCode ?? res.signal ?? '?'}`);
+  logger.debug(
+    `  ${file}: ${((performance.now() - started) / 1000).toFixed(2)} s, exit ${res.exitCode ?? res.signal ?? '?'}`,
+  );
   cancel.removeEventListener('abort', endTree);
   // Stopped, timed out or killed: whatever the command started goes with it.
   if (pgid && (cancel.aborted || res.timedOut || res.signal)) await endTree();

@@ -1,4 +1,5 @@
-import { realpath, stat } from 'node:fs/promises';
+import { mkdir, readFile, realpath, rename, stat, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { findOnPath } from './host-tools.js';
 import { run } from './run.js';
 
@@ -9,6 +10,36 @@ import { run } from './run.js';
  * and a tool found under two names is asked once.
  */
 const versions = new Map<string, Promise<string>>();
+
+/**
+ * The same answers kept between runs (useToolVersionFile): a no-op rebuild then runs no tool
+ * at all. The key holds the binary's identity, so an upgraded tool is asked again.
+ */
+let persisted: { file: string; answers: Record<string, string>; changed: boolean } | undefined;
+
+/** Keep answers in `file` (the build cache's tool-versions.json) from now on. */
+export async function useToolVersionFile(file: string): Promise<void> {
+  let answers: Record<string, string> = {};
+  try {
+    const parsed: unknown = JSON.parse(await readFile(file, 'utf8'));
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed))
+      answers = parsed as Record<string, string>;
+  } catch {
+    // Missing or unreadable: start empty, it is only a cache.
+  }
+  persisted = { file, answers, changed: false };
+}
+
+/** Write new answers out (whole file replaced, so a crashed write leaves the old one). */
+export async function saveToolVersionFile(): Promise<void> {
+  if (!persisted?.changed) return;
+  const { file, answers } = persisted;
+  await mkdir(dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  await writeFile(tmp, JSON.stringify(answers, null, 1) + '\n');
+  await rename(tmp, file);
+  persisted.changed = false;
+}
 
 /** What identifies one build of a binary without running it: real path, size, mtime. */
 export async function binaryIdentity(tool: string): Promise<string | undefined> {
@@ -36,10 +67,21 @@ export async function readToolVersion(
   const key = `${identity}\0${args.join('\0')}`;
   let version = versions.get(key);
   if (!version) {
-    version = probe(tool, args);
+    const known = persisted?.answers[key];
+    version = known !== undefined ? Promise.resolve(known) : probe(tool, args).then(remember(key));
     versions.set(key, version);
   }
   return version;
+}
+
+function remember(key: string) {
+  return (answer: string): string => {
+    if (persisted && !answer.endsWith(': missing')) {
+      persisted.answers[key] = answer;
+      persisted.changed = true;
+    }
+    return answer;
+  };
 }
 
 async function probe(tool: string, args: readonly string[]): Promise<string> {

@@ -3,6 +3,7 @@ import { join, relative, resolve } from 'node:path';
 import { BuildError, CommandError, InterruptedError, IsobuildError } from '../errors.js';
 import { throwIfCancelled } from '../exec/cancel.js';
 import { run } from '../exec/run.js';
+import { saveToolVersionFile, useToolVersionFile } from '../exec/tool-version.js';
 import { teeLogger, type Logger } from '../log/logger.js';
 import { packageManagerFor } from '../pm/index.js';
 import {
@@ -66,7 +67,10 @@ export async function runPipeline(
   try {
     await removeStaleWork(layout, logger);
     session = await openBuildSession(layout.tmp);
+    // Tool versions known from earlier builds are not asked again: a no-op build runs nothing.
+    await useToolVersionFile(join(layout.root, 'tool-versions.json'));
     const links = await linkStages(plan);
+    await saveToolVersionFile();
     const depth = plan.options.verifyCache ? 'full' : 'quick';
     // In order: a damaged entry is dropped before the entries sharing its trees are checked.
     const found: (CacheEntry | undefined)[] = [];

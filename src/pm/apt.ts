@@ -137,7 +137,9 @@ async function installPackages(ctx: PmContext, packages: readonly string[]): Pro
     const sources = await digestSources(await findRootSources(ctx.rootfs));
     const freshness = await checkListsFreshness(listsStamp(ctx), sources, ctx.listsMaxAge);
     if (freshness.fresh) {
-      ctx.logger.info(`apt: package lists ${formatAge(freshness.ageSeconds)} old, not refreshed (--refresh to)`);
+      ctx.logger.info(
+        `apt: package lists ${formatAge(freshness.ageSeconds)} old, not refreshed (--refresh to)`,
+      );
     } else {
       ctx.logger.info(`apt: refreshing package lists (${freshness.why})`);
       await runAptGet(ctx, ['update']);
@@ -192,7 +194,9 @@ async function setupRoot(ctx: PmContext, basePackages: readonly string[]): Promi
   };
   try {
     if (freshness.fresh) {
-      ctx.logger.info(`apt: package lists ${formatAge(freshness.ageSeconds)} old, not refreshed (--refresh to)`);
+      ctx.logger.info(
+        `apt: package lists ${formatAge(freshness.ageSeconds)} old, not refreshed (--refresh to)`,
+      );
       try {
         await bootstrap(true);
       } catch (err) {
@@ -229,13 +233,17 @@ async function downloadKernel(ctx: PmContext, name: string): Promise<KernelFile[
   const archives = join(ctx.pkgCacheDir, APT_CACHE_DIRS[0].inCache);
   await mkdir(archives, { recursive: true });
   const config = join(ctx.tmpDir, 'apt-download.conf');
-  await writeFile(config, makeAptDownloadConfig(ctx.rootfs, join(ctx.pkgCacheDir, APT_CACHE_DIRS[1].inCache)));
+  await writeFile(
+    config,
+    makeAptDownloadConfig(ctx.rootfs, join(ctx.pkgCacheDir, APT_CACHE_DIRS[1].inCache)),
+  );
   const env = { ...makeAptEnv(ctx.sourceDateEpoch), APT_CONFIG: config };
   let pkg = name;
   let control = '';
   for (const seen = new Set<string>(); !seen.has(pkg); ) {
     seen.add(pkg);
-    control = (await ctx.run('apt-cache', ['show', '--no-all-versions', pkg], { env, cleanEnv: true })).stdout;
+    control = (await ctx.run('apt-cache', ['show', '--no-all-versions', pkg], { env, cleanEnv: true }))
+      .stdout;
     const next = kernelDependency(control);
     if (!next) break;
     pkg = next;
@@ -245,7 +253,10 @@ async function downloadKernel(ctx: PmContext, name: string): Promise<KernelFile[
   const pool = /^Filename: (\S+\.deb)$/m.exec(control)?.[1];
   const file = pool && join(archives, basename(pool));
   if (!file || !(await exists(file)))
-    throw new BuildError(`apt-get download ${pkg}: no ${pool ? basename(pool) : '.deb'} in ${archives}`, ctx.stage);
+    throw new BuildError(
+      `apt-get download ${pkg}: no ${pool ? basename(pool) : '.deb'} in ${archives}`,
+      ctx.stage,
+    );
   return [{ path: file, format: 'deb' }];
 }
 
@@ -253,7 +264,10 @@ async function downloadKernel(ctx: PmContext, name: string): Promise<KernelFile[
 export function kernelDependency(control: string): string | undefined {
   const depends = /^Depends: (.*)$/m.exec(control)?.[1] ?? '';
   for (const clause of depends.split(',')) {
-    const first = clause.trim().split(/\s*\|\s*/)[0]?.split(/[\s(:]/)[0];
+    const first = clause
+      .trim()
+      .split(/\s*\|\s*/)[0]
+      ?.split(/[\s(:]/)[0];
     if (first?.startsWith('linux-image-')) return first;
   }
   return undefined;
@@ -263,7 +277,12 @@ export function kernelDependency(control: string): string | undefined {
 export function makeAptDownloadConfig(root: string, lists: string): string {
   if (/["\n\\]/.test(lists))
     throw new BuildError(`apt cannot use a package cache whose path has quotes or newlines: ${lists}`);
-  return makeAptConfig(root) + [`Dir::State::Lists "${lists}/";`, 'Dir::Cache::pkgcache "";', 'Dir::Cache::srcpkgcache "";', ''].join('\n');
+  return (
+    makeAptConfig(root) +
+    [`Dir::State::Lists "${lists}/";`, 'Dir::Cache::pkgcache "";', 'Dir::Cache::srcpkgcache "";', ''].join(
+      '\n',
+    )
+  );
 }
 
 /** A repo key's name as apt reads it from trusted.gpg.d: .asc when armoured, else .gpg. */

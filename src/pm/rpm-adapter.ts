@@ -42,6 +42,7 @@ async function runFrontend(
     frontend,
     cache,
     sourceDateEpoch: ctx.sourceDateEpoch,
+    listsMaxAge: ctx.listsMaxAge,
   });
   try {
     await ctx.run(frontend.path, [...session.args, ...command], { stage: ctx.stage, env: session.env });

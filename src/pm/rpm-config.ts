@@ -44,17 +44,10 @@ const SPECIFIC: Record<RpmTool, readonly (readonly [string, string])[]> = {
     CONFIG_AGE,
     // Images stay small: recommended packages and documentation are left out.
     ['install_weak_deps', '0'],
-    ['tsflags', 'nodocs'],
     ['best', '1'],
     ['skip_if_unavailable', '0'],
   ],
-  yum: [
-    CONFIG_AGE,
-    ['tsflags', 'nodocs'],
-    ['exactarch', '1'],
-    ['obsoletes', '1'],
-    ['skip_if_unavailable', '0'],
-  ],
+  yum: [CONFIG_AGE, ['exactarch', '1'], ['obsoletes', '1'], ['skip_if_unavailable', '0']],
   tdnf: [],
 };
 
@@ -86,9 +79,26 @@ function renderPaths(tool: RpmTool, paths: RpmConfigPaths): [string, string][] {
   }
 }
 
-export function renderRpmConfig(tool: RpmTool, paths: RpmConfigPaths): string {
+/** What the spec decides: docs (tsflags=nodocs unless true) and how old metadata may be. */
+export interface RpmConfigChoices {
+  docs?: boolean;
+  /** Seconds cached metadata stays good (package_lists_max_age); 0 refreshes every run. */
+  metadataExpire?: number;
+}
+
+export function renderRpmConfig(
+  tool: RpmTool,
+  paths: RpmConfigPaths,
+  choices: RpmConfigChoices = {},
+): string {
   const lines = ['# Written by isobuild.', '[main]'];
-  for (const [k, v] of [...renderPaths(tool, paths), ...COMMON, ...SPECIFIC[tool]]) lines.push(`${k}=${v}`);
+  const chosen: [string, string][] = [];
+  // Images stay small: documentation is left out unless the spec says docs: true.
+  if (tool !== 'tdnf' && !choices.docs) chosen.push(['tsflags', 'nodocs']);
+  if (tool !== 'tdnf' && choices.metadataExpire !== undefined)
+    chosen.push(['metadata_expire', String(choices.metadataExpire)]);
+  for (const [k, v] of [...renderPaths(tool, paths), ...COMMON, ...SPECIFIC[tool], ...chosen])
+    lines.push(`${k}=${v}`);
   return lines.join('\n') + '\n';
 }
 

@@ -1,5 +1,6 @@
 import { copyFile, mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import type { ResolvedSpec } from '../spec/types.js';
 import type { PmContext } from './types.js';
 import { exists } from '../fs/exists.js';
 
@@ -24,9 +25,22 @@ export function rpmRootArgs(root: string): string[] {
  * place we control without touching the host's /etc/rpm. dnf and yum accept no macro
  * options (--setopt sets dnf options, not rpm macros).
  */
-export async function writeRpmMacros(home: string): Promise<void> {
+export async function writeRpmMacros(
+  home: string,
+  spec?: Pick<ResolvedSpec, 'docs' | 'locales'>,
+): Promise<void> {
   await mkdir(home, { recursive: true });
-  await writeFile(join(home, '.rpmmacros'), `%_dbpath ${RPM_DBPATH}\n`);
+  await writeFile(join(home, '.rpmmacros'), renderRpmMacros(spec));
+}
+
+/**
+ * %_dbpath, and for docs: false %_install_langs: message catalogues of the spec's locales only
+ * ("C" keeps none; rpm takes a colon-separated list).
+ */
+export function renderRpmMacros(spec?: Pick<ResolvedSpec, 'docs' | 'locales'>): string {
+  const lines = [`%_dbpath ${RPM_DBPATH}`];
+  if (spec && !spec.docs) lines.push(`%_install_langs ${spec.locales.length ? spec.locales.join(':') : 'C'}`);
+  return lines.join('\n') + '\n';
 }
 
 /** Creates the root's rpm database unless it has one (VIC's setup_pm does the same). */

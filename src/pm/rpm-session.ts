@@ -29,6 +29,8 @@ export interface SessionInputs {
   frontend: RpmFrontend;
   cache: CacheChoice;
   sourceDateEpoch?: number;
+  /** package_lists_max_age in seconds (dnf's and yum's metadata_expire). */
+  listsMaxAge?: number;
 }
 
 /**
@@ -65,7 +67,7 @@ export async function openRpmSession(i: SessionInputs): Promise<RpmSession> {
   const logDir = join(dir, 'log');
   const persistDir = join(dir, 'persist');
   const home = join(dir, 'home');
-  await Promise.all([mkdir(reposDir), mkdir(logDir), mkdir(persistDir), writeRpmMacros(home)]);
+  await Promise.all([mkdir(reposDir), mkdir(logDir), mkdir(persistDir), writeRpmMacros(home, i.spec)]);
   for (const repoFile of i.spec.repoFiles) await copyFile(repoFile, join(reposDir, basename(repoFile)));
 
   await mkdir(i.pkgCacheDir, { recursive: true });
@@ -86,13 +88,17 @@ export async function openRpmSession(i: SessionInputs): Promise<RpmSession> {
   const config = join(dir, `${tool}.conf`);
   await writeFile(
     config,
-    renderRpmConfig(tool, {
-      reposDir,
-      cacheDir,
-      logDir: tool === 'tdnf' ? realLog : pathOutOfRoot(realRoot, realLog),
-      // tdnf keeps its own state where its config says; whether it prefixes the root is untested here.
-      persistDir: tool === 'tdnf' ? undefined : pathOutOfRoot(realRoot, realPersist),
-    }),
+    renderRpmConfig(
+      tool,
+      {
+        reposDir,
+        cacheDir,
+        logDir: tool === 'tdnf' ? realLog : pathOutOfRoot(realRoot, realLog),
+        // tdnf keeps its own state where its config says; whether it prefixes the root is untested here.
+        persistDir: tool === 'tdnf' ? undefined : pathOutOfRoot(realRoot, realPersist),
+      },
+      { docs: i.spec.docs, metadataExpire: i.listsMaxAge },
+    ),
   );
   return {
     dir,

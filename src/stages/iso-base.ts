@@ -65,7 +65,9 @@ async function installKernel(ctx: StageContext): Promise<void> {
 
 /** kernel_install: files, when the adapter can fetch a single package (apt; RPM installs it). */
 function unpacksKernel(spec: ResolvedSpec): boolean {
-  return spec.kernelInstall === 'files' && packageManagerFor(spec.packagemanager).downloadKernel !== undefined;
+  return (
+    spec.kernelInstall === 'files' && packageManagerFor(spec.packagemanager).downloadKernel !== undefined
+  );
 }
 
 /** One kernel version, plain .ko modules, modules.dep, vmlinuz in bootfs. */

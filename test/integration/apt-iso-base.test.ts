@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { copyFile, lstat, mkdir, readFile, readlink, writeFile } from 'node:fs/promises';
+import { copyFile, lstat, mkdir, readFile, readdir, readlink, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { dir as tmpDir, type DirectoryResult } from 'tmp-promise';
 import { CommandError } from '../../src/errors.js';
@@ -161,7 +161,9 @@ afterAll(async () => {
 test('iso-base installs the base packages and one kernel, with vmlinuz in bootfs and modules.dep', async () => {
   const installed = await dpkgList(base.rootfs);
   for (const p of BASE_PACKAGES) expect(installed).toContain(p);
-  expect(installed.some((p) => p.startsWith('linux-image-') && p.endsWith('-cloud-amd64'))).toBe(true);
+  // kernel_install: files: the kernel's files are unpacked; neither it nor its tail is installed.
+  expect(installed.filter((p) => /^(linux-image-|udev$|initramfs-tools|klibc|adduser$)/.test(p))).toEqual([]);
+  expect(base.output.join('\n')).toMatch(/unpacking kernel package linux-image-6\S+-cloud-amd64_\S+\.deb/);
 
   const version = base.meta.kernelVersion as string;
   expect(version).toMatch(/-cloud-amd64$/);
@@ -171,6 +173,31 @@ test('iso-base installs the base packages and one kernel, with vmlinuz in bootfs
   expect((await readFile(modulesDep, 'utf8')).length).toBeGreaterThan(1000);
   expect(base.meta.modulesBytes).toBeGreaterThan(1_000_000);
   expect(existsSync(join(base.rootfs, 'etc/initrd-release'))).toBe(true);
+});
+
+test("docs: false keeps copyright files and the spec's locales only, and says how much it left out", async () => {
+  expect(existsSync(join(base.rootfs, 'usr/share/doc/bash/copyright'))).toBe(true);
+  expect((await readdir(join(base.rootfs, 'usr/share/doc/bash'))).sort()).toEqual(['copyright']);
+  expect(existsSync(join(base.rootfs, 'usr/share/man/man1/bash.1.gz'))).toBe(false);
+  const locales = await readdir(join(base.rootfs, 'usr/share/locale'));
+  expect(locales).toContain('de');
+  // dpkg may leave a folder of a filtered locale (de_CH), but no file in it.
+  const others = locales.filter((l) => l !== 'de' && l !== 'locale.alias');
+  const { stdout } = await run('find', [
+    ...others.map((l) => join(base.rootfs, 'usr/share/locale', l)),
+    '-type',
+    'f',
+  ]);
+  expect(others.length ? stdout.trim() : '').toBe('');
+  expect(base.output.join('\n')).toMatch(/docs: false: dpkg left out about [\d.]+ MiB/);
+  // Later installs (staging) follow the same filters.
+  expect(existsSync(join(staged.rootfs, 'usr/share/man/man1/less.1.gz'))).toBe(false);
+  expect(existsSync(join(staged.rootfs, 'usr/share/doc/less/copyright'))).toBe(true);
+});
+
+test('staging uses the package lists iso-base fetched minutes ago instead of asking the mirror again', () => {
+  expect(base.output.join('\n')).toContain('apt: refreshing package lists');
+  expect(staged.output.join('\n')).toMatch(/apt: package lists \d+ (s|min) old, not refreshed/);
 });
 
 test('the root is merged-/usr, VIC base.sh ran unchanged, and host files and caches are gone', async () => {

@@ -17,8 +17,10 @@ import {
 import {
   aptPackageManager,
   checkPackageArgs,
+  kernelDependency,
   keyFileName,
   makeAptConfig,
+  makeAptDownloadConfig,
   mmdebstrapArgs,
   parseAptScript,
 } from '../../../src/pm/apt.js';
@@ -286,4 +288,38 @@ describe('host sources aimed at the spec release', () => {
     expect(await hostCodename(osRelease)).toBe('bookworm');
     expect(await hostCodename(join(tmp.path, 'missing'))).toBeUndefined();
   });
+});
+
+test('docs filters become --dpkgopt words and fresh lists skip the update step', () => {
+  const args = mmdebstrapArgs(aptSpec(), [], '/t', [], '/c', undefined, {
+    dpkgFilters: ['path-exclude=/usr/share/doc/*'],
+    skipUpdate: true,
+  });
+  expect(args).toContain('--dpkgopt=path-exclude=/usr/share/doc/*');
+  expect(args).toContain('--skip=update');
+  expect(mmdebstrapArgs(aptSpec(), [], '/t', [], '/c')).not.toContain('--skip=update');
+});
+
+test('a kernel metapackage is followed to the linux-image package it depends on', () => {
+  expect(
+    kernelDependency(
+      'Package: linux-image-cloud-amd64\nDepends: linux-image-6.1.0-57-cloud-amd64 (= 6.1.192-3)\n',
+    ),
+  ).toBe('linux-image-6.1.0-57-cloud-amd64');
+  expect(
+    kernelDependency(
+      'Depends: kmod, linux-base (>= 4.3~), initramfs-tools (>= 0.120+deb8u2) | linux-initramfs-tool\n',
+    ),
+  ).toBe(undefined);
+  expect(
+    kernelDependency('Depends: linux-image-6.1.0-57-amd64-unsigned:amd64 | linux-image-6.1.0-57-amd64\n'),
+  ).toBe('linux-image-6.1.0-57-amd64-unsigned');
+});
+
+test('the download config reads the lists from the package cache and writes no binary cache', () => {
+  const conf = makeAptDownloadConfig('/r', '/c/apt/lists');
+  expect(conf).toContain('Dir "/r/";');
+  expect(conf).toContain('Dir::State::Lists "/c/apt/lists/";');
+  expect(conf).toContain('Dir::Cache::pkgcache "";');
+  expect(() => makeAptDownloadConfig('/r', '/c/"x')).toThrow(BuildError);
 });

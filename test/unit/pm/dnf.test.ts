@@ -36,7 +36,9 @@ describe('the dnf adapter (fake dnf on PATH)', () => {
       `#!/bin/sh\ncat "$HOME/.rpmmacros" > ${join(fake.dir, 'macros')}\necho "$LC_ALL" >> ${join(fake.dir, 'macros')}\n`,
     );
     await dnfPackageManager.install(t.ctx, ['bash']);
-    expect(await readFile(join(fake.dir, 'macros'), 'utf8')).toBe('%_dbpath /var/lib/rpm\nC.UTF-8\n');
+    expect(await readFile(join(fake.dir, 'macros'), 'utf8')).toBe(
+      '%_dbpath /var/lib/rpm\n%_install_langs C\nC.UTF-8\n',
+    );
   });
 
   test('runScript maps the staging script to a dnf subcommand: erase toybox', async () => {

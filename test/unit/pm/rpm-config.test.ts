@@ -19,12 +19,19 @@ describe('renderRpmConfig', () => {
         'debuglevel=2',
         'check_config_file_age=0',
         'install_weak_deps=0',
-        'tsflags=nodocs',
         'best=1',
         'skip_if_unavailable=0',
+        'tsflags=nodocs',
         '',
       ].join('\n'),
     );
+  });
+
+  test('docs: true drops nodocs; package_lists_max_age becomes metadata_expire', () => {
+    const text = renderRpmConfig('dnf', PATHS, { docs: true, metadataExpire: 3600 });
+    expect(text).not.toContain('tsflags');
+    expect(text).toContain('metadata_expire=3600\n');
+    expect(renderRpmConfig('dnf', PATHS, { metadataExpire: 0 })).toContain('metadata_expire=0\n');
   });
 
   test('yum names its log file, not a log folder', () => {
