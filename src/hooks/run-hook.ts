@@ -1,9 +1,11 @@
 import { mkdir, symlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { CommandError } from '../errors.js';
+import type { ToolNeed } from '../exec/host-tools.js';
 import { indent, tail } from '../exec/run.js';
 import type { StageContext } from '../pipeline/types.js';
 import { HOOK_PRELUDE, describeHook, makeHookEnv, type HookKind } from './hook-env.js';
+import { hostSandboxArgs } from './sandbox.js';
 
 const TAIL_LINES = 20;
 
@@ -15,9 +17,10 @@ const TAIL_LINES = 20;
 export async function runHook(ctx: StageContext, kind: HookKind, file: string): Promise<void> {
   const shown = describeHook(file);
   ctx.logger.info(`running ${kind} hook ${shown}`);
+  const pkgDir = await bundleDirFor(ctx);
   const env = makeHookEnv({
     kind,
-    pkgDir: await bundleDirFor(ctx),
+    pkgDir,
     rootfs: ctx.rootfs,
     bootfs: ctx.bootfs,
     repoName: ctx.spec.name,
@@ -28,7 +31,22 @@ export async function runHook(ctx: StageContext, kind: HookKind, file: string): 
     sourceDateEpoch: ctx.plan.options.sourceDateEpoch,
     tmpDir: ctx.tmpDir,
   });
-  const res = await ctx.run('bash', ['--noprofile', '--norc', '-c', HOOK_PRELUDE, file], {
+  const bash = ['bash', '--noprofile', '--norc', '-c', HOOK_PRELUDE, file];
+  const sandboxed = hooksSandboxed(ctx.spec);
+  if (!sandboxed)
+    ctx.logger.warn(`hooks.sandbox is false: ${shown} runs as root on the host, with every capability`);
+  const [command, ...args] = sandboxed
+    ? [
+        'bwrap',
+        ...hostSandboxArgs({
+          writable: [pkgDir, ctx.rootfs, ctx.bootfs, ctx.spec.repoDir, ctx.tmpDir],
+          cwd: ctx.spec.repoDir,
+        }),
+        '--',
+        ...bash,
+      ]
+    : bash;
+  const res = await ctx.run(command!, args, {
     env,
     cleanEnv: true,
     cwd: ctx.spec.repoDir,
@@ -41,6 +59,18 @@ export async function runHook(ctx: StageContext, kind: HookKind, file: string): 
       (outputTail ? `\n  output (last lines):\n${indent(outputTail, '    ')}` : '\n  (no output)'),
     { stage: ctx.stage, command: `bash ${file}`, exitCode: res.exitCode, outputTail },
   );
+}
+
+/** The host tools a hook needs: bash, and bubblewrap unless the sandbox is off. */
+export function hookTools(spec: StageContext['spec'], name: string): ToolNeed[] {
+  const needs: ToolNeed[] = [{ tool: 'bash', reason: `run the repo hook ${name}` }];
+  if (hooksSandboxed(spec)) needs.push({ tool: 'bwrap', reason: `run the repo hook ${name} in a sandbox` });
+  return needs;
+}
+
+/** Hooks run in the bubblewrap sandbox unless the spec says `hooks: { sandbox: false }`. */
+export function hooksSandboxed(spec: StageContext['spec']): boolean {
+  return spec.raw?.hooks?.sandbox !== false;
 }
 
 /**

@@ -125,6 +125,15 @@ export interface RepoSpec {
    * Path, relative to the repo folder, of the tether binary started after switch_root. Default: isobuild's own tether.
    */
   tether?: string;
+  /**
+   * How the repo's hooks (base.sh, staging.sh) and init.sh's install functions run.
+   */
+  hooks?: {
+    /**
+     * Run them in a bubblewrap sandbox: the root and the repo folder writable, the host read-only, no host secrets. Default true; false runs them on the host, with a warning.
+     */
+    sandbox?: boolean;
+  };
   app?: App;
   minimise?: Minimise;
   microvm?: Microvm;

@@ -1,7 +1,7 @@
 import { mkdir, symlink, lstat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { ToolNeed } from '../exec/host-tools.js';
-import { runHook } from '../hooks/run-hook.js';
+import { hookTools, runHook } from '../hooks/run-hook.js';
 import { moveKernelToBootfs } from '../kernel/boot-files.js';
 import { describeKernelFile, extractKernelFile, kernelFileTools } from '../kernel/extract-kernel.js';
 import { findKernelImage, findKernels, pickKernelVersion } from '../kernel/find-kernel.js';
@@ -142,7 +142,7 @@ function isoBaseTools(plan: BuildPlan): ToolNeed[] {
     { tool: 'zstd', reason: 'decompress .ko.zst kernel modules' },
     { tool: 'gzip', reason: 'decompress .ko.gz kernel modules' },
   ];
-  if (spec.hooks.base) needs.push({ tool: 'bash', reason: 'run the repo hook base.sh' });
+  if (spec.hooks.base) needs.push(...hookTools(spec, 'base.sh'));
   if (spec.kernel.kind === 'file') needs.push(...kernelFileTools(spec.kernel.format));
   return needs;
 }

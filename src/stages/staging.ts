@@ -1,5 +1,5 @@
 import type { ToolNeed } from '../exec/host-tools.js';
-import { runHook } from '../hooks/run-hook.js';
+import { hookTools, runHook } from '../hooks/run-hook.js';
 import type { BuildPlan, CacheInputs, Stage, StageContext } from '../pipeline/types.js';
 import { packageManagerFor } from '../pm/index.js';
 import { pmContextOf } from '../pm/pm-context.js';
@@ -48,7 +48,7 @@ async function stagingInputs(plan: BuildPlan): Promise<CacheInputs> {
 function stagingTools(plan: BuildPlan): ToolNeed[] {
   const { spec } = plan;
   const needs = [...packageManagerFor(spec.packagemanager).tools(spec)];
-  if (spec.hooks.staging) needs.push({ tool: 'bash', reason: 'run the repo hook staging.sh' });
+  if (spec.hooks.staging) needs.push(...hookTools(spec, 'staging.sh'));
   return needs;
 }
 

@@ -1,4 +1,6 @@
 import { mkdir, mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { hooksSandboxed } from '../hooks/run-hook.js';
+import { confinementArgs } from '../hooks/sandbox.js';
 import { join, posix } from 'node:path';
 import { BuildError } from '../errors.js';
 import { tail } from '../exec/run.js';
@@ -91,7 +93,9 @@ export async function runInstallFunction(
     'bwrap',
     [
       ...['--bind', ctx.rootfs, '/', '--dev', '/dev', '--proc', '/proc', '--ro-bind', '/sys', '/sys'],
-      ...['--die-with-parent', '--chdir', '/', bash, '-c', script, fn, INIT_SCRIPT_PATH, fn, dir],
+      // The host is not visible at all; namespaces and capabilities as the hooks' sandbox.
+      ...(hooksSandboxed(ctx.spec) ? confinementArgs() : ['--die-with-parent']),
+      ...['--chdir', '/', bash, '-c', script, fn, INIT_SCRIPT_PATH, fn, dir],
     ],
     {
       cleanEnv: true,
