@@ -12,9 +12,23 @@ export interface BootConfigValues {
   repo: string;
   volid: string;
   cmdline: string;
+  /** The profile's log port (ttyS<N>): the boot loader talks there too. */
+  serialPort?: number;
+  /** Paths in the ISO (the profile's names); boot/vmlinuz and boot/initrd.img by default. */
+  kernel?: string;
+  initrd?: string;
+  /** Whether isolinux shows boot.msg (VIC's profile). */
+  bootMsg?: boolean;
 }
 
-async function render(name: string, values: Record<string, string>): Promise<string> {
+async function render(name: string, v: BootConfigValues & Record<string, unknown>): Promise<string> {
+  const values = {
+    serialPort: 0,
+    kernel: 'boot/vmlinuz',
+    initrd: 'boot/initrd.img',
+    bootMsg: false,
+    ...v,
+  };
   const source = await readFile(BOOT_TEMPLATES + name, 'utf8');
   // noEscape: these are boot loader files, not HTML; quoting is done per loader below.
   return Handlebars.compile(source, { noEscape: true, strict: true })(values);

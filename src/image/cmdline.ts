@@ -1,21 +1,21 @@
 import type { StageMeta } from '../pipeline/types.js';
 import type { ResolvedSpec } from '../spec/types.js';
 
-/**
- * The console order matters: the last console= gets /dev/console, and the init's and the
- * tether's output must reach the serial port where `isobuild boot` and `run` read it.
- * panic=-1 reboots at once on a panic, which qemu's -no-reboot turns into an exit.
- */
-export const BASE_CMDLINE = ['console=tty0', 'console=ttyS0,115200', 'panic=-1'] as const;
+import { bootProfile } from './profile.js';
 
 /** Arguments later stages add for themselves (the app layer's knobs), from meta.cmdline. */
 function metaArgs(meta: StageMeta): string[] {
   return (meta.cmdline ?? []).map((a) => a.trim()).filter((a) => a !== '');
 }
 
-/** The kernel command line of an image: the base, then the spec's cmdline, then the stages' own. */
-export function composeCmdline(spec: Pick<ResolvedSpec, 'cmdline'>, meta: StageMeta = {}): string {
-  return [...BASE_CMDLINE, spec.cmdline.trim(), ...metaArgs(meta)].filter((a) => a !== '').join(' ');
+/** The kernel command line of an image: the profile's, then the spec's cmdline, then the stages' own. */
+export function composeCmdline(
+  spec: Pick<ResolvedSpec, 'cmdline' | 'profile'>,
+  meta: StageMeta = {},
+): string {
+  return [...bootProfile(spec).cmdline, spec.cmdline.trim(), ...metaArgs(meta)]
+    .filter((a) => a !== '')
+    .join(' ');
 }
 
 /**

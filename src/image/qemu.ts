@@ -10,6 +10,7 @@ import { silentLogger, type Logger } from '../log/logger.js';
 import { OVMF_CODE, OVMF_VARS } from './boot-assets.js';
 import { ARTIFACTS } from './artifacts.js';
 import { isMicrovmFolder, readMicrovmFolder, type MicrovmTarget } from '../microvm/folder.js';
+import { logSerialOf } from './profile.js';
 
 /** What to boot: an ISO, or a kernel+initrd folder as the 'kernel+initrd' output writes it. */
 export type BootTarget =
@@ -17,6 +18,8 @@ export type BootTarget =
       kind: 'iso';
       iso: string;
       /** As a hard disk, the way a USB stick boots, not as a CD. */ asDisk?: boolean;
+      /** The serial port its command line logs on (ttyS<N>), read from its boot loader config. */
+      logSerial?: number;
     }
   | { kind: 'kernel'; kernel: string; initrd: string; cmdline: string }
   /** A microVM folder (vm-config.json): booted with Firecracker's device model, qemu -M microvm. */
@@ -43,7 +46,8 @@ export async function resolveBootTarget(path: string): Promise<BootTarget> {
   } catch {
     throw new UsageError(`${path}: no such file or folder`);
   }
-  if (!st.isDirectory()) return { kind: 'iso', iso: path };
+  if (!st.isDirectory())
+    return { kind: 'iso', iso: path, logSerial: logSerialOf(await readIsoCmdline(path)) };
   if (await isMicrovmFolder(path)) return readMicrovmFolder(path);
   const kernel = join(path, ARTIFACTS.kernel);
   const initrd = join(path, ARTIFACTS.initrd);
@@ -52,6 +56,31 @@ export async function resolveBootTarget(path: string): Promise<BootTarget> {
       throw new UsageError(`${path}: not a kernel+initrd folder (no ${f})`);
   const cmdline = await readFile(join(path, ARTIFACTS.cmdline), 'utf8').catch(() => '');
   return { kind: 'kernel', kernel, initrd, cmdline: cmdline.trim() };
+}
+
+/** The kernel command line an ISO's boot loader passes (isolinux's APPEND, else GRUB's linux line). */
+export async function readIsoCmdline(iso: string): Promise<string> {
+  const work = await mkdtemp(join(tmpdir(), 'isobuild-isocfg-'));
+  try {
+    for (const cfg of ['/boot/isolinux/isolinux.cfg', '/boot/grub/grub.cfg']) {
+      const out = join(work, 'cfg');
+      const res = await run('xorriso', ['-osirrox', 'on', '-indev', iso, '-extract', cfg, out], {
+        allowFailure: true,
+      });
+      const text = res.exitCode === 0 ? await readFile(out, 'utf8').catch(() => '') : '';
+      const line = /^\s*APPEND\s+(.*)$/im.exec(text)?.[1] ?? /^\s*linux\s+\S+\s+(.*)$/m.exec(text)?.[1];
+      if (line !== undefined) return line;
+    }
+    return '';
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+/** The serial port the guest logs on: the earlier ones get a null back end. */
+function logSerialOfTarget(o: VmOptions): number {
+  if (o.target.kind === 'iso') return o.target.logSerial ?? 0;
+  return logSerialOf(`${o.target.cmdline} ${o.append ?? ''}`);
 }
 
 /**
@@ -88,7 +117,8 @@ export function qemuArgs(o: VmOptions, ovmfVars?: string, consoleFile?: string):
   const serial = consoleFile
     ? ['-chardev', `file,id=console,path=${consoleFile.replace(/,/g, ',,')}`, '-serial', 'chardev:console']
     : ['-serial', 'stdio'];
-  args.push('-display', 'none', ...serial, '-monitor', 'none', '-no-reboot');
+  const before = Array.from({ length: logSerialOfTarget(o) }, () => ['-serial', 'null']).flat();
+  args.push('-display', 'none', ...before, ...serial, '-monitor', 'none', '-no-reboot');
   if (o.uefi) {
     if (!ovmfVars) throw new UsageError('a UEFI boot needs a writable copy of OVMF_VARS.fd');
     args.push(

@@ -26,6 +26,7 @@ export const DEFAULTS = {
   kernelInstall: 'files',
   docs: false,
   packageListsMaxAge: '1d',
+  profile: 'isobuild',
 } as const;
 
 const AGE_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
@@ -116,6 +117,8 @@ export function normaliseSpec(
     compression: raw.compression ?? DEFAULTS.compression,
     boot: { bios: raw.boot?.bios ?? DEFAULTS.boot.bios, uefi: raw.boot?.uefi ?? DEFAULTS.boot.uefi },
     cmdline: raw.cmdline ?? DEFAULTS.cmdline,
+    profile: raw.profile ?? DEFAULTS.profile,
+    ...(raw.version !== undefined ? { version: raw.version } : {}),
     ...(raw.tether !== undefined ? { tether: resolve(repoDir, raw.tether) } : {}),
     ...(raw.app !== undefined ? { app: raw.app } : {}),
     ...(raw.minimise !== undefined ? { minimise: raw.minimise } : {}),

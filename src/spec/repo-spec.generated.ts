@@ -122,6 +122,14 @@ export interface RepoSpec {
    */
   cmdline?: string;
   /**
+   * Boot contract. isobuild (default): logs on ttyS0, /boot/vmlinuz and /boot/initrd.img, /.tether/bin/tether. vic: VIC's kernel command line (log on ttyS1), /boot/vmlinuz64 and /boot/core.gz with boot.msg, publisher 'VMware Inc. <version>', /.tether/tether, unpack and tether-debug.
+   */
+  profile?: 'isobuild' | 'vic';
+  /**
+   * The image's version, in the ISO's publisher and application ids. Default: $BUILD_NUMBER, else isobuild's version.
+   */
+  version?: string;
+  /**
    * Path, relative to the repo folder, of the tether binary started after switch_root. Default: isobuild's own tether.
    */
   tether?: string;

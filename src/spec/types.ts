@@ -11,6 +11,8 @@ export const FLAVOURS = ['bootstrap', 'appliance'] as const;
 export type Flavour = (typeof FLAVOURS)[number];
 
 export type Compression = 'gzip' | 'zstd' | 'xz';
+/** The boot contracts an image can follow (src/image/profile.ts). */
+export type BootProfileName = 'isobuild' | 'vic';
 /** What a spec may ask for: a compression, or `auto` (the best one the kernel decompresses). */
 export type CompressionChoice = Compression | 'auto';
 
@@ -73,6 +75,10 @@ export interface ResolvedSpec {
   readonly compression: CompressionChoice;
   readonly boot: { readonly bios: boolean; readonly uefi: boolean };
   readonly cmdline: string;
+  /** The boot contract (src/image/profile.ts). */
+  readonly profile: BootProfileName;
+  /** The image version the spec names, if any (imageVersion() resolves the default). */
+  readonly version?: string;
   /** Absolute path of a tether binary from the repo folder. */
   readonly tether?: string;
   readonly app?: RepoSpec['app'];

@@ -84,6 +84,7 @@ export const initrdStage: Stage = {
     values: {
       compression: plan.spec.compression,
       cmdline: plan.spec.cmdline,
+      profile: plan.spec.profile,
       ownership: ownershipPolicy(),
     },
     files: [],

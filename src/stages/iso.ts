@@ -10,6 +10,7 @@ import { makeEfiImage, makeGrubEfi } from '../image/efi.js';
 import { clampTimes, formatBytes, moveFile } from '../image/files.js';
 import { xorrisoArgs, xorrisoEpoch, type IsoLayout } from '../image/iso.js';
 import { readToolVersion } from '../exec/tool-version.js';
+import { bootProfile, imageVersion } from '../image/profile.js';
 import { volumeIdentity } from '../image/volume.js';
 import type { BuildPlan, Stage, StageContext } from '../pipeline/types.js';
 import { VERSION } from '../version.js';
@@ -18,6 +19,11 @@ import { quoteCommand } from '../exec/shell-quote.js';
 
 export const ISO_ARTIFACT = ARTIFACTS.iso;
 const ISOLINUX_DIR = 'boot/isolinux';
+
+/** The ISO's volume id (isobuild's version) and publisher (the image's version, the profile's form). */
+function isoIdentity(plan: BuildPlan) {
+  return volumeIdentity(plan.spec.name, VERSION, bootProfile(plan.spec), imageVersion(plan.spec));
+}
 
 function firmware(plan: BuildPlan): { bios: boolean; uefi: boolean } {
   const { bios, uefi } = plan.spec.boot;
@@ -57,15 +63,27 @@ async function runIso(ctx: StageContext): Promise<void> {
   const { bios, uefi } = firmware(ctx.plan);
   const sde = ctx.plan.options.sourceDateEpoch;
   const { kernel, initrd, cmdline } = await readArtifacts(ctx);
-  const identity = volumeIdentity(ctx.spec.name);
-  const values = { version: VERSION, repo: ctx.spec.name, volid: identity.volid, cmdline };
+  const profile = bootProfile(ctx.spec);
+  const identity = isoIdentity(ctx.plan);
+  const values = {
+    version: VERSION,
+    repo: ctx.spec.name,
+    volid: identity.volid,
+    cmdline,
+    serialPort: profile.logSerial,
+    kernel: profile.isoKernel,
+    initrd: profile.isoInitrd,
+    bootMsg: profile.bootMsg !== undefined,
+  };
 
   const tree = join(ctx.tmpDir, 'iso-tree');
-  const files: Record<string, string> = { 'boot/vmlinuz': kernel, 'boot/initrd.img': initrd };
+  const files: Record<string, string> = { [profile.isoKernel]: kernel, [profile.isoInitrd]: initrd };
   const layout: IsoLayout = { output: join(ctx.tmpDir, ISO_ARTIFACT), identity, sourceDateEpoch: sde, files };
   if (bios) {
     await stageFile(ctx, tree, files, `${ISOLINUX_DIR}/isolinux.bin`, { copyOf: ISOLINUX_BIN });
     await stageFile(ctx, tree, files, `${ISOLINUX_DIR}/ldlinux.c32`, { copyOf: LDLINUX_C32 });
+    if (profile.bootMsg !== undefined)
+      await stageFile(ctx, tree, files, `${ISOLINUX_DIR}/boot.msg`, profile.bootMsg);
     await stageFile(ctx, tree, files, `${ISOLINUX_DIR}/isolinux.cfg`, await renderIsolinuxCfg(values));
     layout.bios = { isolinuxDir: ISOLINUX_DIR, mbr: ISOHDPFX_BIN };
   }
@@ -109,7 +127,7 @@ function toolsFor(plan: BuildPlan): ToolNeed[] {
 
 export const isoStage: Stage = {
   name: 'iso',
-  version: 1,
+  version: 2,
   mutatesRoot: false,
   applies: () => true,
   tools: toolsFor,
@@ -122,7 +140,7 @@ export const isoStage: Stage = {
     const present = [];
     for (const f of hostFiles) if (await exists(f)) present.push(f);
     return {
-      values: { boot: plan.spec.boot, identity: volumeIdentity(plan.spec.name) },
+      values: { boot: plan.spec.boot, identity: isoIdentity(plan), profile: plan.spec.profile },
       files: [BOOT_TEMPLATES, ...present],
       toolVersions: [
         await readToolVersion('xorriso', ['-version']),
@@ -132,7 +150,8 @@ export const isoStage: Stage = {
   },
   describe: (plan) => {
     const { bios, uefi } = plan.spec.boot;
-    const identity = volumeIdentity(plan.spec.name);
+    const identity = isoIdentity(plan);
+    const profile = bootProfile(plan.spec);
     const lines: string[] = [];
     if (bios) lines.push(`render ${ISOLINUX_DIR}/isolinux.cfg; copy isolinux.bin and ldlinux.c32`);
     if (uefi)
@@ -148,14 +167,16 @@ export const isoStage: Stage = {
             identity,
             sourceDateEpoch: plan.options.sourceDateEpoch,
             files: {
-              'boot/vmlinuz': 'artifacts/vmlinuz',
-              'boot/initrd.img': 'artifacts/initrd.img',
+              [profile.isoKernel]: 'artifacts/vmlinuz',
+              [profile.isoInitrd]: 'artifacts/initrd.img',
               ...(bios
                 ? Object.fromEntries(
-                    ['isolinux.bin', 'ldlinux.c32', 'isolinux.cfg'].map((f) => [
-                      `${ISOLINUX_DIR}/${f}`,
-                      `$TMP/iso-tree/${ISOLINUX_DIR}/${f}`,
-                    ]),
+                    [
+                      'isolinux.bin',
+                      'ldlinux.c32',
+                      'isolinux.cfg',
+                      ...(profile.bootMsg !== undefined ? ['boot.msg'] : []),
+                    ].map((f) => [`${ISOLINUX_DIR}/${f}`, `$TMP/iso-tree/${ISOLINUX_DIR}/${f}`]),
                   )
                 : {}),
               ...(uefi ? { 'boot/grub/grub.cfg': '$TMP/iso-tree/boot/grub/grub.cfg' } : {}),

@@ -1,3 +1,4 @@
+import { bootProfile } from '../image/profile.js';
 import { writeAppLayer } from '../app/layer.js';
 import { writeMicrovmLayer } from '../microvm/layer.js';
 import type { BuildPlan, Stage, StageContext } from '../pipeline/types.js';
@@ -81,6 +82,7 @@ export const tetherStage: Stage = {
       microvm: Boolean(plan.microvm),
       microvmApp: plan.microvm ? (plan.spec.microvm.app ?? null) : null,
       tether: plan.options.tether ?? plan.spec.tether ?? null,
+      profile: plan.spec.profile,
     },
     files: [
       new URL('../../templates/init/', import.meta.url).pathname,
@@ -107,7 +109,7 @@ export const tetherStage: Stage = {
           : [
               `cp ${plan.spec.hooks.init ?? '(no init.sh)'} <root>${INIT_SCRIPT_PATH}`,
               `cp ${HOST_BUSYBOX} <root>${INIT_BUSYBOX}; link its applets beside it  # the init layer's userland`,
-              `install ${plan.options.tether ?? plan.spec.tether ?? 'the default tether'} into <root>${TETHER_SOURCE_DIR}/bin`,
+              `install ${plan.options.tether ?? plan.spec.tether ?? 'the default tether'} into <root>${TETHER_SOURCE_DIR}/${bootProfile(plan.spec).tether.bin}`,
               'bwrap --bind <root> / --dev /dev --proc /proc bash -c ". init.sh; install-iptables DIR"  # and install-entropy: sizes the /.tether tmpfs',
               `render templates/init/bootstrap.sh.hbs to <root>${plan.spec.init}`,
               `ln -s ${plan.spec.init} <root>/init`,

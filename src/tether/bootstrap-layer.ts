@@ -4,6 +4,7 @@ import { confinementArgs } from '../hooks/sandbox.js';
 import { join, posix } from 'node:path';
 import { BuildError } from '../errors.js';
 import { tail } from '../exec/run.js';
+import { bootProfile } from '../image/profile.js';
 import type { StageContext } from '../pipeline/types.js';
 import { HOST_BUSYBOX } from '../exec/host-tools.js';
 import { copyIntoRoot, linkInRoot, writeRootFile } from '../rootfs/write-in-root.js';
@@ -14,7 +15,6 @@ import {
   INIT_BIN_DIR,
   INIT_BUSYBOX,
   INIT_SCRIPT_PATH,
-  TETHER_BIN,
   TETHER_BUSYBOX,
   TETHER_DIR,
   TETHER_SOURCE_DIR,
@@ -47,7 +47,8 @@ export async function installRepoInit(ctx: StageContext): Promise<boolean> {
 export async function installTether(ctx: StageContext): Promise<{ tether: string }> {
   const epoch = ctx.plan.options.sourceDateEpoch;
   const userTether = ctx.plan.options.tether ?? ctx.spec.tether;
-  const target = `${TETHER_SOURCE_DIR}/bin/tether`;
+  const { bin, aliases } = bootProfile(ctx.spec).tether;
+  const target = `${TETHER_SOURCE_DIR}/${bin}`;
   if (userTether) await copyIntoRoot(ctx.rootfs, userTether, target, 0o755, epoch);
   else
     await writeRootFile(
@@ -57,6 +58,9 @@ export async function installTether(ctx: StageContext): Promise<{ tether: string
       0o755,
       epoch,
     );
+  // VIC's tooling runs /.tether/unpack and /.tether/tether-debug: the tether answers for both.
+  for (const alias of aliases)
+    await linkInRoot(ctx.rootfs, `${TETHER_SOURCE_DIR}/${alias}`, posix.basename(bin), epoch);
   return { tether: userTether ?? 'isobuild default tether' };
 }
 
@@ -182,7 +186,8 @@ export async function writeBootstrapInit(
     tetherDir: TETHER_DIR,
     tetherSource: TETHER_SOURCE_DIR,
     tetherBusybox: TETHER_BUSYBOX,
-    tetherBin: TETHER_BIN,
+    tetherBin: `${TETHER_DIR}/${bootProfile(ctx.spec).tether.bin}`,
+    logDevice: bootProfile(ctx.spec).logDevice,
     publishModules: true,
   });
   await writeRootFile(ctx.rootfs, ctx.spec.init, script, 0o755, ctx.plan.options.sourceDateEpoch);

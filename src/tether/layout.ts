@@ -23,9 +23,6 @@ export const TETHER_DIR = '/.tether';
 /** The init layer's busybox, copied into the tether tmpfs at boot (relative to it). */
 export const TETHER_BUSYBOX = 'bin/busybox';
 
-/** What the init execs after switch_root. */
-export const TETHER_BIN = '/.tether/bin/tether';
-
 /** The label of the container disk `isobuild run` makes. */
 export const CONTAINER_LABEL = 'containerfs';
 

@@ -47,6 +47,7 @@ export function makeSpec(over: Partial<ResolvedSpec> = {}): ResolvedSpec {
     boot: { bios: true, uefi: true },
     cmdline: '',
     microvm: { vcpus: 1, memory: 256, cmdline: '' },
+    profile: 'isobuild',
     raw: { name: 'test-repo' } as ResolvedSpec['raw'],
     ...over,
   };

@@ -52,6 +52,7 @@ function makeSpec(repo: string, hooks: ResolvedSpec['hooks']): ResolvedSpec {
     boot: { bios: true, uefi: true },
     cmdline: '',
     microvm: { vcpus: 1, memory: 256, cmdline: '' },
+    profile: 'isobuild',
     raw: {} as ResolvedSpec['raw'],
   };
 }

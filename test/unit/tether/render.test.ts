@@ -22,6 +22,7 @@ const INIT_DATA = {
   tetherDir: '/.tether',
   tetherSource: '/usr/lib/isobuild/tether',
   tetherBin: '/.tether/bin/tether',
+  logDevice: '/dev/console',
   publishModules: true,
 };
 
