@@ -1,3 +1,5 @@
+import { open } from 'node:fs/promises';
+import { InternalError } from '../errors.js';
 import type { VolumeIdentity } from './volume.js';
 
 /**
@@ -90,4 +92,30 @@ export function xorrisoArgs(layout: IsoLayout): string[] {
   for (const [inIso, host] of Object.entries(layout.files).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
     args.push(`/${graftEscape(inIso)}=${graftEscape(host)}`);
   return args;
+}
+
+/** ECMA-119: the Primary Volume Descriptor is sector 16; its publisher id is bytes 318-445. */
+const PVD_OFFSET = 16 * 2048;
+const PVD_PUBLISHER = { offset: 318, length: 128 };
+
+/**
+ * Writes `publisher` into the PVD as given. libisofs upper-cases the field (ECMA-119 allows only
+ * a-characters there), but vic-machine reads VIC's `VMware Inc. <version>` verbatim; readers
+ * take the field as bytes. Checks the descriptor is a PVD first, so nothing else is overwritten.
+ */
+export async function writePvdPublisher(iso: string, publisher: string): Promise<void> {
+  const field = Buffer.alloc(PVD_PUBLISHER.length, ' ');
+  if (Buffer.byteLength(publisher, 'latin1') > field.length || /[^\x20-\x7e]/.test(publisher))
+    throw new InternalError(`publisher "${publisher}" is not up to 128 printable ASCII characters`);
+  field.write(publisher, 'latin1');
+  const fh = await open(iso, 'r+');
+  try {
+    const head = Buffer.alloc(6);
+    await fh.read(head, 0, 6, PVD_OFFSET);
+    if (head[0] !== 1 || head.toString('latin1', 1, 6) !== 'CD001')
+      throw new InternalError(`${iso}: sector 16 is not an ISO 9660 primary volume descriptor`);
+    await fh.write(field, 0, field.length, PVD_OFFSET + PVD_PUBLISHER.offset);
+  } finally {
+    await fh.close();
+  }
 }

@@ -20,6 +20,8 @@ export interface BootProfile {
   /** isolinux's boot.msg (shown at the boot prompt), if the profile has one. */
   bootMsg?: string;
   publisher(version: string): string;
+  /** Keep the publisher's case in the PVD (xorriso upper-cases it): vic-machine compares it as is. */
+  verbatimPublisher: boolean;
   /** The tether's path inside /.tether, and the extra names VIC's tooling runs (links to it). */
   tether: { bin: string; aliases: readonly string[] };
 }
@@ -33,6 +35,7 @@ export const BOOT_PROFILES: Readonly<Record<BootProfileName, BootProfile>> = {
     isoKernel: 'boot/vmlinuz',
     isoInitrd: 'boot/initrd.img',
     publisher: (version) => `ISOBUILD ${version}`.toUpperCase(),
+    verbatimPublisher: false,
     tether: { bin: 'bin/tether', aliases: [] },
   },
   vic: {
@@ -54,6 +57,7 @@ export const BOOT_PROFILES: Readonly<Record<BootProfileName, BootProfile>> = {
     isoInitrd: 'boot/core.gz',
     bootMsg: 'VMware vSphere Integrated Containers containerVM\n',
     publisher: (version) => `VMware Inc. ${version}`,
+    verbatimPublisher: true,
     tether: { bin: 'tether', aliases: ['unpack', 'tether-debug'] },
   },
 };

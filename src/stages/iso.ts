@@ -8,7 +8,7 @@ import { GRUB_EFI_MODDEP, ISOHDPFX_BIN, ISOLINUX_BIN, LDLINUX_C32 } from '../ima
 import { BOOT_TEMPLATES, renderGrubCfg, renderIsolinuxCfg } from '../image/boot-config.js';
 import { makeEfiImage, makeGrubEfi } from '../image/efi.js';
 import { clampTimes, formatBytes, moveFile } from '../image/files.js';
-import { xorrisoArgs, xorrisoEpoch, type IsoLayout } from '../image/iso.js';
+import { writePvdPublisher, xorrisoArgs, xorrisoEpoch, type IsoLayout } from '../image/iso.js';
 import { readToolVersion } from '../exec/tool-version.js';
 import { bootProfile, imageVersion } from '../image/profile.js';
 import { volumeIdentity } from '../image/volume.js';
@@ -98,6 +98,7 @@ async function runIso(ctx: StageContext): Promise<void> {
   }
 
   await ctx.run('xorriso', xorrisoArgs(layout), { env: { SOURCE_DATE_EPOCH: String(xorrisoEpoch(sde)) } });
+  if (profile.verbatimPublisher) await writePvdPublisher(layout.output, identity.publisher);
   const iso = join(ctx.artifacts, ISO_ARTIFACT);
   await rm(iso, { force: true }); // a hard link into the cache, if a parent left one: replace it
   await moveFile(layout.output, iso);
