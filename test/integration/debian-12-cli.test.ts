@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { appendFile, cp, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { appendFile, cp, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -124,6 +124,29 @@ describe('debian-12 through the CLI', () => {
       timeoutMs: 600_000,
     });
     expect(failing.exitCode).toBe(7);
+  }, 900_000);
+
+  test('microVM outputs: the firecracker folder runs uname -r under qemu -M microvm; make image sizes rootfs.ext4 by IMG_SIZE and boots', async () => {
+    const folder = join(dir, 'bin', 'firecracker-debian-12');
+    const built = await cli(['build', 'debian-12', '--target', 'firecracker']);
+    expect(stageStatuses(built.stderr)).toMatchObject({ tether: 'built', disk: 'built' });
+    expect((await readdir(folder)).sort()).toEqual([
+      'initrd.img',
+      'rootfs.ext4',
+      'vm-config.json',
+      'vmlinux',
+    ]);
+    const ran = await cli(['run', folder, '--timeout', '300', '--', 'uname', '-r'], 600_000);
+    expect(ran.stdout.trim()).toMatch(/^\d+\.\d+\.\d+-.*-cloud-amd64$/);
+    // osbuilder's `make image REPO=x IMG_SIZE=256M` is this build; `isobuild boot` detects the folder.
+    const image = join(dir, 'bin', 'image-debian-12');
+    await cli(['build', 'debian-12', '--target', 'image', '--size', '256M']);
+    expect((await stat(join(image, 'rootfs.ext4'))).size).toBe(256 * 1024 * 1024);
+    const booted = await cli(
+      ['boot', image, '--expect', 'isobuild-microvm: .*up on', '--timeout', '300'],
+      600_000,
+    );
+    expect(booted.stdout).toMatch(/isobuild-microvm: .*up on \S+-cloud-amd64/);
   }, 900_000);
 
   test('export the staging root as an OCI image; a Dockerfile FROM it is a repo that boots, caches and rebuilds from its root stage', async () => {
