@@ -73,7 +73,9 @@ test('describe lists the steps in order as commands', () => {
 
 test("osbuilder's EXTRA_PKGS (--extra-packages) are installed by staging and are part of its key", async () => {
   const extra = { ...plan, options: { ...plan.options, extraPackages: ['strace', 'curl'] } } as BuildPlan;
-  expect((await stagingStage.cacheInputs(extra)).values).toMatchObject({ packages: ['less', 'strace', 'curl'] });
+  expect((await stagingStage.cacheInputs(extra)).values).toMatchObject({
+    packages: ['less', 'strace', 'curl'],
+  });
   expect(stagingStage.describe(extra)).toContain(
     'APT_CONFIG=$TMP/apt.conf apt-get install -y --no-install-recommends less strace curl',
   );
