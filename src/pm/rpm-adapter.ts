@@ -4,7 +4,7 @@ import { BuildError } from '../errors.js';
 import type { ToolNeed } from '../exec/host-tools.js';
 import type { ResolvedSpec } from '../spec/types.js';
 import { renderRpmConfig, rootCacheDir, rootConfigPath, type RpmTool } from './rpm-config.js';
-import { describeRpmDb, dropEmptyWal, importGpgKeys, initRpmDb } from './rpm-db.js';
+import { describeRpmDb, dropEmptyWal, importGpgKeys, initRpmDb, matchRootRpmBackend } from './rpm-db.js';
 import { reportFallback, selectRpmFrontend, type RpmFrontend } from './rpm-frontend.js';
 import { checkRepoKeys } from './rpm-repo-files.js';
 import { openRpmSession, type CacheChoice } from './rpm-session.js';
@@ -200,6 +200,7 @@ export function makeRpmPackageManager(adapter: RpmTool): PackageManager {
       await emptyDir(join(ctx.rootfs, 'var/cache'));
       await removeRootLogs(ctx.rootfs);
       await dropEmptyWal(ctx.rootfs);
+      await matchRootRpmBackend(ctx);
     },
   };
 }

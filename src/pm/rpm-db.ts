@@ -1,8 +1,11 @@
-import { copyFile, mkdir, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { ResolvedSpec } from '../spec/types.js';
 import type { PmContext } from './types.js';
 import { exists } from '../fs/exists.js';
+import { BuildError } from '../errors.js';
+import { tail } from '../exec/run.js';
+import { findCommandInRoot, resolveInRoot } from '../rootfs/root-path.js';
 
 /**
  * The rpm database inside the root. Debian's rpm keeps its database under ~/.rpmdb unless
@@ -91,4 +94,75 @@ export function describeRpmDb(keys: readonly string[]): string[] {
     ['rpm', ...root, '--initdb'].join(' '),
     ...keys.map((k) => ['rpm', ...root, '--import', k].join(' ')),
   ];
+}
+
+/** Where an rpm reads its macros, in the order later definitions win. */
+const ROOT_MACRO_FILES = ['/usr/lib/rpm/macros', '/usr/lib/rpm/macros.d', '/etc/rpm'];
+
+/**
+ * The database backend the root's own rpm is configured for: the last %_db_backend in its macro
+ * files; an rpm without one predates the setting (4.15 and older) and knows only bdb.
+ * Undefined when the root has no rpm.
+ */
+export async function rootRpmBackend(root: string): Promise<string | undefined> {
+  if (!(await findCommandInRoot(root, 'rpm'))) return undefined;
+  let backend = 'bdb';
+  for (const path of ROOT_MACRO_FILES) {
+    const host = await resolveInRoot(root, path).catch(() => undefined);
+    if (!host) continue;
+    const st = await stat(host).catch(() => undefined);
+    const files = st?.isDirectory()
+      ? (await readdir(host))
+          .filter((n) => n.startsWith('macros'))
+          .sort()
+          .map((n) => join(host, n))
+      : st?.isFile()
+        ? [host]
+        : [];
+    for (const file of files) {
+      const text = await readFile(file, 'utf8').catch(() => '');
+      for (const m of text.matchAll(/^%_db_backend\s+(\S+)\s*$/gm)) backend = m[1]!;
+    }
+  }
+  return backend;
+}
+
+/** The backend the host's rpm writes (Debian's: sqlite). */
+export async function hostRpmBackend(run: PmContext['run']): Promise<string> {
+  return (await run('rpm', ['--eval', '%_db_backend'], { env: RPM_ENV })).stdout.trim();
+}
+
+/**
+ * The host's rpm wrote the database in its own backend; a root whose rpm is configured for
+ * another (Photon 2's and CentOS's bdb) could not read it. So the root's own rpmdb rebuilds it,
+ * in a sandbox of the root (mkosi does the same), and the log says so.
+ */
+export async function matchRootRpmBackend(ctx: PmContext): Promise<string | undefined> {
+  const wanted = await rootRpmBackend(ctx.rootfs);
+  if (!wanted) return undefined;
+  const written = await hostRpmBackend(ctx.run);
+  if (wanted === written) return undefined;
+  const rpmdb = (await findCommandInRoot(ctx.rootfs, 'rpmdb')) ? 'rpmdb' : 'rpm';
+  const args = [
+    ...['--bind', ctx.rootfs, '/', '--dev', '/dev', '--proc', '/proc', '--die-with-parent', '--chdir', '/'],
+    rpmdb,
+    '--rebuilddb',
+    '--dbpath',
+    RPM_DBPATH,
+  ];
+  const res = await ctx.run('bwrap', args, {
+    stage: ctx.stage,
+    cleanEnv: true,
+    env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/root', LC_ALL: 'C' },
+    allowFailure: true,
+  });
+  if (res.exitCode !== 0)
+    throw new BuildError(
+      `the root's rpm is configured for the ${wanted} database backend and could not rebuild the ${written} ` +
+        `database the host's rpm wrote:\n  $ ${res.command}\n${tail(res.all, 15).replace(/^/gm, '  ')}`,
+      ctx.stage,
+    );
+  const note = `rpmdb: rebuilt ${RPM_DBPATH} with the root's own ${rpmdb} (${written} -> ${wanted}, the backend its macros select)`;
+  ctx.logger.info(note);
+  return note;
 }
