@@ -219,6 +219,14 @@ describe('debian-12 through the CLI', () => {
     await expect(stat(join(root, 'usr/bin/head'))).resolves.toBeTruthy();
     expect((await cli(['build', 'oci-demo', '--output', ociIso])).stderr).toMatch(/\(0 of 6 stages built\)/);
 
+    // The microVM outputs as for any repo: the Dockerfile's files are the VM's root.
+    await cli(['build', 'oci-demo', '--target', 'firecracker']);
+    const vm = await cli(
+      ['run', join(dir, 'bin', 'firecracker-oci-demo'), '--', 'cat', '/etc/made-by-run'],
+      600_000,
+    );
+    expect(vm.stdout).toBe('made by RUN\n');
+
     await writeFile(join(ociRepo, 'Dockerfile'), `${dockerfile}RUN echo v2 > /etc/v2\n`);
     const changed = await cli(['build', 'oci-demo', '--output', ociIso]);
     expect(Object.values(stageStatuses(changed.stderr))).toEqual(Array(6).fill('built'));
