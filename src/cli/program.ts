@@ -140,6 +140,9 @@ function report(err: unknown, json: boolean, debug: boolean): number {
 /** Entry point, called by main.js once the Node version is known to be new enough. */
 export async function runCli(): Promise<void> {
   wireCancellation();
+  // Files isobuild and the tools it runs create get the same modes whatever the caller's umask
+  // (under umask 077 the initrd's "/" was 0700); the code also sets modes where it writes.
+  process.umask(0o022);
   // exitCode, not exit(): a pending write to a pipe (--json, plan output) must not be cut short.
   process.exitCode = await main().catch((err: unknown) => {
     process.stderr.write(String(err) + '\n');

@@ -46,6 +46,9 @@ export interface RunResult {
   signal?: string;
 }
 
+/** Set for every command that inherits our environment. */
+const FIXED_ENV = { TZ: 'UTC', LC_ALL: 'C.UTF-8', LANGUAGE: '' } as const;
+
 /** TMPDIR for every command: a per-build folder isobuild removes, so tools' own temp files go too. */
 let childTmpDir: string | undefined;
 export function setChildTmpDir(dir: string | undefined): void {
@@ -62,7 +65,10 @@ export async function run(file: string, args: readonly string[], opts: RunOption
   const cancel = opts.signal ? AbortSignal.any([cancelSignal(), opts.signal]) : cancelSignal();
   // The terminal's Ctrl-C reaches only our own group: an interactive command stays in it.
   const ownGroup = !opts.inherit;
-  const env = opts.cleanEnv || !childTmpDir ? opts.env : { TMPDIR: childTmpDir, ...opts.env };
+  // The caller's time zone and language never reach a tool's output (dates in logs, sort order).
+  const env = opts.cleanEnv
+    ? opts.env
+    : { ...FIXED_ENV, ...(childTmpDir ? { TMPDIR: childTmpDir } : {}), ...opts.env };
   const [runFile, runArgs] = opts.dieWithParent
     ? ['setpriv', ['--pdeathsig', 'KILL', '--', file, ...args]]
     : [file, args];

@@ -1,4 +1,4 @@
-import { copyFile, mkdir, readdir, symlink } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readdir, symlink } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { BuildError, CommandError, InterruptedError, IsobuildError } from '../errors.js';
 import { throwIfCancelled } from '../exec/cancel.js';
@@ -229,9 +229,11 @@ async function runStage(
     const artifacts = join(work, 'artifacts');
     const tmpDir = join(work, 'tmp');
     if (!parent) {
-      await mkdir(rootfs, { mode: 0o755 });
-      await mkdir(bootfs, { mode: 0o755 });
-      await mkdir(artifacts);
+      // Explicit modes, never the umask's: the root's own mode is the image's "/".
+      for (const d of [rootfs, bootfs, artifacts]) {
+        await mkdir(d);
+        await chmod(d, 0o755);
+      }
     } else {
       if (stage.mutatesRoot) {
         await copyTree(parent.rootfs, rootfs);

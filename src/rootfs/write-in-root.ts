@@ -71,7 +71,13 @@ export async function linkInRoot(root: string, path: string, target: string, epo
 /** Creates an empty file in the root when there is none (VIC's `touch`); keeps an existing one. */
 export async function touchInRoot(root: string, path: string, epoch: number): Promise<void> {
   const host = await hostPathFor(root, path, epoch);
+  const existed = await lstat(host).then(
+    () => true,
+    () => false,
+  );
   await writeFile(host, '', { flag: 'a' });
+  // A new file's mode is ours to fix, never the umask's.
+  if (!existed) await chmod(host, 0o644);
 }
 
 /** Removes a file from the root (its parent resolved in the root); says whether it was there. */
