@@ -219,6 +219,8 @@ async function runStage(
 ): Promise<CacheEntry> {
   const repo = plan.spec.name;
   const work = await makeWorkDir(layout, repo, stage.name);
+  // What was free when the stage started: a stage that filled the disk needed more than that.
+  const freeAtStart = await freeBytes(layout.root);
   const logDir = layout.logs(repo);
   const logFile = join(logDir, `${stage.name}.log`);
   await mkdir(logDir, { recursive: true });
@@ -282,7 +284,7 @@ async function runStage(
     committed = true;
     return entry;
   } catch (err) {
-    if (isNoSpace(err)) throw await noSpaceError(err, stage.name, work, layout, repo, logFile);
+    if (isNoSpace(err)) throw await noSpaceError(err, stage.name, work, layout, repo, logFile, freeAtStart);
     throw withLogFile(err, stage.name, logFile);
   } finally {
     if (!committed) await removeTree(work);
@@ -300,16 +302,22 @@ async function noSpaceError(
   layout: CacheLayout,
   repo: string,
   logFile: string,
+  freeAtStart: number | undefined,
 ): Promise<BuildError> {
   const written = (await measureTree(work).catch(() => undefined))?.bytes ?? 0;
   const earlier = await earlierEntryBytes(layout, repo, stage);
-  const needs = Math.max(written, earlier ?? 0);
   const where = await mountPointOf(work);
-  const free = await freeBytes(layout.root);
   const mib = (n: number) => Math.ceil(n / MiB);
+  // The last build of the stage is the best guess; else it needed more than what was free
+  // when it started (what it wrote may have been cleaned up by the tool already).
+  const needs =
+    earlier !== undefined
+      ? `needs about ${mib(Math.max(earlier, written))} MiB, the size of its last build`
+      : `needs about ${mib(Math.max(written, freeAtStart ?? 0))} MiB or more`;
+  const free =
+    freeAtStart === undefined ? 'free space unknown' : `${mib(freeAtStart)} MiB were free when it started`;
   return new BuildError(
-    `no space left on ${where} (needs about ${mib(needs)} MiB${earlier ? ', the size of its last build' : ' or more'}; ` +
-      `${free === undefined ? 'free space unknown' : `${mib(free)} MiB free`}): ` +
+    `no space left on ${where} (${needs}; ${free}): ` +
       `free some space (isobuild cache gc) or point ISOBUILD_CACHE at a larger disk` +
       `\n  full log: ${relative(process.cwd(), logFile) || logFile}`,
     stage,
