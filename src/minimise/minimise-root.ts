@@ -35,8 +35,9 @@ type Ctx = Pick<
 >;
 
 export async function minimiseRoot(ctx: Ctx, inputs: MinimiseInputs): Promise<MinimiseManifest> {
-  const m = ctx.spec.minimise;
-  if (!m) throw new BuildError('no minimise section in the spec', ctx.stage);
+  // Without a minimise section (a small bootstrap) nothing is traced: the init's needs and
+  // their closure are the whole root.
+  const m: Partial<NonNullable<Ctx['spec']['minimise']>> = ctx.spec.minimise ?? {};
   const env = fixedEnv(ctx.spec);
   const before = await measureTree(ctx.rootfs);
   const keep = new KeepSet(

@@ -87,6 +87,10 @@ export interface RepoSpec {
    */
   kernel_install?: 'files' | 'package';
   /**
+   * The bootstrap (and initrd target) image's root. small (default): only what the init layer, the repo's init.sh and the tether use, with their ELF closure and the drivers' modules (docs/init.md). full: the whole staged root, as VIC ships it. Appliances always get the full root.
+   */
+  bootstrap_initrd?: 'small' | 'full';
+  /**
    * Install documentation: /usr/share/doc (copyright files are always kept), man and info pages. Default false (dpkg path-exclude; rpm tsflags=nodocs).
    */
   docs?: boolean;

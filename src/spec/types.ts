@@ -66,6 +66,8 @@ export interface ResolvedSpec {
   readonly modules: 'all' | 'drivers';
   /** files: only the kernel package's own files, unpacked; package: installed with its dependencies. */
   readonly kernelInstall: 'files' | 'package';
+  /** The bootstrap image's root: only what the init and tether use, or the whole staged root. */
+  readonly bootstrapInitrd: 'small' | 'full';
   /** Documentation (doc, man, info) installed; false leaves it out (copyright files stay). */
   readonly docs: boolean;
   /** Message catalogues kept under /usr/share/locale when docs is false. */

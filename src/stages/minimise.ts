@@ -1,8 +1,18 @@
 import { addAppFiles, appInitRequirements, TEMPLATES } from '../app/layer.js';
-import type { Stage } from '../pipeline/types.js';
+import type { BuildPlan, Stage } from '../pipeline/types.js';
 import { minimiseRoot } from '../minimise/minimise-root.js';
 import { describeTrace } from '../minimise/tracer.js';
 import { initRequirements } from '../tether/requirements.js';
+
+/**
+ * bootstrap_initrd: small (the default): a bootstrap or initrd target keeps only what the init
+ * layer, the repo's init.sh (bash, what its install functions copy) and the tether use, with
+ * their ELF closure and the drivers' modules: the tether's container brings everything else.
+ * Appliances boot the whole root with systemd, and the app target has its own minimise.
+ */
+export function smallBootstrap(plan: BuildPlan): boolean {
+  return plan.flavour === 'bootstrap' && !plan.app && plan.spec.bootstrapInitrd === 'small';
+}
 
 /**
  * Optional stage: trace the spec's workloads in the staged root and keep only what they use
@@ -13,15 +23,23 @@ export const minimiseStage: Stage = {
   name: 'minimise',
   version: 1,
   mutatesRoot: true,
-  applies: (plan) => plan.spec.minimise !== undefined,
-  tools: () => [
-    { tool: 'strace', reason: 'trace the minimise workloads' },
-    { tool: 'unshare', reason: 'run the workloads in private mount and network namespaces' },
-    { tool: 'mount', reason: 'mount the overlay, proc, sys and dev the workloads run in' },
-    { tool: 'timeout', reason: 'stop a minimise workload that runs too long' },
-  ],
+  applies: (plan) => plan.spec.minimise !== undefined || smallBootstrap(plan),
+  tools: (plan) =>
+    plan.spec.minimise
+      ? [
+          { tool: 'strace', reason: 'trace the minimise workloads' },
+          { tool: 'unshare', reason: 'run the workloads in private mount and network namespaces' },
+          { tool: 'mount', reason: 'mount the overlay, proc, sys and dev the workloads run in' },
+          { tool: 'timeout', reason: 'stop a minimise workload that runs too long' },
+        ]
+      : [],
   cacheInputs: async (plan) => ({
-    values: { minimise: plan.spec.minimise, app: plan.app ? plan.spec.app : undefined },
+    values: {
+      minimise: plan.spec.minimise,
+      app: plan.app ? plan.spec.app : undefined,
+      smallBootstrap: smallBootstrap(plan),
+      init: initRequirements(plan),
+    },
     // The app's files and the phase-script template go into the root before tracing.
     files: plan.app
       ? [TEMPLATES, ...(plan.spec.app?.files ?? []).map((f) => `${plan.spec.repoDir}/${f.src}`)]
@@ -29,13 +47,14 @@ export const minimiseStage: Stage = {
     toolVersions: [],
   }),
   describe: (plan) => [
+    ...(plan.spec.minimise ? [] : ['bootstrap_initrd: small: keep only what the init layer, init.sh and the tether use']),
     ...(plan.app ? ['add the app files and /app/{prerun,run,postrun} to the root'] : []),
     ...(plan.spec.minimise?.workloads ?? []).map((w) => describeTrace('ROOT', w)),
     'keep traced paths + symlink chains + ELF interpreters/DT_NEEDED + #! interpreters + keep/list_dirs + init needs',
     'rerun every workload in the minimised root and compare stdout, stderr and exit status',
   ],
   run: async (ctx) => {
-    if (!ctx.spec.minimise) return;
+    if (!ctx.spec.minimise && !smallBootstrap(ctx.plan)) return;
     if (ctx.plan.app) await addAppFiles(ctx);
     const initPaths = [
       ...initRequirements(ctx.plan),

@@ -1,71 +1,208 @@
 #!/usr/bin/env node
-// npm run bench: speed as ratios against baselines measured in the same run, on this machine.
+// npm run bench: isobuild against its peers, measured side by side in one run on this machine.
 //
-// 1. Stage cache: a cold build of the default repo's bootstrap ISO (stage cache empty, package
-//    cache warm) is the baseline; a rebuild with nothing changed and a rebuild after a staging.sh
-//    change are printed as ratios of it.
-// 2. initrd: GNU cpio | gzip -9 over the same root (the VIC way) is the baseline for isobuild's
-//    newc writer + the repo's compressor.
+// The package set of issue 10 (busybox bash kmod iptables haveged mount, the cloud kernel,
+// modules: drivers) is built three ways:
+// - the raw pipeline (test/bench/raw-pipeline.sh: mmdebstrap → sorted cpio | zstd -3 → xorriso),
+//   which downloads every package on every run: the baseline of every ratio;
+// - isobuild's bootstrap ISO from a copy of the default repo with that package set (package
+//   cache warm, stage cache empty for the cold build);
+// - mkosi, when it is installed (a cpio image of the same packages; its failure is reported,
+//   not fatal: mkosi's own version decides what it can build here).
+// Then: no-op rebuild, rebuild after a staging.sh change, `isobuild --version` (CLI start),
+// boot to a command (the raw ISO to its /init's marker; isobuild's with `isobuild run ISO --
+// true`), initrd (uncompressed) and ISO sizes. Last, the initrd writer against GNU cpio | gzip -9.
 //
 // Needs root and the host tools of `make deps`; builds into a temp cache and a temp copy of the repo.
-import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readdirSync, rmSync, statSync, appendFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import {
+  appendFileSync,
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
+import { clearTimeout, setTimeout } from 'node:timers';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const cli = join(root, 'dist/cli/main.js');
 const repo = process.env.BENCH_REPO ?? 'debian-12';
+const PACKAGES = (process.env.BENCH_PACKAGES ?? 'busybox bash kmod iptables haveged mount').split(/\s+/);
+const KERNEL = 'linux-image-cloud-amd64';
+const RELEASE = 'bookworm';
 const work = mkdtempSync(join(tmpdir(), 'isobuild-bench-'));
 const repos = join(work, 'repos');
 // Packages are kept between bench runs so the figures measure isobuild, not the mirror.
 const cache = resolve(process.env.BENCH_CACHE ?? join(root, '.isobuild', 'bench'));
 const env = { ...process.env, ISOBUILD_CACHE: cache, ISOBUILD_REPOS: repos, NO_COLOR: '1' };
+const MiB = 2 ** 20;
 
-function isobuild(...args) {
-  const started = process.hrtime.bigint();
-  const res = spawnSync('node', [cli, ...args], { env, encoding: 'utf8' });
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  if (res.status !== 0) {
-    process.stderr.write(res.stdout + res.stderr);
-    throw new Error(`isobuild ${args.join(' ')} failed (${res.status})`);
-  }
-  return { seconds, output: res.stderr };
+function seconds(started) {
+  return Number(process.hrtime.bigint() - started) / 1e9;
 }
 
 function time(fn) {
   const started = process.hrtime.bigint();
-  fn();
-  return Number(process.hrtime.bigint() - started) / 1e9;
+  const out = fn();
+  return { seconds: seconds(started), out };
+}
+
+function isobuild(...args) {
+  const started = process.hrtime.bigint();
+  const res = spawnSync('node', [cli, ...args], { env, encoding: 'utf8' });
+  const s = seconds(started);
+  if (res.status !== 0) {
+    process.stderr.write(res.stdout + res.stderr);
+    throw new Error(`isobuild ${args.join(' ')} failed (${res.status})`);
+  }
+  return { seconds: s, output: res.stderr + res.stdout };
+}
+
+/** Boots an ISO under TCG until `marker` is on the serial console; seconds from qemu's start. */
+function bootToMarker(iso, marker, timeoutMs = 300_000) {
+  return new Promise((done, fail) => {
+    const started = process.hrtime.bigint();
+    const qemu = spawn(
+      'qemu-system-x86_64',
+      [
+        '-accel',
+        'tcg',
+        '-m',
+        '1024',
+        '-smp',
+        '1',
+        '-display',
+        'none',
+        '-serial',
+        'stdio',
+        '-monitor',
+        'none',
+        '-no-reboot',
+        '-drive',
+        `file=${iso},media=cdrom,readonly=on,if=ide,index=2`,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let text = '';
+    const timer = setTimeout(() => qemu.kill('SIGKILL'), timeoutMs);
+    qemu.stdout.on('data', (chunk) => {
+      text += chunk.toString('latin1');
+      if (text.includes(marker)) {
+        const s = seconds(started);
+        clearTimeout(timer);
+        qemu.kill('SIGKILL');
+        done(s);
+      }
+    });
+    qemu.on('exit', () => {
+      clearTimeout(timer);
+      if (!text.includes(marker)) fail(new Error(`no ${marker} on the console:\n${text.slice(-2000)}`));
+    });
+  });
+}
+
+/** The bench repo: the default repo with the issue's package set and nothing else changed. */
+function makeBenchRepo() {
+  cpSync(join(root, 'repos', repo), join(repos, repo), { recursive: true });
+  const specFile = join(repos, repo, 'repo-spec.json');
+  const spec = JSON.parse(readFileSync(specFile, 'utf8'));
+  spec.packages.base = PACKAGES.join(' ');
+  spec.kernel = KERNEL;
+  spec.modules = 'drivers';
+  writeFileSync(specFile, JSON.stringify(spec, null, 2) + '\n');
+}
+
+function mkosiVersion() {
+  const res = spawnSync('mkosi', ['--version'], { encoding: 'utf8' });
+  return res.status === 0 ? res.stdout.trim() : undefined;
+}
+
+/** mkosi's build of the same packages; seconds, or the reason it could not build here. */
+function runMkosi(dir) {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(
+    join(dir, 'mkosi.conf'),
+    [
+      '[Distribution]',
+      'Distribution=debian',
+      `Release=${RELEASE}`,
+      '[Output]',
+      'Format=cpio',
+      '[Content]',
+      `Packages=${[KERNEL, ...PACKAGES].join(' ')}`,
+      '',
+    ].join('\n'),
+  );
+  const build = () =>
+    spawnSync('mkosi', ['--force', 'build'], { cwd: dir, encoding: 'utf8', timeout: 300_000 });
+  const cold = time(build);
+  if (cold.out.status !== 0)
+    return {
+      error: (cold.out.stderr || cold.out.stdout || String(cold.out.error)).trim().split('\n').slice(-1)[0],
+    };
+  const noop = time(() => spawnSync('mkosi', ['build'], { cwd: dir, encoding: 'utf8' }));
+  return { cold: cold.seconds, noop: noop.seconds };
 }
 
 const rows = [];
-function row(label, seconds, baseline) {
-  rows.push([
-    label,
-    `${seconds.toFixed(2)} s`,
-    baseline ? (seconds / baseline).toFixed(3) : '1.000 (baseline)',
-  ]);
+const fmtS = (s) => (s === undefined ? '–' : `${s.toFixed(2)} s`);
+const fmtB = (b) => (b === undefined ? '–' : `${(b / MiB).toFixed(1)} MiB`);
+const ratio = (v, base) => (v === undefined || !base ? '–' : (v / base).toFixed(2));
+function row(what, raw, ours, fmt, mkosi) {
+  rows.push([what, fmt(raw), fmt(ours), ratio(ours, raw), mkosi === undefined ? '–' : fmt(mkosi)]);
 }
 
 try {
-  cpSync(join(root, 'repos', repo), join(repos, repo), { recursive: true });
+  makeBenchRepo();
   const iso = join(work, 'bench.iso');
-  // Warm the package cache (not measured), then empty the stage cache.
+
+  // The raw pipeline (downloads everything, as such a script does).
+  const rawDir = join(work, 'raw');
+  mkdirSync(rawDir);
+  const raw = time(() =>
+    execFileSync(join(root, 'test/bench/raw-pipeline.sh'), [rawDir, RELEASE, KERNEL, ...PACKAGES], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    }),
+  );
+  const rawIso = join(rawDir, 'raw.iso');
+  const rawInitrd = Number(readFileSync(join(rawDir, 'initrd-bytes'), 'utf8'));
+
+  // isobuild: warm the package cache (not measured), then empty the stage cache.
   isobuild('build', repo, '--target', 'bootstrap', '--output', iso);
   isobuild('clean', repo);
-
-  const cold = isobuild('build', repo, '--target', 'bootstrap', '--output', iso).seconds;
+  const cold = isobuild('build', repo, '--target', 'bootstrap', '--output', iso);
   const warm = isobuild('build', repo, '--target', 'bootstrap', '--output', iso);
   appendFileSync(join(repos, repo, 'staging.sh'), '\necho "bench: staging.sh changed"\n');
   const staging = isobuild('build', repo, '--target', 'bootstrap', '--output', iso);
-  row('cold build (stage cache empty, packages cached)', cold);
-  row('rebuild, nothing changed', warm.seconds, cold);
-  row('rebuild after a staging.sh change', staging.seconds, cold);
-  const builtLine = (out) => out.split('\n').find((l) => l.includes(': done in')) ?? '';
-  rows.push(['  (nothing changed)', builtLine(warm.output).replace(/^.*\(/, '('), '']);
-  rows.push(['  (staging.sh changed)', builtLine(staging.output).replace(/^.*\(/, '('), '']);
+  const version = time(() => spawnSync('node', [cli, '--version'], { env }));
+  const initrdLine = /initrd: .*; ([\d.]+) MiB uncompressed\)/.exec(staging.output);
+  const ourInitrd = initrdLine ? Number(initrdLine[1]) * MiB : undefined;
+
+  const rawBoot = await bootToMarker(rawIso, 'RAW-BENCH-READY');
+  const ourBoot = isobuild('run', iso, '--', 'true').seconds;
+
+  const mkosiName = mkosiVersion();
+  const mkosi = mkosiName ? runMkosi(join(work, 'mkosi')) : { error: 'not installed' };
+
+  row('cold build (isobuild: packages cached, stages not)', raw.seconds, cold.seconds, fmtS, mkosi.cold);
+  row('no-op rebuild', undefined, warm.seconds, fmtS, mkosi.noop);
+  row('rebuild after a staging.sh change', undefined, staging.seconds, fmtS);
+  row('CLI start (isobuild --version)', undefined, version.seconds, fmtS);
+  row('boot to a command (raw: /init marker; isobuild run ISO -- true)', rawBoot, ourBoot, fmtS);
+  row('initrd, uncompressed', rawInitrd, ourInitrd, fmtB);
+  row('ISO', statSync(rawIso).size, statSync(iso).size, fmtB);
+  const stagesLine = (out) => /: done in .*\)/.exec(out)?.[0].replace(/^: /, '') ?? '';
+  const notes = [
+    `no-op: ${stagesLine(warm.output)}; staging.sh change: ${stagesLine(staging.output)}`,
+    `mkosi: ${mkosiName ?? 'not installed'}${mkosi.error ? ` (could not build here: ${mkosi.error})` : ''}`,
+  ];
 
   // initrd writers over the same staged root (the tether stage's, what the initrd stage packs).
   const stages = join(cache, 'stages', repo);
@@ -82,24 +219,25 @@ try {
       rootfs,
       gnu,
     ]),
-  );
-  // Drop every cached initrd and ISO so the initrd stage really runs on this root.
+  ).seconds;
   for (const d of readdirSync(stages).filter((d) => d.startsWith('initrd-') || d.startsWith('iso-')))
     rmSync(join(stages, d), { recursive: true, force: true });
   const initrd = isobuild('build', repo, '--target', 'initrd', '--output', join(work, 'kernel'));
   const initrdStage = /\[\d+\/\d+\] initrd: built in ([\d.]+) s/.exec(initrd.output);
-  row('initrd: find | sort | cpio | gzip -9 (baseline)', gnuSeconds);
-  row('initrd: isobuild stage (newc writer + compressor)', Number(initrdStage?.[1] ?? NaN), gnuSeconds);
-  rows.push([
-    '  sizes',
-    `${(statSync(gnu).size / 2 ** 20).toFixed(1)} MiB vs ${(statSync(join(work, 'kernel', 'initrd.img')).size / 2 ** 20).toFixed(1)} MiB`,
-    '',
-  ]);
+  notes.push(
+    `initrd writer on the same root: find | sort | cpio | gzip -9 ${gnuSeconds.toFixed(2)} s, ` +
+      `isobuild's initrd stage ${initrdStage?.[1] ?? '?'} s ` +
+      `(${(statSync(gnu).size / MiB).toFixed(1)} MiB vs ${(statSync(join(work, 'kernel', 'initrd.img')).size / MiB).toFixed(1)} MiB)`,
+  );
+
+  const header = ['', 'raw pipeline', 'isobuild', 'ratio', 'mkosi'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
+  console.log(`isobuild bench (${repo} with ${PACKAGES.join(' ')}, ${KERNEL}, modules: drivers), one run`);
+  console.log(line(header));
+  console.log(`| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`);
+  for (const r of rows) console.log(line(r));
+  for (const n of notes) console.log(`- ${n}`);
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
-
-const width = Math.max(...rows.map((r) => r[0].length));
-console.log(`isobuild bench (${repo}), ratios against the baseline of each block, measured in this run`);
-for (const [label, value, ratio] of rows)
-  console.log(`${label.padEnd(width)}  ${value.padStart(10)}  ${ratio}`);

@@ -40,6 +40,7 @@ export function makeSpec(over: Partial<ResolvedSpec> = {}): ResolvedSpec {
     drivers: { repo: [], spec: [] },
     modules: 'all',
     kernelInstall: 'files',
+    bootstrapInitrd: 'small',
     docs: false,
     locales: [],
     packageListsMaxAge: 86400,

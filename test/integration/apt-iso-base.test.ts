@@ -45,6 +45,7 @@ function makeSpec(repo: string, hooks: ResolvedSpec['hooks']): ResolvedSpec {
     drivers: { repo: [], spec: [] },
     modules: 'all',
     kernelInstall: 'files',
+    bootstrapInitrd: 'small',
     docs: false,
     locales: ['de'],
     packageListsMaxAge: 86400,

@@ -1,0 +1,35 @@
+import type { BuildPlan, Target } from '../../../src/pipeline/types.js';
+import { makePlan } from '../../../src/pipeline/plan.js';
+import { minimiseStage, smallBootstrap } from '../../../src/stages/minimise.js';
+import { makeSpec } from '../../helpers/stage-context.js';
+
+const OPTIONS = { cacheRoot: '/c', outputDir: '/o', noCache: false, lockTimeout: 0, sourceDateEpoch: 0 };
+
+function planFor(target: Target, over: Parameters<typeof makeSpec>[0] = {}): BuildPlan {
+  return makePlan(makeSpec({ app: { run: ['/bin/true'] }, ...over }), target, OPTIONS);
+}
+
+test.each([
+  ['bootstrap', 'small', true],
+  ['initrd', 'small', true],
+  ['bootstrap', 'full', false],
+  ['appliance', 'small', false],
+  ['app', 'small', false],
+  ['bootstrap-staging', 'small', false],
+] as const)('%s with bootstrap_initrd: %s keeps only the init needs: %s', (target, mode, small) => {
+  const plan = planFor(target, { bootstrapInitrd: mode });
+  expect(plan.stages.some((s) => s.name === 'minimise')).toBe(small);
+  if (target !== 'bootstrap-staging') expect(smallBootstrap(plan)).toBe(small);
+});
+
+test('a small bootstrap traces nothing, so needs no tracing tools, and its key holds the init needs', async () => {
+  const plan = planFor('bootstrap', { hooks: { init: '/nonexistent/init.sh' } });
+  expect(minimiseStage.tools(plan)).toEqual([]);
+  const inputs = await minimiseStage.cacheInputs(plan);
+  expect(inputs.values).toMatchObject({
+    smallBootstrap: true,
+    init: expect.arrayContaining(['bash', 'haveged']),
+  });
+  const full = await minimiseStage.cacheInputs(planFor('bootstrap', { bootstrapInitrd: 'full' }));
+  expect(full.values).not.toEqual(inputs.values);
+});
