@@ -1,7 +1,6 @@
 import { lstat, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { posix, relative, resolve } from 'node:path';
-import Handlebars from 'handlebars';
 import { BuildError } from '../errors.js';
 import type { StageContext, StageMeta } from '../pipeline/types.js';
 import type { ResolvedSpec } from '../spec/types.js';
@@ -10,6 +9,7 @@ import { hostPath, walkInRoot } from '../rootfs/root-path.js';
 import { quoteCommand, quoteWord } from '../exec/shell-quote.js';
 import { linkInRoot, writeRootFile } from '../rootfs/write-in-root.js';
 import { HOST_BUSYBOX } from '../exec/host-tools.js';
+import { loadHandlebars } from '../tether/render.js';
 
 /**
  * The app appliance's layer (seed 000): the spec's app files, /app/prerun, run and postrun,
@@ -36,7 +36,7 @@ function envLines(env: Record<string, string>): string[] {
 
 async function render(name: string, data: Record<string, unknown>): Promise<string> {
   const text = await readFile(posix.join(TEMPLATES, name), 'utf8');
-  return Handlebars.compile(text, { noEscape: true, strict: true })(data);
+  return (await loadHandlebars()).compile(text, { noEscape: true, strict: true })(data);
 }
 
 /** The text of /app/<phase> for an argv from the spec. */

@@ -1,8 +1,8 @@
-import Handlebars from 'handlebars';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { splitCmdline } from './cmdline.js';
 import { quoteCommand } from '../exec/shell-quote.js';
+import { loadHandlebars } from '../tether/render.js';
 
 /** templates/boot/, from src/image/ or dist/image/ alike. */
 export const BOOT_TEMPLATES = fileURLToPath(new URL('../../templates/boot/', import.meta.url));
@@ -31,7 +31,7 @@ async function render(name: string, v: BootConfigValues & Record<string, unknown
   };
   const source = await readFile(BOOT_TEMPLATES + name, 'utf8');
   // noEscape: these are boot loader files, not HTML; quoting is done per loader below.
-  return Handlebars.compile(source, { noEscape: true, strict: true })(values);
+  return (await loadHandlebars()).compile(source, { noEscape: true, strict: true })(values);
 }
 
 /** isolinux passes its APPEND line to the kernel verbatim; only a line break could end it early. */

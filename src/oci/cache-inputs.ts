@@ -1,5 +1,4 @@
 import { readFile } from 'node:fs/promises';
-import { globby } from 'globby';
 import { join } from 'node:path';
 import { run } from '../exec/run.js';
 import type { OciSource } from '../spec/types.js';
@@ -25,7 +24,9 @@ export async function ociInputs(oci: OciSource): Promise<OciInputs> {
     return { files: [], values: { image: await inspectDigest(oci.ref, run) } };
   }
   const files = (
-    await globby('**', {
+    await (
+      await import('globby')
+    ).globby('**', {
       cwd: oci.context,
       dot: true,
       onlyFiles: true,

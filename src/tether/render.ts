@@ -1,5 +1,4 @@
 import { readFile } from 'node:fs/promises';
-import Handlebars from 'handlebars';
 import { InternalError } from '../errors.js';
 
 const TEMPLATES_DIR = new URL('../../templates/', import.meta.url);
@@ -18,7 +17,7 @@ export type TemplateName =
 export async function renderTemplate(name: TemplateName, data: Record<string, unknown>): Promise<string> {
   const source = await readFile(new URL(name, TEMPLATES_DIR), 'utf8');
   try {
-    return Handlebars.compile(source, { noEscape: true, strict: true })(data);
+    return (await loadHandlebars()).compile(source, { noEscape: true, strict: true })(data);
   } catch (err) {
     throw new InternalError(`cannot render templates/${name}: ${(err as Error).message}`, { cause: err });
   }
@@ -29,4 +28,9 @@ export function assertShellWord(what: string, value: string): string {
   if (!/^[A-Za-z0-9_.+:/-]+$/.test(value))
     throw new InternalError(`${what} "${value}" is not a plain word and cannot go into the init script`);
   return value;
+}
+
+/** Loaded when a template is rendered, not when the CLI starts (a no-op build renders none). */
+export async function loadHandlebars() {
+  return (await import('handlebars')).default;
 }
