@@ -8,10 +8,12 @@ import { initRequirements } from '../tether/requirements.js';
  * bootstrap_initrd: small (the default): a bootstrap or initrd target keeps only what the init
  * layer, the repo's init.sh (bash, what its install functions copy) and the tether use, with
  * their ELF closure and the drivers' modules: the tether's container brings everything else.
- * Appliances boot the whole root with systemd, and the app target has its own minimise.
+ * Appliances boot the whole root with systemd, the app target has its own minimise, microVM
+ * targets boot a whole root from a disk.
  */
 export function smallBootstrap(plan: BuildPlan): boolean {
-  return plan.flavour === 'bootstrap' && !plan.app && plan.spec.bootstrapInitrd === 'small';
+  // Only the images that boot the initrd as their root: microVM targets boot a whole root from a disk.
+  return (plan.target === 'bootstrap' || plan.target === 'initrd') && plan.spec.bootstrapInitrd === 'small';
 }
 
 /**

@@ -16,6 +16,8 @@ test.each([
   ['appliance', 'small', false],
   ['app', 'small', false],
   ['bootstrap-staging', 'small', false],
+  ['firecracker', 'small', false],
+  ['rootfs-ext4', 'small', false],
 ] as const)('%s with bootstrap_initrd: %s keeps only the init needs: %s', (target, mode, small) => {
   const plan = planFor(target, { bootstrapInitrd: mode });
   expect(plan.stages.some((s) => s.name === 'minimise')).toBe(small);
