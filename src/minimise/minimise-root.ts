@@ -24,6 +24,8 @@ import { measureTree } from '../fs/measure-tree.js';
 export interface MinimiseInputs {
   /** Extra in-root paths the init layer needs (initRequirements, the app init's). */
   initPaths: readonly string[];
+  /** Workloads to trace instead of the spec's (a small bootstrap's init.sh install functions). */
+  workloads?: readonly Workload[];
 }
 
 /** Directories the init mounts on or writes to: kept empty when the root has them. */
@@ -44,11 +46,12 @@ export async function minimiseRoot(ctx: Ctx, inputs: MinimiseInputs): Promise<Mi
     ctx.rootfs,
     (env.LD_LIBRARY_PATH ?? '').split(':').filter((d) => d.startsWith('/')),
   );
-  const traced = await traceWorkloads(ctx, env, keep);
+  const workloads = inputs.workloads ?? ((ctx.spec.minimise?.workloads ?? []) as Workload[]);
+  const traced = await traceWorkloads(ctx, env, keep, workloads);
   await addUntraced(ctx, env, keep, inputs);
   const excluded = keep.exclude((m.exclude ?? []).map(globToRegExp));
   keep.addParents();
-  const minRoot = await copyAndVerify(ctx, env, keep, traced.runs);
+  const minRoot = await copyAndVerify(ctx, env, keep, workloads, traced.runs);
 
   // The manifest describes the full root's files (sizes as kept), then the roots swap.
   const after = await measureTree(minRoot);
@@ -75,10 +78,11 @@ async function traceWorkloads(
   ctx: Ctx,
   env: Record<string, string>,
   keep: KeepSet,
+  workloads: readonly Workload[],
 ): Promise<{ runs: WorkloadResult[]; summary: MinimiseManifest['workloads'] }> {
   const runs: WorkloadResult[] = [];
   const summary: MinimiseManifest['workloads'] = [];
-  for (const w of (ctx.spec.minimise?.workloads ?? []) as Workload[]) {
+  for (const w of workloads) {
     const t0 = Date.now();
     const res = await traceIn(ctx, env, ctx.rootfs, w);
     const expected = w.exit ?? 0;
@@ -136,6 +140,7 @@ async function copyAndVerify(
   ctx: Ctx,
   env: Record<string, string>,
   keep: KeepSet,
+  workloads: readonly Workload[],
   fullRuns: readonly WorkloadResult[],
 ): Promise<string> {
   const minRoot = join(ctx.tmpDir, 'minimised-root');
@@ -143,7 +148,6 @@ async function copyAndVerify(
   await mkdir(minRoot);
   await copyKept(ctx.rootfs, minRoot, keep.paths());
   const failures: VerifyFailure[] = [];
-  const workloads = (ctx.spec.minimise?.workloads ?? []) as Workload[];
   for (const [i, w] of workloads.entries()) {
     const res = await traceIn(ctx, env, minRoot, w);
     const roots = { full: ctx.rootfs, minimised: minRoot };

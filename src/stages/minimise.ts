@@ -3,6 +3,27 @@ import type { BuildPlan, Stage } from '../pipeline/types.js';
 import { minimiseRoot } from '../minimise/minimise-root.js';
 import { describeTrace } from '../minimise/tracer.js';
 import { initRequirements } from '../tether/requirements.js';
+import { INIT_SCRIPT_PATH } from '../tether/layout.js';
+import type { Workload } from '../minimise/tracer.js';
+import { copyIntoRoot } from '../rootfs/write-in-root.js';
+
+/**
+ * What the init runs from init.sh at boot, into a scratch folder laid out as the tether is. The
+ * functions' status is the tether stage's to judge (VIC's are not written for set -e), so the
+ * workload itself always succeeds; the trace and the rerun in the small root are what count.
+ */
+const INSTALL_FUNCTIONS_WORKLOAD: Workload = {
+  argv: [
+    'bash',
+    '--noprofile',
+    '--norc',
+    '-c',
+    `. ${INIT_SCRIPT_PATH}; t=/tmp/isobuild-tether; mkdir -p $t/lib64 $t/usr/lib/iptables $t/run; ` +
+      'ln -s lib64 $t/lib; install-iptables $t >/dev/null 2>&1; install-entropy $t >/dev/null 2>&1; ' +
+      'ls -R $t; true',
+  ],
+  timeout: 300,
+};
 
 /**
  * bootstrap_initrd: small (the default): a bootstrap or initrd target keeps only what the init
@@ -27,7 +48,7 @@ export const minimiseStage: Stage = {
   mutatesRoot: true,
   applies: (plan) => plan.spec.minimise !== undefined || smallBootstrap(plan),
   tools: (plan) =>
-    plan.spec.minimise
+    plan.spec.minimise || (smallBootstrap(plan) && plan.spec.hooks.init)
       ? [
           { tool: 'strace', reason: 'trace the minimise workloads' },
           { tool: 'unshare', reason: 'run the workloads in private mount and network namespaces' },
@@ -49,7 +70,9 @@ export const minimiseStage: Stage = {
     toolVersions: [],
   }),
   describe: (plan) => [
-    ...(plan.spec.minimise ? [] : ['bootstrap_initrd: small: keep only what the init layer, init.sh and the tether use']),
+    ...(plan.spec.minimise
+      ? []
+      : ['bootstrap_initrd: small: keep only what the init layer, init.sh and the tether use']),
     ...(plan.app ? ['add the app files and /app/{prerun,run,postrun} to the root'] : []),
     ...(plan.spec.minimise?.workloads ?? []).map((w) => describeTrace('ROOT', w)),
     'keep traced paths + symlink chains + ELF interpreters/DT_NEEDED + #! interpreters + keep/list_dirs + init needs',
@@ -62,6 +85,16 @@ export const minimiseStage: Stage = {
       ...initRequirements(ctx.plan),
       ...(ctx.plan.app ? await appInitRequirements(ctx.rootfs, ctx.meta) : []),
     ];
-    await minimiseRoot(ctx, { initPaths });
+    if (ctx.spec.minimise || !ctx.spec.hooks.init) return void (await minimiseRoot(ctx, { initPaths }));
+    // The repo's install functions copy whatever they like from the root at boot (VIC's copy
+    // iptables and haveged; a Dockerfile repo's may copy its own files): trace them once.
+    await copyIntoRoot(
+      ctx.rootfs,
+      ctx.spec.hooks.init,
+      INIT_SCRIPT_PATH,
+      0o644,
+      ctx.plan.options.sourceDateEpoch,
+    );
+    await minimiseRoot(ctx, { initPaths, workloads: [INSTALL_FUNCTIONS_WORKLOAD] });
   },
 };

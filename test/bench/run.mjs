@@ -204,6 +204,15 @@ try {
     `mkosi: ${mkosiName ?? 'not installed'}${mkosi.error ? ` (could not build here: ${mkosi.error})` : ''}`,
   ];
 
+  const header = ['', 'raw pipeline', 'isobuild', 'ratio', 'mkosi'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
+  console.log(`isobuild bench (${repo} with ${PACKAGES.join(' ')}, ${KERNEL}, modules: drivers), one run`);
+  console.log(line(header));
+  console.log(`| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`);
+  for (const r of rows) console.log(line(r));
+  for (const n of notes) console.log(`- ${n}`);
+
   // initrd writers over the same staged root (the tether stage's, what the initrd stage packs).
   const stages = join(cache, 'stages', repo);
   const tether = readdirSync(stages)
@@ -224,20 +233,12 @@ try {
     rmSync(join(stages, d), { recursive: true, force: true });
   const initrd = isobuild('build', repo, '--target', 'initrd', '--output', join(work, 'kernel'));
   const initrdStage = /\[\d+\/\d+\] initrd: built in ([\d.]+) s/.exec(initrd.output);
-  notes.push(
-    `initrd writer on the same root: find | sort | cpio | gzip -9 ${gnuSeconds.toFixed(2)} s, ` +
+  console.log(
+    '- ' +
+      `initrd writer on the same root: find | sort | cpio | gzip -9 ${gnuSeconds.toFixed(2)} s, ` +
       `isobuild's initrd stage ${initrdStage?.[1] ?? '?'} s ` +
       `(${(statSync(gnu).size / MiB).toFixed(1)} MiB vs ${(statSync(join(work, 'kernel', 'initrd.img')).size / MiB).toFixed(1)} MiB)`,
   );
-
-  const header = ['', 'raw pipeline', 'isobuild', 'ratio', 'mkosi'];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
-  console.log(`isobuild bench (${repo} with ${PACKAGES.join(' ')}, ${KERNEL}, modules: drivers), one run`);
-  console.log(line(header));
-  console.log(`| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`);
-  for (const r of rows) console.log(line(r));
-  for (const n of notes) console.log(`- ${n}`);
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
