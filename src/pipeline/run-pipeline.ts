@@ -1,4 +1,4 @@
-import { chmod, copyFile, mkdir, readdir, symlink } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readdir, realpath, symlink } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { BuildError, CommandError, InterruptedError, IsobuildError } from '../errors.js';
 import { throwIfCancelled } from '../exec/cancel.js';
@@ -72,12 +72,9 @@ export async function runPipeline(
     const links = await linkStages(plan);
     await saveToolVersionFile();
     const depth = plan.options.verifyCache ? 'full' : 'quick';
-    // In order: a damaged entry is dropped before the entries sharing its trees are checked.
-    const found: (CacheEntry | undefined)[] = [];
-    for (const l of links)
-      found.push(
-        plan.options.noCache ? undefined : await lookupVerified(layout, repo, l.stage, l.key, depth, logger),
-      );
+    const found = plan.options.noCache
+      ? links.map(() => undefined)
+      : await findUsableEntries(layout, repo, links, depth, logger);
     let start = -1;
     for (const [i, e] of found.entries()) if (e) start = i;
     let pulled: number | undefined;
@@ -184,6 +181,45 @@ async function pullDeepest(
 }
 
 /**
+ * The entries this build can start from, found from the deepest stage back. Only what the
+ * build uses is checked against its manifest: the deepest usable entry and, back to the entry
+ * that owns them, the entries whose trees it shares (read-only stages link to their parent's
+ * root). Stages before that are not needed, so a no-op build checks one root, not every stage's;
+ * --verify-cache (full digests) checks every entry. A damaged entry is dropped, and so is every
+ * later one found, since they may share its trees.
+ */
+async function findUsableEntries(
+  layout: CacheLayout,
+  repo: string,
+  links: readonly StageLink[],
+  depth: 'quick' | 'full',
+  logger: Logger,
+): Promise<(CacheEntry | undefined)[]> {
+  const found: (CacheEntry | undefined)[] = links.map(() => undefined);
+  for (let i = links.length - 1; i >= 0; i--) {
+    const link = links[i]!;
+    const hit = await lookupVerified(layout, repo, link.stage, link.key, depth, logger);
+    if (hit === 'missing') continue;
+    if (hit === 'damaged') {
+      found.fill(undefined, i);
+      continue;
+    }
+    found[i] = hit;
+    if (depth === 'quick' && (await ownsItsTrees(hit))) {
+      // Earlier entries are only reported as cached: the build does not read them.
+      for (let j = 0; j < i; j++) found[j] = await lookupEntry(layout, repo, links[j]!.stage, links[j]!.key);
+      break;
+    }
+  }
+  return found;
+}
+
+async function ownsItsTrees(entry: CacheEntry): Promise<boolean> {
+  const dir = await realpath(entry.dir).catch(() => entry.dir);
+  return entry.rootfs === join(dir, 'rootfs') && entry.bootfs === join(dir, 'bootfs');
+}
+
+/**
  * A cache hit only if the entry still matches the manifest written when it was committed;
  * a damaged entry is dropped (its dependants' links then dangle, so they are rebuilt too).
  */
@@ -194,9 +230,9 @@ async function lookupVerified(
   key: string,
   depth: 'quick' | 'full',
   logger: Logger,
-): Promise<CacheEntry | undefined> {
+): Promise<CacheEntry | 'missing' | 'damaged'> {
   const hit = await lookupEntry(layout, repo, stage, key);
-  if (!hit) return undefined;
+  if (!hit) return 'missing';
   const problems = await checkEntry(hit.dir, depth);
   if (problems.length === 0) {
     await markUsed(hit);
@@ -206,7 +242,7 @@ async function lookupVerified(
     problems.slice(0, 5).join('; ') + (problems.length > 5 ? `; and ${problems.length - 5} more` : '');
   logger.warn(`cache entry ${stage}-${key} does not match its manifest (${shown}): dropped, rebuilding`);
   await removeTree(hit.dir);
-  return undefined;
+  return 'damaged';
 }
 
 async function runStage(
