@@ -1,40 +1,90 @@
 import type { Command } from 'commander';
-import { resolve } from 'node:path';
+import { readdir, stat } from 'node:fs/promises';
+import { basename, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
-import { cacheLayout } from '../pipeline/cache.js';
+import { writeEvent } from '../log/events.js';
+import { cacheLayout, type CacheLayout } from '../pipeline/cache.js';
 import { removeTree } from '../pipeline/fs-tree.js';
 import { acquireLock } from '../pipeline/lock.js';
 import { defaultBuildOptions } from '../pipeline/plan.js';
-import { loggerFor, type GlobalOptions } from './context.js';
+import { showPath } from '../spec/document.js';
+import { listRepoFolders } from '../spec/load.js';
+import { findNearest } from '../spec/suggest.js';
+import { loggerFor, reposDir, type GlobalOptions } from './context.js';
+
+interface CleanFlags {
+  packages?: boolean;
+  lockTimeout: string;
+}
+
+async function subfolders(dir: string): Promise<string[]> {
+  return (await readdir(dir, { withFileTypes: true }).catch(() => []))
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name);
+}
+
+/** Repos that have something in the cache: stages, logs, and with --packages, downloads. */
+async function cachedRepos(layout: CacheLayout, packages: boolean): Promise<string[]> {
+  const under = (kind: 'stages' | 'logs' | 'packages') => subfolders(resolve(layout.root, kind));
+  const names = [...(await under('stages')), ...(await under('logs'))];
+  if (packages) names.push(...(await under('packages')));
+  return [...new Set(names)].sort();
+}
+
+/** A repo the user names must exist, as a repo folder or in the cache: a typo must not "succeed". */
+async function checkKnownRepo(repo: string, layout: CacheLayout, repos: string): Promise<void> {
+  const folders = (await listRepoFolders(repos).catch(() => [])).map((f) => basename(f));
+  const known = [...new Set([...folders, ...(await cachedRepos(layout, true))])];
+  if (known.includes(repo)) return;
+  const near = findNearest(repo, known);
+  throw new UsageError(
+    `no repo "${repo}" in ${showPath(repos)} or in the cache` +
+      (near ? ` (did you mean "${near}"?)` : known.length ? ` (repos: ${known.join(', ')})` : ''),
+  );
+}
+
+async function exists(path: string): Promise<boolean> {
+  return (await stat(path).catch(() => undefined)) !== undefined;
+}
 
 export function registerClean(program: Command): void {
   program
     .command('clean')
-    .description("remove cached stage results (a repo's, or all); --packages also drops downloaded packages")
-    .argument('[repo]', 'repo name (default: every repo)')
-    .option('--packages', 'also remove the package cache')
-    .action(async (repo: string | undefined, flags: { packages?: boolean }, cmd: Command) => {
-      const logger = loggerFor(cmd.optsWithGlobals<GlobalOptions>());
+    .description(
+      "remove cached stage results and logs (a repo's, or every repo's); downloaded packages stay unless --packages",
+    )
+    .argument('[repo]', 'repo name (default: every repo in the cache)')
+    .option('--packages', 'also remove the downloaded packages (the next build downloads them again)')
+    .option('--lock-timeout <seconds>', 'how long to wait for a running build of the repo', '0')
+    .action(async (repo: string | undefined, flags: CleanFlags, cmd: Command) => {
+      const globals = cmd.optsWithGlobals<GlobalOptions>();
+      const logger = loggerFor(globals);
       const layout = cacheLayout(resolve(defaultBuildOptions().cacheRoot));
-      if (repo !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(repo))
-        throw new UsageError(`"${repo}" is not a repo name`);
-      if (repo === undefined) {
-        await removeTree(layout.root);
-        logger.info(`removed ${layout.root}`);
-        return;
+      const lockTimeout = Number(flags.lockTimeout);
+      if (!Number.isFinite(lockTimeout) || lockTimeout < 0)
+        throw new UsageError('--lock-timeout takes seconds');
+      if (repo !== undefined) {
+        if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(repo)) throw new UsageError(`"${repo}" is not a repo name`);
+        await checkKnownRepo(repo, layout, reposDir(globals));
       }
-      // Never pull a cache out from under a running build of the same repo.
-      const lock = await acquireLock(layout.locks, repo, 0, logger);
-      try {
-        const dirs = [
-          layout.stages(repo),
-          layout.logs(repo),
-          ...(flags.packages ? [layout.packages(repo)] : []),
-        ];
-        for (const dir of dirs) await removeTree(dir);
-        logger.info(`removed the cache of ${repo}${flags.packages ? ' and its packages' : ''}`);
-      } finally {
-        await lock.release();
+      const packages = flags.packages ?? false;
+      const removed: string[] = [];
+      for (const name of repo !== undefined ? [repo] : await cachedRepos(layout, packages)) {
+        // The same lock a build takes: never pull a cache out from under a running build.
+        const lock = await acquireLock(layout.locks, name, lockTimeout, logger);
+        try {
+          const dirs = [layout.stages(name), layout.logs(name), ...(packages ? [layout.packages(name)] : [])];
+          for (const dir of dirs) {
+            if (!(await exists(dir))) continue;
+            await removeTree(dir);
+            removed.push(dir);
+          }
+        } finally {
+          await lock.release();
+        }
       }
+      if (globals.json) writeEvent({ type: 'clean', repo: repo ?? null, removed, packages });
+      else if (!removed.length) logger.info(`nothing cached${repo ? ` for ${repo}` : ''}`);
+      else for (const dir of removed) logger.info(`removed ${showPath(dir)}`);
     });
 }

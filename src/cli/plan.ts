@@ -21,7 +21,7 @@ export function describeSpec(spec: ResolvedSpec): [string, string][] {
   const rows: [string, string][] = [
     ['repo', `${spec.name} (${showPath(spec.specFile)})`],
     ['package manager', spec.packagemanager],
-    ['release', spec.release],
+    ['release', spec.releaseFrom ? `${spec.release} (${spec.releaseFrom})` : spec.release],
     ['kernel', kernel],
     ['init', spec.init],
     ['base packages', list(spec.packages.base)],

@@ -123,3 +123,20 @@ export async function aimHostSources(
   }
   return out;
 }
+
+/**
+ * The suite of the first enabled binary entry of a sources text (one-line `deb URI SUITE ...`
+ * or deb822 `Suites:`); undefined for flat repositories (`./`) or when there is none.
+ */
+export function suiteOfSources(text: string): string | undefined {
+  for (const line of text.split('\n')) {
+    const oneLine = /^\s*deb(?:\s+\[[^\]]*\])?\s+\S+\s+(\S+)/.exec(line);
+    if (oneLine && !oneLine[1]!.endsWith('/')) return oneLine[1];
+  }
+  for (const stanza of text.split(/\n\s*\n/)) {
+    if (!/^Types:.*\bdeb\b/im.test(stanza) || /^Enabled:\s*no\s*$/im.test(stanza)) continue;
+    const suite = /^Suites:\s*(\S+)/im.exec(stanza)?.[1];
+    if (suite && !suite.endsWith('/')) return suite;
+  }
+  return undefined;
+}

@@ -1,5 +1,8 @@
 import { copyFile, mkdir, mkdtemp, realpath, writeFile } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
+import { BuildError } from '../errors.js';
+import { showPath } from '../spec/document.js';
+import { HOST_YUM_REPOS } from '../spec/folder.js';
 import type { ResolvedSpec } from '../spec/types.js';
 import { renderRpmConfig, rootCacheDir, type RpmTool } from './rpm-config.js';
 import { RPM_ENV, writeRpmMacros } from './rpm-db.js';
@@ -68,6 +71,10 @@ export async function openRpmSession(i: SessionInputs): Promise<RpmSession> {
   const persistDir = join(dir, 'persist');
   const home = join(dir, 'home');
   await Promise.all([mkdir(reposDir), mkdir(logDir), mkdir(persistDir), writeRpmMacros(home, i.spec)]);
+  if (!i.spec.repoFiles.length)
+    throw new BuildError(
+      `${tool}: no repositories: ${showPath(i.spec.repoDir)} has no *.repo file and the host's ${HOST_YUM_REPOS} has none`,
+    );
   for (const repoFile of i.spec.repoFiles) await copyFile(repoFile, join(reposDir, basename(repoFile)));
 
   await mkdir(i.pkgCacheDir, { recursive: true });

@@ -6,9 +6,10 @@ import type { Logger } from '../log/logger.js';
 import { parseSpecText, showPath, type SpecDocument } from './document.js';
 import { findLongStrings, limitDiagnostic, SPEC_LIMITS } from './limits.js';
 import { readDriversArray } from './drivers-array.js';
-import { scanRepoFolder, SPEC_FILE_NAMES, type FolderContents } from './folder.js';
+import { hostRepoFiles, scanRepoFolder, SPEC_FILE_NAMES, type FolderContents } from './folder.js';
 import { deepFreeze, normaliseSpec } from './normalise.js';
 import { applyRules, checkHooksParse, checkInitDrivers, type Finding } from './rules.js';
+import { resolveRelease } from './release.js';
 import { checkSchema } from './schema.js';
 import { findNearest } from './suggest.js';
 import type { RepoSpec, ResolvedSpec } from './types.js';
@@ -45,7 +46,7 @@ export async function loadRepoFolder(repoDir: string): Promise<LoadResult> {
     const doc = parseSpecText(specFile, specText);
     const raw = checkDocument(doc, findings);
     if (raw) {
-      const draft = normaliseSpec(raw, dir, specFile, folder, drivers?.drivers ?? []);
+      const draft = await withRelease(normaliseSpec(raw, dir, specFile, folder, drivers?.drivers ?? []), raw);
       findings.push(...(await applyRules({ doc, raw, spec: draft, folder })));
       spec = draft;
     }
@@ -53,6 +54,15 @@ export async function loadRepoFolder(repoDir: string): Promise<LoadResult> {
   const errors = sortDiagnostics(findings.filter((f) => f.severity === 'error').map((f) => f.diagnostic));
   const warnings = sortDiagnostics(findings.filter((f) => f.severity === 'warning').map((f) => f.diagnostic));
   return errors.length === 0 && spec ? { spec: deepFreeze(spec), errors, warnings } : { errors, warnings };
+}
+
+/** The release where the name does not give one: the apt sources' suite, or none when unused. */
+async function withRelease(spec: ResolvedSpec, raw: RepoSpec): Promise<ResolvedSpec> {
+  // An RPM repo without *.repo files uses the host's (VIC's ci repo): see the rpm-repo-files rule.
+  const rpm = spec.packagemanager !== 'apt' && spec.packagemanager !== 'oci';
+  const repoFiles = rpm && spec.repoFiles.length === 0 ? await hostRepoFiles() : spec.repoFiles;
+  const { release, from } = await resolveRelease({ ...spec, repoFiles }, raw.release);
+  return { ...spec, repoFiles, release, releaseFrom: from };
 }
 
 /** A file's text, or a finding saying why it cannot be read (a dangling symlink, permissions). */

@@ -1,10 +1,10 @@
-import { access, constants, realpath, stat } from 'node:fs/promises';
+import { access, constants, readFile, realpath, stat } from 'node:fs/promises';
 import { basename, isAbsolute, join, relative, sep } from 'node:path';
 import type { Diagnostic } from '../errors.js';
 import { run } from '../exec/run.js';
 import { joinPointer, showPath, type SpecDocument } from './document.js';
 import type { DriversArray } from './drivers-array.js';
-import type { FolderContents } from './folder.js';
+import { HOST_YUM_REPOS, type FolderContents } from './folder.js';
 import { parseImageRef } from '../oci/image-ref.js';
 import { isKernelPath } from './normalise.js';
 import type { RepoSpec, ResolvedSpec } from './types.js';
@@ -75,17 +75,29 @@ export const nameMatchesFolder: Rule = {
 
 export const releaseDerivable: Rule = {
   name: 'release-derivable',
-  check(input) {
+  async check(input) {
     // An oci root names no package sources, so nothing needs a release.
     if (input.spec.release !== '' || input.raw.packagemanager === 'oci') return [];
-    const what =
-      input.raw.packagemanager === 'apt' ? 'the apt suite (e.g. "bookworm")' : 'the release (e.g. "2.0")';
+    if (input.raw.packagemanager === 'apt')
+      return [
+        finding(
+          input,
+          this.name,
+          '/name',
+          `no apt suite: the name "${input.raw.name}" is not debian-<version> and no apt sources (the repo's, else the host's) name a suite: set "release" (e.g. "bookworm")`,
+        ),
+      ];
+    // RPM: only a .repo file that says $releasever needs one.
+    const users: string[] = [];
+    for (const file of input.spec.repoFiles)
+      if ((await readFile(file, 'utf8').catch(() => '')).includes('$releasever')) users.push(basename(file));
+    if (!users.length) return [];
     return [
       finding(
         input,
         this.name,
         '/name',
-        `cannot derive ${what} from the name "${input.raw.name}": set "release" in the spec`,
+        `${users.join(', ')} use $releasever and the name "${input.raw.name}" carries no version: set "release" (e.g. "2.0")`,
       ),
     ];
   },
@@ -167,17 +179,25 @@ export const kernelFileFormat: Rule = {
   },
 };
 
+/**
+ * VIC's `ci` repo has no .repo file: its build image's own repositories were used. So do we (the
+ * host's /etc/yum.repos.d), with a warning, and the build stops if the host has none either.
+ */
 export const rpmRepoFiles: Rule = {
   name: 'rpm-repo-files',
   check(input) {
     const pm = input.raw.packagemanager;
     if (!RPM_MANAGERS.has(pm) || input.folder.repoFiles.length > 0) return [];
+    const host = input.spec.repoFiles;
     return [
       finding(
         input,
         this.name,
         '/packagemanager',
-        `${pm} needs at least one *.repo file (yum repository definitions) in the repo folder: add one, e.g. ${input.raw.name}.repo`,
+        host.length
+          ? `no *.repo file in the repo folder: ${pm} uses the host's ${host.map((f) => showPath(f)).join(', ')}`
+          : `no *.repo file in the repo folder and none in the host's ${HOST_YUM_REPOS}: a build fails until you add one, e.g. ${input.raw.name}.repo`,
+        'warning',
       ),
     ];
   },

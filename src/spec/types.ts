@@ -42,6 +42,8 @@ export interface ResolvedSpec {
   readonly init: string;
   /** RPM releasever or apt suite. */
   readonly release: string;
+  /** Where the release came from ("the spec", "the suite of repos/x/sources.list"...): plan says it. */
+  readonly releaseFrom?: string;
   readonly packages: Readonly<Record<'base' | Flavour, readonly string[]>>;
   /** packages_script_staging split into arguments, e.g. ['erase', 'toybox']. */
   readonly stagingScript: Readonly<Record<Flavour, readonly string[]>>;

@@ -14,7 +14,7 @@ test('isobuild plan debian-12: the resolved spec, then the stages in pipeline or
   const out = res.stdout;
   expect(out).toMatch(/^repo +debian-12 \(.*repos\/debian-12\/repo-spec.json\)$/m);
   expect(out).toMatch(/^package manager +apt$/m);
-  expect(out).toMatch(/^release +bookworm$/m);
+  expect(out).toMatch(/^release +bookworm \(from the name debian-12\)$/m);
   expect(out).toMatch(/^kernel +linux-image-cloud-amd64 \(package\)$/m);
   expect(out).toMatch(/^apt sources +the host's apt configuration$/m);
   expect(out).toMatch(/^target bootstrap \(flavour bootstrap\), outputs: iso$/m);

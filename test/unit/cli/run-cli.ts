@@ -23,11 +23,11 @@ export async function checkCliBuilt(): Promise<void> {
   });
 }
 
-export async function runCli(args: string[], cwd: string): Promise<CliResult> {
+export async function runCli(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
   try {
     const { stdout, stderr } = await promisify(execFile)('node', [CLI, ...args], {
       cwd,
-      env: { ...process.env, NO_COLOR: '1' },
+      env: { ...process.env, NO_COLOR: '1', ...env },
     });
     return { code: 0, stdout, stderr };
   } catch (err) {

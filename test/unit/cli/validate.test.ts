@@ -227,19 +227,25 @@ packages:
     ],
   },
   {
-    name: 'rpm package manager without a *.repo file',
-    folder: 'photon-2.0',
-    files: { 'repo-spec.json': spec({ name: 'photon-2.0', packagemanager: 'tdnf', kernel: 'linux-esx' }) },
+    name: 'an RPM repo whose .repo file uses $releasever, with no version in its name',
+    folder: 'mydistro',
+    files: {
+      'repo-spec.json': spec({ name: 'mydistro', packagemanager: 'tdnf', kernel: 'linux-esx' }),
+      'my.repo': '[my]\nbaseurl=http://mirror.invalid/$releasever/os\n',
+    },
     expected: [
-      'photon-2.0/repo-spec.json:3:21 /packagemanager: tdnf needs at least one *.repo file (yum repository definitions) in the repo folder: add one, e.g. photon-2.0.repo',
+      'mydistro/repo-spec.json:2:11 /name: my.repo use $releasever and the name "mydistro" carries no version: set "release" (e.g. "2.0")',
     ],
   },
   {
-    name: 'release cannot be derived from the name',
+    name: 'an apt repo whose own sources name no suite (a flat repository)',
     folder: 'mydistro',
-    files: { 'repo-spec.json': spec({ name: 'mydistro' }) },
+    files: {
+      'repo-spec.json': spec({ name: 'mydistro' }),
+      'sources.list': 'deb [trusted=yes] file:/srv/debs ./\n',
+    },
     expected: [
-      'mydistro/repo-spec.json:2:11 /name: cannot derive the apt suite (e.g. "bookworm") from the name "mydistro": set "release" in the spec',
+      'mydistro/repo-spec.json:2:11 /name: no apt suite: the name "mydistro" is not debian-<version> and no apt sources (the repo\'s, else the host\'s) name a suite: set "release" (e.g. "bookworm")',
     ],
   },
   {

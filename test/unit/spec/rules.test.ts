@@ -66,7 +66,7 @@ describe('name-matches-folder', () => {
 test('release-derivable', async () => {
   expect(await runRule(releaseDerivable, BASE_SPEC)).toEqual([]);
   expect(await runRule(releaseDerivable, { ...BASE_SPEC, name: 'custom' }, {}, 'custom')).toEqual([
-    '/name: cannot derive the apt suite (e.g. "bookworm") from the name "custom": set "release" in the spec',
+    '/name: no apt suite: the name "custom" is not debian-<version> and no apt sources (the repo\'s, else the host\'s) name a suite: set "release" (e.g. "bookworm")',
   ]);
   expect(
     await runRule(releaseDerivable, { ...BASE_SPEC, name: 'custom', release: 'trixie' }, {}, 'custom'),
@@ -143,10 +143,11 @@ test('kernel-file-format: a path must be a .rpm or .deb', async () => {
   ]);
 });
 
-test('rpm-repo-files: tdnf, yum and dnf need a *.repo file', async () => {
+test('rpm-repo-files: without a *.repo file the host’s are used, with a warning (VIC’s ci repo)', async () => {
   const photon = { ...BASE_SPEC, name: 'photon-2.0', packagemanager: 'tdnf', kernel: 'linux-esx' };
+  // runRule does not look at the host: with no repo files at all the warning says a build fails.
   expect(await runRule(rpmRepoFiles, photon, {}, 'photon-2.0')).toEqual([
-    '/packagemanager: tdnf needs at least one *.repo file (yum repository definitions) in the repo folder: add one, e.g. photon-2.0.repo',
+    "warning /packagemanager: no *.repo file in the repo folder and none in the host's /etc/yum.repos.d: a build fails until you add one, e.g. photon-2.0.repo",
   ]);
   expect(await runRule(rpmRepoFiles, photon, { 'photon.repo': '[photon]\n' }, 'photon-2.0')).toEqual([]);
   // VIC's *.repo.local variants are not repo files.
