@@ -10,12 +10,6 @@ export type PackageList = string | string[];
  * @minItems 1
  */
 export type Argv = [string, ...string[]];
-/**
- * A command as an argument vector; no shell is involved unless argv[0] is one.
- *
- * @minItems 1
- */
-export type Argv1 = [string, ...string[]];
 
 /**
  * An isobuild repo spec: how to assemble a bootable image from a Linux distribution's packages (after VIC's isos/base/repos/<repo>/repo-spec.json).
@@ -53,6 +47,9 @@ export interface RepoSpec {
    * RPM releasever or apt suite. Default: derived from the repo name (photon-2.0 gives 2.0, debian-12 gives bookworm).
    */
   release?: string;
+  /**
+   * The packages to install: base into every root (iso-base), bootstrap and appliance on top of it for that flavour (staging).
+   */
   packages: {
     base: PackageList;
     bootstrap?: PackageList;
@@ -62,7 +59,13 @@ export interface RepoSpec {
    * A package-manager subcommand run before the flavour's packages are installed, e.g. 'erase toybox'. Split on blanks and passed as arguments, never through a shell.
    */
   packages_script_staging?: {
+    /**
+     * Run for the bootstrap flavour, e.g. 'erase toybox'. Empty: nothing runs.
+     */
     bootstrap?: string;
+    /**
+     * Run for the appliance flavour, e.g. 'erase toybox' or 'install less'. Empty: nothing runs.
+     */
     appliance?: string;
   };
   /**
@@ -118,7 +121,13 @@ export interface RepoSpec {
    * Firmware the ISO boots under. Default both.
    */
   boot?: {
+    /**
+     * Boot under BIOS (isolinux, El Torito and isohybrid MBR).
+     */
     bios?: boolean;
+    /**
+     * Boot under UEFI (GRUB x86_64-efi on an EFI system partition).
+     */
     uefi?: boolean;
   };
   /**
@@ -154,6 +163,9 @@ export interface RepoSpec {
  * The app appliance (seed 000's /app/prerun, run, postrun): boots straight into one program.
  */
 export interface App {
+  /**
+   * Files copied from the repo folder into the image before it is built.
+   */
   files?: {
     /**
      * Path relative to the repo folder.
@@ -163,11 +175,17 @@ export interface App {
      * Absolute path in the image.
      */
     dest: string;
+    /**
+     * Octal permission bits. Default: the source file's.
+     */
     mode?: string;
   }[];
   prerun?: Argv;
   run: Argv;
   postrun?: Argv;
+  /**
+   * Working directory of prerun, run and postrun (absolute, in the image). Default: /.
+   */
   cwd?: string;
   env?: Env;
   /**
@@ -175,7 +193,13 @@ export interface App {
    */
   end?: 'poweroff' | 'reboot' | 'shell';
 }
+/**
+ * Environment variables: names as a shell takes them, string values.
+ */
 export interface Env {
+  /**
+   * The variable's value.
+   */
   [k: string]: string;
 }
 /**
@@ -183,11 +207,16 @@ export interface Env {
  */
 export interface Minimise {
   /**
+   * Commands that exercise everything the image must keep; each runs traced in an overlay of the staged root.
+   *
    * @minItems 1
    */
   workloads: [
     {
       argv: Argv;
+      /**
+       * Working directory in the root. Default: /.
+       */
       cwd?: string;
       /**
        * Seconds. Default 60.
@@ -197,10 +226,16 @@ export interface Minimise {
        * Expected exit status. Default 0.
        */
       exit?: number;
+      /**
+       * Text fed to the workload's standard input. Default: none.
+       */
       stdin?: string;
     },
     ...{
       argv: Argv;
+      /**
+       * Working directory in the root. Default: /.
+       */
       cwd?: string;
       /**
        * Seconds. Default 60.
@@ -210,11 +245,23 @@ export interface Minimise {
        * Expected exit status. Default 0.
        */
       exit?: number;
+      /**
+       * Text fed to the workload's standard input. Default: none.
+       */
       stdin?: string;
     }[]
   ];
+  /**
+   * Globs (picomatch syntax: *, **, ?, [abc], {a,b}) of in-root paths kept whether or not a workload used them; checked when the spec is validated.
+   */
   keep?: string[];
+  /**
+   * Globs of folders whose entries are kept (the entries, not their contents): for programs that list a folder and pick what they find.
+   */
   list_dirs?: string[];
+  /**
+   * Globs of in-root paths dropped even when traced or kept (caches, docs).
+   */
   exclude?: string[];
   env?: Env;
 }
@@ -234,7 +281,7 @@ export interface Microvm {
    * rootfs.ext4's size (bytes, or with K, M, G), as osbuilder's IMG_SIZE; --size overrides. Default: the content plus headroom.
    */
   size?: string;
-  app?: Argv1;
+  app?: Argv;
   /**
    * Kernel arguments added to Firecracker's boot_args.
    */
