@@ -86,6 +86,14 @@ export class BuildError extends IsobuildError {
   }
 }
 
+/** A lock file that is unreadable, stale, or that the sources or the built root no longer match (exit 1). */
+export class LockError extends IsobuildError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'LockError';
+  }
+}
+
 /** SIGINT/SIGTERM: every command was stopped and cleanup ran; exit 130 as shells do. */
 export class InterruptedError extends IsobuildError {
   override readonly exitCode = 130;

@@ -17,6 +17,8 @@ import { loadRepo } from '../spec/load.js';
 import { digestOutput } from '../image/output-digest.js';
 import { OUTPUT_WRITERS, writeOutputs } from '../image/outputs.js';
 import { parseAge } from '../spec/normalise.js';
+import { writeInventories } from '../inventory/write-inventory.js';
+import { loadLockForBuild } from '../lock/use-lock.js';
 import { loggerFor, reposDir, type GlobalOptions } from './context.js';
 
 interface BuildFlags {
@@ -34,6 +36,7 @@ interface BuildFlags {
   extraPackages?: string;
   refresh?: boolean;
   listsMaxAge?: string;
+  locked?: boolean;
 }
 
 export function registerBuild(program: Command): void {
@@ -70,6 +73,7 @@ export function registerBuild(program: Command): void {
       '--lists-max-age <age>',
       "refresh package lists older than this (e.g. 6h, 1d; default: the spec's, 1d)",
     )
+    .option('--locked', "install exactly the versions in the repo's isobuild.lock, checking every digest")
     .action(async (ref: string, flags: BuildFlags, cmd: Command) => {
       const globals = cmd.optsWithGlobals<GlobalOptions>();
       const logger = loggerFor(globals);
@@ -77,7 +81,8 @@ export function registerBuild(program: Command): void {
       const lockTimeout = Number(flags.lockTimeout);
       if (!Number.isFinite(lockTimeout) || lockTimeout < 0)
         throw new UsageError('--lock-timeout takes seconds');
-      const plan = makePlan(spec, parseTarget(flags.target), {
+      const target = parseTarget(flags.target);
+      const options = {
         ...defaultBuildOptions(),
         outputDir: flags.bin,
         noCache: !flags.cache,
@@ -87,9 +92,12 @@ export function registerBuild(program: Command): void {
         ...(flags.size !== undefined ? { imageSize: parseImageSize(flags.size) } : {}),
         ...(flags.extraPackages?.trim() ? { extraPackages: splitWords(flags.extraPackages) } : {}),
         listsMaxAge: flags.refresh ? 0 : flags.listsMaxAge ? parseAge(flags.listsMaxAge) : undefined,
-      });
-      const remote = await openRegistryCache(plan, flags, logger);
+      };
+      let plan = makePlan(spec, target, options);
       await preflight(plan);
+      if (flags.locked)
+        plan = makePlan(spec, target, { ...options, locked: await loadLockForBuild(spec, options, logger) });
+      const remote = await openRegistryCache(plan, flags, logger);
       if (remote) await checkTools(REGISTRY_CACHE_TOOLS);
       const started = Date.now();
       const result = await runPipeline(plan, logger, { remote });
@@ -104,6 +112,12 @@ export function registerBuild(program: Command): void {
         const digest = await digestOutput(path);
         logger.event({ type: 'output', format: plan.outputs[i], path, ...digest });
       }
+      await writeInventories(
+        plan,
+        result,
+        written.map((path, i) => ({ format: plan.outputs[i]!, path })),
+        logger,
+      );
       if (flags.export) {
         const dest = await exportRoot(result.final.rootfs, flags.export, plan.options.sourceDateEpoch);
         logger.event(

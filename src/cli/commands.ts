@@ -7,6 +7,8 @@ import { registerClean } from './clean.js';
 import { registerDoctor } from './doctor.js';
 import { registerExport } from './export.js';
 import { registerList } from './list.js';
+import { registerLock } from './lock.js';
+import { registerDiff } from './diff.js';
 import { registerPlan } from './plan.js';
 import { registerRun } from './run.js';
 import { registerValidate } from './validate.js';
@@ -22,6 +24,8 @@ export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   registerPlan,
   registerBuild,
   registerExport,
+  registerLock,
+  registerDiff,
   registerClean,
   registerCache,
   registerDoctor,

@@ -5,6 +5,7 @@ import { writeEvent } from '../log/events.js';
 import { showPath } from '../spec/document.js';
 import { loadRepo } from '../spec/load.js';
 import type { ResolvedSpec } from '../spec/types.js';
+import { lockPath, readLock, staleReason } from '../lock/lock-file.js';
 import { loggerFor, reposDir, type GlobalOptions } from './context.js';
 
 /** The resolved spec as `isobuild plan` shows it: what the stages will read, defaults filled in. */
@@ -54,6 +55,25 @@ export function describeSpec(spec: ResolvedSpec): [string, string][] {
   return rows;
 }
 
+/** Whether the repo's isobuild.lock still matches the spec (a build without --locked ignores it). */
+export async function describeLock(
+  spec: ResolvedSpec,
+): Promise<{ path: string; packages: number; stale?: string; text: string } | undefined> {
+  const path = lockPath(spec);
+  const lock = await readLock(path);
+  if (!lock) return undefined;
+  const stale = staleReason(spec, lock);
+  const head = `${showPath(path)} (${lock.packages.length} packages)`;
+  return {
+    path,
+    packages: lock.packages.length,
+    ...(stale ? { stale } : {}),
+    text: stale
+      ? `${head} is STALE: ${stale}; run isobuild lock ${spec.name}`
+      : `${head}, matches the spec; used with build --locked`,
+  };
+}
+
 export function registerPlan(program: Command): void {
   program
     .command('plan')
@@ -65,11 +85,13 @@ export function registerPlan(program: Command): void {
       const target = parseTarget(flags.target);
       const spec = await loadRepo(ref, reposDir(globals), loggerFor(globals));
       const described = describePlan(makePlan(spec, target, defaultBuildOptions()));
+      const lock = await describeLock(spec);
       if (globals.json) {
-        writeEvent({ type: 'plan', ...described, spec });
+        writeEvent({ type: 'plan', ...described, spec, ...(lock ? { lock } : {}) });
         return;
       }
       const rows = describeSpec(spec);
+      if (lock) rows.push(['lock', lock.text]);
       const width = Math.max(...rows.map(([k]) => k.length));
       const out: string[] = rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`);
       out.push(

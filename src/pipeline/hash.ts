@@ -32,3 +32,15 @@ export async function hashPath(hash: Hash, path: string, label = path): Promise<
 export function sha256(): Hash {
   return createHash('sha256');
 }
+
+/** sha256 of one file's contents, hex. */
+export async function sha256File(path: string): Promise<string> {
+  const hash = sha256();
+  await new Promise<void>((resolve, reject) => {
+    createReadStream(path)
+      .on('data', (chunk) => hash.update(chunk))
+      .on('end', () => resolve())
+      .on('error', reject);
+  });
+  return hash.digest('hex');
+}

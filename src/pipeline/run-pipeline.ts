@@ -24,10 +24,19 @@ import { openBuildSession } from './build-session.js';
 import { checkEntry, readManifest } from './cache-integrity.js';
 import { copyTree, linkTree, removeTree } from './fs-tree.js';
 import { acquireLock } from './lock.js';
-import type { BuildPlan, RemoteStageCache, Stage, StageContext, StageLink, StageMeta } from './types.js';
+import type {
+  BuildPlan,
+  CacheInputs,
+  RemoteStageCache,
+  Stage,
+  StageContext,
+  StageLink,
+  StageMeta,
+  StageName,
+} from './types.js';
 
 export interface StageOutcome {
-  stage: string;
+  stage: StageName;
   key: string;
   /**
    * hit: from the local cache; pulled: from the remote cache; skipped: not needed, because a
@@ -35,10 +44,14 @@ export interface StageOutcome {
    */
   status: 'hit' | 'pulled' | 'skipped' | 'built';
   seconds: number;
+  /** What the key was computed from (manifests record it, so `isobuild diff` can say what changed). */
+  inputs: CacheInputs;
 }
 
 export interface PipelineResult {
   outcomes: StageOutcome[];
+  /** Each stage's entry, in order; undefined for a stage that was skipped (not needed, not cached). */
+  entries: (CacheEntry | undefined)[];
   /** The last stage's entry: its rootfs, bootfs and artifacts. */
   final: CacheEntry;
 }
@@ -69,7 +82,7 @@ export async function runPipeline(
     session = await openBuildSession(layout.tmp);
     // Tool versions known from earlier builds are not asked again: a no-op build runs nothing.
     await useToolVersionFile(join(layout.root, 'tool-versions.json'));
-    const links = await linkStages(plan);
+    const { links, inputs } = await linkStages(plan);
     await saveToolVersionFile();
     const depth = plan.options.verifyCache ? 'full' : 'quick';
     const found = plan.options.noCache
@@ -87,6 +100,7 @@ export async function runPipeline(
       }
     }
     const outcomes: StageOutcome[] = [];
+    const entries: (CacheEntry | undefined)[] = [];
     let parent: CacheEntry | undefined;
     for (const [index, stage] of plan.stages.entries()) {
       const started = Date.now();
@@ -95,7 +109,8 @@ export async function runPipeline(
       if (index <= start) {
         const status = index === pulled ? 'pulled' : index === start || found[index] ? 'hit' : 'skipped';
         const seconds = (Date.now() - started) / 1000;
-        outcomes.push({ stage: stage.name, key, status, seconds });
+        outcomes.push({ stage: stage.name, key, status, seconds, inputs: inputs[index]! });
+        entries.push(found[index]);
         const human =
           status === 'pulled'
             ? `from the registry ${options.remote!.name}`
@@ -114,13 +129,14 @@ export async function runPipeline(
       logger.event({ type: 'stage', stage: stage.name, status: 'start', key }, `${counter} ${stage.name}...`);
       try {
         parent = await runStage(plan, stage, key, parent, layout, logger);
+        entries.push(parent);
       } catch (err) {
         const seconds = (Date.now() - started) / 1000;
         logger.event({ type: 'stage', stage: stage.name, status: 'failed', key, seconds });
         throw err;
       }
       const seconds = (Date.now() - started) / 1000;
-      outcomes.push({ stage: stage.name, key, status: 'built', seconds });
+      outcomes.push({ stage: stage.name, key, status: 'built', seconds, inputs: inputs[index]! });
       logger.event(
         { type: 'stage', stage: stage.name, status: 'built', key, seconds },
         `${counter} ${stage.name}: built in ${seconds.toFixed(1)} s`,
@@ -131,7 +147,7 @@ export async function runPipeline(
     }
     if (!parent) throw new IsobuildError('the plan has no stages');
     await Promise.all(pushes);
-    return { outcomes, final: parent };
+    return { outcomes, entries, final: parent };
   } finally {
     await Promise.allSettled(pushes);
     await session?.close();
@@ -140,14 +156,17 @@ export async function runPipeline(
 }
 
 /** Every stage's key, in order: each depends on its inputs and its parent's key only. */
-async function linkStages(plan: BuildPlan): Promise<StageLink[]> {
+async function linkStages(plan: BuildPlan): Promise<{ links: StageLink[]; inputs: CacheInputs[] }> {
   const links: StageLink[] = [];
+  const inputs: CacheInputs[] = [];
   for (const stage of plan.stages) {
     const parentKey = links.at(-1)?.key;
-    const key = await computeStageKey(stage, plan, parentKey, await stage.cacheInputs(plan));
+    const stageInputs = await stage.cacheInputs(plan);
+    const key = await computeStageKey(stage, plan, parentKey, stageInputs);
     links.push({ stage: stage.name, key, parentKey });
+    inputs.push(stageInputs);
   }
-  return links;
+  return { links, inputs };
 }
 
 /**

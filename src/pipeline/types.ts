@@ -1,6 +1,7 @@
 import type { ToolNeed } from '../exec/host-tools.js';
 import type { RunOptions, RunResult } from '../exec/run.js';
 import type { Logger } from '../log/logger.js';
+import type { PackageLock } from '../lock/lock-file.js';
 import type { PackageManager } from '../pm/types.js';
 import type { Flavour, ResolvedSpec } from '../spec/types.js';
 
@@ -74,6 +75,8 @@ export interface BuildOptions {
    * --refresh asks); undefined means the spec's package_lists_max_age.
    */
   listsMaxAge?: number;
+  /** `build --locked`: the repo's isobuild.lock, whose versions the package stages install. */
+  locked?: PackageLock;
 }
 
 /** The root file system a microVM boots from: ext4 read-write, or squashfs read-only under a tmpfs overlay. */

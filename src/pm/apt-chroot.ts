@@ -13,6 +13,7 @@ import {
 import { join } from 'node:path';
 import { FIXED_PATH } from '../hooks/hook-env.js';
 import { resolveInRoot } from '../rootfs/root-path.js';
+import { LOCK_PINS, makeAptPins } from './apt-pins.js';
 import type { PmContext } from './types.js';
 
 /** Inside-root folders apt keeps downloads in, and their place in the package cache. */
@@ -61,6 +62,8 @@ export async function withAptChroot<T>(ctx: PmContext, fn: () => Promise<T>): Pr
         0o755,
       ),
     );
+    if (ctx.lock)
+      undo.push(await replaceFile(root, `/etc/apt/preferences.d/${LOCK_PINS}`, makeAptPins(ctx.lock), 0o644));
     for (const dir of APT_CACHE_DIRS) {
       const inRoot = await resolveInRoot(root, dir.inRoot);
       const inCache = join(ctx.pkgCacheDir, dir.inCache);

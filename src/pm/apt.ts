@@ -12,6 +12,11 @@ import { APT_CACHE_DIRS, makeAptEnv, withAptChroot } from './apt-chroot.js';
 import { DPKG_DOCS_CONFIG, dpkgDocFilters, estimateFilteredBytes, renderDpkgDocsConfig } from './apt-docs.js';
 import { aimHostSources, findAptSources, findHostSources } from './apt-sources.js';
 import { checkListsFreshness, digestSources, formatAge, stampLists } from './lists-age.js';
+import { readDpkgStatus } from '../inventory/dpkg-status.js';
+import { packageKey, type InstalledPackage } from '../inventory/types.js';
+import { sha256File } from '../pipeline/hash.js';
+import { fetchAptIndex, readAptIndex } from './apt-index.js';
+import { LOCK_PINS, makeAptPins } from './apt-pins.js';
 import type { PackageManager, PmContext } from './types.js';
 import { quoteWord } from '../exec/shell-quote.js';
 import { readToolVersion } from '../exec/tool-version.js';
@@ -65,7 +70,7 @@ export function mmdebstrapArgs(
   sources: readonly string[],
   pkgCacheDir: string,
   keys?: { keyringDir: string; files: readonly string[] },
-  opts: { dpkgFilters?: readonly string[]; skipUpdate?: boolean } = {},
+  opts: { dpkgFilters?: readonly string[]; skipUpdate?: boolean; pins?: string } = {},
 ): string[] {
   const args = [
     '--mode=root',
@@ -93,6 +98,12 @@ export function mmdebstrapArgs(
     args.push(
       `--setup-hook=copy-in ${keys.files.map((f) => quoteWord(f)).join(' ')} /etc/apt/trusted.gpg.d/`,
     );
+  }
+  if (opts.pins) {
+    // The lock's pins steer the essential set and --include alike, and leave with mmdebstrap.
+    args.push(`--setup-hook=mkdir -p "$1"/etc/apt/preferences.d`);
+    args.push(`--setup-hook=copy-in ${quoteWord(opts.pins)} /etc/apt/preferences.d/`);
+    args.push(`--customize-hook=rm -f "$1"/etc/apt/preferences.d/${basename(opts.pins)}`);
   }
   for (const dir of APT_CACHE_DIRS) {
     const outside = quoteWord(join(pkgCacheDir, dir.inCache));
@@ -182,6 +193,11 @@ async function setupRoot(ctx: PmContext, basePackages: readonly string[]): Promi
   if (ctx.sourceDateEpoch !== undefined) env.SOURCE_DATE_EPOCH = String(ctx.sourceDateEpoch);
   const keys = await prepareKeys(ctx);
   const dpkgFilters = dpkgDocFilters(ctx.spec);
+  let pins: string | undefined;
+  if (ctx.lock) {
+    pins = join(ctx.tmpDir, LOCK_PINS);
+    await writeFile(pins, makeAptPins(ctx.lock));
+  }
   const digest = await digestSources(sources.files);
   const freshness = await checkListsFreshness(listsStamp(ctx), digest, ctx.listsMaxAge);
   const bootstrap = async (skipUpdate: boolean) => {
@@ -189,6 +205,7 @@ async function setupRoot(ctx: PmContext, basePackages: readonly string[]): Promi
     const args = mmdebstrapArgs(ctx.spec, basePackages, target, sources.files, ctx.pkgCacheDir, keys, {
       dpkgFilters,
       skipUpdate,
+      pins,
     });
     await ctx.run('mmdebstrap', args, { env });
   };
@@ -359,8 +376,29 @@ async function cleanRoot(ctx: PmContext): Promise<void> {
   if ((await lstat(machineId).catch(() => undefined))?.isFile()) await writeFile(machineId, '');
 }
 
+/**
+ * dpkg's status file of the root, with each package's digest and origin from the apt lists the
+ * package cache keeps (the lists of the build's own apt-get update), else the cached .deb.
+ */
+async function listInstalled(ctx: PmContext): Promise<InstalledPackage[] | undefined> {
+  const installed = await readDpkgStatus(ctx.rootfs);
+  if (!installed) return undefined;
+  const index = await readAptIndex(join(ctx.pkgCacheDir, APT_CACHE_DIRS[1].inCache));
+  const archives = join(ctx.pkgCacheDir, APT_CACHE_DIRS[0].inCache);
+  return Promise.all(
+    installed.map(async (p) => {
+      const known = index.get(packageKey(p));
+      if (known) return { ...p, sha256: known.sha256, origin: known.origin };
+      const deb = join(archives, `${p.name}_${p.version.replace(':', '%3a')}_${p.arch}.deb`);
+      const digest = await sha256File(deb).catch(() => undefined);
+      return digest ? { ...p, sha256: digest } : p;
+    }),
+  );
+}
+
 export const aptPackageManager: PackageManager = {
   name: 'apt',
+  purlType: 'deb',
   packageName: { pattern: PACKAGE_ARG, syntax: 'name[:arch][=version|/suite], lower case' },
   tools: (spec) =>
     [
@@ -437,4 +475,6 @@ export const aptPackageManager: PackageManager = {
     });
   },
   clean: cleanRoot,
+  listInstalled,
+  querySources: fetchAptIndex,
 };

@@ -12,7 +12,8 @@ import { unpackImage } from '../oci/unpack-image.js';
 import { resolveInRoot } from '../rootfs/root-path.js';
 import type { ResolvedSpec } from '../spec/types.js';
 import { aptPackageManager } from './apt.js';
-import { installedDebPackages } from './dpkg-status.js';
+import { installedDebPackages } from '../inventory/dpkg-status.js';
+import { LockError } from '../errors.js';
 import type { PackageManager, PmContext } from './types.js';
 
 /**
@@ -76,6 +77,8 @@ export const ociPackageManager: PackageManager = {
   name: 'oci',
   // The image's own dpkg/apt installs them.
   packageName: aptPackageManager.packageName,
+  // isobuild drives only dpkg/apt inside an image (see withImagePm).
+  purlType: 'deb',
   tools(spec) {
     const needs: ToolNeed[] = [
       { tool: 'umoci', reason: "unpack the image's layers into the root (whiteouts, owners, modes)" },
@@ -146,5 +149,13 @@ export const ociPackageManager: PackageManager = {
   async clean(ctx) {
     const pm = await imagePackageManager(ctx);
     if (pm) await pm.clean(ctx);
+  },
+  // The image's own dpkg database, when it has one.
+  listInstalled: (ctx) => aptPackageManager.listInstalled(ctx),
+  querySources() {
+    // Its packages come in the image, named by digest, not from sources isobuild could ask.
+    throw new LockError(
+      'packagemanager oci has no package sources to lock against: pin the image by digest (image@sha256:...)',
+    );
   },
 };

@@ -2,6 +2,8 @@ import { copyFile, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { BuildError } from '../errors.js';
 import type { ToolNeed } from '../exec/host-tools.js';
+import type { RunResult } from '../exec/run.js';
+import { lockedArgs, listRpmInstalled, parseRepoquery, REPOQUERY_FORMAT } from './rpm-inventory.js';
 import type { ResolvedSpec } from '../spec/types.js';
 import { renderRpmConfig, rootCacheDir, rootConfigPath, type RpmTool } from './rpm-config.js';
 import { describeRpmDb, dropEmptyWal, importGpgKeys, initRpmDb, matchRootRpmBackend } from './rpm-db.js';
@@ -32,7 +34,7 @@ async function runFrontend(
   frontend: RpmFrontend,
   command: readonly string[],
   cache: CacheChoice = 'persistent',
-): Promise<void> {
+): Promise<RunResult> {
   reportFallback(ctx.logger, frontend);
   const session = await openRpmSession({
     spec: ctx.spec,
@@ -45,7 +47,10 @@ async function runFrontend(
     listsMaxAge: ctx.listsMaxAge,
   });
   try {
-    await ctx.run(frontend.path, [...session.args, ...command], { stage: ctx.stage, env: session.env });
+    return await ctx.run(frontend.path, [...session.args, ...command], {
+      stage: ctx.stage,
+      env: session.env,
+    });
   } finally {
     await rm(session.dir, { recursive: true, force: true });
   }
@@ -123,6 +128,7 @@ export function makeRpmPackageManager(adapter: RpmTool): PackageManager {
       pattern: RPM_PACKAGE_ARG,
       syntax: 'name[-version], a provide like pkgconfig(x), or a /path',
     },
+    purlType: 'rpm',
 
     tools(): ToolNeed[] {
       const frontend = frontendFor();
@@ -179,14 +185,15 @@ export function makeRpmPackageManager(adapter: RpmTool): PackageManager {
       await initRpmDb(ctx);
       await importGpgKeys(ctx, ctx.spec.gpgKeys);
       await writeRootConfig(ctx, adapter);
-      if (basePackages.length) await runFrontend(ctx, frontend, ['install', ...basePackages]);
+      if (basePackages.length)
+        await runFrontend(ctx, frontend, ['install', ...lockedArgs(basePackages, ctx.lock)]);
     },
 
     async install(ctx, packages) {
       if (!packages.length) return;
       checkPackageNames(packages, ctx.stage);
       await checkRepoKeys(ctx.spec, ctx.stage);
-      await runFrontend(ctx, frontendFor(), ['install', ...packages]);
+      await runFrontend(ctx, frontendFor(), ['install', ...lockedArgs(packages, ctx.lock)]);
     },
 
     async runScript(ctx, args) {
@@ -201,6 +208,22 @@ export function makeRpmPackageManager(adapter: RpmTool): PackageManager {
       await removeRootLogs(ctx.rootfs);
       await dropEmptyWal(ctx.rootfs);
       await matchRootRpmBackend(ctx);
+    },
+
+    listInstalled: listRpmInstalled,
+
+    async querySources(ctx) {
+      // An empty scratch root: repoquery needs an installroot, and the build's must stay untouched.
+      const scratch = join(ctx.tmpDir, 'repoquery-root');
+      await mkdir(scratch, { recursive: true });
+      const res = await runFrontend({ ...ctx, rootfs: scratch }, frontendFor(), [
+        'repoquery',
+        '--quiet',
+        '--showduplicates',
+        '--queryformat',
+        `${REPOQUERY_FORMAT}\n`,
+      ]);
+      return parseRepoquery(res.stdout);
     },
   };
 }

@@ -1,4 +1,6 @@
 import type { ToolNeed } from '../exec/host-tools.js';
+import type { InstalledPackage, SourceIndex } from '../inventory/types.js';
+import type { PackageLock } from '../lock/lock-file.js';
 import type { RunOptions, RunResult } from '../exec/run.js';
 import type { KernelFile } from '../kernel/extract-kernel.js';
 import type { Logger } from '../log/logger.js';
@@ -19,6 +21,8 @@ export interface PmContext {
   /** Package lists younger than this many seconds are used as they are (0: always refresh). */
   listsMaxAge: number;
   logger: Logger;
+  /** With `build --locked`: install exactly these versions (apt pins them, the RPM managers name them). */
+  lock?: PackageLock;
   run(file: string, args: readonly string[], opts?: RunOptions): Promise<RunResult>;
 }
 
@@ -30,6 +34,8 @@ export interface PackageManager {
   readonly name: PackageManagerName;
   /** What a package argument may look like, checked at validate time (no option, no shell syntax). */
   readonly packageName: { pattern: RegExp; syntax: string };
+  /** The package URL type of what it installs (pkg:deb, pkg:rpm). */
+  readonly purlType: 'deb' | 'rpm';
   /** Host tools the adapter runs for this spec. */
   tools(spec: ResolvedSpec): ToolNeed[];
   /** The commands `isobuild plan` shows for each operation (no side effects). */
@@ -57,4 +63,12 @@ export interface PackageManager {
   runScript(ctx: PmContext, args: readonly string[]): Promise<void>;
   /** Remove package caches and logs from the root. */
   clean(ctx: PmContext): Promise<void>;
+  /**
+   * Every package the root's own database lists (dpkg status, rpmdb), sorted, with the package
+   * file's sha256 and origin where the package cache knows them; undefined when the root has
+   * no database (a minimised root).
+   */
+  listInstalled(ctx: PmContext): Promise<InstalledPackage[] | undefined>;
+  /** Every package version the spec's sources provide now, with its digest (refreshes the index). */
+  querySources(ctx: PmContext): Promise<SourceIndex>;
 }

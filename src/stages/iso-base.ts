@@ -6,6 +6,7 @@ import { moveKernelToBootfs } from '../kernel/boot-files.js';
 import { describeKernelFile, extractKernelFile, kernelFileTools } from '../kernel/extract-kernel.js';
 import { findKernelImage, findKernels, pickKernelVersion } from '../kernel/find-kernel.js';
 import { decompressModules, modulesDirOf, runDepmod } from '../kernel/modules.js';
+import { checkRootAgainstLock } from '../lock/use-lock.js';
 import type { BuildPlan, CacheInputs, Stage, StageContext } from '../pipeline/types.js';
 import { findAptSources } from '../pm/apt-sources.js';
 import { packageManagerFor } from '../pm/index.js';
@@ -30,6 +31,7 @@ async function runIsoBase(ctx: StageContext): Promise<void> {
   );
   await ctx.pm.setup(pm, ctx.spec.packages.base);
   await installKernel(ctx);
+  await checkRootAgainstLock(ctx);
   const version = await prepareKernel(ctx);
   await ctx.pm.clean(pm);
   await touchInRoot(ctx.rootfs, '/etc/initrd-release', ctx.plan.options.sourceDateEpoch);
@@ -127,6 +129,7 @@ async function isoBaseInputs(plan: BuildPlan): Promise<CacheInputs> {
         ? { image: spec.raw.image, dockerfile: spec.raw.dockerfile, ...(await ociInputs(spec.oci)).values }
         : undefined,
       aptSourcesEnv: spec.packagemanager === 'apt' ? (process.env.ISOBUILD_APT_SOURCES ?? null) : undefined,
+      ...(plan.options.locked ? { locked: plan.options.locked.packages } : {}),
     },
     files,
     toolVersions: await toolVersions(spec, ['depmod']),

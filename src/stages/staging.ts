@@ -1,5 +1,6 @@
 import type { ToolNeed } from '../exec/host-tools.js';
 import { hookTools, runHook } from '../hooks/run-hook.js';
+import { checkRootAgainstLock } from '../lock/use-lock.js';
 import type { BuildPlan, CacheInputs, Stage, StageContext } from '../pipeline/types.js';
 import { packageManagerFor } from '../pm/index.js';
 import { pmContextOf } from '../pm/pm-context.js';
@@ -22,6 +23,7 @@ async function runStaging(ctx: StageContext): Promise<void> {
     ctx.logger.info(`installing ${packages.length} ${flavour} packages`);
     await ctx.pm.install(pm, packages);
   }
+  await checkRootAgainstLock(ctx);
   if (ctx.spec.hooks.staging) await runHook(ctx, 'staging', ctx.spec.hooks.staging);
   await ctx.pm.clean(pm);
 }
@@ -39,6 +41,7 @@ async function stagingInputs(plan: BuildPlan): Promise<CacheInputs> {
       release: spec.release,
       apt: spec.packagemanager === 'apt' ? spec.apt : undefined,
       aptSourcesEnv: spec.packagemanager === 'apt' ? (process.env.ISOBUILD_APT_SOURCES ?? null) : undefined,
+      ...(plan.options.locked ? { locked: plan.options.locked.packages } : {}),
     },
     files,
     toolVersions: await toolVersions(spec),

@@ -1,0 +1,130 @@
+import { lstat } from 'node:fs/promises';
+import { basename, join, relative } from 'node:path';
+import { exists } from '../fs/exists.js';
+import { digestOutput, type OutputDigest } from '../image/output-digest.js';
+import type { CacheEntry } from '../pipeline/cache.js';
+import { hashPath, sha256, sha256File } from '../pipeline/hash.js';
+import type { StageOutcome } from '../pipeline/run-pipeline.js';
+import type { BuildPlan, StageName } from '../pipeline/types.js';
+import type { PackageManager, PmContext } from '../pm/types.js';
+import { VERSION } from '../version.js';
+import { readDistro, type Distro } from './os-release.js';
+import { listRootFiles } from './root-files.js';
+import { compareText, type FileRecord, type InstalledPackage } from './types.js';
+
+export const MANIFEST_VERSION = 1;
+
+/** Where isobuild's own init layer lives in a root (VIC's static busybox, the tether); the spec's init joins them. */
+const ISOBUILD_PATHS = ['/init', '/etc/isobuild/', '/usr/lib/isobuild/'];
+
+/** What a stage's cache key was computed from; files as digests so the manifest stays small. */
+export interface StageRecord {
+  readonly name: StageName;
+  readonly key: string;
+  readonly values: unknown;
+  readonly files: Record<string, string>;
+  readonly toolVersions: readonly string[];
+}
+
+/** `<output>.manifest.json`: what is inside one output (mkosi's manifest, plus files and stages). */
+export interface Manifest {
+  readonly manifestVersion: typeof MANIFEST_VERSION;
+  readonly generator: string;
+  readonly repo: string;
+  readonly target: string;
+  readonly format: string;
+  readonly packagemanager: string;
+  readonly distro: Distro;
+  readonly sourceDateEpoch: number;
+  /** The output: its sha256 (a folder's over its files' sha256sum lines) and a folder's files. */
+  readonly output: { readonly name: string } & OutputDigest;
+  readonly kernel?: { readonly version: string; readonly sha256: string; readonly size: number };
+  /** The stage whose root's package database was read (the last one that still has it). */
+  readonly packagesFrom?: StageName;
+  readonly packages: readonly InstalledPackage[];
+  /** Files isobuild put into the root itself (init, static busybox, tether), not any package. */
+  readonly isobuildFiles: readonly FileRecord[];
+  /** Every entry of the initrd's root. */
+  readonly initrdFiles: readonly FileRecord[];
+  readonly stages: readonly StageRecord[];
+}
+
+export interface ManifestInputs {
+  plan: BuildPlan;
+  format: string;
+  /** The written output (a file or a folder). */
+  output: string;
+  outcomes: readonly StageOutcome[];
+  /** The last stage's entry: the initrd's root, the boot tree. */
+  final: CacheEntry;
+  /** Per stage; undefined where the pipeline skipped a stage it did not need. */
+  entries: readonly (CacheEntry | undefined)[];
+  pm: PackageManager;
+  /** Context for the package manager's queries; its rootfs is replaced per entry. */
+  pmContext: PmContext;
+}
+
+async function describeStage(plan: BuildPlan, o: StageOutcome): Promise<StageRecord> {
+  const files: Record<string, string> = {};
+  for (const file of [...o.inputs.files].sort(compareText)) {
+    // Labels as the cache key has them: relative to the repo folder, else the file's name.
+    const label = file.startsWith(plan.spec.repoDir) ? relative(plan.spec.repoDir, file) : basename(file);
+    const hash = sha256();
+    await hashPath(hash, file, label);
+    files[label] = hash.digest('hex');
+  }
+  return { name: o.stage, key: o.key, values: o.inputs.values, files, toolVersions: o.inputs.toolVersions };
+}
+
+/** The packages of the last entry whose root still has a package database (minimise drops it). */
+async function readPackages(
+  i: ManifestInputs,
+): Promise<{ from?: StageName; root: string; packages: readonly InstalledPackage[] }> {
+  for (let n = i.entries.length - 1; n >= 0; n--) {
+    const root = i.entries[n]?.rootfs;
+    if (!root) continue;
+    const packages = await i.pm.listInstalled({ ...i.pmContext, rootfs: root });
+    if (packages) return { from: i.outcomes[n]!.stage, root, packages };
+  }
+  return { root: i.final.rootfs, packages: [] };
+}
+
+export async function makeManifest(i: ManifestInputs): Promise<Manifest> {
+  const { plan } = i;
+  const final = i.final;
+  const initrdFiles = await listRootFiles(final.rootfs);
+  const { from, root, packages } = await readPackages(i);
+  const vmlinuz = join(final.bootfs, 'vmlinuz');
+  const kernelVersion = final.meta.kernelVersion;
+  const kernel =
+    kernelVersion && (await exists(vmlinuz))
+      ? { version: kernelVersion, sha256: await sha256File(vmlinuz), size: (await lstat(vmlinuz)).size }
+      : undefined;
+  const stages: StageRecord[] = [];
+  for (const o of i.outcomes) stages.push(await describeStage(plan, o));
+  return {
+    manifestVersion: MANIFEST_VERSION,
+    generator: `isobuild ${VERSION}`,
+    repo: plan.spec.name,
+    target: plan.target,
+    format: i.format,
+    packagemanager: plan.spec.packagemanager,
+    // A root without os-release (a hand-made distribution) is named after its repo: offline-1.0 → offline.
+    distro: await readDistro(root, {
+      id: plan.spec.name.replace(/-[\d.]+$/, '') || plan.spec.name,
+      versionId: plan.spec.release,
+    }),
+    sourceDateEpoch: plan.options.sourceDateEpoch,
+    output: { name: basename(i.output), ...(await digestOutput(i.output)) },
+    ...(kernel ? { kernel } : {}),
+    ...(from ? { packagesFrom: from } : {}),
+    packages,
+    isobuildFiles: initrdFiles.filter(
+      (f) =>
+        f.type !== 'dir' &&
+        [...ISOBUILD_PATHS, plan.spec.init].some((p) => f.path === p || f.path.startsWith(p)),
+    ),
+    initrdFiles,
+    stages,
+  };
+}

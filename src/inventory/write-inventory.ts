@@ -1,0 +1,88 @@
+import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { tempSibling } from '../image/files.js';
+import type { Logger } from '../log/logger.js';
+import { cacheLayout } from '../pipeline/cache.js';
+import { removeTree } from '../pipeline/fs-tree.js';
+import type { PipelineResult } from '../pipeline/run-pipeline.js';
+import type { BuildPlan } from '../pipeline/types.js';
+import { packageManagerFor } from '../pm/index.js';
+import { standalonePmContext } from '../pm/pm-context.js';
+import { makeManifest, type Manifest, type ManifestInputs } from './manifest.js';
+import { makeSbom } from './sbom.js';
+
+/** The files written next to an output (a file or a folder): bin/x.iso → bin/x.iso.manifest.json. */
+export function inventoryPaths(output: string): { manifest: string; sbom: string } {
+  const base = output.replace(/\/+$/, '');
+  return { manifest: `${base}.manifest.json`, sbom: `${base}.cdx.json` };
+}
+
+async function writeAtomically(path: string, text: string): Promise<void> {
+  const tmp = tempSibling(path);
+  try {
+    await writeFile(tmp, text);
+    await rename(tmp, path);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+}
+
+export function formatManifest(m: Manifest): string {
+  return JSON.stringify(m, null, 2) + '\n';
+}
+
+/** Writes `<output>.manifest.json` and the CycloneDX `<output>.cdx.json` for one written output. */
+export async function writeInventory(i: ManifestInputs): Promise<{ manifest: string; sbom: string }> {
+  const m = await makeManifest(i);
+  const paths = inventoryPaths(i.output);
+  await writeAtomically(paths.manifest, formatManifest(m));
+  await writeAtomically(paths.sbom, makeSbom(m, i.pm.purlType));
+  return paths;
+}
+
+/**
+ * Manifest and SBOM next to every output the build wrote, whatever its format: `written`
+ * pairs each format of the outputs table with the path its writer used.
+ */
+export async function writeInventories(
+  plan: BuildPlan,
+  result: PipelineResult,
+  written: readonly { format: string; path: string }[],
+  logger: Logger,
+): Promise<void> {
+  if (!written.length) return;
+  const layout = cacheLayout(resolve(plan.options.cacheRoot));
+  await mkdir(layout.tmp, { recursive: true });
+  const tmpDir = await mkdtemp(join(layout.tmp, `${plan.spec.name}-inventory-`));
+  try {
+    const pmContext = standalonePmContext({
+      spec: plan.spec,
+      rootfs: result.final.rootfs,
+      pkgCacheDir: layout.packages(plan.spec.name),
+      tmpDir,
+      stage: 'manifest',
+      sourceDateEpoch: plan.options.sourceDateEpoch,
+      logger,
+    });
+    const pm = packageManagerFor(plan.spec.packagemanager);
+    for (const { format, path } of written) {
+      const paths = await writeInventory({
+        plan,
+        format,
+        output: path,
+        outcomes: result.outcomes,
+        entries: result.entries,
+        final: result.final,
+        pm,
+        pmContext,
+      });
+      logger.event(
+        { type: 'inventory', format, manifest: paths.manifest, sbom: paths.sbom },
+        `wrote ${format} manifest and SBOM: ${paths.manifest}, ${paths.sbom}`,
+      );
+    }
+  } finally {
+    await removeTree(tmpDir);
+  }
+}

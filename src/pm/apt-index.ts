@@ -1,0 +1,139 @@
+import { copyFile, mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { parseStanzas } from '../inventory/dpkg-status.js';
+import { packageKey, type SourceIndex } from '../inventory/types.js';
+import { APT_CACHE_DIRS, makeAptEnv } from './apt-chroot.js';
+import { aimHostSources, findAptSources } from './apt-sources.js';
+import type { PmContext } from './types.js';
+
+const HOST_TRUSTED_PARTS = '/etc/apt/trusted.gpg.d';
+
+/** "Origin Codename" of a suite's (In)Release file. */
+function releaseLabel(text: string): string {
+  // InRelease is clearsigned: its first stanza is the PGP armour's "Hash:" header.
+  const f = parseStanzas(text).find((s) => s.has('origin') || s.has('codename')) ?? new Map<string, string>();
+  return [f.get('origin'), f.get('codename') ?? f.get('suite')].filter(Boolean).join(' ');
+}
+
+/** The fields of a Packages list the index needs, read line by line: the bookworm list is ~45 MB. */
+const INDEX_FIELDS: Record<string, 'name' | 'version' | 'arch' | 'sha256' | 'filename'> = {
+  'Package: ': 'name',
+  'Version: ': 'version',
+  'Architecture: ': 'arch',
+  'SHA256: ': 'sha256',
+  'Filename: ': 'filename',
+};
+
+function addPackages(index: SourceIndex, text: string, label: string): void {
+  let f: Partial<Record<'name' | 'version' | 'arch' | 'sha256' | 'filename', string>> = {};
+  const flush = () => {
+    if (f.name && f.version && f.arch && f.sha256) {
+      const key = packageKey({ name: f.name, version: f.version, arch: f.arch });
+      const component = f.filename?.split('/')[1];
+      if (!index.has(key))
+        index.set(key, { sha256: f.sha256, origin: [label, component].filter(Boolean).join('/') });
+    }
+    f = {};
+  };
+  for (const line of text.split('\n')) {
+    if (line === '') {
+      flush();
+      continue;
+    }
+    const colon = line.indexOf(': ');
+    const field = colon > 0 ? INDEX_FIELDS[line.slice(0, colon + 2)] : undefined;
+    if (field) f[field] = line.slice(colon + 2).trim();
+  }
+  flush();
+}
+
+/**
+ * Reads every *_Packages list in an apt lists folder (uncompressed, as apt stores them by
+ * default). The component is the second part of the package's pool path.
+ */
+export async function readAptIndex(listsDir: string): Promise<SourceIndex> {
+  const names = (await readdir(listsDir).catch(() => [] as string[])).sort();
+  // Parsing takes seconds; `lock` and the manifests ask about the same lists several times.
+  const stamps = await Promise.all(names.map(async (n) => `${n} ${(await stat(join(listsDir, n))).mtimeMs}`));
+  const stamp = stamps.join('\n');
+  const memo = parsed.get(listsDir);
+  if (memo?.stamp === stamp) return memo.index;
+  const index = await parseLists(listsDir, names);
+  parsed.set(listsDir, { stamp, index });
+  return index;
+}
+
+const parsed = new Map<string, { stamp: string; index: SourceIndex }>();
+
+async function parseLists(listsDir: string, names: readonly string[]): Promise<SourceIndex> {
+  const index: SourceIndex = new Map();
+  for (const name of names.filter((n) => n.endsWith('_Packages'))) {
+    const suite = /^(.*_dists_[^_]+(?:_[^_]+)*?)_[^_]+_binary-[^_]+_Packages$/.exec(name)?.[1];
+    const releaseFile = names.find((n) => suite && (n === `${suite}_InRelease` || n === `${suite}_Release`));
+    const label = releaseFile ? releaseLabel(await readFile(join(listsDir, releaseFile), 'utf8')) : '';
+    addPackages(index, await readFile(join(listsDir, name), 'utf8'), label);
+  }
+  return index;
+}
+
+/**
+ * Refreshes apt's view of the spec's sources in a scratch folder (no root, no dpkg database),
+ * seeded from the package cache's lists so an unchanged mirror downloads only Release files,
+ * and reads the index. This is what "the sources can still provide it" means for apt.
+ */
+export async function fetchAptIndex(ctx: PmContext): Promise<SourceIndex> {
+  const dir = join(ctx.tmpDir, 'apt-index');
+  const lists = join(dir, 'lists');
+  const parts = join(dir, 'sources.list.d');
+  const trusted = join(dir, 'trusted.gpg.d');
+  await Promise.all([
+    mkdir(join(lists, 'partial'), { recursive: true }),
+    mkdir(join(dir, 'cache/archives/partial'), { recursive: true }),
+    mkdir(parts, { recursive: true }),
+    mkdir(trusted, { recursive: true }),
+  ]);
+  const cachedLists = join(ctx.pkgCacheDir, APT_CACHE_DIRS[1].inCache);
+  for (const e of await readdir(cachedLists, { withFileTypes: true }).catch(() => []))
+    if (e.isFile() && e.name !== 'lock') await copyFile(join(cachedLists, e.name), join(lists, e.name));
+
+  const sources = await findAptSources(ctx.spec);
+  const files =
+    sources.origin === 'host'
+      ? await aimHostSources(sources.files, ctx.spec.release, ctx.spec.apt.components, join(dir, 'aimed'))
+      : sources.files;
+  for (const [i, f] of files.entries()) {
+    const ext = f.endsWith('.sources') ? '.sources' : '.list';
+    await copyFile(
+      f,
+      join(parts, `${String(i).padStart(2, '0')}-${basename(f).replace(/\.(list|sources)$/, '')}${ext}`),
+    );
+  }
+  for (const n of await readdir(HOST_TRUSTED_PARTS).catch(() => [] as string[]))
+    if (n.endsWith('.gpg') || n.endsWith('.asc'))
+      await copyFile(join(HOST_TRUSTED_PARTS, n), join(trusted, n));
+  for (const key of ctx.spec.gpgKeys) await copyFile(key, join(trusted, basename(key)));
+
+  const status = join(dir, 'status');
+  await writeFile(status, '');
+  const config = join(dir, 'apt.conf');
+  await writeFile(
+    config,
+    [
+      `Dir::State "${dir}/";`,
+      `Dir::State::Lists "${lists}/";`,
+      `Dir::State::status "${status}";`,
+      `Dir::Cache "${dir}/cache/";`,
+      `Dir::Etc::SourceList "/dev/null";`,
+      `Dir::Etc::SourceParts "${parts}/";`,
+      `Dir::Etc::TrustedParts "${trusted}/";`,
+      `Dir::Etc::Preferences "/dev/null";`,
+      `Dir::Etc::PreferencesParts "${dir}/none/";`,
+      '',
+    ].join('\n'),
+  );
+  await ctx.run('apt-get', ['update'], {
+    env: { ...makeAptEnv(ctx.sourceDateEpoch), APT_CONFIG: config },
+    cleanEnv: true,
+  });
+  return readAptIndex(lists);
+}
