@@ -12,9 +12,15 @@ import {
 } from '../tether/bootstrap-layer.js';
 import { removeFromRoot } from '../rootfs/write-in-root.js';
 import { installInitLayer, readBusyboxVersion } from '../tether/init-layer.js';
+import { BOOTSTRAP_SERVICE_PATH, initModeOf, wireSystemd, wireSysv } from '../tether/init-service.js';
 import { INIT_BUSYBOX, INIT_SCRIPT_PATH, TETHER_SOURCE_DIR } from '../tether/layout.js';
 import { bootsSystemd, checkInitRequirements, effectiveInit } from '../tether/requirements.js';
 import { HOST_BUSYBOX } from '../exec/host-tools.js';
+
+/** An appliance boots systemd with no tether; a bootstrap always has one (as PID 1 or a service). */
+function bootsSystemdOnly(plan: BuildPlan): boolean {
+  return plan.flavour === 'appliance' && bootsSystemd(effectiveInit(plan));
+}
 
 async function runTether(ctx: StageContext): Promise<void> {
   // The app appliance (seed 000) brings its own init layer.
@@ -24,7 +30,9 @@ async function runTether(ctx: StageContext): Promise<void> {
 
   const init = effectiveInit(ctx.plan);
   await checkInitRequirements(ctx.rootfs, init, Boolean(ctx.spec.hooks.init));
-  if (bootsSystemd(init)) {
+  // A bootstrap that boots the root's own init (systemd, SysV) starts the tether as its service.
+  const mode = ctx.plan.flavour === 'appliance' ? 'pid1' : await initModeOf(ctx.rootfs, init);
+  if (mode === 'pid1' && bootsSystemd(init)) {
     await linkInit(ctx, init);
     // With /etc/initrd-release (iso-base adds it, as VIC's base.sh does) systemd runs the initrd
     // targets and then fails to switch to a /sysroot that does not exist: the initrd is the system.
@@ -47,11 +55,24 @@ async function runTether(ctx: StageContext): Promise<void> {
     drivers: ctx.meta.drivers ?? [],
     sizeMiB: sizing.sizeMiB,
     hasRepoInit,
+    mode,
+    path: mode === 'pid1' ? ctx.spec.init : BOOTSTRAP_SERVICE_PATH,
   });
-  await linkInit(ctx, ctx.spec.init);
+  await linkInit(ctx, init);
+  if (mode !== 'pid1') {
+    const epoch = ctx.plan.options.sourceDateEpoch;
+    const logDevice = bootProfile(ctx.spec).logDevice;
+    const wired =
+      mode === 'systemd'
+        ? await wireSystemd(ctx.rootfs, logDevice, epoch)
+        : await wireSysv(ctx.rootfs, logDevice, epoch);
+    ctx.logger.info(
+      `tether: /init -> ${init} (${mode}), which starts ${BOOTSTRAP_SERVICE_PATH}: ${wired.join(', ')}`,
+    );
+  }
   ctx.meta.tetherSizeMiB = sizing.sizeMiB;
   ctx.logger.info(
-    `tether: ${ctx.spec.init} (bootstrap init, ${ctx.meta.drivers?.length ?? 0} drivers), tether: ${shipped.tether}; ` +
+    `tether: ${mode === 'pid1' ? ctx.spec.init : BOOTSTRAP_SERVICE_PATH} (bootstrap init, ${ctx.meta.drivers?.length ?? 0} drivers), tether: ${shipped.tether}; ` +
       `init layer: ${initLayer.busyboxVersion} (${initLayer.applets} applets) at ${INIT_BUSYBOX}; ` +
       (hasRepoInit ? `init.sh runs ${sizing.installFunctions.join(', ') || 'no install function'}; ` : '') +
       `/.tether tmpfs ${sizing.sizeMiB} MiB for ${(sizing.contentBytes / 1024 / 1024).toFixed(1)} MiB of contents`,
@@ -60,13 +81,13 @@ async function runTether(ctx: StageContext): Promise<void> {
 
 export const tetherStage: Stage = {
   name: 'tether',
-  version: 3,
+  version: 4,
   mutatesRoot: true,
   applies: () => true,
   tools: (plan) =>
     plan.microvm
       ? [{ tool: HOST_BUSYBOX, reason: "the microVM init's own userland (a static busybox)" }]
-      : plan.app || bootsSystemd(effectiveInit(plan))
+      : plan.app || bootsSystemdOnly(plan)
         ? []
         : [
             {
@@ -91,10 +112,9 @@ export const tetherStage: Stage = {
       ...(plan.spec.hooks.init ? [plan.spec.hooks.init] : []),
       ...(plan.options.tether ? [plan.options.tether] : plan.spec.tether ? [plan.spec.tether] : []),
       // The host's busybox goes into the image when the root has no static one.
-      ...(plan.app || (!plan.microvm && bootsSystemd(effectiveInit(plan))) ? [] : [HOST_BUSYBOX]),
+      ...(plan.app || (!plan.microvm && bootsSystemdOnly(plan)) ? [] : [HOST_BUSYBOX]),
     ],
-    toolVersions:
-      plan.app || (!plan.microvm && bootsSystemd(effectiveInit(plan))) ? [] : [await readBusyboxVersion()],
+    toolVersions: plan.app || (!plan.microvm && bootsSystemdOnly(plan)) ? [] : [await readBusyboxVersion()],
   }),
   describe: (plan) =>
     plan.microvm
@@ -104,14 +124,16 @@ export const tetherStage: Stage = {
         ]
       : plan.app
         ? ['write the app layer (src/app/layer.ts)']
-        : bootsSystemd(effectiveInit(plan))
+        : bootsSystemdOnly(plan)
           ? [`ln -s ${effectiveInit(plan)} <root>/init`, 'rm -f <root>/etc/initrd-release']
           : [
               `cp ${plan.spec.hooks.init ?? '(no init.sh)'} <root>${INIT_SCRIPT_PATH}`,
               `cp ${HOST_BUSYBOX} <root>${INIT_BUSYBOX}; link its applets beside it  # the init layer's userland`,
               `install ${plan.options.tether ?? plan.spec.tether ?? 'the default tether'} into <root>${TETHER_SOURCE_DIR}/${bootProfile(plan.spec).tether.bin}`,
               'bwrap --bind <root> / --dev /dev --proc /proc bash -c ". init.sh; install-iptables DIR"  # and install-entropy: sizes the /.tether tmpfs',
-              `render templates/init/bootstrap.sh.hbs to <root>${plan.spec.init}`,
+              bootsSystemd(plan.spec.init) || plan.spec.init === '/sbin/init'
+                ? `render templates/init/bootstrap.sh.hbs to <root>${BOOTSTRAP_SERVICE_PATH}; start it from the root's init (systemd: tether.service + vic.target; SysV: rc script + inittab)`
+                : `render templates/init/bootstrap.sh.hbs to <root>${plan.spec.init}`,
               `ln -s ${plan.spec.init} <root>/init`,
             ],
   run: runTether,

@@ -167,11 +167,22 @@ export async function sizeTether(
   return { sizeMiB: tetherSizeMiB(contentBytes), contentBytes, installFunctions: installs.ran };
 }
 
-/** Renders the bootstrap init to spec.init. */
+/** How the bootstrap init runs: as PID 1 from the initrd, or as a service of the root's init. */
+export type InitMode = 'pid1' | 'systemd' | 'sysv';
+
+/** Renders the bootstrap init to `path` (spec.init as PID 1, BOOTSTRAP_SERVICE_PATH as a service). */
 export async function writeBootstrapInit(
   ctx: StageContext,
-  opts: { kernelVersion: string; drivers: readonly string[]; sizeMiB: number; hasRepoInit: boolean },
+  opts: {
+    kernelVersion: string;
+    drivers: readonly string[];
+    sizeMiB: number;
+    hasRepoInit: boolean;
+    mode?: InitMode;
+    path?: string;
+  },
 ): Promise<string> {
+  const mode = opts.mode ?? 'pid1';
   const script = await renderTemplate('init/bootstrap.sh.hbs', {
     kernelVersion: assertShellWord('kernel version', opts.kernelVersion),
     drivers: opts.drivers.map((d) => assertShellWord('driver', d)),
@@ -189,8 +200,18 @@ export async function writeBootstrapInit(
     tetherBin: `${TETHER_DIR}/${bootProfile(ctx.spec).tether.bin}`,
     logDevice: bootProfile(ctx.spec).logDevice,
     publishModules: true,
+    asPid1: mode === 'pid1',
+    underSystemd: mode === 'systemd',
+    underSysv: mode === 'sysv',
+    serviceMode: mode,
   });
-  await writeRootFile(ctx.rootfs, ctx.spec.init, script, 0o755, ctx.plan.options.sourceDateEpoch);
+  await writeRootFile(
+    ctx.rootfs,
+    opts.path ?? ctx.spec.init,
+    script,
+    0o755,
+    ctx.plan.options.sourceDateEpoch,
+  );
   return script;
 }
 

@@ -30,8 +30,9 @@ export function effectiveInit(plan: Pick<BuildPlan, 'flavour' | 'spec'>): string
 export function initRequirements(plan: BuildPlan): string[] {
   if (plan.app) return [];
   const init = effectiveInit(plan);
-  if (bootsSystemd(init)) return [init];
+  if (plan.flavour === 'appliance' && bootsSystemd(init)) return [init];
   return [
+    ...(bootsSystemd(init) || init === '/sbin/init' ? [init] : []),
     INIT_LAYER_DIR,
     '/lib/modules',
     TETHER_SOURCE_DIR,

@@ -24,6 +24,10 @@ const INIT_DATA = {
   tetherBin: '/.tether/bin/tether',
   logDevice: '/dev/console',
   publishModules: true,
+  asPid1: true,
+  underSystemd: false,
+  underSysv: false,
+  serviceMode: 'pid1',
 };
 
 describe('init and tether templates', () => {

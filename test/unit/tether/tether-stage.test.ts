@@ -164,6 +164,64 @@ describe('tether stage (fake roots; the real boot is test/integration/tether-boo
     expect(initRequirements(ctx.plan)).toEqual(['/lib/systemd/systemd']);
   });
 
+  it('a bootstrap booting systemd starts the tether as tether.service in vic.target (VIC)', async () => {
+    await makeFakeRoot(root);
+    await mkdir(join(root, 'lib', 'systemd'), { recursive: true });
+    await writeFile(join(root, 'lib', 'systemd', 'systemd'), '');
+    await mkdir(join(root, 'etc'), { recursive: true });
+    await writeFile(join(root, 'etc', 'initrd-release'), '');
+    const ctx = makeContext({
+      stage: 'tether',
+      rootfs: root,
+      tmpDir: dir,
+      spec: makeSpec({ init: '/lib/systemd/systemd', profile: 'vic' }),
+      meta: { kernelVersion: '6.1.0-test' },
+    });
+    await tetherStage.run(ctx);
+    expect(await readlink(join(root, 'init'))).toBe('/lib/systemd/systemd');
+    const unit = await readFile(join(root, 'etc/systemd/system/tether.service'), 'utf8');
+    expect(unit).toContain('ExecStart=/usr/lib/isobuild/init/bootstrap');
+    expect(unit).toContain('TTYPath=/dev/ttyS1');
+    expect(await readlink(join(root, 'etc/systemd/system/default.target'))).toBe('vic.target');
+    expect(await readlink(join(root, 'etc/systemd/system/vic.target.wants/tether.service'))).toBe(
+      '../tether.service',
+    );
+    await expect(lstat(join(root, 'etc/initrd-release'))).rejects.toThrow();
+    const init = await readFile(join(root, 'usr/lib/isobuild/init/bootstrap'), 'utf8');
+    expect(init).toContain('exec systemctl switch-root "$MOUNTPOINT" /.tether/tether');
+    expect(init).not.toContain('mount -t devtmpfs');
+    expect(initRequirements(ctx.plan)).toEqual(
+      expect.arrayContaining(['/lib/systemd/systemd', '/usr/lib/isobuild/init']),
+    );
+  });
+
+  it('a bootstrap booting SysV /sbin/init starts the tether from an rc script and inittab', async () => {
+    await makeFakeRoot(root);
+    await mkdir(join(root, 'sbin'), { recursive: true });
+    await writeFile(join(root, 'sbin', 'init'), 'sysvinit');
+    await mkdir(join(root, 'etc'), { recursive: true });
+    await writeFile(join(root, 'etc', 'inittab'), 'id:3:initdefault:\nsi::sysinit:/etc/init.d/rcS\n');
+    const ctx = makeContext({
+      stage: 'tether',
+      rootfs: root,
+      tmpDir: dir,
+      spec: makeSpec({ init: '/sbin/init' }),
+      meta: { kernelVersion: '6.1.0-test' },
+    });
+    await tetherStage.run(ctx);
+    expect(await readFile(join(root, 'sbin', 'init'), 'utf8')).toBe('sysvinit');
+    expect(await readlink(join(root, 'init'))).toBe('/sbin/init');
+    expect(await readFile(join(root, 'etc/init.d/tether'), 'utf8')).toContain(
+      'start) /usr/lib/isobuild/init/bootstrap </dev/console >/dev/console 2>&1 &',
+    );
+    expect(await readlink(join(root, 'etc/rc1.d/S90tether'))).toBe('../init.d/tether');
+    expect(await readFile(join(root, 'etc/inittab'), 'utf8')).toBe(
+      'si::sysinit:/etc/init.d/rcS\n# isobuild: runlevel 1 (VIC), which starts the tether.\nid:1:initdefault:\ntt:1:once:/etc/init.d/tether start\n',
+    );
+    const init = await readFile(join(root, 'usr/lib/isobuild/init/bootstrap'), 'utf8');
+    expect(init).toContain('exec chroot "$MOUNTPOINT" /.tether/bin/tether');
+  });
+
   it('fails when the systemd the spec names is not in the root', async () => {
     await mkdir(root);
     const ctx = makeContext({
@@ -185,6 +243,7 @@ describe('tether stage (fake roots; the real boot is test/integration/tether-boo
       stage: 'tether',
       rootfs: root,
       tmpDir: dir,
+      target: 'appliance',
       spec: makeSpec({ init: '/lib/systemd/systemd' }),
     });
     expect(initRequirements(appliance.plan)).toEqual(['/lib/systemd/systemd']);
