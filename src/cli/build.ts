@@ -77,7 +77,8 @@ export function registerBuild(program: Command): void {
     .action(async (ref: string, flags: BuildFlags, cmd: Command) => {
       const globals = cmd.optsWithGlobals<GlobalOptions>();
       const logger = loggerFor(globals);
-      const spec = await loadRepo(ref, reposDir(globals));
+      // The same spec warnings `plan` prints: a build is no place to hide them.
+      const spec = await loadRepo(ref, reposDir(globals), logger);
       const lockTimeout = Number(flags.lockTimeout);
       if (!Number.isFinite(lockTimeout) || lockTimeout < 0)
         throw new UsageError('--lock-timeout takes seconds');
