@@ -1,3 +1,4 @@
+import { Spec, Validation } from '@cyclonedx/cyclonedx-library';
 import { createHash } from 'node:crypto';
 import { appendFile, cp, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -92,6 +93,26 @@ describe('debian-12 through the CLI', () => {
       'initrd',
       'iso',
     ]);
+    // The SBOM beside the ISO validates and lists exactly what dpkg-query shows in the staged root.
+    const sbom = await readFile(`${iso()}.cdx.json`, 'utf8');
+    expect(await new Validation.JsonStrictValidator(Spec.Version.v1dot6).validate(sbom)).toBeNull();
+    const listed = await run('chroot', [
+      join(dir, 'staged'),
+      'dpkg-query',
+      '-W',
+      '-f',
+      '${Package} ${db:Status-Status}\n',
+    ]);
+    const installed = listed.stdout
+      .split('\n')
+      .filter((l) => l.endsWith(' installed'))
+      .map((l) => l.split(' ')[0]!)
+      .sort();
+    const debs = (JSON.parse(sbom) as { components: { name: string; purl?: string }[] }).components
+      .filter((c) => c.purl?.startsWith('pkg:deb/debian/'))
+      .map((c) => c.name)
+      .sort();
+    expect(debs).toEqual(installed);
     expect(firstBuild.stderr).toMatch(/initrd: .*; ([\d.]+) MiB uncompressed/);
     const uncompressed = Number(/initrd: .*; ([\d.]+) MiB uncompressed/.exec(firstBuild.stderr)?.[1]);
     expect(uncompressed).toBeLessThanOrEqual(25);
