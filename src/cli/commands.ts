@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { registerCompletion } from './completion.js';
 import { registerBoot } from './boot.js';
 import { registerBuild } from './build.js';
 import { registerCache } from './cache.js';
@@ -32,4 +33,5 @@ export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   registerBoot,
   registerRun,
   registerCi,
+  registerCompletion,
 ];
