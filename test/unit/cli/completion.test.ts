@@ -20,7 +20,9 @@ async function complete(words: string[]): Promise<string[]> {
 test('bash: commands, repos and options complete', async () => {
   expect(await complete(['isobuild', 'val'])).toEqual(['validate']);
   expect(await complete(['isobuild', 'debian'])).toEqual(expect.arrayContaining(['debian-12']));
-  expect(await complete(['isobuild', 'plan', 'pho'])).toEqual(expect.arrayContaining(['photon-1.0', 'photon-2.0']));
+  expect(await complete(['isobuild', 'plan', 'pho'])).toEqual(
+    expect.arrayContaining(['photon-1.0', 'photon-2.0']),
+  );
   expect(await complete(['isobuild', 'clean', '--pack'])).toEqual(['--packages']);
 });
 
