@@ -112,8 +112,17 @@ export function teeLogger(base: Logger, path: string): Logger & { close(): Promi
   // A write error (a full disk) is kept and given back by close(): the stage fails with it.
   let failure: Error | undefined;
   file.on('error', (err) => (failure ??= err));
+  // Every line stamped, so a slow step shows in the log as a gap between times.
   const line = (s: string) => {
-    if (!failure) file.write(s.endsWith('\n') ? s : s + '\n');
+    if (failure) return;
+    const stamp = new Date().toISOString();
+    file.write(
+      s
+        .replace(/\n$/, '')
+        .split('\n')
+        .map((l) => `${stamp} ${l}\n`)
+        .join(''),
+    );
   };
   const level =
     (name: LogLevel) =>

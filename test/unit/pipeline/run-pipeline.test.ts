@@ -117,6 +117,9 @@ test('a failing stage names the stage, the command, the output tail and the log,
   expect(await readdir(join(cache, 'stages', 'demo'))).toEqual([expect.stringMatching(/^iso-base-/)]);
   expect(await readdir(join(cache, 'tmp'))).toEqual([]);
   expect(await readFile(join(cache, 'logs', 'demo', 'staging.log'), 'utf8')).toContain('the reason');
+  // Every stage-log line carries its time.
+  const logLines = (await readFile(join(cache, 'logs', 'demo', 'staging.log'), 'utf8')).trimEnd().split('\n');
+  for (const l of logLines) expect(l).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z /);
   expect(existsSync(join(cache, 'locks', 'demo.lock'))).toBe(false);
 });
 
