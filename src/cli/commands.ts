@@ -8,6 +8,7 @@ import { registerClean } from './clean.js';
 import { registerDoctor } from './doctor.js';
 import { registerExport } from './export.js';
 import { registerList } from './list.js';
+import { registerNew } from './new.js';
 import { registerLock } from './lock.js';
 import { registerDiff } from './diff.js';
 import { registerPlan } from './plan.js';
@@ -22,6 +23,7 @@ import { registerValidate } from './validate.js';
 export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   registerList,
   registerValidate,
+  registerNew,
   registerPlan,
   registerBuild,
   registerExport,

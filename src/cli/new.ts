@@ -1,0 +1,135 @@
+import type { Command } from 'commander';
+import { cp, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { isMap, isScalar, parseDocument } from 'yaml';
+import { UsageError } from '../errors.js';
+import { writeEvent } from '../log/events.js';
+import { showPath } from '../spec/document.js';
+import { locateRepo } from '../spec/load.js';
+import { loggerFor, reposDir, type GlobalOptions } from './context.js';
+
+interface NewFlags {
+  from?: string;
+}
+
+const SCHEMA = fileURLToPath(new URL('../../schemas/repo-spec.schema.json', import.meta.url));
+const SPEC_FILES = ['repo-spec.json', 'repo-spec.yaml', 'repo-spec.yml'] as const;
+
+/** A minimal apt repo, shaped like repos/debian-12: the spec and an init.sh with its drivers. */
+function starterFiles(name: string, dest: string): Record<string, string> {
+  const spec = {
+    $schema: relative(dest, SCHEMA),
+    name,
+    packagemanager: 'apt',
+    // Set, not derived: the name says nothing about the Debian release it builds.
+    release: 'bookworm',
+    kernel: 'linux-image-cloud-amd64',
+    init: '/bin/init',
+    packages: {
+      base: 'bash busybox coreutils kmod iproute2 util-linux mount ca-certificates',
+      bootstrap: '',
+      appliance: '',
+    },
+    modules: 'drivers',
+  };
+  const init = `#!/bin/bash
+# Repo hooks for the bootstrap init (see docs/spec.md and repos/debian-12/init.sh).
+#
+# The init sources this file, loads the drivers below (after isobuild's common list) and calls
+# install-iptables and install-entropy with the tether folder as their only argument.
+
+# Kernel modules to load: Debian's cloud kernel builds the virtio and ATA disk drivers as modules.
+drivers=(
+    "virtio_pci"
+    "virtio_blk"
+    "virtio_scsi"
+    "ata_piix"
+    "sd_mod"
+    "ext4"
+)
+
+# Usage: install-entropy DEST: copy an entropy daemon into the tether folder DEST and write its
+# command line to DEST/opt/config/entropy.txt (repos/debian-12/init.sh copies haveged).
+install-entropy () {
+    :
+}
+
+# Usage: install-iptables DEST: copy iptables into the tether folder DEST (see repos/debian-12).
+install-iptables () {
+    :
+}
+`;
+  return { 'repo-spec.json': JSON.stringify(spec, null, 4) + '\n', 'init.sh': init };
+}
+
+/**
+ * Set `name` in a copied spec by replacing only its value's text, so comments, key order and
+ * formatting stay as written (JSON and YAML alike: a JSON string is a YAML scalar too).
+ */
+export function renameSpec(text: string, name: string, file: string): string {
+  const doc = parseDocument(text);
+  const node = isMap(doc.contents) ? doc.contents.get('name', true) : undefined;
+  if (doc.errors.length || !isScalar(node) || !node.range)
+    throw new UsageError(`${showPath(file)}: cannot find a "name" to rewrite: fix the spec first`);
+  const [start, end] = node.range;
+  return text.slice(0, start) + JSON.stringify(name) + text.slice(end);
+}
+
+async function listFiles(dir: string, under = ''): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of await readdir(join(dir, under), { withFileTypes: true })) {
+    const rel = under ? `${under}/${e.name}` : e.name;
+    if (e.isDirectory()) out.push(...(await listFiles(dir, rel)));
+    else out.push(rel);
+  }
+  return out.sort();
+}
+
+async function copyRepo(from: string, dest: string, name: string): Promise<void> {
+  await cp(from, dest, { recursive: true, errorOnExist: true, force: false, verbatimSymlinks: true });
+  for (const spec of SPEC_FILES) {
+    const file = join(dest, spec);
+    const text = await readFile(file, 'utf8').catch(() => undefined);
+    if (text !== undefined) await writeFile(file, renameSpec(text, name, join(from, spec)));
+  }
+}
+
+export function registerNew(program: Command): void {
+  program
+    .command('new')
+    .description('create a repo folder that validates: a minimal apt repo, or a copy of another repo')
+    .argument('<name>', 'the new repo (a folder of that name under the repos folder)')
+    .option('--from <repo>', 'copy this repo, with its name rewritten')
+    .action(async (name: string, flags: NewFlags, cmd: Command) => {
+      const globals = cmd.optsWithGlobals<GlobalOptions>();
+      const logger = loggerFor(globals);
+      if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name))
+        throw new UsageError(`"${name}" is not a repo name: use letters, digits, ".", "_" and "-"`);
+      const repos = reposDir(globals);
+      const dest = join(repos, name);
+      if (await stat(dest).catch(() => undefined))
+        throw new UsageError(`${showPath(dest)} already exists: pick another name or remove it`);
+      const from = flags.from !== undefined ? await locateRepo(flags.from, repos) : undefined;
+      await mkdir(repos, { recursive: true });
+      try {
+        if (from) await copyRepo(from, dest, name);
+        else {
+          await mkdir(dest);
+          for (const [file, text] of Object.entries(starterFiles(name, dest)))
+            await writeFile(join(dest, file), text, { mode: file.endsWith('.sh') ? 0o755 : 0o644 });
+        }
+      } catch (err) {
+        // Nothing partial: a half-copied repo would fail validation in confusing ways.
+        await rm(dest, { recursive: true, force: true });
+        throw err;
+      }
+      const files = await listFiles(dest);
+      if (globals.json)
+        writeEvent({ type: 'created', repo: name, path: dest, from: from ? basename(from) : null, files });
+      else
+        logger.info(
+          `created ${showPath(dest)}${from ? ` from ${basename(from)}` : ''}: ${files.join(', ')} (isobuild validate ${name})`,
+        );
+    });
+}
