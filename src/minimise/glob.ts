@@ -1,52 +1,45 @@
 import { readdir } from 'node:fs/promises';
+import picomatch from 'picomatch';
 import { hostPath, walkInRoot } from '../rootfs/root-path.js';
 
 /**
- * Globs over paths inside a root (keep, list_dirs, exclude). Our own small matcher rather
- * than a host glob library, because those read through symlinks on the host: /lib -> /usr/lib
- * is fine, but an absolute link would lead them out of the root.
+ * Globs over paths inside a root (keep, list_dirs, exclude). Matching is picomatch's (the glob
+ * syntax globby users know); walking is ours, because host glob libraries read through
+ * symlinks on the host: /lib -> /usr/lib is fine, but an absolute link would lead them out of
+ * the root.
  *
- * Syntax: `*` and `?` within one component, `**` across components, `[abc]`, `{a,b}`.
- * Patterns are absolute in-root paths (a missing leading slash is added).
+ * Patterns are absolute in-root paths (a missing leading slash is added); `*` matches dot
+ * files too, as a shell glob in a root listing would be expected to by a `keep` author.
  */
-export function globToRegExp(pattern: string): RegExp {
+// posix: `[!a]` negates a class as in a shell (without it picomatch reads the `!` as a member).
+const OPTIONS: picomatch.PicomatchOptions = { dot: true, posix: true };
+
+function inRoot(pattern: string): string {
   const p = pattern.startsWith('/') ? pattern : '/' + pattern;
-  let re = '';
-  let inBrace = 0;
-  for (let i = 0; i < p.length; i++) {
-    const c = p[i] as string;
-    if (c === '*') {
-      if (p[i + 1] === '*') {
-        i++;
-        if (p[i + 1] === '/') {
-          i++;
-          re += '(?:.*/)?'; // '**/' matches zero or more whole directories
-        } else re += '.*';
-      } else re += '[^/]*';
-    } else if (c === '?') re += '[^/]';
-    else if (c === '[') {
-      const end = p.indexOf(']', i + 1);
-      if (end < 0) re += '\\[';
-      else {
-        re +=
-          '[' +
-          p
-            .slice(i + 1, end)
-            .replace(/^!/, '^')
-            .replace(/\\/g, '\\\\') +
-          ']';
-        i = end;
-      }
-    } else if (c === '{') {
-      inBrace++;
-      re += '(?:';
-    } else if (c === '}' && inBrace) {
-      inBrace--;
-      re += ')';
-    } else if (c === ',' && inBrace) re += '|';
-    else re += c.replace(/[.+^$()|\\]/g, '\\$&');
+  return p.length > 1 ? p.replace(/\/+$/, '') : p;
+}
+
+export function globToRegExp(pattern: string): RegExp {
+  return picomatch.makeRe(inRoot(pattern), OPTIONS);
+}
+
+/**
+ * Why a glob is malformed (an unclosed `{`, `[` or `(`), or undefined when it is fine: spec
+ * values are checked when the spec is validated, so a build never meets one.
+ */
+export function globProblem(pattern: string): string | undefined {
+  try {
+    picomatch.makeRe(inRoot(pattern), { ...OPTIONS, strictBrackets: true });
+    return undefined;
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    // picomatch's hint shows the escape JSON-quoted ("\\}"); say it once, plainly.
+    const close = /^Missing closing: "(.)"/.exec(message)?.[1];
+    const open = close && { '}': '{', ']': '[', ')': '(' }[close];
+    return open
+      ? `a "${open}" is never closed by "${close}" (write \\${open} for a literal "${open}")`
+      : message;
   }
-  return new RegExp('^' + re.replace(/\/$/, '') + '$');
 }
 
 /** The leading components without glob characters: where a walk for the pattern can start. */
@@ -54,7 +47,7 @@ export function staticPrefix(pattern: string): string {
   const parts = (pattern.startsWith('/') ? pattern : '/' + pattern).split('/').slice(1);
   const fixed: string[] = [];
   for (const part of parts.slice(0, -1)) {
-    if (/[*?[{]/.test(part)) break;
+    if (/[*?[{(]/.test(part)) break;
     fixed.push(part);
   }
   return '/' + fixed.join('/');

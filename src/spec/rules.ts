@@ -11,6 +11,7 @@ import type { RepoSpec, ResolvedSpec } from './types.js';
 import { FLAVOURS } from './types.js';
 import { packageManagerFor } from '../pm/index.js';
 import { SPEC_LIMITS } from './limits.js';
+import { globProblem } from '../minimise/glob.js';
 
 /** What a semantic rule sees: the schema-valid document and its normalised form. */
 export interface RuleInput {
@@ -394,6 +395,28 @@ export const cmdlineLength: Rule = {
   },
 };
 
+/** minimise globs compile (picomatch): a bad one is found here, not when the build reaches minimise. */
+export const minimiseGlobs: Rule = {
+  name: 'minimise-glob',
+  check(input) {
+    const out: Finding[] = [];
+    for (const list of ['keep', 'list_dirs', 'exclude'] as const)
+      for (const [i, pattern] of (input.raw.minimise?.[list] ?? []).entries()) {
+        const problem = globProblem(pattern);
+        if (problem)
+          out.push(
+            finding(
+              input,
+              this.name,
+              joinPointer('minimise', list, i),
+              `${JSON.stringify(pattern)} is not a valid glob: ${problem}`,
+            ),
+          );
+      }
+    return out;
+  },
+};
+
 export const SPEC_RULES: readonly Rule[] = [
   nameMatchesFolder,
   releaseDerivable,
@@ -407,6 +430,7 @@ export const SPEC_RULES: readonly Rule[] = [
   cmdlineLength,
   ociSource,
   bootFirmware,
+  minimiseGlobs,
 ];
 
 export async function applyRules(input: RuleInput, rules: readonly Rule[] = SPEC_RULES): Promise<Finding[]> {

@@ -273,6 +273,15 @@ packages:
     ],
   },
   {
+    name: 'a minimise.keep glob with an unclosed brace (a build would crash at minimise)',
+    files: {
+      'repo-spec.json': spec({ minimise: { workloads: [{ argv: ['/bin/true'] }], keep: ['/usr/{a,b'] } }),
+    },
+    expected: [
+      'debian-12/repo-spec.json:18:7 /minimise/keep/0: "/usr/{a,b" is not a valid glob: a "{" is never closed by "}" (write \\{ for a literal "{")',
+    ],
+  },
+  {
     name: 'an invalid environment variable name in the app section',
     files: { 'repo-spec.json': spec({ app: { run: ['/app/run'], env: { '1BAD': 'x' } } }) },
     expected: [

@@ -13,6 +13,7 @@ import {
   checkInsideRepo,
   filesInsideRepo,
   kernelFileFormat,
+  minimiseGlobs,
   nameMatchesFolder,
   ociSource,
   releaseDerivable,
@@ -207,6 +208,26 @@ test('boot-firmware', async () => {
   expect(await runRule(bootFirmware, { ...BASE_SPEC, boot: { bios: false, uefi: false } })).toEqual([
     '/boot: both bios and uefi are false: enable at least one firmware',
   ]);
+});
+
+test('minimise-glob: an unclosed brace, bracket or group is found at validate time', async () => {
+  const minimise = {
+    workloads: [{ argv: ['/bin/true'] }],
+    keep: ['/etc/ssl/certs/**', '/usr/{a,b'],
+    list_dirs: ['/usr/lib/[ab'],
+    exclude: ['**/__pycache__/**', 'usr/share/@(doc'],
+  };
+  expect(await runRule(minimiseGlobs, { ...BASE_SPEC, minimise })).toEqual([
+    '/minimise/keep/1: "/usr/{a,b" is not a valid glob: a "{" is never closed by "}" (write \\{ for a literal "{")',
+    '/minimise/list_dirs/0: "/usr/lib/[ab" is not a valid glob: a "[" is never closed by "]" (write \\[ for a literal "[")',
+    '/minimise/exclude/1: "usr/share/@(doc" is not a valid glob: a "(" is never closed by ")" (write \\( for a literal "(")',
+  ]);
+  expect(
+    await runRule(minimiseGlobs, {
+      ...BASE_SPEC,
+      minimise: { ...minimise, keep: [], list_dirs: [], exclude: [] },
+    }),
+  ).toEqual([]);
 });
 
 test('hooks-parse: bash -n on each hook, never running it', async () => {
