@@ -2,7 +2,7 @@ import { addAppFiles, appInitRequirements, TEMPLATES } from '../app/layer.js';
 import type { BuildPlan, Stage } from '../pipeline/types.js';
 import { minimiseRoot } from '../minimise/minimise-root.js';
 import { describeTrace } from '../minimise/tracer.js';
-import { initRequirements } from '../tether/requirements.js';
+import { bootsDistroInit, initRequirements } from '../tether/requirements.js';
 import { INIT_SCRIPT_PATH } from '../tether/layout.js';
 import type { Workload } from '../minimise/tracer.js';
 import { copyIntoRoot } from '../rootfs/write-in-root.js';
@@ -34,7 +34,13 @@ const INSTALL_FUNCTIONS_WORKLOAD: Workload = {
  */
 export function smallBootstrap(plan: BuildPlan): boolean {
   // Only the images that boot the initrd as their root: microVM targets boot a whole root from a disk.
-  return (plan.target === 'bootstrap' || plan.target === 'initrd') && plan.spec.bootstrapInitrd === 'small';
+  // A bootstrap that boots the distro's own init (systemd, SysV) needs that init's whole userland
+  // (units, generators, rc scripts): it keeps the full root, as an appliance does.
+  return (
+    (plan.target === 'bootstrap' || plan.target === 'initrd') &&
+    plan.spec.bootstrapInitrd === 'small' &&
+    !bootsDistroInit(plan.spec.init)
+  );
 }
 
 /**

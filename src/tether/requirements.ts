@@ -8,6 +8,11 @@ export function bootsSystemd(init: string): boolean {
   return /(^|\/)systemd$/.test(init);
 }
 
+/** Whether an init is the distribution's own (systemd or SysV init), not isobuild's bootstrap init. */
+export function bootsDistroInit(init: string): boolean {
+  return bootsSystemd(init) || init === '/sbin/init';
+}
+
 /** Where systemd lives in every distribution VIC's repos cover. */
 export const SYSTEMD_INIT = '/lib/systemd/systemd';
 
@@ -32,7 +37,7 @@ export function initRequirements(plan: BuildPlan): string[] {
   const init = effectiveInit(plan);
   if (plan.flavour === 'appliance' && bootsSystemd(init)) return [init];
   return [
-    ...(bootsSystemd(init) || init === '/sbin/init' ? [init] : []),
+    ...(bootsDistroInit(init) ? [init] : []),
     INIT_LAYER_DIR,
     '/lib/modules',
     TETHER_SOURCE_DIR,

@@ -24,6 +24,15 @@ test.each([
   if (target !== 'bootstrap-staging') expect(smallBootstrap(plan)).toBe(small);
 });
 
+test.each(['/lib/systemd/systemd', '/sbin/init'])(
+  'a bootstrap booting the distro init %s keeps the whole root (its units and rc scripts)',
+  (init) => {
+    const plan = planFor('bootstrap', { init });
+    expect(smallBootstrap(plan)).toBe(false);
+    expect(plan.stages.some((s) => s.name === 'minimise')).toBe(false);
+  },
+);
+
 test('a small bootstrap traces only init.sh (strace only with one), and its key holds the init needs', async () => {
   expect(minimiseStage.tools(planFor('bootstrap'))).toEqual([]);
   const plan = planFor('bootstrap', { hooks: { init: '/nonexistent/init.sh' } });
