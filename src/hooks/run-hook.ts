@@ -40,6 +40,7 @@ export async function runHook(ctx: StageContext, kind: HookKind, file: string): 
         'bwrap',
         ...hostSandboxArgs({
           writable: [pkgDir, ctx.rootfs, ctx.bootfs, ctx.spec.repoDir, ctx.tmpDir],
+          readable: [dirname(file)],
           cwd: ctx.spec.repoDir,
         }),
         '--',

@@ -47,6 +47,8 @@ export function confinementArgs(): string[] {
 export interface HostSandbox {
   /** Folders the code may write (the root being built, the repo folder, its scratch). */
   writable: readonly string[];
+  /** Folders it reads that may lie under a hidden one (the hook's own folder in a checkout under /tmp). */
+  readable?: readonly string[];
   cwd: string;
 }
 
@@ -60,8 +62,12 @@ export function hostSandboxArgs(o: HostSandbox): string[] {
   const args = ['--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc'];
   for (const dir of HIDDEN_DIRS) if (existsSync(dir)) args.push('--tmpfs', dir);
   for (const file of SECRET_FILES) if (existsSync(file)) args.push('--ro-bind', '/dev/null', file);
-  const writable = [...new Set(o.writable.map((d) => resolve(d)))].sort((a, b) => a.length - b.length);
-  for (const dir of writable) args.push('--bind', dir, dir);
+  const modes = new Map<string, '--bind' | '--ro-bind'>();
+  for (const dir of o.readable ?? []) modes.set(resolve(dir), '--ro-bind');
+  // A folder named both ways is writable.
+  for (const dir of o.writable) modes.set(resolve(dir), '--bind');
+  const dirs = [...modes.keys()].sort((a, b) => a.length - b.length);
+  for (const dir of dirs) args.push(modes.get(dir)!, dir, dir);
   args.push('--chdir', resolve(o.cwd), ...confinementArgs());
   return args;
 }
