@@ -13,6 +13,7 @@ import { registerLock } from './lock.js';
 import { registerDiff } from './diff.js';
 import { registerPlan } from './plan.js';
 import { registerRun } from './run.js';
+import { registerShell } from './shell.js';
 import { registerValidate } from './validate.js';
 
 /**
@@ -27,6 +28,7 @@ export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   registerPlan,
   registerBuild,
   registerExport,
+  registerShell,
   registerLock,
   registerDiff,
   registerClean,

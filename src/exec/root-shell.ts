@@ -1,0 +1,88 @@
+import { lstat, readdir, readlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { UsageError } from '../errors.js';
+import { confinementArgs } from '../hooks/sandbox.js';
+import type { Logger } from '../log/logger.js';
+import { walkInRoot } from '../rootfs/root-path.js';
+import { run, type RunResult } from './run.js';
+
+/** Mounted fresh in the sandbox, whatever the root holds there. */
+const FRESH = { proc: '--proc', dev: '--dev', tmp: '--tmpfs', run: '--tmpfs' } as const;
+
+/** Shells tried, in order, when no command is given; a busybox without applet links runs as `busybox sh`. */
+const SHELLS: readonly (readonly string[])[] = [
+  ['/bin/bash'],
+  ['/usr/bin/bash'],
+  ['/bin/sh'],
+  ['/usr/bin/sh'],
+  ['/bin/busybox', 'sh'],
+  ['/usr/bin/busybox', 'sh'],
+];
+
+/**
+ * bwrap arguments (up to `--`) that show `root` as `/`, read-only, and nothing of the host's
+ * files. bwrap's own new root is a throwaway tmpfs; each top-level entry of the root is
+ * bound read-only (or recreated, for links) onto it, so a root without /proc or /tmp folders
+ * still gets them, and no write, not even a top-level one, reaches the root folder, which is
+ * a cache entry.
+ */
+export async function rootSandboxArgs(root: string): Promise<string[]> {
+  const args: string[] = [];
+  for (const name of (await readdir(root)).sort()) {
+    if (name in FRESH) continue;
+    const from = join(root, name);
+    const st = await lstat(from);
+    if (st.isSymbolicLink()) args.push('--symlink', await readlink(from), `/${name}`);
+    else if (st.isDirectory() || st.isFile()) args.push('--ro-bind', from, `/${name}`);
+  }
+  for (const [dir, how] of Object.entries(FRESH)) args.push(how, `/${dir}`);
+  args.push('--hostname', 'isobuild', '--chdir', '/', ...confinementArgs());
+  return args;
+}
+
+/** The command to run: the user's, else the first shell the root has. */
+export async function commandInRoot(root: string, argv: readonly string[]): Promise<string[]> {
+  if (argv.length > 0) return [...argv];
+  for (const shell of SHELLS) {
+    const found = await walkInRoot(root, shell[0]!);
+    if (found.stat?.isFile() && found.stat.mode & 0o111) return [...shell];
+  }
+  throw new UsageError(
+    `no shell in the root (tried ${SHELLS.map((s) => s.join(' ')).join(', ')}): give a command after --`,
+  );
+}
+
+export interface RootShellOptions {
+  /** Pass the terminal through (an interactive shell); else output is captured. */
+  inherit: boolean;
+  /** Shown in the shell's prompt, e.g. "debian-12:staging". */
+  label: string;
+  logger?: Logger;
+}
+
+/**
+ * Run argv (default: a shell) in a read-only sandbox of `root`; never throws for the command's
+ * own exit status, which the caller passes on.
+ */
+export async function runInRoot(
+  root: string,
+  argv: readonly string[],
+  o: RootShellOptions,
+): Promise<RunResult> {
+  const command = await commandInRoot(root, argv);
+  // A fixed environment: nothing of the caller's (tokens, proxies, host paths) enters the root.
+  const env = {
+    PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+    HOME: '/root',
+    LANG: 'C.UTF-8',
+    TERM: process.env.TERM ?? 'dumb',
+    PS1: `[isobuild ${o.label}]# `,
+  };
+  return run('bwrap', [...(await rootSandboxArgs(root)), '--', ...command], {
+    cleanEnv: true,
+    env,
+    inherit: o.inherit,
+    allowFailure: true,
+    logger: o.logger,
+  });
+}
