@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { writeEvent } from '../log/events.js';
 import { SHIPPED_REPOS } from '../spec/load.js';
 import { createLogger, type Logger } from '../log/logger.js';
+import { progressModeFor, withProgress } from '../log/progress.js';
 
 /** Options every command shares, set on the root program. */
 export interface GlobalOptions {
@@ -28,7 +29,14 @@ export function cacheRoot(): string {
 }
 
 export function loggerFor(opts: GlobalOptions): Logger {
-  return createLogger({ json: opts.json, debug: opts.debug, verbose: opts.verbose, quiet: opts.quiet });
+  const logger = createLogger({
+    json: opts.json,
+    debug: opts.debug,
+    verbose: opts.verbose,
+    quiet: opts.quiet,
+  });
+  // Only builds send stage events, so other commands are unchanged by the progress display.
+  return withProgress(logger, progressModeFor(opts));
 }
 
 /**

@@ -1,0 +1,194 @@
+import { createLogUpdate } from 'log-update';
+import type { LogEvent, Logger } from './logger.js';
+import { parseProgressLine } from './progress-line.js';
+
+/**
+ * Progress of the running stage, fed by the pipeline's stage events and by every command's output
+ * lines (the runner streams them into the stage logger). On a terminal it is one status line
+ * redrawn in place; with --json it is throttled `progress` events; otherwise nothing is added and
+ * the plain `[n/N] stage...` lines stay as they are (logs, pipes, CI).
+ */
+export type ProgressMode = 'live' | 'json' | 'off';
+
+export interface ProgressEvent {
+  type: 'progress';
+  stage: string;
+  elapsed: number;
+  step?: string;
+  bytes?: number;
+}
+
+/** The live line's screen: log-update in real use, a recorder in tests. */
+export interface LiveDisplay {
+  render(text: string): void;
+  clear(): void;
+}
+
+export interface ProgressOptions {
+  now?: () => number;
+  /** Least time between two `progress` events of one stage (--json). */
+  jsonIntervalMs?: number;
+  /** Least time between two redraws of the live line for new output. */
+  liveIntervalMs?: number;
+  display?: LiveDisplay;
+  stream?: NodeJS.WriteStream;
+}
+
+export function progressModeFor(
+  opts: { json?: boolean; quiet?: boolean },
+  stream: NodeJS.WriteStream = process.stderr,
+): ProgressMode {
+  if (opts.json) return 'json';
+  if (opts.quiet) return 'off';
+  // A dumb terminal cannot move the cursor: plain lines, as in a pipe.
+  return stream.isTTY && process.env.TERM !== 'dumb' ? 'live' : 'off';
+}
+
+interface Running {
+  stage: string;
+  /** "[2/6] staging", taken from the start event's human line. */
+  label: string;
+  started: number;
+  step?: string;
+  bytes?: number;
+  lastShown: number;
+  pending?: NodeJS.Timeout;
+}
+
+const ENDED = new Set(['built', 'failed', 'hit', 'pulled', 'skipped']);
+
+function formatBytes(n: number): string {
+  if (n < 1e3) return `${n} B`;
+  if (n < 1e6) return `${(n / 1e3).toFixed(1)} kB`;
+  if (n < 1e9) return `${(n / 1e6).toFixed(1)} MB`;
+  return `${(n / 1e9).toFixed(2)} GB`;
+}
+
+/** The live line: "[1/6] iso-base 12 s · Unpacking libc6:amd64 (2.36-9) · 31.4 MB". */
+export function formatLiveLine(
+  r: Pick<Running, 'label' | 'step' | 'bytes'>,
+  elapsedMs: number,
+  columns = 80,
+): string {
+  const parts = [`${r.label} ${Math.floor(elapsedMs / 1000)} s`];
+  if (r.step) parts.push(r.step);
+  if (r.bytes !== undefined) parts.push(formatBytes(r.bytes));
+  const text = parts.join(' · ');
+  // One screen line, always: a wrapped line would leave its first half behind on each redraw.
+  return text.length < columns ? text : text.slice(0, Math.max(columns - 2, 1)) + '…';
+}
+
+function logUpdateDisplay(stream: NodeJS.WriteStream): LiveDisplay {
+  // The cursor stays visible: a build killed mid-stage must not leave the terminal without one.
+  // A pseudo-terminal may report 0×0 (script(1) without a terminal, some CI runners), which
+  // log-update takes as "no room" and draws nothing: one line always fits.
+  const screen = {
+    write: (s: string) => stream.write(s),
+    get columns() {
+      return stream.columns || 80;
+    },
+    get rows() {
+      return stream.rows || 24;
+    },
+    isTTY: true,
+  } as unknown as NodeJS.WriteStream;
+  const update = createLogUpdate(screen, { showCursor: true });
+  return { render: (text) => update(text), clear: () => update.clear() };
+}
+
+export function withProgress(base: Logger, mode: ProgressMode, opts: ProgressOptions = {}): Logger {
+  if (mode === 'off') return base;
+  const now = opts.now ?? Date.now;
+  const stream = opts.stream ?? process.stderr;
+  const interval = mode === 'json' ? (opts.jsonIntervalMs ?? 500) : (opts.liveIntervalMs ?? 100);
+  let display: LiveDisplay | undefined;
+  const live = (): LiveDisplay => (display ??= opts.display ?? logUpdateDisplay(stream));
+  let running: Running | undefined;
+  let ticker: NodeJS.Timeout | undefined;
+
+  const show = (r: Running) => {
+    clearTimeout(r.pending);
+    r.pending = undefined;
+    r.lastShown = now();
+    const elapsed = r.lastShown - r.started;
+    if (mode === 'live') {
+      live().render(formatLiveLine(r, elapsed, stream.columns || 80));
+      return;
+    }
+    const ev: ProgressEvent = { type: 'progress', stage: r.stage, elapsed: Math.round(elapsed / 100) / 10 };
+    if (r.step) ev.step = r.step;
+    if (r.bytes !== undefined) ev.bytes = r.bytes;
+    base.event(ev as unknown as LogEvent);
+  };
+  // Throttled: the first change of a window shows at once, the last one at the window's end.
+  const changed = (r: Running) => {
+    const wait = r.lastShown + interval - now();
+    if (wait <= 0) show(r);
+    else r.pending ??= setTimeout(() => running === r && show(r), wait).unref();
+  };
+  const stop = () => {
+    if (!running) return;
+    clearTimeout(running.pending);
+    clearInterval(ticker);
+    running = undefined;
+    if (mode === 'live') live().clear();
+  };
+  // Whatever else is printed goes above the live line: clear it, print, draw it again.
+  const around =
+    <A extends unknown[]>(f: (...a: A) => void) =>
+    (...a: A): void => {
+      if (mode !== 'live' || !running) return f(...a);
+      live().clear();
+      f(...a);
+      live().render(formatLiveLine(running, now() - running.started, stream.columns || 80));
+    };
+
+  const debug = around(base.debug);
+  const output = around(base.output);
+  return {
+    debug(msg) {
+      // The runner logs each command as "$ cmd": the step in progress until its output says more.
+      if (running && msg.startsWith('$ ')) {
+        running.step = msg;
+        changed(running);
+      }
+      debug(msg);
+    },
+    info: around(base.info),
+    warn: around(base.warn),
+    error: around(base.error),
+    event(ev, human) {
+      if (ev.type !== 'stage' || typeof ev.stage !== 'string') return around(base.event)(ev, human);
+      if (ev.status === 'start') {
+        stop();
+        const label = (human ?? ev.stage).replace(/\.\.\.$/, '');
+        running = { stage: ev.stage, label, started: now(), lastShown: -Infinity };
+        if (mode === 'live') {
+          // The live line stands in for the "[n/N] stage..." line; the log file still gets the event.
+          base.event(ev);
+          show(running);
+          const r = running;
+          ticker = setInterval(() => running === r && show(r), 1000).unref();
+          return;
+        }
+      } else if (ENDED.has(String(ev.status)) && running?.stage === ev.stage) stop();
+      base.event(ev, human);
+    },
+    output(chunk) {
+      if (running) {
+        let moved = false;
+        for (const line of chunk.split('\n')) {
+          const p = parseProgressLine(line);
+          if (!p) continue;
+          if (p.step) running.step = p.step;
+          if (p.bytes !== undefined) running.bytes = (running.bytes ?? 0) + p.bytes;
+          moved = true;
+        }
+        if (moved) changed(running);
+      }
+      output(chunk);
+    },
+    attachFile: (p) => base.attachFile(p),
+    detachFile: () => base.detachFile(),
+  };
+}
