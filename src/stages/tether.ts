@@ -81,7 +81,7 @@ async function runTether(ctx: StageContext): Promise<void> {
 
 export const tetherStage: Stage = {
   name: 'tether',
-  version: 4,
+  version: 6,
   mutatesRoot: true,
   applies: () => true,
   tools: (plan) =>

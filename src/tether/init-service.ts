@@ -101,25 +101,19 @@ export async function wireSysv(root: string, logDevice: string, epoch: number): 
   ].join('\n');
   const rcScript = `${rcDir}/init.d/tether`;
   await writeRootFile(root, rcScript, script, 0o755, epoch);
-  await linkInRoot(root, `${rcDir}/rc1.d/S90tether`, `../init.d/tether`, epoch);
   const inittab = await readFile(await resolveInRoot(root, '/etc/inittab'), 'utf8').catch(() => '');
-  const kept = inittab
-    .split('\n')
-    .filter((l) => l && !/^[^#:]*:[^:]*:initdefault:/.test(l) && !l.startsWith('tt:'));
-  // An inittab that runs the rc scripts starts S90tether; one that does not runs it once itself.
-  const runsRc = kept.some((l) => /:wait:\S*\brc\b/.test(l));
-  await writeRootFile(
-    root,
-    '/etc/inittab',
-    [
-      ...kept,
-      '# isobuild: runlevel 1 (VIC), which starts the tether.',
-      'id:1:initdefault:',
-      ...(runsRc ? [] : [`tt:1:once:${rcScript} start`]),
-      '',
-    ].join('\n'),
-    0o644,
-    epoch,
-  );
-  return [rcScript, `${rcDir}/rc1.d/S90tether`, '/etc/inittab (id:1:initdefault:, tt:1:once)'];
+  const lines = inittab.split('\n').filter((l) => l && !l.startsWith('tt:'));
+  // The root's own multi-user runlevel stays (Debian's 1 is single-user: sulogin would wait
+  // for a password); the tether starts once in every multi-user runlevel, after the rc scripts.
+  const initdefault = lines.find((l) => /^[^#:]*:[^:]*:initdefault:/.test(l));
+  const level = initdefault?.split(':')[1] ?? '';
+  const kept = /^[2-5]$/.test(level) ? lines : lines.filter((l) => l !== initdefault);
+  const added = [
+    ...(kept === lines
+      ? []
+      : ['# isobuild: multi-user runlevel 2 (the root named none, or single-user).', 'id:2:initdefault:']),
+    `tt:2345:once:${rcScript} start`,
+  ];
+  await writeRootFile(root, '/etc/inittab', [...kept, ...added, ''].join('\n'), 0o644, epoch);
+  return [rcScript, `/etc/inittab (${added.filter((l) => !l.startsWith('#')).join(', ')})`];
 }

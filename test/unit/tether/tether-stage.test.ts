@@ -189,7 +189,9 @@ describe('tether stage (fake roots; the real boot is test/integration/tether-boo
     await expect(lstat(join(root, 'etc/initrd-release'))).rejects.toThrow();
     const init = await readFile(join(root, 'usr/lib/isobuild/init/bootstrap'), 'utf8');
     expect(init).toContain('exec systemctl switch-root "$MOUNTPOINT" /.tether/tether');
-    expect(init).not.toContain('mount -t devtmpfs');
+    // systemd mounted the API file systems: only a /dev that is not devtmpfs yet gets one.
+    expect(init).not.toContain('mount -t proc');
+    expect(init).toContain("grep -q '^[^ ]* /dev devtmpfs ' /proc/mounts || mount -t devtmpfs");
     expect(initRequirements(ctx.plan)).toEqual(
       expect.arrayContaining(['/lib/systemd/systemd', '/usr/lib/isobuild/init']),
     );
@@ -214,9 +216,15 @@ describe('tether stage (fake roots; the real boot is test/integration/tether-boo
     expect(await readFile(join(root, 'etc/init.d/tether'), 'utf8')).toContain(
       'start) /usr/lib/isobuild/init/bootstrap </dev/console >/dev/console 2>&1 &',
     );
-    expect(await readlink(join(root, 'etc/rc1.d/S90tether'))).toBe('../init.d/tether');
+    // The root's multi-user runlevel stays; the tether starts once after its rc scripts.
     expect(await readFile(join(root, 'etc/inittab'), 'utf8')).toBe(
-      'si::sysinit:/etc/init.d/rcS\n# isobuild: runlevel 1 (VIC), which starts the tether.\nid:1:initdefault:\ntt:1:once:/etc/init.d/tether start\n',
+      'id:3:initdefault:\nsi::sysinit:/etc/init.d/rcS\ntt:2345:once:/etc/init.d/tether start\n',
+    );
+    // A single-user default (sulogin would wait for a password) becomes runlevel 2.
+    await writeFile(join(root, 'etc', 'inittab'), 'id:1:initdefault:\n');
+    await tetherStage.run(ctx);
+    expect(await readFile(join(root, 'etc/inittab'), 'utf8')).toBe(
+      '# isobuild: multi-user runlevel 2 (the root named none, or single-user).\nid:2:initdefault:\ntt:2345:once:/etc/init.d/tether start\n',
     );
     const init = await readFile(join(root, 'usr/lib/isobuild/init/bootstrap'), 'utf8');
     expect(init).toContain('exec chroot "$MOUNTPOINT" /.tether/bin/tether');
