@@ -55,9 +55,12 @@ describe('the stage cache in an OCI registry', () => {
     // parseEvents also checks every line against schemas/events.schema.json.
     const events = parseEvents(res.stdout) as Event[];
     const [iso] = (await readdir(join(dir, bin))).filter((f) => f.endsWith('.iso'));
-    const sha256 = createHash('sha256')
-      .update(await readFile(join(dir, bin, iso!)))
-      .digest('hex');
+    const bytes = await readFile(join(dir, bin, iso!));
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    // The build says where its output went, how big it is and its digest (docs/json.md).
+    expect(events.filter((e) => e.type === 'output' && e.format === 'iso')).toEqual([
+      expect.objectContaining({ path: join(dir, bin, iso!), size: bytes.length, sha256 }),
+    ]);
     return { events, sha256 };
   };
   const statuses = (events: Event[]) =>
