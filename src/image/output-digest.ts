@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { sha256File } from '../pipeline/hash.js';
 
 export interface FileDigest {
   name: string;
@@ -14,12 +14,6 @@ export interface OutputDigest {
   sha256: string;
   /** For a folder output (kernel+initrd): each file; the folder's sha256 is over their sha256sum lines. */
   files?: FileDigest[];
-}
-
-async function sha256File(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
 }
 
 /**

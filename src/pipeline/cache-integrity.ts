@@ -1,7 +1,6 @@
-import { createReadStream } from 'node:fs';
 import { lstat, readdir, readFile, readlink, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { sha256 } from './hash.js';
+import { sha256File } from './hash.js';
 
 /**
  * Per-entry manifests: what a cache entry held when it was committed, so that a damaged entry
@@ -47,17 +46,6 @@ function typeOf(st: Awaited<ReturnType<typeof lstat>>): string {
   return 's';
 }
 
-export async function digestFile(path: string): Promise<string> {
-  const hash = sha256();
-  await new Promise<void>((resolve, reject) => {
-    createReadStream(path)
-      .on('data', (chunk) => hash.update(chunk))
-      .on('end', () => resolve())
-      .on('error', reject);
-  });
-  return hash.digest('hex');
-}
-
 /**
  * Walk a tree (not following links) and describe every entry. `digests` says whose contents are
  * read; `reuse` gives digests already known for an unchanged path (an artifact hard-linked from
@@ -82,7 +70,7 @@ async function describeTree(
       if (type === 'l') extra = await readlink(full);
       else if (type === 'f' && digests) {
         const known = reuse?.get(path);
-        extra = known && known[5] === size && known[6] === mtime ? known[7] : await digestFile(full);
+        extra = known && known[5] === size && known[6] === mtime ? known[7] : await sha256File(full);
       }
       out.push([path, type, Number(st.mode & 0o7777n), Number(st.uid), Number(st.gid), size, mtime, extra]);
       if (type === 'd') await visit(path);
@@ -115,7 +103,7 @@ export async function writeManifest(
     format: MANIFEST_FORMAT,
     stage,
     key,
-    meta: await digestFile(join(work, 'meta.json')),
+    meta: await sha256File(join(work, 'meta.json')),
     trees,
   };
   await writeFile(join(work, MANIFEST_FILE), JSON.stringify(manifest) + '\n', { mode: 0o644 });
@@ -141,7 +129,7 @@ export async function checkEntry(entryDir: string, depth: CheckDepth = 'quick'):
   if (!manifest) return [`no ${MANIFEST_FILE} (written by an older isobuild, or damaged)`];
   const problems: string[] = [];
   try {
-    if ((await digestFile(join(entryDir, 'meta.json'))) !== manifest.meta)
+    if ((await sha256File(join(entryDir, 'meta.json'))) !== manifest.meta)
       problems.push('meta.json: changed');
   } catch {
     problems.push('meta.json: missing');

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { chmod, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, normalize, relative, sep } from 'node:path';
 import { createTreeArchive, extractTreeArchive } from '../../fs/tree-archive.js';
@@ -7,6 +6,7 @@ import type { RegistryClient } from '../../registry/client.js';
 import { OCI_MANIFEST, TITLE_ANNOTATION, type Descriptor, type OciManifest } from '../../registry/oci.js';
 import type { EntryFiles, StageLink, StageMeta } from '../../pipeline/types.js';
 import { VERSION } from '../../version.js';
+import { sha256File } from '../../pipeline/hash.js';
 import { MODE_ANNOTATION, STAGE_MEDIA_TYPES } from './media-types.js';
 import {
   MANIFEST_FILE,
@@ -33,10 +33,8 @@ export interface StageConfig {
 const TREES = ['rootfs', 'bootfs'] as const;
 type Tree = (typeof TREES)[number];
 
-export async function sha256File(file: string): Promise<Descriptor & { file: string }> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-  return { mediaType: '', digest: `sha256:${hash.digest('hex')}`, size: (await stat(file)).size, file };
+export async function fileDescriptor(file: string): Promise<Descriptor & { file: string }> {
+  return { mediaType: '', digest: `sha256:${await sha256File(file)}`, size: (await stat(file)).size, file };
 }
 
 export interface PushResult {
@@ -70,7 +68,7 @@ export async function pushStageEntry(
     const file = join(scratch, `${tree}.tar.zst`);
     try {
       await createTreeArchive(dir, file, sourceDateEpoch, 'zstd');
-      const { digest, size } = await sha256File(file);
+      const { digest, size } = await fileDescriptor(file);
       const layer: Descriptor = {
         mediaType: STAGE_MEDIA_TYPES[tree],
         digest,
@@ -86,7 +84,7 @@ export async function pushStageEntry(
   }
   for (const name of await listFiles(entry.artifacts)) {
     const file = join(entry.artifacts, name);
-    const { digest, size } = await sha256File(file);
+    const { digest, size } = await fileDescriptor(file);
     const mode = ((await stat(file)).mode & 0o7777).toString(8).padStart(4, '0');
     const layer: Descriptor = {
       mediaType: STAGE_MEDIA_TYPES.file,
