@@ -1,16 +1,16 @@
 import { lstat } from 'node:fs/promises';
-import { basename, join, relative } from 'node:path';
+import { basename, join } from 'node:path';
 import { exists } from '../fs/exists.js';
 import { digestOutput, type OutputDigest } from '../image/output-digest.js';
 import type { CacheEntry } from '../pipeline/cache.js';
-import { hashPath, sha256, sha256File } from '../pipeline/hash.js';
+import { sha256File } from '../pipeline/hash.js';
 import type { StageOutcome } from '../pipeline/run-pipeline.js';
 import type { BuildPlan, StageName } from '../pipeline/types.js';
 import type { PackageManager, PmContext } from '../pm/types.js';
 import { VERSION } from '../version.js';
 import { readDistro, type Distro } from './os-release.js';
 import { listRootFiles } from './root-files.js';
-import { compareText, type FileRecord, type InstalledPackage } from './types.js';
+import type { FileRecord, InstalledPackage } from './types.js';
 
 export const MANIFEST_VERSION = 1;
 
@@ -64,16 +64,10 @@ export interface ManifestInputs {
   pmContext: PmContext;
 }
 
-async function describeStage(plan: BuildPlan, o: StageOutcome): Promise<StageRecord> {
-  const files: Record<string, string> = {};
-  for (const file of [...o.inputs.files].sort(compareText)) {
-    // Labels as the cache key has them: relative to the repo folder, else the file's name.
-    const label = file.startsWith(plan.spec.repoDir) ? relative(plan.spec.repoDir, file) : basename(file);
-    const hash = sha256();
-    await hashPath(hash, file, label);
-    files[label] = hash.digest('hex');
-  }
-  return { name: o.stage, key: o.key, values: o.inputs.values, files, toolVersions: o.inputs.toolVersions };
+/** The stage's inputs as its key had them (per-file digests computed once, in pipeline/stage-keys.ts). */
+function describeStage(o: StageOutcome): StageRecord {
+  const { values, files, toolVersions } = o.record;
+  return { name: o.stage, key: o.key, values, files, toolVersions };
 }
 
 /** The packages of the last entry whose root still has a package database (minimise drops it). */
@@ -100,8 +94,7 @@ export async function makeManifest(i: ManifestInputs): Promise<Manifest> {
     kernelVersion && (await exists(vmlinuz))
       ? { version: kernelVersion, sha256: await sha256File(vmlinuz), size: (await lstat(vmlinuz)).size }
       : undefined;
-  const stages: StageRecord[] = [];
-  for (const o of i.outcomes) stages.push(await describeStage(plan, o));
+  const stages = i.outcomes.map(describeStage);
   return {
     manifestVersion: MANIFEST_VERSION,
     generator: `isobuild ${VERSION}`,

@@ -1,6 +1,7 @@
 import { lstat, readdir, readFile, readlink, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sha256File } from './hash.js';
+import type { StageInputsRecord } from './stage-keys.js';
 
 /**
  * Per-entry manifests: what a cache entry held when it was committed, so that a damaged entry
@@ -11,7 +12,8 @@ import { sha256File } from './hash.js';
  * manifest.json, beside meta.json in the entry folder:
  *   { "format": "isobuild-cache-manifest/1", "stage", "key",
  *     "meta": sha256 of meta.json,
- *     "trees": { "rootfs" | "bootfs" | "artifacts": TreeRecord } }
+ *     "trees": { "rootfs" | "bootfs" | "artifacts": TreeRecord },
+ *     "inputs": what the key was computed from (StageInputsRecord; absent in older entries) }
  * TreeRecord is { "link": target } when the entry shares its parent's tree (read-only stages),
  * else { "entries": [[path, type, mode, uid, gid, size, mtimeNs, sha256-or-link-target], ...] }
  * sorted by path; type is one of f (file), d (folder), l (symlink), c/b (devices), p (fifo), s.
@@ -31,6 +33,8 @@ export interface Manifest {
   key: string;
   meta: string;
   trees: Record<TreeName, TreeRecord>;
+  /** What the key was computed from, for `plan --explain`; entries from before it was recorded lack it. */
+  inputs?: StageInputsRecord;
 }
 
 /** How hard a check looks: sizes and mtimes for trees, digests for artifacts; or every digest. */
@@ -86,6 +90,7 @@ export async function writeManifest(
   stage: string,
   key: string,
   parentManifest?: Manifest,
+  inputs?: StageInputsRecord,
 ): Promise<Manifest> {
   const trees = {} as Record<TreeName, TreeRecord>;
   for (const tree of TREES) {
@@ -105,6 +110,7 @@ export async function writeManifest(
     key,
     meta: await sha256File(join(work, 'meta.json')),
     trees,
+    ...(inputs ? { inputs } : {}),
   };
   await writeFile(join(work, MANIFEST_FILE), JSON.stringify(manifest) + '\n', { mode: 0o644 });
   return manifest;

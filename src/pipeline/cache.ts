@@ -1,14 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, realpath, rename, stat, utimes, writeFile } from 'node:fs/promises';
-import { basename, join, relative } from 'node:path';
-import { VERSION } from '../version.js';
+import { join } from 'node:path';
 import { readManifest, writeManifest } from './cache-integrity.js';
-import { hashPath, sha256 } from './hash.js';
 import { endRecordedGroups } from '../exec/process-group.js';
 import type { Logger } from '../log/logger.js';
 import { isAlive } from './lock.js';
 import { removeTree } from './fs-tree.js';
-import type { BuildPlan, CacheInputs, Stage, StageMeta } from './types.js';
+import type { StageInputsRecord } from './stage-keys.js';
+import type { StageMeta } from './types.js';
 
 /**
  * The stage cache. Each stage's result lives in `stages/<repo>/<stage>-<key>/` with its
@@ -42,33 +41,6 @@ export function cacheLayout(root: string): CacheLayout {
     locks: join(root, 'locks'),
     tmp: join(root, 'tmp'),
   };
-}
-
-/** Everything that can change a stage's result, hashed: see CacheInputs. */
-export async function computeStageKey(
-  stage: Stage,
-  plan: BuildPlan,
-  parentKey: string | undefined,
-  inputs: CacheInputs,
-): Promise<string> {
-  const hash = sha256();
-  hash.update(
-    JSON.stringify({
-      isobuild: VERSION,
-      stage: stage.name,
-      version: stage.version,
-      parentKey: parentKey ?? null,
-      sourceDateEpoch: plan.options.sourceDateEpoch,
-      values: inputs.values,
-      toolVersions: inputs.toolVersions,
-    }),
-  );
-  // Labels relative to the repo folder, so the same repo in another checkout gets the same key.
-  for (const file of [...inputs.files].sort()) {
-    const label = file.startsWith(plan.spec.repoDir) ? relative(plan.spec.repoDir, file) : basename(file);
-    await hashPath(hash, file, label);
-  }
-  return hash.digest('hex').slice(0, 24);
 }
 
 export function entryDir(layout: CacheLayout, repo: string, stage: string, key: string): string {
@@ -119,9 +91,10 @@ export async function commitEntry(
   work: string,
   meta: StageMeta,
   parent?: CacheEntry,
+  inputs?: StageInputsRecord,
 ): Promise<CacheEntry> {
   await writeFile(join(work, 'meta.json'), JSON.stringify(meta, null, 2) + '\n', { mode: 0o644 });
-  await writeManifest(work, stage, key, parent ? await readManifest(parent.dir) : undefined);
+  await writeManifest(work, stage, key, parent ? await readManifest(parent.dir) : undefined, inputs);
   const dest = entryDir(layout, repo, stage, key);
   await mkdir(layout.stages(repo), { recursive: true });
   // A rebuild (--no-cache) replaces the old entry; stale children keyed on it stay valid

@@ -9,7 +9,6 @@ import { packageManagerFor } from '../pm/index.js';
 import {
   cacheLayout,
   commitEntry,
-  computeStageKey,
   entryDir,
   lookupEntry,
   makeWorkDir,
@@ -24,6 +23,7 @@ import { openBuildSession } from './build-session.js';
 import { checkEntry, readManifest } from './cache-integrity.js';
 import { copyTree, linkTree, removeTree } from './fs-tree.js';
 import { acquireLock } from './lock.js';
+import { linkStages, type StageInputsRecord } from './stage-keys.js';
 import type {
   BuildPlan,
   CacheInputs,
@@ -46,6 +46,8 @@ export interface StageOutcome {
   seconds: number;
   /** What the key was computed from (manifests record it, so `isobuild diff` can say what changed). */
   inputs: CacheInputs;
+  /** The same with a digest per file, as the stage's cache entry records it. */
+  record: StageInputsRecord;
 }
 
 export interface PipelineResult {
@@ -82,7 +84,7 @@ export async function runPipeline(
     session = await openBuildSession(layout.tmp);
     // Tool versions known from earlier builds are not asked again: a no-op build runs nothing.
     await useToolVersionFile(join(layout.root, 'tool-versions.json'));
-    const { links, inputs } = await linkStages(plan);
+    const { links, inputs, records } = await linkStages(plan);
     await saveToolVersionFile();
     const depth = plan.options.verifyCache ? 'full' : 'quick';
     const found = plan.options.noCache
@@ -92,7 +94,14 @@ export async function runPipeline(
     for (const [i, e] of found.entries()) if (e) start = i;
     let pulled: number | undefined;
     if (options.remote && !plan.options.noCache) {
-      const index = await pullDeepest(plan, links.slice(start + 1), layout, options.remote, logger);
+      const index = await pullDeepest(
+        plan,
+        links.slice(start + 1),
+        records.slice(start + 1),
+        layout,
+        options.remote,
+        logger,
+      );
       if (index !== undefined) {
         pulled = start + 1 + index.offset;
         found[pulled] = index.entry;
@@ -109,7 +118,14 @@ export async function runPipeline(
       if (index <= start) {
         const status = index === pulled ? 'pulled' : index === start || found[index] ? 'hit' : 'skipped';
         const seconds = (Date.now() - started) / 1000;
-        outcomes.push({ stage: stage.name, key, status, seconds, inputs: inputs[index]! });
+        outcomes.push({
+          stage: stage.name,
+          key,
+          status,
+          seconds,
+          inputs: inputs[index]!,
+          record: records[index]!,
+        });
         entries.push(found[index]);
         const human =
           status === 'pulled'
@@ -128,7 +144,7 @@ export async function runPipeline(
       }
       logger.event({ type: 'stage', stage: stage.name, status: 'start', key }, `${counter} ${stage.name}...`);
       try {
-        parent = await runStage(plan, stage, key, parent, layout, logger);
+        parent = await runStage(plan, stage, key, records[index]!, parent, layout, logger);
         entries.push(parent);
       } catch (err) {
         const seconds = (Date.now() - started) / 1000;
@@ -136,7 +152,14 @@ export async function runPipeline(
         throw err;
       }
       const seconds = (Date.now() - started) / 1000;
-      outcomes.push({ stage: stage.name, key, status: 'built', seconds, inputs: inputs[index]! });
+      outcomes.push({
+        stage: stage.name,
+        key,
+        status: 'built',
+        seconds,
+        inputs: inputs[index]!,
+        record: records[index]!,
+      });
       logger.event(
         { type: 'stage', stage: stage.name, status: 'built', key, seconds },
         `${counter} ${stage.name}: built in ${seconds.toFixed(1)} s`,
@@ -155,20 +178,6 @@ export async function runPipeline(
   }
 }
 
-/** Every stage's key, in order: each depends on its inputs and its parent's key only. */
-async function linkStages(plan: BuildPlan): Promise<{ links: StageLink[]; inputs: CacheInputs[] }> {
-  const links: StageLink[] = [];
-  const inputs: CacheInputs[] = [];
-  for (const stage of plan.stages) {
-    const parentKey = links.at(-1)?.key;
-    const stageInputs = await stage.cacheInputs(plan);
-    const key = await computeStageKey(stage, plan, parentKey, stageInputs);
-    links.push({ stage: stage.name, key, parentKey });
-    inputs.push(stageInputs);
-  }
-  return { links, inputs };
-}
-
 /**
  * The deepest of `links` the remote holds, pulled into the local cache; stages before it are
  * then not needed at all. A remote that fails is a warning: the build goes on locally.
@@ -176,6 +185,7 @@ async function linkStages(plan: BuildPlan): Promise<{ links: StageLink[]; inputs
 async function pullDeepest(
   plan: BuildPlan,
   links: readonly StageLink[],
+  records: readonly StageInputsRecord[],
   layout: CacheLayout,
   remote: RemoteStageCache,
   logger: Logger,
@@ -187,7 +197,10 @@ async function pullDeepest(
   const work = await makeWorkDir(layout, repo, link.stage);
   try {
     const meta = await remote.pull(link, work);
-    return { offset, entry: await commitEntry(layout, repo, link.stage, link.key, work, meta) };
+    return {
+      offset,
+      entry: await commitEntry(layout, repo, link.stage, link.key, work, meta, undefined, records[offset]),
+    };
   } catch (err) {
     // Ctrl-C during a transfer surfaces as the transfer's abort error: stop, do not build.
     throwIfCancelled();
@@ -268,6 +281,7 @@ async function runStage(
   plan: BuildPlan,
   stage: Stage,
   key: string,
+  record: StageInputsRecord,
   parent: CacheEntry | undefined,
   layout: CacheLayout,
   logger: Logger,
@@ -335,7 +349,7 @@ async function runStage(
     }
     await stageLogger.close();
     await removeTree(tmpDir);
-    const entry = await commitEntry(layout, repo, stage.name, key, work, meta, parent);
+    const entry = await commitEntry(layout, repo, stage.name, key, work, meta, parent, record);
     committed = true;
     return entry;
   } catch (err) {

@@ -1,7 +1,7 @@
 import { mkdir, symlink, lstat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { ToolNeed } from '../exec/host-tools.js';
-import { hookTools, runHook } from '../hooks/run-hook.js';
+import { hooksSandboxed, hookTools, runHook } from '../hooks/run-hook.js';
 import { moveKernelToBootfs } from '../kernel/boot-files.js';
 import { describeKernelFile, extractKernelFile, kernelFileTools } from '../kernel/extract-kernel.js';
 import { findKernelImage, findKernels, pickKernelVersion } from '../kernel/find-kernel.js';
@@ -130,6 +130,8 @@ async function isoBaseInputs(plan: BuildPlan): Promise<CacheInputs> {
         : undefined,
       aptSourcesEnv: spec.packagemanager === 'apt' ? (process.env.ISOBUILD_APT_SOURCES ?? null) : undefined,
       ...(plan.options.locked ? { locked: plan.options.locked.packages } : {}),
+      // Only when off, so the default keeps the keys it had before this was an input.
+      ...(spec.hooks.base && !hooksSandboxed(spec) ? { hooksSandbox: false } : {}),
     },
     files,
     toolVersions: await toolVersions(spec, ['depmod']),

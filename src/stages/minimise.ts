@@ -69,10 +69,14 @@ export const minimiseStage: Stage = {
       smallBootstrap: smallBootstrap(plan),
       init: initRequirements(plan),
     },
-    // The app's files and the phase-script template go into the root before tracing.
-    files: plan.app
-      ? [TEMPLATES, ...(plan.spec.app?.files ?? []).map((f) => `${plan.spec.repoDir}/${f.src}`)]
-      : [],
+    // The app's files and the phase-script template go into the root before tracing; a small
+    // bootstrap traces the repo's init.sh install functions, so what it keeps follows init.sh.
+    files: [
+      ...(plan.app
+        ? [TEMPLATES, ...(plan.spec.app?.files ?? []).map((f) => `${plan.spec.repoDir}/${f.src}`)]
+        : []),
+      ...(!plan.spec.minimise && plan.spec.hooks.init ? [plan.spec.hooks.init] : []),
+    ],
     toolVersions: [],
   }),
   describe: (plan) => [

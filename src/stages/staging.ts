@@ -1,5 +1,5 @@
 import type { ToolNeed } from '../exec/host-tools.js';
-import { hookTools, runHook } from '../hooks/run-hook.js';
+import { hooksSandboxed, hookTools, runHook } from '../hooks/run-hook.js';
 import { checkRootAgainstLock } from '../lock/use-lock.js';
 import type { BuildPlan, CacheInputs, Stage, StageContext } from '../pipeline/types.js';
 import { packageManagerFor } from '../pm/index.js';
@@ -42,6 +42,8 @@ async function stagingInputs(plan: BuildPlan): Promise<CacheInputs> {
       apt: spec.packagemanager === 'apt' ? spec.apt : undefined,
       aptSourcesEnv: spec.packagemanager === 'apt' ? (process.env.ISOBUILD_APT_SOURCES ?? null) : undefined,
       ...(plan.options.locked ? { locked: plan.options.locked.packages } : {}),
+      // Only when off, so the default keeps the keys it had before this was an input.
+      ...(spec.hooks.staging && !hooksSandboxed(spec) ? { hooksSandbox: false } : {}),
     },
     files,
     toolVersions: await toolVersions(spec),

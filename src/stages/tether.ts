@@ -1,3 +1,4 @@
+import { hooksSandboxed } from '../hooks/run-hook.js';
 import { bootProfile } from '../image/profile.js';
 import { writeAppLayer } from '../app/layer.js';
 import { writeMicrovmLayer } from '../microvm/layer.js';
@@ -104,6 +105,9 @@ export const tetherStage: Stage = {
       microvmApp: plan.microvm ? (plan.spec.microvm.app ?? null) : null,
       tether: plan.options.tether ?? plan.spec.tether ?? null,
       profile: plan.spec.profile,
+      // install-iptables/install-entropy run confined unless hooks.sandbox is false (only then
+      // a value, so the default keeps its keys).
+      ...(plan.spec.hooks.init && !hooksSandboxed(plan.spec) ? { hooksSandbox: false } : {}),
     },
     files: [
       new URL('../../templates/init/', import.meta.url).pathname,

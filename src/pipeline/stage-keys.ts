@@ -1,0 +1,106 @@
+import { basename, relative } from 'node:path';
+import { VERSION } from '../version.js';
+import { hashPath, sha256 } from './hash.js';
+import type { BuildPlan, CacheInputs, Stage, StageLink } from './types.js';
+
+/**
+ * What one stage's key was computed from, with every file as its own digest: recorded in the
+ * stage's cache entry (pipeline/cache-integrity.ts) and in output manifests, so `plan --explain`
+ * and `isobuild diff` can name the value or file that changed.
+ */
+export interface StageInputsRecord {
+  /** The isobuild release that computed it. */
+  readonly isobuild: string;
+  /** The stage's `version`. */
+  readonly version: number;
+  readonly parentKey: string | null;
+  readonly sourceDateEpoch: number;
+  /** The stage's values (spec fields and options it reads). */
+  readonly values: unknown;
+  /** Input files by label (relative to the repo folder, else the file's name) → sha256 of hashPath. */
+  readonly files: Readonly<Record<string, string>>;
+  readonly toolVersions: readonly string[];
+}
+
+/** The plan's stages with their keys and what each key was computed from, in pipeline order. */
+export interface LinkedStages {
+  readonly links: StageLink[];
+  readonly inputs: CacheInputs[];
+  readonly records: StageInputsRecord[];
+}
+
+/**
+ * Every stage's key, in order: each depends on its inputs and its parent's key only. The one
+ * place that asks a stage for its inputs; the build and `plan --explain` both call it.
+ */
+export async function linkStages(plan: BuildPlan): Promise<LinkedStages> {
+  const links: StageLink[] = [];
+  const inputs: CacheInputs[] = [];
+  const records: StageInputsRecord[] = [];
+  for (const stage of plan.stages) {
+    const parentKey = links.at(-1)?.key;
+    const stageInputs = await stage.cacheInputs(plan);
+    const key = await computeStageKey(stage, plan, parentKey, stageInputs);
+    links.push({ stage: stage.name, key, parentKey });
+    inputs.push(stageInputs);
+    records.push(await recordInputs(stage, plan, parentKey, stageInputs));
+  }
+  return { links, inputs, records };
+}
+
+/** A file's label in keys and records: relative to the repo folder, so another checkout gets the same key. */
+export function inputLabel(plan: BuildPlan, file: string): string {
+  return file.startsWith(plan.spec.repoDir) ? relative(plan.spec.repoDir, file) : basename(file);
+}
+
+/** Everything that can change a stage's result, hashed: see CacheInputs. */
+export async function computeStageKey(
+  stage: Stage,
+  plan: BuildPlan,
+  parentKey: string | undefined,
+  inputs: CacheInputs,
+): Promise<string> {
+  const hash = sha256();
+  hash.update(
+    JSON.stringify({
+      isobuild: VERSION,
+      stage: stage.name,
+      version: stage.version,
+      parentKey: parentKey ?? null,
+      sourceDateEpoch: plan.options.sourceDateEpoch,
+      values: inputs.values,
+      toolVersions: inputs.toolVersions,
+    }),
+  );
+  for (const file of [...inputs.files].sort()) await hashPath(hash, file, inputLabel(plan, file));
+  return hash.digest('hex').slice(0, 24);
+}
+
+/**
+ * The same inputs with a digest per file. The key keeps its own single hash over all files
+ * (so existing cache entries stay valid); the inputs are a few small files, hashed twice.
+ */
+async function recordInputs(
+  stage: Stage,
+  plan: BuildPlan,
+  parentKey: string | undefined,
+  inputs: CacheInputs,
+): Promise<StageInputsRecord> {
+  const files: Record<string, string> = {};
+  for (const file of [...inputs.files].sort()) {
+    const label = inputLabel(plan, file);
+    const hash = sha256();
+    await hashPath(hash, file, label);
+    files[label] = hash.digest('hex');
+  }
+  return {
+    isobuild: VERSION,
+    version: stage.version,
+    parentKey: parentKey ?? null,
+    sourceDateEpoch: plan.options.sourceDateEpoch,
+    // A plain JSON copy: what the key hashed (undefined members dropped), safe to store.
+    values: JSON.parse(JSON.stringify(inputs.values ?? null)) as unknown,
+    files,
+    toolVersions: inputs.toolVersions,
+  };
+}
