@@ -10,12 +10,13 @@ import { formatBytes, registryRefs, RegistryStageCache } from '../cache/remote/r
 import { REGISTRY_CACHE_TOOLS } from '../cache/remote/tools.js';
 import { checkTools } from '../exec/host-tools.js';
 import type { Logger } from '../log/logger.js';
-import { TARGETS, type BuildPlan, type OutputFormat } from '../pipeline/types.js';
+import type { BuildPlan, OutputFormat } from '../pipeline/types.js';
+import { describeTargets, outputPathFor } from '../pipeline/targets.js';
 import { parseSize } from '../microvm/size.js';
 import { splitWords } from '../spec/normalise.js';
 import { loadRepo } from '../spec/load.js';
 import { digestOutput } from '../image/output-digest.js';
-import { OUTPUT_WRITERS, writeOutputs } from '../image/outputs.js';
+import { writeOutputs } from '../image/outputs.js';
 import { parseAge } from '../spec/normalise.js';
 import { writeInventories } from '../inventory/write-inventory.js';
 import { loadLockForBuild } from '../lock/use-lock.js';
@@ -44,8 +45,8 @@ export function registerBuild(program: Command): void {
     .command('build')
     .description('build a repo up to a target (default: the bootstrap ISO)')
     .argument('<repo>', 'repo name under the repos folder, or a path to a repo folder')
-    .option('-t, --target <target>', TARGETS.join(' | '), 'bootstrap')
-    .option('-o, --output <path>', 'where the output goes (the ISO, or the folder or file the target makes)')
+    .option('-t, --target <target>', 'what to build (targets below)', 'bootstrap')
+    .option('-o, --output <path>', "where the target's (first) output goes, instead of its path under --bin")
     .option(
       '--size <bytes>',
       "rootfs.ext4's size, e.g. 256M (osbuilder's IMG_SIZE); default: the content plus headroom",
@@ -74,6 +75,7 @@ export function registerBuild(program: Command): void {
       "refresh package lists older than this (e.g. 6h, 1d; default: the spec's, 1d)",
     )
     .option('--locked', "install exactly the versions in the repo's isobuild.lock, checking every digest")
+    .addHelpText('after', `\nTargets (default paths under --bin: docs/cli.md):\n${describeTargets()}`)
     .action(async (ref: string, flags: BuildFlags, cmd: Command) => {
       const globals = cmd.optsWithGlobals<GlobalOptions>();
       const logger = loggerFor(globals);
@@ -174,18 +176,15 @@ function parseImageSize(value: string): number {
   return bytes;
 }
 
-/** VIC's names: bin/bootstrap-<repo>.iso, bin/appliance-<repo>.iso; kernel+initrd in bin/<repo>/. */
+/**
+ * `--output` names the target's first output (the ISO of an app build); every other output goes
+ * to its default path under `--bin` (the targets table: bin/bootstrap-<repo>.iso...).
+ */
 export function outputPath(
   plan: BuildPlan,
   format: OutputFormat,
   flags: Pick<BuildFlags, 'output' | 'bin'>,
 ): string {
-  const repo = plan.spec.name;
-  const kind = plan.app ? 'app' : plan.flavour;
-  if (format === 'iso') return resolve(flags.output ?? `${flags.bin}/${kind}-${repo}.iso`);
-  if (flags.output && !plan.outputs.includes('iso')) return resolve(flags.output);
-  if (format === 'kernel+initrd') return resolve(flags.bin, plan.app ? `app-${repo}` : repo);
-  return resolve(
-    OUTPUT_WRITERS[format].defaultPath({ ...plan, options: { ...plan.options, outputDir: flags.bin } }),
-  );
+  if (flags.output && format === plan.outputs[0]) return resolve(flags.output);
+  return resolve(outputPathFor(plan.target, format, plan.spec.name, flags.bin));
 }

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { defaultBuildOptions, describePlan, makePlan, parseTarget } from '../pipeline/plan.js';
-import { TARGETS } from '../pipeline/types.js';
+import { describeTargets } from '../pipeline/targets.js';
 import { writeEvent } from '../log/events.js';
 import { showPath } from '../spec/document.js';
 import { loadRepo } from '../spec/load.js';
@@ -79,7 +79,8 @@ export function registerPlan(program: Command): void {
     .command('plan')
     .description('show the resolved spec and the stages a build would run, with their commands; runs nothing')
     .argument('<repo>', 'repo name under the repos folder, or a path to a repo folder')
-    .option('-t, --target <target>', TARGETS.join(' | '), 'bootstrap')
+    .option('-t, --target <target>', 'the target whose build is shown (targets below)', 'bootstrap')
+    .addHelpText('after', `\nTargets (default paths under bin/):\n${describeTargets()}`)
     .action(async (ref: string, flags: { target: string }, cmd: Command) => {
       const globals = cmd.optsWithGlobals<GlobalOptions>();
       const target = parseTarget(flags.target);
@@ -97,6 +98,8 @@ export function registerPlan(program: Command): void {
       out.push(
         '',
         `target ${described.target} (flavour ${described.flavour}), outputs: ${described.outputs.join(', ') || '(none: the root stays in the cache; use build --export)'}`,
+        `  ${described.description}`,
+        ...Object.entries(described.paths).map(([format, path]) => `  ${format} → ${path}`),
         '',
       );
       described.stages.forEach((s, i) => {

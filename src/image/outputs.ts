@@ -3,6 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import { MICROVM_FILES } from '../microvm/vm-config.js';
 import { MICROVM_INIT } from '../microvm/layout.js';
 import { exportRoot } from '../pipeline/export.js';
+import { defaultOutputPath } from '../pipeline/targets.js';
 import { removeTree } from '../pipeline/fs-tree.js';
 import { BuildError, UsageError } from '../errors.js';
 import { silentLogger, type Logger } from '../log/logger.js';
@@ -19,14 +20,12 @@ export const INITRD_FILES = {
 
 /**
  * One writer per output format (linuxkit's outFuns): which stage's artifacts it needs, and how
- * it puts them at the destination. Writers build under a temp name beside the destination and
+ * it puts them at the destination (the default destination is the target's, pipeline/targets.ts). Writers build under a temp name beside the destination and
  * rename, so a failed build never leaves a partial output.
  */
 export interface OutputWriter {
   /** The last stage whose artifacts (or root) the writer reads. */
   readonly stage: StageName;
-  /** Where the output goes when the user names no destination. */
-  defaultPath(plan: BuildPlan): string;
   write(source: OutputSource, dest: string, plan: BuildPlan): Promise<void>;
 }
 
@@ -140,48 +139,37 @@ async function writeRoot(source: OutputSource, dest: string, plan: BuildPlan): P
   await exportRoot(source.rootfs, dest, plan.options.sourceDateEpoch);
 }
 
-const inBin = (plan: BuildPlan, name: string) => join(plan.options.outputDir, name);
-
 export const OUTPUT_WRITERS: Record<OutputFormat, OutputWriter> = {
   iso: {
     stage: 'iso',
-    defaultPath: (plan) => inBin(plan, `${plan.target}-${plan.spec.name}.iso`),
     write: singleFile(ARTIFACTS.iso, 'iso'),
   },
   'kernel+initrd': {
     stage: 'initrd',
-    defaultPath: (plan) => inBin(plan, plan.spec.name),
     write: writeKernelInitrd,
   },
   rootfs: {
     stage: 'tether',
-    defaultPath: (plan) => inBin(plan, `rootfs-${plan.spec.name}`),
     write: writeRoot,
   },
   'rootfs.tar': {
     stage: 'tether',
-    defaultPath: (plan) => inBin(plan, `rootfs-${plan.spec.name}.tar`),
     write: writeRoot,
   },
   'rootfs.ext4': {
     stage: 'disk',
-    defaultPath: (plan) => inBin(plan, `rootfs-${plan.spec.name}.ext4`),
     write: singleFile(MICROVM_FILES.rootfs.ext4, 'rootfs.ext4'),
   },
   'rootfs.squashfs': {
     stage: 'disk',
-    defaultPath: (plan) => inBin(plan, `rootfs-${plan.spec.name}.squashfs`),
     write: singleFile(MICROVM_FILES.rootfs.squashfs, 'rootfs.squashfs'),
   },
   vmlinux: {
     stage: 'disk',
-    defaultPath: (plan) => inBin(plan, `vmlinux-${plan.spec.name}`),
     write: singleFile(MICROVM_FILES.kernel, 'vmlinux'),
   },
   firecracker: {
     stage: 'disk',
-    // bin/firecracker-<repo>, bin/celestial-<repo>, bin/image-<repo>: the target names the folder.
-    defaultPath: (plan) => inBin(plan, `${plan.target}-${plan.spec.name}`),
     write: writeFirecracker,
   },
 };
@@ -207,7 +195,7 @@ export async function writeOutputs(
   const written: string[] = [];
   for (const format of plan.outputs) {
     const writer = OUTPUT_WRITERS[format];
-    const dest = resolve(destinations[format] ?? writer.defaultPath(plan));
+    const dest = resolve(destinations[format] ?? defaultOutputPath(plan, format));
     await writer.write(source, dest, plan);
     logger.info(`wrote ${format}: ${dest}`);
     written.push(dest);

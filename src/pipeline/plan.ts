@@ -1,44 +1,8 @@
 import { UsageError } from '../errors.js';
 import type { ResolvedSpec } from '../spec/types.js';
-import { LAST_STAGE, PIPELINE } from './stages.js';
-import {
-  TARGETS,
-  type BuildOptions,
-  type BuildPlan,
-  type MicrovmPlan,
-  type OutputFormat,
-  type Target,
-} from './types.js';
-
-const OUTPUTS: Record<Target, readonly OutputFormat[]> = {
-  'iso-base': [],
-  'bootstrap-staging': [],
-  'appliance-staging': [],
-  bootstrap: ['iso'],
-  appliance: ['iso'],
-  initrd: ['kernel+initrd'],
-  app: ['iso', 'kernel+initrd'],
-  rootfs: ['rootfs'],
-  'rootfs-tar': ['rootfs.tar'],
-  'rootfs-ext4': ['rootfs.ext4'],
-  'rootfs-squashfs': ['rootfs.squashfs'],
-  kernel: ['vmlinux'],
-  image: ['firecracker'],
-  firecracker: ['firecracker'],
-  celestial: ['firecracker'],
-};
-
-/** Targets whose root boots from a disk with the microVM init, and the image each makes. */
-const MICROVM: Partial<Record<Target, MicrovmPlan>> = {
-  rootfs: {},
-  'rootfs-tar': {},
-  'rootfs-ext4': { disk: 'ext4' },
-  'rootfs-squashfs': { disk: 'squashfs' },
-  kernel: {},
-  image: { disk: 'ext4' },
-  firecracker: { disk: 'ext4' },
-  celestial: { disk: 'squashfs' },
-};
+import { PIPELINE } from './stages.js';
+import { defaultOutputPath, TARGET_TABLE, targetPlanFields } from './targets.js';
+import { TARGETS, type BuildOptions, type BuildPlan, type OutputFormat, type Target } from './types.js';
 
 export function parseTarget(value: string): Target {
   if ((TARGETS as readonly string[]).includes(value)) return value as Target;
@@ -70,15 +34,11 @@ export function makePlan(spec: ResolvedSpec, target: Target, options: BuildOptio
     throw new UsageError(
       `repo ${spec.name} has no "app" section; the app target needs one (see docs/app.md)`,
     );
-  const last = PIPELINE.findIndex((s) => s.name === LAST_STAGE[target]);
+  const last = PIPELINE.findIndex((s) => s.name === TARGET_TABLE[target].lastStage);
   const draft: BuildPlan = {
     spec,
-    target,
-    flavour: target === 'appliance' || target === 'appliance-staging' ? 'appliance' : 'bootstrap',
-    app: target === 'app',
-    ...(MICROVM[target] ? { microvm: MICROVM[target] } : {}),
+    ...targetPlanFields(target),
     stages: [],
-    outputs: OUTPUTS[target],
     options: Object.freeze({ ...options }),
   };
   const stages = PIPELINE.slice(0, last + 1).filter((s) => s.applies(draft));
@@ -98,8 +58,12 @@ export function planUpTo(plan: BuildPlan, stage: string): BuildPlan {
 export interface PlanDescription {
   repo: string;
   target: Target;
+  /** The target's one-line description (targets.ts). */
+  description: string;
   flavour: string;
   outputs: readonly OutputFormat[];
+  /** Each output's default path (under the output folder, bin/ unless `--bin` says otherwise). */
+  paths: Partial<Record<OutputFormat, string>>;
   stages: { name: string; commands: string[] }[];
 }
 
@@ -107,8 +71,10 @@ export function describePlan(plan: BuildPlan): PlanDescription {
   return {
     repo: plan.spec.name,
     target: plan.target,
+    description: TARGET_TABLE[plan.target].description,
     flavour: plan.app ? 'app' : plan.flavour,
     outputs: plan.outputs,
+    paths: Object.fromEntries(plan.outputs.map((f) => [f, defaultOutputPath(plan, f)])),
     stages: plan.stages.map((s) => ({ name: s.name, commands: s.describe(plan) })),
   };
 }

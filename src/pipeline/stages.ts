@@ -6,11 +6,11 @@ import { tetherStage } from '../stages/tether.js';
 import { diskStage } from '../stages/disk.js';
 import { initrdStage } from '../stages/initrd.js';
 import { isoStage } from '../stages/iso.js';
-import type { Stage, StageName, Target } from './types.js';
+import type { Stage } from './types.js';
 
 /**
  * The whole build, in order. Each stage returns early from `applies` when the plan does not
- * need it; `lastStageFor` says where each target stops.
+ * need it; the targets table (targets.ts) says where each target stops.
  */
 export const PIPELINE: readonly Stage[] = [
   isoBaseStage, // package-manager setup, base packages, kernel, modules, depmod
@@ -22,21 +22,3 @@ export const PIPELINE: readonly Stage[] = [
   initrdStage, // cpio of the root, compressed
   isoStage, // xorriso: isolinux (BIOS) + GRUB (UEFI), hybrid
 ];
-
-export const LAST_STAGE: Record<Target, StageName> = {
-  'iso-base': 'iso-base',
-  'bootstrap-staging': 'staging',
-  'appliance-staging': 'staging',
-  bootstrap: 'iso',
-  appliance: 'iso',
-  initrd: 'initrd',
-  app: 'iso',
-  rootfs: 'tether',
-  'rootfs-tar': 'tether',
-  'rootfs-ext4': 'disk',
-  'rootfs-squashfs': 'disk',
-  kernel: 'disk',
-  image: 'disk',
-  firecracker: 'disk',
-  celestial: 'disk',
-};

@@ -18,7 +18,10 @@ export const STAGE_NAMES = [
 ] as const;
 export type StageName = (typeof STAGE_NAMES)[number];
 
-/** What `isobuild build --target` accepts; VIC's make target names where it has them. */
+/**
+ * What `isobuild build --target` accepts; VIC's make target names where it has them. What each
+ * one means (last stage, flavour, outputs and their paths) is its entry in targets.ts.
+ */
 export const TARGETS = [
   'iso-base',
   'bootstrap-staging',
@@ -91,6 +94,15 @@ export interface MicrovmPlan {
   readonly disk?: DiskFormat;
 }
 
+/**
+ * What the initrd's root is. `small`: only what the init layer, init.sh and the tether use,
+ * when the spec keeps `bootstrap_initrd: small` (the default) and does not boot the distro's own
+ * init; `full`: the whole root (appliances boot it with systemd; the app target minimises it its
+ * own way); `none`: the target makes no initrd root (staging roots; microVM roots boot from a disk).
+ */
+export type InitrdRoot = 'small' | 'full' | 'none';
+
+/** A spec compiled for a target; the target's fields come from its entry in targets.ts. */
 export interface BuildPlan {
   readonly spec: ResolvedSpec;
   readonly target: Target;
@@ -100,6 +112,7 @@ export interface BuildPlan {
   readonly app: boolean;
   /** Set when the root boots as a microVM's disk rather than from the initrd. */
   readonly microvm?: MicrovmPlan;
+  readonly initrdRoot: InitrdRoot;
   /** The stages that run, in order. */
   readonly stages: readonly Stage[];
   readonly outputs: readonly OutputFormat[];

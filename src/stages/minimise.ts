@@ -33,13 +33,11 @@ const INSTALL_FUNCTIONS_WORKLOAD: Workload = {
  * targets boot a whole root from a disk.
  */
 export function smallBootstrap(plan: BuildPlan): boolean {
-  // Only the images that boot the initrd as their root: microVM targets boot a whole root from a disk.
+  // The targets table says which targets boot a small initrd root (bootstrap, initrd).
   // A bootstrap that boots the distro's own init (systemd, SysV) needs that init's whole userland
   // (units, generators, rc scripts): it keeps the full root, as an appliance does.
   return (
-    (plan.target === 'bootstrap' || plan.target === 'initrd') &&
-    plan.spec.bootstrapInitrd === 'small' &&
-    !bootsDistroInit(plan.spec.init)
+    plan.initrdRoot === 'small' && plan.spec.bootstrapInitrd === 'small' && !bootsDistroInit(plan.spec.init)
   );
 }
 

@@ -6,6 +6,7 @@ import { writeOutputs } from '../../src/image/outputs.js';
 import { initrdStage } from '../../src/stages/initrd.js';
 import { makeStageContext, makeTinyTrees, tinySpec } from '../integration/boot-fixtures.js';
 import { CLI, processesWith, waitFor } from './fake-build.js';
+import { targetPlanFields } from '../../src/pipeline/targets.js';
 
 // Fault rows "isobuild killed during `isobuild run`" and "qemu killed during run": the real
 // `isobuild run` booting the tiny kernel+initrd of the boot tests (about 2 s under TCG), with a
@@ -27,7 +28,7 @@ beforeAll(async () => {
   await initrdStage.run(ctx);
   const plan = {
     ...ctx.plan,
-    outputs: ['kernel+initrd'] as const,
+    ...targetPlanFields('initrd'),
     options: { ...ctx.plan.options, outputDir: dir },
   };
   folder = (await writeOutputs(plan, { artifacts }))[0]!;

@@ -3,6 +3,7 @@ import type { Logger } from '../../src/log/logger.js';
 import type { BuildPlan, StageContext, StageMeta, StageName, Target } from '../../src/pipeline/types.js';
 import type { PackageManager } from '../../src/pm/types.js';
 import type { ResolvedSpec } from '../../src/spec/types.js';
+import { targetPlanFields } from '../../src/pipeline/targets.js';
 
 /** A logger that remembers what it was told, for asserting warnings and sizes. */
 export function recordingLogger(): Logger & { lines: { level: string; msg: string }[] } {
@@ -74,9 +75,7 @@ export function makeContext(opts: {
   const target = opts.target ?? 'bootstrap';
   const plan: BuildPlan = {
     spec: opts.spec,
-    target,
-    flavour: target === 'appliance' ? 'appliance' : 'bootstrap',
-    app: target === 'app',
+    ...targetPlanFields(target),
     stages: [],
     outputs: [],
     options: {

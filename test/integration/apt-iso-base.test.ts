@@ -10,6 +10,7 @@ import { aptPackageManager } from '../../src/pm/apt.js';
 import type { ResolvedSpec } from '../../src/spec/types.js';
 import { isoBaseStage } from '../../src/stages/iso-base.js';
 import { stagingStage } from '../../src/stages/staging.js';
+import { targetPlanFields } from '../../src/pipeline/targets.js';
 
 // Real mmdebstrap and apt-get against the host's apt sources: a debian-12 root through
 // iso-base and staging (bootstrap flavour), then iso-base again from cold with the same
@@ -81,11 +82,8 @@ async function stageContext(
   const logger = capturingLogger(output);
   const plan: BuildPlan = {
     spec: theSpec,
-    target: 'bootstrap-staging',
-    flavour: 'bootstrap',
-    app: false,
+    ...targetPlanFields('bootstrap-staging'),
     stages: [isoBaseStage, stagingStage],
-    outputs: [],
     options: {
       cacheRoot: join(work, 'cache'),
       outputDir: join(work, 'bin'),

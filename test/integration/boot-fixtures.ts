@@ -27,6 +27,7 @@ import { driversStage } from '../../src/stages/drivers.js';
 import { initrdStage } from '../../src/stages/initrd.js';
 import { tetherStage } from '../../src/stages/tether.js';
 import { makeContext, makeSpec, recordingLogger } from '../helpers/stage-context.js';
+import { targetPlanFields } from '../../src/pipeline/targets.js';
 
 /** A real build's default when SOURCE_DATE_EPOCH is unset: the edge case tools get wrong. */
 export const SDE = 0;
@@ -201,11 +202,8 @@ export async function makeStageContext(
   await mkdir(dirs.artifacts, { recursive: true });
   const plan = {
     spec,
-    target: 'bootstrap',
-    flavour: 'bootstrap',
-    app: false,
+    ...targetPlanFields('bootstrap'),
     stages: [],
-    outputs: ['iso'],
     options: {
       cacheRoot: '/nonexistent',
       outputDir: '/nonexistent',

@@ -9,6 +9,7 @@ import { runInVm } from '../../src/image/run-vm.js';
 import { initrdStage } from '../../src/stages/initrd.js';
 import { checkCliBuilt, runCli } from '../unit/cli/run-cli.js';
 import { makeStageContext, makeTinyTrees, tinySpec } from './boot-fixtures.js';
+import { targetPlanFields } from '../../src/pipeline/targets.js';
 
 /**
  * `isobuild run` end to end, with the tiny init standing in for the bootstrap init: the initrd
@@ -36,7 +37,7 @@ describe('isobuild run on a tiny kernel+initrd', () => {
     await initrdStage.run(ctx);
     const plan = {
       ...ctx.plan,
-      outputs: ['kernel+initrd'] as const,
+      ...targetPlanFields('initrd'),
       options: { ...ctx.plan.options, outputDir: dir },
     };
     const [out] = await writeOutputs(plan, { artifacts });

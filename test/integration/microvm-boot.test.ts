@@ -11,6 +11,7 @@ import type { DiskFormat, StageContext } from '../../src/pipeline/types.js';
 import { copyTree } from '../../src/pipeline/fs-tree.js';
 import { diskStage } from '../../src/stages/disk.js';
 import { cloudKernel, makeStageContext, tinySpec, type CloudKernel } from './boot-fixtures.js';
+import { targetPlanFields } from '../../src/pipeline/targets.js';
 
 /**
  * The microVM outputs end to end on a root we did not tune for (busybox only) and Debian's
@@ -69,9 +70,7 @@ describe('microVM folders under qemu -M microvm', () => {
       ...made,
       plan: {
         ...made.plan,
-        target: disk === 'ext4' ? 'firecracker' : 'celestial',
-        microvm: { disk },
-        outputs: ['firecracker'],
+        ...targetPlanFields(disk === 'ext4' ? 'firecracker' : 'celestial'),
       },
     };
     await writeMicrovmLayer(ctx);

@@ -8,6 +8,7 @@ import { createLogger } from '../../../src/log/logger.js';
 import { runPipeline } from '../../../src/pipeline/run-pipeline.js';
 import type { BuildPlan, Stage, StageName } from '../../../src/pipeline/types.js';
 import type { ResolvedSpec } from '../../../src/spec/types.js';
+import { targetPlanFields } from '../../../src/pipeline/targets.js';
 
 // `isobuild shell` on a root made by the real pipeline and cache from small fake stages (no
 // Debian build): the host's static busybox as the root's only program, run in real bubblewrap.
@@ -51,9 +52,7 @@ function fakePlan(): BuildPlan {
   ];
   return {
     spec: { name: 'fake', repoDir: join(tmp.path, 'repo'), packagemanager: 'apt' } as unknown as ResolvedSpec,
-    target: 'bootstrap',
-    flavour: 'bootstrap',
-    app: false,
+    ...targetPlanFields('bootstrap'),
     stages,
     outputs: [],
     options: {

@@ -18,7 +18,8 @@ describe('output writers', () => {
       await writeFile(join(artifacts, f), `${f}\n`);
     plan = {
       spec: { name: 'tiny' },
-      target: 'bootstrap',
+      // The app target writes both formats (an ISO and a kernel+initrd folder).
+      target: 'app',
       outputs: ['iso', 'kernel+initrd'],
       options: { outputDir: join(dir, 'bin') },
     } as unknown as BuildPlan;
@@ -27,12 +28,12 @@ describe('output writers', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('writes every format to its default place', async () => {
+  it("writes every format to the target's default place", async () => {
     const written = await writeOutputs(plan, { artifacts });
-    expect(written).toEqual([join(dir, 'bin/bootstrap-tiny.iso'), join(dir, 'bin/tiny')]);
+    expect(written).toEqual([join(dir, 'bin/app-tiny.iso'), join(dir, 'bin/app-tiny')]);
     expect(await readFile(written[0]!, 'utf8')).toBe('image.iso\n');
     expect((await readdir(written[1]!)).sort()).toEqual(['cmdline', 'initrd.img', 'vmlinuz']);
-    expect(await readdir(join(dir, 'bin'))).toEqual(expect.arrayContaining(['bootstrap-tiny.iso', 'tiny']));
+    expect(await readdir(join(dir, 'bin'))).toEqual(expect.arrayContaining(['app-tiny.iso', 'app-tiny']));
     expect(await readdir(join(dir, 'bin'))).toHaveLength(2);
   });
 

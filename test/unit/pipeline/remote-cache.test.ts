@@ -14,6 +14,7 @@ import type {
   StageName,
 } from '../../../src/pipeline/types.js';
 import type { ResolvedSpec } from '../../../src/spec/types.js';
+import { targetPlanFields } from '../../../src/pipeline/targets.js';
 
 // How the pipeline uses a remote cache, with a stand-in remote kept in a folder (the registry
 // itself is tested against a real docker-registry in test/integration/registry-cache.test.ts).
@@ -57,9 +58,7 @@ function stage(name: StageName): Stage {
 function plan(cache: string): BuildPlan {
   return {
     spec: { name: 'demo', repoDir: join(tmp.path, 'repo'), packagemanager: 'apt' } as unknown as ResolvedSpec,
-    target: 'bootstrap',
-    flavour: 'bootstrap',
-    app: false,
+    ...targetPlanFields('bootstrap'),
     stages: NAMES.map(stage),
     outputs: [],
     options: {

@@ -8,6 +8,7 @@ import { acquireLock } from '../../../src/pipeline/lock.js';
 import { runPipeline } from '../../../src/pipeline/run-pipeline.js';
 import type { BuildPlan, Stage, StageName } from '../../../src/pipeline/types.js';
 import type { ResolvedSpec } from '../../../src/spec/types.js';
+import { targetPlanFields } from '../../../src/pipeline/targets.js';
 
 // The runner is exercised with small stages of its own (real files, real cache, real locks);
 // the real stages have their own integration tests.
@@ -58,9 +59,7 @@ function planWith(stages: Stage[], extra: Partial<BuildPlan['options']> = {}): B
   const spec = { name: 'demo', repoDir, packagemanager: 'apt' } as unknown as ResolvedSpec;
   return {
     spec,
-    target: 'bootstrap',
-    flavour: 'bootstrap',
-    app: false,
+    ...targetPlanFields('bootstrap'),
     stages,
     outputs: [],
     options: {

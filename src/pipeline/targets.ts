@@ -1,0 +1,238 @@
+import { join } from 'node:path';
+import { InternalError } from '../errors.js';
+import type { Flavour } from '../spec/types.js';
+import {
+  TARGETS,
+  type BuildPlan,
+  type InitrdRoot,
+  type MicrovmPlan,
+  type OutputFormat,
+  type StageName,
+  type Target,
+} from './types.js';
+
+/** One output a target writes, and where it goes when the user names no destination. */
+export interface TargetOutput {
+  readonly format: OutputFormat;
+  /** Relative to the output folder (bin/); `<repo>` stands for the repo's name. VIC's names. */
+  readonly path: string;
+}
+
+/** Everything a target means; the plan, the CLI, `isobuild plan` and the docs read it from here. */
+export interface TargetDefinition {
+  /** One line for `--help` and the docs. */
+  readonly description: string;
+  /** Where the pipeline stops (stages after it never run; stages before it run when they apply). */
+  readonly lastStage: StageName;
+  /** The staging flavour the root is built on (its packages and staging script). */
+  readonly flavour: Flavour;
+  /** The app appliance: the spec's `app` section goes into the root, with its own init. */
+  readonly app: boolean;
+  /** Set when the root boots from a disk with the microVM init; says which root image the disk stage makes. */
+  readonly microvm?: MicrovmPlan;
+  readonly initrdRoot: InitrdRoot;
+  /** In order; `--output` names the first. */
+  readonly outputs: readonly TargetOutput[];
+}
+
+const REPO = '<repo>';
+
+/** Targets in `TARGETS` order; a target missing here fails the type check. */
+export const TARGET_TABLE: Readonly<Record<Target, TargetDefinition>> = {
+  'iso-base': {
+    description: 'the base root: package-manager setup, base packages, kernel and modules (cached only)',
+    lastStage: 'iso-base',
+    flavour: 'bootstrap',
+    app: false,
+    initrdRoot: 'none',
+    outputs: [],
+  },
+  'bootstrap-staging': {
+    description: 'the base root plus the bootstrap packages and staging.sh (cached only)',
+    lastStage: 'staging',
+    flavour: 'bootstrap',
+    app: false,
+    initrdRoot: 'none',
+    outputs: [],
+  },
+  'appliance-staging': {
+    description: 'the base root plus the appliance packages and staging.sh (cached only)',
+    lastStage: 'staging',
+    flavour: 'appliance',
+    app: false,
+    initrdRoot: 'none',
+    outputs: [],
+  },
+  bootstrap: {
+    description: "VIC's bootstrap ISO: a small initrd root whose init starts the tether",
+    lastStage: 'iso',
+    flavour: 'bootstrap',
+    app: false,
+    initrdRoot: 'small',
+    outputs: [{ format: 'iso', path: `bootstrap-${REPO}.iso` }],
+  },
+  appliance: {
+    description: "VIC's appliance ISO: the whole root, booted with systemd",
+    lastStage: 'iso',
+    flavour: 'appliance',
+    app: false,
+    initrdRoot: 'full',
+    outputs: [{ format: 'iso', path: `appliance-${REPO}.iso` }],
+  },
+  initrd: {
+    description: "the bootstrap's kernel, initrd and command line, to boot without an ISO",
+    lastStage: 'initrd',
+    flavour: 'bootstrap',
+    app: false,
+    initrdRoot: 'small',
+    outputs: [{ format: 'kernel+initrd', path: REPO }],
+  },
+  app: {
+    description:
+      "the spec's app booting straight into /app/run (minimised when the spec says so): ISO and kernel+initrd",
+    lastStage: 'iso',
+    flavour: 'bootstrap',
+    app: true,
+    initrdRoot: 'full',
+    outputs: [
+      { format: 'iso', path: `app-${REPO}.iso` },
+      { format: 'kernel+initrd', path: `app-${REPO}` },
+    ],
+  },
+  rootfs: {
+    description: "osbuilder's rootfs: the microVM root as a folder",
+    lastStage: 'tether',
+    flavour: 'bootstrap',
+    app: false,
+    microvm: {},
+    initrdRoot: 'none',
+    outputs: [{ format: 'rootfs', path: `rootfs-${REPO}` }],
+  },
+  'rootfs-tar': {
+    description: 'the microVM root as a tarball: sorted, numeric owners, mtimes clamped',
+    lastStage: 'tether',
+    flavour: 'bootstrap',
+    app: false,
+    microvm: {},
+    initrdRoot: 'none',
+    outputs: [{ format: 'rootfs.tar', path: `rootfs-${REPO}.tar` }],
+  },
+  'rootfs-ext4': {
+    description: 'the microVM root as an ext4 image',
+    lastStage: 'disk',
+    flavour: 'bootstrap',
+    app: false,
+    microvm: { disk: 'ext4' },
+    initrdRoot: 'none',
+    outputs: [{ format: 'rootfs.ext4', path: `rootfs-${REPO}.ext4` }],
+  },
+  'rootfs-squashfs': {
+    description: 'the microVM root as a squashfs image',
+    lastStage: 'disk',
+    flavour: 'bootstrap',
+    app: false,
+    microvm: { disk: 'squashfs' },
+    initrdRoot: 'none',
+    outputs: [{ format: 'rootfs.squashfs', path: `rootfs-${REPO}.squashfs` }],
+  },
+  kernel: {
+    description: "osbuilder's kernel: the guest kernel as an uncompressed ELF (vmlinux)",
+    lastStage: 'disk',
+    flavour: 'bootstrap',
+    app: false,
+    microvm: {},
+    initrdRoot: 'none',
+    outputs: [{ format: 'vmlinux', path: `vmlinux-${REPO}` }],
+  },
+  image: {
+    description: "osbuilder's image: a firecracker folder whose rootfs.ext4 is sized by --size (IMG_SIZE)",
+    lastStage: 'disk',
+    flavour: 'bootstrap',
+    app: false,
+    microvm: { disk: 'ext4' },
+    initrdRoot: 'none',
+    outputs: [{ format: 'firecracker', path: `image-${REPO}` }],
+  },
+  firecracker: {
+    description:
+      'a Firecracker folder: vmlinux, rootfs.ext4, vm-config.json (and an initrd when the kernel needs one)',
+    lastStage: 'disk',
+    flavour: 'bootstrap',
+    app: false,
+    microvm: { disk: 'ext4' },
+    initrdRoot: 'none',
+    outputs: [{ format: 'firecracker', path: `firecracker-${REPO}` }],
+  },
+  celestial: {
+    description: "Celestial's folder: the firecracker folder with rootfs.squashfs under a tmpfs overlay",
+    lastStage: 'disk',
+    flavour: 'bootstrap',
+    app: false,
+    microvm: { disk: 'squashfs' },
+    initrdRoot: 'none',
+    outputs: [{ format: 'firecracker', path: `celestial-${REPO}` }],
+  },
+};
+
+/** The plan's fields that the target decides, from its entry: what makePlan (and a test's plan) spreads. */
+export function targetPlanFields(
+  target: Target,
+): Pick<BuildPlan, 'target' | 'flavour' | 'app' | 'microvm' | 'initrdRoot' | 'outputs'> {
+  const meaning = TARGET_TABLE[target];
+  return {
+    target,
+    flavour: meaning.flavour,
+    app: meaning.app,
+    ...(meaning.microvm ? { microvm: meaning.microvm } : {}),
+    initrdRoot: meaning.initrdRoot,
+    outputs: meaning.outputs.map((o) => o.format),
+  };
+}
+
+/** An output's default path for this repo, under `outputDir` (e.g. bin/bootstrap-debian-12.iso). */
+export function outputPathFor(target: Target, format: OutputFormat, repo: string, outputDir: string): string {
+  const output = TARGET_TABLE[target].outputs.find((o) => o.format === format);
+  if (!output) throw new InternalError(`target ${target} writes no ${format} output`);
+  return join(outputDir, output.path.replaceAll(REPO, repo));
+}
+
+/** Where the plan writes `format` when the user names no destination. */
+export function defaultOutputPath(plan: BuildPlan, format: OutputFormat): string {
+  return outputPathFor(plan.target, format, plan.spec.name, plan.options.outputDir);
+}
+
+/** `--help` text: one line per target with what it is and where its outputs go. */
+export function describeTargets(outputDir = 'bin'): string {
+  const width = Math.max(...TARGETS.map((t) => t.length));
+  return TARGETS.map((t) => {
+    const { description, outputs } = TARGET_TABLE[t];
+    const paths = outputs.map((o) => `${outputDir}/${o.path}`).join(', ');
+    return `  ${t.padEnd(width)}  ${description}${paths ? ` → ${paths}` : ''}`;
+  }).join('\n');
+}
+
+/** The generated table sits between these lines of docs/cli.md (docs/gen-targets.mjs writes it). */
+export const TARGETS_DOC_BEGIN =
+  '<!-- targets table: generated from src/pipeline/targets.ts by npm run gen:docs -->';
+export const TARGETS_DOC_END = '<!-- end of targets table -->';
+
+/**
+ * The docs' targets table (docs/cli.md, between the targets markers): generated from the table
+ * so the docs cannot drift from it (test/unit/pipeline/targets.test.ts compares them).
+ */
+export function formatTargetsMarkdown(outputDir = 'bin'): string {
+  const rows = TARGETS.map((t) => {
+    const d = TARGET_TABLE[t];
+    const outputs = d.outputs.length
+      ? d.outputs.map((o) => `\`${o.format}\` → \`${outputDir}/${o.path}\``).join(', ')
+      : 'none (the root stays in the cache; `--export`)';
+    const flavour = d.app ? 'bootstrap + app' : d.flavour;
+    const root = d.microvm ? `microVM${d.microvm.disk ? `, ${d.microvm.disk}` : ''}` : d.initrdRoot;
+    return `| \`${t}\` | ${d.lastStage} | ${flavour} | ${root} | ${outputs} | ${d.description} |`;
+  });
+  return [
+    '| target | last stage | flavour | root | outputs → default path | what it is |',
+    '| --- | --- | --- | --- | --- | --- |',
+    ...rows,
+  ].join('\n');
+}
