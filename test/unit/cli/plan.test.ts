@@ -18,6 +18,8 @@ test('isobuild plan debian-12: the resolved spec, then the stages in pipeline or
   expect(out).toMatch(/^kernel +linux-image-cloud-amd64 \(package\)$/m);
   expect(out).toMatch(/^apt sources +the host's apt configuration$/m);
   expect(out).toMatch(/^target bootstrap \(flavour bootstrap\), outputs: iso$/m);
+  // Where the output goes by default: the targets table's path (src/pipeline/targets.ts).
+  expect(out).toMatch(/^ {2}iso → bin\/bootstrap-debian-12\.iso$/m);
   const stages = [...out.matchAll(/^\d+\. (\S+)$/gm)].map((m) => m[1]);
   expect(stages).toEqual(expect.arrayContaining(['iso-base', 'staging', 'initrd', 'iso']));
   // In pipeline order, whichever stages apply.
