@@ -1,5 +1,6 @@
 import { lstat, readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { quoteWord } from '../exec/shell-quote.js';
 import type { ResolvedSpec } from '../spec/types.js';
 
 /** Where the filters live in the root, so later installs (staging, appliance) follow them too. */
@@ -22,6 +23,66 @@ export function dpkgDocFilters(spec: Pick<ResolvedSpec, 'docs' | 'locales'>): st
     'path-include=/usr/share/locale/locale.alias',
     ...spec.locales.map((l) => `path-include=/usr/share/locale/${l}/*`),
   ];
+}
+
+/** A filter's pattern up to its first wildcard: dpkg's test for folders on the way to an include. */
+function literalPrefix(pattern: string): string {
+  const wildcard = pattern.search(/[*?[\\]/);
+  return wildcard < 0 ? pattern : pattern.slice(0, wildcard);
+}
+
+/**
+ * A POSIX sh script that applies dpkg path filters to a root already unpacked without them
+ * (`sh SCRIPT ROOT`): mmdebstrap's extract hook runs it on the essential set before dpkg
+ * installs it, so maintainer scripts see the root as dpkg's own filtering would leave it.
+ * find's -path is fnmatch(3) without FNM_PATHNAME, as dpkg's filters are; the expression is
+ * dpkg's filter_should_skip(): the last matching filter decides, an excluded folder or link
+ * whose path starts with an include's literal prefix stays (so /usr/share/doc/<pkg> keeps its
+ * copyright), and an excluded folder goes only once it is empty.
+ */
+export function dpkgFilterScript(filters: readonly string[]): string {
+  const parsed = filters.map((f) => ({
+    include: f.startsWith('path-include='),
+    pattern: '.' + f.replace(/^path-(include|exclude)=/, ''),
+  }));
+  const q = (s: string) => quoteWord(s);
+  const any = (tests: string[]) => (tests.length ? `\\( ${tests.join(' -o ')} \\)` : '-false');
+  const skipped = any(
+    parsed.flatMap((f, i) => {
+      if (f.include) return [];
+      const later = parsed.slice(i + 1).filter((g) => g.include);
+      return [
+        `\\( -path ${q(f.pattern)}${later.length ? ` ! ${any(later.map((g) => `-path ${q(g.pattern)}`))}` : ''} \\)`,
+      ];
+    }),
+  );
+  const onTheWay = any(
+    parsed
+      .filter((f) => f.include)
+      .map((f) => `-path ${q(literalPrefix(f.pattern).replace(/\/+$/, '') + '*')}`),
+  );
+  const folders = [
+    ...new Set(
+      parsed
+        .filter((f) => !f.include)
+        .map((f) => {
+          const literal = literalPrefix(f.pattern);
+          return literal.slice(0, literal.lastIndexOf('/')) || '.';
+        }),
+    ),
+  ].sort();
+  return [
+    '# Written by isobuild: dpkg path filters (docs: false) applied to an unpacked root.',
+    'set -e',
+    'cd "$1"',
+    'set --',
+    `for d in ${folders.map(q).join(' ')}; do`,
+    '    if [ -d "$d" ] && [ ! -L "$d" ]; then set -- "$@" "$d"; fi',
+    'done',
+    '[ $# -gt 0 ] || exit 0',
+    `find "$@" -depth ${skipped} ! \\( \\( -type d -o -type l \\) ${onTheWay} \\) \\( ! -type d -o -empty \\) -delete`,
+    '',
+  ].join('\n');
 }
 
 export function renderDpkgDocsConfig(filters: readonly string[]): string {

@@ -1,5 +1,5 @@
 import { copyFile, lstat, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { BuildError, CommandError } from '../errors.js';
 import { exists } from '../fs/exists.js';
 import { formatBytes } from '../image/files.js';
@@ -9,7 +9,13 @@ import { mergeTree } from '../rootfs/merge-tree.js';
 import { resolveInRoot } from '../rootfs/root-path.js';
 import type { ResolvedSpec } from '../spec/types.js';
 import { APT_CACHE_DIRS, makeAptEnv, withAptChroot } from './apt-chroot.js';
-import { DPKG_DOCS_CONFIG, dpkgDocFilters, estimateFilteredBytes, renderDpkgDocsConfig } from './apt-docs.js';
+import {
+  DPKG_DOCS_CONFIG,
+  dpkgDocFilters,
+  estimateFilteredBytes,
+  dpkgFilterScript,
+  renderDpkgDocsConfig,
+} from './apt-docs.js';
 import { aimHostSources, findAptSources, findHostSources } from './apt-sources.js';
 import { checkListsFreshness, digestSources, formatAge, stampLists } from './lists-age.js';
 import { readDpkgStatus } from '../inventory/dpkg-status.js';
@@ -70,7 +76,7 @@ export function mmdebstrapArgs(
   sources: readonly string[],
   pkgCacheDir: string,
   keys?: { keyringDir: string; files: readonly string[] },
-  opts: { dpkgFilters?: readonly string[]; skipUpdate?: boolean; pins?: string } = {},
+  opts: { docs?: { config: string; script: string }; skipUpdate?: boolean; pins?: string } = {},
 ): string[] {
   const args = [
     '--mode=root',
@@ -83,9 +89,17 @@ export function mmdebstrapArgs(
     '--verbose',
     // No fsync per file: a failed build's root is thrown away anyway.
     '--dpkgopt=force-unsafe-io',
-    // docs: false. mmdebstrap applies them to the essential set's first extraction too.
-    ...(opts.dpkgFilters ?? []).map((f) => `--dpkgopt=${f}`),
   ];
+  if (opts.docs) {
+    // docs: false. Not as --dpkgopt: mmdebstrap would then pipe each essential package through
+    // its Python tar filter on the first extraction, about a second per package on a busy
+    // host. The filters go in after that extraction instead (the script removes what they
+    // exclude), before dpkg installs the essential set; dpkg follows them from there on.
+    args.push(
+      `--extract-hook=mkdir -p "$1"${dirname(DPKG_DOCS_CONFIG)} && cp ${quoteWord(opts.docs.config)} "$1"${DPKG_DOCS_CONFIG}`,
+      `--extract-hook=sh ${quoteWord(opts.docs.script)} "$1"`,
+    );
+  }
   // The lists synced in from the package cache are young enough: no mirror is asked for them.
   if (opts.skipUpdate) args.push('--skip=update');
   if (basePackages.length) args.push(`--include=${basePackages.join(',')}`);
@@ -193,6 +207,15 @@ async function setupRoot(ctx: PmContext, basePackages: readonly string[]): Promi
   if (ctx.sourceDateEpoch !== undefined) env.SOURCE_DATE_EPOCH = String(ctx.sourceDateEpoch);
   const keys = await prepareKeys(ctx);
   const dpkgFilters = dpkgDocFilters(ctx.spec);
+  let docs: { config: string; script: string } | undefined;
+  if (dpkgFilters.length) {
+    docs = {
+      config: join(ctx.tmpDir, basename(DPKG_DOCS_CONFIG)),
+      script: join(ctx.tmpDir, 'docs-filter.sh'),
+    };
+    await writeFile(docs.config, renderDpkgDocsConfig(dpkgFilters), { mode: 0o644 });
+    await writeFile(docs.script, dpkgFilterScript(dpkgFilters));
+  }
   let pins: string | undefined;
   if (ctx.lock) {
     pins = join(ctx.tmpDir, LOCK_PINS);
@@ -203,7 +226,7 @@ async function setupRoot(ctx: PmContext, basePackages: readonly string[]): Promi
   const bootstrap = async (skipUpdate: boolean) => {
     await rm(target, { recursive: true, force: true });
     const args = mmdebstrapArgs(ctx.spec, basePackages, target, sources.files, ctx.pkgCacheDir, keys, {
-      dpkgFilters,
+      docs,
       skipUpdate,
       pins,
     });
@@ -230,7 +253,6 @@ async function setupRoot(ctx: PmContext, basePackages: readonly string[]): Promi
     }
     await makeHostNeutral(target);
     if (dpkgFilters.length) {
-      await writeFile(join(target, DPKG_DOCS_CONFIG), renderDpkgDocsConfig(dpkgFilters), { mode: 0o644 });
       logFilteredBytes(ctx, await estimateFilteredBytes(target));
     }
     await mergeTree(target, ctx.rootfs, { stage: ctx.stage });

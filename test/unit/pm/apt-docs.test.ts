@@ -1,7 +1,8 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { dpkgDocFilters, estimateFilteredBytes } from '../../../src/pm/apt-docs.js';
+import { execFileSync } from 'node:child_process';
+import { dpkgDocFilters, dpkgFilterScript, estimateFilteredBytes } from '../../../src/pm/apt-docs.js';
 
 test('docs: false leaves out doc, man, info and locales but the kept ones; docs: true filters nothing', () => {
   const filters = dpkgDocFilters({ docs: false, locales: ['de', 'pt_BR'] });
@@ -45,6 +46,58 @@ test('the bytes estimate is Installed-Size minus what of each package is in the 
     // shrunk: more present than declared (a hard link counted twice): 0, not negative.
     await writeFile(join(root, 'var/lib/dpkg/info/shrunk:amd64.list'), '/usr/bin/tool\n');
     expect(await estimateFilteredBytes(root)).toBe(8 * 1024);
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});
+
+test("the filter script (real sh and find) follows dpkg's rules: last match wins, folders on the way to an include stay", async () => {
+  const root = await mkdtemp(join(tmpdir(), 'isobuild-docs-'));
+  try {
+    const files = [
+      'usr/share/doc/bash/copyright',
+      'usr/share/doc/bash/README.gz',
+      'usr/share/doc/bash/examples/loadables/Makefile',
+      'usr/share/man/man1/bash.1.gz',
+      'usr/share/locale/de/LC_MESSAGES/bash.mo',
+      'usr/share/locale/fr/LC_MESSAGES/bash.mo',
+      'usr/share/locale/locale.alias',
+      'usr/bin/bash',
+    ];
+    for (const f of files) {
+      await mkdir(join(root, f, '..'), { recursive: true });
+      await writeFile(join(root, f), 'x');
+    }
+    await symlink('bash', join(root, 'usr/share/doc/bash-builtins'));
+    const script = join(root, '..', `${root.split('/').pop()}.sh`);
+    await writeFile(script, dpkgFilterScript(dpkgDocFilters({ docs: false, locales: ['de'] })));
+    execFileSync('sh', [script, root]);
+    await rm(script);
+    // readdir follows the kept link into bash/: leave out what it shows through it.
+    const left = (await readdir(root, { recursive: true }))
+      .filter((p) => !p.startsWith('usr/share/doc/bash-builtins/'))
+      .sort();
+    expect(left).toEqual(
+      [
+        'usr',
+        'usr/bin',
+        'usr/bin/bash',
+        'usr/share',
+        'usr/share/doc',
+        'usr/share/doc/bash',
+        'usr/share/doc/bash-builtins',
+        'usr/share/doc/bash/copyright',
+        // dpkg keeps a folder under /usr/share/doc/ (on the way to */copyright), even emptied.
+        'usr/share/doc/bash/examples',
+        'usr/share/doc/bash/examples/loadables',
+        'usr/share/locale',
+        'usr/share/locale/de',
+        'usr/share/locale/de/LC_MESSAGES',
+        'usr/share/locale/de/LC_MESSAGES/bash.mo',
+        'usr/share/locale/locale.alias',
+        'usr/share/man',
+      ].sort(),
+    );
   } finally {
     await rm(root, { recursive: true, force: true });
   }

@@ -290,12 +290,17 @@ describe('host sources aimed at the spec release', () => {
   });
 });
 
-test('docs filters become --dpkgopt words and fresh lists skip the update step', () => {
+test('docs filters go in after the first extraction (no --dpkgopt) and fresh lists skip the update step', () => {
   const args = mmdebstrapArgs(aptSpec(), [], '/t', [], '/c', undefined, {
-    dpkgFilters: ['path-exclude=/usr/share/doc/*'],
+    docs: { config: '/tmp/x/isobuild-docs', script: '/tmp/x/docs-filter.sh' },
     skipUpdate: true,
   });
-  expect(args).toContain('--dpkgopt=path-exclude=/usr/share/doc/*');
+  expect(args).toContain(
+    '--extract-hook=mkdir -p "$1"/etc/dpkg/dpkg.cfg.d && cp /tmp/x/isobuild-docs "$1"/etc/dpkg/dpkg.cfg.d/isobuild-docs',
+  );
+  expect(args).toContain('--extract-hook=sh /tmp/x/docs-filter.sh "$1"');
+  // --dpkgopt path filters make mmdebstrap run its Python tar filter once per essential package.
+  expect(args.filter((a) => a.startsWith('--dpkgopt=path-'))).toEqual([]);
   expect(args).toContain('--skip=update');
   expect(mmdebstrapArgs(aptSpec(), [], '/t', [], '/c')).not.toContain('--skip=update');
 });
