@@ -4,7 +4,7 @@ import { ToolMissingError } from '../errors.js';
 import { writeEvent } from '../log/events.js';
 import { defaultBuildOptions, makePlan, parseTarget } from '../pipeline/plan.js';
 import { toolsForPlan } from '../pipeline/preflight.js';
-import { TARGETS } from '../pipeline/types.js';
+import { TARGET_TABLE, TARGETS } from '../pipeline/targets.js';
 import { listRepoFolders, loadRepo, loadRepoFolder } from '../spec/load.js';
 import { reposDir, type GlobalOptions } from './context.js';
 
@@ -27,7 +27,7 @@ async function needsOfEveryRepo(dir: string): Promise<ToolNeed[]> {
     const { spec } = await loadRepoFolder(folder);
     if (!spec) continue;
     for (const target of TARGETS) {
-      if (target === 'app' && !spec.app) continue;
+      if (TARGET_TABLE[target].app && !spec.app) continue;
       needs.push(...toolsForPlan(makePlan(spec, target, defaultBuildOptions())));
     }
   }

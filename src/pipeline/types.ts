@@ -4,6 +4,7 @@ import type { Logger } from '../log/logger.js';
 import type { PackageLock } from '../lock/lock-file.js';
 import type { PackageManager } from '../pm/types.js';
 import type { Flavour, ResolvedSpec } from '../spec/types.js';
+import type { Target } from './targets.js';
 
 /** The build's stages, in pipeline order (VIC's iso-base → staging → bootstrap/appliance). */
 export const STAGE_NAMES = [
@@ -19,28 +20,10 @@ export const STAGE_NAMES = [
 export type StageName = (typeof STAGE_NAMES)[number];
 
 /**
- * What `isobuild build --target` accepts; VIC's make target names where it has them. What each
- * one means (last stage, flavour, outputs and their paths) is its entry in targets.ts.
+ * What `isobuild build --target` accepts, and what each target means (last stage, flavour, outputs
+ * and their paths): one entry each in targets.ts, whose keys are the names.
  */
-export const TARGETS = [
-  'iso-base',
-  'bootstrap-staging',
-  'appliance-staging',
-  'bootstrap',
-  'appliance',
-  'initrd',
-  'app',
-  // osbuilder's and Celestial's outputs: a root to boot from a disk (docs/microvm.md).
-  'rootfs',
-  'rootfs-tar',
-  'rootfs-ext4',
-  'rootfs-squashfs',
-  'kernel',
-  'image',
-  'firecracker',
-  'celestial',
-] as const;
-export type Target = (typeof TARGETS)[number];
+export { TARGETS, type Target } from './targets.js';
 
 /** Output formats, each written by one writer in src/image/outputs.ts (linuxkit's outFuns). */
 export const OUTPUT_FORMATS = [

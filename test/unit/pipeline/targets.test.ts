@@ -9,16 +9,39 @@ import {
   formatTargetsMarkdown,
   outputPathFor,
   TARGET_TABLE,
+  TARGETS,
   TARGETS_DOC_BEGIN,
   TARGETS_DOC_END,
+  type Target,
 } from '../../../src/pipeline/targets.js';
-import { STAGE_NAMES, TARGETS, type Target } from '../../../src/pipeline/types.js';
+import { STAGE_NAMES, TARGETS as TYPES_TARGETS } from '../../../src/pipeline/types.js';
 import { makeSpec } from '../../helpers/stage-context.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const OPTIONS = { cacheRoot: '/c', outputDir: 'bin', noCache: false, lockTimeout: 0, sourceDateEpoch: 0 };
 const spec = makeSpec({ name: 'demo', app: { run: ['/bin/true'] } });
 const plan = (target: Target) => makePlan(spec, target, OPTIONS);
+
+test("the target names are the table's keys, in the order help and docs list them", () => {
+  expect(TYPES_TARGETS).toBe(TARGETS);
+  expect(TARGETS).toEqual([
+    'iso-base',
+    'bootstrap-staging',
+    'appliance-staging',
+    'bootstrap',
+    'appliance',
+    'initrd',
+    'app',
+    'rootfs',
+    'rootfs-tar',
+    'rootfs-ext4',
+    'rootfs-squashfs',
+    'kernel',
+    'image',
+    'firecracker',
+    'celestial',
+  ]);
+});
 
 describe('makePlan reads the targets table', () => {
   test.each(TARGETS)('%s: flavour, app, microVM, initrd root and outputs are its entry', (target) => {
