@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { join } from 'node:path';
 import { defaultBuildOptions, describePlan, makePlan, parseTarget } from '../pipeline/plan.js';
 import { describeTargets } from '../pipeline/targets.js';
 import { writeEvent } from '../log/events.js';
@@ -6,7 +7,11 @@ import { showPath } from '../spec/document.js';
 import { loadRepo } from '../spec/load.js';
 import type { ResolvedSpec } from '../spec/types.js';
 import { lockPath, readLock, staleReason } from '../lock/lock-file.js';
-import { loggerFor, reposDir, type GlobalOptions } from './context.js';
+import { useToolVersionFile } from '../exec/tool-version.js';
+import { cacheLayout } from '../pipeline/cache.js';
+import { explainPlan, formatExplanation, type StageExplanation } from '../pipeline/explain.js';
+import type { BuildPlan } from '../pipeline/types.js';
+import { cacheRoot, loggerFor, reposDir, type GlobalOptions } from './context.js';
 
 /** The resolved spec as `isobuild plan` shows it: what the stages will read, defaults filled in. */
 export function describeSpec(spec: ResolvedSpec): [string, string][] {
@@ -80,15 +85,24 @@ export function registerPlan(program: Command): void {
     .description('show the resolved spec and the stages a build would run, with their commands; runs nothing')
     .argument('<repo>', 'repo name under the repos folder, or a path to a repo folder')
     .option('-t, --target <target>', 'the target whose build is shown (targets below)', 'bootstrap')
+    .option('--explain', "each stage's cache key, whether it is cached, and why it rebuilds")
     .addHelpText('after', `\nTargets (default paths under bin/):\n${describeTargets()}`)
-    .action(async (ref: string, flags: { target: string }, cmd: Command) => {
+    .action(async (ref: string, flags: { target: string; explain?: boolean }, cmd: Command) => {
       const globals = cmd.optsWithGlobals<GlobalOptions>();
       const target = parseTarget(flags.target);
       const spec = await loadRepo(ref, reposDir(globals), loggerFor(globals));
-      const described = describePlan(makePlan(spec, target, defaultBuildOptions()));
+      const plan = makePlan(spec, target, defaultBuildOptions());
+      const described = describePlan(plan);
       const lock = await describeLock(spec);
+      const explained = flags.explain ? await explainStages(plan) : undefined;
       if (globals.json) {
-        writeEvent({ type: 'plan', ...described, spec, ...(lock ? { lock } : {}) });
+        writeEvent({
+          type: 'plan',
+          ...described,
+          spec,
+          ...(lock ? { lock } : {}),
+          ...(explained ? { cache: { root: cacheRoot(), stages: explained } } : {}),
+        });
         return;
       }
       const rows = describeSpec(spec);
@@ -106,6 +120,22 @@ export function registerPlan(program: Command): void {
         out.push(`${i + 1}. ${s.name}`);
         for (const c of s.commands) out.push(`     ${c}`);
       });
+      if (explained) {
+        const width = Math.max(...explained.map((e) => e.stage.length));
+        out.push('', `cache ${cacheRoot()} (the build's default options):`);
+        for (const e of explained)
+          out.push(
+            `  ${e.key}  ${formatExplanation(e).replace(`${e.stage}:`, `${e.stage}:`.padEnd(width + 1))}`,
+          );
+      }
       process.stdout.write(out.join('\n') + '\n');
     });
+}
+
+/** The stages' keys against the cache a build would use; tool versions as the build recorded them. */
+async function explainStages(plan: BuildPlan): Promise<StageExplanation[]> {
+  const layout = cacheLayout(cacheRoot());
+  // Answers kept by earlier builds: no tool is run just to show the plan (nothing is saved).
+  await useToolVersionFile(join(layout.root, 'tool-versions.json'));
+  return explainPlan(plan, layout);
 }

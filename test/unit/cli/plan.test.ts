@@ -1,3 +1,5 @@
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { STAGE_NAMES } from '../../../src/pipeline/types.js';
 import { makeRepo, specJson } from '../spec/repo-fixture.js';
@@ -63,5 +65,32 @@ test('isobuild plan: an unknown target and an invalid repo both exit 2', async (
     expect(res.stdout).toBe('');
   } finally {
     await bad.remove();
+  }
+});
+
+test('isobuild plan --explain: every stage rebuilds against an empty cache, with its key; --json gives the same', async () => {
+  const cache = await mkdtemp(join(tmpdir(), 'isobuild-explain-'));
+  try {
+    const env = { ISOBUILD_CACHE: cache };
+    const text = await runCli(['plan', '--repos', REPOS, '--explain', 'debian-12'], ROOT, env);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toContain(`cache ${cache} (the build's default options):`);
+    expect(text.stdout).toMatch(
+      /^ {2}[0-9a-f]{24} {2}iso-base: rebuild, because the cache has no entry of this stage for this repo$/m,
+    );
+    const res = await runCli(['plan', '--json', '--repos', REPOS, '--explain', 'debian-12'], ROOT, env);
+    const [plan] = parseEvents(res.stdout) as unknown as {
+      stages: { name: string }[];
+      cache: { root: string; stages: { stage: string; key: string; status: string }[] };
+    }[];
+    expect(plan!.cache.root).toBe(cache);
+    expect(plan!.cache.stages.map((s) => s.stage)).toEqual(plan!.stages.map((s) => s.name));
+    expect(plan!.cache.stages.every((s) => s.status === 'rebuild' && /^[0-9a-f]{24}$/.test(s.key))).toBe(
+      true,
+    );
+    // Nothing written: plan only reads the cache.
+    expect(await readdir(cache)).toEqual([]);
+  } finally {
+    await rm(cache, { recursive: true, force: true });
   }
 });

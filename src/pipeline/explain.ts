@@ -1,0 +1,144 @@
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { firstDifferingStage } from '../inventory/diff.js';
+import type { StageRecord } from '../inventory/manifest.js';
+import { readManifest } from './cache-integrity.js';
+import { lookupEntry, type CacheLayout } from './cache.js';
+import { linkStages, type StageInputsRecord } from './stage-keys.js';
+import type { BuildPlan, StageName } from './types.js';
+
+/**
+ * `isobuild plan --explain`: for each stage, its key and whether the cache has it; for one it
+ * does not, what changed since the stage's newest entry for this repo ("staging.sh changed",
+ * "its parent (minimise) rebuilds"). Reads the cache, writes nothing.
+ */
+export interface StageExplanation {
+  readonly stage: StageName;
+  /** The digest of the stage's inputs and its parent's key: its cache entry's name. */
+  readonly key: string;
+  /**
+   * cached: the entry exists; not-needed: not cached, but a later stage is (the build starts
+   * after it); rebuild: the build runs it.
+   */
+  readonly status: 'cached' | 'not-needed' | 'rebuild';
+  /** Why it rebuilds, in words; [] unless status is rebuild. */
+  readonly reasons: readonly string[];
+  /** The key of the entry it was compared with: the stage's newest (last used) one for this repo. */
+  readonly comparedWith?: string;
+}
+
+export async function explainPlan(plan: BuildPlan, layout: CacheLayout): Promise<StageExplanation[]> {
+  const repo = plan.spec.name;
+  const { links, records } = await linkStages(plan);
+  const cached = await Promise.all(links.map((l) => lookupEntry(layout, repo, l.stage, l.key)));
+  const deepest = cached.findLastIndex((e) => e !== undefined);
+  const out: StageExplanation[] = [];
+  for (const [i, link] of links.entries()) {
+    if (cached[i]) {
+      out.push({ stage: link.stage, key: link.key, status: 'cached', reasons: [] });
+      continue;
+    }
+    if (i < deepest) {
+      out.push({ stage: link.stage, key: link.key, status: 'not-needed', reasons: [] });
+      continue;
+    }
+    const newest = await newestEntry(layout, repo, link.stage, link.key);
+    const parent = i > 0 ? out[i - 1] : undefined;
+    const reasons = !newest
+      ? ['the cache has no entry of this stage for this repo']
+      : !newest.inputs
+        ? ['inputs unknown (entry from an older isobuild)']
+        : changedInputs(link.stage, newest.inputs, records[i]!, parent);
+    out.push({
+      stage: link.stage,
+      key: link.key,
+      status: 'rebuild',
+      reasons: reasons.length ? reasons : ['its entry is damaged or incomplete'],
+      ...(newest ? { comparedWith: newest.key } : {}),
+    });
+  }
+  return out;
+}
+
+/** One line per explanation: "staging: rebuild, because staging.sh changed". */
+export function formatExplanation(e: StageExplanation): string {
+  if (e.status === 'cached') return `${e.stage}: cached`;
+  if (e.status === 'not-needed') return `${e.stage}: not cached, not needed (a later stage is cached)`;
+  return `${e.stage}: rebuild, because ${e.reasons.join('; ')}`;
+}
+
+/** What differs between the entry's inputs and this plan's, in words (the differ is `isobuild diff`'s). */
+function changedInputs(
+  stage: StageName,
+  was: StageInputsRecord,
+  now: StageInputsRecord,
+  parent: StageExplanation | undefined,
+): string[] {
+  const asRecord = (r: StageInputsRecord, key: string): StageRecord => ({
+    name: stage,
+    key,
+    values: r.values,
+    files: r.files,
+    toolVersions: r.toolVersions,
+  });
+  const d = firstDifferingStage([asRecord(was, 'was')], [asRecord(now, 'now')])!;
+  const reasons = [
+    ...d.values.map((v) => `spec ${v} changed`),
+    ...d.files.map((f) =>
+      !(f in now.files) ? `${f} is no longer an input` : !(f in was.files) ? `${f} is new` : `${f} changed`,
+    ),
+  ];
+  if (d.toolVersions)
+    reasons.push(`tool versions changed (${changedTools(was.toolVersions, now.toolVersions)})`);
+  if (was.version !== now.version)
+    reasons.push(`the stage's code changed (version ${was.version} → ${now.version})`);
+  if (was.isobuild !== now.isobuild) reasons.push(`isobuild changed (${was.isobuild} → ${now.isobuild})`);
+  if (was.sourceDateEpoch !== now.sourceDateEpoch)
+    reasons.push(`SOURCE_DATE_EPOCH changed (${was.sourceDateEpoch} → ${now.sourceDateEpoch})`);
+  if (parent && parent.status === 'rebuild') reasons.push(`its parent (${parent.stage}) rebuilds`);
+  else if (parent && was.parentKey !== now.parentKey)
+    reasons.push(`its parent (${parent.stage}) is not the one that entry was built on`);
+  else if (!parent && was.parentKey !== now.parentKey) reasons.push('its parent stage changed');
+  return reasons;
+}
+
+/** The tools whose version lines differ, as now. */
+function changedTools(was: readonly string[], now: readonly string[]): string {
+  const before = new Set(was);
+  const after = new Set(now);
+  const tool = (line: string) => line.split(':')[0]!;
+  const changed = [
+    ...new Set([...now.filter((t) => !before.has(t)), ...was.filter((t) => !after.has(t))].map(tool)),
+  ];
+  return changed.join(', ');
+}
+
+/**
+ * The stage's most recently used entry for this repo (the folder's mtime is its last use) and
+ * the inputs its manifest records, if any.
+ */
+async function newestEntry(
+  layout: CacheLayout,
+  repo: string,
+  stage: StageName,
+  key: string,
+): Promise<{ key: string; inputs?: StageInputsRecord } | undefined> {
+  const dir = layout.stages(repo);
+  const names = await readdir(dir).catch(() => [] as string[]);
+  // Exactly <stage>-<24 hex>: "iso-" must not pick up iso-base's entries.
+  const pattern = new RegExp(`^${stage.replace(/[-]/g, '\\-')}-([0-9a-f]{24})$`);
+  let best: { key: string; mtime: number } | undefined;
+  for (const name of names) {
+    const found = pattern.exec(name)?.[1];
+    if (!found || found === key) continue;
+    const st = await stat(join(dir, name)).catch(() => undefined);
+    if (st && (!best || st.mtimeMs > best.mtime)) best = { key: found, mtime: st.mtimeMs };
+  }
+  if (!best) {
+    // Only the entry with this very key is there, and unusable: compare with it.
+    if (!names.includes(`${stage}-${key}`)) return undefined;
+    best = { key, mtime: 0 };
+  }
+  const manifest = await readManifest(join(dir, `${stage}-${best.key}`));
+  return { key: best.key, ...(manifest?.inputs ? { inputs: manifest.inputs } : {}) };
+}

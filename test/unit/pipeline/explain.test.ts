@@ -1,0 +1,148 @@
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { dir as tmpDir, type DirectoryResult } from 'tmp-promise';
+import { silentLogger } from '../../../src/log/logger.js';
+import { cacheLayout, entryDir } from '../../../src/pipeline/cache.js';
+import { explainPlan, formatExplanation } from '../../../src/pipeline/explain.js';
+import { runPipeline } from '../../../src/pipeline/run-pipeline.js';
+import type { BuildPlan, Stage, StageName } from '../../../src/pipeline/types.js';
+import type { ResolvedSpec } from '../../../src/spec/types.js';
+
+// Real builds of small stages of the test's own (real files, real cache), then plan --explain's
+// reading of that cache after one input changes.
+let tmp: DirectoryResult;
+let repoDir: string;
+let values: Record<string, unknown>;
+
+beforeEach(async () => {
+  tmp = await tmpDir({ unsafeCleanup: true });
+  repoDir = join(tmp.path, 'repos', 'demo');
+  await mkdir(repoDir, { recursive: true });
+  await writeFile(join(repoDir, 'base.sh'), 'echo base\n');
+  await writeFile(join(repoDir, 'staging.sh'), 'echo staging v1\n');
+  values = { init: '/bin/init' };
+});
+afterEach(() => tmp.cleanup());
+
+function fileStage(name: StageName, input: string | undefined, readsValues = false): Stage {
+  return {
+    name,
+    version: 1,
+    mutatesRoot: true,
+    applies: () => true,
+    tools: () => [],
+    cacheInputs: async () => ({
+      values: readsValues ? { ...values } : { name },
+      files: input ? [join(repoDir, input)] : [],
+      toolVersions: [],
+    }),
+    describe: () => [],
+    run: async (ctx) => writeFile(join(ctx.rootfs, name), name),
+  };
+}
+
+const STAGES = [
+  fileStage('iso-base', 'base.sh'),
+  fileStage('staging', 'staging.sh'),
+  fileStage('minimise', undefined, true),
+  fileStage('tether', undefined, true),
+];
+
+function plan(): BuildPlan {
+  const spec = { name: 'demo', repoDir, packagemanager: 'apt' } as unknown as ResolvedSpec;
+  return {
+    spec,
+    target: 'bootstrap',
+    flavour: 'bootstrap',
+    app: false,
+    stages: STAGES,
+    outputs: [],
+    options: {
+      cacheRoot: join(tmp.path, 'cache'),
+      outputDir: join(tmp.path, 'bin'),
+      noCache: false,
+      lockTimeout: 5,
+      sourceDateEpoch: 0,
+    },
+  };
+}
+
+const explain = async () =>
+  (await explainPlan(plan(), cacheLayout(join(tmp.path, 'cache')))).map(formatExplanation);
+
+test('an empty cache: every stage is built, because it has no entry', async () => {
+  expect(await explain()).toEqual(
+    ['iso-base', 'staging', 'minimise', 'tether'].map(
+      (s) => `${s}: rebuild, because the cache has no entry of this stage for this repo`,
+    ),
+  );
+});
+
+test('after a build everything is cached, with the keys the build used', async () => {
+  const built = await runPipeline(plan(), silentLogger);
+  const explained = await explainPlan(plan(), cacheLayout(join(tmp.path, 'cache')));
+  expect(explained.map((e) => [e.stage, e.key, e.status])).toEqual(
+    built.outcomes.map((o) => [o.stage, o.key, 'cached']),
+  );
+});
+
+test('a changed hook file is named, and the stages after it rebuild because of their parent', async () => {
+  await runPipeline(plan(), silentLogger);
+  await writeFile(join(repoDir, 'staging.sh'), 'echo staging v2\n');
+  expect(await explain()).toEqual([
+    'iso-base: cached',
+    'staging: rebuild, because staging.sh changed',
+    'minimise: rebuild, because its parent (staging) rebuilds',
+    'tether: rebuild, because its parent (minimise) rebuilds',
+  ]);
+});
+
+test('a changed value is named for every stage that reads it', async () => {
+  await runPipeline(plan(), silentLogger);
+  values = { init: '/sbin/other' };
+  expect(await explain()).toEqual([
+    'iso-base: cached',
+    'staging: cached',
+    'minimise: rebuild, because spec init changed',
+    'tether: rebuild, because spec init changed; its parent (minimise) rebuilds',
+  ]);
+});
+
+test('the comparison is with the newest entry: going back to an older input is cached again', async () => {
+  await runPipeline(plan(), silentLogger);
+  await writeFile(join(repoDir, 'staging.sh'), 'echo staging v2\n');
+  await runPipeline(plan(), silentLogger);
+  await writeFile(join(repoDir, 'staging.sh'), 'echo staging v3\n');
+  const explained = await explainPlan(plan(), cacheLayout(join(tmp.path, 'cache')));
+  expect(formatExplanation(explained[1]!)).toBe('staging: rebuild, because staging.sh changed');
+  await writeFile(join(repoDir, 'staging.sh'), 'echo staging v1\n');
+  expect((await explain()).every((l) => l.endsWith(': cached'))).toBe(true);
+});
+
+test('an entry from an older isobuild (no inputs in its manifest) explains as unknown', async () => {
+  const built = await runPipeline(plan(), silentLogger);
+  const layout = cacheLayout(join(tmp.path, 'cache'));
+  const manifestFile = join(entryDir(layout, 'demo', 'staging', built.outcomes[1]!.key), 'manifest.json');
+  const manifest = JSON.parse(await readFile(manifestFile, 'utf8')) as Record<string, unknown>;
+  expect(manifest.inputs).toMatchObject({ files: { 'staging.sh': expect.stringMatching(/^[0-9a-f]{64}$/) } });
+  delete manifest.inputs;
+  await writeFile(manifestFile, JSON.stringify(manifest));
+  await writeFile(join(repoDir, 'staging.sh'), 'echo staging v2\n');
+  expect((await explain())[1]).toBe(
+    'staging: rebuild, because inputs unknown (entry from an older isobuild)',
+  );
+});
+
+test('a stage before a cached one is not needed', async () => {
+  const built = await runPipeline(plan(), silentLogger);
+  await rm(entryDir(cacheLayout(join(tmp.path, 'cache')), 'demo', 'staging', built.outcomes[1]!.key), {
+    recursive: true,
+  });
+  // The later entries own their copies of the root (every stage here mutates it).
+  expect(await explain()).toEqual([
+    'iso-base: cached',
+    'staging: not cached, not needed (a later stage is cached)',
+    'minimise: cached',
+    'tether: cached',
+  ]);
+});
