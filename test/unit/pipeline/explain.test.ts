@@ -55,6 +55,7 @@ function plan(): BuildPlan {
     target: 'bootstrap',
     flavour: 'bootstrap',
     app: false,
+    initrdRoot: 'full',
     stages: STAGES,
     outputs: [],
     options: {
