@@ -16,7 +16,8 @@ SOURCES := $(shell find src -name '*.ts' 2>/dev/null) package.json tsconfig.json
 
 .PHONY: deps build test check typecheck lint bench bootstrap bootstrap-custom appliance isos \
 	iso-base iso-base-custom bootstrap-staging bootstrap-staging-custom appliance-staging \
-	initrd app clean rootfs rootfs-tar image kernel firecracker celestial check-deps
+	initrd app clean rootfs rootfs-tar rootfs-ext4 rootfs-squashfs image kernel firecracker celestial \
+	check-deps
 
 deps:
 	apt-get update
@@ -83,6 +84,12 @@ rootfs: build
 
 rootfs-tar: build
 	$(ISOBUILD) build $(REPO) --target rootfs-tar $(OSBUILDER_FLAGS)
+
+rootfs-ext4: build
+	$(ISOBUILD) build $(REPO) --target rootfs-ext4 $(OSBUILDER_FLAGS)
+
+rootfs-squashfs: build
+	$(ISOBUILD) build $(REPO) --target rootfs-squashfs $(OSBUILDER_FLAGS)
 
 image: build
 	$(ISOBUILD) build $(REPO) --target image $(OSBUILDER_FLAGS)
