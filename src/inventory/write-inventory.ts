@@ -9,7 +9,6 @@ import type { BuildPlan } from '../pipeline/types.js';
 import { packageManagerFor } from '../pm/index.js';
 import { standalonePmContext } from '../pm/pm-context.js';
 import { makeManifest, type Manifest, type ManifestInputs } from './manifest.js';
-import { makeSbom } from './sbom.js';
 
 /** The files written next to an output (a file or a folder): bin/x.iso → bin/x.iso.manifest.json. */
 export function inventoryPaths(output: string): { manifest: string; sbom: string } {
@@ -35,6 +34,9 @@ export function formatManifest(m: Manifest): string {
 /** Writes `<output>.manifest.json` and the CycloneDX `<output>.cdx.json` for one written output. */
 export async function writeInventory(i: ManifestInputs): Promise<{ manifest: string; sbom: string }> {
   const m = await makeManifest(i);
+  // Loaded here, not at the top: the CycloneDX library is a third of the CLI's start-up, and only
+  // the commands that write an output need it (`isobuild run` boots sooner without it).
+  const { makeSbom } = await import('./sbom.js');
   const paths = inventoryPaths(i.output);
   await writeAtomically(paths.manifest, formatManifest(m));
   await writeAtomically(paths.sbom, makeSbom(m, i.pm.purlType));

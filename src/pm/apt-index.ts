@@ -1,7 +1,7 @@
-import { copyFile, mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { copyFile, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { parseStanzas } from '../inventory/dpkg-status.js';
-import { packageKey, type SourceIndex } from '../inventory/types.js';
+import { packageKey, type SourceIndex, type SourcePackage } from '../inventory/types.js';
 import { APT_CACHE_DIRS, makeAptEnv } from './apt-chroot.js';
 import { aimHostSources, findAptSources } from './apt-sources.js';
 import type { PmContext } from './types.js';
@@ -52,10 +52,8 @@ function addPackages(index: SourceIndex, text: string, label: string): void {
  * default). The component is the second part of the package's pool path.
  */
 export async function readAptIndex(listsDir: string): Promise<SourceIndex> {
-  const names = (await readdir(listsDir).catch(() => [] as string[])).sort();
+  const { names, stamp } = await listsStamp(listsDir);
   // Parsing takes seconds; `lock` and the manifests ask about the same lists several times.
-  const stamps = await Promise.all(names.map(async (n) => `${n} ${(await stat(join(listsDir, n))).mtimeMs}`));
-  const stamp = stamps.join('\n');
   const memo = parsed.get(listsDir);
   if (memo?.stamp === stamp) return memo.index;
   const index = await parseLists(listsDir, names);
@@ -64,6 +62,59 @@ export async function readAptIndex(listsDir: string): Promise<SourceIndex> {
 }
 
 const parsed = new Map<string, { stamp: string; index: SourceIndex }>();
+
+/** The lists' names and mtimes: the lists changed when this did. */
+async function listsStamp(listsDir: string): Promise<{ names: string[]; stamp: string }> {
+  const names = (await readdir(listsDir).catch(() => [] as string[])).sort();
+  const stamps = await Promise.all(names.map(async (n) => `${n} ${(await stat(join(listsDir, n))).mtimeMs}`));
+  return { names, stamp: stamps.join('\n') };
+}
+
+/** How many answers the lookup memo keeps (a repo's targets and flavours have their own roots). */
+const MAX_LOOKUPS = 16;
+
+interface LookupMemo {
+  stamp: string;
+  lookups: { keys: string; found: Record<string, SourcePackage> }[];
+}
+
+/**
+ * What the lists say about `keys` (packageKey strings), as readAptIndex but remembered in
+ * `memoFile` until the lists change: a no-op build writes the output's manifest again, and
+ * parsing the ~50 MB bookworm list for the same ~100 packages was most of its time.
+ */
+export async function lookupAptIndex(
+  listsDir: string,
+  keys: readonly string[],
+  memoFile: string,
+): Promise<SourceIndex> {
+  const { stamp } = await listsStamp(listsDir);
+  const wanted = [...new Set(keys)].sort().join('\n');
+  let memo: LookupMemo = { stamp, lookups: [] };
+  try {
+    const read = JSON.parse(await readFile(memoFile, 'utf8')) as LookupMemo;
+    if (read.stamp === stamp && Array.isArray(read.lookups)) memo = read;
+  } catch {
+    // No memo yet, or an unreadable one: parse the lists.
+  }
+  const hit = memo.lookups.find((l) => l.keys === wanted);
+  if (hit) return new Map(Object.entries(hit.found));
+  const index = await readAptIndex(listsDir);
+  const found: Record<string, SourcePackage> = {};
+  for (const key of keys) {
+    const known = index.get(key);
+    if (known) found[key] = known;
+  }
+  memo.lookups = [{ keys: wanted, found }, ...memo.lookups].slice(0, MAX_LOOKUPS);
+  // Written whole and renamed: a build beside this one never reads half a file. Only a memo:
+  // a package cache that cannot take it (read-only) costs the parse next time, nothing else.
+  const tmp = `${memoFile}.${process.pid}.tmp`;
+  await mkdir(dirname(memoFile), { recursive: true })
+    .then(() => writeFile(tmp, JSON.stringify(memo)))
+    .then(() => rename(tmp, memoFile))
+    .catch(() => rm(tmp, { force: true }));
+  return new Map(Object.entries(found));
+}
 
 async function parseLists(listsDir: string, names: readonly string[]): Promise<SourceIndex> {
   const index: SourceIndex = new Map();

@@ -21,7 +21,7 @@ import { checkListsFreshness, digestSources, formatAge, stampLists } from './lis
 import { readDpkgStatus } from '../inventory/dpkg-status.js';
 import { packageKey, type InstalledPackage } from '../inventory/types.js';
 import { sha256File } from '../pipeline/hash.js';
-import { fetchAptIndex, readAptIndex } from './apt-index.js';
+import { fetchAptIndex, lookupAptIndex } from './apt-index.js';
 import { LOCK_PINS, makeAptPins } from './apt-pins.js';
 import type { PackageManager, PmContext } from './types.js';
 import { quoteWord } from '../exec/shell-quote.js';
@@ -405,7 +405,11 @@ async function cleanRoot(ctx: PmContext): Promise<void> {
 async function listInstalled(ctx: PmContext): Promise<InstalledPackage[] | undefined> {
   const installed = await readDpkgStatus(ctx.rootfs);
   if (!installed) return undefined;
-  const index = await readAptIndex(join(ctx.pkgCacheDir, APT_CACHE_DIRS[1].inCache));
+  const index = await lookupAptIndex(
+    join(ctx.pkgCacheDir, APT_CACHE_DIRS[1].inCache),
+    installed.map(packageKey),
+    join(ctx.pkgCacheDir, 'apt', 'lists-lookups.json'),
+  );
   const archives = join(ctx.pkgCacheDir, APT_CACHE_DIRS[0].inCache);
   return Promise.all(
     installed.map(async (p) => {

@@ -1,8 +1,8 @@
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, mkdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseDpkgStatus } from '../../../src/inventory/dpkg-status.js';
-import { readAptIndex } from '../../../src/pm/apt-index.js';
+import { lookupAptIndex, readAptIndex } from '../../../src/pm/apt-index.js';
 
 const STATUS = `Package: libc6
 Status: install ok installed
@@ -68,5 +68,41 @@ describe('readAptIndex', () => {
     });
     expect(index.get('adduser 3.134 all')?.sha256).toBe('b'.repeat(64));
     expect(index.size).toBe(2);
+  });
+});
+
+describe('lookupAptIndex', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'isobuild-apt-lookup-'));
+    await mkdir(join(dir, 'lists'));
+  });
+  afterEach(() => rm(dir, { recursive: true, force: true }));
+
+  const list = (sha: string) =>
+    `Package: libc6\nVersion: 2.36\nArchitecture: amd64\nFilename: pool/main/g/glibc/libc6_2.36_amd64.deb\nSHA256: ${sha}\n`;
+
+  test('answers from the memo until the lists change', async () => {
+    const lists = join(dir, 'lists');
+    const memo = join(dir, 'lookups.json');
+    const packages = join(lists, 'm_debian_dists_bookworm_main_binary-amd64_Packages');
+    await writeFile(packages, list('a'.repeat(64)));
+    const mtime = new Date(1_700_000_000_000);
+    await utimes(packages, mtime, mtime);
+    const first = await lookupAptIndex(lists, ['libc6 2.36 amd64', 'gone 1 all'], memo);
+    expect(first.get('libc6 2.36 amd64')?.sha256).toBe('a'.repeat(64));
+    expect(first.has('gone 1 all')).toBe(false);
+    expect(JSON.parse(await readFile(memo, 'utf8')).lookups).toHaveLength(1);
+    // The memo answers (the list's content is not read again while its name and mtime hold)...
+    await writeFile(packages, list('b'.repeat(64)));
+    await utimes(packages, mtime, mtime);
+    expect(
+      (await lookupAptIndex(lists, ['gone 1 all', 'libc6 2.36 amd64'], memo)).get('libc6 2.36 amd64')?.sha256,
+    ).toBe('a'.repeat(64));
+    // ...and a refreshed list (new mtime) is parsed again.
+    await utimes(packages, new Date(), new Date(Date.now() + 5000));
+    expect((await lookupAptIndex(lists, ['libc6 2.36 amd64'], memo)).get('libc6 2.36 amd64')?.sha256).toBe(
+      'b'.repeat(64),
+    );
   });
 });
