@@ -97,7 +97,7 @@ function changedInputs(
     reasons.push(`SOURCE_DATE_EPOCH changed (${was.sourceDateEpoch} → ${now.sourceDateEpoch})`);
   if (parent && parent.status === 'rebuild') reasons.push(`its parent (${parent.stage}) rebuilds`);
   else if (parent && was.parentKey !== now.parentKey)
-    reasons.push(`its parent (${parent.stage}) is not the one that entry was built on`);
+    reasons.push(`the entry compared with was built on another ${parent.stage} entry`);
   else if (!parent && was.parentKey !== now.parentKey) reasons.push('its parent stage changed');
   return reasons;
 }
@@ -106,7 +106,9 @@ function changedInputs(
 function changedTools(was: readonly string[], now: readonly string[]): string {
   const before = new Set(was);
   const after = new Set(now);
-  const tool = (line: string) => line.split(':')[0]!;
+  // "xorriso: xorriso 1.5.4 ..." names its tool before ": "; a bare version line ("BusyBox v1.35.0
+  // (Debian ...)") by its first word.
+  const tool = (line: string) => /^([^\s:]+): /.exec(line)?.[1] ?? line.split(/\s/)[0]!;
   const changed = [
     ...new Set([...now.filter((t) => !before.has(t)), ...was.filter((t) => !after.has(t))].map(tool)),
   ];

@@ -13,6 +13,7 @@ import type { ResolvedSpec } from '../../../src/spec/types.js';
 let tmp: DirectoryResult;
 let repoDir: string;
 let values: Record<string, unknown>;
+let tools: string[];
 
 beforeEach(async () => {
   tmp = await tmpDir({ unsafeCleanup: true });
@@ -21,6 +22,7 @@ beforeEach(async () => {
   await writeFile(join(repoDir, 'base.sh'), 'echo base\n');
   await writeFile(join(repoDir, 'staging.sh'), 'echo staging v1\n');
   values = { init: '/bin/init' };
+  tools = ['xorriso: xorriso 1.5.4', 'BusyBox v1.35.0 (Debian 1:1.35.0-4)'];
 });
 afterEach(() => tmp.cleanup());
 
@@ -34,7 +36,7 @@ function fileStage(name: StageName, input: string | undefined, readsValues = fal
     cacheInputs: async () => ({
       values: readsValues ? { ...values } : { name },
       files: input ? [join(repoDir, input)] : [],
-      toolVersions: [],
+      toolVersions: readsValues ? [...tools] : [],
     }),
     describe: () => [],
     run: async (ctx) => writeFile(join(ctx.rootfs, name), name),
@@ -145,5 +147,19 @@ test('a stage before a cached one is not needed', async () => {
     'staging: not cached, not needed (a later stage is cached)',
     'minimise: cached',
     'tether: cached',
+  ]);
+});
+
+test('a changed tool is named, and an entry built on another parent says so', async () => {
+  await runPipeline(plan(), silentLogger);
+  await writeFile(join(repoDir, 'staging.sh'), 'echo staging v2\n');
+  await runPipeline(plan(), silentLogger);
+  await writeFile(join(repoDir, 'staging.sh'), 'echo staging v1\n');
+  tools = ['xorriso: xorriso 1.5.6', 'BusyBox v1.36.1 (Debian 1:1.36.1-9)'];
+  expect(await explain()).toEqual([
+    'iso-base: cached',
+    'staging: cached',
+    'minimise: rebuild, because tool versions changed (xorriso, BusyBox); the entry compared with was built on another staging entry',
+    'tether: rebuild, because tool versions changed (xorriso, BusyBox); its parent (minimise) rebuilds',
   ]);
 });
