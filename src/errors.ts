@@ -21,6 +21,16 @@ export function formatDiagnostic(d: Diagnostic): string {
 
 export class IsobuildError extends Error {
   readonly exitCode: number = 1;
+  /** The pipeline stage the error happened in; the message names it once, at the front. */
+  stage?: string;
+
+  /** Says which stage failed, unless something already did (the pipeline's runner calls this). */
+  atStage(stage: string | undefined): this {
+    if (!stage || this.stage) return this;
+    this.stage = stage;
+    this.message = `stage ${stage}: ${this.message}`;
+    return this;
+  }
 }
 
 export class SpecError extends IsobuildError {
@@ -71,18 +81,16 @@ export class CommandError extends IsobuildError {
   ) {
     super(message, options);
     this.name = 'CommandError';
+    this.atStage(details.stage);
   }
 }
 
 /** A build step failed for a reason that is not a single command (a missing driver, a bad root). */
 export class BuildError extends IsobuildError {
-  constructor(
-    message: string,
-    readonly stage?: string,
-    options?: { cause?: unknown },
-  ) {
-    super(stage ? `stage ${stage}: ${message}` : message, options);
+  constructor(message: string, stage?: string, options?: { cause?: unknown }) {
+    super(message, options);
     this.name = 'BuildError';
+    this.atStage(stage);
   }
 }
 

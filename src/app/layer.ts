@@ -28,6 +28,27 @@ const MODPROBE_CANDIDATES = ['/usr/sbin/modprobe', '/sbin/modprobe'];
 
 type AppSpec = NonNullable<ResolvedSpec['app']>;
 
+/** What the app layer reads of the spec: part of the inputs of minimise and tether for the app target. */
+export interface AppInputs {
+  readonly app: AppSpec;
+  /** The app files' `src` are relative to it. */
+  readonly repoDir: string;
+  /** Where the app init goes (/init links to it). */
+  readonly init: string;
+  /** The fixed environment the workloads ran in (minimise.env over the defaults): the init exports it. */
+  readonly env: Record<string, string>;
+}
+
+export function appInputsOf(spec: Pick<ResolvedSpec, 'app' | 'repoDir' | 'init' | 'minimise'>): AppInputs {
+  if (!spec.app) throw new BuildError('the app target needs an `app` section in the spec');
+  return { app: spec.app, repoDir: spec.repoDir, init: spec.init, env: fixedEnv(spec) };
+}
+
+/** The app's files in the repo folder: their contents are in the keys of the stages that copy them. */
+export function appSourceFiles(app: AppInputs): string[] {
+  return [TEMPLATES, ...(app.app.files ?? []).map((f) => resolve(app.repoDir, f.src))];
+}
+
 function envLines(env: Record<string, string>): string[] {
   return Object.keys(env)
     .sort()
@@ -51,16 +72,16 @@ export async function renderPhase(app: AppSpec, phase: AppPhase, argv: readonly 
 
 /** The text of the init. */
 export async function renderInit(
-  spec: ResolvedSpec,
+  app: Pick<AppInputs, 'app' | 'env'>,
   drivers: readonly string[],
   modprobe: string,
 ): Promise<string> {
   return render('init.sh.hbs', {
     busybox: APP_BUSYBOX,
-    env: envLines(fixedEnv(spec)),
+    env: envLines(app.env),
     drivers: quoteCommand(drivers),
     modprobe: modprobe === APP_BUSYBOX ? `${APP_BUSYBOX} modprobe` : modprobe,
-    end: spec.app?.end ?? 'poweroff',
+    end: app.app.end ?? 'poweroff',
   });
 }
 
@@ -74,17 +95,17 @@ function parseMode(mode: string | undefined, fallback: number): number {
  * skip minimise.
  */
 export async function addAppFiles(
-  ctx: Pick<StageContext, 'spec' | 'rootfs' | 'plan' | 'stage'>,
+  ctx: Pick<StageContext, 'rootfs' | 'stage' | 'sourceDateEpoch'>,
+  inputs: AppInputs,
 ): Promise<void> {
-  const app = ctx.spec.app;
-  if (!app) throw new BuildError('the app target needs an `app` section in the spec', ctx.stage);
-  const epoch = ctx.plan.options.sourceDateEpoch;
+  const { app, repoDir } = inputs;
+  const epoch = ctx.sourceDateEpoch;
   for (const f of app.files ?? []) {
-    const src = resolve(ctx.spec.repoDir, f.src);
-    if (relative(ctx.spec.repoDir, src).startsWith('..'))
+    const src = resolve(repoDir, f.src);
+    if (relative(repoDir, src).startsWith('..'))
       throw new BuildError(`app file ${f.src} is outside the repo folder`, ctx.stage);
     const st = await lstat(src).catch(() => undefined);
-    if (!st?.isFile()) throw new BuildError(`app file ${f.src} not found in ${ctx.spec.repoDir}`, ctx.stage);
+    if (!st?.isFile()) throw new BuildError(`app file ${f.src} not found in ${repoDir}`, ctx.stage);
     await writeRootFile(ctx.rootfs, f.dest, await readFile(src), parseMode(f.mode, st.mode & 0o777), epoch);
   }
   for (const phase of APP_PHASES) {
@@ -125,20 +146,20 @@ export async function appInitRequirements(root: string, meta: StageMeta): Promis
 }
 
 /** Writes the app init at spec.init, /init pointing at it, and the init's busybox. */
-export async function writeAppLayer(ctx: StageContext): Promise<void> {
-  await addAppFiles(ctx);
-  const epoch = ctx.plan.options.sourceDateEpoch;
+export async function writeAppLayer(ctx: StageContext, inputs: AppInputs): Promise<void> {
+  await addAppFiles(ctx, inputs);
+  const epoch = ctx.sourceDateEpoch;
   const busybox = await readFile(HOST_BUSYBOX).catch(() => {
     throw new BuildError(`${HOST_BUSYBOX} is missing on the host: apt-get install busybox-static`, ctx.stage);
   });
   await writeRootFile(ctx.rootfs, APP_BUSYBOX, busybox, 0o755, epoch);
   const drivers = ctx.meta.drivers ?? [];
-  const init = await renderInit(ctx.spec, drivers, await findModprobe(ctx.rootfs, ctx.meta.kernelVersion));
-  await writeRootFile(ctx.rootfs, ctx.spec.init, init, 0o755, epoch);
-  if (ctx.spec.init !== '/init') {
-    await linkInRoot(ctx.rootfs, '/init', ctx.spec.init.slice(1), epoch);
+  const init = await renderInit(inputs, drivers, await findModprobe(ctx.rootfs, ctx.meta.kernelVersion));
+  await writeRootFile(ctx.rootfs, inputs.init, init, 0o755, epoch);
+  if (inputs.init !== '/init') {
+    await linkInRoot(ctx.rootfs, '/init', inputs.init.slice(1), epoch);
   }
   ctx.logger.info(
-    `app layer: ${ctx.spec.init} (/init), /app/{${APP_PHASES.filter((p) => ctx.spec.app?.[p]).join(',')}}`,
+    `app layer: ${inputs.init} (/init), /app/{${APP_PHASES.filter((p) => inputs.app[p]).join(',')}}`,
   );
 }

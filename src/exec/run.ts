@@ -132,7 +132,6 @@ export async function run(file: string, args: readonly string[], opts: RunOption
   if (cancelSignal().aborted) throw cancelSignal().reason;
   if (!res.failed || opts.allowFailure) return result;
 
-  const where = opts.stage ? `stage ${opts.stage}: ` : '';
   const outputTail = tail(result.all || result.stderr, opts.tailLines ?? 20);
   let why: string;
   if (res.isCanceled) why = 'cancelled';
@@ -143,7 +142,7 @@ export async function run(file: string, args: readonly string[], opts: RunOption
   else if (res.signal) why = `killed by ${res.signal}`;
   else why = `exit status ${res.exitCode}`;
   throw new CommandError(
-    `${where}command failed (${why})\n  $ ${command}` +
+    `command failed (${why})\n  $ ${command}` +
       (outputTail ? `\n  output (last lines):\n${indent(outputTail, '    ')}` : ''),
     { stage: opts.stage, command, exitCode: res.exitCode, outputTail },
     { cause: res },

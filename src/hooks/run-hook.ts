@@ -4,17 +4,50 @@ import { CommandError } from '../errors.js';
 import type { ToolNeed } from '../exec/host-tools.js';
 import { indent, tail } from '../exec/run.js';
 import type { StageContext } from '../pipeline/types.js';
+import type { Flavour, ResolvedSpec } from '../spec/types.js';
 import { HOOK_PRELUDE, describeHook, makeHookEnv, type HookKind } from './hook-env.js';
 import { hostSandboxArgs } from './sandbox.js';
 
 const TAIL_LINES = 20;
+
+/** What running a hook reads of the spec: part of the inputs of the stage that runs it. */
+export interface HookInputs {
+  readonly kind: HookKind;
+  readonly file: string;
+  readonly repo: string;
+  readonly repoDir: string;
+  readonly packagemanager: string;
+  /** Only for staging hooks: base.sh's result is shared by every flavour. */
+  readonly flavour?: Flavour;
+  readonly sandboxed: boolean;
+}
+
+type HookSpec = Pick<ResolvedSpec, 'name' | 'repoDir' | 'packagemanager' | 'hooks' | 'raw'>;
+
+/** The hook of this kind the repo has, as a stage's inputs hold it; undefined when it has none. */
+export function hookInputsOf(spec: HookSpec, kind: 'base', flavour?: undefined): HookInputs | undefined;
+export function hookInputsOf(spec: HookSpec, kind: 'staging', flavour: Flavour): HookInputs | undefined;
+export function hookInputsOf(spec: HookSpec, kind: HookKind, flavour?: Flavour): HookInputs | undefined {
+  const file = spec.hooks[kind];
+  if (!file) return undefined;
+  return {
+    kind,
+    file,
+    repo: spec.name,
+    repoDir: spec.repoDir,
+    packagemanager: spec.packagemanager,
+    ...(flavour ? { flavour } : {}),
+    sandboxed: hooksSandboxed(spec),
+  };
+}
 
 /**
  * Run a repo hook (base.sh or staging.sh) with bash, VIC style: sourced after VIC's helper
  * functions, `set -e`, PKGDIR naming the bundle that holds rootfs/ and bootfs/. A failure
  * names the hook, the stage and the tail of its output.
  */
-export async function runHook(ctx: StageContext, kind: HookKind, file: string): Promise<void> {
+export async function runHook(ctx: StageContext, hook: HookInputs): Promise<void> {
+  const { kind, file } = hook;
   const shown = describeHook(file);
   ctx.logger.info(`running ${kind} hook ${shown}`);
   const pkgDir = await bundleDirFor(ctx);
@@ -23,25 +56,24 @@ export async function runHook(ctx: StageContext, kind: HookKind, file: string): 
     pkgDir,
     rootfs: ctx.rootfs,
     bootfs: ctx.bootfs,
-    repoName: ctx.spec.name,
-    repoDir: ctx.spec.repoDir,
-    packageManager: ctx.spec.packagemanager,
+    repoName: hook.repo,
+    repoDir: hook.repoDir,
+    packageManager: hook.packagemanager,
     stage: ctx.stage,
-    flavour: ctx.plan.flavour,
-    sourceDateEpoch: ctx.plan.options.sourceDateEpoch,
+    flavour: hook.flavour,
+    sourceDateEpoch: ctx.sourceDateEpoch,
     tmpDir: ctx.tmpDir,
   });
   const bash = ['bash', '--noprofile', '--norc', '-c', HOOK_PRELUDE, file];
-  const sandboxed = hooksSandboxed(ctx.spec);
-  if (!sandboxed)
+  if (!hook.sandboxed)
     ctx.logger.warn(`hooks.sandbox is false: ${shown} runs as root on the host, with every capability`);
-  const [command, ...args] = sandboxed
+  const [command, ...args] = hook.sandboxed
     ? [
         'bwrap',
         ...hostSandboxArgs({
-          writable: [pkgDir, ctx.rootfs, ctx.bootfs, ctx.spec.repoDir, ctx.tmpDir],
+          writable: [pkgDir, ctx.rootfs, ctx.bootfs, hook.repoDir, ctx.tmpDir],
           readable: [dirname(file)],
-          cwd: ctx.spec.repoDir,
+          cwd: hook.repoDir,
         }),
         '--',
         ...bash,
@@ -50,27 +82,28 @@ export async function runHook(ctx: StageContext, kind: HookKind, file: string): 
   const res = await ctx.run(command!, args, {
     env,
     cleanEnv: true,
-    cwd: ctx.spec.repoDir,
+    cwd: hook.repoDir,
     allowFailure: true,
   });
   if (res.exitCode === 0) return;
   const outputTail = tail(res.all || res.stderr, TAIL_LINES);
   throw new CommandError(
-    `stage ${ctx.stage}: ${kind} hook ${shown} failed (exit status ${res.exitCode})` +
+    `${kind} hook ${shown} failed (exit status ${res.exitCode})` +
       (outputTail ? `\n  output (last lines):\n${indent(outputTail, '    ')}` : '\n  (no output)'),
     { stage: ctx.stage, command: `bash ${file}`, exitCode: res.exitCode, outputTail },
   );
 }
 
 /** The host tools a hook needs: bash, and bubblewrap unless the sandbox is off. */
-export function hookTools(spec: StageContext['spec'], name: string): ToolNeed[] {
+export function hookTools(hook: Pick<HookInputs, 'file' | 'sandboxed'>): ToolNeed[] {
+  const name = basename(hook.file);
   const needs: ToolNeed[] = [{ tool: 'bash', reason: `run the repo hook ${name}` }];
-  if (hooksSandboxed(spec)) needs.push({ tool: 'bwrap', reason: `run the repo hook ${name} in a sandbox` });
+  if (hook.sandboxed) needs.push({ tool: 'bwrap', reason: `run the repo hook ${name} in a sandbox` });
   return needs;
 }
 
 /** Hooks run in the bubblewrap sandbox unless the spec says `hooks: { sandbox: false }`. */
-export function hooksSandboxed(spec: StageContext['spec']): boolean {
+export function hooksSandboxed(spec: Pick<ResolvedSpec, 'raw'>): boolean {
   return spec.raw?.hooks?.sandbox !== false;
 }
 

@@ -41,7 +41,7 @@ export function checkInstalledAgainstLock(
   }
   if (problems.length)
     throw new LockError(
-      `stage ${stage}: the root does not match the lock:\n${problems.join('\n')}\n` +
+      `the root does not match the lock:\n${problems.join('\n')}\n` +
         `  run \`isobuild lock ${lock.repo}\` after changing the spec`,
-    );
+    ).atStage(stage);
 }

@@ -7,7 +7,7 @@ import { cacheLayout } from '../pipeline/cache.js';
 import { removeTree } from '../pipeline/fs-tree.js';
 import type { BuildOptions, StageContext } from '../pipeline/types.js';
 import { packageManagerFor } from '../pm/index.js';
-import { pmContextOf, standalonePmContext } from '../pm/pm-context.js';
+import { packageManagerOf, pmContextOf, standalonePmContext, type PackageInputs } from '../pm/pm-context.js';
 import type { ResolvedSpec } from '../spec/types.js';
 import { checkInstalledAgainstLock, checkLockAgainstSources } from './check.js';
 import { lockPath, readLock, staleReason, type PackageLock } from './lock-file.js';
@@ -58,9 +58,11 @@ export async function loadLockForBuild(
 }
 
 /** After a package stage installed under a lock: the root must hold exactly the locked versions. */
-export async function checkRootAgainstLock(ctx: StageContext): Promise<void> {
-  const lock = ctx.plan.options.locked;
+export async function checkRootAgainstLock(ctx: StageContext, inputs: PackageInputs): Promise<void> {
+  const lock = inputs.lock;
   if (!lock) return;
-  const installed: InstalledPackage[] | undefined = await ctx.pm.listInstalled(pmContextOf(ctx));
+  const installed: InstalledPackage[] | undefined = await packageManagerOf(inputs).listInstalled(
+    pmContextOf(ctx, inputs),
+  );
   checkInstalledAgainstLock(installed ?? [], lock, ctx.stage);
 }

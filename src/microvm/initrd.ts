@@ -76,7 +76,7 @@ export async function makeMicrovmInitrd(
   await writeFile(join(tree, 'init'), init, { mode: 0o755 });
 
   const cpio = join(ctx.tmpDir, 'microvm-initrd.cpio');
-  await makeCpio(tree, cpio, { sourceDateEpoch: ctx.plan.options.sourceDateEpoch, ownership: 'zero' });
+  await makeCpio(tree, cpio, { sourceDateEpoch: ctx.sourceDateEpoch, ownership: 'zero' });
   await rm(dest, { force: true });
   await moveFile(await compressFile(ctx.run, compression, cpio), dest);
   await rm(tree, { recursive: true, force: true });

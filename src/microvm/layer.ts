@@ -19,8 +19,11 @@ export function appScript(argv: readonly string[]): string {
  * (templates/microvm/init.sh.hbs), the overlay's mount points, and /app.sh from the spec when
  * the root has none of its own.
  */
-export async function writeMicrovmLayer(ctx: StageContext): Promise<void> {
-  const epoch = ctx.plan.options.sourceDateEpoch;
+export async function writeMicrovmLayer(
+  ctx: StageContext,
+  app: readonly string[] | undefined,
+): Promise<void> {
+  const epoch = ctx.sourceDateEpoch;
   // The same userland as the bootstrap init: the host's static busybox, whatever the root has.
   const layer = await installInitLayer(ctx.rootfs, epoch, 'tether');
   const init = await renderTemplate('microvm/init.sh.hbs', {
@@ -37,7 +40,6 @@ export async function writeMicrovmLayer(ctx: StageContext): Promise<void> {
       if (dir === '/tmp') await chmod(hostPath(ctx.rootfs, made), 0o1777);
     }
 
-  const app = ctx.spec.microvm?.app;
   const hasApp = (await findInRoot(ctx.rootfs, APP_SCRIPT)) !== undefined;
   if (app && hasApp)
     throw new BuildError(

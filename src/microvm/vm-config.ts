@@ -21,7 +21,10 @@ export interface VmConfig {
  * The kernel arguments. Firecracker appends `root=/dev/vda rw|ro` itself for the root drive
  * (so does `isobuild boot`); the type is named so the initrd need not probe for it.
  */
-export function bootArgs(spec: ResolvedSpec, disk: DiskFormat): string {
+/** What a microVM's boot arguments and VM shape come from. */
+export type VmConfigSpec = Pick<ResolvedSpec, 'cmdline' | 'microvm' | 'profile'>;
+
+export function bootArgs(spec: VmConfigSpec, disk: DiskFormat): string {
   return [
     ...FIRECRACKER_BOOT_ARGS,
     `rootfstype=${disk}`,
@@ -34,7 +37,7 @@ export function bootArgs(spec: ResolvedSpec, disk: DiskFormat): string {
 }
 
 /** Firecracker's --config-file: kernel, optional initrd, the root drive, the machine's shape. No network: the VMM sets it up. */
-export function makeVmConfig(spec: ResolvedSpec, disk: DiskFormat, withInitrd: boolean): VmConfig {
+export function makeVmConfig(spec: VmConfigSpec, disk: DiskFormat, withInitrd: boolean): VmConfig {
   return {
     'boot-source': {
       kernel_image_path: MICROVM_FILES.kernel,

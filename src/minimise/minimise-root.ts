@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { BuildError } from '../errors.js';
 import { tail } from '../exec/run.js';
 import type { StageContext } from '../pipeline/types.js';
+import type { ResolvedSpec } from '../spec/types.js';
 import { KeepSet } from './closure.js';
 import { copyKept } from './copier.js';
 import { fixedEnv } from './env.js';
@@ -22,6 +23,8 @@ import { measureTree } from '../fs/measure-tree.js';
  * copy that into a fresh root, rerun the workloads there and compare, then swap the roots.
  */
 export interface MinimiseInputs {
+  /** The spec's minimise section; none for a small bootstrap (nothing traced but its workloads). */
+  minimise?: ResolvedSpec['minimise'];
   /** Extra in-root paths the init layer needs (initRequirements, the app init's). */
   initPaths: readonly string[];
   /** Workloads to trace instead of the spec's (a small bootstrap's init.sh install functions). */
@@ -31,22 +34,19 @@ export interface MinimiseInputs {
 /** Directories the init mounts on or writes to: kept empty when the root has them. */
 const MOUNT_POINTS = ['/proc', '/sys', '/dev', '/tmp', '/run', '/root'];
 
-type Ctx = Pick<
-  StageContext,
-  'spec' | 'rootfs' | 'tmpDir' | 'artifacts' | 'meta' | 'logger' | 'run' | 'stage'
->;
+type Ctx = Pick<StageContext, 'rootfs' | 'tmpDir' | 'artifacts' | 'meta' | 'logger' | 'run' | 'stage'>;
 
 export async function minimiseRoot(ctx: Ctx, inputs: MinimiseInputs): Promise<MinimiseManifest> {
   // Without a minimise section (a small bootstrap) nothing is traced: the init's needs and
   // their closure are the whole root.
-  const m: Partial<NonNullable<Ctx['spec']['minimise']>> = ctx.spec.minimise ?? {};
-  const env = fixedEnv(ctx.spec);
+  const m: Partial<NonNullable<ResolvedSpec['minimise']>> = inputs.minimise ?? {};
+  const env = fixedEnv(inputs);
   const before = await measureTree(ctx.rootfs);
   const keep = new KeepSet(
     ctx.rootfs,
     (env.LD_LIBRARY_PATH ?? '').split(':').filter((d) => d.startsWith('/')),
   );
-  const workloads = inputs.workloads ?? ((ctx.spec.minimise?.workloads ?? []) as Workload[]);
+  const workloads = inputs.workloads ?? ((inputs.minimise?.workloads ?? []) as Workload[]);
   const traced = await traceWorkloads(ctx, env, keep, workloads);
   await addUntraced(ctx, env, keep, inputs);
   const excluded = keep.exclude((m.exclude ?? []).map(globToRegExp));
@@ -111,7 +111,7 @@ async function traceWorkloads(
 
 /** What the traces cannot show: keep and list_dirs globs, the init's needs, the drivers' modules. */
 async function addUntraced(ctx: Ctx, env: Record<string, string>, keep: KeepSet, inputs: MinimiseInputs) {
-  const m = ctx.spec.minimise;
+  const m = inputs.minimise;
   for (const p of await matchRootGlobs(ctx.rootfs, m?.keep ?? [])) await keep.add(p, 'keep', { exec: true });
   for (const dir of await matchRootGlobs(ctx.rootfs, m?.list_dirs ?? [])) {
     const r = await walkInRoot(ctx.rootfs, dir);

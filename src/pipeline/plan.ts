@@ -75,6 +75,6 @@ export function describePlan(plan: BuildPlan): PlanDescription {
     flavour: plan.app ? 'app' : plan.flavour,
     outputs: plan.outputs,
     paths: Object.fromEntries(plan.outputs.map((f) => [f, defaultOutputPath(plan, f)])),
-    stages: plan.stages.map((s) => ({ name: s.name, commands: s.describe(plan) })),
+    stages: plan.stages.map((s) => ({ name: s.name, commands: s.describe(s.inputs(plan)) })),
   };
 }

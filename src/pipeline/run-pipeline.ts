@@ -1,11 +1,10 @@
 import { chmod, copyFile, mkdir, readdir, realpath, symlink } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
-import { BuildError, CommandError, InterruptedError, IsobuildError } from '../errors.js';
+import { BuildError, InterruptedError, IsobuildError } from '../errors.js';
 import { throwIfCancelled } from '../exec/cancel.js';
 import { run } from '../exec/run.js';
 import { saveToolVersionFile, useToolVersionFile } from '../exec/tool-version.js';
 import { teeLogger, type Logger } from '../log/logger.js';
-import { packageManagerFor } from '../pm/index.js';
 import {
   cacheLayout,
   commitEntry,
@@ -30,6 +29,7 @@ import type {
   RemoteStageCache,
   Stage,
   StageContext,
+  StageInputs,
   StageLink,
   StageMeta,
   StageName,
@@ -84,7 +84,7 @@ export async function runPipeline(
     session = await openBuildSession(layout.tmp);
     // Tool versions known from earlier builds are not asked again: a no-op build runs nothing.
     await useToolVersionFile(join(layout.root, 'tool-versions.json'));
-    const { links, inputs, records } = await linkStages(plan);
+    const { links, inputs, records, values } = await linkStages(plan);
     await saveToolVersionFile();
     const depth = plan.options.verifyCache ? 'full' : 'quick';
     const found = plan.options.noCache
@@ -144,7 +144,7 @@ export async function runPipeline(
       }
       logger.event({ type: 'stage', stage: stage.name, status: 'start', key }, `${counter} ${stage.name}...`);
       try {
-        parent = await runStage(plan, stage, key, records[index]!, parent, layout, logger);
+        parent = await runStage(plan, stage, values[index]!, key, records[index]!, parent, layout, logger);
         entries.push(parent);
       } catch (err) {
         const seconds = (Date.now() - started) / 1000;
@@ -280,6 +280,7 @@ async function lookupVerified(
 async function runStage(
   plan: BuildPlan,
   stage: Stage,
+  inputs: StageInputs,
   key: string,
   record: StageInputsRecord,
   parent: CacheEntry | undefined,
@@ -325,21 +326,20 @@ async function runStage(
 
     const stageLogger = teeLogger(logger, join(work, 'stage.log'));
     const ctx: StageContext = {
-      plan,
-      spec: plan.spec,
       stage: stage.name,
       rootfs: stage.mutatesRoot || !parent ? rootfs : parent.rootfs,
       bootfs: stage.mutatesRoot || !parent ? bootfs : parent.bootfs,
       artifacts,
       tmpDir,
       pkgCacheDir,
+      sourceDateEpoch: plan.options.sourceDateEpoch,
+      listsMaxAge: plan.options.listsMaxAge ?? plan.spec.packageListsMaxAge,
       meta,
       logger: stageLogger,
-      pm: packageManagerFor(plan.spec.packagemanager),
       run: (file, args, opts) => run(file, args, { stage: stage.name, logger: stageLogger, ...opts }),
     };
     try {
-      await stage.run(ctx);
+      await stage.run(ctx, inputs);
     } catch (err) {
       // The stage's own error is the one to report, even if the log could not be finished.
       await stageLogger.close().catch(() => undefined);
@@ -413,12 +413,11 @@ async function earlierEntryBytes(
   return best;
 }
 
-/** Name the stage and its full log in the error the user sees. */
+/** Name the stage (once: as data, and at the front of the message) and its full log. */
 function withLogFile(err: unknown, stage: string, logFile: string): unknown {
   if (err instanceof IsobuildError) {
-    const where =
-      err instanceof CommandError || err.message.startsWith(`stage ${stage}`) ? '' : `stage ${stage}: `;
-    err.message = `${where}${err.message}\n  full log: ${relative(process.cwd(), logFile) || logFile}`;
+    err.atStage(stage);
+    err.message = `${err.message}\n  full log: ${relative(process.cwd(), logFile) || logFile}`;
     return err;
   }
   // A bug or an unexpected system error inside a stage: still say which stage and where the log is.

@@ -1,7 +1,7 @@
 import { basename, relative } from 'node:path';
 import { VERSION } from '../version.js';
 import { hashPath, sha256 } from './hash.js';
-import type { BuildPlan, CacheInputs, Stage, StageLink } from './types.js';
+import type { BuildPlan, CacheInputs, Stage, StageInputs, StageLink } from './types.js';
 
 /**
  * What one stage's key was computed from, with every file as its own digest: recorded in the
@@ -27,6 +27,18 @@ export interface LinkedStages {
   readonly links: StageLink[];
   readonly inputs: CacheInputs[];
   readonly records: StageInputsRecord[];
+  /** The inputs each stage's run gets. */
+  readonly values: StageInputs[];
+}
+
+/** What a stage's key is made of: its inputs (with the facts its sources found), files and tool versions. */
+export async function keyInputsOf(stage: Stage, inputs: StageInputs): Promise<CacheInputs> {
+  const sources = await stage.sources(inputs);
+  return {
+    values: sources.facts ? { ...inputs, facts: sources.facts } : inputs,
+    files: sources.files,
+    toolVersions: sources.toolVersions,
+  };
 }
 
 /**
@@ -37,20 +49,34 @@ export async function linkStages(plan: BuildPlan): Promise<LinkedStages> {
   const links: StageLink[] = [];
   const inputs: CacheInputs[] = [];
   const records: StageInputsRecord[] = [];
+  const values: StageInputs[] = [];
   for (const stage of plan.stages) {
     const parentKey = links.at(-1)?.key;
-    const stageInputs = await stage.cacheInputs(plan);
+    const stageValues = stage.inputs(plan);
+    const stageInputs = await keyInputsOf(stage, stageValues);
     const key = await computeStageKey(stage, plan, parentKey, stageInputs);
     links.push({ stage: stage.name, key, parentKey });
     inputs.push(stageInputs);
     records.push(await recordInputs(stage, plan, parentKey, stageInputs));
+    values.push(stageValues);
   }
-  return { links, inputs, records };
+  return { links, inputs, records, values };
 }
 
 /** A file's label in keys and records: relative to the repo folder, so another checkout gets the same key. */
 export function inputLabel(plan: BuildPlan, file: string): string {
   return file.startsWith(plan.spec.repoDir) ? relative(plan.spec.repoDir, file) : basename(file);
+}
+
+/**
+ * A stage's values as keys and records hold them: paths into the repo folder count relative to
+ * it, so the same repo in another checkout gets the same key.
+ */
+function keyedValues(plan: BuildPlan, values: unknown): string {
+  const repoDir = plan.spec.repoDir;
+  return JSON.stringify(values ?? null, (_, v: unknown) =>
+    typeof v === 'string' && (v === repoDir || v.startsWith(`${repoDir}/`)) ? `./${relative(repoDir, v)}` : v,
+  );
 }
 
 /** Everything that can change a stage's result, hashed: see CacheInputs. */
@@ -68,7 +94,7 @@ export async function computeStageKey(
       version: stage.version,
       parentKey: parentKey ?? null,
       sourceDateEpoch: plan.options.sourceDateEpoch,
-      values: inputs.values,
+      values: JSON.parse(keyedValues(plan, inputs.values)) as unknown,
       toolVersions: inputs.toolVersions,
     }),
   );
@@ -99,7 +125,7 @@ async function recordInputs(
     parentKey: parentKey ?? null,
     sourceDateEpoch: plan.options.sourceDateEpoch,
     // A plain JSON copy: what the key hashed (undefined members dropped), safe to store.
-    values: JSON.parse(JSON.stringify(inputs.values ?? null)) as unknown,
+    values: JSON.parse(keyedValues(plan, inputs.values)) as unknown,
     files,
     toolVersions: inputs.toolVersions,
   };

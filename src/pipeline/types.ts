@@ -2,7 +2,6 @@ import type { ToolNeed } from '../exec/host-tools.js';
 import type { RunOptions, RunResult } from '../exec/run.js';
 import type { Logger } from '../log/logger.js';
 import type { PackageLock } from '../lock/lock-file.js';
-import type { PackageManager } from '../pm/types.js';
 import type { Flavour, ResolvedSpec } from '../spec/types.js';
 import type { Target } from './targets.js';
 
@@ -117,9 +116,11 @@ export interface StageMeta {
   [key: string]: unknown;
 }
 
+/**
+ * What a stage's `run` gets besides its inputs: where to work and what earlier stages found.
+ * No spec and no plan: whatever run reads of those is in its inputs, hence in its cache key.
+ */
 export interface StageContext {
-  readonly plan: BuildPlan;
-  readonly spec: ResolvedSpec;
   readonly stage: StageName;
   /** The root being built. Writable when the stage mutates the root, else the parent's (read only). */
   readonly rootfs: string;
@@ -131,17 +132,35 @@ export interface StageContext {
   readonly tmpDir: string;
   /** Persistent per-repo package cache. */
   readonly pkgCacheDir: string;
-  /** Metadata from earlier stages; the stage may add to it. */
+  /** SOURCE_DATE_EPOCH for everything the stage writes (every key holds it). */
+  readonly sourceDateEpoch: number;
+  /**
+   * Package lists younger than this many seconds are used as they are. In no key, on purpose:
+   * it decides when isobuild asks the mirrors, not what a build holds.
+   */
+  readonly listsMaxAge: number;
+  /** Metadata from earlier stages (their keys are in this one's); the stage may add to it. */
   readonly meta: StageMeta;
   readonly logger: Logger;
-  readonly pm: PackageManager;
   /** Runs a command with this stage's name and logger attached. */
   run(file: string, args: readonly string[], opts?: RunOptions): Promise<RunResult>;
 }
 
-/** What decides whether a stage's cached result is still good. */
+/**
+ * What a stage's key holds besides its inputs: the contents of the files behind them, the
+ * versions of the tools it runs, and facts found outside the spec (an image digest, an
+ * environment variable) that decide its output.
+ */
+export interface StageSources {
+  /** Absolute paths; folders are hashed recursively. */
+  files: string[];
+  toolVersions: string[];
+  facts?: Record<string, unknown>;
+}
+
+/** What decides whether a stage's cached result is still good, as manifests record it. */
 export interface CacheInputs {
-  /** Spec fields and options the stage reads (JSON-serialisable). */
+  /** The stage's inputs, and its facts under `facts` (JSON-serialisable). */
   values: unknown;
   /** Files whose contents the stage reads (absolute paths; folders are hashed recursively). */
   files: string[];
@@ -182,7 +201,16 @@ export interface RemoteStageCache {
   push(link: StageLink, entry: EntryFiles): Promise<void>;
 }
 
-export interface Stage {
+/**
+ * One step of the pipeline. `inputs` picks from the plan everything `run` reads, as plain data;
+ * the cache key is the hash of those inputs and their sources plus the parent's key, so a
+ * value `run` needs and the key lacks cannot be reached (run gets no spec and no plan).
+ */
+declare const opaque: unique symbol;
+/** A stage's inputs as the pipeline holds them: only that stage's own `inputs` makes one. */
+export type StageInputs = { readonly [opaque]: true };
+
+export interface Stage<I extends object = StageInputs> {
   readonly name: StageName;
   /** Bump when the stage's code changes in a way that changes its output. */
   readonly version: number;
@@ -190,9 +218,17 @@ export interface Stage {
   readonly mutatesRoot: boolean;
   /** Whether the stage takes part in this plan (minimise only when the spec asks...). */
   applies(plan: BuildPlan): boolean;
-  tools(plan: BuildPlan): ToolNeed[];
-  cacheInputs(plan: BuildPlan): Promise<CacheInputs>;
+  /** What run reads of the spec, the plan and the options: JSON, pure (`isobuild plan` shows it). */
+  inputs(plan: BuildPlan): I;
+  /** The files, tool versions and outside facts behind the inputs; hashed into the key with them. */
+  sources(inputs: I): Promise<StageSources>;
+  tools(inputs: I): ToolNeed[];
   /** What the stage will do, for `isobuild plan`: commands as a user could paste them. */
-  describe(plan: BuildPlan): string[];
-  run(ctx: StageContext): Promise<void>;
+  describe(inputs: I): string[];
+  run(ctx: StageContext, inputs: I): Promise<void>;
+}
+
+/** A stage with its inputs' type checked against its own methods, as the pipeline's list holds it. */
+export function defineStage<I extends object>(stage: Stage<I>): Stage {
+  return stage as unknown as Stage;
 }

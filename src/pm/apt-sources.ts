@@ -19,7 +19,7 @@ export interface AptSources {
  * name: the host's configuration already says which mirror this machine may use.
  */
 export async function findAptSources(
-  spec: ResolvedSpec,
+  spec: Pick<ResolvedSpec, 'apt'>,
   env: NodeJS.ProcessEnv = process.env,
   etcApt = '/etc/apt',
 ): Promise<AptSources> {

@@ -7,7 +7,6 @@ import { describeKernelFile, kernelFileTools, type KernelFile } from '../kernel/
 import type { ToolNeed } from '../exec/host-tools.js';
 import { mergeTree } from '../rootfs/merge-tree.js';
 import { resolveInRoot } from '../rootfs/root-path.js';
-import type { ResolvedSpec } from '../spec/types.js';
 import { APT_CACHE_DIRS, makeAptEnv, withAptChroot } from './apt-chroot.js';
 import {
   DPKG_DOCS_CONFIG,
@@ -16,14 +15,14 @@ import {
   dpkgFilterScript,
   renderDpkgDocsConfig,
 } from './apt-docs.js';
-import { aimHostSources, findAptSources, findHostSources } from './apt-sources.js';
+import { aimHostSources, APT_SOURCES_ENV, findAptSources, findHostSources } from './apt-sources.js';
 import { checkListsFreshness, digestSources, formatAge, stampLists } from './lists-age.js';
 import { readDpkgStatus } from '../inventory/dpkg-status.js';
 import { packageKey, type InstalledPackage } from '../inventory/types.js';
 import { sha256File } from '../pipeline/hash.js';
 import { fetchAptIndex, lookupAptIndex } from './apt-index.js';
 import { LOCK_PINS, makeAptPins } from './apt-pins.js';
-import type { PackageManager, PmContext } from './types.js';
+import type { PackageManager, PmContext, PmSpec } from './types.js';
 import { quoteWord } from '../exec/shell-quote.js';
 import { readToolVersion } from '../exec/tool-version.js';
 
@@ -70,7 +69,7 @@ export function checkPackageArgs(packages: readonly string[]): void {
 
 /** The mmdebstrap arguments for a spec, the package cache and the sources files. */
 export function mmdebstrapArgs(
-  spec: ResolvedSpec,
+  spec: PmSpec,
   basePackages: readonly string[],
   target: string,
   sources: readonly string[],
@@ -452,7 +451,7 @@ export const aptPackageManager: PackageManager = {
     switch (op) {
       case 'setup': {
         const sources =
-          process.env.ISOBUILD_APT_SOURCES ?? spec.apt.sources ?? '/etc/apt/sources.list.d/*.sources';
+          process.env[APT_SOURCES_ENV] ?? spec.apt.sources ?? '/etc/apt/sources.list.d/*.sources';
         return [
           `SOURCE_DATE_EPOCH=${epoch} mmdebstrap ` +
             mmdebstrapArgs(spec, args, '$TMP/root', [sources], 'PKGCACHE')
@@ -487,7 +486,18 @@ export const aptPackageManager: PackageManager = {
         ];
     }
   },
-  versions: async () => [await readToolVersion('mmdebstrap'), await readToolVersion('apt-get')],
+  async sources(spec) {
+    // An unusable host configuration fails at setup with a clear message; the key just notes its absence.
+    const sources = await findAptSources(spec).then(
+      (s) => s.files,
+      () => [],
+    );
+    return {
+      files: [...sources, ...spec.gpgKeys],
+      toolVersions: [await readToolVersion('mmdebstrap'), await readToolVersion('apt-get')],
+      facts: { [APT_SOURCES_ENV]: process.env[APT_SOURCES_ENV] ?? null },
+    };
+  },
   setup: setupRoot,
   install: installPackages,
   downloadKernel,

@@ -10,18 +10,18 @@ import { readImage } from '../oci/layout.js';
 import { LOCAL_TAG } from '../oci/fetch-image.js';
 import { unpackImage } from '../oci/unpack-image.js';
 import { resolveInRoot } from '../rootfs/root-path.js';
-import type { ResolvedSpec } from '../spec/types.js';
 import { aptPackageManager } from './apt.js';
 import { installedDebPackages } from '../inventory/dpkg-status.js';
 import { LockError } from '../errors.js';
-import type { PackageManager, PmContext } from './types.js';
+import { ociInputs } from '../oci/cache-inputs.js';
+import type { PackageManager, PmContext, PmSpec } from './types.js';
 
 /**
  * packagemanager oci: the root is an OCI image, or the image a Dockerfile builds (firebuild's
  * way in). Nothing is installed at setup; later installs (the kernel by name, the flavours'
  * packages) go through the package manager the image itself carries, when isobuild can drive it.
  */
-function source(spec: ResolvedSpec) {
+function source(spec: PmSpec) {
   if (!spec.oci) throw new BuildError('packagemanager oci needs "image" or "dockerfile" (see docs/oci.md)');
   return spec.oci;
 }
@@ -85,7 +85,7 @@ export const ociPackageManager: PackageManager = {
     ];
     if (spec.oci?.kind === 'dockerfile')
       needs.push(
-        { tool: 'buildah', reason: `build ${spec.raw.dockerfile ?? 'the Dockerfile'} into an image` },
+        { tool: 'buildah', reason: `build ${spec.oci.path} into an image` },
         { tool: 'skopeo', reason: "read the Dockerfile's FROM images" },
       );
     else needs.push({ tool: 'skopeo', reason: 'copy the image named by "image" into a local OCI layout' });
@@ -122,10 +122,11 @@ export const ociPackageManager: PackageManager = {
         return ['# when the image has a dpkg database:', ...aptPackageManager.describe(spec, 'clean', [])];
     }
   },
-  async versions(spec) {
-    const out = [await firstLine('umoci', ['--version']), await firstLine('skopeo', ['--version'])];
-    if (spec.oci?.kind === 'dockerfile') out.push(await firstLine('buildah', ['--version']));
-    return out;
+  async sources(spec) {
+    const toolVersions = [await firstLine('umoci', ['--version']), await firstLine('skopeo', ['--version'])];
+    if (spec.oci?.kind === 'dockerfile') toolVersions.push(await firstLine('buildah', ['--version']));
+    const image = spec.oci ? await ociInputs(spec.oci) : { files: [], values: {} };
+    return { files: image.files, toolVersions, facts: image.values };
   },
   async setup(ctx, basePackages) {
     if (basePackages.length)

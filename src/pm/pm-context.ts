@@ -3,20 +3,36 @@ import type { PackageLock } from '../lock/lock-file.js';
 import type { Logger } from '../log/logger.js';
 import type { StageContext } from '../pipeline/types.js';
 import type { ResolvedSpec } from '../spec/types.js';
-import type { PmContext } from './types.js';
+import { packageManagerFor } from './index.js';
+import { pmSpecOf, type PackageManager, type PmContext, type PmSpec } from './types.js';
 
-/** What a stage hands its package manager: the stage's own context plus the build's SOURCE_DATE_EPOCH. */
-export function pmContextOf(ctx: StageContext): PmContext {
+/** The inputs of a stage that runs the package manager: the spec's part of it, and `--locked`'s lock. */
+export interface PackageInputs {
+  readonly pm: PmSpec;
+  readonly lock?: PackageLock;
+}
+
+export function packageInputsOf(spec: ResolvedSpec, lock: PackageLock | undefined): PackageInputs {
+  return { pm: pmSpecOf(spec), ...(lock ? { lock } : {}) };
+}
+
+/** The adapter those inputs name. */
+export function packageManagerOf(inputs: PackageInputs): PackageManager {
+  return packageManagerFor(inputs.pm.packagemanager);
+}
+
+/** What a stage hands its package manager: the stage's own context plus the package inputs. */
+export function pmContextOf(ctx: StageContext, inputs: PackageInputs): PmContext {
   return {
-    spec: ctx.spec,
+    spec: inputs.pm,
     rootfs: ctx.rootfs,
     pkgCacheDir: ctx.pkgCacheDir,
     tmpDir: ctx.tmpDir,
     stage: ctx.stage,
-    sourceDateEpoch: ctx.plan.options.sourceDateEpoch,
-    listsMaxAge: ctx.plan.options.listsMaxAge ?? ctx.spec.packageListsMaxAge,
+    sourceDateEpoch: ctx.sourceDateEpoch,
+    listsMaxAge: ctx.listsMaxAge,
     logger: ctx.logger,
-    lock: ctx.plan.options.locked,
+    lock: inputs.lock,
     run: (file, args, opts) => ctx.run(file, args, opts),
   };
 }
@@ -34,6 +50,7 @@ export function standalonePmContext(o: {
 }): PmContext {
   return {
     ...o,
+    spec: pmSpecOf(o.spec),
     listsMaxAge: o.spec.packageListsMaxAge,
     run: (file, args, opts) => run(file, args, { stage: o.stage, logger: o.logger, ...opts }),
   };

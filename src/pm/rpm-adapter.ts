@@ -4,13 +4,12 @@ import { BuildError } from '../errors.js';
 import type { ToolNeed } from '../exec/host-tools.js';
 import type { RunResult } from '../exec/run.js';
 import { lockedArgs, listRpmInstalled, parseRepoquery, REPOQUERY_FORMAT } from './rpm-inventory.js';
-import type { ResolvedSpec } from '../spec/types.js';
 import { renderRpmConfig, rootCacheDir, rootConfigPath, type RpmTool } from './rpm-config.js';
 import { describeRpmDb, dropEmptyWal, importGpgKeys, initRpmDb, matchRootRpmBackend } from './rpm-db.js';
 import { reportFallback, selectRpmFrontend, type RpmFrontend } from './rpm-frontend.js';
 import { checkRepoKeys } from './rpm-repo-files.js';
 import { openRpmSession, type CacheChoice } from './rpm-session.js';
-import type { PackageManager, PmContext } from './types.js';
+import type { PackageManager, PmContext, PmSpec } from './types.js';
 import { quoteCommand, quoteWord } from '../exec/shell-quote.js';
 import { readToolVersion } from '../exec/tool-version.js';
 
@@ -103,7 +102,7 @@ async function removeRootLogs(rootfs: string): Promise<void> {
   );
 }
 
-function describeFrontend(spec: ResolvedSpec, frontend: RpmFrontend, command: readonly string[]): string {
+function describeFrontend(spec: PmSpec, frontend: RpmFrontend, command: readonly string[]): string {
   const { tool } = frontend;
   const args = [
     tool,
@@ -171,9 +170,15 @@ export function makeRpmPackageManager(adapter: RpmTool): PackageManager {
       }
     },
 
-    async versions() {
+    async sources(spec) {
       const frontend = frontendFor();
-      return [`${frontend.tool} ${await readToolVersion(frontend.path)}`, await readToolVersion('rpm')];
+      return {
+        files: [...spec.repoFiles, ...spec.gpgKeys],
+        toolVersions: [
+          `${frontend.tool} ${await readToolVersion(frontend.path)}`,
+          await readToolVersion('rpm'),
+        ],
+      };
     },
 
     async setup(ctx, basePackages) {

@@ -52,7 +52,9 @@ async function canFetchKey(gpgkey: string | undefined): Promise<boolean> {
  * the root's database) and no gpgkey= that resolves. dnf would stop with its generic advice
  * and a dump of the repo's settings; this names the file and the fix instead.
  */
-export async function findReposWithoutKeys(spec: ResolvedSpec): Promise<string[]> {
+export async function findReposWithoutKeys(
+  spec: Pick<ResolvedSpec, 'gpgKeys' | 'repoFiles'>,
+): Promise<string[]> {
   if (spec.gpgKeys.length) return [];
   const out: string[] = [];
   // gpgcheck defaults to on: it is on in the [main] isobuild writes.
@@ -67,7 +69,10 @@ export async function findReposWithoutKeys(spec: ResolvedSpec): Promise<string[]
   return out;
 }
 
-export async function checkRepoKeys(spec: ResolvedSpec, stage: string): Promise<void> {
+export async function checkRepoKeys(
+  spec: Pick<ResolvedSpec, 'gpgKeys' | 'repoFiles'>,
+  stage: string,
+): Promise<void> {
   const missing = await findReposWithoutKeys(spec);
   if (!missing.length) return;
   throw new BuildError(

@@ -3,7 +3,7 @@ import { basename, join, relative } from 'node:path';
 import { BuildError } from '../errors.js';
 import { showPath } from '../spec/document.js';
 import { HOST_YUM_REPOS } from '../spec/folder.js';
-import type { ResolvedSpec } from '../spec/types.js';
+import type { PmSpec } from './types.js';
 import { renderRpmConfig, rootCacheDir, type RpmTool } from './rpm-config.js';
 import { RPM_ENV, writeRpmMacros } from './rpm-db.js';
 import type { RpmFrontend } from './rpm-frontend.js';
@@ -25,7 +25,7 @@ export interface RpmSession {
 export type CacheChoice = 'persistent' | 'root';
 
 export interface SessionInputs {
-  spec: ResolvedSpec;
+  spec: PmSpec;
   rootfs: string;
   pkgCacheDir: string;
   tmpDir: string;

@@ -4,11 +4,38 @@ import type { PackageLock } from '../lock/lock-file.js';
 import type { RunOptions, RunResult } from '../exec/run.js';
 import type { KernelFile } from '../kernel/extract-kernel.js';
 import type { Logger } from '../log/logger.js';
+import type { StageSources } from '../pipeline/types.js';
 import type { PackageManagerName, ResolvedSpec } from '../spec/types.js';
+
+/**
+ * The spec fields package managers read. The stages that run one take exactly these as
+ * inputs (pmSpecOf), so an adapter that reads another field fails the type check.
+ */
+export const PM_SPEC_FIELDS = [
+  'packagemanager',
+  'release',
+  'repoDir',
+  'repoFiles',
+  'gpgKeys',
+  'apt',
+  'docs',
+  'locales',
+  'oci',
+  'kernel',
+  'kernelInstall',
+] as const;
+export type PmSpec = Pick<ResolvedSpec, (typeof PM_SPEC_FIELDS)[number]>;
+
+/** The package-manager part of a spec, as a stage's inputs hold it (plain data). */
+export function pmSpecOf(spec: PmSpec): PmSpec {
+  const out: Record<string, unknown> = {};
+  for (const field of PM_SPEC_FIELDS) if (spec[field] !== undefined) out[field] = spec[field];
+  return out as unknown as PmSpec;
+}
 
 /** What an adapter needs from the running stage. */
 export interface PmContext {
-  spec: ResolvedSpec;
+  spec: PmSpec;
   /** The root being populated. */
   rootfs: string;
   /** Persistent per-repo package cache (kept between builds, VIC's .yum-cache idea). */
@@ -37,15 +64,19 @@ export interface PackageManager {
   /** The package URL type of what it installs (pkg:deb, pkg:rpm). */
   readonly purlType: 'deb' | 'rpm';
   /** Host tools the adapter runs for this spec. */
-  tools(spec: ResolvedSpec): ToolNeed[];
+  tools(spec: PmSpec): ToolNeed[];
   /** The commands `isobuild plan` shows for each operation (no side effects). */
   describe(
-    spec: ResolvedSpec,
+    spec: PmSpec,
     op: 'setup' | 'install' | 'script' | 'clean' | 'download-kernel',
     args: readonly string[],
   ): string[];
-  /** Versions of the tools it runs, for stage cache keys. */
-  versions(spec: ResolvedSpec): Promise<string[]>;
+  /**
+   * What the adapter adds to the keys of the stages that run it: the files it reads (sources
+   * lists, repo files, keys, images), the versions of its tools, and outside facts (an
+   * environment variable, an image's digest).
+   */
+  sources(spec: PmSpec): Promise<StageSources>;
   /**
    * Set up the package manager in an empty root (config, repo files, GPG keys, database)
    * and install the base packages into it.

@@ -10,22 +10,26 @@ import { readToolVersion } from '../exec/tool-version.js';
 import { extractVmlinux } from '../kernel/vmlinux.js';
 import { makeMicrovmInitrd } from '../microvm/initrd.js';
 import { MICROVM_FILES, makeVmConfig } from '../microvm/vm-config.js';
-import type { BuildPlan, MicrovmPlan, Stage, StageContext } from '../pipeline/types.js';
+import { defineStage, type DiskFormat, type StageContext } from '../pipeline/types.js';
+import type { CompressionChoice } from '../spec/types.js';
+import type { VmConfigSpec } from '../microvm/vm-config.js';
 
-/** The root image's size: --size (IMG_SIZE), else the spec's microvm.size, else content + headroom. */
-function imageSize(plan: BuildPlan): number | undefined {
-  return plan.options.imageSize ?? plan.spec.microvm.size;
+interface DiskInputs {
+  /** The root image to make; none for the kernel alone. */
+  readonly disk?: DiskFormat;
+  /** rootfs.ext4's size: --size (IMG_SIZE), else the spec's microvm.size, else content + headroom. */
+  readonly size?: number;
+  readonly compression: CompressionChoice;
+  readonly vm: VmConfigSpec;
+  /** Seeds rootfs.ext4's UUID and hash seed, so each repo and flavour has its own. */
+  readonly seed: string;
+  readonly owners: boolean;
+  readonly sourceDateEpoch: number;
 }
 
-function microvmOf(plan: BuildPlan): MicrovmPlan {
-  if (!plan.microvm)
-    throw new InternalError(`the disk stage runs only for microVM targets, not ${plan.target}`);
-  return plan.microvm;
-}
-
-async function runDisk(ctx: StageContext): Promise<void> {
-  const { disk } = microvmOf(ctx.plan);
-  const sde = ctx.plan.options.sourceDateEpoch;
+async function runDisk(ctx: StageContext, inputs: DiskInputs): Promise<void> {
+  const { disk } = inputs;
+  const sde = inputs.sourceDateEpoch;
   const version = ctx.meta.kernelVersion;
   if (!version) throw new BuildError('no kernel version recorded by iso-base/drivers', 'disk');
 
@@ -43,7 +47,7 @@ async function runDisk(ctx: StageContext): Promise<void> {
     ctx,
     version,
     disk,
-    pickCompression(ctx.spec.compression, config, ctx.stage).compression,
+    pickCompression(inputs.compression, config, ctx.stage).compression,
     join(ctx.artifacts, MICROVM_FILES.initrd),
   );
   if (initrd) {
@@ -65,33 +69,27 @@ async function runDisk(ctx: StageContext): Promise<void> {
   const image = join(ctx.artifacts, MICROVM_FILES.rootfs[disk]);
   if (disk === 'ext4')
     await makeExt4Image(ctx.run, ctx.rootfs, image, {
-      size: imageSize(ctx.plan),
+      size: inputs.size,
       sourceDateEpoch: sde,
-      seed: `${ctx.spec.name}/${ctx.plan.flavour}/rootfs.ext4`,
+      seed: inputs.seed,
     });
   else
-    await makeSquashfsImage(
-      ctx.run,
-      ctx.rootfs,
-      image,
-      squashfsCompression(ctx.spec.compression, config),
-      sde,
-    );
+    await makeSquashfsImage(ctx.run, ctx.rootfs, image, squashfsCompression(inputs.compression, config), sde);
   await clampTimes(image, sde);
   ctx.logger.info(`disk: ${MICROVM_FILES.rootfs[disk]} ${formatBytes((await stat(image)).size)}`);
 
   const configPath = join(ctx.artifacts, MICROVM_FILES.config);
   await rm(configPath, { force: true });
-  await writeFile(configPath, JSON.stringify(makeVmConfig(ctx.spec, disk, Boolean(initrd)), null, 2) + '\n');
+  await writeFile(configPath, JSON.stringify(makeVmConfig(inputs.vm, disk, Boolean(initrd)), null, 2) + '\n');
   await clampTimes(configPath, sde);
 }
 
-function diskTools(plan: BuildPlan): ToolNeed[] {
-  const { disk } = microvmOf(plan);
+function diskTools(inputs: DiskInputs): ToolNeed[] {
+  const { disk } = inputs;
   if (!disk) return [];
   const needs: ToolNeed[] = [
     { tool: 'depmod', reason: "index the microVM initrd's modules" },
-    ...candidateCompressions(plan.spec.compression).map((c) => ({
+    ...candidateCompressions(inputs.compression).map((c) => ({
       tool: COMPRESSORS[c].tool,
       reason: `compress the microVM initrd (${c})`,
     })),
@@ -105,37 +103,41 @@ function diskTools(plan: BuildPlan): ToolNeed[] {
   return needs;
 }
 
-export const diskStage: Stage = {
+export const diskStage = defineStage<DiskInputs>({
   name: 'disk',
   version: 1,
   mutatesRoot: false,
   applies: (plan) => Boolean(plan.microvm),
-  tools: diskTools,
-  cacheInputs: async (plan) => {
-    const { disk } = microvmOf(plan);
+  inputs: (plan) => {
+    const disk = plan.microvm?.disk;
+    if (!plan.microvm)
+      throw new InternalError(`the disk stage runs only for microVM targets, not ${plan.target}`);
+    const size = plan.options.imageSize ?? plan.spec.microvm.size;
     return {
-      values: {
-        disk: disk ?? null,
-        size: disk === 'ext4' ? (imageSize(plan) ?? null) : null,
-        compression: plan.spec.compression,
-        cmdline: plan.spec.cmdline,
-        microvm: plan.spec.microvm,
-        owners: process.geteuid?.() === 0,
-      },
-      files: [new URL('../../templates/microvm/', import.meta.url).pathname],
-      toolVersions: disk
-        ? await Promise.all([
-            readToolVersion(
-              disk === 'ext4' ? 'mkfs.ext4' : 'mksquashfs',
-              disk === 'ext4' ? ['-V'] : ['-version'],
-            ),
-            ...candidateCompressions(plan.spec.compression).map((c) => readToolVersion(COMPRESSORS[c].tool)),
-          ])
-        : [],
+      ...(disk ? { disk } : {}),
+      ...(disk === 'ext4' && size !== undefined ? { size } : {}),
+      compression: plan.spec.compression,
+      vm: { cmdline: plan.spec.cmdline, microvm: plan.spec.microvm, profile: plan.spec.profile },
+      seed: `${plan.spec.name}/${plan.flavour}/rootfs.ext4`,
+      owners: process.geteuid?.() === 0,
+      sourceDateEpoch: plan.options.sourceDateEpoch,
     };
   },
-  describe: (plan) => {
-    const { disk } = microvmOf(plan);
+  tools: diskTools,
+  sources: async ({ disk, compression }) => ({
+    files: [new URL('../../templates/microvm/', import.meta.url).pathname],
+    toolVersions: disk
+      ? await Promise.all([
+          readToolVersion(
+            disk === 'ext4' ? 'mkfs.ext4' : 'mksquashfs',
+            disk === 'ext4' ? ['-V'] : ['-version'],
+          ),
+          ...candidateCompressions(compression).map((c) => readToolVersion(COMPRESSORS[c].tool)),
+        ])
+      : [],
+  }),
+  describe: (inputs) => {
+    const { disk } = inputs;
     const lines = [
       "extract bootfs/vmlinuz's payload (its magic says the compression) to artifacts/vmlinux (ELF)",
     ];
@@ -143,11 +145,11 @@ export const diskStage: Stage = {
     lines.push(
       'if virtio_mmio, virtio_blk or the root file system are modules: artifacts/initrd.img (busybox + those modules + templates/microvm/initrd.sh.hbs)',
       disk === 'ext4'
-        ? `E2FSPROGS_FAKE_TIME=… mkfs.ext4 -U <uuid from the repo> -E hash_seed=… -d <root> artifacts/rootfs.ext4 (${imageSize(plan) ?? 'content + headroom'} bytes); debugfs sets every inode's times`
-        : `mksquashfs <root> artifacts/rootfs.squashfs -comp <${plan.spec.compression}: what the kernel's SQUASHFS_* reads> -reproducible -mkfs-time ${plan.options.sourceDateEpoch} -all-time ${plan.options.sourceDateEpoch}`,
+        ? `E2FSPROGS_FAKE_TIME=… mkfs.ext4 -U <uuid from the repo> -E hash_seed=… -d <root> artifacts/rootfs.ext4 (${inputs.size ?? 'content + headroom'} bytes); debugfs sets every inode's times`
+        : `mksquashfs <root> artifacts/rootfs.squashfs -comp <${inputs.compression}: what the kernel's SQUASHFS_* reads> -reproducible -mkfs-time ${inputs.sourceDateEpoch} -all-time ${inputs.sourceDateEpoch}`,
       'write artifacts/vm-config.json (Firecracker --config-file)',
     );
     return lines;
   },
   run: runDisk,
-};
+});

@@ -6,7 +6,14 @@ import { pruneModules } from '../drivers/prune.js';
 import { closeOverDependencies, planDrivers, type DriverRequest } from '../drivers/resolve.js';
 import { BuildError } from '../errors.js';
 import { microvmDrivers } from '../microvm/initrd.js';
-import type { BuildPlan, Stage, StageContext } from '../pipeline/types.js';
+import { defineStage, type BuildPlan, type StageContext } from '../pipeline/types.js';
+import type { ResolvedSpec } from '../spec/types.js';
+
+interface DriversInputs {
+  readonly requests: readonly DriverRequest[];
+  /** drivers: prune every module outside the drivers' closure; all: keep the kernel's modules. */
+  readonly modules: ResolvedSpec['modules'];
+}
 import { measureTree } from '../fs/measure-tree.js';
 
 /** VIC's common list, then init.sh's drivers array, then the spec's `drivers`. */
@@ -42,7 +49,7 @@ function formatMiB(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }
 
-async function runDrivers(ctx: StageContext): Promise<void> {
+async function runDrivers(ctx: StageContext, inputs: DriversInputs): Promise<void> {
   const version = await findKernelVersion(ctx);
   const index = await readModuleIndex(ctx.rootfs, version).catch((err: unknown) => {
     throw new BuildError(
@@ -50,7 +57,7 @@ async function runDrivers(ctx: StageContext): Promise<void> {
       'drivers',
     );
   });
-  const plan = planDrivers(index, driverRequests(ctx.plan));
+  const plan = planDrivers(index, inputs.requests);
   if (plan.missingRequired.length)
     throw new BuildError(
       plan.missingRequired
@@ -71,7 +78,7 @@ async function runDrivers(ctx: StageContext): Promise<void> {
   );
 
   const dir = modulesDir(ctx.rootfs, version);
-  if (ctx.spec.modules === 'drivers') {
+  if (inputs.modules === 'drivers') {
     const keep = closeOverDependencies(index, plan.loadOrder);
     const removed = await pruneModules(dir, index, keep);
     // depmod rewrites modules.dep & co. so modprobe never looks for the files just removed.
@@ -81,31 +88,28 @@ async function runDrivers(ctx: StageContext): Promise<void> {
   const payload = await measureTree(dir);
   ctx.meta.modulesBytes = payload.bytes;
   ctx.logger.info(
-    `drivers: module payload ${formatMiB(payload.bytes)} in ${payload.files} files (modules: ${ctx.spec.modules})`,
+    `drivers: module payload ${formatMiB(payload.bytes)} in ${payload.files} files (modules: ${inputs.modules})`,
   );
 }
 
-export const driversStage: Stage = {
+export const driversStage = defineStage<DriversInputs>({
   name: 'drivers',
   version: 1,
   mutatesRoot: true,
   applies: () => true,
-  tools: (plan) =>
-    plan.spec.modules === 'drivers'
+  inputs: (plan) => ({ requests: driverRequests(plan), modules: plan.spec.modules }),
+  sources: async () => ({ files: [], toolVersions: [] }),
+  tools: (inputs) =>
+    inputs.modules === 'drivers'
       ? [{ tool: 'depmod', reason: 'rebuild modules.dep after pruning modules' }]
       : [],
-  cacheInputs: async (plan) => ({
-    values: { drivers: driverRequests(plan), modules: plan.spec.modules },
-    files: [],
-    toolVersions: [],
-  }),
-  describe: (plan) => [
+  describe: (inputs) => [
     `resolve drivers through /lib/modules/<kernel>/modules.dep, modules.builtin, modules.alias: ${[
-      ...new Set(driverRequests(plan).map((r) => r.name)),
+      ...new Set(inputs.requests.map((r) => r.name)),
     ].join(' ')}`,
-    ...(plan.spec.modules === 'drivers'
+    ...(inputs.modules === 'drivers'
       ? ["remove every module outside the drivers' dependency closure", 'depmod -b <root> <kernel>']
       : ['keep every module of the kernel']),
   ],
   run: runDrivers,
-};
+});

@@ -15,7 +15,8 @@ import { makeCpio, type CpioOptions } from '../image/cpio.js';
 import { clampTimes, copyInto, formatBytes, moveFile } from '../image/files.js';
 import { readToolVersion } from '../exec/tool-version.js';
 import { readKernelConfig } from '../kernel/kernel-config.js';
-import type { Stage, StageContext } from '../pipeline/types.js';
+import { defineStage, type StageContext } from '../pipeline/types.js';
+import type { CompressionChoice, ResolvedSpec } from '../spec/types.js';
 
 /** The artifacts this stage leaves for the iso stage and the kernel+initrd output. */
 export const INITRD_ARTIFACTS = {
@@ -32,8 +33,16 @@ function ownershipPolicy(): CpioOptions['ownership'] {
   return process.geteuid?.() === 0 ? 'keep' : 'zero';
 }
 
-async function runInitrd(ctx: StageContext): Promise<void> {
-  const sde = ctx.plan.options.sourceDateEpoch;
+interface InitrdInputs {
+  readonly compression: CompressionChoice;
+  /** The kernel command line's parts: the profile's and the spec's. */
+  readonly boot: Pick<ResolvedSpec, 'cmdline' | 'profile'>;
+  readonly ownership: CpioOptions['ownership'];
+  readonly sourceDateEpoch: number;
+}
+
+async function runInitrd(ctx: StageContext, inputs: InitrdInputs): Promise<void> {
+  const sde = inputs.sourceDateEpoch;
   const kernel = join(ctx.bootfs, 'vmlinuz');
   if (!(await exists(kernel)))
     throw new BuildError(
@@ -43,11 +52,11 @@ async function runInitrd(ctx: StageContext): Promise<void> {
 
   // Checked before the cpio is written: an unreadable initrd would only show at boot.
   const config = await readKernelConfig(ctx.bootfs, ctx.meta.kernelVersion);
-  const pick = pickCompression(ctx.spec.compression, config, ctx.stage);
+  const pick = pickCompression(inputs.compression, config, ctx.stage);
   ctx.meta.compression = pick.compression;
 
   const cpio = join(ctx.tmpDir, 'initrd.cpio');
-  const raw = await makeCpio(ctx.rootfs, cpio, { sourceDateEpoch: sde, ownership: ownershipPolicy() });
+  const raw = await makeCpio(ctx.rootfs, cpio, { sourceDateEpoch: sde, ownership: inputs.ownership });
   const compressed = await compressFile(ctx.run, pick.compression, cpio);
   const initrd = join(ctx.artifacts, INITRD_ARTIFACTS.initrd);
   // Artifacts are hard links into the cache: replace, never write through.
@@ -61,7 +70,7 @@ async function runInitrd(ctx: StageContext): Promise<void> {
 
   const cmdlineFile = join(ctx.artifacts, INITRD_ARTIFACTS.cmdline);
   await rm(cmdlineFile, { force: true });
-  await writeFile(cmdlineFile, composeCmdline(ctx.spec, ctx.meta) + '\n');
+  await writeFile(cmdlineFile, composeCmdline(inputs.boot, ctx.meta) + '\n');
   await clampTimes(cmdlineFile, sde);
 
   const size = (await stat(initrd)).size;
@@ -70,37 +79,37 @@ async function runInitrd(ctx: StageContext): Promise<void> {
   );
 }
 
-export const initrdStage: Stage = {
+export const initrdStage = defineStage<InitrdInputs>({
   name: 'initrd',
   version: 2,
   mutatesRoot: false,
   applies: () => true,
-  tools: (plan) =>
-    candidateCompressions(plan.spec.compression).map((c) => ({
-      tool: COMPRESSORS[c].tool,
-      reason: `compress the initrd (${plan.spec.compression === 'auto' ? `auto: ${c} if the kernel reads it` : c})`,
-    })),
-  cacheInputs: async (plan) => ({
-    values: {
-      compression: plan.spec.compression,
-      cmdline: plan.spec.cmdline,
-      profile: plan.spec.profile,
-      ownership: ownershipPolicy(),
-    },
+  inputs: (plan) => ({
+    compression: plan.spec.compression,
+    boot: { cmdline: plan.spec.cmdline, profile: plan.spec.profile },
+    ownership: ownershipPolicy(),
+    sourceDateEpoch: plan.options.sourceDateEpoch,
+  }),
+  sources: async (inputs) => ({
     files: [],
     toolVersions: await Promise.all(
-      candidateCompressions(plan.spec.compression).map((c) => readToolVersion(COMPRESSORS[c].tool)),
+      candidateCompressions(inputs.compression).map((c) => readToolVersion(COMPRESSORS[c].tool)),
     ),
   }),
-  describe: (plan) => {
-    const choice = plan.spec.compression;
+  tools: (inputs) =>
+    candidateCompressions(inputs.compression).map((c) => ({
+      tool: COMPRESSORS[c].tool,
+      reason: `compress the initrd (${inputs.compression === 'auto' ? `auto: ${c} if the kernel reads it` : c})`,
+    })),
+  describe: (inputs) => {
+    const choice = inputs.compression;
     const compression = choice === 'auto' ? '$COMPRESSION' : choice;
     const [tool, args] = compressCommand(choice === 'auto' ? 'zstd' : choice, '$TMP/initrd.cpio');
     return [
       choice === 'auto'
         ? `COMPRESSION=first of ${candidateCompressions(choice).join(', ')} whose CONFIG_RD_* bootfs/config-<version> enables`
         : `check bootfs/config-<version> has ${COMPRESSORS[choice].kernelOption}`,
-      `write a newc cpio of the root to $TMP/initrd.cpio (sorted, mtimes clamped to ${plan.options.sourceDateEpoch})`,
+      `write a newc cpio of the root to $TMP/initrd.cpio (sorted, mtimes clamped to ${inputs.sourceDateEpoch})`,
       choice === 'auto'
         ? `${compression} ...  # e.g. ${[tool, ...args].join(' ')}`
         : [tool, ...args].join(' '),
@@ -109,4 +118,4 @@ export const initrdStage: Stage = {
     ];
   },
   run: runInitrd,
-};
+});

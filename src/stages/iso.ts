@@ -12,7 +12,9 @@ import { writePvdPublisher, xorrisoArgs, xorrisoEpoch, type IsoLayout } from '..
 import { readToolVersion } from '../exec/tool-version.js';
 import { bootProfile, imageVersion } from '../image/profile.js';
 import { volumeIdentity } from '../image/volume.js';
-import type { BuildPlan, Stage, StageContext } from '../pipeline/types.js';
+import { defineStage, type BuildPlan, type StageContext } from '../pipeline/types.js';
+import type { BootProfileName } from '../spec/types.js';
+import type { VolumeIdentity } from '../image/volume.js';
 import { VERSION } from '../version.js';
 import { INITRD_ARTIFACTS } from './initrd.js';
 import { quoteCommand } from '../exec/shell-quote.js';
@@ -20,13 +22,21 @@ import { quoteCommand } from '../exec/shell-quote.js';
 export const ISO_ARTIFACT = ARTIFACTS.iso;
 const ISOLINUX_DIR = 'boot/isolinux';
 
-/** The ISO's volume id (isobuild's version) and publisher (the image's version, the profile's form). */
-function isoIdentity(plan: BuildPlan) {
+interface IsoInputs {
+  readonly repo: string;
+  readonly boot: { readonly bios: boolean; readonly uefi: boolean };
+  readonly profile: BootProfileName;
+  /** The ISO's volume id (isobuild's version) and publisher (the image's version, the profile's form). */
+  readonly identity: VolumeIdentity;
+  readonly sourceDateEpoch: number;
+}
+
+function isoIdentity(plan: BuildPlan): VolumeIdentity {
   return volumeIdentity(plan.spec.name, VERSION, bootProfile(plan.spec), imageVersion(plan.spec));
 }
 
-function firmware(plan: BuildPlan): { bios: boolean; uefi: boolean } {
-  const { bios, uefi } = plan.spec.boot;
+function firmware(inputs: IsoInputs): { bios: boolean; uefi: boolean } {
+  const { bios, uefi } = inputs.boot;
   if (!bios && !uefi)
     throw new BuildError('spec.boot turns off both BIOS and UEFI: nothing could boot the ISO', 'iso');
   return { bios, uefi };
@@ -55,19 +65,19 @@ async function stageFile(
   await mkdir(dirname(path), { recursive: true });
   if (typeof content === 'string') await writeFile(path, content);
   else await copyFile(content.copyOf, path);
-  await clampTimes(path, ctx.plan.options.sourceDateEpoch);
+  await clampTimes(path, ctx.sourceDateEpoch);
   files[inIso] = path;
 }
 
-async function runIso(ctx: StageContext): Promise<void> {
-  const { bios, uefi } = firmware(ctx.plan);
-  const sde = ctx.plan.options.sourceDateEpoch;
+async function runIso(ctx: StageContext, inputs: IsoInputs): Promise<void> {
+  const { bios, uefi } = firmware(inputs);
+  const sde = inputs.sourceDateEpoch;
   const { kernel, initrd, cmdline } = await readArtifacts(ctx);
-  const profile = bootProfile(ctx.spec);
-  const identity = isoIdentity(ctx.plan);
+  const profile = bootProfile(inputs);
+  const { identity } = inputs;
   const values = {
     version: VERSION,
-    repo: ctx.spec.name,
+    repo: inputs.repo,
     volid: identity.volid,
     cmdline,
     serialPort: profile.logSerial,
@@ -107,8 +117,8 @@ async function runIso(ctx: StageContext): Promise<void> {
   ctx.logger.info(`iso: ${formatBytes((await stat(iso)).size)} (${firmwareNames}; volume ${identity.volid})`);
 }
 
-function toolsFor(plan: BuildPlan): ToolNeed[] {
-  const { bios, uefi } = plan.spec.boot;
+function toolsFor(inputs: IsoInputs): ToolNeed[] {
+  const { bios, uefi } = inputs.boot;
   const needs: ToolNeed[] = [{ tool: 'xorriso', reason: 'master the ISO' }];
   if (bios)
     needs.push(
@@ -126,14 +136,21 @@ function toolsFor(plan: BuildPlan): ToolNeed[] {
   return needs;
 }
 
-export const isoStage: Stage = {
+export const isoStage = defineStage<IsoInputs>({
   name: 'iso',
   version: 2,
   mutatesRoot: false,
   applies: () => true,
+  inputs: (plan) => ({
+    repo: plan.spec.name,
+    boot: plan.spec.boot,
+    profile: plan.spec.profile,
+    identity: isoIdentity(plan),
+    sourceDateEpoch: plan.options.sourceDateEpoch,
+  }),
   tools: toolsFor,
-  cacheInputs: async (plan) => {
-    const { bios, uefi } = plan.spec.boot;
+  sources: async (inputs) => {
+    const { bios, uefi } = inputs.boot;
     const hostFiles = [
       ...(bios ? [ISOLINUX_BIN, LDLINUX_C32, ISOHDPFX_BIN] : []),
       ...(uefi ? [GRUB_EFI_MODDEP] : []),
@@ -141,7 +158,6 @@ export const isoStage: Stage = {
     const present = [];
     for (const f of hostFiles) if (await exists(f)) present.push(f);
     return {
-      values: { boot: plan.spec.boot, identity: isoIdentity(plan), profile: plan.spec.profile },
       files: [BOOT_TEMPLATES, ...present],
       toolVersions: [
         await readToolVersion('xorriso', ['-version']),
@@ -149,10 +165,10 @@ export const isoStage: Stage = {
       ],
     };
   },
-  describe: (plan) => {
-    const { bios, uefi } = plan.spec.boot;
-    const identity = isoIdentity(plan);
-    const profile = bootProfile(plan.spec);
+  describe: (inputs) => {
+    const { bios, uefi } = inputs.boot;
+    const { identity } = inputs;
+    const profile = bootProfile(inputs);
     const lines: string[] = [];
     if (bios) lines.push(`render ${ISOLINUX_DIR}/isolinux.cfg; copy isolinux.bin and ldlinux.c32`);
     if (uefi)
@@ -166,7 +182,7 @@ export const isoStage: Stage = {
           xorrisoArgs({
             output: '$TMP/image.iso',
             identity,
-            sourceDateEpoch: plan.options.sourceDateEpoch,
+            sourceDateEpoch: inputs.sourceDateEpoch,
             files: {
               [profile.isoKernel]: 'artifacts/vmlinuz',
               [profile.isoInitrd]: 'artifacts/initrd.img',
@@ -191,4 +207,4 @@ export const isoStage: Stage = {
     return lines;
   },
   run: runIso,
-};
+});

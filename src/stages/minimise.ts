@@ -1,5 +1,13 @@
-import { addAppFiles, appInitRequirements, TEMPLATES } from '../app/layer.js';
-import type { BuildPlan, Stage } from '../pipeline/types.js';
+import {
+  addAppFiles,
+  appInitRequirements,
+  appInputsOf,
+  appSourceFiles,
+  type AppInputs,
+} from '../app/layer.js';
+import type { ToolNeed } from '../exec/host-tools.js';
+import { defineStage, type BuildPlan } from '../pipeline/types.js';
+import type { ResolvedSpec } from '../spec/types.js';
 import { minimiseRoot } from '../minimise/minimise-root.js';
 import { describeTrace } from '../minimise/tracer.js';
 import { bootsDistroInit, initRequirements } from '../tether/requirements.js';
@@ -41,68 +49,75 @@ export function smallBootstrap(plan: BuildPlan): boolean {
   );
 }
 
+interface MinimiseStageInputs {
+  readonly minimise?: ResolvedSpec['minimise'];
+  /** bootstrap_initrd: small without a minimise section: keep what the init layer and init.sh use. */
+  readonly smallBootstrap: boolean;
+  /** The app target: its files go into the root before tracing, and the app init's needs are kept. */
+  readonly app?: AppInputs;
+  /** What the init layer needs from the root (initRequirements). */
+  readonly initPaths: readonly string[];
+  /** The repo's init.sh, whose install functions a small bootstrap traces. */
+  readonly initScript?: string;
+}
+
+const TRACE_TOOLS: ToolNeed[] = [
+  { tool: 'strace', reason: 'trace the minimise workloads' },
+  { tool: 'unshare', reason: 'run the workloads in private mount and network namespaces' },
+  { tool: 'mount', reason: 'mount the overlay, proc, sys and dev the workloads run in' },
+  { tool: 'timeout', reason: 'stop a minimise workload that runs too long' },
+];
+
 /**
  * Optional stage: trace the spec's workloads in the staged root and keep only what they use
  * (seed 000's nbic, with strace instead of atimes). For the app target the app's files go
  * into the root first, so that the workloads can run them.
  */
-export const minimiseStage: Stage = {
+export const minimiseStage = defineStage<MinimiseStageInputs>({
   name: 'minimise',
   version: 1,
   mutatesRoot: true,
   applies: (plan) => plan.spec.minimise !== undefined || smallBootstrap(plan),
-  tools: (plan) =>
-    plan.spec.minimise || (smallBootstrap(plan) && plan.spec.hooks.init)
-      ? [
-          { tool: 'strace', reason: 'trace the minimise workloads' },
-          { tool: 'unshare', reason: 'run the workloads in private mount and network namespaces' },
-          { tool: 'mount', reason: 'mount the overlay, proc, sys and dev the workloads run in' },
-          { tool: 'timeout', reason: 'stop a minimise workload that runs too long' },
-        ]
-      : [],
-  cacheInputs: async (plan) => ({
-    values: {
-      minimise: plan.spec.minimise,
-      app: plan.app ? plan.spec.app : undefined,
-      smallBootstrap: smallBootstrap(plan),
-      init: initRequirements(plan),
-    },
-    // The app's files and the phase-script template go into the root before tracing; a small
-    // bootstrap traces the repo's init.sh install functions, so what it keeps follows init.sh.
+  inputs: (plan) => {
+    const small = smallBootstrap(plan);
+    return {
+      ...(plan.spec.minimise ? { minimise: plan.spec.minimise } : {}),
+      smallBootstrap: small,
+      ...(plan.app ? { app: appInputsOf(plan.spec) } : {}),
+      initPaths: initRequirements(plan),
+      ...(small && !plan.spec.minimise && plan.spec.hooks.init ? { initScript: plan.spec.hooks.init } : {}),
+    };
+  },
+  sources: async (inputs) => ({
+    // The app's files and the phase-script template go into the root before tracing.
     files: [
-      ...(plan.app
-        ? [TEMPLATES, ...(plan.spec.app?.files ?? []).map((f) => `${plan.spec.repoDir}/${f.src}`)]
-        : []),
-      ...(!plan.spec.minimise && plan.spec.hooks.init ? [plan.spec.hooks.init] : []),
+      ...(inputs.app ? appSourceFiles(inputs.app) : []),
+      ...(inputs.initScript ? [inputs.initScript] : []),
     ],
     toolVersions: [],
   }),
-  describe: (plan) => [
-    ...(plan.spec.minimise
+  tools: (inputs) => (inputs.minimise || inputs.initScript ? TRACE_TOOLS : []),
+  describe: (inputs) => [
+    ...(inputs.minimise
       ? []
       : ['bootstrap_initrd: small: keep only what the init layer, init.sh and the tether use']),
-    ...(plan.app ? ['add the app files and /app/{prerun,run,postrun} to the root'] : []),
-    ...(plan.spec.minimise?.workloads ?? []).map((w) => describeTrace('ROOT', w)),
+    ...(inputs.app ? ['add the app files and /app/{prerun,run,postrun} to the root'] : []),
+    ...(inputs.minimise?.workloads ?? []).map((w) => describeTrace('ROOT', w)),
     'keep traced paths + symlink chains + ELF interpreters/DT_NEEDED + #! interpreters + keep/list_dirs + init needs',
     'rerun every workload in the minimised root and compare stdout, stderr and exit status',
   ],
-  run: async (ctx) => {
-    if (!ctx.spec.minimise && !smallBootstrap(ctx.plan)) return;
-    if (ctx.plan.app) await addAppFiles(ctx);
+  run: async (ctx, inputs) => {
+    if (!inputs.minimise && !inputs.smallBootstrap) return;
+    if (inputs.app) await addAppFiles(ctx, inputs.app);
     const initPaths = [
-      ...initRequirements(ctx.plan),
-      ...(ctx.plan.app ? await appInitRequirements(ctx.rootfs, ctx.meta) : []),
+      ...inputs.initPaths,
+      ...(inputs.app ? await appInitRequirements(ctx.rootfs, ctx.meta) : []),
     ];
-    if (ctx.spec.minimise || !ctx.spec.hooks.init) return void (await minimiseRoot(ctx, { initPaths }));
+    const { minimise } = inputs;
+    if (!inputs.initScript) return void (await minimiseRoot(ctx, { minimise, initPaths }));
     // The repo's install functions copy whatever they like from the root at boot (VIC's copy
     // iptables and haveged; a Dockerfile repo's may copy its own files): trace them once.
-    await copyIntoRoot(
-      ctx.rootfs,
-      ctx.spec.hooks.init,
-      INIT_SCRIPT_PATH,
-      0o644,
-      ctx.plan.options.sourceDateEpoch,
-    );
-    await minimiseRoot(ctx, { initPaths, workloads: [INSTALL_FUNCTIONS_WORKLOAD] });
+    await copyIntoRoot(ctx.rootfs, inputs.initScript, INIT_SCRIPT_PATH, 0o644, ctx.sourceDateEpoch);
+    await minimiseRoot(ctx, { minimise, initPaths, workloads: [INSTALL_FUNCTIONS_WORKLOAD] });
   },
-};
+});

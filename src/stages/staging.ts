@@ -1,82 +1,75 @@
 import type { ToolNeed } from '../exec/host-tools.js';
-import { hooksSandboxed, hookTools, runHook } from '../hooks/run-hook.js';
+import { hookInputsOf, hookTools, runHook, type HookInputs } from '../hooks/run-hook.js';
 import { checkRootAgainstLock } from '../lock/use-lock.js';
-import type { BuildPlan, CacheInputs, Stage, StageContext } from '../pipeline/types.js';
-import { packageManagerFor } from '../pm/index.js';
-import { pmContextOf } from '../pm/pm-context.js';
-import { packageSourceFiles, toolVersions } from './iso-base.js';
+import { defineStage, type StageContext } from '../pipeline/types.js';
+import { packageInputsOf, packageManagerOf, pmContextOf, type PackageInputs } from '../pm/pm-context.js';
+import type { Flavour } from '../spec/types.js';
+import { packageSources } from './package-sources.js';
+
+interface StagingInputs extends PackageInputs {
+  readonly flavour: Flavour;
+  /** packages_script_staging.<flavour>, split into arguments. */
+  readonly script: readonly string[];
+  /** The flavour's packages and --extra-packages. */
+  readonly packages: readonly string[];
+  readonly hook?: HookInputs;
+}
 
 /**
  * staging (VIC's bootstrap-staging.sh / appliance-staging.sh): the flavour's
  * packages_script_staging, its packages, the repo's staging.sh, then the package caches out.
  */
-async function runStaging(ctx: StageContext): Promise<void> {
-  const flavour = ctx.plan.flavour;
-  const pm = pmContextOf(ctx);
-  const script = ctx.spec.stagingScript[flavour];
-  if (script.length) {
-    ctx.logger.info(`packages_script_staging.${flavour}: ${script.join(' ')}`);
-    await ctx.pm.runScript(pm, script);
+async function runStaging(ctx: StageContext, inputs: StagingInputs): Promise<void> {
+  const pm = packageManagerOf(inputs);
+  const pmCtx = pmContextOf(ctx, inputs);
+  if (inputs.script.length) {
+    ctx.logger.info(`packages_script_staging.${inputs.flavour}: ${inputs.script.join(' ')}`);
+    await pm.runScript(pmCtx, inputs.script);
   }
-  const packages = [...ctx.spec.packages[flavour], ...(ctx.plan.options.extraPackages ?? [])];
-  if (packages.length) {
-    ctx.logger.info(`installing ${packages.length} ${flavour} packages`);
-    await ctx.pm.install(pm, packages);
+  if (inputs.packages.length) {
+    ctx.logger.info(`installing ${inputs.packages.length} ${inputs.flavour} packages`);
+    await pm.install(pmCtx, inputs.packages);
   }
-  await checkRootAgainstLock(ctx);
-  if (ctx.spec.hooks.staging) await runHook(ctx, 'staging', ctx.spec.hooks.staging);
-  await ctx.pm.clean(pm);
+  await checkRootAgainstLock(ctx, inputs);
+  if (inputs.hook) await runHook(ctx, inputs.hook);
+  await pm.clean(pmCtx);
 }
 
-async function stagingInputs(plan: BuildPlan): Promise<CacheInputs> {
-  const { spec, flavour } = plan;
-  const files = await packageSourceFiles(spec);
-  if (spec.hooks.staging) files.push(spec.hooks.staging);
-  return {
-    values: {
-      flavour,
-      script: spec.stagingScript[flavour],
-      packages: [...spec.packages[flavour], ...(plan.options.extraPackages ?? [])],
-      packagemanager: spec.packagemanager,
-      release: spec.release,
-      apt: spec.packagemanager === 'apt' ? spec.apt : undefined,
-      aptSourcesEnv: spec.packagemanager === 'apt' ? (process.env.ISOBUILD_APT_SOURCES ?? null) : undefined,
-      ...(plan.options.locked ? { locked: plan.options.locked.packages } : {}),
-      // Only when off, so the default keeps the keys it had before this was an input.
-      ...(spec.hooks.staging && !hooksSandboxed(spec) ? { hooksSandbox: false } : {}),
-    },
-    files,
-    toolVersions: await toolVersions(spec),
-  };
-}
-
-function stagingTools(plan: BuildPlan): ToolNeed[] {
-  const { spec } = plan;
-  const needs = [...packageManagerFor(spec.packagemanager).tools(spec)];
-  if (spec.hooks.staging) needs.push(...hookTools(spec, 'staging.sh'));
+function stagingTools(inputs: StagingInputs): ToolNeed[] {
+  const needs = [...packageManagerOf(inputs).tools(inputs.pm)];
+  if (inputs.hook) needs.push(...hookTools(inputs.hook));
   return needs;
 }
 
-function describeStaging(plan: BuildPlan): string[] {
-  const { spec, flavour } = plan;
-  const pm = packageManagerFor(spec.packagemanager);
+function describeStaging(inputs: StagingInputs): string[] {
+  const pm = packageManagerOf(inputs);
   const lines = [
-    ...pm.describe(spec, 'script', spec.stagingScript[flavour]),
-    ...pm.describe(spec, 'install', [...spec.packages[flavour], ...(plan.options.extraPackages ?? [])]),
+    ...pm.describe(inputs.pm, 'script', inputs.script),
+    ...pm.describe(inputs.pm, 'install', inputs.packages),
   ];
-  if (spec.hooks.staging)
-    lines.push(`PKGDIR=BUNDLE bash -c '. "$0"' ${spec.hooks.staging}   # see docs/hooks.md`);
-  lines.push(...pm.describe(spec, 'clean', []));
+  if (inputs.hook) lines.push(`PKGDIR=BUNDLE bash -c '. "$0"' ${inputs.hook.file}   # see docs/hooks.md`);
+  lines.push(...pm.describe(inputs.pm, 'clean', []));
   return lines;
 }
 
-export const stagingStage: Stage = {
+export const stagingStage = defineStage<StagingInputs>({
   name: 'staging',
   version: 1,
   mutatesRoot: true,
   applies: () => true,
+  inputs: (plan) => {
+    const { spec, flavour } = plan;
+    const hook = hookInputsOf(spec, 'staging', flavour);
+    return {
+      ...packageInputsOf(spec, plan.options.locked),
+      flavour,
+      script: spec.stagingScript[flavour],
+      packages: [...spec.packages[flavour], ...(plan.options.extraPackages ?? [])],
+      ...(hook ? { hook } : {}),
+    };
+  },
+  sources: (inputs) => packageSources(inputs, [inputs.hook?.file]),
   tools: stagingTools,
-  cacheInputs: stagingInputs,
   describe: describeStaging,
   run: runStaging,
-};
+});

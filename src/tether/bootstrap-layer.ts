@@ -1,11 +1,11 @@
 import { mkdir, mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
-import { hooksSandboxed } from '../hooks/run-hook.js';
 import { confinementArgs } from '../hooks/sandbox.js';
 import { join, posix } from 'node:path';
 import { BuildError } from '../errors.js';
 import { tail } from '../exec/run.js';
 import { bootProfile } from '../image/profile.js';
 import type { StageContext } from '../pipeline/types.js';
+import type { BootProfileName } from '../spec/types.js';
 import { HOST_BUSYBOX } from '../exec/host-tools.js';
 import { copyIntoRoot, linkInRoot, writeRootFile } from '../rootfs/write-in-root.js';
 import { READ_EXT4_LABEL_FN } from './init-layer.js';
@@ -27,16 +27,23 @@ import { listFileSizes, tetherSizeMiB, tmpfsBytes } from './sizing.js';
 /** The repo init.sh functions the init runs with the tether folder, in VIC's order. */
 export const INSTALL_FUNCTIONS = ['install-iptables', 'install-entropy'] as const;
 
+/** What the bootstrap layer reads of the spec and the options: part of the tether stage's inputs. */
+export interface BootstrapLayerInputs {
+  /** The repo's init.sh, with the drivers array and the install functions. */
+  readonly repoInit?: string;
+  /** The user's tether binary (--tether, else the spec's); isobuild's default tether otherwise. */
+  readonly tether?: string;
+  readonly profile: BootProfileName;
+  /** Where the bootstrap init goes when it is PID 1: the spec's init. */
+  readonly init: string;
+  /** init.sh's install functions run in the hooks' sandbox unless hooks.sandbox is false. */
+  readonly sandboxed: boolean;
+}
+
 /** Copies the repo's init.sh where the bootstrap init finds it. */
-export async function installRepoInit(ctx: StageContext): Promise<boolean> {
-  if (!ctx.spec.hooks.init) return false;
-  await copyIntoRoot(
-    ctx.rootfs,
-    ctx.spec.hooks.init,
-    INIT_SCRIPT_PATH,
-    0o644,
-    ctx.plan.options.sourceDateEpoch,
-  );
+export async function installRepoInit(ctx: StageContext, layer: BootstrapLayerInputs): Promise<boolean> {
+  if (!layer.repoInit) return false;
+  await copyIntoRoot(ctx.rootfs, layer.repoInit, INIT_SCRIPT_PATH, 0o644, ctx.sourceDateEpoch);
   return true;
 }
 
@@ -44,10 +51,13 @@ export async function installRepoInit(ctx: StageContext): Promise<boolean> {
  * Ships what the init copies into /.tether at boot: bin/tether (the user's binary from --tether
  * or the spec, else isobuild's default script). The init adds its own busybox beside it.
  */
-export async function installTether(ctx: StageContext): Promise<{ tether: string }> {
-  const epoch = ctx.plan.options.sourceDateEpoch;
-  const userTether = ctx.plan.options.tether ?? ctx.spec.tether;
-  const { bin, aliases } = bootProfile(ctx.spec).tether;
+export async function installTether(
+  ctx: StageContext,
+  layer: BootstrapLayerInputs,
+): Promise<{ tether: string }> {
+  const epoch = ctx.sourceDateEpoch;
+  const userTether = layer.tether;
+  const { bin, aliases } = bootProfile(layer).tether;
   const target = `${TETHER_SOURCE_DIR}/${bin}`;
   if (userTether) await copyIntoRoot(ctx.rootfs, userTether, target, 0o755, epoch);
   else
@@ -76,13 +86,14 @@ const FAILED_COMMAND = 'isobuild-failed-command: ';
  */
 export async function runInstallFunction(
   ctx: StageContext,
+  layer: BootstrapLayerInputs,
   fn: (typeof INSTALL_FUNCTIONS)[number],
   dir: string,
 ): Promise<boolean> {
   const bash = await findCommandInRoot(ctx.rootfs, 'bash');
   if (!bash)
     throw new BuildError(
-      `the root has no bash, which runs the repo's init.sh (${ctx.spec.hooks.init}): add bash to packages.base`,
+      `the root has no bash, which runs the repo's init.sh (${layer.repoInit}): add bash to packages.base`,
       ctx.stage,
     );
   const script = [
@@ -98,7 +109,7 @@ export async function runInstallFunction(
     [
       ...['--bind', ctx.rootfs, '/', '--dev', '/dev', '--proc', '/proc', '--ro-bind', '/sys', '/sys'],
       // The host is not visible at all; namespaces and capabilities as the hooks' sandbox.
-      ...(hooksSandboxed(ctx.spec) ? confinementArgs() : ['--die-with-parent']),
+      ...(layer.sandboxed ? confinementArgs() : ['--die-with-parent']),
       ...['--chdir', '/', bash, '-c', script, fn, INIT_SCRIPT_PATH, fn, dir],
     ],
     {
@@ -115,10 +126,10 @@ export async function runInstallFunction(
   if (res.exitCode === 100) return false;
   const what =
     res.exitCode === 101
-      ? `sourcing the repo's init.sh (${ctx.spec.hooks.init}) failed`
+      ? `sourcing the repo's init.sh (${layer.repoInit}) failed`
       : res.exitCode === 102
         ? `cannot lay out the tether folder ${dir}`
-        : `${fn} ${dir} (from ${ctx.spec.hooks.init}) failed with status ${res.exitCode}`;
+        : `${fn} ${dir} (from ${layer.repoInit}) failed with status ${res.exitCode}`;
   throw new BuildError(
     `${what} while sizing the tether tmpfs; its output:\n${tail(output, 25).replace(/^/gm, '  ')}`,
     ctx.stage,
@@ -130,13 +141,16 @@ export async function runInstallFunction(
  * at boot: the build fails here if one fails, and the result's size is what the tether tmpfs
  * must hold.
  */
-export async function measureRepoInstall(ctx: StageContext): Promise<{ sizes: number[]; ran: string[] }> {
+export async function measureRepoInstall(
+  ctx: StageContext,
+  layer: BootstrapLayerInputs,
+): Promise<{ sizes: number[]; ran: string[] }> {
   await mkdir(join(ctx.rootfs, 'tmp'), { recursive: true });
   const scratch = await mkdtemp(join(ctx.rootfs, 'tmp', 'isobuild-tether-'));
   try {
     const inRoot = '/' + posix.relative(ctx.rootfs, scratch);
     const ran: string[] = [];
-    for (const fn of INSTALL_FUNCTIONS) if (await runInstallFunction(ctx, fn, inRoot)) ran.push(fn);
+    for (const fn of INSTALL_FUNCTIONS) if (await runInstallFunction(ctx, layer, fn, inRoot)) ran.push(fn);
     return { sizes: await listFileSizes(scratch), ran };
   } finally {
     await rm(scratch, { recursive: true, force: true });
@@ -153,10 +167,10 @@ export interface TetherSizing {
 /** VIC's tempfs sizing: the tether, busybox, the repo's installs and the published modules. */
 export async function sizeTether(
   ctx: StageContext,
+  layer: BootstrapLayerInputs,
   kernelVersion: string,
-  hasRepoInit: boolean,
 ): Promise<TetherSizing> {
-  const installs = hasRepoInit ? await measureRepoInstall(ctx) : { sizes: [], ran: [] };
+  const installs = layer.repoInit ? await measureRepoInstall(ctx, layer) : { sizes: [], ran: [] };
   const sizes = [
     ...(await listFileSizes(ctx.rootfs + TETHER_SOURCE_DIR)),
     (await stat(HOST_BUSYBOX)).size,
@@ -173,6 +187,7 @@ export type InitMode = 'pid1' | 'systemd' | 'sysv';
 /** Renders the bootstrap init to `path` (spec.init as PID 1, BOOTSTRAP_SERVICE_PATH as a service). */
 export async function writeBootstrapInit(
   ctx: StageContext,
+  layer: BootstrapLayerInputs,
   opts: {
     kernelVersion: string;
     drivers: readonly string[];
@@ -197,27 +212,21 @@ export async function writeBootstrapInit(
     tetherDir: TETHER_DIR,
     tetherSource: TETHER_SOURCE_DIR,
     tetherBusybox: TETHER_BUSYBOX,
-    tetherBin: `${TETHER_DIR}/${bootProfile(ctx.spec).tether.bin}`,
-    logDevice: bootProfile(ctx.spec).logDevice,
+    tetherBin: `${TETHER_DIR}/${bootProfile(layer).tether.bin}`,
+    logDevice: bootProfile(layer).logDevice,
     publishModules: true,
     asPid1: mode === 'pid1',
     underSystemd: mode === 'systemd',
     underSysv: mode === 'sysv',
     serviceMode: mode,
   });
-  await writeRootFile(
-    ctx.rootfs,
-    opts.path ?? ctx.spec.init,
-    script,
-    0o755,
-    ctx.plan.options.sourceDateEpoch,
-  );
+  await writeRootFile(ctx.rootfs, opts.path ?? layer.init, script, 0o755, ctx.sourceDateEpoch);
   return script;
 }
 
 /** The kernel runs /init from an initramfs: point it at the image's init. */
 export async function linkInit(ctx: StageContext, init: string): Promise<void> {
-  await linkInRoot(ctx.rootfs, '/init', init, ctx.plan.options.sourceDateEpoch);
+  await linkInRoot(ctx.rootfs, '/init', init, ctx.sourceDateEpoch);
 }
 
 /** The kernel version iso-base recorded, or the root's only /lib/modules/<version>. */

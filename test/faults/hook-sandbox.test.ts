@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../../src/exec/run.js';
 import { runHook } from '../../src/hooks/run-hook.js';
-import type { StageContext } from '../../src/pipeline/types.js';
+
 import type { ResolvedSpec } from '../../src/spec/types.js';
-import { recordingLogger } from '../helpers/stage-context.js';
+import { hookFor, recordingLogger, type TestStageContext } from '../helpers/stage-context.js';
 
 // Fault row "`base.sh` doing `touch /tmp/host-proof`": the real hook runner, real bash and real
 // bubblewrap; the StageContext is made by hand (the pipeline is not needed to run a hook).
@@ -37,7 +37,7 @@ true
 async function contextFor(
   raw: object,
   hook: string,
-): Promise<{ ctx: StageContext; logger: ReturnType<typeof recordingLogger> }> {
+): Promise<{ ctx: TestStageContext; logger: ReturnType<typeof recordingLogger> }> {
   const repoDir = join(dir, 'repos', 'demo');
   const work = join(dir, 'work');
   for (const d of [repoDir, join(work, 'rootfs'), join(work, 'bootfs'), join(work, 'tmp')])
@@ -47,6 +47,7 @@ async function contextFor(
     plan: { flavour: 'bootstrap', options: { sourceDateEpoch: 0 } },
     spec: { name: 'demo', repoDir, packagemanager: 'apt', raw } as unknown as ResolvedSpec,
     stage: 'iso-base',
+    sourceDateEpoch: 0,
     rootfs: join(work, 'rootfs'),
     bootfs: join(work, 'bootfs'),
     artifacts: join(work, 'artifacts'),
@@ -54,14 +55,14 @@ async function contextFor(
     logger,
     run: (file: string, args: readonly string[], opts?: object) =>
       run(file, args, { stage: 'iso-base', logger, ...opts }),
-  } as unknown as StageContext;
+  } as unknown as TestStageContext;
   await writeFile(join(repoDir, 'base.sh'), hook);
   return { ctx, logger };
 }
 
 test('a hook runs sandboxed by default: the root and repo folder are writable, the host and its secrets are not', async () => {
   const { ctx } = await contextFor({}, HOSTILE(proof));
-  await runHook(ctx, 'base', join(ctx.spec.repoDir, 'base.sh'));
+  await runHook(ctx, hookFor(ctx, 'base', join(ctx.spec.repoDir, 'base.sh')));
   const output = await readFile(join(ctx.spec.repoDir, 'report'), 'utf8');
   expect(existsSync(proof)).toBe(false);
   expect(existsSync('/usr/isobuild-hook-proof')).toBe(false);
@@ -77,7 +78,7 @@ test('a hook runs sandboxed by default: the root and repo folder are writable, t
 test('hooks: { sandbox: false } runs on the host, with a warning', async () => {
   // Only the harmless part of the hostile hook: this one really runs on the host.
   const { ctx, logger } = await contextFor({ hooks: { sandbox: false } }, `touch ${proof}\n`);
-  await runHook(ctx, 'base', join(ctx.spec.repoDir, 'base.sh'));
+  await runHook(ctx, hookFor(ctx, 'base', join(ctx.spec.repoDir, 'base.sh')));
   expect(existsSync(proof)).toBe(true);
   expect(logger.lines).toContainEqual({
     level: 'warn',

@@ -6,6 +6,7 @@ import { writeOutputs } from '../../src/image/outputs.js';
 import { initrdStage } from '../../src/stages/initrd.js';
 import { makeStageContext, makeTinyTrees, tinySpec } from '../integration/boot-fixtures.js';
 import { CLI, processesWith, waitFor } from './fake-build.js';
+import { runStageWith } from '../helpers/stage-context.js';
 import { targetPlanFields } from '../../src/pipeline/targets.js';
 
 // Fault rows "isobuild killed during `isobuild run`" and "qemu killed during run": the real
@@ -25,7 +26,7 @@ beforeAll(async () => {
     { rootfs, bootfs, artifacts, tmpDir: join(dir, 'tmp') },
     tinySpec({ compression: 'gzip' }),
   );
-  await initrdStage.run(ctx);
+  await runStageWith(initrdStage, ctx);
   const plan = {
     ...ctx.plan,
     ...targetPlanFields('initrd'),

@@ -1,7 +1,9 @@
 import { run } from '../../src/exec/run.js';
 import type { Logger } from '../../src/log/logger.js';
 import type { BuildPlan, StageContext, StageMeta, StageName, Target } from '../../src/pipeline/types.js';
-import type { PackageManager } from '../../src/pm/types.js';
+import { hookInputsOf, type HookInputs } from '../../src/hooks/run-hook.js';
+import { keyInputsOf } from '../../src/pipeline/stage-keys.js';
+import type { CacheInputs, Stage } from '../../src/pipeline/types.js';
 import type { ResolvedSpec } from '../../src/spec/types.js';
 import { targetPlanFields } from '../../src/pipeline/targets.js';
 
@@ -55,6 +57,37 @@ export function makeSpec(over: Partial<ResolvedSpec> = {}): ResolvedSpec {
   };
 }
 
+/** A hand-built StageContext with the plan and spec a test made it from. */
+export type TestStageContext = StageContext & { readonly plan: BuildPlan; readonly spec: ResolvedSpec };
+
+/** Runs a stage as the pipeline would: with the inputs it picks from the context's plan. */
+export function runStageWith(stage: Stage, ctx: TestStageContext): Promise<void> {
+  return stage.run(ctx, stage.inputs(ctx.plan));
+}
+
+/** What a stage's key is made of for a plan, as the pipeline computes it. */
+export function stageCacheInputs(stage: Stage, plan: BuildPlan): Promise<CacheInputs> {
+  return keyInputsOf(stage, stage.inputs(plan));
+}
+
+/** The inputs the pipeline would give runHook for this hook file in the context's repo. */
+export function hookFor(
+  ctx: { spec: ResolvedSpec; plan: Pick<BuildPlan, 'flavour'> },
+  kind: 'base' | 'staging',
+  file: string,
+): HookInputs {
+  const spec = { ...ctx.spec, hooks: { ...ctx.spec.hooks, [kind]: file } };
+  return (kind === 'base' ? hookInputsOf(spec, 'base') : hookInputsOf(spec, 'staging', ctx.plan.flavour))!;
+}
+
+export function toolsOf(stage: Stage, plan: BuildPlan) {
+  return stage.tools(stage.inputs(plan));
+}
+
+export function describeOf(stage: Stage, plan: BuildPlan): string[] {
+  return stage.describe(stage.inputs(plan));
+}
+
 /**
  * A StageContext built by hand (the pipeline runner builds the real one): the stage works on
  * `rootfs` in place and its commands go through the real runner.
@@ -70,7 +103,7 @@ export function makeContext(opts: {
   target?: Target;
   tether?: string;
   logger?: Logger;
-}): StageContext {
+}): TestStageContext {
   const logger = opts.logger ?? recordingLogger();
   const target = opts.target ?? 'bootstrap';
   const plan: BuildPlan = {
@@ -91,6 +124,8 @@ export function makeContext(opts: {
     plan,
     spec: opts.spec,
     stage: opts.stage,
+    sourceDateEpoch: plan.options.sourceDateEpoch,
+    listsMaxAge: opts.spec.packageListsMaxAge,
     rootfs: opts.rootfs,
     bootfs: opts.bootfs ?? opts.tmpDir,
     artifacts: opts.artifacts ?? opts.tmpDir,
@@ -98,7 +133,6 @@ export function makeContext(opts: {
     pkgCacheDir: opts.tmpDir,
     meta: opts.meta ?? {},
     logger,
-    pm: {} as PackageManager,
     run: (file, args, runOpts) => run(file, args, { stage: opts.stage, logger, ...runOpts }),
   };
 }

@@ -2,13 +2,13 @@ import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, stat } from 'node:fs/p
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { writeAppLayer } from '../../src/app/layer.js';
+import { appInputsOf, writeAppLayer } from '../../src/app/layer.js';
 import { run } from '../../src/exec/run.js';
 import { measureTree } from '../../src/fs/measure-tree.js';
 import type { MinimiseManifest } from '../../src/minimise/report.js';
 import { loadRepoFolder } from '../../src/spec/load.js';
 import { minimiseStage } from '../../src/stages/minimise.js';
-import { makeContext, recordingLogger } from '../helpers/stage-context.js';
+import { makeContext, recordingLogger, runStageWith } from '../helpers/stage-context.js';
 import { referenceRootTarball, unpackRoot } from './minimise-root.js';
 
 /**
@@ -60,9 +60,9 @@ describe('debian-12-python app appliance', () => {
       target: 'app' as const,
       logger,
     };
-    await minimiseStage.run(makeContext({ ...common, stage: 'minimise' }));
+    await runStageWith(minimiseStage, makeContext({ ...common, stage: 'minimise' }));
     manifest = JSON.parse(await readFile(join(dir, 'artifacts/minimise-manifest.json'), 'utf8'));
-    await writeAppLayer(makeContext({ ...common, stage: 'tether' }));
+    await writeAppLayer(makeContext({ ...common, stage: 'tether' }), appInputsOf(loaded.spec));
 
     const initrd = join(dir, 'initrd.img');
     await run('sh', [

@@ -5,11 +5,11 @@ import { dir as tmpDir, type DirectoryResult } from 'tmp-promise';
 import { CommandError } from '../../src/errors.js';
 import { run } from '../../src/exec/run.js';
 import { silentLogger, type Logger } from '../../src/log/logger.js';
-import type { BuildPlan, StageContext, StageMeta, StageName } from '../../src/pipeline/types.js';
-import { aptPackageManager } from '../../src/pm/apt.js';
+import type { BuildPlan, StageMeta, StageName } from '../../src/pipeline/types.js';
 import type { ResolvedSpec } from '../../src/spec/types.js';
 import { isoBaseStage } from '../../src/stages/iso-base.js';
 import { stagingStage } from '../../src/stages/staging.js';
+import { runStageWith, type TestStageContext } from '../helpers/stage-context.js';
 import { targetPlanFields } from '../../src/pipeline/targets.js';
 
 // Real mmdebstrap and apt-get against the host's apt sources: a debian-12 root through
@@ -73,7 +73,7 @@ async function stageContext(
   theSpec: ResolvedSpec,
   meta: StageMeta,
   output: string[],
-): Promise<StageContext> {
+): Promise<TestStageContext> {
   const rootfs = join(work, 'rootfs');
   const bootfs = join(work, 'bootfs');
   const artifacts = join(work, 'artifacts');
@@ -101,9 +101,10 @@ async function stageContext(
     artifacts,
     tmpDir: tmp,
     pkgCacheDir,
+    sourceDateEpoch: plan.options.sourceDateEpoch,
+    listsMaxAge: theSpec.packageListsMaxAge,
     meta,
     logger,
-    pm: aptPackageManager,
     run: (file, args, opts) => run(file, args, { stage: name, logger, ...opts }),
   };
 }
@@ -112,7 +113,7 @@ async function buildIsoBase(work: string) {
   const output: string[] = [];
   const meta: StageMeta = {};
   const ctx = await stageContext('iso-base', work, spec, meta, output);
-  await isoBaseStage.run(ctx);
+  await runStageWith(isoBaseStage, ctx);
   return { rootfs: ctx.rootfs, bootfs: ctx.bootfs, meta, output };
 }
 
@@ -150,7 +151,7 @@ beforeAll(async () => {
   const output: string[] = [];
   const meta = structuredClone(base.meta);
   const ctx = await stageContext('staging', stagingWork, spec, meta, output);
-  await stagingStage.run(ctx);
+  await runStageWith(stagingStage, ctx);
   staged = { rootfs: ctx.rootfs, bootfs: ctx.bootfs, meta, output };
 }, 900_000);
 
@@ -239,7 +240,7 @@ test('a failing staging.sh names the hook, the stage and the tail of its output'
   const ctx = await stageContext('staging', join(tmp.path, 'fail-work'), failing, {}, []);
   await mkdir(ctx.rootfs, { recursive: true });
   await mkdir(ctx.bootfs, { recursive: true });
-  const err = await stagingStage.run(ctx).then(
+  const err = await runStageWith(stagingStage, ctx).then(
     () => undefined,
     (e: unknown) => e,
   );

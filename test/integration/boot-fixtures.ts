@@ -20,13 +20,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../../src/exec/run.js';
 import { silentLogger } from '../../src/log/logger.js';
-import type { BuildPlan, StageContext, StageMeta, StageName } from '../../src/pipeline/types.js';
-import type { PackageManager } from '../../src/pm/types.js';
+import type { BuildPlan, StageMeta, StageName } from '../../src/pipeline/types.js';
 import type { ResolvedSpec } from '../../src/spec/types.js';
 import { driversStage } from '../../src/stages/drivers.js';
 import { initrdStage } from '../../src/stages/initrd.js';
 import { tetherStage } from '../../src/stages/tether.js';
-import { makeContext, makeSpec, recordingLogger } from '../helpers/stage-context.js';
+import {
+  makeContext,
+  makeSpec,
+  recordingLogger,
+  runStageWith,
+  type TestStageContext,
+} from '../helpers/stage-context.js';
 import { targetPlanFields } from '../../src/pipeline/targets.js';
 
 /** A real build's default when SOURCE_DATE_EPOCH is unset: the edge case tools get wrong. */
@@ -184,7 +189,7 @@ export function tinySpec(over: Partial<ResolvedSpec> = {}): ResolvedSpec {
 }
 
 export interface HandContext {
-  ctx: StageContext;
+  ctx: TestStageContext;
   dir: string;
 }
 
@@ -197,7 +202,7 @@ export async function makeStageContext(
   dirs: { rootfs: string; bootfs: string; artifacts: string; tmpDir: string },
   spec: ResolvedSpec,
   meta: StageMeta = {},
-): Promise<StageContext> {
+): Promise<TestStageContext> {
   await mkdir(dirs.tmpDir, { recursive: true });
   await mkdir(dirs.artifacts, { recursive: true });
   const plan = {
@@ -218,9 +223,10 @@ export async function makeStageContext(
     stage,
     ...dirs,
     pkgCacheDir: join(dirs.tmpDir, 'pkg'),
+    sourceDateEpoch: SDE,
+    listsMaxAge: spec.packageListsMaxAge,
     meta,
     logger: silentLogger,
-    pm: {} as PackageManager,
     run: (file, args, opts) => run(file, args, { stage, ...opts }),
   };
 }
@@ -244,12 +250,14 @@ export async function makeBootstrapImage(o: {
   const tmp = (name: string) => join(o.dir, `tmp-${name}`);
   if (o.drivers) {
     await mkdir(tmp('drivers'), { recursive: true });
-    await driversStage.run(
+    await runStageWith(
+      driversStage,
       makeContext({ stage: 'drivers', rootfs: o.rootfs, tmpDir: tmp('drivers'), spec, meta, logger }),
     );
   }
   await mkdir(tmp('tether'), { recursive: true });
-  await tetherStage.run(
+  await runStageWith(
+    tetherStage,
     makeContext({ stage: 'tether', rootfs: o.rootfs, tmpDir: tmp('tether'), spec, meta, logger }),
   );
   const bootfs = join(o.dir, 'bootfs');
@@ -262,6 +270,6 @@ export async function makeBootstrapImage(o: {
     spec,
     meta,
   );
-  await initrdStage.run(ctx);
+  await runStageWith(initrdStage, ctx);
   return { folder, logger, meta };
 }

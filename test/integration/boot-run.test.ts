@@ -9,6 +9,7 @@ import { runInVm } from '../../src/image/run-vm.js';
 import { initrdStage } from '../../src/stages/initrd.js';
 import { checkCliBuilt, runCli } from '../unit/cli/run-cli.js';
 import { makeStageContext, makeTinyTrees, tinySpec } from './boot-fixtures.js';
+import { runStageWith } from '../helpers/stage-context.js';
 import { targetPlanFields } from '../../src/pipeline/targets.js';
 
 /**
@@ -34,7 +35,7 @@ describe('isobuild run on a tiny kernel+initrd', () => {
       { rootfs, bootfs, artifacts, tmpDir: join(dir, 'tmp') },
       tinySpec({ compression: 'gzip' }),
     );
-    await initrdStage.run(ctx);
+    await runStageWith(initrdStage, ctx);
     const plan = {
       ...ctx.plan,
       ...targetPlanFields('initrd'),

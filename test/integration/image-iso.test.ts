@@ -6,6 +6,7 @@ import { bootVm, type BootTarget } from '../../src/image/qemu.js';
 import { initrdStage } from '../../src/stages/initrd.js';
 import { isoStage } from '../../src/stages/iso.js';
 import { makeStageContext, makeTinyTrees, SDE, tinySpec } from './boot-fixtures.js';
+import { runStageWith } from '../helpers/stage-context.js';
 
 /**
  * The real initrd and iso stages on a tiny busybox root with Debian's cloud kernel: the ISO
@@ -24,10 +25,12 @@ describe('initrd + iso stages on a tiny root', () => {
   async function buildInto(artifacts: string, rootfs: string, bootfs: string, tag: string): Promise<void> {
     const spec = tinySpec({ cmdline: 'isobuild.test=1' });
     const tmp = (s: string) => join(dir, `tmp-${tag}-${s}`);
-    await initrdStage.run(
+    await runStageWith(
+      initrdStage,
       await makeStageContext('initrd', { rootfs, bootfs, artifacts, tmpDir: tmp('initrd') }, spec),
     );
-    await isoStage.run(
+    await runStageWith(
+      isoStage,
       await makeStageContext('iso', { rootfs, bootfs, artifacts, tmpDir: tmp('iso') }, spec),
     );
   }

@@ -7,10 +7,11 @@ import { writeOutputs } from '../../src/image/outputs.js';
 import { bootVm, resolveBootTarget, type VmOptions } from '../../src/image/qemu.js';
 import { runInVm } from '../../src/image/run-vm.js';
 import { writeMicrovmLayer } from '../../src/microvm/layer.js';
-import type { DiskFormat, StageContext } from '../../src/pipeline/types.js';
+import type { DiskFormat } from '../../src/pipeline/types.js';
 import { copyTree } from '../../src/pipeline/fs-tree.js';
 import { diskStage } from '../../src/stages/disk.js';
 import { cloudKernel, makeStageContext, tinySpec, type CloudKernel } from './boot-fixtures.js';
+import { runStageWith, type TestStageContext } from '../helpers/stage-context.js';
 import { targetPlanFields } from '../../src/pipeline/targets.js';
 
 /**
@@ -52,7 +53,7 @@ describe('microVM folders under qemu -M microvm', () => {
   let bootfs: string;
 
   /** The tether stage's microVM layer and the disk stage on a copy of the tiny root. */
-  async function buildDisk(name: string, disk: DiskFormat, app?: string[]): Promise<StageContext> {
+  async function buildDisk(name: string, disk: DiskFormat, app?: string[]): Promise<TestStageContext> {
     const rootfs = join(dir, name, 'rootfs');
     await mkdir(join(dir, name));
     await copyTree(base, rootfs);
@@ -66,19 +67,19 @@ describe('microVM folders under qemu -M microvm', () => {
       spec,
       { kernelVersion: kernel.version },
     );
-    const ctx: StageContext = {
+    const ctx: TestStageContext = {
       ...made,
       plan: {
         ...made.plan,
         ...targetPlanFields(disk === 'ext4' ? 'firecracker' : 'celestial'),
       },
     };
-    await writeMicrovmLayer(ctx);
-    await diskStage.run({ ...ctx, stage: 'disk' });
+    await writeMicrovmLayer(ctx, app);
+    await runStageWith(diskStage, { ...ctx, stage: 'disk' });
     return ctx;
   }
 
-  async function vmFor(ctx: StageContext, name: string): Promise<Omit<VmOptions, 'disks'>> {
+  async function vmFor(ctx: TestStageContext, name: string): Promise<Omit<VmOptions, 'disks'>> {
     const [folder] = await writeOutputs(
       { ...ctx.plan, options: { ...ctx.plan.options, outputDir: join(dir, name) } },
       { artifacts: ctx.artifacts },

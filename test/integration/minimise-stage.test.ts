@@ -10,7 +10,7 @@ import { fixedEnv } from '../../src/minimise/env.js';
 import { minimiseStage } from '../../src/stages/minimise.js';
 import type { ResolvedSpec } from '../../src/spec/types.js';
 import { run } from '../../src/exec/run.js';
-import { makeContext, makeSpec, recordingLogger } from '../helpers/stage-context.js';
+import { makeContext, makeSpec, recordingLogger, runStageWith } from '../helpers/stage-context.js';
 import { referenceRootTarball, unpackRoot } from './minimise-root.js';
 
 /**
@@ -109,7 +109,7 @@ describe('minimise stage on a Debian 12 root', () => {
       }),
       logger: recordingLogger(),
     });
-    await minimiseStage.run(ctx);
+    await runStageWith(minimiseStage, ctx);
     manifest = JSON.parse(await readFile(join(dir, 'artifacts/minimise-manifest.json'), 'utf8'));
   }, 600_000);
 
@@ -246,7 +246,7 @@ describe('minimise reproducibility', () => {
           list_dirs: ['/usr/share/isobuild-list'],
         }),
       });
-      await minimiseStage.run(ctx);
+      await runStageWith(minimiseStage, ctx);
       trees.push(await describeTree(root));
     }
     expect(trees[0]).toContain('usr/bin/python3.11 755 0:0');
@@ -282,7 +282,7 @@ describe('minimise verification', () => {
         exclude: ['/etc/isobuild-test/data.txt'],
       }),
     });
-    const err = await minimiseStage.run(ctx).catch((e: unknown) => e);
+    const err = await runStageWith(minimiseStage, ctx).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BuildError);
     const msg = (err as Error).message;
     expect(msg).toContain('stage minimise: verification failed');
@@ -302,7 +302,7 @@ describe('minimise verification', () => {
       tmpDir: join(dir, 'tmp2'),
       spec: specWith({ workloads: [{ argv: ['python3', '/opt/probe.py'] }] }),
     });
-    const msg = String(await minimiseStage.run(ctx).catch((e: unknown) => (e as Error).message));
+    const msg = String(await runStageWith(minimiseStage, ctx).catch((e: unknown) => (e as Error).message));
     expect(msg).toContain('stdout differs');
     expect(msg).toMatch(
       /lost entries \(add them to minimise\.list_dirs\):\n(\s+\/.*\n)*\s+\/usr\/share\/isobuild-list/,

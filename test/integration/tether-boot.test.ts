@@ -9,7 +9,7 @@ import { readDriversArray } from '../../src/spec/drivers-array.js';
 import { driversStage } from '../../src/stages/drivers.js';
 import { tetherStage } from '../../src/stages/tether.js';
 import { readTetherSize } from '../../src/tether/bootstrap-layer.js';
-import { makeContext, makeSpec, recordingLogger } from '../helpers/stage-context.js';
+import { makeContext, makeSpec, recordingLogger, runStageWith } from '../helpers/stage-context.js';
 
 /**
  * The drivers and tether stages on a real Debian 12 root (mmdebstrap; the tarball is cached
@@ -66,7 +66,10 @@ describe('tether stage on a Debian 12 root, booted in qemu', () => {
       for (const stage of [driversStage, tetherStage]) {
         const tmp = join(dir, `tmp-${stage.name}`);
         await mkdir(tmp);
-        await stage.run(makeContext({ stage: stage.name, rootfs: root, tmpDir: tmp, spec, meta, logger }));
+        await runStageWith(
+          stage,
+          makeContext({ stage: stage.name, rootfs: root, tmpDir: tmp, spec, meta, logger }),
+        );
       }
 
       // Pack the initrd (the root, kernel excluded, as the initrd stage would) and a containerfs disk.

@@ -5,7 +5,7 @@ import { run } from '../../src/exec/run.js';
 import { makeBusyboxRoot } from '../../src/image/containerfs.js';
 import { readIsoCmdline } from '../../src/image/qemu.js';
 import { isoStage } from '../../src/stages/iso.js';
-import { makeSpec } from '../helpers/stage-context.js';
+import { makeSpec, runStageWith } from '../helpers/stage-context.js';
 import { checkCliBuilt, runCli } from '../unit/cli/run-cli.js';
 import {
   addVirtioModules,
@@ -43,7 +43,7 @@ describe('profile: vic', () => {
       image.meta,
     );
     await mkdir(ctx.tmpDir, { recursive: true });
-    await isoStage.run(ctx);
+    await runStageWith(isoStage, ctx);
     iso = join(image.folder, 'image.iso');
   }, 2 * BOOT_MS);
   afterAll(async () => {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import {
   addAppFiles,
   appInitRequirements,
+  appInputsOf,
   renderInit,
   renderPhase,
   writeAppLayer,
@@ -48,7 +49,7 @@ describe('app layer', () => {
       app: { ...APP, end: 'reboot' },
       minimise: { workloads: [{ argv: ['x'] }], env: { LANG: 'C' } },
     });
-    const init = await renderInit(spec, ['nf_conntrack', 'xt_state'], '/usr/sbin/modprobe');
+    const init = await renderInit(appInputsOf(spec), ['nf_conntrack', 'xt_state'], '/usr/sbin/modprobe');
     expect(init.startsWith('#!/usr/lib/isobuild/busybox sh\n')).toBe(true);
     expect(init).toContain('export LANG=C\n');
     expect(init).toContain('export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n');
@@ -66,7 +67,7 @@ describe('app layer', () => {
     await writeFile(join(repo, 'main.py'), 'print(1)\n');
     const spec = makeSpec({ repoDir: repo, app: APP, init: '/app/init' });
     const ctx = makeContext({ stage: 'tether', rootfs: root, tmpDir: dir, spec, target: 'app' });
-    await writeAppLayer(ctx);
+    await writeAppLayer(ctx, appInputsOf(spec));
     const st = await lstat(join(root, 'app/main.py'));
     expect(st.mode & 0o7777).toBe(0o640);
     expect(st.mtimeMs).toBe(0);
@@ -89,7 +90,7 @@ describe('app layer', () => {
       app: { run: ['true'], files: [{ src: '../etc/passwd', dest: '/x' }] },
     });
     const ctx = makeContext({ stage: 'minimise', rootfs: dir, tmpDir: dir, spec, target: 'app' });
-    await expect(addAppFiles(ctx)).rejects.toThrow(BuildError);
-    await expect(addAppFiles(ctx)).rejects.toThrow('outside the repo folder');
+    await expect(addAppFiles(ctx, appInputsOf(spec))).rejects.toThrow(BuildError);
+    await expect(addAppFiles(ctx, appInputsOf(spec))).rejects.toThrow('outside the repo folder');
   });
 });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BuildError } from '../../../src/errors.js';
 import { driversStage } from '../../../src/stages/drivers.js';
-import { makeContext, makeSpec, recordingLogger } from '../../helpers/stage-context.js';
+import { makeContext, makeSpec, recordingLogger, runStageWith } from '../../helpers/stage-context.js';
 
 const FIXTURE_ROOT = fileURLToPath(new URL('../../fixtures/kernel-root/', import.meta.url));
 
@@ -28,7 +28,7 @@ describe('drivers stage', () => {
       spec: makeSpec({ drivers: { repo: ['nfsv3'], spec: ['fs-ext4'] } }),
       meta: { kernelVersion: '6.1.0-test' },
     });
-    await driversStage.run(ctx);
+    await runStageWith(driversStage, ctx);
     expect(ctx.meta.drivers).toEqual(
       expect.arrayContaining([
         'virtio_pci',
@@ -70,14 +70,14 @@ describe('drivers stage', () => {
       spec: makeSpec({ drivers }),
       meta: { kernelVersion: '6.1.0-test' },
     });
-    const err = await driversStage.run(ctx).catch((e: unknown) => e);
+    const err = await runStageWith(driversStage, ctx).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BuildError);
     expect((err as Error).message).toMatch(message);
   });
 
   it('finds the kernel version from /lib/modules when iso-base recorded none', async () => {
     const ctx = makeContext({ stage: 'drivers', rootfs: join(dir, 'root'), tmpDir: dir, spec: makeSpec() });
-    await driversStage.run(ctx);
+    await runStageWith(driversStage, ctx);
     expect(ctx.meta.kernelVersion).toBe('6.1.0-test');
   });
 });

@@ -6,7 +6,7 @@ import { defaultShellStage } from '../../../src/cli/shell.js';
 import { commandInRoot, runInRoot } from '../../../src/exec/root-shell.js';
 import { createLogger } from '../../../src/log/logger.js';
 import { runPipeline } from '../../../src/pipeline/run-pipeline.js';
-import type { BuildPlan, Stage, StageName } from '../../../src/pipeline/types.js';
+import { defineStage, type BuildPlan, type Stage, type StageName } from '../../../src/pipeline/types.js';
 import type { ResolvedSpec } from '../../../src/spec/types.js';
 import { targetPlanFields } from '../../../src/pipeline/targets.js';
 
@@ -26,16 +26,17 @@ const logger = createLogger({
 });
 
 function stage(name: StageName, mutatesRoot: boolean, body: (rootfs: string) => Promise<void>): Stage {
-  return {
+  return defineStage<{ name: string }>({
     name,
     version: 1,
     mutatesRoot,
     applies: () => true,
     tools: () => [],
-    cacheInputs: async () => ({ values: { name }, files: [], toolVersions: [] }),
+    inputs: () => ({ name }),
+    sources: async () => ({ files: [], toolVersions: [] }),
     describe: () => [],
     run: (ctx) => body(ctx.rootfs),
-  };
+  });
 }
 
 /** iso-base: busybox (no applet links, as Debian's package), /etc; staging: a file; iso: nothing to the root. */

@@ -7,8 +7,9 @@ import { run } from '../../../src/exec/run.js';
 import { makeHookEnv } from '../../../src/hooks/hook-env.js';
 import { runHook } from '../../../src/hooks/run-hook.js';
 import { silentLogger } from '../../../src/log/logger.js';
-import type { StageContext } from '../../../src/pipeline/types.js';
+
 import type { ResolvedSpec } from '../../../src/spec/types.js';
+import { hookFor, type TestStageContext } from '../../helpers/stage-context.js';
 
 // Real bash runs the hooks; the StageContext is made by hand (the runner is not needed here).
 let tmp: DirectoryResult;
@@ -23,11 +24,12 @@ afterEach(() => tmp.cleanup());
 async function contextFor(
   work: string,
   names = { rootfs: 'rootfs', bootfs: 'bootfs' },
-): Promise<StageContext> {
+): Promise<TestStageContext> {
   const ctx = {
     plan: { flavour: 'appliance', options: { sourceDateEpoch: 42 } },
     spec: { name: 'photon-2.0', repoDir, packagemanager: 'tdnf' } as unknown as ResolvedSpec,
     stage: 'staging',
+    sourceDateEpoch: 42,
     rootfs: join(work, names.rootfs),
     bootfs: join(work, names.bootfs),
     artifacts: join(work, 'artifacts'),
@@ -35,7 +37,7 @@ async function contextFor(
     logger: silentLogger,
     run: (file: string, args: readonly string[], opts?: object) =>
       run(file, args, { stage: 'staging', ...opts }),
-  } as unknown as StageContext;
+  } as unknown as TestStageContext;
   for (const d of [ctx.rootfs, ctx.bootfs, ctx.tmpDir]) await mkdir(d, { recursive: true });
   return ctx;
 }
@@ -91,7 +93,7 @@ test("VIC's photon-2.0 base.sh runs unchanged: PKGDIR, rootfs_dir, $0 and set -e
   );
   process.env.SOMETHING_FROM_THE_CALLER = 'leak';
   try {
-    await runHook(ctx, 'base', hook);
+    await runHook(ctx, hookFor(ctx, 'base', hook));
   } finally {
     delete process.env.SOMETHING_FROM_THE_CALLER;
   }
@@ -109,7 +111,7 @@ test('a root not laid out as <dir>/rootfs gets a bundle of links, so rootfs_dir 
   const ctx = await contextFor(join(tmp.path, 'work'), { rootfs: 'r', bootfs: 'b' });
   const hook = join(repoDir, 'staging.sh');
   await writeFile(hook, 'touch "$(rootfs_dir $PKGDIR)/marker" "$(bootfs_dir "$PKGDIR")/marker"\n');
-  await runHook(ctx, 'staging', hook);
+  await runHook(ctx, hookFor(ctx, 'staging', hook));
   expect(existsSync(join(ctx.rootfs, 'marker'))).toBe(true);
   expect(existsSync(join(ctx.bootfs, 'marker'))).toBe(true);
 });
@@ -119,7 +121,7 @@ test('a failing hook names the hook, the stage and the tail of its output; set -
   const hook = join(repoDir, 'staging.sh');
   const lines = Array.from({ length: 30 }, (_, i) => `echo line-${i}`);
   await writeFile(hook, [...lines, 'false', 'echo after-the-failure', ''].join('\n'));
-  const err = await runHook(ctx, 'staging', hook).then(
+  const err = await runHook(ctx, hookFor(ctx, 'staging', hook)).then(
     () => undefined,
     (e: unknown) => e,
   );
@@ -138,7 +140,7 @@ test.each(['centos-6.9', 'photon-2.0'])(
     const work = join(tmp.path, 'work');
     const ctx = await contextFor(work);
     await symlink('/lib', join(ctx.rootfs, 'lib64'));
-    await runHook(ctx, 'base', resolve('repos', repo, 'base.sh'));
+    await runHook(ctx, hookFor(ctx, 'base', resolve('repos', repo, 'base.sh')));
     if (repo === 'centos-6.9') {
       expect((await lstat(join(ctx.rootfs, 'lib64'))).isDirectory()).toBe(true);
       expect((await lstat(join(ctx.rootfs, 'dev/null'))).isCharacterDevice()).toBe(true);

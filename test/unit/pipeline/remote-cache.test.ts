@@ -4,8 +4,9 @@ import { dir as tmpDir, type DirectoryResult } from 'tmp-promise';
 import { run } from '../../../src/exec/run.js';
 import { createLogger, type Logger } from '../../../src/log/logger.js';
 import { runPipeline } from '../../../src/pipeline/run-pipeline.js';
-import type {
-  BuildPlan,
+import {
+  defineStage,
+  type BuildPlan,
   EntryFiles,
   RemoteStageCache,
   Stage,
@@ -39,20 +40,21 @@ afterEach(() => tmp.cleanup());
 const NAMES: StageName[] = ['iso-base', 'staging', 'tether'];
 
 function stage(name: StageName): Stage {
-  return {
+  return defineStage<{ name: string }>({
     name,
     version: 1,
     mutatesRoot: true,
     applies: () => true,
     tools: () => [],
-    cacheInputs: async () => ({ values: { name }, files: [], toolVersions: [] }),
+    inputs: () => ({ name }),
+    sources: async () => ({ files: [], toolVersions: [] }),
     describe: () => [],
     async run(ctx) {
       runs.push(name);
       await writeFile(join(ctx.rootfs, name), name);
       await writeFile(join(ctx.artifacts, `${name}.txt`), name);
     },
-  };
+  });
 }
 
 function plan(cache: string): BuildPlan {

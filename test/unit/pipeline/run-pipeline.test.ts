@@ -6,7 +6,7 @@ import { BuildError } from '../../../src/errors.js';
 import { silentLogger } from '../../../src/log/logger.js';
 import { acquireLock } from '../../../src/pipeline/lock.js';
 import { runPipeline } from '../../../src/pipeline/run-pipeline.js';
-import type { BuildPlan, Stage, StageName } from '../../../src/pipeline/types.js';
+import { defineStage, type BuildPlan, type Stage, type StageName } from '../../../src/pipeline/types.js';
 import type { ResolvedSpec } from '../../../src/spec/types.js';
 import { targetPlanFields } from '../../../src/pipeline/targets.js';
 
@@ -31,13 +31,14 @@ function fileStage(
   input: string,
   opts: { fail?: boolean; mutatesRoot?: boolean } = {},
 ): Stage {
-  return {
+  return defineStage<{ name: string }>({
     name,
     version: 1,
     mutatesRoot: opts.mutatesRoot ?? true,
     applies: () => true,
     tools: () => [],
-    cacheInputs: async () => ({ values: { name }, files: [join(repoDir, input)], toolVersions: [] }),
+    inputs: () => ({ name }),
+    sources: async () => ({ files: [join(repoDir, input)], toolVersions: [] }),
     describe: () => [],
     async run(ctx) {
       runs.push(name);
@@ -52,7 +53,7 @@ function fileStage(
         await ctx.run('sh', ['-c', 'echo some output; echo the reason >&2; exit 3']);
       }
     },
-  };
+  });
 }
 
 function planWith(stages: Stage[], extra: Partial<BuildPlan['options']> = {}): BuildPlan {

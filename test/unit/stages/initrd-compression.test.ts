@@ -8,7 +8,7 @@ import { extractKernelFile } from '../../../src/kernel/extract-kernel.js';
 import { parseKernelConfig } from '../../../src/kernel/kernel-config.js';
 import { pickCompression } from '../../../src/image/compress.js';
 import { initrdStage } from '../../../src/stages/initrd.js';
-import { makeContext, makeSpec, recordingLogger } from '../../helpers/stage-context.js';
+import { makeContext, makeSpec, recordingLogger, runStageWith } from '../../helpers/stage-context.js';
 
 /**
  * A kernel package like VIC's photon 4.x ones: its config reads gzip and xz initrds, not zstd
@@ -76,7 +76,7 @@ describe('kernel-aware initrd compression', () => {
       spec: makeSpec({ compression }),
       meta: { kernelVersion: VERSION },
     });
-    await initrdStage.run(ctx);
+    await runStageWith(initrdStage, ctx);
     return { logger, meta: ctx.meta, image: await readFile(join(artifacts, 'initrd.img')) };
   };
 

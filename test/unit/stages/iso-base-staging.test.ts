@@ -5,6 +5,7 @@ import type { BuildPlan } from '../../../src/pipeline/types.js';
 import type { ResolvedSpec } from '../../../src/spec/types.js';
 import { isoBaseStage } from '../../../src/stages/iso-base.js';
 import { stagingStage } from '../../../src/stages/staging.js';
+import { describeOf, stageCacheInputs, toolsOf } from '../../helpers/stage-context.js';
 
 let tmp: DirectoryResult;
 let plan: BuildPlan;
@@ -32,14 +33,18 @@ beforeEach(async () => {
 afterEach(() => tmp.cleanup());
 
 test('iso-base declares its tools with reasons, including those for a kernel .deb and base.sh', () => {
-  const tools = isoBaseStage.tools(plan).map((t) => t.tool);
+  const tools = toolsOf(isoBaseStage, plan).map((t) => t.tool);
   expect(tools).toEqual(expect.arrayContaining(['mmdebstrap', 'depmod', 'xz', 'dpkg-deb', 'bash']));
-  for (const t of isoBaseStage.tools(plan)) expect(t.reason).not.toBe('');
+  for (const t of toolsOf(isoBaseStage, plan)) expect(t.reason).not.toBe('');
 });
 
 test("iso-base's cache key reads the base packages, the kernel, base.sh, the sources and tool versions", async () => {
-  const inputs = await isoBaseStage.cacheInputs(plan);
-  expect(inputs.values).toMatchObject({ base: ['kmod'], release: 'bookworm', kernel: plan.spec.kernel });
+  const inputs = await stageCacheInputs(isoBaseStage, plan);
+  expect(inputs.values).toMatchObject({
+    base: ['kmod'],
+    pm: { release: 'bookworm' },
+    kernel: plan.spec.kernel,
+  });
   expect(inputs.files).toEqual(
     expect.arrayContaining([
       plan.spec.hooks.base,
@@ -52,7 +57,7 @@ test("iso-base's cache key reads the base packages, the kernel, base.sh, the sou
 });
 
 test("staging's cache key reads only its flavour's script and packages", async () => {
-  const inputs = await stagingStage.cacheInputs(plan);
+  const inputs = await stageCacheInputs(stagingStage, plan);
   expect(inputs.values).toMatchObject({
     flavour: 'appliance',
     script: ['erase', 'nano'],
@@ -62,21 +67,21 @@ test("staging's cache key reads only its flavour's script and packages", async (
 });
 
 test('describe lists the steps in order as commands', () => {
-  const base = isoBaseStage.describe(plan).join('\n');
+  const base = describeOf(isoBaseStage, plan).join('\n');
   expect(base.indexOf('base.sh')).toBeLessThan(base.indexOf('mmdebstrap'));
   expect(base.indexOf('mmdebstrap')).toBeLessThan(base.indexOf('dpkg-deb -x'));
   expect(base.indexOf('dpkg-deb -x')).toBeLessThan(base.indexOf('depmod -b ROOT VERSION'));
-  const staging = stagingStage.describe(plan);
+  const staging = describeOf(stagingStage, plan);
   expect(staging).toContain('APT_CONFIG=$TMP/apt.conf apt-get purge -y nano');
   expect(staging).toContain('APT_CONFIG=$TMP/apt.conf apt-get install -y --no-install-recommends less');
 });
 
 test("osbuilder's EXTRA_PKGS (--extra-packages) are installed by staging and are part of its key", async () => {
   const extra = { ...plan, options: { ...plan.options, extraPackages: ['strace', 'curl'] } } as BuildPlan;
-  expect((await stagingStage.cacheInputs(extra)).values).toMatchObject({
+  expect((await stageCacheInputs(stagingStage, extra)).values).toMatchObject({
     packages: ['less', 'strace', 'curl'],
   });
-  expect(stagingStage.describe(extra)).toContain(
+  expect(describeOf(stagingStage, extra)).toContain(
     'APT_CONFIG=$TMP/apt.conf apt-get install -y --no-install-recommends less strace curl',
   );
 });

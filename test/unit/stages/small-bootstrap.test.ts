@@ -1,7 +1,7 @@
 import type { BuildPlan, Target } from '../../../src/pipeline/types.js';
 import { makePlan } from '../../../src/pipeline/plan.js';
 import { minimiseStage, smallBootstrap } from '../../../src/stages/minimise.js';
-import { makeSpec } from '../../helpers/stage-context.js';
+import { makeSpec, stageCacheInputs, toolsOf } from '../../helpers/stage-context.js';
 
 const OPTIONS = { cacheRoot: '/c', outputDir: '/o', noCache: false, lockTimeout: 0, sourceDateEpoch: 0 };
 
@@ -34,14 +34,14 @@ test.each(['/lib/systemd/systemd', '/sbin/init'])(
 );
 
 test('a small bootstrap traces only init.sh (strace only with one), and its key holds the init needs', async () => {
-  expect(minimiseStage.tools(planFor('bootstrap'))).toEqual([]);
+  expect(toolsOf(minimiseStage, planFor('bootstrap'))).toEqual([]);
   const plan = planFor('bootstrap', { hooks: { init: '/nonexistent/init.sh' } });
-  expect(minimiseStage.tools(plan).map((t) => t.tool)).toContain('strace');
-  const inputs = await minimiseStage.cacheInputs(plan);
+  expect(toolsOf(minimiseStage, plan).map((t) => t.tool)).toContain('strace');
+  const inputs = await stageCacheInputs(minimiseStage, plan);
   expect(inputs.values).toMatchObject({
     smallBootstrap: true,
-    init: expect.arrayContaining(['bash', 'haveged']),
+    initPaths: expect.arrayContaining(['bash', 'haveged']),
   });
-  const full = await minimiseStage.cacheInputs(planFor('bootstrap', { bootstrapInitrd: 'full' }));
+  const full = await stageCacheInputs(minimiseStage, planFor('bootstrap', { bootstrapInitrd: 'full' }));
   expect(full.values).not.toEqual(inputs.values);
 });

@@ -16,7 +16,7 @@ import { BuildError } from '../../../src/errors.js';
 import { tetherStage } from '../../../src/stages/tether.js';
 import { readTetherSize } from '../../../src/tether/bootstrap-layer.js';
 import { initRequirements } from '../../../src/tether/requirements.js';
-import { makeContext, makeSpec, recordingLogger } from '../../helpers/stage-context.js';
+import { makeContext, makeSpec, recordingLogger, runStageWith } from '../../helpers/stage-context.js';
 
 /** A root with nothing but a kernel's modules and the given stand-in commands: the init brings its own userland. */
 async function makeFakeRoot(root: string, commands: readonly string[] = []): Promise<void> {
@@ -49,7 +49,7 @@ describe('tether stage (fake roots; the real boot is test/integration/tether-boo
       spec: makeSpec(),
       meta: { kernelVersion: '6.1.0-test' },
     });
-    await tetherStage.run(ctx);
+    await runStageWith(tetherStage, ctx);
     expect((await lstat(join(root, 'usr/lib/isobuild/init/bin/busybox'))).isFile()).toBe(true);
     expect(await readlink(join(root, 'usr/lib/isobuild/init/bin/switch_root'))).toBe('busybox');
     expect(ctx.meta.initBusybox).toMatch(/^BusyBox v\d/);
@@ -62,7 +62,7 @@ describe('tether stage (fake roots; the real boot is test/integration/tether-boo
       spec: makeSpec({ hooks: { init: initSh } }),
       meta: { kernelVersion: '6.1.0-test' },
     });
-    const err = (await tetherStage.run(withInit).catch((e: unknown) => e)) as Error;
+    const err = (await runStageWith(tetherStage, withInit).catch((e: unknown) => e)) as Error;
     expect(err).toBeInstanceOf(BuildError);
     expect(err.message).toContain("stage tether: the root has no bash, which runs the repo's init.sh");
   });
@@ -81,7 +81,7 @@ describe('tether stage (fake roots; the real boot is test/integration/tether-boo
       spec: makeSpec(),
       meta: { kernelVersion: '6.1.0-test', drivers: ['virtio_blk'] },
     });
-    await tetherStage.run(ctx);
+    await runStageWith(tetherStage, ctx);
     expect((await stat(join(root, 'usr/lib/isobuild/tether/bin/tether'))).size).toBe(3 * 1024 * 1024);
     expect((await stat(join(root, 'usr/lib/isobuild/init/bin/busybox'))).mode & 0o777).toBe(0o755);
     expect(await readlink(join(root, 'init'))).toBe('/bin/init');
@@ -108,7 +108,7 @@ describe('tether stage (fake roots; the real boot is test/integration/tether-boo
         spec: makeSpec(),
         meta: { kernelVersion: '6.1.0-test', drivers: ['virtio_blk', 'nf_conntrack'] },
       });
-      await tetherStage.run(ctx);
+      await runStageWith(tetherStage, ctx);
       return r;
     };
     const [a, b] = [await build('a'), await build('b')];
@@ -127,7 +127,7 @@ describe('tether stage (fake roots; the real boot is test/integration/tether-boo
       spec: makeSpec(),
       meta: { kernelVersion: '6.1.0-test' },
     });
-    await tetherStage.run(ctx);
+    await runStageWith(tetherStage, ctx);
     const tether = await readFile(join(root, 'usr/lib/isobuild/tether/bin/tether'), 'utf8');
     expect(tether).toContain('ISOBUILD-BEGIN');
   });
@@ -142,7 +142,7 @@ describe('tether stage (fake roots; the real boot is test/integration/tether-boo
       target: 'appliance',
       spec: makeSpec({ init: '/lib/systemd/systemd' }),
     });
-    await tetherStage.run(ctx);
+    await runStageWith(tetherStage, ctx);
     expect(await readlink(join(root, 'init'))).toBe('/lib/systemd/systemd');
     await expect(lstat(join(root, 'usr/lib/isobuild'))).rejects.toThrow();
   });
@@ -158,7 +158,7 @@ describe('tether stage (fake roots; the real boot is test/integration/tether-boo
       target: 'appliance',
       spec: makeSpec(),
     });
-    await tetherStage.run(ctx);
+    await runStageWith(tetherStage, ctx);
     expect(await readlink(join(root, 'init'))).toBe('/lib/systemd/systemd');
     await expect(lstat(join(root, 'usr/lib/isobuild'))).rejects.toThrow();
     expect(initRequirements(ctx.plan)).toEqual(['/lib/systemd/systemd']);
@@ -177,7 +177,7 @@ describe('tether stage (fake roots; the real boot is test/integration/tether-boo
       spec: makeSpec({ init: '/lib/systemd/systemd', profile: 'vic' }),
       meta: { kernelVersion: '6.1.0-test' },
     });
-    await tetherStage.run(ctx);
+    await runStageWith(tetherStage, ctx);
     expect(await readlink(join(root, 'init'))).toBe('/lib/systemd/systemd');
     const unit = await readFile(join(root, 'etc/systemd/system/tether.service'), 'utf8');
     expect(unit).toContain('ExecStart=/usr/lib/isobuild/init/bootstrap');
@@ -210,7 +210,7 @@ describe('tether stage (fake roots; the real boot is test/integration/tether-boo
       spec: makeSpec({ init: '/sbin/init' }),
       meta: { kernelVersion: '6.1.0-test' },
     });
-    await tetherStage.run(ctx);
+    await runStageWith(tetherStage, ctx);
     expect(await readFile(join(root, 'sbin', 'init'), 'utf8')).toBe('sysvinit');
     expect(await readlink(join(root, 'init'))).toBe('/sbin/init');
     expect(await readFile(join(root, 'etc/init.d/tether'), 'utf8')).toContain(
@@ -222,7 +222,7 @@ describe('tether stage (fake roots; the real boot is test/integration/tether-boo
     );
     // A single-user default (sulogin would wait for a password) becomes runlevel 2.
     await writeFile(join(root, 'etc', 'inittab'), 'id:1:initdefault:\n');
-    await tetherStage.run(ctx);
+    await runStageWith(tetherStage, ctx);
     expect(await readFile(join(root, 'etc/inittab'), 'utf8')).toBe(
       '# isobuild: multi-user runlevel 2 (the root named none, or single-user).\nid:2:initdefault:\ntt:2345:once:/etc/init.d/tether start\n',
     );
@@ -238,7 +238,7 @@ describe('tether stage (fake roots; the real boot is test/integration/tether-boo
       tmpDir: dir,
       spec: makeSpec({ init: '/lib/systemd/systemd' }),
     });
-    await expect(tetherStage.run(ctx)).rejects.toThrow(/the root has no \/lib\/systemd\/systemd/);
+    await expect(runStageWith(tetherStage, ctx)).rejects.toThrow(/the root has no \/lib\/systemd\/systemd/);
   });
 
   it('lists what the init needs for the minimiser', () => {
