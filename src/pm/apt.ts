@@ -423,6 +423,7 @@ async function listInstalled(ctx: PmContext): Promise<InstalledPackage[] | undef
 
 export const aptPackageManager: PackageManager = {
   name: 'apt',
+  specFields: ['apt', 'kernel', 'kernelInstall'],
   purlType: 'deb',
   packageName: { pattern: PACKAGE_ARG, syntax: 'name[:arch][=version|/suite], lower case' },
   tools: (spec) =>

@@ -75,6 +75,8 @@ async function firstLine(file: string, args: string[]): Promise<string> {
 
 export const ociPackageManager: PackageManager = {
   name: 'oci',
+  // Installs after the import go through the image's dpkg/apt (the apt adapter).
+  specFields: ['oci', 'apt', 'kernel', 'kernelInstall'],
   // The image's own dpkg/apt installs them.
   packageName: aptPackageManager.packageName,
   // isobuild drives only dpkg/apt inside an image (see withImagePm).

@@ -4,7 +4,18 @@ import type { Logger } from '../log/logger.js';
 import type { StageContext } from '../pipeline/types.js';
 import type { ResolvedSpec } from '../spec/types.js';
 import { packageManagerFor } from './index.js';
-import { pmSpecOf, type PackageManager, type PmContext, type PmSpec } from './types.js';
+import { COMMON_PM_SPEC_FIELDS, type PackageManager, type PmContext, type PmSpec } from './types.js';
+
+/**
+ * The package-manager part of a spec, as a stage's inputs hold it: the common fields and the
+ * ones its adapter reads (an adapter never sees another's fields, so the type's others are absent).
+ */
+export function pmSpecOf(spec: PmSpec): PmSpec {
+  const out: Record<string, unknown> = {};
+  for (const field of [...COMMON_PM_SPEC_FIELDS, ...packageManagerFor(spec.packagemanager).specFields])
+    if (spec[field] !== undefined) out[field] = spec[field];
+  return out as unknown as PmSpec;
+}
 
 /** The inputs of a stage that runs the package manager: the spec's part of it, and `--locked`'s lock. */
 export interface PackageInputs {

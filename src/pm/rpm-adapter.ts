@@ -123,6 +123,7 @@ export function makeRpmPackageManager(adapter: RpmTool): PackageManager {
 
   return {
     name: adapter,
+    specFields: [],
     packageName: {
       pattern: RPM_PACKAGE_ARG,
       syntax: 'name[-version], a provide like pkgconfig(x), or a /path',

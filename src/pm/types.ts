@@ -8,8 +8,8 @@ import type { StageSources } from '../pipeline/types.js';
 import type { PackageManagerName, ResolvedSpec } from '../spec/types.js';
 
 /**
- * The spec fields package managers read. The stages that run one take exactly these as
- * inputs (pmSpecOf), so an adapter that reads another field fails the type check.
+ * The spec fields package managers read. The stages that run one take these as inputs
+ * (pmSpecOf), so an adapter that reads another field fails the type check.
  */
 export const PM_SPEC_FIELDS = [
   'packagemanager',
@@ -17,21 +17,26 @@ export const PM_SPEC_FIELDS = [
   'repoDir',
   'repoFiles',
   'gpgKeys',
-  'apt',
   'docs',
   'locales',
+  'apt',
   'oci',
   'kernel',
   'kernelInstall',
 ] as const;
-export type PmSpec = Pick<ResolvedSpec, (typeof PM_SPEC_FIELDS)[number]>;
+export type PmSpecField = (typeof PM_SPEC_FIELDS)[number];
+export type PmSpec = Pick<ResolvedSpec, PmSpecField>;
 
-/** The package-manager part of a spec, as a stage's inputs hold it (plain data). */
-export function pmSpecOf(spec: PmSpec): PmSpec {
-  const out: Record<string, unknown> = {};
-  for (const field of PM_SPEC_FIELDS) if (spec[field] !== undefined) out[field] = spec[field];
-  return out as unknown as PmSpec;
-}
+/** What every adapter reads; the rest only the adapters that list them (PackageManager.specFields). */
+export const COMMON_PM_SPEC_FIELDS = [
+  'packagemanager',
+  'release',
+  'repoDir',
+  'repoFiles',
+  'gpgKeys',
+  'docs',
+  'locales',
+] as const satisfies readonly PmSpecField[];
 
 /** What an adapter needs from the running stage. */
 export interface PmContext {
@@ -61,6 +66,11 @@ export interface PackageManager {
   readonly name: PackageManagerName;
   /** What a package argument may look like, checked at validate time (no option, no shell syntax). */
   readonly packageName: { pattern: RegExp; syntax: string };
+  /**
+   * The spec fields it reads beyond COMMON_PM_SPEC_FIELDS (apt: its section and the kernel
+   * switches): only these are in the keys of its stages, so another adapter's fields rebuild nothing.
+   */
+  readonly specFields: readonly PmSpecField[];
   /** The package URL type of what it installs (pkg:deb, pkg:rpm). */
   readonly purlType: 'deb' | 'rpm';
   /** Host tools the adapter runs for this spec. */
