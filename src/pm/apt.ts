@@ -499,6 +499,14 @@ export const aptPackageManager: PackageManager = {
       facts: { [APT_SOURCES_ENV]: process.env[APT_SOURCES_ENV] ?? null },
     };
   },
+  checkScript(args) {
+    try {
+      parseAptScript(args);
+      return undefined;
+    } catch (err) {
+      return (err as Error).message.replace(/^packages_script_staging: /, '');
+    }
+  },
   setup: setupRoot,
   install: installPackages,
   downloadKernel,

@@ -145,6 +145,8 @@ export const ociPackageManager: PackageManager = {
     if (missing.length)
       await withImagePm(ctx, `installing ${missing.join(' ')}`, (pm) => pm.install(ctx, missing));
   },
+  // The image's package manager runs it: isobuild drives dpkg/apt there (withImagePm).
+  checkScript: (args) => aptPackageManager.checkScript(args),
   runScript: (ctx, args) =>
     args.length
       ? withImagePm(ctx, `running "${args.join(' ')}"`, (pm) => pm.runScript(ctx, args))

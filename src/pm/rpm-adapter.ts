@@ -28,6 +28,33 @@ function checkPackageNames(names: readonly string[], stage: string): void {
     throw new BuildError(`invalid package name(s): ${bad.map((n) => JSON.stringify(n)).join(', ')}`, stage);
 }
 
+/** The subcommands a staging script may run: ones that change which packages the root has. */
+const SCRIPT_VERBS = [
+  'install',
+  'erase',
+  'remove',
+  'reinstall',
+  'upgrade',
+  'update',
+  'downgrade',
+  'autoremove',
+];
+
+/** packages_script_staging in VIC's words (`erase toybox`): a known subcommand, then package names. */
+export function checkRpmScript(args: readonly string[]): string | undefined {
+  const words = args.filter((a) => a !== '-y' && a !== '--assumeyes');
+  if (!words.length) return undefined;
+  const [verb, ...names] = words as [string, ...string[]];
+  if (!SCRIPT_VERBS.includes(verb))
+    return `'${verb}' is not a subcommand a staging script may run (${SCRIPT_VERBS.join(', ')})`;
+  const bad = names.filter((n) => !RPM_PACKAGE_ARG.test(n));
+  if (bad.length)
+    return `not package names: ${bad.map((n) => JSON.stringify(n)).join(', ')} (options are not allowed)`;
+  if (!names.length && verb !== 'autoremove' && verb !== 'upgrade' && verb !== 'update')
+    return `'${verb}' needs at least one package name`;
+  return undefined;
+}
+
 async function runFrontend(
   ctx: PmContext,
   frontend: RpmFrontend,
@@ -201,6 +228,8 @@ export function makeRpmPackageManager(adapter: RpmTool): PackageManager {
       await checkRepoKeys(ctx.spec, ctx.stage);
       await runFrontend(ctx, frontendFor(), ['install', ...lockedArgs(packages, ctx.lock)]);
     },
+
+    checkScript: checkRpmScript,
 
     async runScript(ctx, args) {
       if (!args.length) return;

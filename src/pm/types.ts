@@ -100,6 +100,11 @@ export interface PackageManager {
    * installs the kernel with `install`.
    */
   downloadKernel?(ctx: PmContext, name: string): Promise<KernelFile[]>;
+  /**
+   * Why packages_script_staging's words would fail (an unknown subcommand, an option, a bad
+   * package name), or undefined: checked at validate time, so a bad script never reaches a build.
+   */
+  checkScript(args: readonly string[]): string | undefined;
   /** packages_script_staging: a package-manager subcommand with its arguments, e.g. ['erase', 'toybox']. */
   runScript(ctx: PmContext, args: readonly string[]): Promise<void>;
   /** Remove package caches and logs from the root. */

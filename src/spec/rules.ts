@@ -280,6 +280,30 @@ export const stagingScriptSafe: Rule = {
   },
 };
 
+/** packages_script_staging in words its package manager takes (each adapter says which). */
+export const stagingScriptWords: Rule = {
+  name: 'staging-script-words',
+  check(input) {
+    const pm = packageManagerFor(input.spec.packagemanager);
+    const out: Finding[] = [];
+    for (const flavour of FLAVOURS) {
+      const script = input.raw.packages_script_staging?.[flavour];
+      if (script === undefined || SHELL_METACHARACTERS.test(script)) continue;
+      const problem = pm.checkScript(input.spec.stagingScript[flavour]);
+      if (problem)
+        out.push(
+          finding(
+            input,
+            this.name,
+            joinPointer('packages_script_staging', flavour),
+            `${problem} (packagemanager ${input.spec.packagemanager})`,
+          ),
+        );
+    }
+    return out;
+  },
+};
+
 /** packagemanager oci takes its root from exactly one image or Dockerfile, and only it does. */
 export const ociSource: Rule = {
   name: 'oci-source',
@@ -426,6 +450,7 @@ export const SPEC_RULES: readonly Rule[] = [
   aptOnlyFields,
   aptSourcesUnique,
   stagingScriptSafe,
+  stagingScriptWords,
   packageNames,
   cmdlineLength,
   ociSource,

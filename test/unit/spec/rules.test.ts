@@ -19,6 +19,7 @@ import {
   releaseDerivable,
   rpmRepoFiles,
   stagingScriptSafe,
+  stagingScriptWords,
   type Rule,
 } from '../../../src/spec/rules.js';
 import type { RepoSpec } from '../../../src/spec/types.js';
@@ -200,6 +201,35 @@ describe('staging-script-safe', () => {
       packages_script_staging: { appliance: 'a\nb' },
     });
     expect(found).toEqual([expect.stringContaining('contains the shell metacharacter a line break')]);
+  });
+});
+
+describe('staging-script-words: each package manager checks its own words at validate time', () => {
+  test.each([
+    ['tdnf', 'erase toybox'],
+    ['yum', 'install -y less'],
+    ['dnf', 'autoremove'],
+    ['apt', 'erase toybox'],
+    ['apt', 'autoremove'],
+  ])('%s: %j is fine', async (packagemanager, script) => {
+    const spec = { ...BASE_SPEC, packagemanager, packages_script_staging: { appliance: script } };
+    expect(await runRule(stagingScriptWords, spec)).toEqual([]);
+  });
+
+  test.each([
+    ['tdnf', 'frobnicate toybox', "'frobnicate' is not a subcommand a staging script may run"],
+    ['dnf', 'install --nogpgcheck less', 'not package names: "--nogpgcheck"'],
+    ['yum', 'erase', "'erase' needs at least one package name"],
+    ['apt', 'frobnicate toybox', "apt has no equivalent of 'frobnicate'"],
+  ])('%s: %j is refused', async (packagemanager, script, why) => {
+    const spec = { ...BASE_SPEC, packagemanager, packages_script_staging: { bootstrap: script } };
+    expect(await runRule(stagingScriptWords, spec)).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^/packages_script_staging/bootstrap: .*${why.replace(/[()]/g, '\\$&')}.*\\(packagemanager ${packagemanager}\\)$`,
+        ),
+      ),
+    ]);
   });
 });
 
