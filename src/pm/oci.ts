@@ -1,7 +1,6 @@
 import { join } from 'node:path';
 import { BuildError } from '../errors.js';
 import type { ToolNeed } from '../exec/host-tools.js';
-import { run } from '../exec/run.js';
 import { exists } from '../fs/exists.js';
 import { buildDockerfile } from '../oci/dockerfile.js';
 import { copyImageToLayout } from '../oci/fetch-image.js';
@@ -14,6 +13,7 @@ import { aptPackageManager } from './apt.js';
 import { installedDebPackages } from '../inventory/dpkg-status.js';
 import { LockError } from '../errors.js';
 import { ociInputs } from '../oci/cache-inputs.js';
+import { readToolVersion } from '../exec/tool-version.js';
 import type { PackageManager, PmContext, PmSpec } from './types.js';
 
 /**
@@ -65,12 +65,6 @@ async function withImagePm(ctx: PmContext, what: string, fn: (pm: PackageManager
     );
   ctx.logger.info(`${what} with the image's own ${pm.name}`);
   await fn(pm);
-}
-
-async function firstLine(file: string, args: string[]): Promise<string> {
-  const res = await run(file, args, { allowFailure: true });
-  const line = (res.stdout || res.all).split('\n')[0]?.trim();
-  return res.exitCode === 0 && line ? line : `${file}: not available`;
 }
 
 export const ociPackageManager: PackageManager = {
@@ -125,8 +119,8 @@ export const ociPackageManager: PackageManager = {
     }
   },
   async sources(spec) {
-    const toolVersions = [await firstLine('umoci', ['--version']), await firstLine('skopeo', ['--version'])];
-    if (spec.oci?.kind === 'dockerfile') toolVersions.push(await firstLine('buildah', ['--version']));
+    const toolVersions = [await readToolVersion('umoci'), await readToolVersion('skopeo')];
+    if (spec.oci?.kind === 'dockerfile') toolVersions.push(await readToolVersion('buildah'));
     const image = spec.oci ? await ociInputs(spec.oci) : { files: [], values: {} };
     return { files: image.files, toolVersions, facts: image.values };
   },
