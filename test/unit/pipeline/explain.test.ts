@@ -5,7 +5,7 @@ import { silentLogger } from '../../../src/log/logger.js';
 import { cacheLayout, entryDir } from '../../../src/pipeline/cache.js';
 import { explainPlan, formatExplanation } from '../../../src/pipeline/explain.js';
 import { runPipeline } from '../../../src/pipeline/run-pipeline.js';
-import type { BuildPlan, Stage, StageName } from '../../../src/pipeline/types.js';
+import { defineStage, type BuildPlan, type Stage, type StageName } from '../../../src/pipeline/types.js';
 import type { ResolvedSpec } from '../../../src/spec/types.js';
 
 // Real builds of small stages of the test's own (real files, real cache), then plan --explain's
@@ -27,20 +27,20 @@ beforeEach(async () => {
 afterEach(() => tmp.cleanup());
 
 function fileStage(name: StageName, input: string | undefined, readsValues = false): Stage {
-  return {
+  return defineStage<Record<string, unknown>>({
     name,
     version: 1,
     mutatesRoot: true,
     applies: () => true,
     tools: () => [],
-    cacheInputs: async () => ({
-      values: readsValues ? { ...values } : { name },
+    inputs: () => (readsValues ? { ...values } : { name }),
+    sources: async () => ({
       files: input ? [join(repoDir, input)] : [],
       toolVersions: readsValues ? [...tools] : [],
     }),
     describe: () => [],
     run: async (ctx) => writeFile(join(ctx.rootfs, name), name),
-  };
+  });
 }
 
 const STAGES = [
