@@ -1,4 +1,6 @@
-import { mkdir, mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, readdir, readlink, rename, rm, stat } from 'node:fs/promises';
+import { exists } from '../fs/exists.js';
+import { linkDuplicates, treeMentions } from '../fs/link-duplicates.js';
 import { confinementArgs } from '../hooks/sandbox.js';
 import { join, posix } from 'node:path';
 import { BuildError } from '../errors.js';
@@ -17,6 +19,8 @@ import {
   INIT_SCRIPT_PATH,
   TETHER_BUSYBOX,
   TETHER_DIR,
+  TETHER_INSTALLS_DIR,
+  TETHER_PRECREATED_LINKS,
   TETHER_SOURCE_DIR,
   precreateTetherCommand,
 } from './layout.js';
@@ -151,10 +155,42 @@ export async function measureRepoInstall(
     const inRoot = '/' + posix.relative(ctx.rootfs, scratch);
     const ran: string[] = [];
     for (const fn of INSTALL_FUNCTIONS) if (await runInstallFunction(ctx, layer, fn, inRoot)) ran.push(fn);
-    return { sizes: await listFileSizes(scratch), ran };
+    const sizes = await listFileSizes(scratch);
+    if (ran.length) await keepRepoInstalls(ctx, scratch, inRoot);
+    return { sizes, ran };
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }
+}
+
+/**
+ * Keeps what the install functions made as TETHER_INSTALLS_DIR, for the init to copy into the
+ * tmpfs at boot: the same functions in the same root make the same files, and running them at
+ * boot under emulation took seconds (bash, the loader listing every xtables plugin, a cp per
+ * library). Not kept when the output names the scratch folder (a function that wrote "$1" into
+ * a file or a link would point nowhere at boot): the init then runs the functions as before.
+ * Files equal to the root's are hard links to them, so the initrd stores them once.
+ */
+async function keepRepoInstalls(ctx: StageContext, scratch: string, inRoot: string): Promise<void> {
+  const mention = await treeMentions(scratch, inRoot);
+  if (mention) {
+    ctx.logger.info(
+      `tether: ${mention} names the build's scratch folder ${inRoot}: the init runs init.sh's install functions at boot`,
+    );
+    return;
+  }
+  const kept = join(ctx.rootfs, TETHER_INSTALLS_DIR);
+  await mkdir(posix.dirname(kept), { recursive: true });
+  await rename(scratch, kept);
+  // `cp -a KEPT/. $TETHER/` gives the tmpfs the folder's mode (mkdtemp's 0700): the tmpfs's own.
+  await chmod(kept, 0o755);
+  // The init lays these out before copying; busybox cp will not write over a link.
+  for (const [name, target] of TETHER_PRECREATED_LINKS)
+    if ((await readlink(join(kept, name)).catch(() => undefined)) === target) await rm(join(kept, name));
+  const linked = await linkDuplicates(kept, ctx.rootfs);
+  ctx.logger.info(
+    `tether: the install functions' output kept at ${TETHER_INSTALLS_DIR} for the init to copy at boot (${linked} files hard-linked to the root's)`,
+  );
 }
 
 export interface TetherSizing {
@@ -198,11 +234,14 @@ export async function writeBootstrapInit(
   },
 ): Promise<string> {
   const mode = opts.mode ?? 'pid1';
+  // measureRepoInstall left the install functions' output in the root: the init copies it.
+  const installsKept = opts.hasRepoInit && (await exists(join(ctx.rootfs, TETHER_INSTALLS_DIR)));
   const script = await renderTemplate('init/bootstrap.sh.hbs', {
     kernelVersion: assertShellWord('kernel version', opts.kernelVersion),
     drivers: opts.drivers.map((d) => assertShellWord('driver', d)),
     tetherSizeMb: opts.sizeMiB,
-    repoInit: opts.hasRepoInit ? INIT_SCRIPT_PATH : '',
+    repoInit: opts.hasRepoInit && !installsKept ? INIT_SCRIPT_PATH : '',
+    repoInstalls: installsKept ? TETHER_INSTALLS_DIR : '',
     initBusybox: INIT_BUSYBOX,
     initBinDir: INIT_BIN_DIR,
     labelReader: READ_EXT4_LABEL_FN,

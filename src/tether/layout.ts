@@ -14,6 +14,13 @@ export const INIT_BUSYBOX = `${INIT_BIN_DIR}/busybox`;
 /** Files copied as they are into /.tether at boot (bin/tether). */
 export const TETHER_SOURCE_DIR = '/usr/lib/isobuild/tether';
 
+/**
+ * What the repo's install functions put into the tether folder, from their build-time run in the
+ * same root: the init copies it into the tmpfs at boot instead of running them again (each
+ * process start costs a lot under emulation).
+ */
+export const TETHER_INSTALLS_DIR = '/usr/lib/isobuild/tether-installs';
+
 /** Where the container filesystem is mounted before switch_root. */
 export const CONTAINER_MOUNT = '/mnt/containerfs';
 

@@ -12,6 +12,7 @@ const INIT_DATA = {
   drivers: ['virtio_pci', 'virtio_blk', 'iptable_filter'],
   tetherSizeMb: 42,
   repoInit: '/etc/isobuild/init.sh',
+  repoInstalls: '',
   initBusybox: '/usr/lib/isobuild/init/bin/busybox',
   initBinDir: '/usr/lib/isobuild/init/bin',
   labelReader: READ_EXT4_LABEL_FN,
@@ -54,6 +55,18 @@ describe('init and tether templates', () => {
     expect(script).toContain('ipt -N VIC');
     await writeFile(join(dir, 'init'), script);
     await run('/bin/busybox', ['sh', '-n', join(dir, 'init')]);
+  });
+
+  it("copies the install functions' build-time output instead of running init.sh when the build kept it", async () => {
+    const script = await renderTemplate('init/bootstrap.sh.hbs', {
+      ...INIT_DATA,
+      repoInit: '',
+      repoInstalls: '/usr/lib/isobuild/tether-installs',
+    });
+    expect(script).toContain('cp -a /usr/lib/isobuild/tether-installs/. "$TETHER/"');
+    expect(script).not.toContain('/etc/isobuild/init.sh');
+    await writeFile(join(dir, 'init-installs'), script);
+    await run('/bin/busybox', ['sh', '-n', join(dir, 'init-installs')]);
   });
 
   it('leaves out the repo hooks and module publishing when there are none', async () => {
