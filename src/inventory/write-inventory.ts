@@ -1,4 +1,5 @@
-import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { exists } from '../fs/exists.js';
 import { join, resolve } from 'node:path';
 import { tempSibling } from '../image/files.js';
 import type { Logger } from '../log/logger.js';
@@ -34,11 +35,16 @@ export function formatManifest(m: Manifest): string {
 /** Writes `<output>.manifest.json` and the CycloneDX `<output>.cdx.json` for one written output. */
 export async function writeInventory(i: ManifestInputs): Promise<{ manifest: string; sbom: string }> {
   const m = await makeManifest(i);
-  // Loaded here, not at the top: the CycloneDX library is a third of the CLI's start-up, and only
-  // the commands that write an output need it (`isobuild run` boots sooner without it).
-  const { makeSbom } = await import('./sbom.js');
   const paths = inventoryPaths(i.output);
-  await writeAtomically(paths.manifest, formatManifest(m));
+  const text = formatManifest(m);
+  // The SBOM is a function of the manifest: a rebuild that changed nothing (the same manifest
+  // bytes already there, the SBOM beside it) leaves both as they are.
+  if ((await readFile(paths.manifest, 'utf8').catch(() => undefined)) === text && (await exists(paths.sbom)))
+    return paths;
+  // Loaded here, not at the top: the CycloneDX library is a third of the CLI's start-up, and only
+  // a changed output needs it (`isobuild run` and no-op builds start sooner without it).
+  const { makeSbom } = await import('./sbom.js');
+  await writeAtomically(paths.manifest, text);
   await writeAtomically(paths.sbom, makeSbom(m, i.pm.purlType));
   return paths;
 }
