@@ -43,6 +43,13 @@ export function cacheLayout(root: string): CacheLayout {
   };
 }
 
+/** The key of a `<stage>-<key>` entry folder of this stage, or undefined: "iso-" never matches iso-base's. */
+export function entryKeyOf(name: string, stage: string): string | undefined {
+  if (!name.startsWith(`${stage}-`)) return undefined;
+  const key = name.slice(stage.length + 1);
+  return /^[0-9a-f]{24}$/.test(key) ? key : undefined;
+}
+
 export function entryDir(layout: CacheLayout, repo: string, stage: string, key: string): string {
   return join(layout.stages(repo), `${stage}-${key}`);
 }

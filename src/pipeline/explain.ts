@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { firstDifferingStage } from '../inventory/diff.js';
 import type { StageRecord } from '../inventory/manifest.js';
 import { readManifest } from './cache-integrity.js';
-import { lookupEntry, type CacheLayout } from './cache.js';
+import { entryKeyOf, lookupEntry, type CacheLayout } from './cache.js';
 import { linkStages, type StageInputsRecord } from './stage-keys.js';
 import type { BuildPlan, StageName } from './types.js';
 
@@ -127,11 +127,9 @@ async function newestEntry(
 ): Promise<{ key: string; inputs?: StageInputsRecord } | undefined> {
   const dir = layout.stages(repo);
   const names = await readdir(dir).catch(() => [] as string[]);
-  // Exactly <stage>-<24 hex>: "iso-" must not pick up iso-base's entries.
-  const pattern = new RegExp(`^${stage.replace(/[-]/g, '\\-')}-([0-9a-f]{24})$`);
   let best: { key: string; mtime: number } | undefined;
   for (const name of names) {
-    const found = pattern.exec(name)?.[1];
+    const found = entryKeyOf(name, stage);
     if (!found || found === key) continue;
     const st = await stat(join(dir, name)).catch(() => undefined);
     if (st && (!best || st.mtimeMs > best.mtime)) best = { key: found, mtime: st.mtimeMs };

@@ -9,6 +9,7 @@ import {
   cacheLayout,
   commitEntry,
   entryDir,
+  entryKeyOf,
   lookupEntry,
   makeWorkDir,
   markUsed,
@@ -402,7 +403,7 @@ async function earlierEntryBytes(
 ): Promise<number | undefined> {
   const names = await readdir(layout.stages(repo)).catch(() => [] as string[]);
   let best: number | undefined;
-  for (const name of names.filter((n) => n.startsWith(`${stage}-`))) {
+  for (const name of names.filter((n) => entryKeyOf(n, stage) !== undefined)) {
     const manifest = await readManifest(join(layout.stages(repo), name));
     if (!manifest) continue;
     const bytes = Object.values(manifest.trees)
