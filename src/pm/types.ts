@@ -7,27 +7,7 @@ import type { Logger } from '../log/logger.js';
 import type { StageSources } from '../pipeline/types.js';
 import type { PackageManagerName, ResolvedSpec } from '../spec/types.js';
 
-/**
- * The spec fields package managers read. The stages that run one take these as inputs
- * (pmSpecOf), so an adapter that reads another field fails the type check.
- */
-export const PM_SPEC_FIELDS = [
-  'packagemanager',
-  'release',
-  'repoDir',
-  'repoFiles',
-  'gpgKeys',
-  'docs',
-  'locales',
-  'apt',
-  'oci',
-  'kernel',
-  'kernelInstall',
-] as const;
-export type PmSpecField = (typeof PM_SPEC_FIELDS)[number];
-export type PmSpec = Pick<ResolvedSpec, PmSpecField>;
-
-/** What every adapter reads; the rest only the adapters that list them (PackageManager.specFields). */
+/** The spec fields every package manager reads. */
 export const COMMON_PM_SPEC_FIELDS = [
   'packagemanager',
   'release',
@@ -36,7 +16,16 @@ export const COMMON_PM_SPEC_FIELDS = [
   'gpgKeys',
   'docs',
   'locales',
-] as const satisfies readonly PmSpecField[];
+] as const;
+
+/**
+ * The spec fields package managers read: the common ones, and those only the adapters that
+ * list them read (PackageManager.specFields). The stages that run one take these as inputs
+ * (pmSpecOf), so an adapter that reads another field fails the type check.
+ */
+export const PM_SPEC_FIELDS = [...COMMON_PM_SPEC_FIELDS, 'apt', 'oci', 'kernel', 'kernelInstall'] as const;
+export type PmSpecField = (typeof PM_SPEC_FIELDS)[number];
+export type PmSpec = Pick<ResolvedSpec, PmSpecField>;
 
 /** What an adapter needs from the running stage. */
 export interface PmContext {
