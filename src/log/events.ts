@@ -62,11 +62,11 @@ export function errorEvent(err: unknown, exitCode: number): ErrorEvent {
   };
   if (err instanceof SpecError) ev.diagnostics = err.diagnostics;
   if (err instanceof ToolMissingError) ev.missing = err.missing;
-  if (err instanceof BuildError && err.stage) ev.stage = err.stage;
+  // Whatever failed inside a stage carries it (the pipeline's runner says so once, atStage).
+  if (err instanceof IsobuildError && err.stage) ev.stage = err.stage;
   if (err instanceof CommandError) {
     const d = err.details;
     Object.assign(ev, { command: d.command, outputTail: d.outputTail });
-    if (d.stage) ev.stage = d.stage;
     if (d.logFile) ev.logFile = d.logFile;
   }
   return ev;
