@@ -150,6 +150,8 @@ export async function measureRepoInstall(
   layer: BootstrapLayerInputs,
 ): Promise<{ sizes: number[]; ran: string[] }> {
   await mkdir(join(ctx.rootfs, 'tmp'), { recursive: true });
+  // A root made from an earlier isobuild image may hold one: only this build's run may be copied.
+  await rm(join(ctx.rootfs, TETHER_INSTALLS_DIR), { recursive: true, force: true });
   const scratch = await mkdtemp(join(ctx.rootfs, 'tmp', 'isobuild-tether-'));
   try {
     const inRoot = '/' + posix.relative(ctx.rootfs, scratch);
