@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { CommandError, UsageError } from '../errors.js';
 import { indent, run, tail } from '../exec/run.js';
 import { bootVm, qemuArgs, withOvmfVars, type VmOptions } from '../image/qemu.js';
-import { timeoutMs, vmOptionsFrom, type VmFlags } from '../image/vm-flags.js';
+import { DEFAULT_MEMORY_MB, timeoutMs, vmOptionsFrom, type VmFlags } from '../image/vm-flags.js';
 import type { Logger } from '../log/logger.js';
 import { withSession } from '../pipeline/build-session.js';
 import { cacheRoot, consoleWriter, loggerFor, type GlobalOptions } from './context.js';
@@ -44,7 +44,7 @@ export function registerBoot(program: Command): void {
       [],
     )
     .option('--timeout <seconds>', 'with --expect: give up after this long', '120')
-    .option('--memory <mb>', 'guest memory', '1024')
+    .option('--memory <mb>', `guest memory (default ${DEFAULT_MEMORY_MB}; a microVM folder's mem_size_mib)`)
     .option('--accel <accel>', 'tcg, or kvm where it works', 'tcg')
     .option('--ide', 'attach disks as IDE instead of virtio-blk')
     .option('--append <args>', 'extra kernel arguments (kernel+initrd and microVM folders only)')

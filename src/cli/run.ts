@@ -3,7 +3,7 @@ import { stat } from 'node:fs/promises';
 import { UsageError } from '../errors.js';
 import { checkTools } from '../exec/host-tools.js';
 import { runInVm } from '../image/run-vm.js';
-import { timeoutMs, vmOptionsFrom, type VmFlags } from '../image/vm-flags.js';
+import { DEFAULT_MEMORY_MB, timeoutMs, vmOptionsFrom, type VmFlags } from '../image/vm-flags.js';
 import { writeEvent } from '../log/events.js';
 import { withSession } from '../pipeline/build-session.js';
 import { cacheRoot, consoleWriter, loggerFor, type GlobalOptions } from './context.js';
@@ -26,7 +26,7 @@ export function registerRun(program: Command): void {
     .option('--usb', 'attach the ISO as a hard disk, the way a USB stick boots, not as a CD')
     .option('--rootfs <dir>', 'the container root (default: a busybox root)')
     .option('--timeout <seconds>', 'give up after this long', '300')
-    .option('--memory <mb>', 'guest memory', '1024')
+    .option('--memory <mb>', `guest memory (default ${DEFAULT_MEMORY_MB}; a microVM folder's mem_size_mib)`)
     .option('--accel <accel>', 'tcg, or kvm where it works', 'tcg')
     .option('--ide', 'attach the disk as IDE instead of virtio-blk')
     .option('--append <args>', 'extra kernel arguments (kernel+initrd folders only)')

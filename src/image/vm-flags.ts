@@ -7,7 +7,8 @@ import { guessMicrovmFolder } from '../microvm/folder.js';
 /** The VM flags `isobuild boot` and `isobuild run` share, as commander hands them over. */
 export interface VmFlags {
   uefi?: boolean;
-  memory: string;
+  /** Unset: a microVM folder's vm-config.json mem_size_mib, else DEFAULT_MEMORY_MB. */
+  memory?: string;
   timeout: string;
   accel: string;
   ide?: boolean;
@@ -17,6 +18,8 @@ export interface VmFlags {
   /** Boot a folder as a microVM (qemu -M microvm) even without vm-config.json. */
   microvm?: boolean;
 }
+
+export const DEFAULT_MEMORY_MB = 1024;
 
 export function parsePositive(value: string, flag: string): number {
   const n = Number(value);
@@ -47,7 +50,12 @@ export async function vmOptionsFrom(image: string, flags: VmFlags): Promise<Omit
     target,
     uefi: Boolean(flags.uefi),
     diskInterface: flags.ide ? 'ide' : 'virtio',
-    memoryMb: parsePositive(flags.memory, '--memory'),
+    memoryMb:
+      flags.memory !== undefined
+        ? parsePositive(flags.memory, '--memory')
+        : target.kind === 'microvm' && target.memoryMb
+          ? target.memoryMb
+          : DEFAULT_MEMORY_MB,
     accel: flags.accel,
     append: flags.append,
   };

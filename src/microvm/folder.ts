@@ -13,6 +13,8 @@ export interface MicrovmTarget {
   /** boot_args plus root=/dev/vda rw|ro, which Firecracker adds for the root drive. */
   cmdline: string;
   drives: { path: string; readOnly: boolean }[];
+  /** machine-config.mem_size_mib: what Firecracker would give it. */
+  memoryMb?: number;
 }
 
 /** Whether `dir` is a microVM folder by its contents (vm-config.json). */
@@ -48,6 +50,7 @@ export async function readMicrovmFolder(dir: string): Promise<MicrovmTarget> {
       ...(root ? [`root=${ROOT_DEVICE}`, root.is_read_only ? 'ro' : 'rw'] : []),
     ].join(' '),
     drives: ordered.map((d) => ({ path: at(d.path_on_host), readOnly: Boolean(d.is_read_only) })),
+    ...(config['machine-config']?.mem_size_mib ? { memoryMb: config['machine-config'].mem_size_mib } : {}),
   };
   for (const f of [
     target.kernel,

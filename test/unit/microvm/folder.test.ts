@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { UsageError } from '../../../src/errors.js';
 import { hostTscKhz, qemuArgs, resolveBootTarget } from '../../../src/image/qemu.js';
 import { microvmRunArg } from '../../../src/image/run-vm.js';
+import { vmOptionsFrom } from '../../../src/image/vm-flags.js';
 import { guessMicrovmFolder } from '../../../src/microvm/folder.js';
 import { makeVmConfig } from '../../../src/microvm/vm-config.js';
 import { parseSize } from '../../../src/microvm/size.js';
@@ -17,6 +18,14 @@ describe('microVM folders', () => {
   });
   afterEach(async () => {
     await rm(dir, { recursive: true, force: true });
+  });
+
+  it("boots with the folder's mem_size_mib unless --memory says otherwise", async () => {
+    const spec = makeSpec({ microvm: { vcpus: 1, memory: 384, cmdline: '' } });
+    await writeFile(join(dir, 'vm-config.json'), JSON.stringify(makeVmConfig(spec, 'squashfs', true)));
+    const flags = { timeout: '60', accel: 'tcg' };
+    expect((await vmOptionsFrom(dir, flags)).memoryMb).toBe(384);
+    expect((await vmOptionsFrom(dir, { ...flags, memory: '2048' })).memoryMb).toBe(2048);
   });
 
   it("writes Firecracker's config and reads it back as qemu -M microvm's options", async () => {
