@@ -7,6 +7,7 @@ import { describeKernelFile, kernelFileTools, type KernelFile } from '../kernel/
 import type { ToolNeed } from '../exec/host-tools.js';
 import { mergeTree } from '../rootfs/merge-tree.js';
 import { resolveInRoot } from '../rootfs/root-path.js';
+import { moveSshHostKeysToBoot } from '../rootfs/ssh-host-keys.js';
 import { APT_CACHE_DIRS, makeAptEnv, withAptChroot } from './apt-chroot.js';
 import {
   DPKG_DOCS_CONFIG,
@@ -395,6 +396,13 @@ async function cleanRoot(ctx: PmContext): Promise<void> {
   // file tells systemd to make one at boot (what mmdebstrap does for its own run).
   const machineId = await resolveInRoot(root, '/etc/machine-id', false);
   if ((await lstat(machineId).catch(() => undefined))?.isFile()) await writeFile(machineId, '');
+  // openssh-server's postinst makes host keys at install time: the same reasoning, and they
+  // differ between two builds.
+  const ssh = await moveSshHostKeysToBoot(root, ctx.sourceDateEpoch ?? 0);
+  if (ssh.removed.length) ctx.logger.info(`removed ${ssh.removed.length} SSH host key files (made at boot)`);
+  if (ssh.unit) ctx.logger.info(`${ssh.unit}: runs ssh-keygen -A at boot before ssh.service`);
+  if (ssh.noSystemd)
+    ctx.logger.warn('the root has sshd but no systemd: its init must run ssh-keygen -A before sshd starts');
 }
 
 /**
@@ -484,6 +492,8 @@ export const aptPackageManager: PackageManager = {
       case 'clean':
         return [
           'rm -rf ROOT/var/cache/apt/archives/*.deb ROOT/var/lib/apt/lists/* ROOT/var/log/apt/* ROOT/var/log/dpkg.log',
+          ': > ROOT/etc/machine-id; rm -f ROOT/etc/ssh/ssh_host_*_key ROOT/etc/ssh/ssh_host_*_key.pub',
+          '# with sshd and systemd in the root: ROOT/etc/systemd/system/isobuild-ssh-host-keys.service runs ssh-keygen -A at boot',
         ];
     }
   },
