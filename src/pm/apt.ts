@@ -432,6 +432,8 @@ async function listInstalled(ctx: PmContext): Promise<InstalledPackage[] | undef
 export const aptPackageManager: PackageManager = {
   name: 'apt',
   specFields: ['apt', 'kernel', 'kernelInstall'],
+  // 2: docs filters as extract hooks; SSH host keys removed and made at first boot.
+  version: 2,
   purlType: 'deb',
   packageName: { pattern: PACKAGE_ARG, syntax: 'name[:arch][=version|/suite], lower case' },
   tools: (spec) =>

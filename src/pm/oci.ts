@@ -71,6 +71,8 @@ export const ociPackageManager: PackageManager = {
   name: 'oci',
   // Installs after the import go through the image's dpkg/apt (the apt adapter).
   specFields: ['oci', 'apt', 'kernel', 'kernelInstall'],
+  // Follows apt's: a dpkg root's clean is apt's.
+  version: aptPackageManager.version,
   // The image's own dpkg/apt installs them.
   packageName: aptPackageManager.packageName,
   // isobuild drives only dpkg/apt inside an image (see withImagePm).

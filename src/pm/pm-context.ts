@@ -20,11 +20,17 @@ export function pmSpecOf(spec: PmSpec): PmSpec {
 /** The inputs of a stage that runs the package manager: the spec's part of it, and `--locked`'s lock. */
 export interface PackageInputs {
   readonly pm: PmSpec;
+  /** The adapter's own version: its code decides the root as much as the spec does. */
+  readonly adapterVersion: number;
   readonly lock?: PackageLock;
 }
 
 export function packageInputsOf(spec: ResolvedSpec, lock: PackageLock | undefined): PackageInputs {
-  return { pm: pmSpecOf(spec), ...(lock ? { lock } : {}) };
+  return {
+    pm: pmSpecOf(spec),
+    adapterVersion: packageManagerFor(spec.packagemanager).version,
+    ...(lock ? { lock } : {}),
+  };
 }
 
 /** The adapter those inputs name. */

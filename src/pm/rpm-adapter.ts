@@ -151,6 +151,7 @@ export function makeRpmPackageManager(adapter: RpmTool): PackageManager {
   return {
     name: adapter,
     specFields: [],
+    version: 1,
     packageName: {
       pattern: RPM_PACKAGE_ARG,
       syntax: 'name[-version], a provide like pkgconfig(x), or a /path',

@@ -60,6 +60,11 @@ export interface PackageManager {
    * switches): only these are in the keys of its stages, so another adapter's fields rebuild nothing.
    */
   readonly specFields: readonly PmSpecField[];
+  /**
+   * Bump when the adapter's code changes what it leaves in a root (a clean step, a filter): it is
+   * in the keys of the stages that run it, so their cached roots are not reused.
+   */
+  readonly version: number;
   /** The package URL type of what it installs (pkg:deb, pkg:rpm). */
   readonly purlType: 'deb' | 'rpm';
   /** Host tools the adapter runs for this spec. */

@@ -146,7 +146,8 @@ function usesHostBusybox(inputs: TetherInputs): boolean {
 
 export const tetherStage = defineStage<TetherInputs>({
   name: 'tether',
-  version: 6,
+  // 7: the install functions' build-time output kept for the init (tether-installs).
+  version: 7,
   mutatesRoot: true,
   applies: () => true,
   inputs: tetherInputs,
