@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { run } from '../../src/exec/run.js';
 import type { Logger } from '../../src/log/logger.js';
 import type { BuildPlan, StageContext, StageMeta, StageName, Target } from '../../src/pipeline/types.js';
@@ -54,6 +55,34 @@ export function makeSpec(over: Partial<ResolvedSpec> = {}): ResolvedSpec {
     profile: 'isobuild',
     raw: { name: 'test-repo' } as ResolvedSpec['raw'],
     ...over,
+  };
+}
+
+/**
+ * A bootstrap plan of a test's own small stages over a repo folder, with its cache and bin/
+ * under `dir`: for tests of the runner, the cache and the commands around them.
+ */
+export function planOfStages(o: {
+  stages: Stage[];
+  dir: string;
+  repoDir: string;
+  name?: string;
+  cache?: string;
+  options?: Partial<BuildPlan['options']>;
+}): BuildPlan {
+  return {
+    spec: { name: o.name ?? 'demo', repoDir: o.repoDir, packagemanager: 'apt' } as unknown as ResolvedSpec,
+    ...targetPlanFields('bootstrap'),
+    stages: o.stages,
+    outputs: [],
+    options: {
+      cacheRoot: join(o.dir, o.cache ?? 'cache'),
+      outputDir: join(o.dir, 'bin'),
+      noCache: false,
+      lockTimeout: 5,
+      sourceDateEpoch: 0,
+      ...o.options,
+    },
   };
 }
 

@@ -7,8 +7,7 @@ import { commandInRoot, runInRoot } from '../../../src/exec/root-shell.js';
 import { createLogger } from '../../../src/log/logger.js';
 import { runPipeline } from '../../../src/pipeline/run-pipeline.js';
 import { defineStage, type BuildPlan, type Stage, type StageName } from '../../../src/pipeline/types.js';
-import type { ResolvedSpec } from '../../../src/spec/types.js';
-import { targetPlanFields } from '../../../src/pipeline/targets.js';
+import { planOfStages } from '../../helpers/stage-context.js';
 
 // `isobuild shell` on a root made by the real pipeline and cache from small fake stages (no
 // Debian build): the host's static busybox as the root's only program, run in real bubblewrap.
@@ -51,19 +50,7 @@ function fakePlan(): BuildPlan {
     stage('staging', true, async (root) => writeFile(join(root, 'etc/staged'), 'staged\n')),
     stage('iso', false, async () => undefined),
   ];
-  return {
-    spec: { name: 'fake', repoDir: join(tmp.path, 'repo'), packagemanager: 'apt' } as unknown as ResolvedSpec,
-    ...targetPlanFields('bootstrap'),
-    stages,
-    outputs: [],
-    options: {
-      cacheRoot: join(tmp.path, 'cache'),
-      outputDir: join(tmp.path, 'bin'),
-      noCache: false,
-      lockTimeout: 5,
-      sourceDateEpoch: 0,
-    },
-  } as BuildPlan;
+  return planOfStages({ stages, dir: tmp.path, repoDir: join(tmp.path, 'repo'), name: 'fake' });
 }
 
 /** Every entry of a tree: path, type, mode, size, mtime and content digest. */

@@ -6,7 +6,7 @@ import { cacheLayout, entryDir } from '../../../src/pipeline/cache.js';
 import { explainPlan, formatExplanation } from '../../../src/pipeline/explain.js';
 import { runPipeline } from '../../../src/pipeline/run-pipeline.js';
 import { defineStage, type BuildPlan, type Stage, type StageName } from '../../../src/pipeline/types.js';
-import type { ResolvedSpec } from '../../../src/spec/types.js';
+import { planOfStages } from '../../helpers/stage-context.js';
 
 // Real builds of small stages of the test's own (real files, real cache), then plan --explain's
 // reading of that cache after one input changes.
@@ -51,23 +51,7 @@ const STAGES = [
 ];
 
 function plan(): BuildPlan {
-  const spec = { name: 'demo', repoDir, packagemanager: 'apt' } as unknown as ResolvedSpec;
-  return {
-    spec,
-    target: 'bootstrap',
-    flavour: 'bootstrap',
-    app: false,
-    initrdRoot: 'full',
-    stages: STAGES,
-    outputs: [],
-    options: {
-      cacheRoot: join(tmp.path, 'cache'),
-      outputDir: join(tmp.path, 'bin'),
-      noCache: false,
-      lockTimeout: 5,
-      sourceDateEpoch: 0,
-    },
-  };
+  return planOfStages({ stages: STAGES, dir: tmp.path, repoDir });
 }
 
 const explain = async () =>

@@ -14,8 +14,7 @@ import {
   StageMeta,
   StageName,
 } from '../../../src/pipeline/types.js';
-import type { ResolvedSpec } from '../../../src/spec/types.js';
-import { targetPlanFields } from '../../../src/pipeline/targets.js';
+import { planOfStages } from '../../helpers/stage-context.js';
 
 // How the pipeline uses a remote cache, with a stand-in remote kept in a folder (the registry
 // itself is tested against a real docker-registry in test/integration/registry-cache.test.ts).
@@ -58,19 +57,7 @@ function stage(name: StageName): Stage {
 }
 
 function plan(cache: string): BuildPlan {
-  return {
-    spec: { name: 'demo', repoDir: join(tmp.path, 'repo'), packagemanager: 'apt' } as unknown as ResolvedSpec,
-    ...targetPlanFields('bootstrap'),
-    stages: NAMES.map(stage),
-    outputs: [],
-    options: {
-      cacheRoot: join(tmp.path, cache),
-      outputDir: join(tmp.path, 'bin'),
-      noCache: false,
-      lockTimeout: 5,
-      sourceDateEpoch: 0,
-    },
-  } as BuildPlan;
+  return planOfStages({ stages: NAMES.map(stage), dir: tmp.path, repoDir: join(tmp.path, 'repo'), cache });
 }
 
 /** A remote that keeps entries as folders; `failPull` makes every pull fail. */

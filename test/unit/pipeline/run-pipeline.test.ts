@@ -7,8 +7,7 @@ import { silentLogger } from '../../../src/log/logger.js';
 import { acquireLock } from '../../../src/pipeline/lock.js';
 import { runPipeline } from '../../../src/pipeline/run-pipeline.js';
 import { defineStage, type BuildPlan, type Stage, type StageName } from '../../../src/pipeline/types.js';
-import type { ResolvedSpec } from '../../../src/spec/types.js';
-import { targetPlanFields } from '../../../src/pipeline/targets.js';
+import { planOfStages } from '../../helpers/stage-context.js';
 
 // The runner is exercised with small stages of its own (real files, real cache, real locks);
 // the real stages have their own integration tests.
@@ -57,21 +56,7 @@ function fileStage(
 }
 
 function planWith(stages: Stage[], extra: Partial<BuildPlan['options']> = {}): BuildPlan {
-  const spec = { name: 'demo', repoDir, packagemanager: 'apt' } as unknown as ResolvedSpec;
-  return {
-    spec,
-    ...targetPlanFields('bootstrap'),
-    stages,
-    outputs: [],
-    options: {
-      cacheRoot: join(tmp.path, 'cache'),
-      outputDir: join(tmp.path, 'bin'),
-      noCache: false,
-      lockTimeout: 5,
-      sourceDateEpoch: 0,
-      ...extra,
-    },
-  };
+  return planOfStages({ stages, dir: tmp.path, repoDir, options: extra });
 }
 
 test('a second identical build runs no stage, and a changed input reruns from its stage on', async () => {
