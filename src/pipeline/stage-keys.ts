@@ -54,10 +54,10 @@ export async function linkStages(plan: BuildPlan): Promise<LinkedStages> {
     const parentKey = links.at(-1)?.key;
     const stageValues = stage.inputs(plan);
     const stageInputs = await keyInputsOf(stage, stageValues);
-    const key = await computeStageKey(stage, plan, parentKey, stageInputs);
-    links.push({ stage: stage.name, key, parentKey });
+    const record = await recordInputs(stage, plan, parentKey, stageInputs);
+    links.push({ stage: stage.name, key: stageKey(stage, record), parentKey });
     inputs.push(stageInputs);
-    records.push(await recordInputs(stage, plan, parentKey, stageInputs));
+    records.push(record);
     values.push(stageValues);
   }
   return { links, inputs, records, values };
@@ -79,32 +79,17 @@ function keyedValues(plan: BuildPlan, values: unknown): string {
   );
 }
 
-/** Everything that can change a stage's result, hashed: see CacheInputs. */
-export async function computeStageKey(
-  stage: Stage,
-  plan: BuildPlan,
-  parentKey: string | undefined,
-  inputs: CacheInputs,
-): Promise<string> {
-  const hash = sha256();
-  hash.update(
-    JSON.stringify({
-      isobuild: VERSION,
-      stage: stage.name,
-      version: stage.version,
-      parentKey: parentKey ?? null,
-      sourceDateEpoch: plan.options.sourceDateEpoch,
-      values: JSON.parse(keyedValues(plan, inputs.values)) as unknown,
-      toolVersions: inputs.toolVersions,
-    }),
-  );
-  for (const file of [...inputs.files].sort()) await hashPath(hash, file, inputLabel(plan, file));
-  return hash.digest('hex').slice(0, 24);
+/** Everything that can change a stage's result, hashed: its name and its inputs' record. */
+export function stageKey(stage: Stage, record: StageInputsRecord): string {
+  return sha256()
+    .update(JSON.stringify({ stage: stage.name, ...record }))
+    .digest('hex')
+    .slice(0, 24);
 }
 
 /**
- * The same inputs with a digest per file. The key keeps its own single hash over all files
- * (so existing cache entries stay valid); the inputs are a few small files, hashed twice.
+ * The inputs with a digest per file: what the key hashes, and what the entry's manifest records
+ * for `plan --explain` and `isobuild diff`. Each file is read once.
  */
 async function recordInputs(
   stage: Stage,
@@ -114,7 +99,9 @@ async function recordInputs(
 ): Promise<StageInputsRecord> {
   const files: Record<string, string> = {};
   for (const file of [...inputs.files].sort()) {
-    const label = inputLabel(plan, file);
+    // Files outside the repo are labelled by name: two of one name must not hide each other.
+    let label = inputLabel(plan, file);
+    for (let n = 2; label in files; n++) label = `${inputLabel(plan, file)}#${n}`;
     const hash = sha256();
     await hashPath(hash, file, label);
     files[label] = hash.digest('hex');
