@@ -229,7 +229,8 @@ try {
       gnu,
     ]),
   ).seconds;
-  for (const d of readdirSync(stages).filter((d) => d.startsWith('initrd-') || d.startsWith('iso-')))
+  // Only the initrd and iso entries: a prefix test would take iso-base's too.
+  for (const d of readdirSync(stages).filter((d) => /^(initrd|iso)-[0-9a-f]{24}$/.test(d)))
     rmSync(join(stages, d), { recursive: true, force: true });
   const initrd = isobuild('build', repo, '--target', 'initrd', '--output', join(work, 'kernel'));
   const initrdStage = /\[\d+\/\d+\] initrd: built in ([\d.]+) s/.exec(initrd.output);

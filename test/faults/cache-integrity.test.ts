@@ -1,6 +1,7 @@
 import { execa } from 'execa';
 import { readdir, readFile, stat, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
+import { entryKeyOf } from '../../src/pipeline/cache.js';
 import { CLI, makeFakeRepo, startFakeBuild, type FakeRepo } from './fake-build.js';
 
 // Fault row "one file of a cached stage truncated", with fake stages through the real pipeline
@@ -13,7 +14,7 @@ afterEach(() => r.remove());
 
 const entry = async (stage: string) => {
   const dir = join(r.cache, 'stages', 'fake');
-  const name = (await readdir(dir)).find((n) => n.startsWith(`${stage}-`) && !n.startsWith(`${stage}-base`));
+  const name = (await readdir(dir)).find((n) => entryKeyOf(n, stage));
   return join(dir, name!);
 };
 /** One byte changed in place, size and mtime (to the nanosecond) kept: a bit flip on disk. */

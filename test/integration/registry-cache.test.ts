@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run } from '../../src/exec/run.js';
 import { exists } from '../../src/fs/exists.js';
+import { entryKeyOf } from '../../src/pipeline/cache.js';
 import { RegistryClient } from '../../src/registry/client.js';
 import { parseRepositoryRef } from '../../src/registry/reference.js';
 import { TITLE_ANNOTATION } from '../../src/registry/oci.js';
@@ -100,7 +101,7 @@ describe('the stage cache in an OCI registry', () => {
     // initrd and iso only read the root: their tree layers are tether's, sent once.
     const client = new RegistryClient(parseRepositoryRef(ref));
     const tree = async (stage: string) =>
-      (await client.getManifest(local.find((t) => t.startsWith(`${stage}-`))!))!.manifest.layers[0]!.digest;
+      (await client.getManifest(local.find((t) => entryKeyOf(t, stage))!))!.manifest.layers[0]!.digest;
     expect(await tree('iso')).toBe(await tree('tether'));
   });
 
@@ -118,7 +119,7 @@ describe('the stage cache in an OCI registry', () => {
 
   test('a tampered blob is refused, and the stage is built here instead', async () => {
     const client = new RegistryClient(parseRepositoryRef(ref));
-    const isoTag = (await entries('cache-a')).find((e) => e.startsWith('iso-'))!;
+    const isoTag = (await entries('cache-a')).find((e) => entryKeyOf(e, 'iso'))!;
     const layer = (await client.getManifest(isoTag))!.manifest.layers.find(
       (l) => l.annotations?.[TITLE_ANNOTATION] === 'image.iso',
     )!;
@@ -143,7 +144,7 @@ describe('the stage cache in an OCI registry', () => {
     await registry.stop();
     await rm(join(dir, 'cache-b', 'stages'), { recursive: true });
     await run('cp', ['-a', join(dir, 'cache-a', 'stages'), join(dir, 'cache-b', 'stages')]);
-    const isoTag = (await entries('cache-b')).find((e) => e.startsWith('iso-'))!;
+    const isoTag = (await entries('cache-b')).find((e) => entryKeyOf(e, 'iso'))!;
     await rm(join(dir, 'cache-b', 'stages', 'offline-1.0', isoTag), { recursive: true });
     const d = await build('cache-b', ['--cache-from', ref, '--cache-to', ref], 'bin-d');
     expect(warnings(d.events)).toEqual([
