@@ -111,16 +111,13 @@ export function registerBuild(program: Command): void {
         destinations,
         logger,
       );
+      const outputs = [];
       for (const [i, path] of written.entries()) {
         const digest = await digestOutput(path);
         logger.event({ type: 'output', format: plan.outputs[i], path, ...digest });
+        outputs.push({ format: plan.outputs[i]!, path, digest });
       }
-      await writeInventories(
-        plan,
-        result,
-        written.map((path, i) => ({ format: plan.outputs[i]!, path })),
-        logger,
-      );
+      await writeInventories(plan, result, outputs, logger);
       if (flags.export) {
         const dest = await exportRoot(result.final.rootfs, flags.export, plan.options.sourceDateEpoch);
         logger.event(

@@ -1,8 +1,9 @@
 import { lstat } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { exists } from '../fs/exists.js';
 import { digestOutput, type OutputDigest } from '../image/output-digest.js';
 import type { CacheEntry } from '../pipeline/cache.js';
+import { recordedDigest, recordedEntries } from '../pipeline/cache-integrity.js';
 import { sha256File } from '../pipeline/hash.js';
 import type { StageOutcome } from '../pipeline/run-pipeline.js';
 import type { BuildPlan, StageName } from '../pipeline/types.js';
@@ -54,6 +55,8 @@ export interface ManifestInputs {
   format: string;
   /** The written output (a file or a folder). */
   output: string;
+  /** Its digest, when the caller has it already (the build's `output` event). */
+  outputDigest?: OutputDigest;
   outcomes: readonly StageOutcome[];
   /** The last stage's entry: the initrd's root, the boot tree. */
   final: CacheEntry;
@@ -83,17 +86,23 @@ async function readPackages(
   return { root: i.final.rootfs, packages: [] };
 }
 
+/** The boot tree's kernel; its digest from the cache entry's manifest when the file still matches it. */
+async function describeKernel(version: string, vmlinuz: string): Promise<Manifest['kernel']> {
+  const st = await lstat(vmlinuz, { bigint: true });
+  const recorded = await recordedEntries(dirname(vmlinuz));
+  const sha256 = recordedDigest(recorded, basename(vmlinuz), st) ?? (await sha256File(vmlinuz));
+  return { version, sha256, size: Number(st.size) };
+}
+
 export async function makeManifest(i: ManifestInputs): Promise<Manifest> {
   const { plan } = i;
   const final = i.final;
-  const initrdFiles = await listRootFiles(final.rootfs);
+  const initrdFiles = await listRootFiles(final.rootfs, await recordedEntries(final.rootfs));
   const { from, root, packages } = await readPackages(i);
   const vmlinuz = join(final.bootfs, 'vmlinuz');
   const kernelVersion = final.meta.kernelVersion;
   const kernel =
-    kernelVersion && (await exists(vmlinuz))
-      ? { version: kernelVersion, sha256: await sha256File(vmlinuz), size: (await lstat(vmlinuz)).size }
-      : undefined;
+    kernelVersion && (await exists(vmlinuz)) ? await describeKernel(kernelVersion, vmlinuz) : undefined;
   const stages = i.outcomes.map(describeStage);
   return {
     manifestVersion: MANIFEST_VERSION,
@@ -108,7 +117,7 @@ export async function makeManifest(i: ManifestInputs): Promise<Manifest> {
       versionId: plan.spec.release,
     }),
     sourceDateEpoch: plan.options.sourceDateEpoch,
-    output: { name: basename(i.output), ...(await digestOutput(i.output)) },
+    output: { name: basename(i.output), ...(i.outputDigest ?? (await digestOutput(i.output))) },
     ...(kernel ? { kernel } : {}),
     ...(from ? { packagesFrom: from } : {}),
     packages,

@@ -1,25 +1,34 @@
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { recordedDigest, type ManifestEntry } from '../pipeline/cache-integrity.js';
 import { sha256File } from '../pipeline/hash.js';
 import { compareText, type FileRecord } from './types.js';
 
 /**
  * Every entry of a root, as the initrd holds it (the initrd is a cpio of this root): path,
- * type, mode, and size and sha256 for files or the target for links. Sorted by path.
+ * type, mode, and size and sha256 for files or the target for links. Sorted by path. `recorded`
+ * (the root's cache-entry manifest, pipeline/cache-integrity.ts) gives the digests of files whose
+ * size and mtime it still matches, so a no-op build does not reread the root.
  */
-export async function listRootFiles(root: string): Promise<FileRecord[]> {
+export async function listRootFiles(
+  root: string,
+  recorded: ReadonlyMap<string, ManifestEntry> = new Map(),
+): Promise<FileRecord[]> {
   const out: FileRecord[] = [];
   const walk = async (dir: string, prefix: string): Promise<void> => {
     const names = (await readdir(dir)).sort(compareText);
     for (const name of names) {
       const host = join(dir, name);
       const path = `${prefix}/${name}`;
-      const st = await lstat(host);
-      const mode = (st.mode & 0o7777).toString(8).padStart(4, '0');
+      const st = await lstat(host, { bigint: true });
+      const mode = Number(st.mode & 0o7777n)
+        .toString(8)
+        .padStart(4, '0');
       if (st.isSymbolicLink()) out.push({ path, type: 'link', mode, target: await readlink(host) });
-      else if (st.isFile())
-        out.push({ path, type: 'file', mode, size: st.size, sha256: await sha256File(host) });
-      else if (st.isDirectory()) {
+      else if (st.isFile()) {
+        const sha256 = recordedDigest(recorded, path.slice(1), st) ?? (await sha256File(host));
+        out.push({ path, type: 'file', mode, size: Number(st.size), sha256 });
+      } else if (st.isDirectory()) {
         out.push({ path, type: 'dir', mode });
         await walk(host, path);
       } else out.push({ path, type: 'other', mode });

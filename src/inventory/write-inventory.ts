@@ -2,6 +2,7 @@ import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promise
 import { exists } from '../fs/exists.js';
 import { join, resolve } from 'node:path';
 import { tempSibling } from '../image/files.js';
+import type { OutputDigest } from '../image/output-digest.js';
 import type { Logger } from '../log/logger.js';
 import { cacheLayout } from '../pipeline/cache.js';
 import { removeTree } from '../pipeline/fs-tree.js';
@@ -56,7 +57,7 @@ export async function writeInventory(i: ManifestInputs): Promise<{ manifest: str
 export async function writeInventories(
   plan: BuildPlan,
   result: PipelineResult,
-  written: readonly { format: string; path: string }[],
+  written: readonly { format: string; path: string; digest?: OutputDigest }[],
   logger: Logger,
 ): Promise<void> {
   if (!written.length) return;
@@ -74,11 +75,12 @@ export async function writeInventories(
       logger,
     });
     const pm = packageManagerFor(plan.spec.packagemanager);
-    for (const { format, path } of written) {
+    for (const { format, path, digest } of written) {
       const paths = await writeInventory({
         plan,
         format,
         output: path,
+        ...(digest ? { outputDigest: digest } : {}),
         outcomes: result.outcomes,
         entries: result.entries,
         final: result.final,

@@ -1,5 +1,5 @@
 import { lstat, readdir, readFile, readlink, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { sha256File } from './hash.js';
 import type { StageInputsRecord } from './stage-keys.js';
 
@@ -123,6 +123,30 @@ export async function readManifest(entryDir: string): Promise<Manifest | undefin
   } catch {
     return undefined;
   }
+}
+
+/**
+ * What an entry's manifest records for one of its trees, by path in the tree (`usr/bin/bash`),
+ * given the tree's folder (`<entry>/rootfs`, as CacheEntry.rootfs has it); empty for a folder
+ * that is not a cache entry's tree. A digest is as good as the cache hit that trusted the entry:
+ * use it for a file whose size and mtime still match (what the quick check compares).
+ */
+export async function recordedEntries(treeDir: string): Promise<Map<string, ManifestEntry>> {
+  const tree = basename(treeDir) as TreeName;
+  if (!TREES.includes(tree)) return new Map();
+  const record = (await readManifest(dirname(treeDir)))?.trees[tree];
+  return new Map(record && 'entries' in record ? record.entries.map((e) => [e[0], e]) : []);
+}
+
+/** The recorded digest of the file at `path` (in the tree) when `st` (its lstat) still matches the record. */
+export function recordedDigest(
+  recorded: ReadonlyMap<string, ManifestEntry>,
+  path: string,
+  st: { size: bigint; mtimeNs: bigint; isFile(): boolean },
+): string | undefined {
+  const e = recorded.get(path);
+  const matches = e?.[1] === 'f' && st.isFile() && e[5] === Number(st.size) && e[6] === String(st.mtimeNs);
+  return matches ? e[7] || undefined : undefined;
 }
 
 /**
