@@ -10,6 +10,7 @@ export default tseslint.config(
       'bin/',
       'coverage/',
       'src/spec/repo-spec.generated.ts',
+      'src/spec/repo-spec.validate.generated.ts',
       '.config/',
     ],
   },

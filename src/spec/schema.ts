@@ -1,31 +1,22 @@
-import Ajv2020, { type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
-import { readFileSync } from 'node:fs';
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import type { Diagnostic } from '../errors.js';
 import { joinPointer, type SpecDocument } from './document.js';
+import { validate } from './repo-spec.validate.generated.js';
 import { findNearest } from './suggest.js';
 
 /** Where the schema lives; the source of truth for fields, types and the generated TypeScript types. */
 export const SCHEMA_URL = new URL('../../schemas/repo-spec.schema.json', import.meta.url);
 
-let compiled: ValidateFunction | undefined;
-
-function compileSchema(): ValidateFunction {
-  if (!compiled) {
-    const schema = JSON.parse(readFileSync(SCHEMA_URL, 'utf8')) as object;
-    // verbose: the errors carry their schema, which the messages below need (known field names, anyOf branches).
-    // validateSchema: false: checking our own schema against the 2020-12 meta-schema compiled the
-    // meta-schema on every run, a fifth of a no-op build; test/unit/spec/schema-meta.test.ts checks it.
-    const ajv = new Ajv2020.default({ allErrors: true, verbose: true, strict: true, validateSchema: false });
-    compiled = ajv.compile(schema);
-  }
-  return compiled;
-}
+/**
+ * The schema as ajv compiles it with schemas/gen-validator.mjs's options, generated ahead of time
+ * (`npm run gen:validator`): compiling it at every start was ~80 ms of each command.
+ */
+const validateSpec = validate as ValidateFunction;
 
 /** Check the parsed value against the schema; every error mapped to a position and a plain message. */
 export function checkSchema(doc: SpecDocument): Diagnostic[] {
-  const validate = compileSchema();
-  if (validate(doc.value)) return [];
-  return describeErrors(validate.errors ?? []).map((d) => {
+  if (validateSpec(doc.value)) return [];
+  return describeErrors(validateSpec.errors ?? []).map((d) => {
     const { line, col } = doc.positionOf(d.at ?? d.pointer, { key: d.key });
     return { file: doc.shownAs, line, col, pointer: d.pointer, message: d.message, rule: 'schema' };
   });
