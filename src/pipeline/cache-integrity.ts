@@ -1,4 +1,5 @@
-import { lstat, readdir, readFile, readlink, stat, writeFile } from 'node:fs/promises';
+import { lstatSync, readdirSync, readlinkSync, type BigIntStats } from 'node:fs';
+import { lstat, readFile, readlink, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { sha256File } from './hash.js';
 import type { StageInputsRecord } from './stage-keys.js';
@@ -40,7 +41,7 @@ export interface Manifest {
 /** How hard a check looks: sizes and mtimes for trees, digests for artifacts; or every digest. */
 export type CheckDepth = 'quick' | 'full';
 
-function typeOf(st: Awaited<ReturnType<typeof lstat>>): string {
+function typeOf(st: BigIntStats): string {
   if (st.isFile()) return 'f';
   if (st.isDirectory()) return 'd';
   if (st.isSymbolicLink()) return 'l';
@@ -53,7 +54,9 @@ function typeOf(st: Awaited<ReturnType<typeof lstat>>): string {
 /**
  * Walk a tree (not following links) and describe every entry. `digests` says whose contents are
  * read; `reuse` gives digests already known for an unchanged path (an artifact hard-linked from
- * the parent entry), so committing does not reread them.
+ * the parent entry), so committing does not reread them. The walk itself is synchronous: an
+ * awaited lstat per file costs a thread-pool round trip, and a no-op build walks a root of
+ * hundreds of files five times faster without.
  */
 async function describeTree(
   root: string,
@@ -62,16 +65,16 @@ async function describeTree(
 ): Promise<ManifestEntry[]> {
   const out: ManifestEntry[] = [];
   const visit = async (rel: string): Promise<void> => {
-    const names = (await readdir(rel ? join(root, rel) : root)).sort();
+    const names = readdirSync(rel ? join(root, rel) : root).sort();
     for (const name of names) {
       const path = rel ? `${rel}/${name}` : name;
       const full = join(root, path);
-      const st = await lstat(full, { bigint: true });
-      const type = typeOf(st as never);
+      const st = lstatSync(full, { bigint: true });
+      const type = typeOf(st);
       const mtime = type === 'l' || type === 'd' ? '' : String(st.mtimeNs);
       const size = type === 'f' ? Number(st.size) : 0;
       let extra = '';
-      if (type === 'l') extra = await readlink(full);
+      if (type === 'l') extra = readlinkSync(full);
       else if (type === 'f' && digests) {
         const known = reuse?.get(path);
         extra = known && known[5] === size && known[6] === mtime ? known[7] : await sha256File(full);
