@@ -1,4 +1,4 @@
-import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { lstat, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { MICROVM_FILES } from '../microvm/vm-config.js';
 import { MICROVM_INIT } from '../microvm/layout.js';
@@ -10,6 +10,7 @@ import { silentLogger, type Logger } from '../log/logger.js';
 import { OUTPUT_FORMATS, type BuildPlan, type OutputFormat, type StageName } from '../pipeline/types.js';
 import { ARTIFACTS } from './artifacts.js';
 import { copyInto, tempSibling } from './files.js';
+import { sha256File } from '../pipeline/hash.js';
 
 /** The files of a kernel+initrd output folder. */
 export const INITRD_FILES = {
@@ -42,15 +43,26 @@ async function needArtifact(artifactsDir: string, name: string, format: OutputFo
   return path;
 }
 
-/** An output that is one file copied from the artifacts. */
+/**
+ * An output that is one file copied from the artifacts. A destination that already holds the
+ * same bytes (a no-op rebuild) is left as it is: comparing reads it once, a copy writes it and
+ * the build's digest of the output then reads it again.
+ */
 function singleFile(name: string, format: OutputFormat) {
   return async (source: OutputSource, dest: string): Promise<void> => {
     const file = await needArtifact(source.artifacts, name, format);
     const st = await stat(dest).catch(() => undefined);
     if (st?.isDirectory()) throw new UsageError(`output ${dest} is a folder; name the ${format} file`);
+    // lstat: a link at the destination is replaced by the file, as before.
+    const here = await lstat(dest).catch(() => undefined);
+    if (here?.isFile() && here.size === (await stat(file)).size && (await sameContents(file, dest))) return;
     await mkdir(dirname(dest), { recursive: true });
     await copyInto(file, dest);
   };
+}
+
+async function sameContents(a: string, b: string): Promise<boolean> {
+  return (await sha256File(a)) === (await sha256File(b));
 }
 
 /** Only a folder that is empty or holds nothing but a previous output of ours is replaced. */

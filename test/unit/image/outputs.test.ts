@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BuildError, UsageError } from '../../../src/errors.js';
@@ -45,6 +45,18 @@ describe('output writers', () => {
     await writeOutputs(plan, { artifacts }, { iso, 'kernel+initrd': folder });
     expect(await readFile(join(folder, 'initrd.img'), 'utf8')).toBe('new initrd\n');
     expect((await readdir(join(dir, 'out'))).sort()).toEqual(['k', 'my.iso']);
+  });
+
+  it('leaves an output file that already holds the same bytes; replaces one that differs', async () => {
+    const iso = join(dir, 'out/my.iso');
+    await writeOutputs(plan, { artifacts }, { iso });
+    const first = await stat(iso);
+    await writeOutputs(plan, { artifacts }, { iso });
+    expect((await stat(iso)).ino).toBe(first.ino);
+    // Same size, other bytes: copied again.
+    await writeFile(join(artifacts, 'image.iso'), 'IMAGE.ISO\n');
+    await writeOutputs(plan, { artifacts }, { iso });
+    expect(await readFile(iso, 'utf8')).toBe('IMAGE.ISO\n');
   });
 
   it('refuses to replace a folder holding other files, and leaves no partial output', async () => {
