@@ -475,20 +475,25 @@ async function isReadable(file: string): Promise<boolean> {
 
 /** `bash -n` each hook: a syntax error found now beats one found half-way through a build. */
 export async function checkHooksParse(hooks: FolderContents['hooks']): Promise<Finding[]> {
-  const out: Finding[] = [];
-  for (const file of Object.values(hooks)) {
-    // An unreadable hook is reported once, by the loader's read; bash would only echo it.
-    if (file === undefined || !(await isReadable(file))) continue;
-    // A clean environment: bash would otherwise source $BASH_ENV, even with -n.
-    const res = await run('bash', ['--noprofile', '--norc', '-n', file], {
-      cleanEnv: true,
-      env: { PATH: '/usr/bin:/bin' },
-      allowFailure: true,
-    });
-    if (res.exitCode === 0) continue;
-    const first = res.stderr.split('\n').find((l) => l.trim() !== '') ?? `exit status ${res.exitCode}`;
-    const m = /: line (\d+): (.*)$/.exec(first);
-    out.push({
+  // At once: each is a process start, and `validate` and every build wait for them.
+  const found = await Promise.all(Object.values(hooks).map((file) => checkHookParses(file)));
+  return found.flat();
+}
+
+async function checkHookParses(file: string | undefined): Promise<Finding[]> {
+  // An unreadable hook is reported once, by the loader's read; bash would only echo it.
+  if (file === undefined || !(await isReadable(file))) return [];
+  // A clean environment: bash would otherwise source $BASH_ENV, even with -n.
+  const res = await run('bash', ['--noprofile', '--norc', '-n', file], {
+    cleanEnv: true,
+    env: { PATH: '/usr/bin:/bin' },
+    allowFailure: true,
+  });
+  if (res.exitCode === 0) return [];
+  const first = res.stderr.split('\n').find((l) => l.trim() !== '') ?? `exit status ${res.exitCode}`;
+  const m = /: line (\d+): (.*)$/.exec(first);
+  return [
+    {
       severity: 'error',
       diagnostic: {
         file: showPath(file),
@@ -498,9 +503,8 @@ export async function checkHooksParse(hooks: FolderContents['hooks']): Promise<F
         message: `bash -n: ${m ? m[2] : first}: fix the shell syntax of ${basename(file)}`,
         rule: 'hooks-parse',
       },
-    });
-  }
-  return out;
+    },
+  ];
 }
 
 /** The drivers array must be readable without running init.sh, and hold module names. */
