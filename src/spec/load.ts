@@ -32,8 +32,11 @@ export async function loadRepoFolder(repoDir: string): Promise<LoadResult> {
 
   const folder = await scanRepoFolder(dir);
   const findings: Finding[] = [];
-  // The hooks are checked whatever state the spec is in: all problems in one run.
-  findings.push(...(await checkHooksParse(folder.hooks)));
+  // The hooks are checked whatever state the spec is in: all problems in one run. Their bash -n
+  // runs while the spec is read and checked (findings are sorted at the end).
+  const hooksParsed = checkHooksParse(folder.hooks);
+  // Awaited below; this only keeps a throw in between from leaving it unhandled.
+  hooksParsed.catch(() => undefined);
   const initText = folder.hooks.init ? await readText(folder.hooks.init, findings) : undefined;
   const drivers = initText !== undefined ? readDriversArray(initText) : undefined;
   if (folder.hooks.init && drivers) findings.push(...checkInitDrivers(folder.hooks.init, drivers));
@@ -51,6 +54,7 @@ export async function loadRepoFolder(repoDir: string): Promise<LoadResult> {
       spec = draft;
     }
   }
+  findings.push(...(await hooksParsed));
   const errors = sortDiagnostics(findings.filter((f) => f.severity === 'error').map((f) => f.diagnostic));
   const warnings = sortDiagnostics(findings.filter((f) => f.severity === 'warning').map((f) => f.diagnostic));
   return errors.length === 0 && spec ? { spec: deepFreeze(spec), errors, warnings } : { errors, warnings };
