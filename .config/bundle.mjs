@@ -49,8 +49,9 @@ await esbuild.build({
   banner: {
     js: "import { createRequire as __isobuildRequire } from 'node:module';\nconst require = __isobuildRequire(import.meta.url);",
   },
-  // Optional plugins of the CycloneDX library, not installed: it tries them and goes on.
-  external: ['xmlbuilder2', 'libxmljs2'],
+  // Loaded from node_modules: the CycloneDX library finds its resources from its own __dirname
+  // (and is loaded only when an SBOM is written).
+  external: ['@cyclonedx/cyclonedx-library'],
   plugins: [keepModuleUrls],
   logLevel: 'warning',
 });
