@@ -58,11 +58,13 @@ describe('qemuArgs', () => {
     accel: 'tcg',
   };
 
-  it('serial on stdio, no monitor, no reboot, TCG, the ISO as a CD and virtio disks', () => {
+  it('serial on stdio, no monitor, no reboot, TCG, the ISO as an AHCI CD booted first and virtio disks', () => {
     const s = qemuArgs(vm).join(' ');
     expect(s).toContain('-accel tcg -m 1024');
     expect(s).toContain('-display none -serial stdio -monitor none -no-reboot');
-    expect(s).toContain('-drive file=/i.iso,media=cdrom,readonly=on,if=ide,index=2');
+    expect(s).toContain(
+      '-device ahci,id=ahci -drive id=boot,if=none,file=/i.iso,media=cdrom,readonly=on -device ide-cd,drive=boot,bus=ahci.0,bootindex=0',
+    );
     expect(s).toContain('-drive file=/d1.img,format=raw,if=virtio -drive file=/d2.img,format=raw,if=virtio');
   });
 
@@ -96,7 +98,7 @@ describe('qemuArgs', () => {
     ]);
   });
 
-  it('IDE disks go around the CD; a USB-stick boot takes the first slot', () => {
+  it('IDE disks take the PIIX slots in order; a USB-stick boot is an AHCI hard disk with a scratch overlay', () => {
     const ide = qemuArgs({ ...vm, diskInterface: 'ide' }).join(' ');
     expect(ide).toContain('file=/d1.img,format=raw,if=ide,index=0');
     expect(ide).toContain('file=/d2.img,format=raw,if=ide,index=1');
@@ -105,8 +107,12 @@ describe('qemuArgs', () => {
       diskInterface: 'ide',
       target: { kind: 'iso', iso: '/i.iso', asDisk: true },
     }).join(' ');
-    expect(stick).toContain('file=/i.iso,format=raw,if=ide,index=0,snapshot=on');
-    expect(stick).toContain('file=/d1.img,format=raw,if=ide,index=1');
-    expect(stick).toContain('file=/d2.img,format=raw,if=ide,index=3');
+    expect(stick).toContain(
+      '-drive id=boot,if=none,file=/i.iso,format=raw,snapshot=on -device ide-hd,drive=boot,bus=ahci.0,bootindex=0',
+    );
+    expect(stick).toContain('file=/d1.img,format=raw,if=ide,index=0');
+    expect(() =>
+      qemuArgs({ ...vm, diskInterface: 'ide', disks: ['/1', '/2', '/3', '/4', '/5'] }),
+    ).toThrow(/too many IDE disks/);
   });
 });
