@@ -8,7 +8,7 @@ ISOBUILD := node dist/cli/main.js
 
 # Debian packages of every host tool isobuild runs (see src/exec/host-tools.ts; `isobuild doctor`).
 DEB_PACKAGES := mmdebstrap debootstrap xorriso isolinux syslinux-common grub-efi-amd64-bin \
-	grub-pc-bin grub-common mtools dosfstools qemu-system-x86 ovmf cpio zstd xz-utils gzip \
+	grub-pc-bin grub-common mtools dosfstools qemu-system-x86 ovmf cpio zstd lz4 xz-utils gzip \
 	rpm rpm2cpio dnf createrepo-c e2fsprogs strace busybox-static binutils kmod dpkg-dev file \
 	ca-certificates gnupg bubblewrap skopeo umoci buildah squashfs-tools tar openssl docker-registry
 

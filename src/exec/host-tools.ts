@@ -25,6 +25,7 @@ export const HOST_TOOLS = {
   cpio: 'cpio',
   gzip: 'gzip',
   zstd: 'zstd',
+  lz4: 'lz4',
   xz: 'xz-utils',
   xorriso: 'xorriso',
   mformat: 'mtools',

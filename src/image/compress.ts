@@ -11,9 +11,18 @@ type Runner = (file: string, args: readonly string[], opts?: RunOptions) => Prom
  * How each compression is produced, and the kernel option that lets a kernel read it. Thread
  * counts are fixed because multi-threaded xz and zstd split their input differently from
  * single-threaded runs, and the same root must give the same bytes on any machine. xz needs
- * --check=crc32: the kernel's decoder has no CRC64.
+ * --check=crc32: the kernel's decoder has no CRC64; lz4 needs -l, the legacy frame, the only one
+ * the kernel reads (level 4 is within 2% of -9's size at a third of its time).
  */
 export const COMPRESSORS = {
+  // Named output: lz4 writes to a stdout that is not a terminal when it is given one file only.
+  lz4: {
+    tool: 'lz4',
+    suffix: '.lz4',
+    args: ['-l', '-4', '-q', '-f'],
+    kernelOption: 'CONFIG_RD_LZ4',
+    namesOutput: true,
+  },
   gzip: { tool: 'gzip', suffix: '.gz', args: ['-n', '-9', '-k', '-f'], kernelOption: 'CONFIG_RD_GZIP' },
   zstd: {
     tool: 'zstd',
@@ -29,14 +38,16 @@ export const COMPRESSORS = {
   },
 } as const satisfies Record<
   Compression,
-  { tool: HostTool; suffix: string; args: readonly string[]; kernelOption: string }
+  { tool: HostTool; suffix: string; args: readonly string[]; kernelOption: string; namesOutput?: boolean }
 >;
 
 /**
- * `auto`'s order: zstd packs fastest and decompresses fastest (kernels from 5.9), gzip every
- * kernel reads and decompresses quickly, xz is smallest but slow on both ends.
+ * `auto`'s order for an initrd, fastest boot first. Boot time is the kernel unpacking the initrd
+ * before it can run /init: under TCG a 17 MiB bootstrap initrd unpacked in ~0.37 s from lz4 (as
+ * fast as uncompressed), ~0.75 s from zstd, for a file 20% bigger (6.9 vs 5.8 MB). zstd packs
+ * fastest (kernels from 5.9), gzip every kernel reads, xz is smallest but slow on both ends.
  */
-export const AUTO_ORDER: readonly Compression[] = ['zstd', 'gzip', 'xz'];
+export const AUTO_ORDER: readonly Compression[] = ['lz4', 'zstd', 'gzip', 'xz'];
 
 /** The compressions a choice may end up as: what preflight and the cache key must cover. */
 export function candidateCompressions(choice: CompressionChoice): readonly Compression[] {
@@ -85,8 +96,8 @@ export function pickCompression(
 
 /** The command that compresses `file` into `file<suffix>`, as run and as `isobuild plan` shows it. */
 export function compressCommand(compression: Compression, file: string): [string, string[]] {
-  const c = COMPRESSORS[compression];
-  return [c.tool, [...c.args, file]];
+  const c: (typeof COMPRESSORS)[Compression] = COMPRESSORS[compression];
+  return [c.tool, [...c.args, file, ...('namesOutput' in c ? [file + c.suffix] : [])]];
 }
 
 /** Compresses `file` next to itself, removes the original and returns the new path. */

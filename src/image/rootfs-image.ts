@@ -7,7 +7,6 @@ import { measureTree } from '../fs/measure-tree.js';
 import { containerDiskBytes } from './containerfs.js';
 import type { KernelConfig } from '../kernel/kernel-config.js';
 import type { Compression, CompressionChoice } from '../spec/types.js';
-import { AUTO_ORDER } from './compress.js';
 import { formatBytes } from './files.js';
 
 type Runner = (file: string, args: readonly string[], opts?: RunOptions) => Promise<RunResult>;
@@ -124,8 +123,15 @@ export async function makeExt4Image(run: Runner, root: string, dest: string, o: 
   }
 }
 
+/**
+ * A squashfs root is read all the time the VM runs, not unpacked once at boot: zstd's smaller
+ * image wins over lz4's faster decompression, so `auto` never takes lz4 here.
+ */
+const SQUASHFS_AUTO_ORDER: readonly Compression[] = ['zstd', 'gzip', 'xz'];
+
 /** mksquashfs's compressor for each compression, and the kernel option that reads it. */
 const SQUASHFS_COMP: Record<Compression, { comp: string; kernelOption: string }> = {
+  lz4: { comp: 'lz4', kernelOption: 'CONFIG_SQUASHFS_LZ4' },
   zstd: { comp: 'zstd', kernelOption: 'CONFIG_SQUASHFS_ZSTD' },
   gzip: { comp: 'gzip', kernelOption: 'CONFIG_SQUASHFS_ZLIB' },
   xz: { comp: 'xz', kernelOption: 'CONFIG_SQUASHFS_XZ' },
@@ -133,7 +139,7 @@ const SQUASHFS_COMP: Record<Compression, { comp: string; kernelOption: string }>
 
 /**
  * The squashfs compression for the spec's choice: an explicit one as it is; `auto` the first of
- * zstd, gzip, xz the kernel's squashfs reads (gzip when the kernel came without a config).
+ * SQUASHFS_AUTO_ORDER the kernel's squashfs reads (gzip when the kernel came without a config).
  */
 export function squashfsCompression(
   choice: CompressionChoice,
@@ -141,7 +147,7 @@ export function squashfsCompression(
 ): Compression {
   if (choice !== 'auto') return choice;
   if (!config) return 'gzip';
-  return AUTO_ORDER.find((c) => config.enabled.has(SQUASHFS_COMP[c].kernelOption)) ?? 'gzip';
+  return SQUASHFS_AUTO_ORDER.find((c) => config.enabled.has(SQUASHFS_COMP[c].kernelOption)) ?? 'gzip';
 }
 
 export function squashfsArgs(

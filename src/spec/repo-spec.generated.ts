@@ -114,9 +114,9 @@ export interface RepoSpec {
    */
   modules?: 'all' | 'drivers';
   /**
-   * initrd compression. Default auto: the best one the kernel decompresses (its config's CONFIG_RD_*: zstd, then gzip, then xz).
+   * initrd compression. Default auto: the fastest one to boot that the kernel decompresses (its config's CONFIG_RD_*: lz4, then zstd, then gzip, then xz).
    */
-  compression?: 'auto' | 'gzip' | 'zstd' | 'xz';
+  compression?: 'auto' | 'lz4' | 'gzip' | 'zstd' | 'xz';
   /**
    * Firmware the ISO boots under. Default both.
    */

@@ -10,7 +10,7 @@ export type PackageManagerName = (typeof PACKAGE_MANAGER_NAMES)[number];
 export const FLAVOURS = ['bootstrap', 'appliance'] as const;
 export type Flavour = (typeof FLAVOURS)[number];
 
-export type Compression = 'gzip' | 'zstd' | 'xz';
+export type Compression = 'lz4' | 'gzip' | 'zstd' | 'xz';
 /** The boot contracts an image can follow (src/image/profile.ts). */
 export type BootProfileName = 'isobuild' | 'vic';
 /** What a spec may ask for: a compression, or `auto` (the best one the kernel decompresses). */

@@ -6,6 +6,7 @@ import { ARTIFACTS } from '../image/artifacts.js';
 import { composeCmdline } from '../image/cmdline.js';
 import {
   COMPRESSORS,
+  AUTO_ORDER,
   candidateCompressions,
   compressCommand,
   compressFile,
@@ -104,7 +105,7 @@ export const initrdStage = defineStage<InitrdInputs>({
   describe: (inputs) => {
     const choice = inputs.compression;
     const compression = choice === 'auto' ? '$COMPRESSION' : choice;
-    const [tool, args] = compressCommand(choice === 'auto' ? 'zstd' : choice, '$TMP/initrd.cpio');
+    const [tool, args] = compressCommand(choice === 'auto' ? AUTO_ORDER[0]! : choice, '$TMP/initrd.cpio');
     return [
       choice === 'auto'
         ? `COMPRESSION=first of ${candidateCompressions(choice).join(', ')} whose CONFIG_RD_* bootfs/config-<version> enables`

@@ -354,7 +354,7 @@ describe('isobuild validate on valid repos', () => {
   });
 
   test('--json prints a validation event per repo with its diagnostics, then the error event', async () => {
-    const bad = await makeRepo('debian-12', { 'repo-spec.json': spec({ compression: 'lz4' }) });
+    const bad = await makeRepo('debian-12', { 'repo-spec.json': spec({ compression: 'brotli' }) });
     try {
       const res = await runCli(['validate', '--json', 'debian-12'], bad.root);
       expect(res.code).toBe(2);
@@ -377,7 +377,7 @@ describe('isobuild validate on valid repos', () => {
               line: 9,
               col: 18,
               pointer: '/compression',
-              message: 'must be one of "auto", "gzip", "zstd", "xz"',
+              message: 'must be one of "auto", "lz4", "gzip", "zstd", "xz"',
               rule: 'schema',
             },
           ],

@@ -5,9 +5,15 @@ import { run } from '../../../src/exec/run.js';
 import { compressFile } from '../../../src/image/compress.js';
 import type { Compression } from '../../../src/spec/types.js';
 
-const MAGIC: Record<Compression, string> = { gzip: '1f8b08', zstd: '28b52ffd', xz: 'fd377a585a00' };
+// lz4: the legacy frame's magic (0x184C2102, little-endian), the only lz4 frame the kernel reads.
+const MAGIC: Record<Compression, string> = {
+  lz4: '02214c18',
+  gzip: '1f8b08',
+  zstd: '28b52ffd',
+  xz: 'fd377a585a00',
+};
 
-describe('initrd compression (real gzip, zstd, xz)', () => {
+describe('initrd compression (real lz4, gzip, zstd, xz)', () => {
   let dir: string;
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'isobuild-compress-'));
@@ -16,13 +22,13 @@ describe('initrd compression (real gzip, zstd, xz)', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it.each(['gzip', 'zstd', 'xz'] as const)('%s: the format the kernel reads, same bytes twice', async (c) => {
+  it.each(['lz4', 'gzip', 'zstd', 'xz'] as const)('%s: the format the kernel reads, same bytes twice', async (c) => {
     const outs: Buffer[] = [];
     for (const n of [1, 2]) {
       const file = join(dir, `${c}-${n}.cpio`);
       await writeFile(file, 'initramfs '.repeat(10_000));
       const out = await compressFile(run, c, file);
-      expect(out).toBe(file + { gzip: '.gz', zstd: '.zst', xz: '.xz' }[c]);
+      expect(out).toBe(file + { lz4: '.lz4', gzip: '.gz', zstd: '.zst', xz: '.xz' }[c]);
       outs.push(await readFile(out));
     }
     expect(outs[0]!.subarray(0, MAGIC[c].length / 2).toString('hex')).toBe(MAGIC[c]);

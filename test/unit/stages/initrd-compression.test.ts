@@ -100,14 +100,15 @@ describe('kernel-aware initrd compression', () => {
     expect(image.subarray(0, 6)).toEqual(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]));
   });
 
-  it('orders auto zstd, gzip, xz and falls back to gzip without a config', () => {
+  it('orders auto lz4, zstd, gzip, xz and falls back to gzip without a config', () => {
     const config = (text: string) => ({ path: '/b/config-x', enabled: parseKernelConfig(text) });
-    const all = config('CONFIG_RD_GZIP=y\nCONFIG_RD_XZ=y\nCONFIG_RD_ZSTD=y\n');
-    expect(pickCompression('auto', all).compression).toBe('zstd');
+    const all = config('CONFIG_RD_GZIP=y\nCONFIG_RD_XZ=y\nCONFIG_RD_ZSTD=y\nCONFIG_RD_LZ4=y\n');
+    expect(pickCompression('auto', all).compression).toBe('lz4');
+    expect(pickCompression('auto', config('CONFIG_RD_GZIP=y\nCONFIG_RD_ZSTD=y\n')).compression).toBe('zstd');
     expect(pickCompression('auto', config('CONFIG_RD_XZ=y\n')).compression).toBe('xz');
     expect(pickCompression('auto', undefined).compression).toBe('gzip');
-    expect(() => pickCompression('auto', config('CONFIG_RD_LZ4=y\n'))).toThrow(
-      /enables none of CONFIG_RD_ZSTD, CONFIG_RD_GZIP, CONFIG_RD_XZ/,
+    expect(() => pickCompression('auto', config('CONFIG_RD_LZMA=y\n'))).toThrow(
+      /enables none of CONFIG_RD_LZ4, CONFIG_RD_ZSTD, CONFIG_RD_GZIP, CONFIG_RD_XZ/,
     );
   });
 });
