@@ -22,20 +22,23 @@ describe('initrd compression (real lz4, gzip, zstd, xz)', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it.each(['lz4', 'gzip', 'zstd', 'xz'] as const)('%s: the format the kernel reads, same bytes twice', async (c) => {
-    const outs: Buffer[] = [];
-    for (const n of [1, 2]) {
-      const file = join(dir, `${c}-${n}.cpio`);
-      await writeFile(file, 'initramfs '.repeat(10_000));
-      const out = await compressFile(run, c, file);
-      expect(out).toBe(file + { lz4: '.lz4', gzip: '.gz', zstd: '.zst', xz: '.xz' }[c]);
-      outs.push(await readFile(out));
-    }
-    expect(outs[0]!.subarray(0, MAGIC[c].length / 2).toString('hex')).toBe(MAGIC[c]);
-    expect(outs[0]!.equals(outs[1]!)).toBe(true);
-    if (c === 'xz') {
-      const list = await run('xz', ['--robot', '--list', join(dir, 'xz-1.cpio.xz')]);
-      expect(list.stdout).toMatch(/\tCRC32\t/); // the kernel's xz decoder has no CRC64
-    }
-  });
+  it.each(['lz4', 'gzip', 'zstd', 'xz'] as const)(
+    '%s: the format the kernel reads, same bytes twice',
+    async (c) => {
+      const outs: Buffer[] = [];
+      for (const n of [1, 2]) {
+        const file = join(dir, `${c}-${n}.cpio`);
+        await writeFile(file, 'initramfs '.repeat(10_000));
+        const out = await compressFile(run, c, file);
+        expect(out).toBe(file + { lz4: '.lz4', gzip: '.gz', zstd: '.zst', xz: '.xz' }[c]);
+        outs.push(await readFile(out));
+      }
+      expect(outs[0]!.subarray(0, MAGIC[c].length / 2).toString('hex')).toBe(MAGIC[c]);
+      expect(outs[0]!.equals(outs[1]!)).toBe(true);
+      if (c === 'xz') {
+        const list = await run('xz', ['--robot', '--list', join(dir, 'xz-1.cpio.xz')]);
+        expect(list.stdout).toMatch(/\tCRC32\t/); // the kernel's xz decoder has no CRC64
+      }
+    },
+  );
 });

@@ -111,8 +111,8 @@ describe('qemuArgs', () => {
       '-drive id=boot,if=none,file=/i.iso,format=raw,snapshot=on -device ide-hd,drive=boot,bus=ahci.0,bootindex=0',
     );
     expect(stick).toContain('file=/d1.img,format=raw,if=ide,index=0');
-    expect(() =>
-      qemuArgs({ ...vm, diskInterface: 'ide', disks: ['/1', '/2', '/3', '/4', '/5'] }),
-    ).toThrow(/too many IDE disks/);
+    expect(() => qemuArgs({ ...vm, diskInterface: 'ide', disks: ['/1', '/2', '/3', '/4', '/5'] })).toThrow(
+      /too many IDE disks/,
+    );
   });
 });

@@ -137,7 +137,9 @@ describe('locateRepo, listRepoFolders, loadRepo', () => {
   });
 
   test('loadRepo throws a SpecError carrying every diagnostic', async () => {
-    const f = await makeRepo('debian-12', { 'repo-spec.json': specJson({ init: 'x', compression: 'brotli' }) });
+    const f = await makeRepo('debian-12', {
+      'repo-spec.json': specJson({ init: 'x', compression: 'brotli' }),
+    });
     fixtures.push(f);
     const err = await loadRepo('debian-12', f.root).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SpecError);
