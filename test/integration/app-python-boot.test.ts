@@ -91,7 +91,10 @@ describe('debian-12-python app appliance', () => {
           'none',
         ],
         ...['-kernel', join(boot, 'vmlinuz'), '-initrd', initrd],
-        ...['-append', `console=tty0 console=ttyS0,115200 panic=-1 ${loaded.spec.cmdline} ${KNOBS}`],
+        ...[
+          '-append',
+          `console=tty0 console=ttyS0,115200 panic=-1 cryptomgr.notests ${loaded.spec.cmdline} ${KNOBS}`,
+        ],
       ],
       { timeoutMs: 300_000, input: '' },
     );

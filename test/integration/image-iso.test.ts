@@ -53,7 +53,7 @@ describe('initrd + iso stages on a tiny root', () => {
     const initrd = await readFile(join(first, 'initrd.img'));
     expect(initrd.readUInt32LE(0)).toBe(0xfd2fb528); // zstd frame magic
     expect(await readFile(join(first, 'cmdline'), 'utf8')).toBe(
-      'console=tty0 console=ttyS0,115200 panic=-1 isobuild.test=1\n',
+      'console=tty0 console=ttyS0,115200 panic=-1 cryptomgr.notests isobuild.test=1\n',
     );
     expect((await stat(join(first, 'vmlinuz'))).mtimeMs / 1000).toBe(SDE);
     const info = await run('xorriso', ['-indev', join(first, 'image.iso'), '-pvd_info']);

@@ -6,14 +6,14 @@ import { volumeIdentity } from '../../../src/image/volume.js';
 describe('kernel command line', () => {
   it('puts ttyS0 last so the serial port gets /dev/console, then the spec, then the stages', () => {
     expect(composeCmdline({ cmdline: '', profile: 'isobuild' })).toBe(
-      'console=tty0 console=ttyS0,115200 panic=-1',
+      'console=tty0 console=ttyS0,115200 panic=-1 cryptomgr.notests',
     );
     expect(
       composeCmdline(
         { cmdline: ' quiet ', profile: 'isobuild' },
         { cmdline: ['appCmds=x', 'appEnd=poweroff'] },
       ),
-    ).toBe('console=tty0 console=ttyS0,115200 panic=-1 quiet appCmds=x appEnd=poweroff');
+    ).toBe('console=tty0 console=ttyS0,115200 panic=-1 cryptomgr.notests quiet appCmds=x appEnd=poweroff');
   });
 
   it("vic: VIC's line, logging on ttyS1 (ttyS0 is the tether's attach channel)", () => {
