@@ -82,7 +82,9 @@ async function runInitrd(ctx: StageContext, inputs: InitrdInputs): Promise<void>
 
 export const initrdStage = defineStage<InitrdInputs>({
   name: 'initrd',
-  version: 2,
+  // 3: the isobuild profile's kernel line gained cryptomgr.notests (a profile is keyed by its
+  // name, not by its line).
+  version: 3,
   mutatesRoot: false,
   applies: () => true,
   inputs: (plan) => ({
