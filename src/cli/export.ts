@@ -8,6 +8,7 @@ import { parseImageRef } from '../oci/image-ref.js';
 import { exportOciImage } from '../oci/write-image.js';
 import { defaultBuildOptions, makePlan, parseTarget, planUpTo } from '../pipeline/plan.js';
 import { preflight } from '../pipeline/preflight.js';
+import { TARGETS } from '../pipeline/targets.js';
 import { runPipeline } from '../pipeline/run-pipeline.js';
 import { loadRepo } from '../spec/load.js';
 import { loggerFor, reposDir, type GlobalOptions } from './context.js';
@@ -36,7 +37,7 @@ export function registerExport(program: Command): void {
     )
     .option(
       '-t, --target <target>',
-      'which flavour the stages build (bootstrap | appliance | app ...)',
+      `the target whose stages build the root (${TARGETS.join(', ')})`,
       'bootstrap',
     )
     .option('--lock-timeout <seconds>', 'how long to wait for another build of the same repo', '1800')

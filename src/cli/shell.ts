@@ -6,6 +6,7 @@ import { writeEvent } from '../log/events.js';
 import { defaultBuildOptions, makePlan, parseTarget, planUpTo } from '../pipeline/plan.js';
 import { preflight } from '../pipeline/preflight.js';
 import { runPipeline } from '../pipeline/run-pipeline.js';
+import { TARGETS } from '../pipeline/targets.js';
 import type { BuildPlan } from '../pipeline/types.js';
 import { loadRepo } from '../spec/load.js';
 import { consoleWriter, loggerFor, reposDir, type GlobalOptions } from './context.js';
@@ -38,7 +39,7 @@ export function registerShell(program: Command): void {
     )
     .option(
       '-t, --target <target>',
-      'which flavour the stages build (bootstrap | appliance | app ...)',
+      `the target whose stages build the root (${TARGETS.join(', ')})`,
       'bootstrap',
     )
     .option('--lock-timeout <seconds>', 'how long to wait for another build of the same repo', '1800')
