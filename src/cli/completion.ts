@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
+import { TARGETS } from '../pipeline/targets.js';
 
 /** Options of a command and of the root program, for completion. */
 function optionsOf(cmd: Command): string[] {
@@ -8,7 +9,8 @@ function optionsOf(cmd: Command): string[] {
 
 /**
  * bash and zsh completion scripts generated from the registered commands, so a command added
- * to commands.ts completes without touching this file. Repo names come from `isobuild list`.
+ * to commands.ts completes without touching this file. Repo names come from `isobuild list`,
+ * target names (after -t/--target) from the targets table.
  */
 export function completionScript(shell: 'bash' | 'zsh', program: Command): string {
   const commands = program.commands.map((c) => c.name()).filter((n) => n !== 'completion');
@@ -20,7 +22,7 @@ _isobuild_repos() {
   isobuild list --json 2>/dev/null | sed -n 's/.*"repo":"\\([^"]*\\)".*/\\1/p'
 }
 _isobuild() {
-  local cur=\${COMP_WORDS[COMP_CWORD]} cmd="" opts="" i
+  local cur=\${COMP_WORDS[COMP_CWORD]} prev=\${COMP_WORDS[COMP_CWORD-1]} cmd="" opts="" i
   for ((i = 1; i < COMP_CWORD; i++)); do
     case \${COMP_WORDS[i]} in -*) ;; *) cmd=\${COMP_WORDS[i]}; break ;; esac
   done
@@ -28,7 +30,9 @@ _isobuild() {
 ${cases}
     *) opts="${optionsOf(program).join(' ')}" ;;
   esac
-  if [[ $cur == -* ]]; then
+  if [[ $prev == -t || $prev == --target ]]; then
+    COMPREPLY=($(compgen -W "${TARGETS.join(' ')}" -- "$cur"))
+  elif [[ $cur == -* ]]; then
     COMPREPLY=($(compgen -W "$opts" -- "$cur"))
   elif [[ -z $cmd ]]; then
     COMPREPLY=($(compgen -W "${commands.join(' ')} help $(_isobuild_repos)" -- "$cur"))

@@ -26,6 +26,13 @@ test('bash: commands, repos and options complete', async () => {
   expect(await complete(['isobuild', 'clean', '--pack'])).toEqual(['--packages']);
 });
 
+test('bash: target names after -t and --target', async () => {
+  expect(await complete(['isobuild', 'build', 'debian-12', '--target', 'fire'])).toEqual(['firecracker']);
+  expect((await complete(['isobuild', 'plan', 'debian-12', '-t', 'rootfs'])).sort()).toEqual(
+    expect.arrayContaining(['rootfs', 'rootfs-tar', 'rootfs-ext4', 'rootfs-squashfs']),
+  );
+});
+
 test('zsh gets a script too; an unknown shell is a usage error', async () => {
   const zsh = await runCli(['completion', 'zsh'], ROOT);
   expect(zsh.code).toBe(0);
