@@ -26,18 +26,26 @@ export async function extractKernelFile(
 ): Promise<void> {
   const scratch = await mkdtemp(join(tmpDir, 'kernel-'));
   try {
-    if (kernel.format === 'rpm') {
-      const cpio = await run('rpm2cpio', [kernel.path], { binaryStdout: true });
-      await run('cpio', ['-idm', '--quiet', '--no-absolute-filenames'], {
-        cwd: scratch,
-        input: cpio.stdoutBuffer ?? Buffer.alloc(0),
-      });
-    } else {
-      await run('dpkg-deb', ['-x', kernel.path, scratch]);
-    }
+    await unpackKernelFile(kernel, scratch, run);
     await mergeTree(scratch, root, { stage });
   } finally {
     await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The first half of extractKernelFile: the package's files in an empty scratch folder. It needs
+ * no root, so iso-base runs it while the package manager is still making one, and merges later.
+ */
+export async function unpackKernelFile(kernel: KernelFile, scratch: string, run: Runner): Promise<void> {
+  if (kernel.format === 'rpm') {
+    const cpio = await run('rpm2cpio', [kernel.path], { binaryStdout: true });
+    await run('cpio', ['-idm', '--quiet', '--no-absolute-filenames'], {
+      cwd: scratch,
+      input: cpio.stdoutBuffer ?? Buffer.alloc(0),
+    });
+  } else {
+    await run('dpkg-deb', ['-x', kernel.path, scratch]);
   }
 }
 
