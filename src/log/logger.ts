@@ -155,3 +155,21 @@ export function teeLogger(base: Logger, path: string): Logger & { close(): Promi
       }),
   };
 }
+
+/**
+ * `base` with every line it is given marked by `prefix`: the log of work that runs beside
+ * other work (iso-base's kernel download beside the bootstrap) stays readable when interleaved.
+ */
+export function prefixLogger(base: Logger, prefix: string): Logger {
+  const mark = (s: string) => s.replace(/^(?=.)/gm, prefix);
+  return {
+    debug: (msg) => base.debug(mark(msg)),
+    info: (msg) => base.info(mark(msg)),
+    warn: (msg) => base.warn(mark(msg)),
+    error: (msg) => base.error(mark(msg)),
+    event: (ev, human) => base.event(ev, human),
+    output: (chunk) => base.output(mark(chunk)),
+    attachFile: (p) => base.attachFile(p),
+    detachFile: () => base.detachFile(),
+  };
+}
