@@ -1,4 +1,15 @@
-import { copyFile, lstat, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import {
+  copyFile,
+  link,
+  lstat,
+  mkdir,
+  mkdtemp,
+  readFile,
+  readdir,
+  rename,
+  rm,
+  writeFile,
+} from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { BuildError, CommandError } from '../errors.js';
 import { exists } from '../fs/exists.js';
@@ -16,14 +27,20 @@ import {
   dpkgFilterScript,
   renderDpkgDocsConfig,
 } from './apt-docs.js';
-import { aimHostSources, APT_SOURCES_ENV, findAptSources, findHostSources } from './apt-sources.js';
+import {
+  aimHostSources,
+  APT_SOURCES_ENV,
+  findAptSources,
+  findHostSources,
+  type AptSources,
+} from './apt-sources.js';
 import { checkListsFreshness, digestSources, formatAge, stampLists } from './lists-age.js';
 import { readDpkgStatus } from '../inventory/dpkg-status.js';
 import { packageKey, type InstalledPackage } from '../inventory/types.js';
 import { sha256File } from '../pipeline/hash.js';
 import { fetchAptIndex, lookupAptIndex } from './apt-index.js';
 import { LOCK_PINS, makeAptPins } from './apt-pins.js';
-import type { PackageManager, PmContext, PmSpec } from './types.js';
+import type { EarlyKernel, PackageManager, PmContext, PmSpec } from './types.js';
 import { quoteWord } from '../exec/shell-quote.js';
 import { readToolVersion } from '../exec/tool-version.js';
 
@@ -192,20 +209,26 @@ function logFilteredBytes(ctx: PmContext, bytes: number): void {
   );
 }
 
-async function setupRoot(ctx: PmContext, basePackages: readonly string[]): Promise<void> {
-  checkPackageArgs(basePackages);
+/** The sources files mmdebstrap gets: host sources aimed at the spec's release (copies in `dir`). */
+async function prepareSources(ctx: PmContext, dir: string): Promise<AptSources> {
   const sources = await findAptSources(ctx.spec);
   if (sources.origin === 'host') {
     const { release, apt } = ctx.spec;
-    sources.files = await aimHostSources(sources.files, release, apt.components, join(ctx.tmpDir, 'sources'));
+    sources.files = await aimHostSources(sources.files, release, apt.components, dir);
   }
+  return sources;
+}
+
+async function setupRoot(ctx: PmContext, basePackages: readonly string[]): Promise<void> {
+  checkPackageArgs(basePackages);
+  const sources = await prepareSources(ctx, join(ctx.tmpDir, 'sources'));
   ctx.logger.info(`apt sources (${sources.origin}): ${sources.files.join(' ')}`);
   for (const dir of APT_CACHE_DIRS) await mkdir(join(ctx.pkgCacheDir, dir.inCache), { recursive: true });
   // mmdebstrap wants an empty target, and iso-base has already laid out the root and run base.sh.
   const target = join(ctx.tmpDir, 'mmdebstrap-root');
   const env: Record<string, string> = {};
   if (ctx.sourceDateEpoch !== undefined) env.SOURCE_DATE_EPOCH = String(ctx.sourceDateEpoch);
-  const keys = await prepareKeys(ctx);
+  const keys = await prepareKeys(ctx, join(ctx.tmpDir, 'apt-keyring'));
   const dpkgFilters = dpkgDocFilters(ctx.spec);
   let docs: { config: string; script: string } | undefined;
   if (dpkgFilters.length) {
@@ -268,14 +291,68 @@ async function setupRoot(ctx: PmContext, basePackages: readonly string[]): Promi
  * file stays in the package cache, so a second build downloads nothing.
  */
 async function downloadKernel(ctx: PmContext, name: string): Promise<KernelFile[]> {
-  checkPackageArgs([name]);
-  const archives = join(ctx.pkgCacheDir, APT_CACHE_DIRS[0].inCache);
-  await mkdir(archives, { recursive: true });
   const config = join(ctx.tmpDir, 'apt-download.conf');
   await writeFile(
     config,
     makeAptDownloadConfig(ctx.rootfs, join(ctx.pkgCacheDir, APT_CACHE_DIRS[1].inCache)),
   );
+  return fetchKernelDeb(ctx, name, config);
+}
+
+/**
+ * downloadKernel beside mmdebstrap, when the package lists in the package cache are young
+ * enough for the bootstrap to skip its update (the same decision setupRoot makes): apt then
+ * reads no root, only the sources and keys the bootstrap gets and those lists. Stale lists:
+ * undefined, the lists come from the bootstrap's own update and downloadKernel runs after it.
+ */
+async function downloadKernelBesideSetup(ctx: PmContext, name: string): Promise<EarlyKernel | undefined> {
+  const work = join(ctx.tmpDir, 'kernel-apt');
+  const sources = await prepareSources(ctx, join(work, 'aimed'));
+  const digest = await digestSources(sources.files);
+  const stamp = await readFile(listsStamp(ctx), 'utf8').catch(() => '');
+  const freshness = await checkListsFreshness(listsStamp(ctx), digest, ctx.listsMaxAge);
+  if (!freshness.fresh) {
+    ctx.logger.info(
+      `apt: kernel fetched after mmdebstrap, with the lists its update brings (${freshness.why})`,
+    );
+    return undefined;
+  }
+  ctx.logger.info(
+    `apt: kernel fetched beside mmdebstrap, with the cached package lists (${formatAge(freshness.ageSeconds)} old)`,
+  );
+  const keys = await prepareKeys(ctx, join(work, 'keyring'));
+  const dirs = await makeStandaloneAptDirs(work, sources.files);
+  const config = join(work, 'apt.conf');
+  await writeFile(
+    config,
+    makeAptStandaloneConfig({
+      ...dirs,
+      trustedParts: keys?.keyringDir ?? HOST_TRUSTED_PARTS,
+      lists: join(ctx.pkgCacheDir, APT_CACHE_DIRS[1].inCache),
+      archives: join(ctx.pkgCacheDir, APT_CACHE_DIRS[0].inCache),
+    }),
+  );
+  const files = await fetchKernelDeb(ctx, name, config);
+  return {
+    files,
+    // The bootstrap retries with fresh lists when the cached ones fail it: the kernel they name may differ.
+    outdated: async () =>
+      (await readFile(listsStamp(ctx), 'utf8').catch(() => '')) === stamp
+        ? undefined
+        : 'the bootstrap refreshed the package lists',
+  };
+}
+
+/**
+ * Follow `name` to its kernel package and download that into the package cache's archives.
+ * apt-get download works in a folder of its own beside them and the file is renamed in: the
+ * bootstrap's sync-in may copy the archives while a download runs, and must never see half a
+ * file (its sync-out would copy that back over the whole one).
+ */
+async function fetchKernelDeb(ctx: PmContext, name: string, config: string): Promise<KernelFile[]> {
+  checkPackageArgs([name]);
+  const archives = join(ctx.pkgCacheDir, APT_CACHE_DIRS[0].inCache);
+  await mkdir(archives, { recursive: true });
   const env = { ...makeAptEnv(ctx.sourceDateEpoch), APT_CONFIG: config };
   let pkg = name;
   let control = '';
@@ -287,15 +364,21 @@ async function downloadKernel(ctx: PmContext, name: string): Promise<KernelFile[
     if (!next) break;
     pkg = next;
   }
-  // apt-get download keeps a file already there whose hashes match the lists.
-  await ctx.run('apt-get', ['download', pkg], { env, cleanEnv: true, cwd: archives });
   const pool = /^Filename: (\S+\.deb)$/m.exec(control)?.[1];
-  const file = pool && join(archives, basename(pool));
-  if (!file || !(await exists(file)))
-    throw new BuildError(
-      `apt-get download ${pkg}: no ${pool ? basename(pool) : '.deb'} in ${archives}`,
-      ctx.stage,
-    );
+  if (!pool) throw new BuildError(`apt-cache show ${pkg}: no Filename field`, ctx.stage);
+  const file = join(archives, basename(pool));
+  const staging = await mkdtemp(join(dirname(archives), 'kernel-download-'));
+  try {
+    const staged = join(staging, basename(pool));
+    // apt-get download keeps a file already there whose hashes match the lists.
+    if (await exists(file)) await link(file, staged);
+    await ctx.run('apt-get', ['download', pkg], { env, cleanEnv: true, cwd: staging });
+    if (!(await exists(staged)))
+      throw new BuildError(`apt-get download ${pkg}: no ${basename(pool)} in ${staging}`, ctx.stage);
+    await rename(staged, file);
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
   return [{ path: file, format: 'deb' }];
 }
 
@@ -324,6 +407,60 @@ export function makeAptDownloadConfig(root: string, lists: string): string {
   );
 }
 
+/** The folders of an apt that works on no root, under `work`: the sources copied in, the rest empty. */
+async function makeStandaloneAptDirs(
+  work: string,
+  sources: readonly string[],
+): Promise<{ etc: string; state: string; cache: string }> {
+  const etc = join(work, 'etc');
+  const dirs = { etc, state: join(work, 'state'), cache: join(work, 'cache') };
+  for (const dir of ['sources.list.d', 'apt.conf.d', 'preferences.d'])
+    await mkdir(join(etc, dir), { recursive: true });
+  await mkdir(dirs.cache, { recursive: true });
+  await mkdir(dirs.state, { recursive: true });
+  await writeFile(join(dirs.state, 'status'), '');
+  for (const [i, file] of sources.entries()) {
+    const text = await readFile(file, 'utf8');
+    await writeFile(join(etc, 'sources.list.d', standaloneSourcesName(i, text)), text);
+  }
+  return dirs;
+}
+
+/** mmdebstrap reads a sources file of any name; apt's sources.list.d only *.list and *.sources. */
+export function standaloneSourcesName(index: number, text: string): string {
+  return `${String(index).padStart(2, '0')}-isobuild.${/^Types:/im.test(text) ? 'sources' : 'list'}`;
+}
+
+/**
+ * apt.conf for downloading without a root: the configuration folder is `etc` (the bootstrap's
+ * sources, no pins, no apt.conf.d: nothing of the host's but its keys, so it picks what the
+ * root's apt would), an empty dpkg status, the package cache's lists and archives.
+ */
+export function makeAptStandaloneConfig(dirs: {
+  etc: string;
+  state: string;
+  cache: string;
+  trustedParts: string;
+  lists: string;
+  archives: string;
+}): string {
+  for (const dir of Object.values(dirs))
+    if (/["\n\\]/.test(dir)) throw new BuildError(`apt cannot use a path with quotes or newlines: ${dir}`);
+  return [
+    'Dir "/";',
+    `Dir::Etc "${dirs.etc}/";`,
+    `Dir::Etc::TrustedParts "${dirs.trustedParts}/";`,
+    `Dir::State "${dirs.state}/";`,
+    `Dir::State::status "${dirs.state}/status";`,
+    `Dir::State::Lists "${dirs.lists}/";`,
+    `Dir::Cache "${dirs.cache}/";`,
+    `Dir::Cache::Archives "${dirs.archives}/";`,
+    'Dir::Cache::pkgcache "";',
+    'Dir::Cache::srcpkgcache "";',
+    '',
+  ].join('\n');
+}
+
 /** A repo key's name as apt reads it from trusted.gpg.d: .asc when armoured, else .gpg. */
 export function keyFileName(file: string, content: Buffer): string {
   const stem = basename(file).replace(/\.(asc|gpg)$/, '');
@@ -336,9 +473,11 @@ export function keyFileName(file: string, content: Buffer): string {
  * The repo's GPG keys (for third-party apt repos), named so apt reads them, in a keyring
  * folder that also holds the host's trusted keys: mmdebstrap's --keyring replaces the default.
  */
-async function prepareKeys(ctx: PmContext): Promise<{ keyringDir: string; files: string[] } | undefined> {
+async function prepareKeys(
+  ctx: PmContext,
+  keyringDir: string,
+): Promise<{ keyringDir: string; files: string[] } | undefined> {
   if (!ctx.spec.gpgKeys.length) return undefined;
-  const keyringDir = join(ctx.tmpDir, 'apt-keyring');
   await mkdir(keyringDir, { recursive: true });
   for (const name of await readdir(HOST_TRUSTED_PARTS).catch(() => [] as string[])) {
     if (name.endsWith('.gpg') || name.endsWith('.asc'))
@@ -487,9 +626,13 @@ export const aptPackageManager: PackageManager = {
       }
       case 'download-kernel':
         return [
+          '# with young cached package lists these run beside mmdebstrap, from no root: APT_CONFIG=$TMP/kernel-apt/apt.conf',
+          "#   (the bootstrap's sources and keys, PKGCACHE/apt/lists, an empty dpkg status); else after it, on ROOT",
           `apt-cache show --no-all-versions ${args.join(' ')}   # a metapackage: follow Depends to linux-image-*`,
-          'cd PKGCACHE/apt/archives && apt-get download KERNEL_PACKAGE   # lists from PKGCACHE/apt/lists',
-          ...describeKernelFile({ path: 'PKGCACHE/apt/archives/KERNEL_PACKAGE.deb', format: 'deb' }),
+          'cd PKGCACHE/apt/kernel-download-XXXXXX && apt-get download KERNEL_PACKAGE && mv KERNEL_PACKAGE.deb PKGCACHE/apt/archives/',
+          ...describeKernelFile({ path: 'PKGCACHE/apt/archives/KERNEL_PACKAGE.deb', format: 'deb' }).map(
+            (line) => (line.startsWith('merge') ? `${line}   # after mmdebstrap` : line),
+          ),
         ];
       case 'clean':
         return [
@@ -522,6 +665,7 @@ export const aptPackageManager: PackageManager = {
   setup: setupRoot,
   install: installPackages,
   downloadKernel,
+  downloadKernelBesideSetup,
   async runScript(ctx, args) {
     const action = parseAptScript(args);
     if (!action) return;

@@ -47,6 +47,13 @@ export interface PmContext {
   run(file: string, args: readonly string[], opts?: RunOptions): Promise<RunResult>;
 }
 
+/** What downloadKernelBesideSetup fetched. */
+export interface EarlyKernel {
+  files: KernelFile[];
+  /** Asked after setup: why downloadKernel might now fetch other files (apt: setup refreshed the lists), or undefined. */
+  outdated(): Promise<string | undefined>;
+}
+
 /**
  * One interface, one file per package manager, registered in src/pm/index.ts as a
  * Record<PackageManagerName, PackageManager> so a missing adapter fails the type check.
@@ -94,6 +101,14 @@ export interface PackageManager {
    * installs the kernel with `install`.
    */
   downloadKernel?(ctx: PmContext, name: string): Promise<KernelFile[]>;
+  /**
+   * downloadKernel while `setup` is still making the root (so from no root), or undefined when
+   * the adapter cannot yet (apt: its cached package lists are stale, so only setup's update
+   * brings lists to fetch with). iso-base runs it beside setup and unpacks the files to a
+   * scratch folder; when it fails, or setup made its result outdated, iso-base calls
+   * downloadKernel after setup instead. ctx.run stops its commands when setup fails.
+   */
+  downloadKernelBesideSetup?(ctx: PmContext, name: string): Promise<EarlyKernel | undefined>;
   /**
    * Why packages_script_staging's words would fail (an unknown subcommand, an option, a bad
    * package name), or undefined: checked at validate time, so a bad script never reaches a build.

@@ -1,9 +1,18 @@
-import { mkdir, symlink, lstat } from 'node:fs/promises';
+import { mkdir, rm, symlink, lstat } from 'node:fs/promises';
+import { BuildError } from '../errors.js';
+import { prefixLogger } from '../log/logger.js';
+import { mergeTree } from '../rootfs/merge-tree.js';
+import type { EarlyKernel } from '../pm/types.js';
 import { basename, join } from 'node:path';
 import type { ToolNeed } from '../exec/host-tools.js';
 import { hookInputsOf, hookTools, runHook, type HookInputs } from '../hooks/run-hook.js';
 import { moveKernelToBootfs } from '../kernel/boot-files.js';
-import { describeKernelFile, extractKernelFile, kernelFileTools } from '../kernel/extract-kernel.js';
+import {
+  describeKernelFile,
+  extractKernelFile,
+  kernelFileTools,
+  unpackKernelFile,
+} from '../kernel/extract-kernel.js';
 import { findKernelImage, findKernels, pickKernelVersion } from '../kernel/find-kernel.js';
 import { decompressModules, modulesDirOf, runDepmod } from '../kernel/modules.js';
 import { checkRootAgainstLock } from '../lock/use-lock.js';
@@ -44,8 +53,14 @@ async function runIsoBase(ctx: StageContext, inputs: IsoBaseInputs): Promise<voi
   await layOutRoot(ctx);
   if (inputs.hook) await runHook(ctx, inputs.hook);
   ctx.logger.info(`setting up ${inputs.pm.packagemanager} with ${inputs.base.length} base packages`);
-  await pm.setup(pmCtx, inputs.base);
-  await installKernel(ctx, inputs);
+  const early = fetchKernelBesideSetup(ctx, inputs);
+  try {
+    await pm.setup(pmCtx, inputs.base);
+  } catch (err) {
+    await early?.end();
+    throw err;
+  }
+  await installKernel(ctx, inputs, early);
   await checkRootAgainstLock(ctx, inputs);
   const version = await prepareKernel(ctx);
   await pm.clean(pmCtx);
@@ -61,9 +76,89 @@ async function layOutRoot(ctx: StageContext): Promise<void> {
   if (!(await lstat(lib64).catch(() => undefined))) await symlink('/lib', lib64);
 }
 
-async function installKernel(ctx: StageContext, inputs: IsoBaseInputs): Promise<void> {
+/** The kernel package fetched and unpacked while the package manager sets the root up. */
+interface KernelBesideSetup {
+  /**
+   * The scratch folders to merge into the root, or why the kernel is to be fetched after setup
+   * (undefined: the adapter declined and said why).
+   */
+  result: Promise<{ dirs: string[]; early: EarlyKernel } | { why: string | undefined }>;
+  /** Stop what still runs (setup failed), wait for it, remove the scratch folder. */
+  end(): Promise<void>;
+}
+
+/**
+ * kernel_install: files, when the adapter can fetch from no root: the download and the unpacking
+ * need only the package cache, so they run beside setup. The merge into the root waits for
+ * setup (merging earlier would break the merged-/usr links the bootstrap makes).
+ */
+function fetchKernelBesideSetup(ctx: StageContext, inputs: IsoBaseInputs): KernelBesideSetup | undefined {
+  const pm = packageManagerOf(inputs);
+  const { kernel } = inputs;
+  if (kernel.kind !== 'package' || !inputs.unpackKernel || !pm.downloadKernelBesideSetup) return undefined;
+  const stop = new AbortController();
+  // Its commands' lines interleave with setup's in the stage log: marked, they stay apart.
+  const logger = prefixLogger(ctx.logger, 'beside setup: ');
+  const run: StageContext['run'] = (file, args, opts) =>
+    stop.signal.aborted
+      ? Promise.reject(new BuildError(`${file}: not started, setup failed`, ctx.stage))
+      : ctx.run(file, args, { ...opts, logger, signal: stop.signal });
+  const scratch = join(ctx.tmpDir, 'kernel-beside-setup');
+  const started = performance.now();
+  const result = (async () => {
+    const early = await pm.downloadKernelBesideSetup!({ ...pmContextOf(ctx, inputs), run }, kernel.name);
+    if (!early) return { why: undefined };
+    const dirs: string[] = [];
+    for (const [i, file] of early.files.entries()) {
+      const dir = join(scratch, String(i));
+      await mkdir(dir, { recursive: true });
+      await unpackKernelFile(file, dir, run);
+      dirs.push(dir);
+    }
+    const names = early.files.map((f) => basename(f.path)).join(', ');
+    const seconds = ((performance.now() - started) / 1000).toFixed(2);
+    ctx.logger.info(`kernel package ${names} fetched and unpacked beside ${pm.name} setup (${seconds} s)`);
+    return { dirs, early };
+  })().catch(async (err: unknown) => {
+    await rm(scratch, { recursive: true, force: true });
+    return { why: stop.signal.aborted ? 'setup failed' : `it failed: ${firstLine(err)}` };
+  });
+  return {
+    result,
+    end: async () => {
+      stop.abort();
+      await result;
+      await rm(scratch, { recursive: true, force: true });
+    },
+  };
+}
+
+function firstLine(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? '';
+}
+
+async function installKernel(
+  ctx: StageContext,
+  inputs: IsoBaseInputs,
+  early?: KernelBesideSetup,
+): Promise<void> {
   const { kernel } = inputs;
   const pm = packageManagerOf(inputs);
+  if (kernel.kind === 'package' && inputs.unpackKernel && early) {
+    const fetched = await early.result;
+    const outdated = 'dirs' in fetched ? await fetched.early.outdated() : fetched.why;
+    if ('dirs' in fetched && !outdated) {
+      try {
+        for (const dir of fetched.dirs) await mergeTree(dir, ctx.rootfs, { stage: ctx.stage });
+      } finally {
+        await early.end();
+      }
+      return;
+    }
+    await early.end();
+    if (outdated)
+      ctx.logger.warn(`kernel fetched beside setup not used (${outdated}): fetching it after setup`);
+  }
   if (kernel.kind === 'package' && inputs.unpackKernel) {
     // Only the kernel's own files: its dependency tail (udev, initramfs-tools, klibc...) and
     // maintainer scripts never run; depmod below is all the kernel needs.
@@ -114,9 +209,13 @@ function describeIsoBase(inputs: IsoBaseInputs): string[] {
   const lines = ['mkdir ROOT BOOTFS && ln -s /lib ROOT/lib64'];
   if (inputs.hook) lines.push(`PKGDIR=BUNDLE bash -c '. "$0"' ${inputs.hook.file}   # see docs/hooks.md`);
   lines.push(...pm.describe(spec, 'setup', inputs.base));
-  if (kernel.kind === 'package' && inputs.unpackKernel)
+  if (kernel.kind === 'package' && inputs.unpackKernel) {
+    if (pm.downloadKernelBesideSetup)
+      lines.push(
+        `# the kernel's download and unpacking start with ${pm.name}'s setup above; the merge waits for it`,
+      );
     lines.push(...pm.describe(spec, 'download-kernel', [kernel.name]));
-  else if (kernel.kind === 'package') lines.push(...pm.describe(spec, 'install', [kernel.name]));
+  } else if (kernel.kind === 'package') lines.push(...pm.describe(spec, 'install', [kernel.name]));
   else lines.push(...describeKernelFile(kernel));
   lines.push(
     'find ROOT/lib/modules/VERSION -name "*.ko.xz" -o -name "*.ko.zst" -o -name "*.ko.gz" | xargs -r xz/zstd/gzip -d',
