@@ -1,18 +1,10 @@
-import { mkdir, rm, symlink, lstat } from 'node:fs/promises';
-import { BuildError } from '../errors.js';
-import { prefixLogger } from '../log/logger.js';
-import { mergeTree } from '../rootfs/merge-tree.js';
-import type { EarlyKernel } from '../pm/types.js';
+import { mkdir, symlink, lstat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { ToolNeed } from '../exec/host-tools.js';
 import { hookInputsOf, hookTools, runHook, type HookInputs } from '../hooks/run-hook.js';
 import { moveKernelToBootfs } from '../kernel/boot-files.js';
-import {
-  describeKernelFile,
-  extractKernelFile,
-  kernelFileTools,
-  unpackKernelFile,
-} from '../kernel/extract-kernel.js';
+import { describeKernelFile, extractKernelFile, kernelFileTools } from '../kernel/extract-kernel.js';
+import { startKernelBesideSetup, type KernelBesideSetup } from '../kernel/kernel-beside-setup.js';
 import { findKernelImage, findKernels, pickKernelVersion } from '../kernel/find-kernel.js';
 import { decompressModules, modulesDirOf, runDepmod } from '../kernel/modules.js';
 import { checkRootAgainstLock } from '../lock/use-lock.js';
@@ -76,65 +68,16 @@ async function layOutRoot(ctx: StageContext): Promise<void> {
   if (!(await lstat(lib64).catch(() => undefined))) await symlink('/lib', lib64);
 }
 
-/** The kernel package fetched and unpacked while the package manager sets the root up. */
-interface KernelBesideSetup {
-  /**
-   * The scratch folders to merge into the root, or why the kernel is to be fetched after setup
-   * (undefined: the adapter declined and said why).
-   */
-  result: Promise<{ dirs: string[]; early: EarlyKernel } | { why: string | undefined }>;
-  /** Stop what still runs (setup failed), wait for it, remove the scratch folder. */
-  end(): Promise<void>;
-}
-
-/**
- * kernel_install: files, when the adapter can fetch from no root: the download and the unpacking
- * need only the package cache, so they run beside setup. The merge into the root waits for
- * setup (merging earlier would break the merged-/usr links the bootstrap makes).
- */
+/** kernel_install: files, and the adapter can fetch from no root: the kernel's download starts with setup. */
 function fetchKernelBesideSetup(ctx: StageContext, inputs: IsoBaseInputs): KernelBesideSetup | undefined {
   const pm = packageManagerOf(inputs);
   const { kernel } = inputs;
   if (kernel.kind !== 'package' || !inputs.unpackKernel || !pm.downloadKernelBesideSetup) return undefined;
-  const stop = new AbortController();
-  // Its commands' lines interleave with setup's in the stage log: marked, they stay apart.
-  const logger = prefixLogger(ctx.logger, 'beside setup: ');
-  const run: StageContext['run'] = (file, args, opts) =>
-    stop.signal.aborted
-      ? Promise.reject(new BuildError(`${file}: not started, setup failed`, ctx.stage))
-      : ctx.run(file, args, { ...opts, logger, signal: stop.signal });
-  const scratch = join(ctx.tmpDir, 'kernel-beside-setup');
-  const started = performance.now();
-  const result = (async () => {
-    const early = await pm.downloadKernelBesideSetup!({ ...pmContextOf(ctx, inputs), run }, kernel.name);
-    if (!early) return { why: undefined };
-    const dirs: string[] = [];
-    for (const [i, file] of early.files.entries()) {
-      const dir = join(scratch, String(i));
-      await mkdir(dir, { recursive: true });
-      await unpackKernelFile(file, dir, run);
-      dirs.push(dir);
-    }
-    const names = early.files.map((f) => basename(f.path)).join(', ');
-    const seconds = ((performance.now() - started) / 1000).toFixed(2);
-    ctx.logger.info(`kernel package ${names} fetched and unpacked beside ${pm.name} setup (${seconds} s)`);
-    return { dirs, early };
-  })().catch(async (err: unknown) => {
-    await rm(scratch, { recursive: true, force: true });
-    return { why: stop.signal.aborted ? 'setup failed' : `it failed: ${firstLine(err)}` };
-  });
-  return {
-    result,
-    end: async () => {
-      stop.abort();
-      await result;
-      await rm(scratch, { recursive: true, force: true });
-    },
-  };
-}
-
-function firstLine(err: unknown): string {
-  return (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? '';
+  return startKernelBesideSetup(
+    ctx,
+    (run) => pm.downloadKernelBesideSetup!({ ...pmContextOf(ctx, inputs), run }, kernel.name),
+    `${pm.name} setup`,
+  );
 }
 
 async function installKernel(
@@ -144,21 +87,7 @@ async function installKernel(
 ): Promise<void> {
   const { kernel } = inputs;
   const pm = packageManagerOf(inputs);
-  if (kernel.kind === 'package' && inputs.unpackKernel && early) {
-    const fetched = await early.result;
-    const outdated = 'dirs' in fetched ? await fetched.early.outdated() : fetched.why;
-    if ('dirs' in fetched && !outdated) {
-      try {
-        for (const dir of fetched.dirs) await mergeTree(dir, ctx.rootfs, { stage: ctx.stage });
-      } finally {
-        await early.end();
-      }
-      return;
-    }
-    await early.end();
-    if (outdated)
-      ctx.logger.warn(`kernel fetched beside setup not used (${outdated}): fetching it after setup`);
-  }
+  if (await early?.merge(ctx.rootfs)) return;
   if (kernel.kind === 'package' && inputs.unpackKernel) {
     // Only the kernel's own files: its dependency tail (udev, initramfs-tools, klibc...) and
     // maintainer scripts never run; depmod below is all the kernel needs.

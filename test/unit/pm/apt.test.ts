@@ -21,6 +21,8 @@ import {
   keyFileName,
   makeAptConfig,
   makeAptDownloadConfig,
+  makeAptStandaloneConfig,
+  standaloneSourcesName,
   mmdebstrapArgs,
   parseAptScript,
 } from '../../../src/pm/apt.js';
@@ -327,4 +329,40 @@ test('the download config reads the lists from the package cache and writes no b
   expect(conf).toContain('Dir::State::Lists "/c/apt/lists/";');
   expect(conf).toContain('Dir::Cache::pkgcache "";');
   expect(() => makeAptDownloadConfig('/r', '/c/"x')).toThrow(BuildError);
+});
+
+test("the config for the kernel beside mmdebstrap reads no root and none of the host's apt but its keys", () => {
+  const conf = makeAptStandaloneConfig({
+    etc: '/t/kernel-apt/etc',
+    state: '/t/kernel-apt/state',
+    cache: '/t/kernel-apt/cache',
+    trustedParts: '/etc/apt/trusted.gpg.d',
+    lists: '/c/apt/lists',
+    archives: '/c/apt/archives',
+  });
+  // Dir::Etc holds the sources.list.d, apt.conf.d and preferences.d apt reads: only ours.
+  expect(conf).toContain('Dir::Etc "/t/kernel-apt/etc/";');
+  expect(conf).toContain('Dir::Etc::TrustedParts "/etc/apt/trusted.gpg.d/";');
+  expect(conf).toContain('Dir::State::status "/t/kernel-apt/state/status";');
+  expect(conf).toContain('Dir::State::Lists "/c/apt/lists/";');
+  expect(conf).toContain('Dir::Cache::Archives "/c/apt/archives/";');
+  expect(conf).toContain('Dir::Cache::pkgcache "";');
+  expect(conf).not.toMatch(/Chroot|\/root\//);
+  expect(() =>
+    makeAptStandaloneConfig({
+      etc: '/t/"e',
+      state: '/s',
+      cache: '/c',
+      trustedParts: '/k',
+      lists: '/l',
+      archives: '/a',
+    }),
+  ).toThrow(BuildError);
+});
+
+test('sources files keep their format under the names sources.list.d reads', () => {
+  expect(standaloneSourcesName(0, 'Types: deb\nURIs: http://m/debian\nSuites: bookworm\n')).toBe(
+    '00-isobuild.sources',
+  );
+  expect(standaloneSourcesName(3, 'deb http://m/debian bookworm main\n')).toBe('03-isobuild.list');
 });
