@@ -434,7 +434,8 @@ export function standaloneSourcesName(index: number, text: string): string {
 /**
  * apt.conf for downloading without a root: the configuration folder is `etc` (the bootstrap's
  * sources, no pins, no apt.conf.d: nothing of the host's but its keys, so it picks what the
- * root's apt would), an empty dpkg status, the package cache's lists and archives.
+ * root's apt would), an empty dpkg status, the package cache's lists and archives, a binary
+ * cache in `cache` (a scratch folder).
  */
 export function makeAptStandaloneConfig(dirs: {
   etc: string;
@@ -455,7 +456,9 @@ export function makeAptStandaloneConfig(dirs: {
     `Dir::State::Lists "${dirs.lists}/";`,
     `Dir::Cache "${dirs.cache}/";`,
     `Dir::Cache::Archives "${dirs.archives}/";`,
-    'Dir::Cache::pkgcache "";',
+    // A binary cache in the scratch folder: built by the first apt-cache (~0.7 s of parsing the
+    // lists), read by the second and by apt-get download (~0.2 s each instead of ~0.7 s).
+    `Dir::Cache::pkgcache "${dirs.cache}/pkgcache.bin";`,
     'Dir::Cache::srcpkgcache "";',
     '',
   ].join('\n');

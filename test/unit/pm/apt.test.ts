@@ -346,7 +346,9 @@ test("the config for the kernel beside mmdebstrap reads no root and none of the 
   expect(conf).toContain('Dir::State::status "/t/kernel-apt/state/status";');
   expect(conf).toContain('Dir::State::Lists "/c/apt/lists/";');
   expect(conf).toContain('Dir::Cache::Archives "/c/apt/archives/";');
-  expect(conf).toContain('Dir::Cache::pkgcache "";');
+  // Its binary cache stays in the scratch folder, never beside the package cache's lists.
+  expect(conf).toContain('Dir::Cache::pkgcache "/t/kernel-apt/cache/pkgcache.bin";');
+  expect(conf).toContain('Dir::Cache::srcpkgcache "";');
   expect(conf).not.toMatch(/Chroot|\/root\//);
   expect(() =>
     makeAptStandaloneConfig({
