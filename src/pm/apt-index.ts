@@ -1,12 +1,12 @@
 import { copyFile, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { parseStanzas } from '../inventory/dpkg-status.js';
 import { packageKey, type SourceIndex, type SourcePackage } from '../inventory/types.js';
 import { APT_CACHE_DIRS, makeAptEnv } from './apt-chroot.js';
-import { aimHostSources, findAptSources } from './apt-sources.js';
+import { aimedAptSources } from './apt-sources.js';
+import { HOST_TRUSTED_PARTS, prepareKeys } from './apt-keys.js';
+import { writeStandaloneAptConfig } from './apt-standalone.js';
 import type { PmContext } from './types.js';
-
-const HOST_TRUSTED_PARTS = '/etc/apt/trusted.gpg.d';
 
 /** "Origin Codename" of a suite's (In)Release file. */
 function releaseLabel(text: string): string {
@@ -135,53 +135,19 @@ async function parseLists(listsDir: string, names: readonly string[]): Promise<S
 export async function fetchAptIndex(ctx: PmContext): Promise<SourceIndex> {
   const dir = join(ctx.tmpDir, 'apt-index');
   const lists = join(dir, 'lists');
-  const parts = join(dir, 'sources.list.d');
-  const trusted = join(dir, 'trusted.gpg.d');
-  await Promise.all([
-    mkdir(join(lists, 'partial'), { recursive: true }),
-    mkdir(join(dir, 'cache/archives/partial'), { recursive: true }),
-    mkdir(parts, { recursive: true }),
-    mkdir(trusted, { recursive: true }),
-  ]);
+  await mkdir(join(lists, 'partial'), { recursive: true });
   const cachedLists = join(ctx.pkgCacheDir, APT_CACHE_DIRS[1].inCache);
   for (const e of await readdir(cachedLists, { withFileTypes: true }).catch(() => []))
     if (e.isFile() && e.name !== 'lock') await copyFile(join(cachedLists, e.name), join(lists, e.name));
-
-  const sources = await findAptSources(ctx.spec);
-  const files =
-    sources.origin === 'host'
-      ? await aimHostSources(sources.files, ctx.spec.release, ctx.spec.apt.components, join(dir, 'aimed'))
-      : sources.files;
-  for (const [i, f] of files.entries()) {
-    const ext = f.endsWith('.sources') ? '.sources' : '.list';
-    await copyFile(
-      f,
-      join(parts, `${String(i).padStart(2, '0')}-${basename(f).replace(/\.(list|sources)$/, '')}${ext}`),
-    );
-  }
-  for (const n of await readdir(HOST_TRUSTED_PARTS).catch(() => [] as string[]))
-    if (n.endsWith('.gpg') || n.endsWith('.asc'))
-      await copyFile(join(HOST_TRUSTED_PARTS, n), join(trusted, n));
-  for (const key of ctx.spec.gpgKeys) await copyFile(key, join(trusted, basename(key)));
-
-  const status = join(dir, 'status');
-  await writeFile(status, '');
-  const config = join(dir, 'apt.conf');
-  await writeFile(
-    config,
-    [
-      `Dir::State "${dir}/";`,
-      `Dir::State::Lists "${lists}/";`,
-      `Dir::State::status "${status}";`,
-      `Dir::Cache "${dir}/cache/";`,
-      `Dir::Etc::SourceList "/dev/null";`,
-      `Dir::Etc::SourceParts "${parts}/";`,
-      `Dir::Etc::TrustedParts "${trusted}/";`,
-      `Dir::Etc::Preferences "/dev/null";`,
-      `Dir::Etc::PreferencesParts "${dir}/none/";`,
-      '',
-    ].join('\n'),
-  );
+  const sources = await aimedAptSources(ctx.spec, join(dir, 'aimed'));
+  const keys = await prepareKeys(ctx.spec.gpgKeys, join(dir, 'keyring'));
+  const config = await writeStandaloneAptConfig(dir, {
+    sources: sources.files,
+    trustedParts: keys?.keyringDir ?? HOST_TRUSTED_PARTS,
+    lists,
+    // Nothing is downloaded but lists.
+    archives: join(dir, 'archives'),
+  });
   await ctx.run('apt-get', ['update'], {
     env: { ...makeAptEnv(ctx.sourceDateEpoch), APT_CONFIG: config },
     cleanEnv: true,

@@ -140,3 +140,16 @@ export function suiteOfSources(text: string): string | undefined {
   }
   return undefined;
 }
+
+/** The sources files mmdebstrap gets: the host's aimed at the spec's release (copies in `dir`). */
+export async function aimedAptSources(
+  spec: Pick<ResolvedSpec, 'apt' | 'release'>,
+  dir: string,
+): Promise<AptSources> {
+  const sources = await findAptSources(spec);
+  if (sources.origin === 'host') {
+    const { release, apt } = spec;
+    sources.files = await aimHostSources(sources.files, release, apt.components, dir);
+  }
+  return sources;
+}

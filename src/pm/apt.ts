@@ -1,15 +1,4 @@
-import {
-  copyFile,
-  link,
-  lstat,
-  mkdir,
-  mkdtemp,
-  readFile,
-  readdir,
-  rename,
-  rm,
-  writeFile,
-} from 'node:fs/promises';
+import { link, lstat, mkdir, mkdtemp, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { BuildError, CommandError } from '../errors.js';
 import { exists } from '../fs/exists.js';
@@ -27,25 +16,20 @@ import {
   dpkgFilterScript,
   renderDpkgDocsConfig,
 } from './apt-docs.js';
-import {
-  aimHostSources,
-  APT_SOURCES_ENV,
-  findAptSources,
-  findHostSources,
-  type AptSources,
-} from './apt-sources.js';
+import { aimedAptSources, APT_SOURCES_ENV, findAptSources, findHostSources } from './apt-sources.js';
 import { checkListsFreshness, digestSources, formatAge, stampLists } from './lists-age.js';
 import { readDpkgStatus } from '../inventory/dpkg-status.js';
 import { packageKey, type InstalledPackage } from '../inventory/types.js';
 import { sha256File } from '../pipeline/hash.js';
 import { fetchAptIndex, lookupAptIndex } from './apt-index.js';
 import { LOCK_PINS, makeAptPins } from './apt-pins.js';
+import { HOST_TRUSTED_PARTS, prepareKeys } from './apt-keys.js';
+import { writeStandaloneAptConfig } from './apt-standalone.js';
 import type { EarlyKernel, PackageManager, PmContext, PmSpec } from './types.js';
 import { quoteWord } from '../exec/shell-quote.js';
 import { readToolVersion } from '../exec/tool-version.js';
 
 const MERGED_USR_HOOKS = '/usr/share/mmdebstrap/hooks/merged-usr';
-const HOST_TRUSTED_PARTS = '/etc/apt/trusted.gpg.d';
 
 /** What apt package arguments may look like: name, name=version, name/suite, name:arch. */
 const PACKAGE_ARG = /^[a-z0-9][a-z0-9+.~_-]*(:[a-z0-9-]+)?([=/][A-Za-z0-9+.~:_-]+)?$/;
@@ -209,26 +193,16 @@ function logFilteredBytes(ctx: PmContext, bytes: number): void {
   );
 }
 
-/** The sources files mmdebstrap gets: host sources aimed at the spec's release (copies in `dir`). */
-async function prepareSources(ctx: PmContext, dir: string): Promise<AptSources> {
-  const sources = await findAptSources(ctx.spec);
-  if (sources.origin === 'host') {
-    const { release, apt } = ctx.spec;
-    sources.files = await aimHostSources(sources.files, release, apt.components, dir);
-  }
-  return sources;
-}
-
 async function setupRoot(ctx: PmContext, basePackages: readonly string[]): Promise<void> {
   checkPackageArgs(basePackages);
-  const sources = await prepareSources(ctx, join(ctx.tmpDir, 'sources'));
+  const sources = await aimedAptSources(ctx.spec, join(ctx.tmpDir, 'sources'));
   ctx.logger.info(`apt sources (${sources.origin}): ${sources.files.join(' ')}`);
   for (const dir of APT_CACHE_DIRS) await mkdir(join(ctx.pkgCacheDir, dir.inCache), { recursive: true });
   // mmdebstrap wants an empty target, and iso-base has already laid out the root and run base.sh.
   const target = join(ctx.tmpDir, 'mmdebstrap-root');
   const env: Record<string, string> = {};
   if (ctx.sourceDateEpoch !== undefined) env.SOURCE_DATE_EPOCH = String(ctx.sourceDateEpoch);
-  const keys = await prepareKeys(ctx, join(ctx.tmpDir, 'apt-keyring'));
+  const keys = await prepareKeys(ctx.spec.gpgKeys, join(ctx.tmpDir, 'apt-keyring'));
   const dpkgFilters = dpkgDocFilters(ctx.spec);
   let docs: { config: string; script: string } | undefined;
   if (dpkgFilters.length) {
@@ -307,7 +281,7 @@ async function downloadKernel(ctx: PmContext, name: string): Promise<KernelFile[
  */
 async function downloadKernelBesideSetup(ctx: PmContext, name: string): Promise<EarlyKernel | undefined> {
   const work = join(ctx.tmpDir, 'kernel-apt');
-  const sources = await prepareSources(ctx, join(work, 'aimed'));
+  const sources = await aimedAptSources(ctx.spec, join(work, 'aimed'));
   const digest = await digestSources(sources.files);
   const stamp = await readFile(listsStamp(ctx), 'utf8').catch(() => '');
   const freshness = await checkListsFreshness(listsStamp(ctx), digest, ctx.listsMaxAge);
@@ -320,18 +294,13 @@ async function downloadKernelBesideSetup(ctx: PmContext, name: string): Promise<
   ctx.logger.info(
     `apt: kernel fetched beside mmdebstrap, with the cached package lists (${formatAge(freshness.ageSeconds)} old)`,
   );
-  const keys = await prepareKeys(ctx, join(work, 'keyring'));
-  const dirs = await makeStandaloneAptDirs(work, sources.files);
-  const config = join(work, 'apt.conf');
-  await writeFile(
-    config,
-    makeAptStandaloneConfig({
-      ...dirs,
-      trustedParts: keys?.keyringDir ?? HOST_TRUSTED_PARTS,
-      lists: join(ctx.pkgCacheDir, APT_CACHE_DIRS[1].inCache),
-      archives: join(ctx.pkgCacheDir, APT_CACHE_DIRS[0].inCache),
-    }),
-  );
+  const keys = await prepareKeys(ctx.spec.gpgKeys, join(work, 'keyring'));
+  const config = await writeStandaloneAptConfig(work, {
+    sources: sources.files,
+    trustedParts: keys?.keyringDir ?? HOST_TRUSTED_PARTS,
+    lists: join(ctx.pkgCacheDir, APT_CACHE_DIRS[1].inCache),
+    archives: join(ctx.pkgCacheDir, APT_CACHE_DIRS[0].inCache),
+  });
   const files = await fetchKernelDeb(ctx, name, config);
   return {
     files,
@@ -405,95 +374,6 @@ export function makeAptDownloadConfig(root: string, lists: string): string {
       '\n',
     )
   );
-}
-
-/** The folders of an apt that works on no root, under `work`: the sources copied in, the rest empty. */
-async function makeStandaloneAptDirs(
-  work: string,
-  sources: readonly string[],
-): Promise<{ etc: string; state: string; cache: string }> {
-  const etc = join(work, 'etc');
-  const dirs = { etc, state: join(work, 'state'), cache: join(work, 'cache') };
-  for (const dir of ['sources.list.d', 'apt.conf.d', 'preferences.d'])
-    await mkdir(join(etc, dir), { recursive: true });
-  await mkdir(dirs.cache, { recursive: true });
-  await mkdir(dirs.state, { recursive: true });
-  await writeFile(join(dirs.state, 'status'), '');
-  for (const [i, file] of sources.entries()) {
-    const text = await readFile(file, 'utf8');
-    await writeFile(join(etc, 'sources.list.d', standaloneSourcesName(i, text)), text);
-  }
-  return dirs;
-}
-
-/** mmdebstrap reads a sources file of any name; apt's sources.list.d only *.list and *.sources. */
-export function standaloneSourcesName(index: number, text: string): string {
-  return `${String(index).padStart(2, '0')}-isobuild.${/^Types:/im.test(text) ? 'sources' : 'list'}`;
-}
-
-/**
- * apt.conf for downloading without a root: the configuration folder is `etc` (the bootstrap's
- * sources, no pins, no apt.conf.d: nothing of the host's but its keys, so it picks what the
- * root's apt would), an empty dpkg status, the package cache's lists and archives, a binary
- * cache in `cache` (a scratch folder).
- */
-export function makeAptStandaloneConfig(dirs: {
-  etc: string;
-  state: string;
-  cache: string;
-  trustedParts: string;
-  lists: string;
-  archives: string;
-}): string {
-  for (const dir of Object.values(dirs))
-    if (/["\n\\]/.test(dir)) throw new BuildError(`apt cannot use a path with quotes or newlines: ${dir}`);
-  return [
-    'Dir "/";',
-    `Dir::Etc "${dirs.etc}/";`,
-    `Dir::Etc::TrustedParts "${dirs.trustedParts}/";`,
-    `Dir::State "${dirs.state}/";`,
-    `Dir::State::status "${dirs.state}/status";`,
-    `Dir::State::Lists "${dirs.lists}/";`,
-    `Dir::Cache "${dirs.cache}/";`,
-    `Dir::Cache::Archives "${dirs.archives}/";`,
-    // A binary cache in the scratch folder: built by the first apt-cache (~0.7 s of parsing the
-    // lists), read by the second and by apt-get download (~0.2 s each instead of ~0.7 s).
-    `Dir::Cache::pkgcache "${dirs.cache}/pkgcache.bin";`,
-    'Dir::Cache::srcpkgcache "";',
-    '',
-  ].join('\n');
-}
-
-/** A repo key's name as apt reads it from trusted.gpg.d: .asc when armoured, else .gpg. */
-export function keyFileName(file: string, content: Buffer): string {
-  const stem = basename(file).replace(/\.(asc|gpg)$/, '');
-  return content.subarray(0, 64).toString('latin1').includes('-----BEGIN PGP')
-    ? `${stem}.asc`
-    : `${stem}.gpg`;
-}
-
-/**
- * The repo's GPG keys (for third-party apt repos), named so apt reads them, in a keyring
- * folder that also holds the host's trusted keys: mmdebstrap's --keyring replaces the default.
- */
-async function prepareKeys(
-  ctx: PmContext,
-  keyringDir: string,
-): Promise<{ keyringDir: string; files: string[] } | undefined> {
-  if (!ctx.spec.gpgKeys.length) return undefined;
-  await mkdir(keyringDir, { recursive: true });
-  for (const name of await readdir(HOST_TRUSTED_PARTS).catch(() => [] as string[])) {
-    if (name.endsWith('.gpg') || name.endsWith('.asc'))
-      await copyFile(join(HOST_TRUSTED_PARTS, name), join(keyringDir, name));
-  }
-  const files: string[] = [];
-  for (const key of ctx.spec.gpgKeys) {
-    const content = await readFile(key);
-    const dest = join(keyringDir, keyFileName(key, content));
-    await writeFile(dest, content);
-    files.push(dest);
-  }
-  return { keyringDir, files };
 }
 
 /**

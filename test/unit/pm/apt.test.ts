@@ -18,14 +18,13 @@ import {
   aptPackageManager,
   checkPackageArgs,
   kernelDependency,
-  keyFileName,
   makeAptConfig,
   makeAptDownloadConfig,
-  makeAptStandaloneConfig,
-  standaloneSourcesName,
   mmdebstrapArgs,
   parseAptScript,
 } from '../../../src/pm/apt.js';
+import { keyFileName } from '../../../src/pm/apt-keys.js';
+import { makeAptStandaloneConfig, standaloneSourcesName } from '../../../src/pm/apt-standalone.js';
 import type { ResolvedSpec } from '../../../src/spec/types.js';
 
 let tmp: DirectoryResult;
