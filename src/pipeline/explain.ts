@@ -4,7 +4,7 @@ import { firstDifferingStage } from '../inventory/diff.js';
 import type { StageRecord } from '../inventory/manifest.js';
 import { readManifest } from './cache-integrity.js';
 import { entryKeyOf, lookupEntry, type CacheLayout } from './cache.js';
-import { linkStages, type StageInputsRecord } from './stage-keys.js';
+import { linkStages, type LinkedStages, type StageInputsRecord } from './stage-keys.js';
 import type { BuildPlan, StageName } from './types.js';
 
 /**
@@ -27,9 +27,13 @@ export interface StageExplanation {
   readonly comparedWith?: string;
 }
 
-export async function explainPlan(plan: BuildPlan, layout: CacheLayout): Promise<StageExplanation[]> {
+export async function explainPlan(
+  plan: BuildPlan,
+  layout: CacheLayout,
+  linked?: Pick<LinkedStages, 'links' | 'records'>,
+): Promise<StageExplanation[]> {
   const repo = plan.spec.name;
-  const { links, records } = await linkStages(plan);
+  const { links, records } = linked ?? (await linkStages(plan));
   const cached = await Promise.all(links.map((l) => lookupEntry(layout, repo, l.stage, l.key)));
   const deepest = cached.findLastIndex((e) => e !== undefined);
   const out: StageExplanation[] = [];

@@ -20,6 +20,7 @@ import {
 import { freeBytes, isNoSpace, MiB, mountPointOf } from '../fs/disk-space.js';
 import { measureTree } from '../fs/measure-tree.js';
 import { openBuildSession } from './build-session.js';
+import { explainPlan } from './explain.js';
 import { checkEntry, readManifest } from './cache-integrity.js';
 import { copyTree, linkTree, removeTree } from './fs-tree.js';
 import { acquireLock } from './lock.js';
@@ -109,6 +110,11 @@ export async function runPipeline(
         start = pulled;
       }
     }
+    // A no-op build (every stage at hand) asks nothing more of the cache.
+    const whyRebuilt =
+      plan.options.noCache || start === links.length - 1
+        ? new Map<StageName, readonly string[]>()
+        : await rebuildReasons(plan, layout, links, records);
     const outcomes: StageOutcome[] = [];
     const entries: (CacheEntry | undefined)[] = [];
     let parent: CacheEntry | undefined;
@@ -143,7 +149,11 @@ export async function runPipeline(
           pushes.push(options.remote.push(links[index]!, found[index]!));
         continue;
       }
-      logger.event({ type: 'stage', stage: stage.name, status: 'start', key }, `${counter} ${stage.name}...`);
+      const why = whyRebuilt.get(stage.name);
+      logger.event(
+        { type: 'stage', stage: stage.name, status: 'start', key, ...(why ? { reasons: why } : {}) },
+        `${counter} ${stage.name}...${why ? ` (rebuilds: ${why.join('; ')})` : ''}`,
+      );
       try {
         parent = await runStage(plan, stage, values[index]!, key, records[index]!, parent, layout, logger);
         entries.push(parent);
@@ -177,6 +187,26 @@ export async function runPipeline(
     await session?.close();
     await lock.release();
   }
+}
+
+/**
+ * Why each stage that has an older entry for this repo is built again ("staging.sh changed"),
+ * as `plan --explain` says it; a stage whose only reason is its parent's rebuild is left out.
+ * Said in the stage's start line, so an unexpected rebuild explains itself in the build's output.
+ */
+async function rebuildReasons(
+  plan: BuildPlan,
+  layout: CacheLayout,
+  links: readonly StageLink[],
+  records: readonly StageInputsRecord[],
+): Promise<Map<StageName, readonly string[]>> {
+  const out = new Map<StageName, readonly string[]>();
+  for (const e of await explainPlan(plan, layout, { links: [...links], records: [...records] })) {
+    if (e.status !== 'rebuild' || !e.comparedWith) continue;
+    const own = e.reasons.filter((r) => !r.startsWith('its parent ('));
+    if (own.length) out.set(e.stage, own);
+  }
+  return out;
 }
 
 /**

@@ -1,7 +1,7 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { dir as tmpDir, type DirectoryResult } from 'tmp-promise';
-import { silentLogger } from '../../../src/log/logger.js';
+import { silentLogger, type Logger } from '../../../src/log/logger.js';
 import { cacheLayout, entryDir } from '../../../src/pipeline/cache.js';
 import { explainPlan, formatExplanation } from '../../../src/pipeline/explain.js';
 import { runPipeline } from '../../../src/pipeline/run-pipeline.js';
@@ -146,4 +146,27 @@ test('a changed tool is named, and an entry built on another parent says so', as
     'minimise: rebuild, because tool versions changed (xorriso, BusyBox); the entry compared with was built on another staging entry',
     'tether: rebuild, because tool versions changed (xorriso, BusyBox); its parent (minimise) rebuilds',
   ]);
+});
+
+test('the build says why it builds a stage again over an older entry, in its start line and event', async () => {
+  await runPipeline(plan(), silentLogger);
+  await writeFile(join(repoDir, 'staging.sh'), 'echo staging v2\n');
+  const lines: string[] = [];
+  const starts: unknown[] = [];
+  const recording: Logger = {
+    ...silentLogger,
+    event(ev, human) {
+      if (ev.type === 'stage' && ev.status === 'start') starts.push(ev);
+      if (human) lines.push(human);
+    },
+  };
+  await runPipeline(plan(), recording);
+  // Only the stage with a reason of its own says it: the later ones rebuild because of their parent.
+  expect(lines.filter((l) => l.includes('rebuilds:'))).toEqual([
+    '[2/4] staging... (rebuilds: staging.sh changed)',
+  ]);
+  expect(starts).toContainEqual(
+    expect.objectContaining({ stage: 'staging', reasons: ['staging.sh changed'] }),
+  );
+  expect(starts).toContainEqual(expect.not.objectContaining({ reasons: expect.anything() }));
 });
