@@ -4,20 +4,9 @@
  * bootstrap init's contract (markers, containerfs disk, poweroff), and a StageContext built by
  * hand for running the initrd and iso stages outside the pipeline.
  */
-import {
-  chmod,
-  copyFile,
-  mkdir,
-  mkdtemp,
-  readdir,
-  rename,
-  rm,
-  stat,
-  symlink,
-  writeFile,
-} from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, copyFile, mkdir, readdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { debianDeb, makeOnce, testCacheRoot } from '../helpers/test-cache.js';
 import { run } from '../../src/exec/run.js';
 import { silentLogger } from '../../src/log/logger.js';
 import type { BuildPlan, StageMeta, StageName } from '../../src/pipeline/types.js';
@@ -46,24 +35,12 @@ export interface CloudKernel {
 
 /** Debian's cloud kernel: virtio and ATA as modules, ext4 built in; boots in ~2 s under TCG. */
 export async function cloudKernel(): Promise<CloudKernel> {
-  const cache = process.env.ISOBUILD_TEST_CACHE ?? join(tmpdir(), 'isobuild-test-cache');
-  const dir = join(cache, 'cloud-kernel');
-  if (!(await stat(join(dir, 'boot')).catch(() => undefined))) {
-    await mkdir(cache, { recursive: true });
-    const work = await mkdtemp(join(cache, 'download-'));
-    try {
-      const deps = await run('apt-cache', ['depends', 'linux-image-cloud-amd64']);
-      const pkg = /Depends: (linux-image-\S+)/.exec(deps.stdout)?.[1];
-      if (!pkg) throw new Error(`no kernel package behind linux-image-cloud-amd64:\n${deps.stdout}`);
-      await run('apt-get', ['download', pkg], { cwd: work });
-      const deb = (await readdir(work)).find((n) => n.endsWith('.deb'))!;
-      await run('dpkg-deb', ['-x', join(work, deb), join(work, 'x')]);
-      await rm(dir, { recursive: true, force: true });
-      await rename(join(work, 'x'), dir);
-    } finally {
-      await rm(work, { recursive: true, force: true });
-    }
-  }
+  const dir = await makeOnce(join(testCacheRoot(), 'cloud-kernel'), async (partial) => {
+    const deps = await run('apt-cache', ['depends', 'linux-image-cloud-amd64']);
+    const pkg = /Depends: (linux-image-\S+)/.exec(deps.stdout)?.[1];
+    if (!pkg) throw new Error(`no kernel package behind linux-image-cloud-amd64:\n${deps.stdout}`);
+    await run('dpkg-deb', ['-x', await debianDeb(pkg), partial]);
+  });
   const boot = (await readdir(join(dir, 'boot'))).find((n) => n.startsWith('vmlinuz-'))!;
   const version = boot.slice('vmlinuz-'.length);
   return { version, vmlinuz: join(dir, 'boot', boot), modules: join(dir, 'lib/modules', version) };
@@ -138,14 +115,7 @@ export const VIRTIO_DRIVERS = VIRTIO_MODULES.map((m) => m.replace(/^.*\//, '').r
 
 /** A Debian package's files, downloaded once into the test cache (apt-get download) and extracted. */
 export async function debianPackageFiles(name: string, into: string): Promise<void> {
-  const cache = join(process.env.ISOBUILD_TEST_CACHE ?? join(tmpdir(), 'isobuild-test-cache'), 'debs');
-  await mkdir(cache, { recursive: true });
-  let deb = (await readdir(cache)).find((n) => n.startsWith(`${name}_`) && n.endsWith('.deb'));
-  if (!deb) {
-    await run('apt-get', ['download', name], { cwd: cache });
-    deb = (await readdir(cache)).find((n) => n.startsWith(`${name}_`) && n.endsWith('.deb'))!;
-  }
-  await run('dpkg-deb', ['-x', join(cache, deb), into]);
+  await run('dpkg-deb', ['-x', await debianDeb(name), into]);
 }
 
 /** Writes the tiny root into `root` (which must not exist yet). */

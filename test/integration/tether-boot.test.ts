@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run } from '../../src/exec/run.js';
+import { makeOnce, testCacheRoot } from '../helpers/test-cache.js';
 import { readDriversArray } from '../../src/spec/drivers-array.js';
 import { driversStage } from '../../src/stages/drivers.js';
 import { tetherStage } from '../../src/stages/tether.js';
@@ -13,7 +14,7 @@ import { makeContext, makeSpec, recordingLogger, runStageWith } from '../helpers
 
 /**
  * The drivers and tether stages on a real Debian 12 root (mmdebstrap; the tarball is cached
- * between runs in $ISOBUILD_CACHE or the temp folder), then a real boot: the root cpio'd into an
+ * between runs in the test cache), then a real boot: the root cpio'd into an
  * initrd, qemu (TCG) with a containerfs disk holding /.isobuild/command. The initrd/ISO writer is
  * another stage's, so this test packs its own initrd the simple way.
  */
@@ -22,23 +23,17 @@ const PACKAGES = 'bash,busybox,kmod,iptables,haveged,util-linux,mount,linux-imag
 const COMMAND = `cut -d" " -f1 /proc/modules; ps; /.tether/bin/iptables-wrapper -L -v\n`;
 
 async function debianRootTarball(): Promise<string> {
-  const cacheDir = join(process.env.ISOBUILD_CACHE ?? join(tmpdir(), 'isobuild-test-cache'), 'tether-test');
   const key = createHash('sha256').update(PACKAGES).digest('hex').slice(0, 12);
-  const tarball = join(cacheDir, `debian-12-${key}.tar`);
-  if (existsSync(tarball)) return tarball;
-  await mkdir(cacheDir, { recursive: true });
-  // The host's apt sources (deb822 or one-line) on stdin: mmdebstrap's "-" mirror.
-  const deb822 = '/etc/apt/sources.list.d/debian.sources';
-  const sources = await readFile(existsSync(deb822) ? deb822 : '/etc/apt/sources.list', 'utf8');
-  await run(
-    'mmdebstrap',
-    ['--variant=minbase', '--format=tar', `--include=${PACKAGES}`, 'bookworm', `${tarball}.part`, '-'],
-    {
-      input: sources,
-    },
-  );
-  await rename(`${tarball}.part`, tarball);
-  return tarball;
+  return makeOnce(join(testCacheRoot(), 'tether-test', `debian-12-${key}.tar`), async (partial) => {
+    // The host's apt sources (deb822 or one-line) on stdin: mmdebstrap's "-" mirror.
+    const deb822 = '/etc/apt/sources.list.d/debian.sources';
+    const sources = await readFile(existsSync(deb822) ? deb822 : '/etc/apt/sources.list', 'utf8');
+    await run(
+      'mmdebstrap',
+      ['--variant=minbase', '--format=tar', `--include=${PACKAGES}`, 'bookworm', partial, '-'],
+      { input: sources },
+    );
+  });
 }
 
 describe('tether stage on a Debian 12 root, booted in qemu', () => {

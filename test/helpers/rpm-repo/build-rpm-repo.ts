@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run } from '../../../src/exec/run.js';
 import { fetchDebianPayloads, splitDebianVersion, type DebianPayload } from './debian-payloads.js';
 import { exists } from '../../../src/fs/exists.js';
+import { testCacheRoot } from '../test-cache.js';
 
 /**
  * The offline RPM repository the RPM adapters' tests install from: filesystem, busybox and
@@ -33,11 +33,6 @@ const SOURCE_DATE_EPOCH = '1700000000';
 
 export const FIXTURE_DIR = join(dirname(fileURLToPath(import.meta.url)), '../../fixtures/rpm-repo');
 const SPEC_DIR = join(FIXTURE_DIR, 'specs');
-
-/** Where the test suite keeps slow-to-build inputs between runs. */
-export function testCacheRoot(): string {
-  return process.env.ISOBUILD_TEST_CACHE ?? join(tmpdir(), 'isobuild-test-cache');
-}
 
 async function readKey(payloads: readonly DebianPayload[]): Promise<string> {
   const hash = createHash('sha256').update(`builder ${BUILDER_VERSION}\n`);
@@ -177,7 +172,7 @@ export function buildOfflineRpmRepo(): Promise<OfflineRpmRepo> {
 async function buildOnce(): Promise<OfflineRpmRepo> {
   const root = testCacheRoot();
   await mkdir(root, { recursive: true });
-  const payloads = await fetchDebianPayloads(join(root, 'debs'));
+  const payloads = await fetchDebianPayloads();
   const dest = join(root, `rpm-repo-${await readKey(payloads)}`);
   const ready = () => exists(join(dest, 'repodata/repomd.xml'));
   if (await ready()) return describeRepo(dest);

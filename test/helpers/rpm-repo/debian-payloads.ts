@@ -1,11 +1,10 @@
-import { copyFile, mkdir, readdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import { run } from '../../../src/exec/run.js';
+import { debianDeb } from '../test-cache.js';
 
 /**
- * The Debian packages the offline RPM repository is repackaged from. They are taken from
- * the test cache, else from apt's own archive cache, else fetched with `apt-get download`
- * from the host's configured archive (the only network use of the test suite's RPM side).
+ * The Debian packages the offline RPM repository is repackaged from (debianDeb: the test cache,
+ * else apt's own archive cache, else `apt-get download` from the host's configured archive, the
+ * only network use of the test suite's RPM side).
  */
 export interface DebianPayload {
   /** The RPM built from it. */
@@ -14,40 +13,8 @@ export interface DebianPayload {
   debs: string[];
 }
 
-const APT_ARCHIVES = '/var/cache/apt/archives';
-
 /** A kernel image .deb (not the meta package, debug symbols or the unsigned twin). */
 const KERNEL_DEB = /^linux-image-\d[^_]*-cloud-amd64_[^_]+_amd64\.deb$/;
-
-function debPattern(pkg: string): RegExp {
-  return new RegExp(`^${pkg.replace(/[.+]/g, '\\$&')}_[^_]+_amd64\\.deb$`);
-}
-
-async function listDebs(dir: string, pattern: RegExp): Promise<string[]> {
-  try {
-    return (await readdir(dir)).filter((f) => pattern.test(f)).sort();
-  } catch {
-    return [];
-  }
-}
-
-/** The newest match in the test cache or apt's archive cache, copied into the cache. */
-async function findLocalDeb(debDir: string, pattern: RegExp): Promise<string | undefined> {
-  const cached = await listDebs(debDir, pattern);
-  if (cached.length) return join(debDir, cached[cached.length - 1]!);
-  const archived = await listDebs(APT_ARCHIVES, pattern);
-  if (!archived.length) return undefined;
-  const name = archived[archived.length - 1]!;
-  await copyFile(join(APT_ARCHIVES, name), join(debDir, name));
-  return join(debDir, name);
-}
-
-async function downloadDeb(debDir: string, pkg: string, pattern: RegExp): Promise<string> {
-  await run('apt-get', ['download', pkg], { cwd: debDir, stage: 'test rpm repo' });
-  const found = await listDebs(debDir, pattern);
-  if (!found.length) throw new Error(`apt-get download ${pkg} left no matching .deb in ${debDir}`);
-  return join(debDir, found[found.length - 1]!);
-}
 
 /** The versioned kernel package the cloud meta package points at. */
 async function resolveKernelPackage(): Promise<string> {
@@ -59,20 +26,17 @@ async function resolveKernelPackage(): Promise<string> {
   return m[1]!;
 }
 
-/** One after the other: apt-get download runs are not meant to share a folder at once. */
+/** One after the other, in a fixed order. */
 async function inOrder(pkgs: readonly string[], get: (pkg: string) => Promise<string>): Promise<string[]> {
   const out: string[] = [];
   for (const p of pkgs) out.push(await get(p));
   return out;
 }
 
-export async function fetchDebianPayloads(debDir: string): Promise<DebianPayload[]> {
-  await mkdir(debDir, { recursive: true });
-  const simple = async (pkg: string) =>
-    (await findLocalDeb(debDir, debPattern(pkg))) ?? (await downloadDeb(debDir, pkg, debPattern(pkg)));
-  const kernel =
-    (await findLocalDeb(debDir, KERNEL_DEB)) ??
-    (await downloadDeb(debDir, await resolveKernelPackage(), KERNEL_DEB));
+export async function fetchDebianPayloads(): Promise<DebianPayload[]> {
+  const simple = (pkg: string) => debianDeb(pkg);
+  // Any cached kernel image matches KERNEL_DEB; the versioned name is only needed to download one.
+  const kernel = await debianDeb(await resolveKernelPackage(), KERNEL_DEB);
   return [
     { rpm: 'busybox', debs: [await simple('busybox-static')] },
     { rpm: 'bash', debs: [await simple('bash-static')] },
