@@ -66,9 +66,13 @@ function unknownCommand(word: string, names: readonly string[], extra = ''): Usa
 export async function routeArgs(argv: string[], program: Command): Promise<string[]> {
   const args = argv.slice(2);
   const first = firstWord(args);
-  if (first === -1) return argv;
+  // `isobuild` alone (a new user's first try) and a command group alone (`isobuild cache`) show
+  // their help on stdout and exit 0, as `help` would, not commander's "(outputHelp)" error.
+  if (first === -1) return [...argv, 'help'];
   const names = commandNames(program);
   const word = args[first]!;
+  const group = program.commands.find((c) => c.name() === word && c.commands.length > 0);
+  if (group && firstWord(args.slice(first + 1)) === -1) return [...argv, 'help'];
   if (word === 'help') {
     const topic = args[first + 1];
     if (topic !== undefined && !names.includes(topic)) throw unknownCommand(topic, names);

@@ -30,6 +30,20 @@ describe('usage errors name the nearest command', () => {
     expect(res.stderr).toContain('no repo "debain-12" in repos (did you mean "debian-12"?)');
   });
 
+  test.each([
+    [[], 'Usage: isobuild [options] [command]'],
+    [['--repos', REPOS], 'Usage: isobuild [options] [command]'],
+    [['cache'], 'Usage: isobuild cache [options] [command]'],
+  ])(
+    'isobuild %j (no command, a command group alone) prints the help on stdout and exits 0',
+    async (args, usage) => {
+      const res = await runCli(args, ROOT);
+      expect(res.code).toBe(0);
+      expect(res.stdout).toContain(usage);
+      expect(res.stderr).toBe('');
+    },
+  );
+
   test('help with a known command prints that command', async () => {
     const res = await runCli(['help', 'plan'], ROOT);
     expect(res.code).toBe(0);
