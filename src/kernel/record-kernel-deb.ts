@@ -9,6 +9,7 @@ import { writeRootFile } from '../rootfs/write-in-root.js';
 type Runner = (file: string, args: readonly string[], opts?: RunOptions) => Promise<RunResult>;
 
 const DPKG_INFO = '/var/lib/dpkg/info';
+export const KERNEL_PINS = '/etc/apt/preferences.d/isobuild-kernel';
 
 /**
  * The relations dpkg and apt hold an installed package to: one unmet makes the whole database
@@ -70,7 +71,30 @@ export async function recordKernelDebs(
     names.push(name);
   }
   await writeRootFile(root, DPKG_STATUS, status, 0o644, o.epoch ?? 0);
+  if (names.length) await writeRootFile(root, KERNEL_PINS, makeKernelPins(names), 0o644, o.epoch ?? 0);
   return names;
+}
+
+/**
+ * apt_preferences(5) that keep the recorded entries apt's candidates. apt tells versions apart
+ * by their relations too: a kernel recorded without its tail is, to apt, another 6.1.x-y than
+ * the one in the package lists, and the lists' one (priority 500 against the installed 100)
+ * would be installed over it, tail and all, by `apt-get install linux-image-...` or
+ * dist-upgrade. Pinned higher, the recorded entry stays: the kernel is the image's, and a new
+ * one comes with a new image.
+ */
+export function makeKernelPins(names: readonly string[]): string {
+  return names
+    .map((name) =>
+      [
+        `Explanation: kernel_install: files (isobuild): ${name} is recorded without its scripts and dependency tail`,
+        `Package: ${name}`,
+        'Pin: release a=now',
+        'Pin-Priority: 600',
+        '',
+      ].join('\n'),
+    )
+    .join('\n');
 }
 
 /** The package's control, md5sums and conffiles, from `dpkg-deb -e`. */

@@ -188,29 +188,43 @@ test('unpacked kernel .debs are recorded as installed: dpkg lists and verifies t
     /^[0-9a-f]{32} {2}usr\/share\/doc\/linux-image-test\/copyright\n$/,
   );
 
-  // apt reads the same database: nothing broken, and the kernel is already installed.
-  const empty = join(tmp.path, 'apt-empty');
-  await mkdir(join(empty, 'lists/partial'), { recursive: true });
+  // apt reads the same database and the pins, with a local repo offering both packages as
+  // shipped (the kernel with its whole Depends, none of which the repo has): nothing broken,
+  // both already installed, nothing to upgrade.
+  const repo = join(tmp.path, 'repo');
+  await mkdir(repo);
+  for (const deb of [kernel, meta]) await run('cp', [deb, repo]);
+  const packages = await run('dpkg-scanpackages', ['--multiversion', '.'], { cwd: repo });
+  await writeFile(join(repo, 'Packages'), packages.stdout);
+  const aptDir = join(tmp.path, 'apt');
+  await mkdir(join(aptDir, 'lists/partial'), { recursive: true });
+  await mkdir(join(aptDir, 'cache/archives/partial'), { recursive: true });
+  await writeFile(join(aptDir, 'sources.list'), `deb [trusted=yes] file:${repo} ./\n`);
   const apt = (...args: string[]) =>
     run('apt-get', [
       '-o',
       `Dir::State::status=${root}/var/lib/dpkg/status`,
       '-o',
-      `Dir::State::Lists=${empty}/lists`,
+      `Dir::State::Lists=${aptDir}/lists`,
       '-o',
-      `Dir::Cache=${empty}`,
+      `Dir::Cache=${aptDir}/cache`,
       '-o',
-      `Dir::Etc::SourceList=${empty}/none`,
+      `Dir::Etc::SourceList=${aptDir}/sources.list`,
       '-o',
-      `Dir::Etc::SourceParts=${empty}/none.d`,
+      `Dir::Etc::SourceParts=${aptDir}/none.d`,
+      '-o',
+      `Dir::Etc::PreferencesParts=${root}/etc/apt/preferences.d`,
       '-o',
       'Debug::NoLocking=1',
       ...args,
     ]);
+  await apt('update');
   await apt('check');
   const install = await apt('install', '-s', 'linux-image-test', 'linux-image-6.6.6-test');
   expect(install.stdout).toContain('linux-image-test is already the newest version (6.6.6-1)');
+  expect(install.stdout).toContain('linux-image-6.6.6-test is already the newest version (6.6.6-1)');
   expect(install.stdout).toContain('0 upgraded, 0 newly installed');
+  expect((await apt('dist-upgrade', '-s')).stdout).toContain('0 upgraded, 0 newly installed');
 });
 
 test('a root without a dpkg database (an RPM root) gets the files and no database', async () => {
@@ -220,4 +234,5 @@ test('a root without a dpkg database (an RPM root) gets the files and no databas
   await extractKernelFiles([{ path: kernel, format: 'deb' }], root, { tmpDir: tmp.path, run });
   expect(existsSync(join(root, 'boot/vmlinuz-6.6.6-test'))).toBe(true);
   expect(existsSync(join(root, 'var/lib/dpkg'))).toBe(false);
+  expect(existsSync(join(root, 'etc/apt'))).toBe(false);
 });
