@@ -102,6 +102,7 @@ export function describeKernelFile(kernel: KernelFile): string[] {
     : [
         `dpkg-deb -x ${kernel.path} $TMP/kernel`,
         'merge $TMP/kernel into ROOT',
-        '# record it in ROOT/var/lib/dpkg (status entry, info/PKG.list, md5sums); its scripts never run',
+        '# record it in ROOT/var/lib/dpkg (status entry, info/PKG.list, md5sums) when ROOT has one,',
+        '#   pinned in ROOT/etc/apt/preferences.d/isobuild-kernel; its scripts never run',
       ];
 }
