@@ -1,8 +1,9 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ToolNeed } from '../exec/host-tools.js';
 import type { RunOptions, RunResult } from '../exec/run.js';
 import { mergeTree } from '../rootfs/merge-tree.js';
+import { listPackageTree, recordKernelDebs } from './record-kernel-deb.js';
 
 type Runner = (file: string, args: readonly string[], opts?: RunOptions) => Promise<RunResult>;
 
@@ -12,29 +13,63 @@ export interface KernelFile {
 }
 
 /**
- * Unpack a kernel package file into the root without its package manager, as VIC's base.sh
- * did with `rpm2cpio | cpio -idm`. The archive goes to a scratch folder first and is then
- * merged, so links in the root such as lib -> usr/lib survive (cpio and dpkg-deb -x would
- * replace them with plain folders).
+ * Unpack kernel package files into the root without their package manager, as VIC's base.sh
+ * did with `rpm2cpio | cpio -idm`. Each archive goes to a scratch folder first and is then
+ * merged (mergeKernelFiles), so links in the root such as lib -> usr/lib survive (cpio and
+ * dpkg-deb -x would replace them with plain folders).
  */
-export async function extractKernelFile(
-  kernel: KernelFile,
+export async function extractKernelFiles(
+  kernels: readonly KernelFile[],
   root: string,
-  tmpDir: string,
-  run: Runner,
-  stage?: string,
+  o: MergeKernelOptions,
 ): Promise<void> {
-  const scratch = await mkdtemp(join(tmpDir, 'kernel-'));
+  const scratch = await mkdtemp(join(o.tmpDir, 'kernel-'));
   try {
-    await unpackKernelFile(kernel, scratch, run);
-    await mergeTree(scratch, root, { stage });
+    const unpacked: UnpackedKernel[] = [];
+    for (const [i, file] of kernels.entries()) {
+      const dir = join(scratch, String(i));
+      await mkdir(dir);
+      await unpackKernelFile(file, dir, o.run);
+      unpacked.push({ file, dir });
+    }
+    await mergeKernelFiles(unpacked, root, o);
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }
 }
 
+export interface UnpackedKernel {
+  file: KernelFile;
+  /** The scratch folder unpackKernelFile put its files in. */
+  dir: string;
+}
+
+export interface MergeKernelOptions {
+  tmpDir: string;
+  run: Runner;
+  stage?: string;
+  /** SOURCE_DATE_EPOCH, for the dpkg database files written. */
+  epoch?: number;
+}
+
 /**
- * The first half of extractKernelFile: the package's files in an empty scratch folder. It needs
+ * The second half: the unpacked files merged into the root, and the .debs recorded in the root's
+ * dpkg database (when it has one) as installed, without their scripts (recordKernelDebs).
+ */
+export async function mergeKernelFiles(
+  unpacked: readonly UnpackedKernel[],
+  root: string,
+  o: MergeKernelOptions,
+): Promise<void> {
+  const debs = [];
+  for (const u of unpacked)
+    if (u.file.format === 'deb') debs.push({ deb: u.file.path, paths: await listPackageTree(u.dir) });
+  for (const u of unpacked) await mergeTree(u.dir, root, { stage: o.stage });
+  await recordKernelDebs(root, debs, o);
+}
+
+/**
+ * The first half of extractKernelFiles: the package's files in an empty scratch folder. It needs
  * no root, so iso-base runs it while the package manager is still making one, and merges later.
  */
 export async function unpackKernelFile(kernel: KernelFile, scratch: string, run: Runner): Promise<void> {
@@ -64,5 +99,10 @@ export function describeKernelFile(kernel: KernelFile): string[] {
         `rpm2cpio ${kernel.path} | (cd $TMP/kernel && cpio -idm --no-absolute-filenames)`,
         'merge $TMP/kernel into ROOT',
       ]
-    : [`dpkg-deb -x ${kernel.path} $TMP/kernel`, 'merge $TMP/kernel into ROOT'];
+    : [
+        `dpkg-deb -x ${kernel.path} $TMP/kernel`,
+        'merge $TMP/kernel into ROOT',
+        '# record it in ROOT/var/lib/dpkg (status entry, info/PKG.list, md5sums) when ROOT has one,',
+        '#   pinned in ROOT/etc/apt/preferences.d/isobuild-kernel; its scripts never run',
+      ];
 }

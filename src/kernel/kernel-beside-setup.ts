@@ -4,8 +4,7 @@ import { BuildError } from '../errors.js';
 import type { RunOptions, RunResult } from '../exec/run.js';
 import { prefixLogger, type Logger } from '../log/logger.js';
 import type { EarlyKernel } from '../pm/types.js';
-import { mergeTree } from '../rootfs/merge-tree.js';
-import { unpackKernelFile } from './extract-kernel.js';
+import { mergeKernelFiles, unpackKernelFile, type UnpackedKernel } from './extract-kernel.js';
 
 type Runner = (file: string, args: readonly string[], opts?: RunOptions) => Promise<RunResult>;
 
@@ -15,6 +14,8 @@ export interface BesideSetupContext {
   stage: string;
   logger: Logger;
   run: Runner;
+  /** For the dpkg database files the merge writes. */
+  sourceDateEpoch?: number;
 }
 
 /** The kernel package fetched and unpacked while the package manager sets the root up. */
@@ -48,25 +49,26 @@ export function startKernelBesideSetup(
       : ctx.run(file, args, { ...opts, logger, signal: stop.signal });
   const scratch = join(ctx.tmpDir, 'kernel-beside-setup');
   const started = performance.now();
-  const result: Promise<{ dirs: string[]; early: EarlyKernel } | { why: string | undefined }> = (async () => {
-    const early = await fetch(run);
-    // The adapter said why it cannot.
-    if (!early) return { why: undefined };
-    const dirs: string[] = [];
-    for (const [i, file] of early.files.entries()) {
-      const dir = join(scratch, String(i));
-      await mkdir(dir, { recursive: true });
-      await unpackKernelFile(file, dir, run);
-      dirs.push(dir);
-    }
-    const names = early.files.map((f) => basename(f.path)).join(', ');
-    const seconds = ((performance.now() - started) / 1000).toFixed(2);
-    ctx.logger.info(`kernel package ${names} fetched and unpacked beside ${setupName} (${seconds} s)`);
-    return { dirs, early };
-  })().catch(async (err: unknown) => {
-    await rm(scratch, { recursive: true, force: true });
-    return { why: stop.signal.aborted ? 'setup failed' : `it failed: ${firstLine(err)}` };
-  });
+  const result: Promise<{ unpacked: UnpackedKernel[]; early: EarlyKernel } | { why: string | undefined }> =
+    (async () => {
+      const early = await fetch(run);
+      // The adapter said why it cannot.
+      if (!early) return { why: undefined };
+      const unpacked: UnpackedKernel[] = [];
+      for (const [i, file] of early.files.entries()) {
+        const dir = join(scratch, String(i));
+        await mkdir(dir, { recursive: true });
+        await unpackKernelFile(file, dir, run);
+        unpacked.push({ file, dir });
+      }
+      const names = early.files.map((f) => basename(f.path)).join(', ');
+      const seconds = ((performance.now() - started) / 1000).toFixed(2);
+      ctx.logger.info(`kernel package ${names} fetched and unpacked beside ${setupName} (${seconds} s)`);
+      return { unpacked, early };
+    })().catch(async (err: unknown) => {
+      await rm(scratch, { recursive: true, force: true });
+      return { why: stop.signal.aborted ? 'setup failed' : `it failed: ${firstLine(err)}` };
+    });
   const end = async () => {
     stop.abort();
     await result;
@@ -77,9 +79,14 @@ export function startKernelBesideSetup(
     async merge(root) {
       try {
         const fetched = await result;
-        const outdated = 'dirs' in fetched ? await fetched.early.outdated() : fetched.why;
-        if ('dirs' in fetched && !outdated) {
-          for (const dir of fetched.dirs) await mergeTree(dir, root, { stage: ctx.stage });
+        const outdated = 'unpacked' in fetched ? await fetched.early.outdated() : fetched.why;
+        if ('unpacked' in fetched && !outdated) {
+          await mergeKernelFiles(fetched.unpacked, root, {
+            tmpDir: ctx.tmpDir,
+            run: ctx.run,
+            stage: ctx.stage,
+            epoch: ctx.sourceDateEpoch,
+          });
           return true;
         }
         if (outdated)

@@ -313,42 +313,45 @@ async function downloadKernelBesideSetup(ctx: PmContext, name: string): Promise<
 }
 
 /**
- * Follow `name` to its kernel package and download that into the package cache's archives.
- * apt-get download works in a folder of its own beside them and the file is renamed in: the
- * bootstrap's sync-in may copy the archives while a download runs, and must never see half a
- * file (its sync-out would copy that back over the whole one).
+ * Follow `name` to its kernel package and download it, and the metapackages on the way, into
+ * the package cache's archives: iso-base records them all in the root's dpkg database, so a
+ * later `apt-get install linux-image-cloud-amd64` finds it installed too. apt-get download
+ * works in a folder of its own beside them and the files are renamed in: the bootstrap's
+ * sync-in may copy the archives while a download runs, and must never see half a file (its
+ * sync-out would copy that back over the whole one).
  */
 async function fetchKernelDeb(ctx: PmContext, name: string, config: string): Promise<KernelFile[]> {
   checkPackageArgs([name]);
   const archives = join(ctx.pkgCacheDir, APT_CACHE_DIRS[0].inCache);
   await mkdir(archives, { recursive: true });
   const env = { ...makeAptEnv(ctx.sourceDateEpoch), APT_CONFIG: config };
-  let pkg = name;
-  let control = '';
-  for (const seen = new Set<string>(); !seen.has(pkg); ) {
-    seen.add(pkg);
-    control = (await ctx.run('apt-cache', ['show', '--no-all-versions', pkg], { env, cleanEnv: true }))
+  const chain: { pkg: string; pool: string }[] = [];
+  for (let pkg: string | undefined = name; pkg && !chain.some((c) => c.pkg === pkg); ) {
+    const control = (await ctx.run('apt-cache', ['show', '--no-all-versions', pkg], { env, cleanEnv: true }))
       .stdout;
-    const next = kernelDependency(control);
-    if (!next) break;
-    pkg = next;
+    const pool = /^Filename: (\S+\.deb)$/m.exec(control)?.[1];
+    if (!pool) throw new BuildError(`apt-cache show ${pkg}: no Filename field`, ctx.stage);
+    chain.push({ pkg, pool });
+    pkg = kernelDependency(control);
   }
-  const pool = /^Filename: (\S+\.deb)$/m.exec(control)?.[1];
-  if (!pool) throw new BuildError(`apt-cache show ${pkg}: no Filename field`, ctx.stage);
-  const file = join(archives, basename(pool));
   const staging = await mkdtemp(join(dirname(archives), 'kernel-download-'));
   try {
-    const staged = join(staging, basename(pool));
-    // apt-get download keeps a file already there whose hashes match the lists.
-    if (await exists(file)) await link(file, staged);
-    await ctx.run('apt-get', ['download', pkg], { env, cleanEnv: true, cwd: staging });
-    if (!(await exists(staged)))
-      throw new BuildError(`apt-get download ${pkg}: no ${basename(pool)} in ${staging}`, ctx.stage);
-    await rename(staged, file);
+    const files: KernelFile[] = [];
+    for (const { pkg, pool } of chain) {
+      const file = join(archives, basename(pool));
+      const staged = join(staging, basename(pool));
+      // apt-get download keeps a file already there whose hashes match the lists.
+      if (await exists(file)) await link(file, staged);
+      await ctx.run('apt-get', ['download', pkg], { env, cleanEnv: true, cwd: staging });
+      if (!(await exists(staged)))
+        throw new BuildError(`apt-get download ${pkg}: no ${basename(pool)} in ${staging}`, ctx.stage);
+      await rename(staged, file);
+      files.push({ path: file, format: 'deb' });
+    }
+    return files;
   } finally {
     await rm(staging, { recursive: true, force: true });
   }
-  return [{ path: file, format: 'deb' }];
 }
 
 /** The linux-image-* package a kernel metapackage's Depends names, if it has one. */
@@ -512,6 +515,7 @@ export const aptPackageManager: PackageManager = {
           '# with young cached package lists these run beside mmdebstrap, from no root: APT_CONFIG=$TMP/kernel-apt/apt.conf',
           "#   (the bootstrap's sources and keys, PKGCACHE/apt/lists, an empty dpkg status); else after it, on ROOT",
           `apt-cache show --no-all-versions ${args.join(' ')}   # a metapackage: follow Depends to linux-image-*`,
+          '# KERNEL_PACKAGE: the linux-image-* package and the metapackages that led to it, each:',
           'cd PKGCACHE/apt/kernel-download-XXXXXX && apt-get download KERNEL_PACKAGE && mv KERNEL_PACKAGE.deb PKGCACHE/apt/archives/',
           ...describeKernelFile({ path: 'PKGCACHE/apt/archives/KERNEL_PACKAGE.deb', format: 'deb' }).map(
             (line) => (line.startsWith('merge') ? `${line}   # after mmdebstrap` : line),

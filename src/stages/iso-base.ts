@@ -3,7 +3,12 @@ import { basename, join } from 'node:path';
 import type { ToolNeed } from '../exec/host-tools.js';
 import { hookInputsOf, hookTools, runHook, type HookInputs } from '../hooks/run-hook.js';
 import { moveKernelToBootfs } from '../kernel/boot-files.js';
-import { describeKernelFile, extractKernelFile, kernelFileTools } from '../kernel/extract-kernel.js';
+import {
+  describeKernelFile,
+  extractKernelFiles,
+  kernelFileTools,
+  type MergeKernelOptions,
+} from '../kernel/extract-kernel.js';
 import { startKernelBesideSetup, type KernelBesideSetup } from '../kernel/kernel-beside-setup.js';
 import { findKernelImage, findKernels, pickKernelVersion } from '../kernel/find-kernel.js';
 import { decompressModules, modulesDirOf, runDepmod } from '../kernel/modules.js';
@@ -92,17 +97,20 @@ async function installKernel(
     // Only the kernel's own files: its dependency tail (udev, initramfs-tools, klibc...) and
     // maintainer scripts never run; depmod below is all the kernel needs.
     const files = await pm.downloadKernel!(pmContextOf(ctx, inputs), kernel.name);
-    for (const file of files) {
-      ctx.logger.info(`unpacking kernel package ${basename(file.path)} (kernel_install: files)`);
-      await extractKernelFile(file, ctx.rootfs, ctx.tmpDir, ctx.run, ctx.stage);
-    }
+    const names = files.map((f) => basename(f.path)).join(', ');
+    ctx.logger.info(`unpacking kernel package ${names} (kernel_install: files)`);
+    await extractKernelFiles(files, ctx.rootfs, kernelMergeOptions(ctx));
   } else if (kernel.kind === 'package') {
     ctx.logger.info(`installing kernel package ${kernel.name}`);
     await pm.install(pmContextOf(ctx, inputs), [kernel.name]);
   } else {
     ctx.logger.info(`unpacking kernel file ${kernel.path}`);
-    await extractKernelFile(kernel, ctx.rootfs, ctx.tmpDir, ctx.run, ctx.stage);
+    await extractKernelFiles([kernel], ctx.rootfs, kernelMergeOptions(ctx));
   }
+}
+
+function kernelMergeOptions(ctx: StageContext): MergeKernelOptions {
+  return { tmpDir: ctx.tmpDir, run: ctx.run, stage: ctx.stage, epoch: ctx.sourceDateEpoch };
 }
 
 /** One kernel version, plain .ko modules, modules.dep, vmlinuz in bootfs. */
@@ -158,7 +166,8 @@ function describeIsoBase(inputs: IsoBaseInputs): string[] {
 
 export const isoBaseStage = defineStage<IsoBaseInputs>({
   name: 'iso-base',
-  version: 1,
+  // 2: kernel_install: files records the kernel in the root's dpkg database.
+  version: 2,
   mutatesRoot: true,
   applies: () => true,
   inputs: (plan) => {

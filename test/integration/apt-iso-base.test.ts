@@ -1,9 +1,10 @@
 import { existsSync } from 'node:fs';
-import { copyFile, lstat, mkdir, readFile, readdir, readlink, writeFile } from 'node:fs/promises';
+import { copyFile, lstat, mkdir, readFile, readdir, readlink, rename, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { dir as tmpDir, type DirectoryResult } from 'tmp-promise';
 import { CommandError } from '../../src/errors.js';
 import { run } from '../../src/exec/run.js';
+import { treeMentions } from '../../src/fs/link-duplicates.js';
 import { silentLogger, type Logger } from '../../src/log/logger.js';
 import type { BuildPlan, StageMeta, StageName } from '../../src/pipeline/types.js';
 import type { ResolvedSpec } from '../../src/spec/types.js';
@@ -11,6 +12,9 @@ import { isoBaseStage } from '../../src/stages/iso-base.js';
 import { stagingStage } from '../../src/stages/staging.js';
 import { runStageWith, type TestStageContext } from '../helpers/stage-context.js';
 import { targetPlanFields } from '../../src/pipeline/targets.js';
+import { buildDockerfile } from '../../src/oci/dockerfile.js';
+import { parseImageRef } from '../../src/oci/image-ref.js';
+import { exportOciImage } from '../../src/oci/write-image.js';
 
 // Real mmdebstrap and apt-get against the host's apt sources: a debian-12 root through
 // iso-base and staging (bootstrap flavour), then iso-base again from cold with the same
@@ -25,7 +29,8 @@ let base: { rootfs: string; bootfs: string; meta: StageMeta; output: string[] };
 let staged: { rootfs: string; bootfs: string; meta: StageMeta; output: string[] };
 
 const BASE_PACKAGES = ['busybox', 'kmod'];
-const BOOTSTRAP_PACKAGES = ['less'];
+// apt: the Dockerfile FROM the exported root runs it.
+const BOOTSTRAP_PACKAGES = ['less', 'apt'];
 const KERNEL = 'linux-image-cloud-amd64';
 
 function makeSpec(repo: string, hooks: ResolvedSpec['hooks']): ResolvedSpec {
@@ -64,6 +69,7 @@ function capturingLogger(lines: string[]): Logger {
     ...silentLogger,
     output: (chunk) => lines.push(chunk),
     info: (m) => lines.push(`[info] ${new Date().toISOString()} ${m}`),
+    warn: (m) => lines.push(`[warn] ${m}`),
   };
 }
 
@@ -162,9 +168,14 @@ afterAll(async () => {
 test('iso-base installs the base packages and one kernel, with vmlinuz in bootfs and modules.dep', async () => {
   const installed = await dpkgList(base.rootfs);
   for (const p of BASE_PACKAGES) expect(installed).toContain(p);
-  // kernel_install: files: the kernel's files are unpacked; neither it nor its tail is installed.
-  expect(installed.filter((p) => /^(linux-image-|udev$|initramfs-tools|klibc|adduser$)/.test(p))).toEqual([]);
-  expect(base.output.join('\n')).toMatch(/unpacking kernel package linux-image-6\S+-cloud-amd64_\S+\.deb/);
+  // kernel_install: files: the kernel's files are unpacked and it and its metapackage recorded
+  // in dpkg's database; its tail is not installed.
+  const kernels = installed.filter((p) => p.startsWith('linux-image-'));
+  expect(kernels.sort()).toEqual([`linux-image-${base.meta.kernelVersion as string}`, KERNEL].sort());
+  expect(installed.filter((p) => /^(udev$|initramfs-tools|klibc|adduser$|linux-base$)/.test(p))).toEqual([]);
+  expect(base.output.join('\n')).toMatch(
+    /unpacking kernel package linux-image-cloud-amd64_\S+\.deb, linux-image-6\S+-cloud-amd64_\S+\.deb \(kernel_install: files\)/,
+  );
 
   const version = base.meta.kernelVersion as string;
   expect(version).toMatch(/-cloud-amd64$/);
@@ -253,9 +264,61 @@ test('a failing staging.sh names the hook, the stage and the tail of its output'
   expect(message).not.toContain('never');
 });
 
-test('a second cold build with the same package cache downloads nothing', async () => {
+test('a Dockerfile FROM the exported root finds the kernel installed: nothing to fetch, nothing broken', async () => {
+  const work = join(tmp.path, 'from-export');
+  await mkdir(join(work, 'context'), { recursive: true });
+  await mkdir(join(work, 'tmp'));
+  const archive = join(work, 'staged.tar');
+  await exportOciImage(staged.rootfs, parseImageRef(archive, work), {
+    sourceDateEpoch: 0,
+    createdBy: 'test',
+  });
+  // The image has no package lists (iso-base cleans them): apt knows only dpkg's database, and
+  // --no-download fails rather than fetch.
+  await writeFile(
+    join(work, 'context/Dockerfile'),
+    [
+      `FROM oci-archive:${archive}`,
+      "RUN dpkg-query -W -f '${db:Status-Abbrev} ${Package}\\n' 'linux-image-*' && dpkg --audit && apt-get check" +
+        ` && apt-get install -y --no-download ${KERNEL} linux-image-${base.meta.kernelVersion as string}`,
+      '',
+    ].join('\n'),
+  );
+  let output = '';
+  await buildDockerfile(
+    {
+      dockerfile: join(work, 'context/Dockerfile'),
+      context: join(work, 'context'),
+      layout: join(work, 'built'),
+      tmpDir: join(work, 'tmp'),
+      sourceDateEpoch: 0,
+    },
+    async (file, args, opts) => {
+      const res = await run(file, args, opts);
+      if (args.includes('build')) output = res.all;
+      return res;
+    },
+  );
+  expect(output).toContain(`ii  ${KERNEL}`);
+  expect(output).toContain(`ii  linux-image-${base.meta.kernelVersion as string}`);
+  expect(output).toContain(`${KERNEL} is already the newest version`);
+  expect(output).toMatch(/0 upgraded, 0 newly installed, 0 to remove/);
+}, 600_000);
+
+test('a second cold build with the package cache moved elsewhere uses its lists and downloads nothing', async () => {
+  // cp -a to another folder and the original gone: nothing in the cache may lead back to it.
+  const moved = join(tmp.path, 'elsewhere', 'packages');
+  await mkdir(join(moved, '..'));
+  await run('cp', ['-a', pkgCacheDir, moved]);
+  const original = pkgCacheDir;
+  await rename(original, `${original}.gone`);
+  pkgCacheDir = moved;
+  expect(await treeMentions(moved, original)).toBeUndefined();
+
   const again = await buildIsoBase(join(tmp.path, 'base-again'));
   const log = again.output.join('\n');
+  expect(log).toMatch(/apt: package lists \d+ (s|min) old, not refreshed/);
+  expect(log).not.toContain('[warn]');
   // Release files are revalidated on every update (a few hundred kB); no index or package is fetched.
   // The kernel's lines are marked: with young lists it is fetched beside mmdebstrap.
   const fetched = log
@@ -266,4 +329,5 @@ test('a second cold build with the same package cache downloads nothing', async 
   expect(log).toMatch(/kernel package linux-image-.*\.deb fetched and unpacked beside apt setup/);
   expect(base.output.join('\n')).toContain('apt: kernel fetched after mmdebstrap');
   expect(again.meta.kernelVersion).toBe(base.meta.kernelVersion);
+  expect(await dpkgList(again.rootfs)).toContain(KERNEL);
 }, 900_000);

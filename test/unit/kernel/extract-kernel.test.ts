@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { dir as tmpDir, type DirectoryResult } from 'tmp-promise';
 import { run } from '../../../src/exec/run.js';
 import { moveKernelToBootfs } from '../../../src/kernel/boot-files.js';
-import { extractKernelFile } from '../../../src/kernel/extract-kernel.js';
+import { extractKernelFiles } from '../../../src/kernel/extract-kernel.js';
 import { findKernelImage, findKernels, pickKernelVersion } from '../../../src/kernel/find-kernel.js';
 import { decompressModules, runDepmod } from '../../../src/kernel/modules.js';
 
@@ -92,7 +92,7 @@ test.each([
   async (format, make) => {
     const file = await make();
     const root = await mergedUsrRoot(`root-${format}`);
-    await extractKernelFile({ path: file, format }, root, tmp.path, run);
+    await extractKernelFiles([{ path: file, format }], root, { tmpDir: tmp.path, run });
 
     // The archive's lib/ went through lib -> usr/lib instead of replacing the link.
     expect(await readlink(join(root, 'lib'))).toBe('usr/lib');

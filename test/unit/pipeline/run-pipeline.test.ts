@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { dir as tmpDir, type DirectoryResult } from 'tmp-promise';
 import { BuildError } from '../../../src/errors.js';
+import { run } from '../../../src/exec/run.js';
 import { silentLogger } from '../../../src/log/logger.js';
 import { acquireLock } from '../../../src/pipeline/lock.js';
 import { runPipeline } from '../../../src/pipeline/run-pipeline.js';
@@ -80,6 +81,26 @@ test('a second identical build runs no stage, and a changed input reruns from it
   expect(third.outcomes.map((o) => o.status)).toEqual(['hit', 'built', 'built']);
   expect(runs).toEqual(['staging', 'initrd']);
   expect(await readFile(join(third.final.rootfs, 'staging'), 'utf8')).toBe('echo staging v2\n');
+});
+
+test('a stage cache copied elsewhere (cp -a) and the original gone is used as it is', async () => {
+  const stages = [
+    fileStage('iso-base', 'base.sh'),
+    fileStage('staging', 'staging.sh'),
+    // A read-only stage: its entry's trees are links to the parent entry's.
+    fileStage('initrd', 'base.sh', { mutatesRoot: false }),
+  ];
+  await runPipeline(planWith(stages), silentLogger);
+  const moved = join(tmp.path, 'elsewhere', 'cache');
+  await mkdir(join(moved, '..'));
+  await run('cp', ['-a', join(tmp.path, 'cache'), moved]);
+  await rm(join(tmp.path, 'cache'), { recursive: true });
+  runs = [];
+  const again = await runPipeline(planWith(stages, { cacheRoot: moved }), silentLogger);
+  expect(again.outcomes.map((o) => o.status)).toEqual(['hit', 'hit', 'hit']);
+  expect(runs).toEqual([]);
+  expect(again.final.rootfs.startsWith(moved)).toBe(true);
+  expect(await readFile(join(again.final.artifacts, 'initrd.txt'), 'utf8')).toBe('iso-base,staging');
 });
 
 test('--no-cache runs every stage again', async () => {

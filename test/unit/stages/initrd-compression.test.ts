@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { BuildError } from '../../../src/errors.js';
 import { run } from '../../../src/exec/run.js';
 import { moveKernelToBootfs } from '../../../src/kernel/boot-files.js';
-import { extractKernelFile } from '../../../src/kernel/extract-kernel.js';
+import { extractKernelFiles } from '../../../src/kernel/extract-kernel.js';
 import { parseKernelConfig } from '../../../src/kernel/kernel-config.js';
 import { pickCompression } from '../../../src/image/compress.js';
 import { initrdStage } from '../../../src/stages/initrd.js';
@@ -54,7 +54,7 @@ describe('kernel-aware initrd compression', () => {
     await mkdir(join(rootfs, 'bin'), { recursive: true });
     await writeFile(join(rootfs, 'bin', 'hello'), 'hello\n');
     const deb = await makeKernelDeb(dir);
-    await extractKernelFile({ path: deb, format: 'deb' }, rootfs, dir, run);
+    await extractKernelFiles([{ path: deb, format: 'deb' }], rootfs, { tmpDir: dir, run });
     await moveKernelToBootfs(rootfs, bootfs, VERSION, `/boot/vmlinuz-${VERSION}`);
   });
   afterAll(async () => {
