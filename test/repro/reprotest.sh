@@ -35,8 +35,9 @@ unset ISOBUILD_CACHE ISOBUILD_CACHE_REGISTRY || true
 diff=
 command -v diffoscope >/dev/null || diff=--no-diffoscope
 
+# Not exec: the trap removes the source tree once reprotest is done.
 # shellcheck disable=SC2086 # REPROTEST_ARGS is a list of options
-exec reprotest \
+reprotest \
   --variations=+all,-time,-kernel,-user_group,-domain_host \
   --store-dir="$store" \
   $diff \
