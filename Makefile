@@ -10,11 +10,12 @@ ISOBUILD := node dist/cli/main.js
 DEB_PACKAGES := mmdebstrap debootstrap xorriso isolinux syslinux-common grub-efi-amd64-bin \
 	grub-pc-bin grub-common mtools dosfstools qemu-system-x86 ovmf cpio zstd lz4 xz-utils gzip \
 	rpm rpm2cpio dnf createrepo-c e2fsprogs strace busybox-static binutils kmod dpkg-dev file \
-	ca-certificates gnupg bubblewrap skopeo umoci buildah squashfs-tools tar openssl docker-registry
+	ca-certificates gnupg bubblewrap skopeo umoci buildah squashfs-tools tar openssl docker-registry \
+	reprotest disorderfs
 
 SOURCES := $(shell find src -name '*.ts' 2>/dev/null) package.json tsconfig.json src/tsconfig.json
 
-.PHONY: deps build test check typecheck lint bench bootstrap bootstrap-custom appliance isos \
+.PHONY: deps build test check typecheck lint bench reprotest bootstrap bootstrap-custom appliance isos \
 	iso-base iso-base-custom bootstrap-staging bootstrap-staging-custom appliance-staging \
 	initrd app clean rootfs rootfs-tar rootfs-ext4 rootfs-squashfs image kernel firecracker celestial \
 	check-deps
@@ -42,6 +43,10 @@ check: typecheck lint test
 
 bench: build
 	npm run bench
+
+# Debian's reprotest on REPO's bootstrap: two cold builds, all but four variations (docs/reproducibility.md).
+reprotest: build
+	test/repro/reprotest.sh $(REPO) bootstrap
 
 # --- images (VIC's targets) ---
 bootstrap: build

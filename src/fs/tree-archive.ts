@@ -1,4 +1,5 @@
 import { run, type RunOptions } from '../exec/run.js';
+import { refreshLinkCounts } from './refresh-link-counts.js';
 
 /**
  * One way to turn a tree into a tar archive whose bytes depend only on the tree: names
@@ -23,6 +24,8 @@ export async function createTreeArchive(
   compression: TarCompression = 'none',
   opts: Pick<RunOptions, 'logger' | 'stage'> = {},
 ): Promise<void> {
+  // tar stores a second name as a link only when the first one's count says it has one.
+  await refreshLinkCounts(dir, opts);
   await run(
     'tar',
     [

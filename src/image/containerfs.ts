@@ -5,6 +5,7 @@ import { run } from '../exec/run.js';
 import { silentLogger, type Logger } from '../log/logger.js';
 import { quoteAlways } from '../exec/shell-quote.js';
 import { measureTree } from '../fs/measure-tree.js';
+import { refreshLinkCounts } from '../fs/refresh-link-counts.js';
 import { HOST_BUSYBOX } from '../exec/host-tools.js';
 
 /** Where `isobuild run` puts the command in the container disk (the tether's contract). */
@@ -80,6 +81,7 @@ export async function makeContainerDisk(
   await writeFile(image, '');
   await truncate(image, containerDiskBytes(bytes));
   const opts = { stage: 'run', logger };
+  await refreshLinkCounts(rootfs, opts);
   await run(
     'mkfs.ext4',
     [

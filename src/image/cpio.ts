@@ -1,11 +1,12 @@
-import { lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync, readlinkSync, type BigIntStats } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { BuildError } from '../errors.js';
 
 /**
  * A newc ("070701") cpio writer, written here rather than driving GNU cpio so that every
  * byte is ours to decide: entries sorted byte-wise, inode numbers given in that order,
- * ownership and mtimes fixed by the caller, hard links and device nodes kept. GNU cpio's
+ * ownership and mtimes fixed by the caller, hard links (as the tree has them, never as the
+ * host counts them) and device nodes kept. GNU cpio's
  * --reproducible still takes the order from its input and the device numbers from the host.
  */
 
@@ -109,20 +110,14 @@ export function trailerEntry(): CpioEntry {
   };
 }
 
-interface Found {
-  name: Buffer;
-  path: Buffer;
-  st: import('node:fs').BigIntStats;
-}
-
 /**
  * Synchronous file system calls on purpose: for tens of thousands of small files, the
  * thread-pool round trip of each async call costs more than the call itself (3-4x slower
  * than GNU cpio in measurements). The event loop is handed back now and then so that a
  * Ctrl-C is still seen.
  */
-async function walk(root: string): Promise<Found[]> {
-  const found: Found[] = [];
+async function walk(root: string): Promise<FoundPath[]> {
+  const found: FoundPath[] = [];
   const rootPath = Buffer.from(root);
   found.push({ name: Buffer.from('.'), path: rootPath, st: lstatSync(rootPath, { bigint: true }) });
   const stack: Array<[Buffer, Buffer | null]> = [[rootPath, null]];
@@ -145,19 +140,38 @@ function yieldToLoop(): Promise<void> {
 }
 
 /**
- * Every member of the archive for the tree at `root`, in archive order, with inode numbers
- * assigned in that order (1, 2, ...) and hard-link groups sharing the first one's.
- * GNU cpio's convention for hard links is kept: only the group's last member carries the data.
+ * Every member of the archive for the tree at `root`, in archive order: see `entriesOf`.
  */
 export async function collectEntries(root: string, opts: CpioOptions): Promise<CpioEntry[]> {
-  const found = (await walk(root)).sort((a, b) => compareNames(a.name, b.name));
-  // Hard-link groups, keyed by the host's (dev, ino); counted inside the archive only.
+  return entriesOf(await walk(root), opts);
+}
+
+/** What `entriesOf` reads of one path: its name in the archive, its host path and lstat. */
+export interface FoundPath {
+  name: Buffer;
+  path: Buffer;
+  st: Pick<BigIntStats, 'mode' | 'dev' | 'ino' | 'nlink' | 'uid' | 'gid' | 'mtimeMs' | 'rdev' | 'size'>;
+}
+
+/**
+ * The members for the walked paths, sorted byte-wise, with inode numbers assigned in that
+ * order (1, 2, ...) and hard-link groups sharing the first one's. A group is every path of
+ * the tree on one host inode (dev, ino), whatever st_nlink says: a FUSE file system such as
+ * disorderfs reports a stale count of 1 for a second or so after a link() (the kernel's
+ * cached attributes), and reading the count made one tree's initrd differ with the file
+ * system it was built on. The archive's nlink is the group's size inside the archive.
+ * GNU cpio's convention for hard links is kept: only the group's last member carries the data.
+ */
+export function entriesOf(walked: readonly FoundPath[], opts: CpioOptions): CpioEntry[] {
+  const found = [...walked].sort((a, b) => compareNames(a.name, b.name));
+  const keyOf = (f: FoundPath) => `${f.st.dev}:${f.st.ino}`;
   const groups = new Map<string, number[]>();
   found.forEach((f, i) => {
-    const type = Number(f.st.mode) & S_IFMT;
-    if (type === S_IFDIR || f.st.nlink < 2n) return;
-    const key = `${f.st.dev}:${f.st.ino}`;
-    groups.set(key, [...(groups.get(key) ?? []), i]);
+    if ((Number(f.st.mode) & S_IFMT) === S_IFDIR) return;
+    const key = keyOf(f);
+    const group = groups.get(key);
+    if (group) group.push(i);
+    else groups.set(key, [i]);
   });
   const subdirs = new Map<string, number>();
   for (const f of found) {
@@ -174,7 +188,7 @@ export async function collectEntries(root: string, opts: CpioOptions): Promise<C
     const f = found[i]!;
     const mode = Number(f.st.mode);
     const type = mode & S_IFMT;
-    const key = `${f.st.dev}:${f.st.ino}`;
+    const key = keyOf(f);
     const group = type === S_IFDIR ? undefined : groups.get(key);
     let ino = group ? inoOf.get(key) : undefined;
     if (ino === undefined) {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { BuildError } from '../errors.js';
 import type { RunOptions, RunResult } from '../exec/run.js';
 import { measureTree } from '../fs/measure-tree.js';
+import { refreshLinkCounts } from '../fs/refresh-link-counts.js';
 import { containerDiskBytes } from './containerfs.js';
 import type { KernelConfig } from '../kernel/kernel-config.js';
 import type { Compression, CompressionChoice } from '../spec/types.js';
@@ -76,6 +77,7 @@ export async function makeExt4Image(run: Runner, root: string, dest: string, o: 
   await rm(dest, { force: true });
   await writeFile(dest, '');
   await truncate(dest, size);
+  await refreshLinkCounts(root, { stage: 'disk' });
   await run(
     'mkfs.ext4',
     [
@@ -183,5 +185,6 @@ export async function makeSquashfsImage(
   sourceDateEpoch: number,
 ): Promise<void> {
   await rm(dest, { force: true });
+  await refreshLinkCounts(root, { stage: 'disk' });
   await run('mksquashfs', squashfsArgs(root, dest, compression, sourceDateEpoch, process.geteuid?.() !== 0));
 }

@@ -1,6 +1,7 @@
 import { readFile, rm } from 'node:fs/promises';
 import { resolve, sep } from 'node:path';
 import { run } from '../exec/run.js';
+import { refreshLinkCounts } from '../fs/refresh-link-counts.js';
 
 /** Mount points at or below `dir`, deepest first (from /proc/self/mountinfo). */
 export async function mountsUnder(dir: string): Promise<string[]> {
@@ -35,6 +36,7 @@ export async function removeTree(dir: string): Promise<void> {
 
 /** Copy a tree keeping owners, modes, links, device nodes and times (cp -a; reflinks where the disk has them). */
 export async function copyTree(from: string, to: string): Promise<void> {
+  await refreshLinkCounts(from);
   await run('cp', ['-a', '--reflink=auto', '--no-target-directory', from, to]);
 }
 

@@ -1,4 +1,5 @@
-import { link, mkdir, mkdtemp, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises';
+import { link, lstat, mkdir, mkdtemp, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../../../src/exec/run.js';
@@ -7,6 +8,7 @@ import {
   collectEntries,
   compareNames,
   encodeHeader,
+  entriesOf,
   makeCpio,
   splitDev,
   type CpioEntry,
@@ -166,5 +168,112 @@ describe('collectEntries and makeCpio on a real tree', () => {
     expect(await readFile(join(out, 'bin/busybox'), 'utf8')).toBe('not really busybox\n');
     const listing = await run('cpio', ['-t', '-v', '--quiet', '-F', a]);
     expect(listing.stdout).toMatch(/lrwxrwxrwx .* bin\/ls -> busybox/);
+  });
+});
+
+describe('hard links and inode numbers come from the tree, not from the host', () => {
+  const file = (name: string, ino: bigint, nlink: bigint) => ({
+    name: Buffer.from(name),
+    path: Buffer.from(`/nowhere/${name}`),
+    st: { mode: 0o100644n, dev: 42n, ino, nlink, uid: 0n, gid: 0n, mtimeMs: 0n, rdev: 0n, size: 5n },
+  });
+  const dir = (name: string, ino: bigint) => ({
+    ...file(name, ino, 2n),
+    st: { ...file(name, ino, 2n).st, mode: 0o040755n, size: 4096n },
+  });
+
+  it('groups a link by inode when the host reports a stale count of 1 (fake stats: disorderfs does it for about a second after link())', () => {
+    const linked = [
+      dir('.', 2n),
+      dir('usr', 3n),
+      file('usr/a', 7n, 2n),
+      file('usr/b', 7n, 2n),
+      file('usr/c', 8n, 1n),
+    ];
+    const stale = [
+      dir('.', 2n),
+      dir('usr', 3n),
+      file('usr/a', 7n, 1n),
+      file('usr/b', 7n, 2n),
+      file('usr/c', 8n, 1n),
+    ];
+    const entries = entriesOf(linked, opts);
+    expect(entriesOf(stale, opts)).toEqual(entries);
+    const a = entries.find((e) => e.name.toString() === 'usr/a')!;
+    const b = entries.find((e) => e.name.toString() === 'usr/b')!;
+    expect([a.ino, a.nlink, a.size, b.ino, b.nlink, b.size]).toEqual([3, 2, 0, 3, 2, 5]);
+  });
+
+  it('numbers inodes by name order, whatever the host numbers and the walk order', () => {
+    const one = [
+      dir('.', 2n),
+      dir('usr', 3n),
+      file('usr/a', 7n, 2n),
+      file('usr/b', 7n, 2n),
+      file('usr/c', 8n, 1n),
+    ];
+    const other = [
+      dir('.', 90n),
+      file('usr/c', 11n, 1n),
+      file('usr/b', 95n, 2n),
+      dir('usr', 12n),
+      file('usr/a', 95n, 2n),
+    ];
+    expect(entriesOf(other, opts)).toEqual(entriesOf(one, opts));
+    expect(entriesOf(one, opts).map((e) => e.ino)).toEqual([1, 2, 3, 3, 4]);
+  });
+
+  describe('on real trees', () => {
+    let tmp: string;
+    beforeEach(async () => {
+      tmp = await mkdtemp(join(tmpdir(), 'isobuild-cpio-links-'));
+    });
+    afterEach(async () => {
+      await run('fusermount', ['-u', join(tmp, 'mnt')], { allowFailure: true });
+      await rm(tmp, { recursive: true, force: true });
+    });
+
+    /**
+     * The same tree, its files created in the given order (so with other inode numbers);
+     * 'link' links the root's library into the tether folder, as linkDuplicates does, right
+     * after reading the library's attributes (which a FUSE kernel then keeps for a second).
+     */
+    async function makeTree(root: string, order: string[]): Promise<void> {
+      await mkdir(join(root, 'usr/lib'), { recursive: true });
+      await mkdir(join(root, '.tether-installs'), { recursive: true });
+      for (const name of order) {
+        if (name === 'link') {
+          await lstat(join(root, 'usr/lib/libx.so'));
+          await link(join(root, 'usr/lib/libx.so'), join(root, '.tether-installs/libx.so'));
+        } else await writeFile(join(root, name), `${name}\n`);
+      }
+      for (const d of ['.', 'usr', 'usr/lib', '.tether-installs']) await utimes(join(root, d), 1000, 1000);
+    }
+
+    it('gives the same bytes for one tree made in two orders (other inode numbers)', async () => {
+      await makeTree(join(tmp, 'a'), ['usr/lib/libx.so', 'usr/z', 'link', 'usr/a']);
+      await makeTree(join(tmp, 'b'), ['usr/a', 'usr/z', 'usr/lib/libx.so', 'link']);
+      await makeCpio(join(tmp, 'a'), join(tmp, 'a.cpio'), opts);
+      await makeCpio(join(tmp, 'b'), join(tmp, 'b.cpio'), opts);
+      expect((await readFile(join(tmp, 'a.cpio'))).equals(await readFile(join(tmp, 'b.cpio')))).toBe(true);
+    });
+
+    (existsSync('/usr/bin/disorderfs') && existsSync('/dev/fuse') && isRoot ? it : it.skip)(
+      'gives the same bytes through disorderfs, links made through it, as on the folder below (needs disorderfs and root)',
+      async () => {
+        const below = join(tmp, 'below');
+        const mnt = join(tmp, 'mnt');
+        await mkdir(below);
+        await mkdir(mnt);
+        await run('disorderfs', ['--quiet', below, mnt]);
+        await makeTree(mnt, ['usr/lib/libx.so', 'usr/z', 'usr/a', 'link']);
+        await makeCpio(mnt, join(tmp, 'fuse.cpio'), opts);
+        await run('fusermount', ['-u', mnt]);
+        await makeCpio(below, join(tmp, 'below.cpio'), opts);
+        expect((await readFile(join(tmp, 'fuse.cpio'))).equals(await readFile(join(tmp, 'below.cpio')))).toBe(
+          true,
+        );
+      },
+    );
   });
 });
