@@ -9,7 +9,7 @@ import {
   buildOfflineRpmRepo,
   type OfflineRpmRepo,
 } from '../helpers/rpm-repo/build-rpm-repo.js';
-import { makeFixtureRepo, type FixtureRepo } from '../helpers/rpm-repo/fixture-repo.js';
+import { busyboxRootOptions, makeFixtureRepo, type FixtureRepo } from '../helpers/rpm-repo/fixture-repo.js';
 
 /**
  * An RPM root made of busybox alone (with the filesystem tree and the kernel), through the
@@ -32,16 +32,12 @@ describe('a busybox-only RPM root', () => {
   const cli = (args: string[]) =>
     run('node', [CLI, ...args], { cwd: dir, env, timeoutMs: 600_000, stage: 'rpm busybox test' });
 
-  /** The offline sample without its bash hooks (init.sh, staging.sh), with only `base` packages. */
+  /** The offline sample as a busybox root, with the applet's repository beside the shared one. */
   async function busyboxRepo(base: string): Promise<FixtureRepo> {
     const fixture = await makeFixtureRepo({
       packagemanager: 'dnf',
       baseurl: `file://${repo.dir}`,
-      spec: {
-        packages: { base, bootstrap: '', appliance: '' },
-        packages_script_staging: undefined,
-      },
-      without: ['init.sh', 'staging.sh'],
+      ...busyboxRootOptions(base),
       extraRepos: { applet: `file://${join(dir, 'applet-repo')}` },
     });
     fixtures.push(fixture);

@@ -78,3 +78,16 @@ export async function makeFixtureRepo(opts: FixtureOptions): Promise<FixtureRepo
     throw err;
   }
 }
+
+/**
+ * The options that make the sample a root of busybox alone (with the filesystem tree and the
+ * kernel): only `base` packages, and none of the bash hooks (init.sh, staging.sh) it cannot run.
+ */
+export function busyboxRootOptions(
+  base = 'filesystem busybox linux',
+): Pick<FixtureOptions, 'spec' | 'without'> {
+  return {
+    spec: { packages: { base, bootstrap: '', appliance: '' }, packages_script_staging: undefined },
+    without: ['init.sh', 'staging.sh'],
+  };
+}
