@@ -1,12 +1,26 @@
-import { chmod, mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile, copyFile } from 'node:fs/promises';
+import {
+  chmod,
+  mkdir,
+  mkdtemp,
+  readFile,
+  readdir,
+  rm,
+  stat,
+  symlink,
+  writeFile,
+  copyFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { BuildError } from '../../../src/errors.js';
 import { run } from '../../../src/exec/run.js';
 import { matchRootRpmBackend, rootRpmBackend } from '../../../src/pm/rpm-db.js';
 import { findRootRpmProgram } from '../../../src/pm/root-rpm.js';
 import type { PmContext } from '../../../src/pm/types.js';
 import { makeSpec, recordingLogger } from '../../helpers/stage-context.js';
+
+const KEY = fileURLToPath(new URL('../../../repos/photon-2.0/VMWARE-RPM-GPG-KEY', import.meta.url));
 
 /**
  * The root's rpm database in the root's own backend. Debian's rpm writes only sqlite (it reads
@@ -176,6 +190,33 @@ describe("rpmdb in the root's own backend", () => {
       expect(await dbFiles(root)).toContain('rpmdb.sqlite');
       const qa = await run('rpm', ['--root', root, '--dbpath', '/var/lib/rpm', '-qa']);
       expect(qa.exitCode).toBe(0);
+    });
+
+    it("rebuilds a copy with the host's rpm and puts it in place when the host's rpm can write the backend", async () => {
+      // Debian's rpm writes only sqlite, so the host is made to say it writes ndb (an .rpmmacros
+      // in a HOME of the test's, mocked for that reason) while the root's macros ask for sqlite.
+      const root = await makeBusyboxRoot('fedora', { rpm: 'applet', macros: '%_db_backend sqlite\n' });
+      await run('rpm', ['--root', root, '--dbpath', '/var/lib/rpm', '--import', KEY]);
+      const inode = async () => (await stat(join(root, 'var/lib/rpm/rpmdb.sqlite'))).ino;
+      const before = await inode();
+      const home = join(dir, 'home');
+      await mkdir(home);
+      await writeFile(join(home, '.rpmmacros'), '%_db_backend ndb\n');
+      const { ctx, logger } = ctxFor(root);
+      const note = await matchRootRpmBackend({
+        ...ctx,
+        run: (file, args, opts) => ctx.run(file, args, { ...opts, env: { ...opts?.env, HOME: home } }),
+      });
+      expect(note).toBe(
+        "rpmdb: rebuilt /var/lib/rpm with the host's rpm (ndb -> sqlite, the backend the root's macros select; " +
+          'the root has no rpm of its own (/bin/rpm is a link to /bin/busybox, whose applet is not rpm))',
+      );
+      expect(logger.lines).toEqual([{ level: 'info', msg: note }]);
+      const qa = await run('rpm', ['--root', root, '--dbpath', '/var/lib/rpm', '-qa', '--qf', '%{NAME}\n']);
+      expect(qa.stdout.trim()).toBe('gpg-pubkey');
+      // The rebuilt copy, not the database the host's rpm wrote first.
+      expect(await inode()).not.toBe(before);
+      expect(await readdir(dir)).not.toContainEqual(expect.stringMatching(/^rpmdb-/));
     });
 
     it("leaves the database alone when the root's macros select the host's backend", async () => {
