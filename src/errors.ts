@@ -76,12 +76,27 @@ export class CommandError extends IsobuildError {
       exitCode?: number;
       outputTail: string;
       logFile?: string;
+      /** What the user can do about it (shown after the output). */
+      hint?: string;
     },
     options?: { cause?: unknown },
   ) {
     super(message, options);
     this.name = 'CommandError';
     this.atStage(details.stage);
+  }
+
+  /** The same failure with advice on what to do next, in the message and as data. */
+  withHint(hint: string): CommandError {
+    const err = new CommandError(
+      `${this.message}\n  ${hint}`,
+      { ...this.details, stage: undefined, hint },
+      {
+        cause: this.cause,
+      },
+    );
+    err.stage = this.stage;
+    return err;
   }
 }
 

@@ -21,6 +21,25 @@ import { parseAge } from '../spec/normalise.js';
 import { writeInventories } from '../inventory/write-inventory.js';
 import { loadLockForBuild } from '../lock/use-lock.js';
 import { loggerFor, reposDir, type GlobalOptions } from './context.js';
+import { MIRROR_ENV, planMirror } from '../pm/rpm-mirror.js';
+import type { ResolvedSpec } from '../spec/types.js';
+
+/**
+ * --mirror, checked before any work: RPM repos only, and one it can stand in for. ISOBUILD_MIRROR
+ * is its default for RPM repos and left alone by the others, so one CI environment builds both.
+ */
+async function checkMirror(spec: ResolvedSpec, flag: string | undefined): Promise<{ mirror?: string }> {
+  const rpm = ['dnf', 'yum', 'tdnf'].includes(spec.packagemanager);
+  const mirror = flag ?? (rpm ? process.env[MIRROR_ENV] : undefined);
+  if (!mirror) return {};
+  if (!rpm)
+    throw new UsageError(
+      `--mirror is for RPM repos; ${spec.name} uses ${spec.packagemanager}` +
+        (spec.packagemanager === 'apt' ? ' (its mirror comes from apt sources: ISOBUILD_APT_SOURCES)' : ''),
+    );
+  await planMirror(spec.repoFiles, mirror);
+  return { mirror };
+}
 
 interface BuildFlags {
   target: string;
@@ -38,6 +57,7 @@ interface BuildFlags {
   refresh?: boolean;
   listsMaxAge?: string;
   locked?: boolean;
+  mirror?: string;
 }
 
 export function registerBuild(program: Command): void {
@@ -75,6 +95,10 @@ export function registerBuild(program: Command): void {
       "refresh package lists older than this (e.g. 6h, 1d; default: the spec's, 1d)",
     )
     .option('--locked', "install exactly the versions in the repo's isobuild.lock, checking every digest")
+    .option(
+      '--mirror <url>',
+      `RPM repos: fetch from this mirror of the tree the .repo files' baseurls share (default: ${MIRROR_ENV})`,
+    )
     .addHelpText('after', `\nTargets (default paths under --bin: docs/cli.md):\n${describeTargets()}`)
     .action(async (ref: string, flags: BuildFlags, cmd: Command) => {
       const globals = cmd.optsWithGlobals<GlobalOptions>();
@@ -84,6 +108,7 @@ export function registerBuild(program: Command): void {
       const lockTimeout = Number(flags.lockTimeout);
       if (!Number.isFinite(lockTimeout) || lockTimeout < 0)
         throw new UsageError('--lock-timeout takes seconds');
+      const mirror = await checkMirror(spec, flags.mirror);
       const target = parseTarget(flags.target);
       const options = {
         ...defaultBuildOptions(),
@@ -95,6 +120,7 @@ export function registerBuild(program: Command): void {
         ...(flags.size !== undefined ? { imageSize: parseImageSize(flags.size) } : {}),
         ...(flags.extraPackages?.trim() ? { extraPackages: splitWords(flags.extraPackages) } : {}),
         listsMaxAge: flags.refresh ? 0 : flags.listsMaxAge ? parseAge(flags.listsMaxAge) : undefined,
+        ...mirror,
       };
       let plan = makePlan(spec, target, options);
       await preflight(plan);

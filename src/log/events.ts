@@ -39,6 +39,7 @@ export interface ErrorEvent {
   command?: string;
   outputTail?: string;
   logFile?: string;
+  hint?: string;
 }
 
 function kindOf(err: unknown): ErrorKind {
@@ -68,6 +69,7 @@ export function errorEvent(err: unknown, exitCode: number): ErrorEvent {
     const d = err.details;
     Object.assign(ev, { command: d.command, outputTail: d.outputTail });
     if (d.logFile) ev.logFile = d.logFile;
+    if (d.hint) ev.hint = d.hint;
   }
   return ev;
 }

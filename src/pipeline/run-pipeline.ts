@@ -365,6 +365,7 @@ async function runStage(
       pkgCacheDir,
       sourceDateEpoch: plan.options.sourceDateEpoch,
       listsMaxAge: plan.options.listsMaxAge ?? plan.spec.packageListsMaxAge,
+      ...(plan.options.mirror ? { mirror: plan.options.mirror } : {}),
       meta,
       logger: stageLogger,
       run: (file, args, opts) => run(file, args, { stage: stage.name, logger: stageLogger, ...opts }),

@@ -60,6 +60,11 @@ export interface BuildOptions {
    * --refresh asks); undefined means the spec's package_lists_max_age.
    */
   listsMaxAge?: number;
+  /**
+   * `build --mirror`: where the RPM package managers fetch from instead of the .repo files'
+   * servers (src/pm/rpm-mirror.ts). In no key: a mirror is a copy of the same repositories.
+   */
+  mirror?: string;
   /** `build --locked`: the repo's isobuild.lock, whose versions the package stages install. */
   locked?: PackageLock;
 }
@@ -139,6 +144,8 @@ export interface StageContext {
    * it decides when isobuild asks the mirrors, not what a build holds.
    */
   readonly listsMaxAge: number;
+  /** `build --mirror`, in no key for the same reason (BuildOptions.mirror). */
+  readonly mirror?: string;
   /** Metadata from earlier stages (their keys are in this one's); the stage may add to it. */
   readonly meta: StageMeta;
   readonly logger: Logger;

@@ -48,6 +48,7 @@ export function pmContextOf(ctx: StageContext, inputs: PackageInputs): PmContext
     stage: ctx.stage,
     sourceDateEpoch: ctx.sourceDateEpoch,
     listsMaxAge: ctx.listsMaxAge,
+    ...(ctx.mirror ? { mirror: ctx.mirror } : {}),
     logger: ctx.logger,
     lock: inputs.lock,
     run: (file, args, opts) => ctx.run(file, args, opts),

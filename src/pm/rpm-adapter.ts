@@ -1,6 +1,6 @@
 import { copyFile, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { BuildError } from '../errors.js';
+import { BuildError, CommandError } from '../errors.js';
 import type { ToolNeed } from '../exec/host-tools.js';
 import type { RunResult } from '../exec/run.js';
 import { lockedArgs, listRpmInstalled, parseRepoquery, REPOQUERY_FORMAT } from './rpm-inventory.js';
@@ -8,6 +8,7 @@ import { renderRpmConfig, rootCacheDir, rootConfigPath, type RpmTool } from './r
 import { describeRpmDb, dropEmptyWal, importGpgKeys, initRpmDb, matchRootRpmBackend } from './rpm-db.js';
 import { reportFallback, selectRpmFrontend, type RpmFrontend } from './rpm-frontend.js';
 import { checkRepoKeys } from './rpm-repo-files.js';
+import { planMirror, shippedRepoHint } from './rpm-mirror.js';
 import { openRpmSession, type CacheChoice } from './rpm-session.js';
 import type { PackageManager, PmContext, PmSpec } from './types.js';
 import { quoteCommand, quoteWord } from '../exec/shell-quote.js';
@@ -62,6 +63,7 @@ async function runFrontend(
   cache: CacheChoice = 'persistent',
 ): Promise<RunResult> {
   reportFallback(ctx.logger, frontend);
+  const mirror = ctx.mirror ? await planMirror(ctx.spec.repoFiles, ctx.mirror) : undefined;
   const session = await openRpmSession({
     spec: ctx.spec,
     rootfs: ctx.rootfs,
@@ -71,12 +73,17 @@ async function runFrontend(
     cache,
     sourceDateEpoch: ctx.sourceDateEpoch,
     listsMaxAge: ctx.listsMaxAge,
+    mirror,
   });
   try {
     return await ctx.run(frontend.path, [...session.args, ...command], {
       stage: ctx.stage,
       env: session.env,
     });
+  } catch (err) {
+    const hint =
+      err instanceof CommandError && !mirror && shippedRepoHint(ctx.spec.repoDir, err.details.outputTail);
+    throw hint ? (err as CommandError).withHint(hint) : err;
   } finally {
     await rm(session.dir, { recursive: true, force: true });
   }
@@ -215,6 +222,12 @@ export function makeRpmPackageManager(adapter: RpmTool): PackageManager {
       await checkRepoKeys(ctx.spec, ctx.stage);
       const frontend = frontendFor();
       reportFallback(ctx.logger, frontend);
+      if (ctx.mirror) {
+        const m = await planMirror(ctx.spec.repoFiles, ctx.mirror);
+        ctx.logger.info(
+          `${adapter}: --mirror: fetching from ${m.to} what the .repo files put under ${m.from}`,
+        );
+      }
       await mkdir(ctx.rootfs, { recursive: true });
       await initRpmDb(ctx);
       await importGpgKeys(ctx, ctx.spec.gpgKeys);

@@ -1,11 +1,12 @@
-import { copyFile, mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, cp, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { ResolvedSpec } from '../spec/types.js';
 import type { PmContext } from './types.js';
 import { exists } from '../fs/exists.js';
 import { BuildError } from '../errors.js';
 import { tail } from '../exec/run.js';
-import { findCommandInRoot, resolveInRoot } from '../rootfs/root-path.js';
+import { resolveInRoot } from '../rootfs/root-path.js';
+import { describeRootRpm, findRootRpmProgram, type RootRpmProgram } from './root-rpm.js';
 
 /**
  * The rpm database inside the root. Debian's rpm keeps its database under ~/.rpmdb unless
@@ -99,30 +100,37 @@ export function describeRpmDb(keys: readonly string[]): string[] {
 /** Where an rpm reads its macros, in the order later definitions win. */
 const ROOT_MACRO_FILES = ['/usr/lib/rpm/macros', '/usr/lib/rpm/macros.d', '/etc/rpm'];
 
-/**
- * The database backend the root's own rpm is configured for: the last %_db_backend in its macro
- * files; an rpm without one predates the setting (4.15 and older) and knows only bdb.
- * Undefined when the root has no rpm.
- */
-export async function rootRpmBackend(root: string): Promise<string | undefined> {
-  if (!(await findCommandInRoot(root, 'rpm'))) return undefined;
-  let backend = 'bdb';
+/** The root's rpm macro files (host paths), in the order rpm reads them. */
+async function listRootMacroFiles(root: string): Promise<string[]> {
+  const out: string[] = [];
   for (const path of ROOT_MACRO_FILES) {
     const host = await resolveInRoot(root, path).catch(() => undefined);
     if (!host) continue;
     const st = await stat(host).catch(() => undefined);
-    const files = st?.isDirectory()
-      ? (await readdir(host))
+    if (st?.isFile()) out.push(host);
+    else if (st?.isDirectory())
+      out.push(
+        ...(await readdir(host))
           .filter((n) => n.startsWith('macros'))
           .sort()
-          .map((n) => join(host, n))
-      : st?.isFile()
-        ? [host]
-        : [];
-    for (const file of files) {
-      const text = await readFile(file, 'utf8').catch(() => '');
-      for (const m of text.matchAll(/^%_db_backend\s+(\S+)\s*$/gm)) backend = m[1]!;
-    }
+          .map((n) => join(host, n)),
+      );
+  }
+  return out;
+}
+
+/**
+ * The database backend the root's rpm is configured for: the last %_db_backend in its macro
+ * files; macros without one predate the setting (rpm 4.15 and older) and know only bdb.
+ * Undefined when it cannot be known: a root with neither an rpm of its own nor rpm's macros.
+ */
+export async function rootRpmBackend(root: string, program?: RootRpmProgram): Promise<string | undefined> {
+  const files = await listRootMacroFiles(root);
+  if (!files.length && (program ?? (await findRootRpmProgram(root))).kind !== 'real') return undefined;
+  let backend = 'bdb';
+  for (const file of files) {
+    const text = await readFile(file, 'utf8').catch(() => '');
+    for (const m of text.matchAll(/^%_db_backend\s+(\S+)\s*$/gm)) backend = m[1]!;
   }
   return backend;
 }
@@ -135,14 +143,16 @@ export async function hostRpmBackend(run: PmContext['run']): Promise<string> {
 /**
  * The host's rpm wrote the database in its own backend; a root whose rpm is configured for
  * another (Photon 2's and CentOS's bdb) could not read it. So the root's own rpmdb rebuilds it,
- * in a sandbox of the root (mkosi does the same), and the log says so.
+ * in a sandbox of the root (mkosi does the same), and the log says so. A root without an rpm
+ * of its own (none, or busybox's applet) gets the host's rpm instead: see convertWithHostRpm.
  */
 export async function matchRootRpmBackend(ctx: PmContext): Promise<string | undefined> {
-  const wanted = await rootRpmBackend(ctx.rootfs);
-  if (!wanted) return undefined;
+  const program = await findRootRpmProgram(ctx.rootfs);
+  const wanted = await rootRpmBackend(ctx.rootfs, program);
   const written = await hostRpmBackend(ctx.run);
+  if (program.kind !== 'real') return convertWithHostRpm(ctx, program, wanted, written);
   if (wanted === written) return undefined;
-  const rpmdb = (await findCommandInRoot(ctx.rootfs, 'rpmdb')) ? 'rpmdb' : 'rpm';
+  const rpmdb = (await findRootRpmProgram(ctx.rootfs, 'rpmdb')).kind === 'real' ? 'rpmdb' : 'rpm';
   const args = [
     ...['--bind', ctx.rootfs, '/', '--dev', '/dev', '--proc', '/proc', '--die-with-parent', '--chdir', '/'],
     rpmdb,
@@ -165,4 +175,64 @@ export async function matchRootRpmBackend(ctx: PmContext): Promise<string | unde
   const note = `rpmdb: rebuilt ${RPM_DBPATH} with the root's own ${rpmdb} (${written} -> ${wanted}, the backend its macros select)`;
   ctx.logger.info(note);
   return note;
+}
+
+/** The file each backend keeps its packages in: proof that a rebuild wrote that backend. */
+const BACKEND_FILES: Record<string, string> = { sqlite: 'rpmdb.sqlite', bdb: 'Packages', ndb: 'Packages.db' };
+
+/**
+ * A root with no rpm of its own: the host's rpm rebuilds the database in the backend the
+ * root's macros select, on a copy, so a backend the host's rpm cannot write (Debian's writes
+ * only sqlite; asked for another it falls back to an empty dummy database) leaves the root's
+ * database as it was. Without macros nothing says which backend, and the host's stays.
+ */
+async function convertWithHostRpm(
+  ctx: PmContext,
+  program: RootRpmProgram,
+  wanted: string | undefined,
+  written: string,
+): Promise<string | undefined> {
+  const has = describeRootRpm(program);
+  if (wanted === undefined) {
+    const note = `rpmdb: the root has ${has} and no rpm macros that name a database backend; ${RPM_DBPATH} stays in the host's ${written} format`;
+    ctx.logger.info(note);
+    return note;
+  }
+  if (wanted === written) return undefined;
+  await mkdir(ctx.tmpDir, { recursive: true });
+  const scratch = await mkdtemp(join(ctx.tmpDir, 'rpmdb-'));
+  try {
+    const copy = join(scratch, RPM_DBPATH);
+    const dbDir = join(ctx.rootfs, RPM_DBPATH);
+    await cp(dbDir, copy, { recursive: true });
+    const res = await ctx.run(
+      'rpm',
+      [...rpmRootArgs(scratch), '--define', `_db_backend ${wanted}`, '--rebuilddb'],
+      {
+        stage: ctx.stage,
+        env: RPM_ENV,
+        allowFailure: true,
+      },
+    );
+    const proof = BACKEND_FILES[wanted];
+    const wrote =
+      res.exitCode === 0 &&
+      !/invalid %_db_backend|using dummy database/.test(res.all) &&
+      (proof === undefined || (await exists(join(copy, proof))));
+    if (!wrote) {
+      const note =
+        `rpmdb: the root has ${has}; its macros select the ${wanted} database backend, which the host's rpm ` +
+        `cannot write, so ${RPM_DBPATH} stays in the host's ${written} format:\n  $ ${res.command}\n` +
+        tail(res.all, 5).replace(/^/gm, '  ');
+      ctx.logger.warn(note);
+      return note;
+    }
+    await rm(dbDir, { recursive: true, force: true });
+    await cp(copy, dbDir, { recursive: true });
+    const note = `rpmdb: rebuilt ${RPM_DBPATH} with the host's rpm (${written} -> ${wanted}, the backend the root's macros select; the root has ${has})`;
+    ctx.logger.info(note);
+    return note;
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
 }

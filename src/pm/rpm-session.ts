@@ -1,4 +1,4 @@
-import { copyFile, mkdir, mkdtemp, realpath, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, realpath, writeFile } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
 import { BuildError } from '../errors.js';
 import { showPath } from '../spec/document.js';
@@ -7,6 +7,7 @@ import type { PmSpec } from './types.js';
 import { renderRpmConfig, rootCacheDir, type RpmTool } from './rpm-config.js';
 import { RPM_ENV, writeRpmMacros } from './rpm-db.js';
 import type { RpmFrontend } from './rpm-frontend.js';
+import { rewriteBaseurls, type MirrorRewrite } from './rpm-mirror.js';
 
 /**
  * Everything one front-end run needs, written fresh into the stage's scratch space each
@@ -34,6 +35,8 @@ export interface SessionInputs {
   sourceDateEpoch?: number;
   /** package_lists_max_age in seconds (dnf's and yum's metadata_expire). */
   listsMaxAge?: number;
+  /** build --mirror: the repo files' baseurls moved onto the mirror for this run (the root's copy keeps them). */
+  mirror?: MirrorRewrite;
 }
 
 /**
@@ -75,7 +78,11 @@ export async function openRpmSession(i: SessionInputs): Promise<RpmSession> {
     throw new BuildError(
       `${tool}: no repositories: ${showPath(i.spec.repoDir)} has no *.repo file and the host's ${HOST_YUM_REPOS} has none`,
     );
-  for (const repoFile of i.spec.repoFiles) await copyFile(repoFile, join(reposDir, basename(repoFile)));
+  for (const repoFile of i.spec.repoFiles) {
+    const dest = join(reposDir, basename(repoFile));
+    if (i.mirror) await writeFile(dest, rewriteBaseurls(await readFile(repoFile, 'utf8'), i.mirror));
+    else await copyFile(repoFile, dest);
+  }
 
   await mkdir(i.pkgCacheDir, { recursive: true });
   const realRoot = await realpath(i.rootfs);

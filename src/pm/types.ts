@@ -41,6 +41,8 @@ export interface PmContext {
   sourceDateEpoch?: number;
   /** Package lists younger than this many seconds are used as they are (0: always refresh). */
   listsMaxAge: number;
+  /** `build --mirror`: the RPM managers fetch from it instead of the .repo files' servers. */
+  mirror?: string;
   logger: Logger;
   /** With `build --locked`: install exactly these versions (apt pins them, the RPM managers name them). */
   lock?: PackageLock;

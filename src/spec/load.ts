@@ -1,6 +1,6 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, isAbsolute, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { SHIPPED_REPOS } from './shipped-repos.js';
 import { formatDiagnostic, SpecError, UsageError, type Diagnostic } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { parseSpecText, showPath, type SpecDocument } from './document.js';
@@ -211,8 +211,7 @@ export async function listRepoFolders(reposDir: string): Promise<string[]> {
     .map((n) => join(reposDir, n));
 }
 
-/** The repos the npm package ships (beside dist/): used when there is no ./repos. */
-export const SHIPPED_REPOS = fileURLToPath(new URL('../../repos', import.meta.url));
+export { SHIPPED_REPOS } from './shipped-repos.js';
 
 /**
  * A REPO argument: a name under the repos folder, else a path to a repo folder.

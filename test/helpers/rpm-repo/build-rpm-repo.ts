@@ -48,7 +48,7 @@ async function readDebVersion(deb: string): Promise<string> {
 
 /** rpmbuild with everything host-specific switched off: no stripping, no build-id links. */
 async function buildRpm(
-  specName: string,
+  spec: string,
   workDir: string,
   outDir: string,
   defines: Record<string, string>,
@@ -67,7 +67,7 @@ async function buildRpm(
   };
   const args = ['-bb', '--nodeps'];
   for (const [k, v] of Object.entries(all)) args.push('--define', `${k} ${v}`);
-  args.push(join(SPEC_DIR, `${specName}.spec`));
+  args.push(spec.includes('/') ? spec : join(SPEC_DIR, `${spec}.spec`));
   await run('rpmbuild', args, { stage: STAGE, env: { SOURCE_DATE_EPOCH } });
 }
 
@@ -101,6 +101,11 @@ async function buildRepoInto(
     if (p.rpm === 'linux') defines.kver = await findKernelVersion(payloadDir);
     await buildRpm(p.rpm, workDir, rpms, defines);
   }
+  await makeRepo(rpms, dest);
+}
+
+/** Moves rpmbuild's output (one folder an arch) into `dest` and indexes it. */
+async function makeRepo(rpms: string, dest: string): Promise<void> {
   await mkdir(dest, { recursive: true });
   for (const arch of await readdir(rpms))
     for (const f of await readdir(join(rpms, arch))) await rename(join(rpms, arch, f), join(dest, f));
@@ -109,6 +114,25 @@ async function buildRepoInto(
     ['--quiet', '--revision', SOURCE_DATE_EPOCH, '--set-timestamp-to-revision', dest],
     { stage: STAGE },
   );
+}
+
+/** Folder of fixture packages built on demand by the tests that need them, outside the shared repository. */
+export const EXTRA_SPEC_DIR = join(FIXTURE_DIR, 'extra-specs');
+
+/**
+ * A small repository of the named extra-specs packages (noarch, no payload), built into `dest`:
+ * seconds, so a test builds its own beside the shared one instead of growing that one's key.
+ */
+export async function buildExtraRpmRepo(dest: string, specNames: readonly string[]): Promise<string> {
+  const workDir = await mkdtemp(join(tmpdir(), 'isobuild-extra-rpms-'));
+  try {
+    const rpms = join(workDir, 'rpms');
+    for (const name of specNames) await buildRpm(join(EXTRA_SPEC_DIR, `${name}.spec`), workDir, rpms, {});
+    await makeRepo(rpms, dest);
+    return dest;
+  } finally {
+    await rm(workDir, { recursive: true, force: true });
+  }
 }
 
 async function describeRepo(dir: string): Promise<OfflineRpmRepo> {

@@ -23,6 +23,23 @@ export interface FixtureOptions {
   gpgcheck?: boolean;
   /** A public key file copied into the repo folder (the spec loader picks up *.asc / *GPG-KEY*). */
   gpgKey?: string;
+  /** Top-level spec fields replacing the sample's (undefined removes one). */
+  spec?: Record<string, unknown>;
+  /** Files of the sample folder left out (hooks a smaller root cannot run). */
+  without?: readonly string[];
+  /** More repositories, one .repo file each: name -> baseurl. */
+  extraRepos?: Record<string, string>;
+}
+
+function renderRepoFile(id: string, name: string, baseurl: string, gpgcheck: boolean): string {
+  return [
+    `[${id}]`,
+    `name=${name}`,
+    `baseurl=${baseurl}`,
+    'enabled=1',
+    `gpgcheck=${gpgcheck ? 1 : 0}`,
+    '',
+  ].join('\n');
 }
 
 /**
@@ -39,19 +56,18 @@ export async function makeFixtureRepo(opts: FixtureOptions): Promise<FixtureRepo
     const raw = JSON.parse(await readFile(specFile, 'utf8')) as Record<string, unknown>;
     await writeFile(
       specFile,
-      JSON.stringify({ ...raw, packagemanager: opts.packagemanager }, null, 2) + '\n',
+      JSON.stringify({ ...raw, ...opts.spec, packagemanager: opts.packagemanager }, null, 2) + '\n',
     );
+    for (const f of opts.without ?? []) await rm(join(dir, f));
     await writeFile(
       join(dir, 'offline.repo'),
-      [
-        '[offline]',
-        'name=isobuild offline test repository',
-        `baseurl=${opts.baseurl}`,
-        'enabled=1',
-        `gpgcheck=${opts.gpgcheck ? 1 : 0}`,
-        '',
-      ].join('\n'),
+      renderRepoFile('offline', 'isobuild offline test repository', opts.baseurl, opts.gpgcheck ?? false),
     );
+    for (const [id, baseurl] of Object.entries(opts.extraRepos ?? {}))
+      await writeFile(
+        join(dir, `${id}.repo`),
+        renderRepoFile(id, `isobuild test repository ${id}`, baseurl, false),
+      );
     if (opts.gpgKey) await cp(opts.gpgKey, join(dir, 'RPM-GPG-KEY-isobuild-test'));
     const loaded = await loadRepoFolder(dir);
     if (!loaded.spec)
@@ -61,4 +77,17 @@ export async function makeFixtureRepo(opts: FixtureOptions): Promise<FixtureRepo
     await cleanup();
     throw err;
   }
+}
+
+/**
+ * The options that make the sample a root of busybox alone (with the filesystem tree and the
+ * kernel): only `base` packages, and none of the bash hooks (init.sh, staging.sh) it cannot run.
+ */
+export function busyboxRootOptions(
+  base = 'filesystem busybox linux',
+): Pick<FixtureOptions, 'spec' | 'without'> {
+  return {
+    spec: { packages: { base, bootstrap: '', appliance: '' }, packages_script_staging: undefined },
+    without: ['init.sh', 'staging.sh'],
+  };
 }

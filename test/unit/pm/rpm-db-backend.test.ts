@@ -1,11 +1,26 @@
-import { chmod, mkdir, mkdtemp, readFile, rm, symlink, writeFile, copyFile } from 'node:fs/promises';
+import {
+  chmod,
+  mkdir,
+  mkdtemp,
+  readFile,
+  readdir,
+  rm,
+  stat,
+  symlink,
+  writeFile,
+  copyFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { BuildError } from '../../../src/errors.js';
 import { run } from '../../../src/exec/run.js';
 import { matchRootRpmBackend, rootRpmBackend } from '../../../src/pm/rpm-db.js';
+import { findRootRpmProgram } from '../../../src/pm/root-rpm.js';
 import type { PmContext } from '../../../src/pm/types.js';
 import { makeSpec, recordingLogger } from '../../helpers/stage-context.js';
+
+const KEY = fileURLToPath(new URL('../../../repos/photon-2.0/VMWARE-RPM-GPG-KEY', import.meta.url));
 
 /**
  * The root's rpm database in the root's own backend. Debian's rpm writes only sqlite (it reads
@@ -88,7 +103,9 @@ describe("rpmdb in the root's own backend", () => {
     const none = join(dir, 'none');
     await makeRoot(none, {});
     expect(await rootRpmBackend(none)).toBeUndefined();
-    expect(await matchRootRpmBackend(ctxFor(none).ctx)).toBeUndefined();
+    expect(await matchRootRpmBackend(ctxFor(none).ctx)).toBe(
+      "rpmdb: the root has no rpm and no rpm macros that name a database backend; /var/lib/rpm stays in the host's sqlite format",
+    );
   });
 
   it("fails naming the backends, the command and its output when the root's rpm cannot", async () => {
@@ -104,5 +121,109 @@ describe("rpmdb in the root's own backend", () => {
     );
     expect(err.message).toContain('rpmdb --rebuilddb --dbpath /var/lib/rpm');
     expect(err.message).toContain('error: cannot open Packages index using db5');
+  });
+
+  describe('a root without an rpm of its own (busybox only)', () => {
+    /** A root holding the host's real sqlite database, as the package manager leaves it. */
+    async function makeBusyboxRoot(name: string, o: { rpm?: 'applet' | 'copy'; macros?: string } = {}) {
+      const root = join(dir, name);
+      await makeRoot(root, o.macros ? { macros: { 'usr/lib/rpm/macros': o.macros } } : {});
+      if (o.rpm === 'applet') await symlink('busybox', join(root, 'bin/rpm'));
+      if (o.rpm === 'copy') await copyFile('/bin/busybox', join(root, 'bin/rpm'));
+      await run('rpm', ['--root', root, '--dbpath', '/var/lib/rpm', '--initdb']);
+      return root;
+    }
+    const dbFiles = async (root: string) => (await readdir(join(root, 'var/lib/rpm'))).sort();
+
+    it("tells busybox's applet, a copy of busybox and a missing rpm from a real one, without running them", async () => {
+      const applet = await makeBusyboxRoot('applet', { rpm: 'applet' });
+      expect(await findRootRpmProgram(applet)).toEqual({
+        kind: 'stand-in',
+        path: '/bin/rpm',
+        why: 'a link to /bin/busybox, whose applet is not rpm',
+      });
+      const copy = await makeBusyboxRoot('copy', { rpm: 'copy' });
+      expect(await findRootRpmProgram(copy)).toMatchObject({
+        kind: 'stand-in',
+        why: 'a program that does not load librpm (a multi-call binary such as busybox)',
+      });
+      expect(await findRootRpmProgram(await makeBusyboxRoot('absent'))).toEqual({ kind: 'absent' });
+
+      // The host's own rpm program, copied in: real once the root also has its librpm.
+      const real = join(dir, 'real');
+      await mkdir(join(real, 'usr/bin'), { recursive: true });
+      await copyFile('/usr/bin/rpm', join(real, 'usr/bin/rpm'));
+      expect(await findRootRpmProgram(real)).toMatchObject({
+        kind: 'stand-in',
+        why: 'linked with librpm.so.9, which the root does not have',
+      });
+      await mkdir(join(real, 'usr/lib64'), { recursive: true });
+      await writeFile(join(real, 'usr/lib64/librpm.so.9'), '');
+      expect(await findRootRpmProgram(real)).toEqual({ kind: 'real', path: '/usr/bin/rpm' });
+    });
+
+    it("keeps the host's format and says so when nothing in the root names a backend (rpm as busybox's applet)", async () => {
+      const root = await makeBusyboxRoot('applet', { rpm: 'applet' });
+      const before = await dbFiles(root);
+      const { ctx, logger } = ctxFor(root);
+      const note =
+        'rpmdb: the root has no rpm of its own (/bin/rpm is a link to /bin/busybox, whose applet is not rpm) and ' +
+        "no rpm macros that name a database backend; /var/lib/rpm stays in the host's sqlite format";
+      expect(await matchRootRpmBackend(ctx)).toBe(note);
+      expect(logger.lines).toContainEqual({ level: 'info', msg: note });
+      expect(await dbFiles(root)).toEqual(before);
+    });
+
+    it("asks the host's rpm for the backend the root's macros select, on a copy, and keeps the database when it cannot write it (Debian's writes only sqlite)", async () => {
+      const root = await makeBusyboxRoot('photon', { macros: '%_db_backend bdb\n' });
+      expect(await rootRpmBackend(root)).toBe('bdb');
+      const { ctx, logger } = ctxFor(root);
+      const note = await matchRootRpmBackend(ctx);
+      expect(note).toContain(
+        "rpmdb: the root has no rpm; its macros select the bdb database backend, which the host's rpm cannot write, " +
+          "so /var/lib/rpm stays in the host's sqlite format:",
+      );
+      expect(note).toContain('rpm --root ');
+      expect(note).toContain("--define '_db_backend bdb' --rebuilddb");
+      expect(logger.lines.filter((l) => l.level === 'warn')).toHaveLength(1);
+      // The database is the one the host's rpm wrote, still readable.
+      expect(await dbFiles(root)).toContain('rpmdb.sqlite');
+      const qa = await run('rpm', ['--root', root, '--dbpath', '/var/lib/rpm', '-qa']);
+      expect(qa.exitCode).toBe(0);
+    });
+
+    it("rebuilds a copy with the host's rpm and puts it in place when the host's rpm can write the backend", async () => {
+      // Debian's rpm writes only sqlite, so the host is made to say it writes ndb (an .rpmmacros
+      // in a HOME of the test's, mocked for that reason) while the root's macros ask for sqlite.
+      const root = await makeBusyboxRoot('fedora', { rpm: 'applet', macros: '%_db_backend sqlite\n' });
+      await run('rpm', ['--root', root, '--dbpath', '/var/lib/rpm', '--import', KEY]);
+      const inode = async () => (await stat(join(root, 'var/lib/rpm/rpmdb.sqlite'))).ino;
+      const before = await inode();
+      const home = join(dir, 'home');
+      await mkdir(home);
+      await writeFile(join(home, '.rpmmacros'), '%_db_backend ndb\n');
+      const { ctx, logger } = ctxFor(root);
+      const note = await matchRootRpmBackend({
+        ...ctx,
+        run: (file, args, opts) => ctx.run(file, args, { ...opts, env: { ...opts?.env, HOME: home } }),
+      });
+      expect(note).toBe(
+        "rpmdb: rebuilt /var/lib/rpm with the host's rpm (ndb -> sqlite, the backend the root's macros select; " +
+          'the root has no rpm of its own (/bin/rpm is a link to /bin/busybox, whose applet is not rpm))',
+      );
+      expect(logger.lines).toEqual([{ level: 'info', msg: note }]);
+      const qa = await run('rpm', ['--root', root, '--dbpath', '/var/lib/rpm', '-qa', '--qf', '%{NAME}\n']);
+      expect(qa.stdout.trim()).toBe('gpg-pubkey');
+      // The rebuilt copy, not the database the host's rpm wrote first.
+      expect(await inode()).not.toBe(before);
+      expect(await readdir(dir)).not.toContainEqual(expect.stringMatching(/^rpmdb-/));
+    });
+
+    it("leaves the database alone when the root's macros select the host's backend", async () => {
+      const root = await makeBusyboxRoot('same', { rpm: 'applet', macros: '%_db_backend sqlite\n' });
+      const { ctx, logger } = ctxFor(root);
+      expect(await matchRootRpmBackend(ctx)).toBeUndefined();
+      expect(logger.lines).toEqual([]);
+    });
   });
 });
