@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { quoteWord } from '../exec/shell-quote.js';
 import { writeEvent } from '../log/events.js';
 import { SHIPPED_REPOS } from '../spec/load.js';
 import { createLogger, type Logger } from '../log/logger.js';
@@ -22,6 +23,14 @@ export function reposDir(opts: GlobalOptions): string {
   const chosen = opts.repos ?? process.env.ISOBUILD_REPOS;
   if (chosen) return resolve(chosen);
   return existsSync('repos') ? resolve('repos') : SHIPPED_REPOS;
+}
+
+/**
+ * A next-step command to print (`isobuild --repos DIR validate mine`): it keeps the --repos the
+ * user gave, so copying it runs against the same repos folder.
+ */
+export function nextCommand(opts: GlobalOptions, ...words: string[]): string {
+  return ['isobuild', ...(opts.repos ? ['--repos', quoteWord(opts.repos)] : []), ...words].join(' ');
 }
 
 export function cacheRoot(): string {

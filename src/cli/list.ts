@@ -3,7 +3,7 @@ import { basename } from 'node:path';
 import { writeEvent } from '../log/events.js';
 import { showPath } from '../spec/document.js';
 import { listRepoFolders, loadRepoFolder } from '../spec/load.js';
-import { reposDir, type GlobalOptions } from './context.js';
+import { nextCommand, reposDir, type GlobalOptions } from './context.js';
 
 export interface RepoSummary {
   repo: string;
@@ -73,7 +73,7 @@ export function registerList(program: Command): void {
           ? r.warnings
             ? `ok (${plural(r.warnings, 'warning')})`
             : 'ok'
-          : `invalid: ${plural(r.errors, 'error')} (isobuild validate ${r.repo})`;
+          : `invalid: ${plural(r.errors, 'error')} (${nextCommand(globals, 'validate', r.repo)})`;
       process.stdout.write(
         formatTable([
           ['REPO', 'PACKAGE MANAGER', 'KERNEL', 'RELEASE', 'STATUS'],

@@ -1,13 +1,14 @@
 import type { Command } from 'commander';
 import { cp, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { basename, join, relative } from 'node:path';
+import { basename, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isMap, isScalar, parseDocument } from 'yaml';
 import { UsageError } from '../errors.js';
 import { writeEvent } from '../log/events.js';
 import { showPath } from '../spec/document.js';
-import { locateRepo } from '../spec/load.js';
-import { loggerFor, reposDir, type GlobalOptions } from './context.js';
+import { LOCK_FILE } from '../lock/lock-file.js';
+import { locateRepo, SHIPPED_REPOS } from '../spec/load.js';
+import { loggerFor, nextCommand, reposDir, type GlobalOptions } from './context.js';
 
 interface NewFlags {
   from?: string;
@@ -86,8 +87,28 @@ async function listFiles(dir: string, under = ''): Promise<string[]> {
   return out.sort();
 }
 
+/**
+ * The repo `--from` names: in the repos folder, else among the repos isobuild ships (`new mine
+ * --from photon-2.0 --repos DIR` starts a repo in DIR from the shipped sample).
+ */
+async function locateSource(ref: string, repos: string): Promise<string> {
+  try {
+    return await locateRepo(ref, repos);
+  } catch (err) {
+    if (resolve(repos) === SHIPPED_REPOS) throw err;
+    return locateRepo(ref, SHIPPED_REPOS).catch(() => Promise.reject(err));
+  }
+}
+
 async function copyRepo(from: string, dest: string, name: string): Promise<void> {
-  await cp(from, dest, { recursive: true, errorOnExist: true, force: false, verbatimSymlinks: true });
+  // The lock names the repo it was made for and its packages: the copy makes its own (isobuild lock).
+  await cp(from, dest, {
+    recursive: true,
+    errorOnExist: true,
+    force: false,
+    verbatimSymlinks: true,
+    filter: (src) => src !== join(from, LOCK_FILE),
+  });
   for (const spec of SPEC_FILES) {
     const file = join(dest, spec);
     const text = await readFile(file, 'utf8').catch(() => undefined);
@@ -110,7 +131,7 @@ export function registerNew(program: Command): void {
       const dest = join(repos, name);
       if (await stat(dest).catch(() => undefined))
         throw new UsageError(`${showPath(dest)} already exists: pick another name or remove it`);
-      const from = flags.from !== undefined ? await locateRepo(flags.from, repos) : undefined;
+      const from = flags.from !== undefined ? await locateSource(flags.from, repos) : undefined;
       await mkdir(repos, { recursive: true });
       try {
         if (from) await copyRepo(from, dest, name);
@@ -129,7 +150,7 @@ export function registerNew(program: Command): void {
         writeEvent({ type: 'created', repo: name, path: dest, from: from ? basename(from) : null, files });
       else
         logger.info(
-          `created ${showPath(dest)}${from ? ` from ${basename(from)}` : ''}: ${files.join(', ')} (isobuild validate ${name})`,
+          `created ${showPath(dest)}${from ? ` from ${basename(from)}` : ''}: ${files.join(', ')} (${nextCommand(globals, 'validate', name)})`,
         );
     });
 }

@@ -28,7 +28,8 @@ beforeAll(async () => {
 afterAll(() => repos.remove());
 
 test('isobuild list: a table of repos; a broken repo shows its error count instead of failing', async () => {
-  const res = await runCli(['list', '--repos', repos.root], repos.root);
+  // ISOBUILD_REPOS, not --repos: the hint then needs no --repos (a copied hint keeps the variable).
+  const res = await runCli(['list'], repos.root, { ISOBUILD_REPOS: repos.root });
   expect(res.code).toBe(0);
   expect(res.stdout).toBe(
     [
@@ -75,4 +76,9 @@ test('isobuild list with a missing repos folder is a usage error', async () => {
   const res = await runCli(['list', '--repos', `${repos.root}/nope`], repos.root);
   expect(res.code).toBe(2);
   expect(res.stderr).toContain('repos folder not found: nope');
+});
+
+test('isobuild list --repos DIR: the hint to validate a broken repo keeps --repos', async () => {
+  const res = await runCli(['list', '--repos', repos.root], repos.root);
+  expect(res.stdout).toContain(`invalid: 5 errors (isobuild --repos ${repos.root} validate broken)`);
 });

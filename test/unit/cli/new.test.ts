@@ -1,4 +1,4 @@
-import { cp, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { eventsOfType } from '../../helpers/json-events.js';
@@ -70,4 +70,23 @@ test.each([
   expect(res.code).toBe(2);
   expect(res.stderr).toMatch(message);
   expect((await readdir(repos)).sort()).toEqual((await readdir(join(ROOT, 'repos'))).sort());
+});
+
+test('new --from finds a shipped repo when the --repos folder lacks it, and its hint keeps --repos', async () => {
+  const empty = join(repos, '..', 'empty');
+  await mkdir(empty);
+  const res = await runCli(['--repos', empty, 'new', 'mine', '--from', 'debian-12'], ROOT);
+  expect(res.code).toBe(0);
+  expect(res.stderr).toContain(`(isobuild --repos ${empty} validate mine)`);
+  expect(await readFile(join(empty, 'mine', 'repo-spec.json'), 'utf8')).toMatch(/"name": "mine"/);
+  // The hint, copied as printed, validates the new repo.
+  const check = await runCli(['--repos', empty, 'validate', 'mine'], ROOT);
+  expect(check).toMatchObject({ code: 0, stdout: 'ok  mine\n' });
+});
+
+test('new --from leaves the source repo’s lock behind: it names that repo and its packages', async () => {
+  await writeFile(join(repos, 'debian-12', 'isobuild.lock'), '{"repo": "debian-12"}\n');
+  const res = await cli('new', 'copy', '--from', 'debian-12');
+  expect(res.code).toBe(0);
+  expect(await readdir(join(repos, 'copy'))).not.toContain('isobuild.lock');
 });
