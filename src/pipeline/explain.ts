@@ -86,8 +86,10 @@ function changedInputs(
     toolVersions: r.toolVersions,
   });
   const d = firstDifferingStage([asRecord(was, 'was')], [asRecord(now, 'now')])!;
+  const was_ = (was.values ?? {}) as Record<string, unknown>;
+  const now_ = (now.values ?? {}) as Record<string, unknown>;
   const reasons = [
-    ...d.values.map((v) => `spec ${v} changed`),
+    ...d.values.flatMap((v) => describeValueChange(v, was_[v], now_[v])),
     ...d.files.map((f) =>
       !(f in now.files) ? `${f} is no longer an input` : !(f in was.files) ? `${f} is new` : `${f} changed`,
     ),
@@ -104,6 +106,38 @@ function changedInputs(
     reasons.push(`the entry compared with was built on another ${parent.stage} entry`);
   else if (!parent && was.parentKey !== now.parentKey) reasons.push('its parent stage changed');
   return reasons;
+}
+
+/**
+ * What changed in one of a stage's values, as far down as it can be said in a few words:
+ * `spec packages changed (+curl, -wget)`, `spec pm.release changed (bookworm → trixie)`,
+ * `spec lock is new`. Objects are followed into the members that differ.
+ */
+export function describeValueChange(path: string, was: unknown, now: unknown, depth = 0): string[] {
+  if (was === undefined) return [`spec ${path} is new`];
+  if (now === undefined) return [`spec ${path} is no longer set`];
+  const isRecord = (v: unknown): v is Record<string, unknown> =>
+    typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (isRecord(was) && isRecord(now) && depth < 3) {
+    const keys = [...new Set([...Object.keys(was), ...Object.keys(now)])].sort();
+    const changed = keys.filter((k) => JSON.stringify(was[k]) !== JSON.stringify(now[k]));
+    return changed.flatMap((k) => describeValueChange(`${path}.${k}`, was[k], now[k], depth + 1));
+  }
+  const scalar = (v: unknown) => typeof v !== 'object' || v === null;
+  if (Array.isArray(was) && Array.isArray(now) && [...was, ...now].every(scalar)) {
+    const before = new Set(was.map(String));
+    const after = new Set(now.map(String));
+    const changes = [
+      ...[...after].filter((x) => !before.has(x)).map((x) => `+${x}`),
+      ...[...before].filter((x) => !after.has(x)).map((x) => `-${x}`),
+    ];
+    if (!changes.length) return [`spec ${path} changed (order)`];
+    const shown = changes.slice(0, 6).join(', ') + (changes.length > 6 ? `, ${changes.length - 6} more` : '');
+    return [`spec ${path} changed (${shown})`];
+  }
+  if (scalar(was) && scalar(now) && `${String(was)}${String(now)}`.length <= 60)
+    return [`spec ${path} changed (${String(was)} → ${String(now)})`];
+  return [`spec ${path} changed`];
 }
 
 /** The tools whose version lines differ, as now. */

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { dir as tmpDir, type DirectoryResult } from 'tmp-promise';
 import { silentLogger, type Logger } from '../../../src/log/logger.js';
 import { cacheLayout, entryDir } from '../../../src/pipeline/cache.js';
-import { explainPlan, formatExplanation } from '../../../src/pipeline/explain.js';
+import { describeValueChange, explainPlan, formatExplanation } from '../../../src/pipeline/explain.js';
 import { runPipeline } from '../../../src/pipeline/run-pipeline.js';
 import { defineStage, type BuildPlan, type Stage, type StageName } from '../../../src/pipeline/types.js';
 import { planOfStages } from '../../helpers/stage-context.js';
@@ -90,8 +90,8 @@ test('a changed value is named for every stage that reads it', async () => {
   expect(await explain()).toEqual([
     'iso-base: cached',
     'staging: cached',
-    'minimise: rebuild, because spec init changed',
-    'tether: rebuild, because spec init changed; its parent (minimise) rebuilds',
+    'minimise: rebuild, because spec init changed (/bin/init → /sbin/other)',
+    'tether: rebuild, because spec init changed (/bin/init → /sbin/other); its parent (minimise) rebuilds',
   ]);
 });
 
@@ -169,4 +169,24 @@ test('the build says why it builds a stage again over an older entry, in its sta
     expect.objectContaining({ stage: 'staging', reasons: ['staging.sh changed'] }),
   );
   expect(starts).toContainEqual(expect.not.objectContaining({ reasons: expect.anything() }));
+});
+
+test.each([
+  ['packages', ['bash', 'curl'], ['bash', 'wget'], ['spec packages changed (+wget, -curl)']],
+  [
+    'pm',
+    { base: ['a'], release: 'bookworm' },
+    { base: ['a', 'b'], release: 'trixie' },
+    ['spec pm.base changed (+b)', 'spec pm.release changed (bookworm → trixie)'],
+  ],
+  ['lock', undefined, { packages: [{ name: 'a' }] }, ['spec lock is new']],
+  [
+    'lock',
+    { packages: [{ name: 'a', version: '1' }] },
+    { packages: [{ name: 'a', version: '2' }] },
+    ['spec lock.packages changed'],
+  ],
+  ['script', ['erase', 'toybox'], ['toybox', 'erase'], ['spec script changed (order)']],
+])('a changed %s is described down to what changed in it', (name, was, now, expected) => {
+  expect(describeValueChange(name, was, now)).toEqual(expected);
 });
