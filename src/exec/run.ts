@@ -55,9 +55,28 @@ export function setChildTmpDir(dir: string | undefined): void {
   childTmpDir = dir;
 }
 
+/**
+ * The last `lines` lines of a tool's output that say something, as a terminal would show them:
+ * colour codes dropped, a line redrawn with carriage returns (a progress bar) as its last
+ * redraw, blank lines left out. A bar that wipes itself, or padding after the reason,
+ * then cannot push the reason out of an error's tail and leave it looking empty.
+ */
 export function tail(text: string, lines = 20): string {
-  const all = text.replace(/\s+$/, '').split('\n');
-  return all.slice(-lines).join('\n');
+  const said = text
+    .split('\n')
+    .map(shownText)
+    .filter((l) => l.trim() !== '');
+  return said.slice(-lines).join('\n');
+}
+
+// eslint-disable-next-line no-control-regex -- colour and cursor codes are what is removed
+const ANSI = /\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07/g;
+
+/** A line as a terminal leaves it: the last text written after a carriage return (a bar wiped with blanks is blank). */
+function shownText(line: string): string {
+  const redraws = line.replace(ANSI, '').split('\r');
+  while (redraws.length > 1 && redraws.at(-1) === '') redraws.pop();
+  return redraws.at(-1)!.trimEnd();
 }
 
 export async function run(file: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
