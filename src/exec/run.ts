@@ -2,6 +2,7 @@ import { execa, type Options as ExecaOptions } from 'execa';
 import { CommandError } from '../errors.js';
 import { silentLogger, type Logger } from '../log/logger.js';
 import { cancelSignal } from './cancel.js';
+import { HOST_TOOLS, packageFor, type HostTool } from './host-tools.js';
 import { endGroup, forgetGroup, GRACE_MS, noteGroup } from './process-group.js';
 import { quoteCommand } from './shell-quote.js';
 
@@ -155,7 +156,9 @@ export async function run(file: string, args: readonly string[], opts: RunOption
   let why: string;
   if (res.isCanceled) why = 'cancelled';
   else if (res.timedOut) why = `timed out after ${opts.timeoutMs} ms`;
-  else if (res.exitCode === undefined && res.code === 'ENOENT') why = `command not found: ${file}`;
+  // Preflight found every tool the plan needs: one missing now was removed (or PATH changed) since.
+  else if (res.exitCode === undefined && res.code === 'ENOENT')
+    why = `command not found: ${file}${file in HOST_TOOLS ? `; apt-get install ${packageFor(file as HostTool)}` : ''}`;
   // 127 may come from a command that `file` ran (chroot, sh -c), so name no command.
   else if (res.exitCode === 127) why = 'exit status 127: a command was not found';
   else if (res.signal) why = `killed by ${res.signal}`;

@@ -21,3 +21,26 @@ test("a failed command's error shows its reason even when the tool then wipes it
   expect(details.outputTail).toBe('unpack entry: a/f: SecureJoin out/a/: too many levels of symbolic links');
   expect(message).toMatch(/output \(last lines\):\n {4}unpack entry: a\/f: SecureJoin/);
 });
+
+describe('a tool gone after preflight', () => {
+  test('a host tool not on PATH any more is "command not found", naming its Debian package', async () => {
+    const err = await run('xorriso', ['-version'], { stage: 'iso', env: { PATH: '/nonexistent' } }).catch(
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(CommandError);
+    expect((err as CommandError).message).toBe(
+      'stage iso: command failed (command not found: xorriso; apt-get install xorriso)\n  $ xorriso -version',
+    );
+  });
+
+  test('exit 127 from a command another one ran says a command was not found, with its output', async () => {
+    const err = await run('sh', ['-c', 'isobuild-no-such-tool --x'], { stage: 'staging' }).catch(
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(CommandError);
+    const { message, details } = err as CommandError;
+    expect(details.exitCode).toBe(127);
+    expect(message).toMatch(/^stage staging: command failed \(exit status 127: a command was not found\)\n/);
+    expect(details.outputTail).toMatch(/isobuild-no-such-tool: not found/);
+  });
+});
