@@ -30,6 +30,12 @@ const REASONS = {
   },
   ENOTDIR: { reason: 'a part of the path is a file, not a folder', hint: 'fix the path' },
   ENAMETOOLONG: { reason: 'the path is too long', hint: 'use a shorter path' },
+  // Only where the user named the path (withFileSystemErrors with a path): elsewhere a missing
+  // file is more likely a bug than the machine's state.
+  ENOENT: {
+    reason: 'no such file or folder, or the folder cannot hold files',
+    hint: 'check the path',
+  },
 } as const;
 type MachineCode = keyof typeof REASONS;
 
@@ -47,18 +53,21 @@ interface Found {
   errno?: NodeJS.ErrnoException & { dest?: string };
 }
 
-/** The machine-state cause of `err`, looking through its causes; a tool's full-disk output counts. */
-async function findCause(err: unknown): Promise<Found | undefined> {
+/**
+ * The machine-state cause of `err`, looking through its causes; a tool's full-disk output counts.
+ * ENOENT counts only for a path the user named (`userPath`).
+ */
+async function findCause(err: unknown, userPath: boolean): Promise<Found | undefined> {
   for (let e = err; e && typeof e === 'object'; e = (e as { cause?: unknown }).cause) {
     const errno = e as NodeJS.ErrnoException;
-    if (typeof errno.code === 'string' && errno.code in REASONS)
-      return { code: errno.code as MachineCode, errno };
     // Node's recursive mkdir says ENOENT where the folder it could not make is on a read-only
     // mount or in a folder it may not write: ask the nearest existing folder why.
     if (errno.code === 'ENOENT' && errno.syscall === 'mkdir' && errno.path) {
       const code = await whyNotWritable(await existingAncestor(errno.path));
       if (code) return { code, errno };
     }
+    if (typeof errno.code === 'string' && errno.code in REASONS && (errno.code !== 'ENOENT' || userPath))
+      return { code: errno.code as MachineCode, errno };
   }
   return isNoSpace(err) ? { code: 'ENOSPC' } : undefined;
 }
@@ -89,7 +98,7 @@ export async function toFileSystemError(
   context: FsErrorContext = {},
 ): Promise<FileSystemError | undefined> {
   if (err instanceof FileSystemError) return err;
-  const found = await findCause(err);
+  const found = await findCause(err, context.path !== undefined);
   if (!found) return undefined;
   const { code, errno } = found;
   const full = code === 'ENOSPC' || code === 'EDQUOT';

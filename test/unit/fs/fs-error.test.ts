@@ -65,6 +65,18 @@ test('bugs and missing files are not machine states: left as they are', async ()
   await expect(withFileSystemErrors({ what: 'output iso' }, () => Promise.reject(usage))).rejects.toBe(usage);
 });
 
+test('a path the user named that cannot hold files is named (ENOENT counts there only)', async () => {
+  // /proc takes no new files: mkdtemp there fails with ENOENT, as it would under a missing folder.
+  const err = (await withFileSystemErrors({ what: '--oci', path: '/proc/x.tar' }, () =>
+    mkdtemp('/proc/.x.tar.partial-'),
+  ).catch((e: unknown) => e)) as FileSystemError;
+  expect(err).toBeInstanceOf(FileSystemError);
+  expect(err.message).toBe(
+    '--oci /proc/x.tar: no such file or folder, or the folder cannot hold files: check the path',
+  );
+  expect(err.details).toEqual({ path: '/proc/x.tar', code: 'ENOENT' });
+});
+
 test('a tool\'s "No space left on device" is a full disk: the path, the need and what is free', async () => {
   const tar = new CommandError('command failed (exit status 2)', {
     command: 'tar -cf x.tar .',
