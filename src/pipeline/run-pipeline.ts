@@ -18,6 +18,7 @@ import {
   type CacheLayout,
 } from './cache.js';
 import { freeBytes, isNoSpace, MiB, mountPointOf } from '../fs/disk-space.js';
+import { toFileSystemError } from '../fs/fs-error.js';
 import { measureTree } from '../fs/measure-tree.js';
 import { openBuildSession } from './build-session.js';
 import { checkEntry, readManifest } from './cache-integrity.js';
@@ -211,7 +212,10 @@ async function pullDeepest(
       if (err instanceof InterruptedError) throw err;
       const refused = err instanceof RefusedEntryError;
       const next = refused && offset > 0 ? `; looking for an intact entry below it` : '';
-      logger.warn(`${link.stage} from ${remote.name}: ${(err as Error).message}; building it here${next}`);
+      // A full cache disk while unpacking is said as the path and the space, not as node's errno text.
+      const why = ((await toFileSystemError(err, { what: 'unpacking into', path: work })) ?? (err as Error))
+        .message;
+      logger.warn(`${link.stage} from ${remote.name}: ${why}; building it here${next}`);
       if (!refused) return undefined;
       below = offset;
     } finally {

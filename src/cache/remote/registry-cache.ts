@@ -3,6 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InterruptedError, RefusedEntryError } from '../../errors.js';
 import { throwIfCancelled } from '../../exec/cancel.js';
+import { toFileSystemError } from '../../fs/fs-error.js';
 import type { Logger } from '../../log/logger.js';
 import { removeTree } from '../../pipeline/fs-tree.js';
 import type { EntryFiles, RemoteStageCache, StageLink, StageMeta } from '../../pipeline/types.js';
@@ -154,7 +155,12 @@ export class RegistryStageCache implements RemoteStageCache {
         `pushed ${link.stage} to ${client.ref.text} (${formatBytes(bytes)} sent in ${seconds.toFixed(1)} s)`,
       );
     } catch (err) {
-      this.fail(client, err, 'not pushing to it');
+      // A full scratch disk names its path and space, not node's errno text.
+      this.fail(
+        client,
+        (await toFileSystemError(err, { what: 'scratch', path: scratch })) ?? err,
+        'not pushing to it',
+      );
     } finally {
       await removeTree(scratch);
     }
