@@ -109,6 +109,45 @@ export class BuildError extends IsobuildError {
   }
 }
 
+/**
+ * A remote cache entry whose content is not what it claims to be (a blob's digest, a config
+ * naming another stage, files that differ from its builder's manifest): never used. The build
+ * then looks for an intact entry below it instead of rebuilding everything.
+ */
+export class RefusedEntryError extends IsobuildError {
+  constructor(
+    /** The entry as the remote names it (e.g. registry:tag). */
+    readonly entry: string,
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${entry} refused: ${reason}`, options);
+    this.name = 'RefusedEntryError';
+  }
+}
+
+/**
+ * A file operation the machine refused for a reason the user can act on (a full disk, no
+ * permission, a read-only mount, too many open files), naming the path; for a full disk also
+ * the bytes needed and free when they are known (src/fs/fs-error.ts makes these).
+ */
+export class FileSystemError extends IsobuildError {
+  constructor(
+    message: string,
+    readonly details: {
+      path: string;
+      /** The errno code: ENOSPC, EACCES, EROFS... */
+      code: string;
+      neededBytes?: number;
+      freeBytes?: number;
+    },
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'FileSystemError';
+  }
+}
+
 /** A lock file that is unreadable, stale, or that the sources or the built root no longer match (exit 1). */
 export class LockError extends IsobuildError {
   constructor(message: string, options?: { cause?: unknown }) {

@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { UsageError } from '../errors.js';
+import { withFileSystemErrors } from '../fs/fs-error.js';
+import { measureTree } from '../fs/measure-tree.js';
 import { exportRoot } from '../pipeline/export.js';
 import { defaultBuildOptions, makePlan, parseTarget } from '../pipeline/plan.js';
 import { preflight } from '../pipeline/preflight.js';
@@ -145,7 +147,15 @@ export function registerBuild(program: Command): void {
       }
       await writeInventories(plan, result, outputs, logger);
       if (flags.export) {
-        const dest = await exportRoot(result.final.rootfs, flags.export, plan.options.sourceDateEpoch);
+        const from = result.final.rootfs;
+        const dest = await withFileSystemErrors(
+          {
+            what: '--export',
+            path: resolve(flags.export),
+            neededBytes: async () => (await measureTree(from)).bytes,
+          },
+          () => exportRoot(from, flags.export!, plan.options.sourceDateEpoch),
+        );
         logger.event(
           { type: 'export', path: dest },
           `exported the ${plan.stages.at(-1)?.name} root to ${dest}`,

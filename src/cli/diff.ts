@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { UsageError } from '../errors.js';
-import { formatBytes } from '../image/files.js';
+import { formatBytes } from '../fs/disk-space.js';
 import { diffManifests, type ManifestDiff } from '../inventory/diff.js';
 import { MANIFEST_VERSION, type Manifest } from '../inventory/manifest.js';
 import type { FileRecord, InstalledPackage } from '../inventory/types.js';

@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { bootFilesAsInstalled } from '../kernel/boot-files.js';
 import { UsageError } from '../errors.js';
+import { withFileSystemErrors } from '../fs/fs-error.js';
+import { measureTree } from '../fs/measure-tree.js';
 import { parseImageRef } from '../oci/image-ref.js';
 import { exportOciImage } from '../oci/write-image.js';
 import { defaultBuildOptions, makePlan, parseTarget, planUpTo } from '../pipeline/plan.js';
@@ -59,7 +61,7 @@ export function registerExport(program: Command): void {
       try {
         // The kernel's files go back under /boot in a layer of their own: the root's package
         // database lists the kernel, so an image built FROM this one finds it where it expects.
-        const extraLayers = [];
+        const extraLayers: { dir: string; createdBy: string }[] = [];
         if (version) {
           await bootFilesAsInstalled(result.final.bootfs, version, join(scratch, 'boot-layer'));
           extraLayers.push({
@@ -67,11 +69,20 @@ export function registerExport(program: Command): void {
             createdBy: `isobuild: kernel ${version} in /boot`,
           });
         }
-        digest = await exportOciImage(result.final.rootfs, dest, {
-          sourceDateEpoch: plan.options.sourceDateEpoch,
-          createdBy: `isobuild export ${spec.name} --stage ${flags.stage}`,
-          extraLayers,
-        });
+        const rootfs = result.final.rootfs;
+        digest = await withFileSystemErrors(
+          {
+            what: '--oci',
+            ...(dest.transport === 'containers-storage' ? {} : { path: resolve(dest.path) }),
+            neededBytes: async () => (await measureTree(rootfs)).bytes,
+          },
+          () =>
+            exportOciImage(rootfs, dest, {
+              sourceDateEpoch: plan.options.sourceDateEpoch,
+              createdBy: `isobuild export ${spec.name} --stage ${flags.stage}`,
+              extraLayers,
+            }),
+        );
       } finally {
         await rm(scratch, { recursive: true, force: true });
       }

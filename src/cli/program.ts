@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { IsobuildError, UsageError } from '../errors.js';
 import { wireCancellation } from '../exec/cancel.js';
+import { toFileSystemError } from '../fs/fs-error.js';
 import { errorEvent, writeEvent } from '../log/events.js';
 import { useColour } from '../log/logger.js';
 import { locateRepo } from '../spec/load.js';
@@ -115,7 +116,10 @@ export async function main(argv = process.argv): Promise<number> {
       const message = commanderMessage.replace(/^error: /, '').trim() || err.message;
       return report(new UsageError(`${message}\n(isobuild help for usage)`), json, false);
     }
-    return report(err, json, program.opts<{ debug?: boolean }>().debug ?? false);
+    // A full disk, a refused permission, a read-only mount met anywhere (a lock, the cache's
+    // folders, a user's path) is named with its path, never an internal error.
+    const named = err instanceof IsobuildError ? err : ((await toFileSystemError(err)) ?? err);
+    return report(named, json, program.opts<{ debug?: boolean }>().debug ?? false);
   }
 }
 

@@ -2,6 +2,7 @@ import { execa, type Options as ExecaOptions } from 'execa';
 import { CommandError } from '../errors.js';
 import { silentLogger, type Logger } from '../log/logger.js';
 import { cancelSignal } from './cancel.js';
+import { HOST_TOOLS, packageFor, type HostTool } from './host-tools.js';
 import { endGroup, forgetGroup, GRACE_MS, noteGroup } from './process-group.js';
 import { quoteCommand } from './shell-quote.js';
 
@@ -55,9 +56,28 @@ export function setChildTmpDir(dir: string | undefined): void {
   childTmpDir = dir;
 }
 
+/**
+ * The last `lines` lines of a tool's output that say something, as a terminal would show them:
+ * colour codes dropped, a line redrawn with carriage returns (a progress bar) as its last
+ * redraw, blank lines left out. A bar that wipes itself, or padding after the reason,
+ * then cannot push the reason out of an error's tail and leave it looking empty.
+ */
 export function tail(text: string, lines = 20): string {
-  const all = text.replace(/\s+$/, '').split('\n');
-  return all.slice(-lines).join('\n');
+  const said = text
+    .split('\n')
+    .map(shownText)
+    .filter((l) => l.trim() !== '');
+  return said.slice(-lines).join('\n');
+}
+
+// eslint-disable-next-line no-control-regex -- colour and cursor codes are what is removed
+const ANSI = /\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07/g;
+
+/** A line as a terminal leaves it: the last text written after a carriage return (a bar wiped with blanks is blank). */
+function shownText(line: string): string {
+  const redraws = line.replace(ANSI, '').split('\r');
+  while (redraws.length > 1 && redraws.at(-1) === '') redraws.pop();
+  return redraws.at(-1)!.trimEnd();
 }
 
 export async function run(file: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
@@ -136,7 +156,9 @@ export async function run(file: string, args: readonly string[], opts: RunOption
   let why: string;
   if (res.isCanceled) why = 'cancelled';
   else if (res.timedOut) why = `timed out after ${opts.timeoutMs} ms`;
-  else if (res.exitCode === undefined && res.code === 'ENOENT') why = `command not found: ${file}`;
+  // Preflight found every tool the plan needs: one missing now was removed (or PATH changed) since.
+  else if (res.exitCode === undefined && res.code === 'ENOENT')
+    why = `command not found: ${file}${file in HOST_TOOLS ? `; apt-get install ${packageFor(file as HostTool)}` : ''}`;
   // 127 may come from a command that `file` ran (chroot, sh -c), so name no command.
   else if (res.exitCode === 127) why = 'exit status 127: a command was not found';
   else if (res.signal) why = `killed by ${res.signal}`;

@@ -42,3 +42,16 @@ export function isNoSpace(err: unknown): boolean {
 }
 
 export const MiB = 1024 * 1024;
+
+/** Human-readable size: 12.3 MiB. */
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ['KiB', 'MiB', 'GiB'];
+  let v = n / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v.toFixed(1)} ${units[i]}`;
+}

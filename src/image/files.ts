@@ -43,16 +43,3 @@ export async function clampTimes(path: string, sourceDateEpoch: number): Promise
   const t = Math.min(Math.floor(st.mtimeMs / 1000), sourceDateEpoch);
   await utimes(path, t, t);
 }
-
-/** Human-readable size: 12.3 MB. */
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ['KiB', 'MiB', 'GiB'];
-  let v = n / 1024;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v.toFixed(1)} ${units[i]}`;
-}

@@ -6,6 +6,8 @@ import { exportRoot } from '../pipeline/export.js';
 import { defaultOutputPath } from '../pipeline/targets.js';
 import { removeTree } from '../pipeline/fs-tree.js';
 import { BuildError, UsageError } from '../errors.js';
+import { withFileSystemErrors } from '../fs/fs-error.js';
+import { measureTree } from '../fs/measure-tree.js';
 import { silentLogger, type Logger } from '../log/logger.js';
 import { OUTPUT_FORMATS, type BuildPlan, type OutputFormat, type StageName } from '../pipeline/types.js';
 import { ARTIFACTS } from './artifacts.js';
@@ -27,6 +29,8 @@ export const INITRD_FILES = {
 export interface OutputWriter {
   /** The last stage whose artifacts (or root) the writer reads. */
   readonly stage: StageName;
+  /** What it copies (files or folders): their size is what a full disk is told it needs. */
+  reads(source: OutputSource, plan: BuildPlan): string[];
   write(source: OutputSource, dest: string, plan: BuildPlan): Promise<void>;
 }
 
@@ -120,16 +124,18 @@ function writeKernelInitrd(source: OutputSource, dest: string): Promise<void> {
 }
 
 /** Firecracker's folder: vmlinux, the root image, vm-config.json, and the initrd when the kernel needs one. */
-async function writeFirecracker(source: OutputSource, dest: string, plan: BuildPlan): Promise<void> {
+function firecrackerFiles(plan: BuildPlan): { names: string[]; optional: string[] } {
   const disk = plan.microvm?.disk;
   if (!disk) throw new UsageError(`target ${plan.target} makes no root image for a firecracker folder`);
-  await writeFolder(
-    source.artifacts,
-    dest,
-    'firecracker',
-    [MICROVM_FILES.kernel, MICROVM_FILES.rootfs[disk], MICROVM_FILES.config],
-    [MICROVM_FILES.initrd],
-  );
+  return {
+    names: [MICROVM_FILES.kernel, MICROVM_FILES.rootfs[disk], MICROVM_FILES.config],
+    optional: [MICROVM_FILES.initrd],
+  };
+}
+
+async function writeFirecracker(source: OutputSource, dest: string, plan: BuildPlan): Promise<void> {
+  const { names, optional } = firecrackerFiles(plan);
+  await writeFolder(source.artifacts, dest, 'firecracker', names, optional);
 }
 
 /**
@@ -151,37 +157,45 @@ async function writeRoot(source: OutputSource, dest: string, plan: BuildPlan): P
   await exportRoot(source.rootfs, dest, plan.options.sourceDateEpoch);
 }
 
+function fileOutput(stage: StageName, name: string, format: OutputFormat): OutputWriter {
+  return { stage, reads: (source) => [join(source.artifacts, name)], write: singleFile(name, format) };
+}
+
+const rootOutput: OutputWriter = {
+  stage: 'tether',
+  reads: (source) => (source.rootfs ? [source.rootfs] : []),
+  write: writeRoot,
+};
+
+/** Bytes of the files and folders given; missing ones count nothing. */
+async function bytesOf(paths: readonly string[]): Promise<number> {
+  let bytes = 0;
+  for (const path of paths) {
+    const st = await stat(path).catch(() => undefined);
+    if (st?.isDirectory()) bytes += (await measureTree(path)).bytes;
+    else if (st) bytes += st.size;
+  }
+  return bytes;
+}
+
 export const OUTPUT_WRITERS: Record<OutputFormat, OutputWriter> = {
-  iso: {
-    stage: 'iso',
-    write: singleFile(ARTIFACTS.iso, 'iso'),
-  },
+  iso: fileOutput('iso', ARTIFACTS.iso, 'iso'),
   'kernel+initrd': {
     stage: 'initrd',
+    reads: (source) => Object.values(INITRD_FILES).map((n) => join(source.artifacts, n)),
     write: writeKernelInitrd,
   },
-  rootfs: {
-    stage: 'tether',
-    write: writeRoot,
-  },
-  'rootfs.tar': {
-    stage: 'tether',
-    write: writeRoot,
-  },
-  'rootfs.ext4': {
-    stage: 'disk',
-    write: singleFile(MICROVM_FILES.rootfs.ext4, 'rootfs.ext4'),
-  },
-  'rootfs.squashfs': {
-    stage: 'disk',
-    write: singleFile(MICROVM_FILES.rootfs.squashfs, 'rootfs.squashfs'),
-  },
-  vmlinux: {
-    stage: 'disk',
-    write: singleFile(MICROVM_FILES.kernel, 'vmlinux'),
-  },
+  rootfs: rootOutput,
+  'rootfs.tar': rootOutput,
+  'rootfs.ext4': fileOutput('disk', MICROVM_FILES.rootfs.ext4, 'rootfs.ext4'),
+  'rootfs.squashfs': fileOutput('disk', MICROVM_FILES.rootfs.squashfs, 'rootfs.squashfs'),
+  vmlinux: fileOutput('disk', MICROVM_FILES.kernel, 'vmlinux'),
   firecracker: {
     stage: 'disk',
+    reads: (source, plan) => {
+      const { names, optional } = firecrackerFiles(plan);
+      return [...names, ...optional].map((n) => join(source.artifacts, n));
+    },
     write: writeFirecracker,
   },
 };
@@ -208,7 +222,12 @@ export async function writeOutputs(
   for (const format of plan.outputs) {
     const writer = OUTPUT_WRITERS[format];
     const dest = resolve(destinations[format] ?? defaultOutputPath(plan, format));
-    await writer.write(source, dest, plan);
+    // A full disk, a read-only folder, no permission: named with the output's path (and what it
+    // needs); writers leave nothing partial behind.
+    await withFileSystemErrors(
+      { what: `output ${format}`, path: dest, neededBytes: () => bytesOf(writer.reads(source, plan)) },
+      () => writer.write(source, dest, plan),
+    );
     logger.info(`wrote ${format}: ${dest}`);
     written.push(dest);
   }

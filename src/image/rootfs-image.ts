@@ -8,7 +8,7 @@ import { refreshLinkCounts } from '../fs/refresh-link-counts.js';
 import { containerDiskBytes } from './containerfs.js';
 import type { KernelConfig } from '../kernel/kernel-config.js';
 import type { Compression, CompressionChoice } from '../spec/types.js';
-import { formatBytes } from './files.js';
+import { formatBytes } from '../fs/disk-space.js';
 
 type Runner = (file: string, args: readonly string[], opts?: RunOptions) => Promise<RunResult>;
 

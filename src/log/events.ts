@@ -1,6 +1,7 @@
 import {
   BuildError,
   CommandError,
+  FileSystemError,
   InterruptedError,
   IsobuildError,
   SpecError,
@@ -22,6 +23,7 @@ export const ERROR_KINDS = [
   'spec',
   'tool-missing',
   'command',
+  'file-system',
   'build',
   'interrupted',
   'internal',
@@ -40,6 +42,11 @@ export interface ErrorEvent {
   outputTail?: string;
   logFile?: string;
   hint?: string;
+  /** kind file-system: the path, the errno code, and for a full disk the bytes needed and free when known. */
+  path?: string;
+  code?: string;
+  neededBytes?: number;
+  freeBytes?: number;
 }
 
 function kindOf(err: unknown): ErrorKind {
@@ -48,6 +55,7 @@ function kindOf(err: unknown): ErrorKind {
   if (err instanceof ToolMissingError) return 'tool-missing';
   if (err instanceof CommandError) return 'command';
   if (err instanceof InterruptedError) return 'interrupted';
+  if (err instanceof FileSystemError) return 'file-system';
   if (err instanceof BuildError) return 'build';
   if (err instanceof IsobuildError) return 'build';
   return 'internal';
@@ -70,6 +78,12 @@ export function errorEvent(err: unknown, exitCode: number): ErrorEvent {
     Object.assign(ev, { command: d.command, outputTail: d.outputTail });
     if (d.logFile) ev.logFile = d.logFile;
     if (d.hint) ev.hint = d.hint;
+  }
+  if (err instanceof FileSystemError) {
+    const d = err.details;
+    Object.assign(ev, { path: d.path, code: d.code });
+    if (d.neededBytes !== undefined) ev.neededBytes = d.neededBytes;
+    if (d.freeBytes !== undefined) ev.freeBytes = d.freeBytes;
   }
   return ev;
 }

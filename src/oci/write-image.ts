@@ -1,4 +1,4 @@
-import { mkdtemp, rename, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { UsageError } from '../errors.js';
 import { run } from '../exec/run.js';
@@ -35,6 +35,8 @@ export async function exportOciImage(
     );
   const tag = dest.tag ?? 'latest';
   const scratchParent = dest.transport === 'containers-storage' ? undefined : dirname(dest.path);
+  // As every other output: the destination's folder is made when missing.
+  if (scratchParent) await mkdir(scratchParent, { recursive: true });
   const scratch = await mkdtemp(
     scratchParent ? join(scratchParent, `.${basename(dest.path)}.partial-`) : join('/tmp', 'isobuild-oci-'),
   );

@@ -1,6 +1,6 @@
 import { chmod, copyFile, mkdir, readdir, realpath, symlink } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
-import { BuildError, InterruptedError, IsobuildError } from '../errors.js';
+import { BuildError, InterruptedError, IsobuildError, RefusedEntryError } from '../errors.js';
 import { throwIfCancelled } from '../exec/cancel.js';
 import { run } from '../exec/run.js';
 import { saveToolVersionFile, useToolVersionFile } from '../exec/tool-version.js';
@@ -18,6 +18,7 @@ import {
   type CacheLayout,
 } from './cache.js';
 import { freeBytes, isNoSpace, MiB, mountPointOf } from '../fs/disk-space.js';
+import { toFileSystemError } from '../fs/fs-error.js';
 import { measureTree } from '../fs/measure-tree.js';
 import { openBuildSession } from './build-session.js';
 import { explainPlan } from './explain.js';
@@ -211,7 +212,9 @@ async function rebuildReasons(
 
 /**
  * The deepest of `links` the remote holds, pulled into the local cache; stages before it are
- * then not needed at all. A remote that fails is a warning: the build goes on locally.
+ * then not needed at all. An entry refused for its content (a tampered blob) costs only its own
+ * stage and those after it: the deepest intact entry below it is pulled instead. A remote that
+ * fails otherwise is a warning: the build goes on locally.
  */
 async function pullDeepest(
   plan: BuildPlan,
@@ -221,26 +224,35 @@ async function pullDeepest(
   remote: RemoteStageCache,
   logger: Logger,
 ): Promise<{ offset: number; entry: CacheEntry } | undefined> {
-  const offset = await remote.findDeepest(links);
-  if (offset < 0) return undefined;
-  const link = links[offset]!;
   const repo = plan.spec.name;
-  const work = await makeWorkDir(layout, repo, link.stage);
-  try {
-    const meta = await remote.pull(link, work);
-    return {
-      offset,
-      entry: await commitEntry(layout, repo, link.stage, link.key, work, meta, undefined, records[offset]),
-    };
-  } catch (err) {
-    // Ctrl-C during a transfer surfaces as the transfer's abort error: stop, do not build.
-    throwIfCancelled();
-    if (err instanceof InterruptedError) throw err;
-    logger.warn(`${link.stage} from ${remote.name}: ${(err as Error).message}; building it here`);
-    return undefined;
-  } finally {
-    await removeTree(work);
+  for (let below = links.length; below > 0; ) {
+    const offset = await remote.findDeepest(links.slice(0, below));
+    if (offset < 0) return undefined;
+    const link = links[offset]!;
+    const work = await makeWorkDir(layout, repo, link.stage);
+    try {
+      const meta = await remote.pull(link, work);
+      return {
+        offset,
+        entry: await commitEntry(layout, repo, link.stage, link.key, work, meta, undefined, records[offset]),
+      };
+    } catch (err) {
+      // Ctrl-C during a transfer surfaces as the transfer's abort error: stop, do not build.
+      throwIfCancelled();
+      if (err instanceof InterruptedError) throw err;
+      const refused = err instanceof RefusedEntryError;
+      const next = refused && offset > 0 ? `; looking for an intact entry below it` : '';
+      // A full cache disk while unpacking is said as the path and the space, not as node's errno text.
+      const why = ((await toFileSystemError(err, { what: 'unpacking into', path: work })) ?? (err as Error))
+        .message;
+      logger.warn(`${link.stage} from ${remote.name}: ${why}; building it here${next}`);
+      if (!refused) return undefined;
+      below = offset;
+    } finally {
+      await removeTree(work);
+    }
   }
+  return undefined;
 }
 
 /**

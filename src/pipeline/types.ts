@@ -202,7 +202,11 @@ export interface RemoteStageCache {
   readonly name: string;
   /** Of these links (pipeline order), the index of the last one the remote holds, or -1. */
   findDeepest(links: readonly StageLink[]): Promise<number>;
-  /** Unpack one entry's trees and artifacts into `work` (rootfs/, bootfs/, artifacts/); throws on any failure. */
+  /**
+   * Unpack one entry's trees and artifacts into `work` (rootfs/, bootfs/, artifacts/); throws on
+   * any failure, a RefusedEntryError when the entry's content is bad (the entries below it may
+   * still be used). A remote that cannot be reached answers -1 to findDeepest from then on.
+   */
   pull(link: StageLink, work: string): Promise<StageMeta>;
   /** Share a local entry unless the remote has it; may run behind the build (the pipeline awaits it before it ends). */
   push(link: StageLink, entry: EntryFiles): Promise<void>;

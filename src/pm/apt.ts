@@ -2,7 +2,7 @@ import { link, lstat, mkdir, mkdtemp, readFile, readdir, rename, rm, writeFile }
 import { basename, dirname, join } from 'node:path';
 import { BuildError, CommandError } from '../errors.js';
 import { exists } from '../fs/exists.js';
-import { formatBytes } from '../image/files.js';
+import { formatBytes } from '../fs/disk-space.js';
 import { describeKernelFile, kernelFileTools, type KernelFile } from '../kernel/extract-kernel.js';
 import type { ToolNeed } from '../exec/host-tools.js';
 import { mergeTree } from '../rootfs/merge-tree.js';

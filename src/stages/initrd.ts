@@ -13,7 +13,8 @@ import {
   pickCompression,
 } from '../image/compress.js';
 import { makeCpio, type CpioOptions } from '../image/cpio.js';
-import { clampTimes, copyInto, formatBytes, moveFile } from '../image/files.js';
+import { formatBytes } from '../fs/disk-space.js';
+import { clampTimes, copyInto, moveFile } from '../image/files.js';
 import { readToolVersion } from '../exec/tool-version.js';
 import { readKernelConfig } from '../kernel/kernel-config.js';
 import { defineStage, type StageContext } from '../pipeline/types.js';

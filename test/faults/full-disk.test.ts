@@ -43,3 +43,22 @@ describe.each(['fill', 'nodefill'])('a full disk (%s)', (mode) => {
     },
   );
 });
+
+asRoot(
+  'the output on a full disk is an error naming the output path and the space it needs; exit 1; nothing partial left',
+  async () => {
+    // The cache on the ordinary disk, the output on the 16 MiB tmpfs; the "ISO" is 24 MiB.
+    r.cache = join(r.dir, 'cache');
+    const out = join(mnt, 'bin', 'fake.iso');
+    const res = await startFakeBuild(r, 'output', { FAKE_OUTPUT: out });
+    expect(res.exitCode).toBe(1);
+    expect(res.all).not.toMatch(/internal error|--debug/);
+    expect(res.all).toMatch(
+      new RegExp(
+        `error: output iso ${out}: no space left on ${mnt} \\(needs 24\\.0 MiB, 1[56]\\.\\d MiB free\\): free some space or write to a larger disk`,
+      ),
+    );
+    expect(await listTree(mnt)).toEqual(['bin']);
+    expect(await listTree(join(r.cache, 'tmp'))).toEqual([]);
+  },
+);

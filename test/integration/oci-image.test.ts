@@ -15,7 +15,9 @@ import {
 } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CommandError } from '../../src/errors.js';
 import { run } from '../../src/exec/run.js';
+import { silentLogger } from '../../src/log/logger.js';
 import { buildDockerfile } from '../../src/oci/dockerfile.js';
 import { copyImageToLayout, inspectDigest, LOCAL_TAG } from '../../src/oci/fetch-image.js';
 import { parseImageRef } from '../../src/oci/image-ref.js';
@@ -128,6 +130,29 @@ test('layers apply in order: .wh. files delete, .wh..wh..opq empties a folder, l
   // esc/pwned went through the link as if the root were /: into the root, never the host folder.
   expect(await readFile(join(root, inRoot, 'pwned'), 'utf8')).toBe('inside');
   expect(await readdir(outside)).toEqual([]);
+});
+
+test("a layer umoci refuses (a path through a symlink loop) fails naming umoci's reason, not only in the log", async () => {
+  await files({ 'l1/a': { link: 'b' }, 'l1/b': { link: 'a' }, 'l2/a/f': 'through the loop' }, dir);
+  // l2 holds only a/f (no a/ folder entry), so umoci must resolve a/ through the loop.
+  const layout = await makeLayout([join(dir, 'l1'), { dir: join(dir, 'l2'), members: ['a/f'] }]);
+  const root = join(dir, 'root');
+  await mkdir(root);
+  await mkdir(join(dir, 'tmp'));
+  // As a stage runs it: the output streamed into a logger (the stage log) as well.
+  const logged: string[] = [];
+  const logger = { ...silentLogger, output: (line: string) => void logged.push(line) };
+  const stageRun: typeof run = (file, args, opts) => run(file, args, { stage: 'iso-base', logger, ...opts });
+  const err = await unpackImage(layout, root, join(dir, 'tmp'), stageRun, 'iso-base').catch(
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(CommandError);
+  const reason = /SecureJoin .*: too many levels of symbolic links/;
+  expect(logged.join('')).toMatch(reason);
+  const { message, details } = err as CommandError;
+  expect(details.outputTail).toMatch(reason);
+  expect(message).toMatch(/^stage iso-base: command failed \(exit status 1\)\n {2}\$ umoci raw unpack /);
+  expect(message).toMatch(new RegExp(`output \\(last lines\\):\\n(.*\\n)*.*${reason.source}`));
 });
 
 test('an image written by isobuild is the same bytes twice, keeps owners and modes, and reads back through skopeo and umoci', async () => {

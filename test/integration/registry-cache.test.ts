@@ -17,8 +17,8 @@ import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 /**
  * The stage cache shared through a real registry (Debian's docker-registry on 127.0.0.1),
  * with the offline RPM sample repo through the real CLI: one cold build pushes every stage;
- * a build on an empty cache pulls only the last stage; a tampered blob is refused and the
- * stage rebuilt; a stopped registry is a warning.
+ * a build on an empty cache pulls only the last stage; a tampered iso entry is refused and only
+ * iso is rebuilt, on the intact entry below it; a stopped registry is a warning.
  */
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CLI = join(REPO_ROOT, 'dist/cli/main.js');
@@ -117,7 +117,7 @@ describe('the stage cache in an OCI registry', () => {
     expect(warnings(b.events)).toEqual([]);
   }, 600_000);
 
-  test('a tampered blob is refused, and the stage is built here instead', async () => {
+  test('a tampered iso entry is refused, naming it and why; the entry below it is pulled and only iso is built', async () => {
     const client = new RegistryClient(parseRepositoryRef(ref));
     const isoTag = (await entries('cache-a')).find((e) => entryKeyOf(e, 'iso'))!;
     const layer = (await client.getManifest(isoTag))!.manifest.layers.find(
@@ -128,15 +128,21 @@ describe('the stage cache in an OCI registry', () => {
     const middle = bytes.length >> 1;
     bytes[middle] = bytes[middle]! ^ 0xff;
     await writeFile(blob, bytes);
-    // Cache A without its iso entry: the registry's is the deepest, and it is bad.
-    await rm(join(dir, 'cache-a', 'stages', 'offline-1.0', isoTag), { recursive: true });
-    const c = await build('cache-a', ['--cache-from', ref], 'bin-c');
-    expect(warnings(c.events).join('\n')).toMatch(
-      new RegExp(
-        `iso from ${ref}: .*content digest is sha256:[0-9a-f]{64} .*expected ${layer.digest}; refused; building it here`,
+    // An empty cache: the registry's iso entry is the deepest, and it is bad; the rest are intact.
+    const c = await build('cache-c', ['--cache-from', ref], 'bin-c');
+    expect(warnings(c.events)).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^iso from ${ref}: ${ref}:${isoTag} refused: .*content digest is sha256:[0-9a-f]{64} .*expected ${layer.digest}; building it here; looking for an intact entry below it$`,
+        ),
       ),
-    );
-    expect(statuses(c.events).at(-1)).toBe('iso:built');
+    ]);
+    const s = statuses(c.events);
+    const below = s.at(-2)!.split(':')[0]!;
+    expect(s.slice(-2)).toEqual([`${below}:pulled`, 'iso:built']);
+    expect(s.slice(0, -2).every((x) => x.endsWith(':skipped'))).toBe(true);
+    expect(c.events.filter((e) => e.type === 'pull').map((e) => e.stage)).toEqual([below]);
+    expect(c.events.find((e) => e.type === 'done')!.stagesBuilt).toBe(1);
     expect(c.sha256).toBe(coldIso);
   }, 600_000);
 

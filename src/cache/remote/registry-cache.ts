@@ -1,12 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { InterruptedError } from '../../errors.js';
+import { InterruptedError, RefusedEntryError } from '../../errors.js';
 import { throwIfCancelled } from '../../exec/cancel.js';
+import { toFileSystemError } from '../../fs/fs-error.js';
 import type { Logger } from '../../log/logger.js';
 import { removeTree } from '../../pipeline/fs-tree.js';
 import type { EntryFiles, RemoteStageCache, StageLink, StageMeta } from '../../pipeline/types.js';
 import { RegistryClient } from '../../registry/client.js';
+import { DigestMismatchError, RegistryError } from '../../registry/errors.js';
 import type { Descriptor } from '../../registry/oci.js';
 import { parseRepositoryRef } from '../../registry/reference.js';
 import { stageTag } from './media-types.js';
@@ -89,7 +91,19 @@ export class RegistryStageCache implements RemoteStageCache {
     const client = this.usable(this.from);
     if (!client) throw new Error('the registry failed earlier in this build');
     const started = Date.now();
-    const { meta, bytes } = await pullStageEntry(client, stageTag(link.stage, link.key), link, work);
+    const tag = stageTag(link.stage, link.key);
+    const { meta, bytes } = await pullStageEntry(client, tag, link, work).catch((err: unknown) => {
+      // A blob that is not what its digest says is this entry's fault: the pipeline may try the
+      // entries below it. A registry that cannot be reached is not asked again in this build.
+      if (err instanceof DigestMismatchError)
+        throw new RefusedEntryError(
+          `${client.ref.text}:${tag}`,
+          `${err.url}: content digest is ${err.actual}, expected ${err.expected}`,
+          { cause: err },
+        );
+      if (err instanceof RegistryError) this.failed.add(client);
+      throw err;
+    });
     this.stats.pulledEntries++;
     this.stats.pulledBytes += bytes;
     const seconds = (Date.now() - started) / 1000;
@@ -141,7 +155,12 @@ export class RegistryStageCache implements RemoteStageCache {
         `pushed ${link.stage} to ${client.ref.text} (${formatBytes(bytes)} sent in ${seconds.toFixed(1)} s)`,
       );
     } catch (err) {
-      this.fail(client, err, 'not pushing to it');
+      // A full scratch disk names its path and space, not node's errno text.
+      this.fail(
+        client,
+        (await toFileSystemError(err, { what: 'scratch', path: scratch })) ?? err,
+        'not pushing to it',
+      );
     } finally {
       await removeTree(scratch);
     }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { chmod, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, normalize, relative, sep } from 'node:path';
+import { RefusedEntryError } from '../../errors.js';
 import { createTreeArchive, extractTreeArchive } from '../../fs/tree-archive.js';
 import type { RegistryClient } from '../../registry/client.js';
 import { OCI_MANIFEST, TITLE_ANNOTATION, type Descriptor, type OciManifest } from '../../registry/oci.js';
@@ -145,14 +146,14 @@ export async function pullStageEntry(
   work: string,
 ): Promise<{ meta: StageMeta; bytes: number }> {
   const found = await client.getManifest(tag);
-  if (!found) throw new Error(`no ${tag} in the registry`);
-  const { manifest } = found;
   const where = `${client.ref.text}:${tag}`;
+  if (!found) throw new RefusedEntryError(where, 'gone from the registry since it was looked up');
+  const { manifest } = found;
   if (manifest.config.mediaType !== STAGE_MEDIA_TYPES.config)
-    throw new Error(`${where} is not an isobuild stage entry (config ${manifest.config.mediaType})`);
-  const config = JSON.parse((await client.readBlob(manifest.config)).toString('utf8')) as StageConfig;
+    throw new RefusedEntryError(where, `not an isobuild stage entry (config ${manifest.config.mediaType})`);
+  const config = parseJson<StageConfig>(await client.readBlob(manifest.config), where, 'config');
   if (config.stage !== link.stage || config.key !== link.key)
-    throw new Error(`${where} holds ${config.stage}-${config.key}, not the entry its tag names`);
+    throw new RefusedEntryError(where, `holds ${config.stage}-${config.key}, not the entry its tag names`);
   let bytes = manifest.config.size;
   const artifacts = join(work, 'artifacts');
   await mkdir(artifacts);
@@ -160,14 +161,14 @@ export async function pullStageEntry(
   for (const layer of manifest.layers) {
     const tree = TREES.find((t) => STAGE_MEDIA_TYPES[t] === layer.mediaType);
     if (tree) {
-      if (treeLayers.has(tree)) throw new Error(`${where} has two ${tree} layers`);
+      if (treeLayers.has(tree)) throw new RefusedEntryError(where, `has two ${tree} layers`);
       treeLayers.set(tree, layer);
     } else if (layer.mediaType !== STAGE_MEDIA_TYPES.file && layer.mediaType !== STAGE_MEDIA_TYPES.manifest)
-      throw new Error(`${where}: unknown layer type ${layer.mediaType}`);
+      throw new RefusedEntryError(where, `unknown layer type ${layer.mediaType}`);
   }
   for (const tree of TREES) {
     const layer = treeLayers.get(tree);
-    if (!layer) throw new Error(`${where} has no ${tree} layer`);
+    if (!layer) throw new RefusedEntryError(where, `has no ${tree} layer`);
     const archive = join(work, `${tree}.tar.zst`);
     await client.pullBlob(layer, archive);
     bytes += layer.size;
@@ -185,13 +186,14 @@ export async function pullStageEntry(
   }
   const builderLayer = manifest.layers.find((l) => l.mediaType === STAGE_MEDIA_TYPES.manifest);
   if (builderLayer) {
-    const builder = JSON.parse((await client.readBlob(builderLayer)).toString('utf8')) as Manifest;
+    const builder = parseJson<Manifest>(await client.readBlob(builderLayer), where, 'builder manifest');
     bytes += builderLayer.size;
     await writeFile(join(work, 'meta.json'), JSON.stringify(config.meta, null, 2) + '\n', { mode: 0o644 });
     const problems = compareWithBuilder(builder, await writeManifest(work, link.stage, link.key));
     if (problems.length)
-      throw new Error(
-        `${where} unpacked differs from what its builder committed: ${problems.slice(0, 5).join('; ')}${problems.length > 5 ? `; and ${problems.length - 5} more` : ''}`,
+      throw new RefusedEntryError(
+        where,
+        `unpacked, differs from what its builder committed: ${problems.slice(0, 5).join('; ')}${problems.length > 5 ? `; and ${problems.length - 5} more` : ''}`,
       );
   }
   return { meta: config.meta, bytes };
@@ -227,6 +229,15 @@ export function compareWithBuilder(builder: Manifest, pulled: Manifest): string[
   return problems;
 }
 
+/** A JSON blob of the entry; one that does not parse is bad content, not a bug here. */
+function parseJson<T>(bytes: Buffer, where: string, what: string): T {
+  try {
+    return JSON.parse(bytes.toString('utf8')) as T;
+  } catch (err) {
+    throw new RefusedEntryError(where, `its ${what} is not JSON (${(err as Error).message})`, { cause: err });
+  }
+}
+
 function parseMode(text: string | undefined): number {
   return text && /^[0-7]{3,4}$/.test(text) ? parseInt(text, 8) & 0o777 : 0o644;
 }
@@ -235,7 +246,7 @@ function parseMode(text: string | undefined): number {
 function safeName(title: string | undefined, where: string): string {
   const name = title ? normalize(title) : '';
   if (!name || isAbsolute(name) || name === '..' || name.startsWith(`..${sep}`))
-    throw new Error(`${where}: artifact layer with a bad title ${JSON.stringify(title)}`);
+    throw new RefusedEntryError(where, `artifact layer with a bad title ${JSON.stringify(title)}`);
   return name;
 }
 

@@ -1,6 +1,7 @@
 import { cp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { dir as tmpDir, type DirectoryResult } from 'tmp-promise';
+import { RefusedEntryError } from '../../../src/errors.js';
 import { run } from '../../../src/exec/run.js';
 import { createLogger, type Logger } from '../../../src/log/logger.js';
 import { runPipeline } from '../../../src/pipeline/run-pipeline.js';
@@ -60,8 +61,11 @@ function plan(cache: string): BuildPlan {
   return planOfStages({ stages: NAMES.map(stage), dir: tmp.path, repoDir: join(tmp.path, 'repo'), cache });
 }
 
-/** A remote that keeps entries as folders; `failPull` makes every pull fail. */
-function folderRemote(opts: { failPull?: boolean } = {}) {
+/**
+ * A remote that keeps entries as folders; `failPull` makes every pull fail, `refuse` refuses
+ * those stages' entries as a registry refuses a tampered blob.
+ */
+function folderRemote(opts: { failPull?: boolean; refuse?: StageName[] } = {}) {
   const store = join(tmp.path, 'remote');
   const calls: string[] = [];
   const remote: RemoteStageCache = {
@@ -74,7 +78,9 @@ function folderRemote(opts: { failPull?: boolean } = {}) {
     },
     async pull(link: StageLink, work: string): Promise<StageMeta> {
       calls.push(`pull ${link.stage}`);
-      if (opts.failPull) throw new Error('digest mismatch; refused');
+      if (opts.failPull) throw new Error('cannot reach the registry');
+      if (opts.refuse?.includes(link.stage))
+        throw new RefusedEntryError(`folder:${link.stage}`, 'content digest is sha256:0, expected sha256:1');
       for (const tree of ['rootfs', 'bootfs', 'artifacts'])
         await cp(join(store, link.key, tree), join(work, tree), { recursive: true });
       return JSON.parse(await readFile(join(store, link.key, 'meta.json'), 'utf8')) as StageMeta;
@@ -131,8 +137,30 @@ test('a pull that fails is a warning, and the stages are built here', async () =
   runs = [];
   const bad = folderRemote({ failPull: true });
   const result = await runPipeline(plan('cache-d'), logger, { remote: bad.remote });
-  expect(warnings).toEqual(['tether from folder: digest mismatch; refused; building it here']);
+  expect(warnings).toEqual(['tether from folder: cannot reach the registry; building it here']);
   expect(runs).toEqual(['iso-base', 'staging', 'tether']);
   expect(result.outcomes.map((o) => o.status)).toEqual(['built', 'built', 'built']);
   expect(await readdir(join(tmp.path, 'cache-d/tmp')).catch(() => [])).toEqual([]);
+});
+
+test('a refused entry costs only its own stage: the deepest intact entry below it is pulled', async () => {
+  await runPipeline(plan('cache-a'), logger, { remote: folderRemote().remote });
+  runs = [];
+  const bad = folderRemote({ refuse: ['tether', 'staging'] });
+  const result = await runPipeline(plan('cache-e'), logger, { remote: bad.remote });
+  expect(warnings).toEqual([
+    'tether from folder: folder:tether refused: content digest is sha256:0, expected sha256:1; building it here; looking for an intact entry below it',
+    'staging from folder: folder:staging refused: content digest is sha256:0, expected sha256:1; building it here; looking for an intact entry below it',
+  ]);
+  expect(bad.calls.slice(0, 5)).toEqual([
+    'find iso-base,staging,tether',
+    'pull tether',
+    'find iso-base,staging',
+    'pull staging',
+    'find iso-base',
+  ]);
+  expect(result.outcomes.map((o) => o.status)).toEqual(['pulled', 'built', 'built']);
+  expect(runs).toEqual(['staging', 'tether']);
+  expect(await readdir(result.final.rootfs)).toEqual(['iso-base', 'staging', 'tether']);
+  expect(await readdir(join(tmp.path, 'cache-e/tmp')).catch(() => [])).toEqual([]);
 });
