@@ -1,7 +1,7 @@
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
-import { confinementArgs } from '../hooks/sandbox.js';
+import { confinementArgs, confinementFds } from '../hooks/sandbox.js';
 import type { Logger } from '../log/logger.js';
 import { walkInRoot } from '../rootfs/root-path.js';
 import { run, type RunResult } from './run.js';
@@ -36,7 +36,8 @@ export async function rootSandboxArgs(root: string): Promise<string[]> {
     else if (st.isDirectory() || st.isFile()) args.push('--ro-bind', from, `/${name}`);
   }
   for (const [dir, how] of Object.entries(FRESH)) args.push(how, `/${dir}`);
-  args.push('--hostname', 'isobuild', '--chdir', '/', ...confinementArgs());
+  // The network stays shared: the shell is the user's own, on a read-only root.
+  args.push('--hostname', 'isobuild', '--chdir', '/', ...confinementArgs({ network: true }));
   return args;
 }
 
@@ -83,6 +84,7 @@ export async function runInRoot(
     env,
     inherit: o.inherit,
     allowFailure: true,
+    extraFds: confinementFds(),
     logger: o.logger,
   });
 }

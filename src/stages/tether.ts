@@ -11,7 +11,7 @@ import {
   writeBootstrapInit,
   type BootstrapLayerInputs,
 } from '../tether/bootstrap-layer.js';
-import { hooksSandboxed } from '../hooks/run-hook.js';
+import { hooksNetwork, hooksSandboxed } from '../hooks/run-hook.js';
 import { removeFromRoot } from '../rootfs/write-in-root.js';
 import { installInitLayer, readBusyboxVersion } from '../tether/init-layer.js';
 import { BOOTSTRAP_SERVICE_PATH, initModeOf, wireSystemd, wireSysv } from '../tether/init-service.js';
@@ -65,6 +65,7 @@ function tetherInputs(plan: BuildPlan): TetherInputs {
       profile: spec.profile,
       init: spec.init,
       sandboxed: hooksSandboxed(spec),
+      network: hooksNetwork(spec),
     },
   };
 }
