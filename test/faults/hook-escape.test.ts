@@ -38,6 +38,7 @@ beforeAll(async () => {
   hidden = join(dir, 'hidden');
   await mkdir(repoDir, { recursive: true });
   await mkdir(hidden);
+  await writeFile(join(repoDir, 'keep'), '');
   await writeFile(join(hidden, 'host-secret'), 'hidden\n');
   outside = await mkdtemp('/var/lib/isobuild-escape-');
   await writeFile(join(outside, 'secret'), 'outside\n');
@@ -150,12 +151,12 @@ test('hooks: { network: true } shares the host network: the same service answers
 
 test('the repo folder cannot be written', async () => {
   const out = await runAttempt(
-    `touch "$REPODIR/escaped" && echo "ESCAPED touch"\nrm -f "$REPODIR/escape" && echo "ESCAPED rm"`,
+    `touch "$REPODIR/escaped" && echo "ESCAPED touch"\nrm -f "$REPODIR/keep" && echo "ESCAPED rm"`,
   );
   expect(out).toMatch(/Read-only file system/);
   expect(out).not.toMatch('ESCAPED');
   expect(existsSync(join(repoDir, 'escaped'))).toBe(false);
-  expect(existsSync(join(repoDir, 'escape'))).toBe(true);
+  expect(existsSync(join(repoDir, 'keep'))).toBe(true);
 });
 
 test('host files outside the bound paths cannot be read', async () => {
