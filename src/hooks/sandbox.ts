@@ -59,6 +59,18 @@ export function confinementFds(): Uint8Array[] {
   return filter ? [filter] : [];
 }
 
+/**
+ * bwrap arguments for a fresh /proc whose sysctls cannot be written: root with DAC_OVERRIDE may
+ * write most of /proc/sys, which is the host kernel's (kernel.core_pattern names a program the
+ * host runs as root when any process crashes), and /proc/sysrq-trigger reboots the host.
+ * bwrap's own cover of them is skipped on some kernels, so it is done here, whatever bwrap does.
+ */
+export function procArgs(): string[] {
+  const args = ['--proc', '/proc', '--ro-bind', '/proc/sys', '/proc/sys'];
+  if (lstatOrUndefined('/proc/sysrq-trigger')) args.push('--ro-bind', '/dev/null', '/proc/sysrq-trigger');
+  return args;
+}
+
 /** The host's folders a hook's tools come from (bash, coreutils, chroot and their libraries). */
 const SYSTEM_PATHS = ['/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/etc'];
 /** Host files under /etc a hook must never read, hidden behind an empty file when they exist. */
@@ -104,7 +116,7 @@ export function hostSandboxArgs(o: HostSandbox): string[] {
     if (lstatOrUndefined(file)?.isFile()) args.push('--ro-bind', '/dev/null', file);
   for (const dir of SECRET_DIRS) if (lstatOrUndefined(dir)?.isDirectory()) args.push('--tmpfs', dir);
   for (const dir of SCRATCH_DIRS) args.push('--tmpfs', dir);
-  args.push('--dev', '/dev', '--proc', '/proc');
+  args.push('--dev', '/dev', ...procArgs());
   if (o.network) args.push(...resolverArgs());
   const modes = new Map<string, '--bind' | '--ro-bind'>();
   for (const dir of o.readable ?? []) modes.set(resolve(dir), '--ro-bind');

@@ -1,7 +1,7 @@
 import { chmod, mkdir, mkdtemp, readFile, readdir, readlink, rename, rm, stat } from 'node:fs/promises';
 import { exists } from '../fs/exists.js';
 import { linkDuplicates, treeMentions } from '../fs/link-duplicates.js';
-import { confinementArgs, confinementFds } from '../hooks/sandbox.js';
+import { confinementArgs, confinementFds, procArgs } from '../hooks/sandbox.js';
 import { join, posix } from 'node:path';
 import { BuildError } from '../errors.js';
 import { tail } from '../exec/run.js';
@@ -113,7 +113,7 @@ export async function runInstallFunction(
   const res = await ctx.run(
     'bwrap',
     [
-      ...['--bind', ctx.rootfs, '/', '--dev', '/dev', '--proc', '/proc', '--ro-bind', '/sys', '/sys'],
+      ...['--bind', ctx.rootfs, '/', '--dev', '/dev', ...procArgs(), '--ro-bind', '/sys', '/sys'],
       // The host is not visible at all; namespaces and capabilities as the hooks' sandbox.
       ...(layer.sandboxed ? confinementArgs({ network: layer.network }) : ['--die-with-parent']),
       ...['--chdir', '/', bash, '-c', script, fn, INIT_SCRIPT_PATH, fn, dir],

@@ -207,6 +207,15 @@ test('keyctl, ptrace, bpf, userfaultfd and mount are refused', async () => {
     expect(out).toMatch(`held ${call}: EPERM`);
 });
 
+test("the host kernel's sysctls cannot be written (kernel.core_pattern runs a program as the host's root)", async () => {
+  // Writes back the value it read: harmless where it is not refused.
+  const out = await runAttempt(
+    'for s in kernel/core_pattern kernel/panic; do v=$(cat /proc/sys/$s) && echo "$v" > /proc/sys/$s && echo "ESCAPED wrote $s"; done',
+  );
+  expect(out).not.toMatch('ESCAPED');
+  expect(out).toMatch(/core_pattern: Read-only file system/);
+});
+
 /** Major and minor of the host's first disk, from /proc/partitions. */
 async function hostDisk(): Promise<[number, number]> {
   const rows = (await readFile('/proc/partitions', 'utf8')).split('\n').slice(2);
