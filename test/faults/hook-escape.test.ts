@@ -1,11 +1,13 @@
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run } from '../../src/exec/run.js';
 import { runHook } from '../../src/hooks/run-hook.js';
+import { runInstallFunction } from '../../src/tether/bootstrap-layer.js';
+import { INIT_SCRIPT_PATH } from '../../src/tether/layout.js';
 import type { ResolvedSpec } from '../../src/spec/types.js';
 import { hookFor, recordingLogger, type TestStageContext } from '../helpers/stage-context.js';
 
@@ -48,6 +50,8 @@ beforeAll(async () => {
   await run(join(repoDir, 'escape'), ['handle-get', hidden, join(repoDir, 'handle')]);
   server = createServer((socket) => {
     connections += 1;
+    // A client that goes away before reading is no failure of this server.
+    socket.on('error', () => undefined);
     socket.end('hello\n');
   });
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
@@ -215,6 +219,88 @@ test("the host kernel's sysctls cannot be written (kernel.core_pattern runs a pr
   expect(out).not.toMatch('ESCAPED');
   expect(out).toMatch(/core_pattern: Read-only file system/);
 });
+
+test("init.sh's install functions run in the same confinement (their root as /)", async () => {
+  const root = join(dir, 'install-root');
+  await makeRootWith(root, [
+    '/usr/bin/bash',
+    '/usr/bin/mkdir',
+    '/usr/bin/ln',
+    '/usr/bin/grep',
+    join(repoDir, 'escape'),
+  ]);
+  await writeFile(
+    join(root, INIT_SCRIPT_PATH),
+    `install-iptables () {
+  exec >/report 2>&1
+  /escape handle-root / ${shockerFile}
+  /escape raw-socket
+  /escape userns
+  /escape kernel /tmp
+  grep CapEff /proc/self/status
+  if exec 3<>/dev/tcp/127.0.0.1/${port}; then echo "ESCAPED connected"; fi
+  v=$(</proc/sys/kernel/core_pattern) && echo "$v" > /proc/sys/kernel/core_pattern && echo "ESCAPED wrote core_pattern"
+  return 0
+}
+`,
+  );
+  const before = connections;
+  const logger = recordingLogger();
+  const ctx = {
+    stage: 'tether',
+    rootfs: root,
+    logger,
+    run: (file: string, args: readonly string[], opts?: object) =>
+      run(file, args, { stage: 'tether', logger, ...opts }),
+  } as unknown as TestStageContext;
+  const layer = {
+    repoInit: 'init.sh',
+    profile: 'isobuild',
+    init: '/bin/init',
+    sandboxed: true,
+    network: false,
+  } as const;
+  expect(await runInstallFunction(ctx, layer, 'install-iptables', '/tether')).toBe(true);
+  const out = await readFile(join(root, 'report'), 'utf8');
+  expect(out).not.toMatch('ESCAPED');
+  for (const held of [
+    'open_by_handle_at inode 2: EPERM',
+    'AF_PACKET raw socket: EPERM',
+    'unshare(CLONE_NEWUSER): EPERM',
+    'keyctl(GET_KEYRING_ID): EPERM',
+    'mount tmpfs: EPERM',
+  ])
+    expect(out).toMatch(`held ${held}`);
+  expect(out).toMatch(/core_pattern: Read-only file system/);
+  expect(out).toMatch('CapEff:\t00000000a80405fb');
+  expect(connections).toBe(before);
+});
+
+/** A root holding the given host programs and the libraries they load, at the same paths. */
+async function makeRootWith(root: string, programs: string[]): Promise<void> {
+  for (const d of ['usr/bin', 'usr/lib', 'usr/lib64', 'etc/isobuild', 'tmp', 'proc', 'dev', 'sys'])
+    await mkdir(join(root, d), { recursive: true });
+  // The host's merged-/usr links, so the loader's and libraries' usual paths resolve.
+  for (const [link, target] of [
+    ['bin', 'usr/bin'],
+    ['lib', 'usr/lib'],
+    ['lib64', 'usr/lib64'],
+  ] as const)
+    await symlink(target, join(root, link));
+  const files = new Set<string>();
+  for (const program of programs) {
+    const ldd = await run('ldd', [program], { allowFailure: true });
+    for (const [, path] of ldd.stdout.matchAll(/(\/\S+) \(0x/g)) files.add(path!);
+  }
+  // At the path the loader asks for (copyFile follows the host's links; the root's own lead into usr/).
+  for (const file of files) {
+    await mkdir(join(root, dirname(file)), { recursive: true });
+    await copyFile(file, join(root, file));
+  }
+  for (const program of programs)
+    await copyFile(program, join(root, program.startsWith(repoDir) ? '/escape' : program));
+  await run('chmod', ['755', join(root, 'escape')]);
+}
 
 /** Major and minor of the host's first disk, from /proc/partitions. */
 async function hostDisk(): Promise<[number, number]> {
