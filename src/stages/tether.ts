@@ -191,7 +191,7 @@ export const tetherStage = defineStage<TetherInputs>({
           `cp ${layer.repoInit ?? '(no init.sh)'} <root>${INIT_SCRIPT_PATH}`,
           `cp ${HOST_BUSYBOX} <root>${INIT_BUSYBOX}; link its applets beside it  # the init layer's userland`,
           `install ${layer.tether ?? 'the default tether'} into <root>${TETHER_SOURCE_DIR}/${bootProfile(layer).tether.bin}`,
-          'bwrap --bind <root> / --dev /dev --proc /proc bash -c ". init.sh; install-iptables DIR"  # and install-entropy: sizes the /.tether tmpfs',
+          `bwrap --bind <root> / --dev /dev --proc /proc${layer.sandboxed ? ` <the hook sandbox${layer.network ? ', with the network' : ''}>` : ''} bash -c ". init.sh; install-iptables DIR"  # and install-entropy: sizes the /.tether tmpfs`,
           bootsDistroInit(layer.init)
             ? `render templates/init/bootstrap.sh.hbs to <root>${BOOTSTRAP_SERVICE_PATH}; start it from the root's init (systemd: tether.service + vic.target; SysV: rc script + inittab)`
             : `render templates/init/bootstrap.sh.hbs to <root>${layer.init}`,

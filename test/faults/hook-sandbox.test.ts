@@ -32,6 +32,8 @@ mount -o remount,rw / 2>/dev/null && echo "remounted /"
 touch "$REPODIR/from-hook" 2>/dev/null && echo "wrote the repo folder"
 mkdir -p "$(rootfs_dir "$PKGDIR")/etc" && echo built > "$(rootfs_dir "$PKGDIR")/etc/from-hook"
 mknod "$(rootfs_dir "$PKGDIR")/null" c 1 3 && echo "mknod ok"
+chown 1:1 "$(rootfs_dir "$PKGDIR")/etc/from-hook" && echo "chown ok"
+chroot / true && echo "chroot ok"
 true
 `;
 
@@ -73,7 +75,7 @@ test('a hook runs sandboxed by default: the root is writable; the repo folder, t
   expect(output).not.toMatch(/wrote \/usr|remounted|wrote the repo folder/);
   expect(output).toMatch(/\/etc\/shadow: Permission denied\nshadow: {2}bytes/);
   expect(output).toMatch(/root: 0 entries/);
-  expect(output).toMatch('mknod ok');
+  expect(output).toMatch('mknod ok\nchown ok\nchroot ok');
   expect(await readFile(join(ctx.rootfs, 'etc/from-hook'), 'utf8')).toBe('built\n');
 });
 
