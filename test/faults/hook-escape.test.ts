@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run } from '../../src/exec/run.js';
 import { runHook } from '../../src/hooks/run-hook.js';
+import { traceWorkload } from '../../src/minimise/tracer.js';
 import { runInstallFunction } from '../../src/tether/bootstrap-layer.js';
 import { INIT_SCRIPT_PATH } from '../../src/tether/layout.js';
 import type { ResolvedSpec } from '../../src/spec/types.js';
@@ -273,6 +274,51 @@ test("init.sh's install functions run in the same confinement (their root as /)"
     expect(out).toMatch(`held ${held}`);
   expect(out).toMatch(/core_pattern: Read-only file system/);
   expect(out).toMatch('CapEff:\t00000000a80405fb');
+  expect(connections).toBe(before);
+});
+
+test("a workload the minimiser traces (init.sh's install functions) gets the same limits, but for seccomp", async () => {
+  const root = join(dir, 'trace-root');
+  await makeRootWith(root, [
+    '/usr/bin/bash',
+    '/usr/bin/grep',
+    '/usr/bin/head',
+    '/usr/bin/ls',
+    '/usr/bin/mknod',
+    join(repoDir, 'escape'),
+  ]);
+  const [major, minor] = await hostDisk();
+  const script = [
+    'grep CapEff /proc/self/status',
+    '/escape handle-root / tmp/isobuild-escape-trace',
+    '/escape raw-socket',
+    '/escape kernel /tmp',
+    'ls /dev',
+    `for p in /dev/disk /tmp/disk; do mknod $p b ${major} ${minor} && head -c 512 $p >/dev/null && echo "ESCAPED read $p"; done`,
+    'v=$(</proc/sys/kernel/core_pattern) && echo "$v" > /proc/sys/kernel/core_pattern && echo "ESCAPED wrote core_pattern"',
+    'echo 1 > /sys/kernel/profiling && echo "ESCAPED wrote sysfs"',
+    `if exec 3<>/dev/tcp/127.0.0.1/${port}; then echo "ESCAPED connected"; fi`,
+    'true',
+  ].join('\n');
+  const before = connections;
+  const res = await traceWorkload({
+    root,
+    workload: { argv: ['/usr/bin/bash', '-c', script] },
+    env: { PATH: '/usr/bin' },
+    tmpDir: join(dir, 'trace-tmp'),
+    run: (file, args, opts) => run(file, args, opts),
+    stage: 'minimise',
+  });
+  const out = res.stdout + res.stderr;
+  expect(res.exitCode).toBe(0);
+  // No seccomp filter here (strace has its own): keyctl, which needs no capability, goes through.
+  expect(out.match(/ESCAPED .*/g)).toEqual(['ESCAPED keyctl(GET_KEYRING_ID)']);
+  expect(out).toMatch('CapEff:\t00000000a80405fb');
+  expect(out).toMatch('held open_by_handle_at inode 2: EPERM');
+  expect(out).toMatch('held AF_PACKET raw socket: EPERM');
+  expect(out).toMatch('held mount tmpfs: EPERM');
+  expect(out).toMatch(/^fd\nfull\nnull\npts\nrandom\nshm\nstderr\nstdin\nstdout\ntty\nurandom\nzero$/m);
+  expect(out).toMatch(/core_pattern: Read-only file system/);
   expect(connections).toBe(before);
 });
 
