@@ -290,13 +290,14 @@ test("a workload the minimiser traces (init.sh's install functions) gets the sam
   const [major, minor] = await hostDisk();
   const script = [
     'grep CapEff /proc/self/status',
-    '/escape handle-root / tmp/isobuild-escape-trace',
+    `/escape handle-root / ${shockerFile}`,
     '/escape raw-socket',
     '/escape kernel /tmp',
     'ls /dev',
     `for p in /dev/disk /tmp/disk; do mknod $p b ${major} ${minor} && head -c 512 $p >/dev/null && echo "ESCAPED read $p"; done`,
     'v=$(</proc/sys/kernel/core_pattern) && echo "$v" > /proc/sys/kernel/core_pattern && echo "ESCAPED wrote core_pattern"',
-    'echo 1 > /sys/kernel/profiling && echo "ESCAPED wrote sysfs"',
+    // access(2) only: a real write to the host's sysfs would change the host kernel.
+    '[ -w /sys/kernel/profiling ] && echo "ESCAPED sysfs writable"',
     `if exec 3<>/dev/tcp/127.0.0.1/${port}; then echo "ESCAPED connected"; fi`,
     'true',
   ].join('\n');
