@@ -91,7 +91,7 @@ export function describeTrace(root: string, w: Workload): string {
   const q = (a: string) => escapeInSingleQuotes(quoteWord(a));
   const m = 'TMP/merged';
   return (
-    `unshare --mount --net --propagation private -- sh -c '` +
+    `unshare --mount --net --pid --fork --kill-child --ipc --uts --propagation private -- sh -c '` +
     `mount -t overlay overlay -o lowerdir=${root},upperdir=TMP/upper,workdir=TMP/work ${m} && ` +
     `mount --bind ${m} ${m} && mount -o remount,bind,nodev,nosuid ${m} && ` +
     `mount -t proc proc ${m}/proc && mount --bind ${m}/proc/sys ${m}/proc/sys && mount -o remount,bind,ro ${m}/proc/sys && ` +
@@ -138,6 +138,12 @@ export async function traceWorkload(opts: {
       [
         '--mount',
         '--net',
+        // Its own pids: root may signal every root process it can see, the build's and the host's.
+        '--pid',
+        '--fork',
+        '--kill-child',
+        '--ipc',
+        '--uts',
         '--propagation',
         'private',
         '--',

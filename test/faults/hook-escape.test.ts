@@ -299,6 +299,8 @@ test("a workload the minimiser traces (init.sh's install functions) gets the sam
     // access(2) only: a real write to the host's sysfs would change the host kernel.
     '[ -w /sys/kernel/profiling ] && echo "ESCAPED sysfs writable"',
     `if exec 3<>/dev/tcp/127.0.0.1/${port}; then echo "ESCAPED connected"; fi`,
+    // Signal 0 only checks that the test's own process could be signalled.
+    `kill -0 ${process.pid} && echo "ESCAPED can signal a host process"`,
     'true',
   ].join('\n');
   const before = connections;
