@@ -1,13 +1,13 @@
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
-import { confinementArgs } from '../hooks/sandbox.js';
+import { confinementArgs, confinementFds, procArgs } from '../hooks/sandbox.js';
 import type { Logger } from '../log/logger.js';
 import { walkInRoot } from '../rootfs/root-path.js';
 import { run, type RunResult } from './run.js';
 
 /** Mounted fresh in the sandbox, whatever the root holds there. */
-const FRESH = { proc: '--proc', dev: '--dev', tmp: '--tmpfs', run: '--tmpfs' } as const;
+const FRESH: readonly string[] = ['dev', 'proc', 'tmp', 'run'];
 
 /** Shells tried, in order, when no command is given; a busybox without applet links runs as `busybox sh`. */
 const SHELLS: readonly (readonly string[])[] = [
@@ -29,14 +29,15 @@ const SHELLS: readonly (readonly string[])[] = [
 export async function rootSandboxArgs(root: string): Promise<string[]> {
   const args: string[] = [];
   for (const name of (await readdir(root)).sort()) {
-    if (name in FRESH) continue;
+    if (FRESH.includes(name)) continue;
     const from = join(root, name);
     const st = await lstat(from);
     if (st.isSymbolicLink()) args.push('--symlink', await readlink(from), `/${name}`);
     else if (st.isDirectory() || st.isFile()) args.push('--ro-bind', from, `/${name}`);
   }
-  for (const [dir, how] of Object.entries(FRESH)) args.push(how, `/${dir}`);
-  args.push('--hostname', 'isobuild', '--chdir', '/', ...confinementArgs());
+  args.push('--dev', '/dev', ...procArgs(), '--tmpfs', '/tmp', '--tmpfs', '/run');
+  // The network stays shared: the shell is the user's own, on a read-only root.
+  args.push('--hostname', 'isobuild', '--chdir', '/', ...confinementArgs({ network: true }));
   return args;
 }
 
@@ -83,6 +84,7 @@ export async function runInRoot(
     env,
     inherit: o.inherit,
     allowFailure: true,
+    extraFds: confinementFds(),
     logger: o.logger,
   });
 }

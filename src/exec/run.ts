@@ -33,6 +33,8 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Kill the command when isobuild itself dies, even by SIGKILL (qemu: never left running). */
   dieWithParent?: boolean;
+  /** Bytes the command reads on descriptors 3, 4...: a pipe each (bwrap's --seccomp program). */
+  extraFds?: readonly Uint8Array[];
 }
 
 export interface RunResult {
@@ -105,16 +107,7 @@ export async function run(file: string, args: readonly string[], opts: RunOption
     cancelSignal: cancel,
     encoding: opts.binaryStdout ? 'buffer' : 'utf8',
     stripFinalNewline: false,
-    ...(opts.inherit
-      ? { stdio: 'inherit' }
-      : {
-          // No input means no terminal: a tool that would prompt fails instead of hanging.
-          stdin: opts.input === undefined ? 'ignore' : 'pipe',
-          stdout: opts.binaryStdout
-            ? ['pipe']
-            : ['pipe', { transform: logLines(logger), preserveNewlines: true }],
-          stderr: ['pipe', { transform: logLines(logger), preserveNewlines: true }],
-        }),
+    stdio: [...standardStdio(opts, logger), ...(opts.extraFds ?? [])],
   } as ExecaOptions;
   const shown = quoteCommand([file, ...args]);
   logger.debug(`$ ${shown}`);
@@ -169,6 +162,18 @@ export async function run(file: string, args: readonly string[], opts: RunOption
     { stage: opts.stage, command, exitCode: res.exitCode, outputTail },
     { cause: res },
   );
+}
+
+/** stdin, stdout and stderr: the terminal's, or captured with each line logged. */
+function standardStdio(opts: RunOptions, logger: Logger) {
+  if (opts.inherit) return ['inherit', 'inherit', 'inherit'] as const;
+  const logged = ['pipe', { transform: logLines(logger), preserveNewlines: true }] as const;
+  return [
+    // No input means no terminal: a tool that would prompt fails instead of hanging.
+    opts.input === undefined ? 'ignore' : 'pipe',
+    opts.binaryStdout ? (['pipe'] as const) : logged,
+    logged,
+  ] as const;
 }
 
 function logLines(logger: Logger) {

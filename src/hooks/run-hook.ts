@@ -6,7 +6,7 @@ import { indent, tail } from '../exec/run.js';
 import type { StageContext } from '../pipeline/types.js';
 import type { Flavour, ResolvedSpec } from '../spec/types.js';
 import { HOOK_PRELUDE, describeHook, makeHookEnv, type HookKind } from './hook-env.js';
-import { hostSandboxArgs } from './sandbox.js';
+import { confinementFds, hostSandboxArgs } from './sandbox.js';
 
 const TAIL_LINES = 20;
 
@@ -20,6 +20,8 @@ export interface HookInputs {
   /** Only for staging hooks: base.sh's result is shared by every flavour. */
   readonly flavour?: Flavour;
   readonly sandboxed: boolean;
+  /** hooks.network: the sandbox shares the host's network (the build's outbound network). */
+  readonly network: boolean;
 }
 
 type HookSpec = Pick<ResolvedSpec, 'name' | 'repoDir' | 'packagemanager' | 'hooks' | 'raw'>;
@@ -38,6 +40,7 @@ export function hookInputsOf(spec: HookSpec, kind: HookKind, flavour?: Flavour):
     packagemanager: spec.packagemanager,
     ...(flavour ? { flavour } : {}),
     sandboxed: hooksSandboxed(spec),
+    network: hooksNetwork(spec),
   };
 }
 
@@ -71,9 +74,11 @@ export async function runHook(ctx: StageContext, hook: HookInputs): Promise<void
     ? [
         'bwrap',
         ...hostSandboxArgs({
-          writable: [pkgDir, ctx.rootfs, ctx.bootfs, hook.repoDir, ctx.tmpDir],
-          readable: [dirname(file)],
+          writable: [pkgDir, ctx.rootfs, ctx.bootfs, ctx.tmpDir],
+          // The repo folder is the build's input, and a cache key's: a hook reads it, never writes it.
+          readable: [hook.repoDir, dirname(file)],
           cwd: hook.repoDir,
+          network: hook.network,
         }),
         '--',
         ...bash,
@@ -84,6 +89,7 @@ export async function runHook(ctx: StageContext, hook: HookInputs): Promise<void
     cleanEnv: true,
     cwd: hook.repoDir,
     allowFailure: true,
+    ...(hook.sandboxed ? { extraFds: confinementFds() } : {}),
   });
   if (res.exitCode === 0) return;
   const outputTail = tail(res.all || res.stderr, TAIL_LINES);
@@ -105,6 +111,11 @@ export function hookTools(hook: Pick<HookInputs, 'file' | 'sandboxed'>): ToolNee
 /** Hooks run in the bubblewrap sandbox unless the spec says `hooks: { sandbox: false }`. */
 export function hooksSandboxed(spec: Pick<ResolvedSpec, 'raw'>): boolean {
   return spec.raw?.hooks?.sandbox !== false;
+}
+
+/** Hooks have no network unless the spec says `hooks: { network: true }`. */
+export function hooksNetwork(spec: Pick<ResolvedSpec, 'raw'>): boolean {
+  return spec.raw?.hooks?.network === true;
 }
 
 /**

@@ -4,6 +4,7 @@ import { BuildError } from '../errors.js';
 import type { RunOptions, RunResult } from '../exec/run.js';
 import { tail } from '../exec/run.js';
 import { escapeInSingleQuotes, quoteWord } from '../exec/shell-quote.js';
+import { SANDBOX_CAPS } from '../hooks/sandbox.js';
 
 /**
  * Runs one workload under strace, chrooted into an overlay of a root so that its writes
@@ -42,20 +43,47 @@ export const STRACE_FILTER = 'trace=%file,%process,chdir,fchdir,getdents,getdent
 /**
  * The fixed script unshare runs. It is a constant: every value reaches it as a positional
  * argument, never spliced into the text. Overlay first; a plain copy when the kernel refuses it.
+ * The workload is repo code (init.sh's install functions, the spec's workloads), so it gets what
+ * the hook sandbox gives (docs/hooks.md): a /dev of its own without the host's disks, every
+ * mount nodev (a node mknod makes cannot be opened), a read-only sysfs, /proc/sys read-only (kernel.core_pattern runs a program as the host's root),
+ * and only the sandbox's capabilities (setpriv's bounding set; strace, outside it, keeps its own).
  */
 const WRAPPER = `set -eu
-lower=$1; upper=$2; work=$3; merged=$4; trace=$5; secs=$6; cwd=$7; killafter=$8; how=$9
-shift 9
+lower=$1; upper=$2; work=$3; merged=$4; trace=$5; secs=$6; cwd=$7; killafter=$8; how=$9; caps=\${10}
+shift 10
 if [ "$how" = copy ] || ! mount -t overlay overlay -o "lowerdir=$lower,upperdir=$upper,workdir=$work" "$merged" 2>/dev/null; then
   cp -a "$lower/." "$merged/"
 fi
+mount --bind "$merged" "$merged"
+mount -o remount,bind,nodev,nosuid "$merged"
 for d in proc sys dev; do [ -d "$merged/$d" ] || mkdir -p "$merged/$d"; done
-mount -t proc proc "$merged/proc"
-mount --rbind /sys "$merged/sys"
-mount --rbind /dev "$merged/dev"
+mount -t proc -o nosuid,nodev,noexec proc "$merged/proc"
+mount --bind "$merged/proc/sys" "$merged/proc/sys"
+mount -o remount,bind,ro "$merged/proc/sys"
+[ ! -e "$merged/proc/sysrq-trigger" ] || mount --bind /dev/null "$merged/proc/sysrq-trigger"
+if ! mount -t sysfs -o ro,nosuid,nodev,noexec sysfs "$merged/sys" 2>/dev/null; then
+  mount --rbind /sys "$merged/sys"
+  mount -o remount,bind,ro "$merged/sys"
+fi
+mount -t tmpfs -o nosuid,nodev,mode=755 tmpfs "$merged/dev"
+for n in null zero full random urandom tty; do
+  touch "$merged/dev/$n"
+  mount --bind "/dev/$n" "$merged/dev/$n"
+done
+mkdir "$merged/dev/shm" "$merged/dev/pts"
+ln -s /proc/self/fd "$merged/dev/fd"
+ln -s /proc/self/fd/0 "$merged/dev/stdin"
+ln -s /proc/self/fd/1 "$merged/dev/stdout"
+ln -s /proc/self/fd/2 "$merged/dev/stderr"
 exec strace -f -y --seccomp-bpf -e ${STRACE_FILTER} -o "$trace" \\
-  timeout --preserve-status -k "$killafter" -s TERM "$secs" unshare -R "$merged" -w "$cwd" -- "$@"
+  timeout --preserve-status -k "$killafter" -s TERM "$secs" \\
+  setpriv --no-new-privs --bounding-set "$caps" -- unshare -R "$merged" -w "$cwd" -- "$@"
 `;
+
+/** setpriv's spelling of the hook sandbox's capabilities: the bounding set the workload gets. */
+const BOUNDING_SET = ['-all', ...SANDBOX_CAPS.map((c) => '+' + c.slice('CAP_'.length).toLowerCase())].join(
+  ',',
+);
 
 /** The commands, as a user could paste them (for `isobuild plan`); ROOT and TMP are placeholders. */
 export function describeTrace(root: string, w: Workload): string {
@@ -63,11 +91,15 @@ export function describeTrace(root: string, w: Workload): string {
   const q = (a: string) => escapeInSingleQuotes(quoteWord(a));
   const m = 'TMP/merged';
   return (
-    `unshare --mount --net --propagation private -- sh -c '` +
+    `unshare --mount --net --pid --fork --kill-child --ipc --uts --propagation private -- sh -c '` +
     `mount -t overlay overlay -o lowerdir=${root},upperdir=TMP/upper,workdir=TMP/work ${m} && ` +
-    `mount -t proc proc ${m}/proc && mount --rbind /sys ${m}/sys && mount --rbind /dev ${m}/dev && ` +
+    `mount --bind ${m} ${m} && mount -o remount,bind,nodev,nosuid ${m} && ` +
+    `mount -t proc proc ${m}/proc && mount --bind ${m}/proc/sys ${m}/proc/sys && mount -o remount,bind,ro ${m}/proc/sys && ` +
+    `mount -t sysfs -o ro sysfs ${m}/sys && mount -t tmpfs -o nodev tmpfs ${m}/dev && ` +
+    `for n in null zero full random urandom tty; do touch ${m}/dev/$n && mount --bind /dev/$n ${m}/dev/$n; done && ` +
     `strace -f -y --seccomp-bpf -e ${STRACE_FILTER} -o TMP/strace.txt ` +
     `timeout --preserve-status -k ${KILL_AFTER} -s TERM ${w.timeout ?? DEFAULT_TIMEOUT} ` +
+    `setpriv --no-new-privs --bounding-set ${BOUNDING_SET} -- ` +
     `unshare -R ${m} -w ${w.cwd ?? '/'} -- ${w.argv.map(q).join(' ')}'`
   );
 }
@@ -106,6 +138,12 @@ export async function traceWorkload(opts: {
       [
         '--mount',
         '--net',
+        // Its own pids: root may signal every root process it can see, the build's and the host's.
+        '--pid',
+        '--fork',
+        '--kill-child',
+        '--ipc',
+        '--uts',
         '--propagation',
         'private',
         '--',
@@ -122,6 +160,7 @@ export async function traceWorkload(opts: {
         w.cwd ?? '/',
         String(KILL_AFTER),
         opts.copy ? 'copy' : 'overlay',
+        BOUNDING_SET,
         ...w.argv,
       ],
       {

@@ -151,9 +151,13 @@ export interface RepoSpec {
    */
   hooks?: {
     /**
-     * Run them in a bubblewrap sandbox: the root and the repo folder writable, the host read-only, no host secrets. Default true; false runs them on the host, with a warning.
+     * Run them in a bubblewrap sandbox: the root being built writable, the repo folder and the host's system folders read-only, no host secrets, no network unless hooks.network is true, a seccomp filter. Default true; false runs them on the host, with a warning.
      */
     sandbox?: boolean;
+    /**
+     * Give the sandboxed hooks and install functions the host's network (the build's outbound network). Default false: only a loopback of their own.
+     */
+    network?: boolean;
   };
   app?: App;
   minimise?: Minimise;

@@ -11,7 +11,7 @@ import {
   writeBootstrapInit,
   type BootstrapLayerInputs,
 } from '../tether/bootstrap-layer.js';
-import { hooksSandboxed } from '../hooks/run-hook.js';
+import { hooksNetwork, hooksSandboxed } from '../hooks/run-hook.js';
 import { removeFromRoot } from '../rootfs/write-in-root.js';
 import { installInitLayer, readBusyboxVersion } from '../tether/init-layer.js';
 import { BOOTSTRAP_SERVICE_PATH, initModeOf, wireSystemd, wireSysv } from '../tether/init-service.js';
@@ -65,6 +65,7 @@ function tetherInputs(plan: BuildPlan): TetherInputs {
       profile: spec.profile,
       init: spec.init,
       sandboxed: hooksSandboxed(spec),
+      network: hooksNetwork(spec),
     },
   };
 }
@@ -190,7 +191,7 @@ export const tetherStage = defineStage<TetherInputs>({
           `cp ${layer.repoInit ?? '(no init.sh)'} <root>${INIT_SCRIPT_PATH}`,
           `cp ${HOST_BUSYBOX} <root>${INIT_BUSYBOX}; link its applets beside it  # the init layer's userland`,
           `install ${layer.tether ?? 'the default tether'} into <root>${TETHER_SOURCE_DIR}/${bootProfile(layer).tether.bin}`,
-          'bwrap --bind <root> / --dev /dev --proc /proc bash -c ". init.sh; install-iptables DIR"  # and install-entropy: sizes the /.tether tmpfs',
+          `bwrap --bind <root> / --dev /dev --proc /proc${layer.sandboxed ? ` <the hook sandbox${layer.network ? ', with the network' : ''}>` : ''} bash -c ". init.sh; install-iptables DIR"  # and install-entropy: sizes the /.tether tmpfs`,
           bootsDistroInit(layer.init)
             ? `render templates/init/bootstrap.sh.hbs to <root>${BOOTSTRAP_SERVICE_PATH}; start it from the root's init (systemd: tether.service + vic.target; SysV: rc script + inittab)`
             : `render templates/init/bootstrap.sh.hbs to <root>${layer.init}`,

@@ -1,7 +1,7 @@
 import { chmod, mkdir, mkdtemp, readFile, readdir, readlink, rename, rm, stat } from 'node:fs/promises';
 import { exists } from '../fs/exists.js';
 import { linkDuplicates, treeMentions } from '../fs/link-duplicates.js';
-import { confinementArgs } from '../hooks/sandbox.js';
+import { confinementArgs, confinementFds, procArgs } from '../hooks/sandbox.js';
 import { join, posix } from 'node:path';
 import { BuildError } from '../errors.js';
 import { tail } from '../exec/run.js';
@@ -42,6 +42,8 @@ export interface BootstrapLayerInputs {
   readonly init: string;
   /** init.sh's install functions run in the hooks' sandbox unless hooks.sandbox is false. */
   readonly sandboxed: boolean;
+  /** hooks.network: the sandbox shares the host's network. */
+  readonly network: boolean;
 }
 
 /** Copies the repo's init.sh where the bootstrap init finds it. */
@@ -111,15 +113,16 @@ export async function runInstallFunction(
   const res = await ctx.run(
     'bwrap',
     [
-      ...['--bind', ctx.rootfs, '/', '--dev', '/dev', '--proc', '/proc', '--ro-bind', '/sys', '/sys'],
+      ...['--bind', ctx.rootfs, '/', '--dev', '/dev', ...procArgs(), '--ro-bind', '/sys', '/sys'],
       // The host is not visible at all; namespaces and capabilities as the hooks' sandbox.
-      ...(layer.sandboxed ? confinementArgs() : ['--die-with-parent']),
+      ...(layer.sandboxed ? confinementArgs({ network: layer.network }) : ['--die-with-parent']),
       ...['--chdir', '/', bash, '-c', script, fn, INIT_SCRIPT_PATH, fn, dir],
     ],
     {
       cleanEnv: true,
       env: { PATH: [...ROOT_PATH_DIRS, INIT_BIN_DIR].join(':'), HOME: '/', LC_ALL: 'C' },
       allowFailure: true,
+      ...(layer.sandboxed ? { extraFds: confinementFds() } : {}),
     },
   );
   const output = res.all;

@@ -21,16 +21,19 @@ afterEach(async () => {
   await rm(proof, { force: true });
 });
 
-/** What the hook could do goes into $REPODIR/report (the repo folder is writable). */
+/** What the hook could do goes into $TMPDIR/report (the build's scratch folder is writable). */
 const HOSTILE = (proofPath: string) => `
-exec >"$REPODIR/report" 2>&1
+exec >"$TMPDIR/report" 2>&1
 touch ${proofPath} && echo "host-proof written"
 echo "shadow: $(wc -c < /etc/shadow) bytes"
 echo "root: $(ls -A /root | wc -l) entries"
 touch /usr/isobuild-hook-proof 2>/dev/null && echo "wrote /usr"
 mount -o remount,rw / 2>/dev/null && echo "remounted /"
+touch "$REPODIR/from-hook" 2>/dev/null && echo "wrote the repo folder"
 mkdir -p "$(rootfs_dir "$PKGDIR")/etc" && echo built > "$(rootfs_dir "$PKGDIR")/etc/from-hook"
 mknod "$(rootfs_dir "$PKGDIR")/null" c 1 3 && echo "mknod ok"
+chown 1:1 "$(rootfs_dir "$PKGDIR")/etc/from-hook" && echo "chown ok"
+chroot / true && echo "chroot ok"
 true
 `;
 
@@ -60,18 +63,19 @@ async function contextFor(
   return { ctx, logger };
 }
 
-test('a hook runs sandboxed by default: the root and repo folder are writable, the host and its secrets are not', async () => {
+test('a hook runs sandboxed by default: the root is writable; the repo folder, the host and its secrets are not', async () => {
   const { ctx } = await contextFor({}, HOSTILE(proof));
   await runHook(ctx, hookFor(ctx, 'base', join(ctx.spec.repoDir, 'base.sh')));
-  const output = await readFile(join(ctx.spec.repoDir, 'report'), 'utf8');
+  const output = await readFile(join(ctx.tmpDir, 'report'), 'utf8');
   expect(existsSync(proof)).toBe(false);
   expect(existsSync('/usr/isobuild-hook-proof')).toBe(false);
+  expect(existsSync(join(ctx.spec.repoDir, 'from-hook'))).toBe(false);
   // It wrote its proof into the sandbox's own /tmp, which went with it.
   expect(output).toMatch('host-proof written');
-  expect(output).not.toMatch(/wrote \/usr|remounted/);
+  expect(output).not.toMatch(/wrote \/usr|remounted|wrote the repo folder/);
   expect(output).toMatch(/\/etc\/shadow: Permission denied\nshadow: {2}bytes/);
   expect(output).toMatch(/root: 0 entries/);
-  expect(output).toMatch('mknod ok');
+  expect(output).toMatch('mknod ok\nchown ok\nchroot ok');
   expect(await readFile(join(ctx.rootfs, 'etc/from-hook'), 'utf8')).toBe('built\n');
 });
 

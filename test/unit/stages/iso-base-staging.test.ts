@@ -85,3 +85,12 @@ test("osbuilder's EXTRA_PKGS (--extra-packages) are installed by staging and are
     'APT_CONFIG=$TMP/apt.conf apt-get install -y --no-install-recommends less strace curl',
   );
 });
+
+test("hooks.network (default false) is part of iso-base's key: the hook's sandbox differs", async () => {
+  const keyOf = async (raw: object) =>
+    (await stageCacheInputs(isoBaseStage, { ...plan, spec: { ...plan.spec, raw } } as BuildPlan)).values;
+  expect(await keyOf({})).toMatchObject({ hook: { sandboxed: true, network: false } });
+  expect(await keyOf({ hooks: { network: true } })).toMatchObject({
+    hook: { sandboxed: true, network: true },
+  });
+});
