@@ -9,8 +9,12 @@ import { runHook } from '../../src/hooks/run-hook.js';
 import { traceWorkload } from '../../src/minimise/tracer.js';
 import { runInstallFunction } from '../../src/tether/bootstrap-layer.js';
 import { INIT_SCRIPT_PATH } from '../../src/tether/layout.js';
-import type { ResolvedSpec } from '../../src/spec/types.js';
-import { hookFor, recordingLogger, type TestStageContext } from '../helpers/stage-context.js';
+import {
+  hookFor,
+  hookStageContext,
+  recordingLogger,
+  type TestStageContext,
+} from '../helpers/stage-context.js';
 
 // Escape attempts against the hook sandbox (issue 20), each run as a real hook: the real hook
 // runner, real bash, real bubblewrap and the sandbox's real arguments. The attempts are a C
@@ -70,22 +74,7 @@ let attempt = 0;
 /** Runs `script` as the repo's base.sh through the hook runner; returns what it printed. */
 async function runAttempt(script: string, raw: object = {}): Promise<string> {
   attempt += 1;
-  const work = join(dir, `work-${attempt}`);
-  for (const d of ['rootfs', 'bootfs', 'tmp']) await mkdir(join(work, d), { recursive: true });
-  const logger = recordingLogger();
-  const ctx = {
-    plan: { flavour: 'bootstrap', options: { sourceDateEpoch: 0 } },
-    spec: { name: 'demo', repoDir, packagemanager: 'apt', raw } as unknown as ResolvedSpec,
-    stage: 'iso-base',
-    sourceDateEpoch: 0,
-    rootfs: join(work, 'rootfs'),
-    bootfs: join(work, 'bootfs'),
-    artifacts: join(work, 'artifacts'),
-    tmpDir: join(work, 'tmp'),
-    logger,
-    run: (file: string, args: readonly string[], opts?: object) =>
-      run(file, args, { stage: 'iso-base', logger, ...opts }),
-  } as unknown as TestStageContext;
+  const { ctx } = await hookStageContext(repoDir, join(dir, `work-${attempt}`), raw);
   const hook = join(dir, `hook-${attempt}`, 'base.sh');
   await mkdir(join(dir, `hook-${attempt}`));
   await writeFile(hook, `exec >"$TMPDIR/report" 2>&1\nset +e\nescape=${repoDir}/escape\n${script}\ntrue\n`);

@@ -1,12 +1,15 @@
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { run } from '../../src/exec/run.js';
 import { runHook } from '../../src/hooks/run-hook.js';
 
-import type { ResolvedSpec } from '../../src/spec/types.js';
-import { hookFor, recordingLogger, type TestStageContext } from '../helpers/stage-context.js';
+import {
+  hookFor,
+  hookStageContext,
+  type recordingLogger,
+  type TestStageContext,
+} from '../helpers/stage-context.js';
 
 // Fault row "`base.sh` doing `touch /tmp/host-proof`": the real hook runner, real bash and real
 // bubblewrap; the StageContext is made by hand (the pipeline is not needed to run a hook).
@@ -42,23 +45,7 @@ async function contextFor(
   hook: string,
 ): Promise<{ ctx: TestStageContext; logger: ReturnType<typeof recordingLogger> }> {
   const repoDir = join(dir, 'repos', 'demo');
-  const work = join(dir, 'work');
-  for (const d of [repoDir, join(work, 'rootfs'), join(work, 'bootfs'), join(work, 'tmp')])
-    await mkdir(d, { recursive: true });
-  const logger = recordingLogger();
-  const ctx = {
-    plan: { flavour: 'bootstrap', options: { sourceDateEpoch: 0 } },
-    spec: { name: 'demo', repoDir, packagemanager: 'apt', raw } as unknown as ResolvedSpec,
-    stage: 'iso-base',
-    sourceDateEpoch: 0,
-    rootfs: join(work, 'rootfs'),
-    bootfs: join(work, 'bootfs'),
-    artifacts: join(work, 'artifacts'),
-    tmpDir: join(work, 'tmp'),
-    logger,
-    run: (file: string, args: readonly string[], opts?: object) =>
-      run(file, args, { stage: 'iso-base', logger, ...opts }),
-  } as unknown as TestStageContext;
+  const { ctx, logger } = await hookStageContext(repoDir, join(dir, 'work'), raw);
   await writeFile(join(repoDir, 'base.sh'), hook);
   return { ctx, logger };
 }

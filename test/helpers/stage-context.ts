@@ -1,3 +1,4 @@
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { run } from '../../src/exec/run.js';
 import type { Logger } from '../../src/log/logger.js';
@@ -164,4 +165,33 @@ export function makeContext(opts: {
     logger,
     run: (file, args, runOpts) => run(file, args, { stage: opts.stage, logger, ...runOpts }),
   };
+}
+
+/**
+ * The StageContext a hook runs with, made by hand (no pipeline is needed to run one): the
+ * iso-base stage of a repo `demo` in `repoDir` with raw spec `raw`, working in `work`'s rootfs,
+ * bootfs and tmp folders (made here).
+ */
+export async function hookStageContext(
+  repoDir: string,
+  work: string,
+  raw: object = {},
+): Promise<{ ctx: TestStageContext; logger: ReturnType<typeof recordingLogger> }> {
+  for (const d of [repoDir, join(work, 'rootfs'), join(work, 'bootfs'), join(work, 'tmp')])
+    await mkdir(d, { recursive: true });
+  const logger = recordingLogger();
+  const ctx = {
+    plan: { flavour: 'bootstrap', options: { sourceDateEpoch: 0 } },
+    spec: { name: 'demo', repoDir, packagemanager: 'apt', raw } as unknown as ResolvedSpec,
+    stage: 'iso-base',
+    sourceDateEpoch: 0,
+    rootfs: join(work, 'rootfs'),
+    bootfs: join(work, 'bootfs'),
+    artifacts: join(work, 'artifacts'),
+    tmpDir: join(work, 'tmp'),
+    logger,
+    run: (file: string, args: readonly string[], opts?: object) =>
+      run(file, args, { stage: 'iso-base', logger, ...opts }),
+  } as unknown as TestStageContext;
+  return { ctx, logger };
 }
