@@ -3,6 +3,7 @@ import { posix } from 'node:path';
 import type { KeepSet, KeepReason } from './closure.js';
 import { hostPath } from '../rootfs/root-path.js';
 import type { TreeSize } from '../fs/measure-tree.js';
+import { formatBytes } from '../fs/disk-space.js';
 
 /** Sizes of a root and what the minimise stage kept, written to artifacts/minimise-manifest.json. */
 
@@ -48,12 +49,6 @@ export async function buildManifest(
     .sort((a, b) => b.bytes - a.bytes || (a.path < b.path ? -1 : 1))
     .slice(0, 10);
   return { version: 1, ...extra, largestDirs, entries };
-}
-
-export function formatBytes(n: number): string {
-  if (n >= 1 << 20) return `${(n / (1 << 20)).toFixed(1)} MiB`;
-  if (n >= 1 << 10) return `${(n / (1 << 10)).toFixed(1)} KiB`;
-  return `${n} B`;
 }
 
 /** The human summary the stage logs. */

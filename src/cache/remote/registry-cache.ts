@@ -13,6 +13,7 @@ import type { Descriptor } from '../../registry/oci.js';
 import { parseRepositoryRef } from '../../registry/reference.js';
 import { stageTag } from './media-types.js';
 import { pullStageEntry, pushStageEntry } from './stage-artifact.js';
+import { formatBytes } from '../../fs/disk-space.js';
 
 /**
  * The stage cache in an OCI registry (`--cache-from`, `--cache-to`, ISOBUILD_CACHE_REGISTRY).
@@ -176,10 +177,4 @@ export class RegistryStageCache implements RemoteStageCache {
     this.failed.add(client);
     this.options.logger.warn(`registry ${client.ref.text}: ${(err as Error).message}; ${consequence}`);
   }
-}
-
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
-  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }
