@@ -2,6 +2,8 @@ import { checkDriverSites, type DriverSite } from '../drivers/check.js';
 import { formatDiagnostic, SpecError, type Diagnostic } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { cacheLayout } from '../pipeline/cache.js';
+import { defaultBuildOptions, makePlan } from '../pipeline/plan.js';
+import type { Target } from '../pipeline/types.js';
 import { findCachedKernel } from '../pipeline/cached-kernel.js';
 import { loadRepoFolder, locateRepo } from '../spec/load.js';
 import type { ResolvedSpec } from '../spec/types.js';
@@ -43,16 +45,31 @@ export async function checkRepoDrivers(
   };
 }
 
-/** loadRepo with the driver check; a driver the cached kernel lacks is a SpecError as any spec problem is. */
+/**
+ * loadRepo with the driver check; a driver the cached kernel lacks is a SpecError as any spec
+ * problem is. `wanted` says whether the command needs the drivers (a build whose target ends
+ * before the drivers stage does not).
+ */
 export async function loadRepoCheckingDrivers(
   ref: string,
   reposDir: string,
   logger: Logger,
+  wanted: (spec: ResolvedSpec) => boolean = () => true,
 ): Promise<{ spec: ResolvedSpec; drivers?: DriverCheck }> {
   const result = await loadRepoFolder(await locateRepo(ref, reposDir));
   for (const w of result.warnings) logger.warn(formatDiagnostic(w));
   if (!result.spec) throw new SpecError(result.errors);
+  if (!wanted(result.spec)) return { spec: result.spec };
   const drivers = await checkRepoDrivers(result.spec, result.driverSites ?? []);
   if (drivers?.errors.length) throw new SpecError(drivers.errors);
   return { spec: result.spec, ...(drivers ? { drivers } : {}) };
+}
+
+/** Whether building `target` reaches the drivers stage; a plan error is left for the command to report. */
+export function runsDriversStage(spec: ResolvedSpec, target: Target): boolean {
+  try {
+    return makePlan(spec, target, defaultBuildOptions()).stages.some((s) => s.name === 'drivers');
+  } catch {
+    return false;
+  }
 }

@@ -11,7 +11,7 @@ import { cacheLayout } from '../pipeline/cache.js';
 import { explainPlan, formatExplanation, type StageExplanation } from '../pipeline/explain.js';
 import type { BuildPlan } from '../pipeline/types.js';
 import { cacheRoot, loggerFor, reposDir, type GlobalOptions } from './context.js';
-import { loadRepoCheckingDrivers } from './driver-check.js';
+import { loadRepoCheckingDrivers, runsDriversStage } from './driver-check.js';
 
 /** The resolved spec as `isobuild plan` shows it: what the stages will read, defaults filled in. */
 export function describeSpec(spec: ResolvedSpec): [string, string][] {
@@ -90,7 +90,12 @@ export function registerPlan(program: Command): void {
     .action(async (ref: string, flags: { target: string; explain?: boolean }, cmd: Command) => {
       const globals = cmd.optsWithGlobals<GlobalOptions>();
       const target = parseTarget(flags.target);
-      const { spec, drivers } = await loadRepoCheckingDrivers(ref, reposDir(globals), loggerFor(globals));
+      const { spec, drivers } = await loadRepoCheckingDrivers(
+        ref,
+        reposDir(globals),
+        loggerFor(globals),
+        (s) => runsDriversStage(s, target),
+      );
       const plan = makePlan(spec, target, defaultBuildOptions());
       const described = describePlan(plan);
       const lock = await describeLock(spec);

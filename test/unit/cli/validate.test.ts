@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BASE_SPEC, makeRepo, specJson } from '../spec/repo-fixture.js';
 import { checkCliBuilt, ROOT, runCli } from './run-cli.js';
@@ -406,7 +406,7 @@ test('the fixture spec keeps the layout the expected positions assume', () => {
   expect(Object.keys(BASE_SPEC)).toEqual(['name', 'packagemanager', 'kernel', 'init', 'packages']);
 });
 
-describe("isobuild validate checks the drivers against a cached iso-base's kernel (entry laid out by hand, no build)", () => {
+describe("isobuild validate, plan and build check the drivers against a cached iso-base's kernel (entry laid out by hand, no build)", () => {
   const INIT = '#!/bin/bash\ndrivers=(\n  virtio_blk fs-nfs3\n  "virtio_blkk"\n)\n';
   const SPEC = specJson({ drivers: ['ext4', 'wireguard'] });
 
@@ -441,6 +441,22 @@ describe("isobuild validate checks the drivers against a cached iso-base's kerne
       const plan = await runCli(['plan', 'debian-12'], fixture.root, { ISOBUILD_CACHE: cache });
       expect(plan.code).toBe(2);
       expect(diagnostics(plan.stderr)).toHaveLength(2);
+      // A target that ends before the drivers stage does not need them.
+      const isoBase = await runCli(['plan', '--target', 'iso-base', 'debian-12'], fixture.root, {
+        ISOBUILD_CACHE: cache,
+      });
+      expect(isoBase.code).toBe(0);
+
+      // build stops before any stage runs: nothing is added to the cache.
+      const build = await runCli(['build', 'debian-12'], fixture.root, { ISOBUILD_CACHE: cache });
+      expect({ code: build.code, diagnostics: diagnostics(build.stderr) }).toEqual({
+        code: 2,
+        diagnostics: diagnostics(res.stderr),
+      });
+      expect(await readdir(join(cache, 'stages', 'debian-12'))).toEqual([
+        'iso-base-0123456789abcdef01234567',
+      ]);
+      expect(await readdir(cache)).toEqual(['stages']);
     } finally {
       await fixture.remove();
     }
