@@ -17,13 +17,13 @@ import type { BuildPlan, OutputFormat } from '../pipeline/types.js';
 import { describeTargets, outputPathFor } from '../pipeline/targets.js';
 import { parseSize } from '../microvm/size.js';
 import { splitWords } from '../spec/normalise.js';
-import { loadRepo } from '../spec/load.js';
 import { digestOutput } from '../image/output-digest.js';
 import { writeOutputs } from '../image/outputs.js';
 import { parseAge } from '../spec/normalise.js';
 import { writeInventories } from '../inventory/write-inventory.js';
 import { loadLockForBuild } from '../lock/use-lock.js';
 import { loggerFor, reposDir, type GlobalOptions } from './context.js';
+import { loadRepoCheckingDrivers, runsDriversStage } from './driver-check.js';
 import { MIRROR_ENV, planMirror } from '../pm/rpm-mirror.js';
 import type { ResolvedSpec } from '../spec/types.js';
 
@@ -106,13 +106,17 @@ export function registerBuild(program: Command): void {
     .action(async (ref: string, flags: BuildFlags, cmd: Command) => {
       const globals = cmd.optsWithGlobals<GlobalOptions>();
       const logger = loggerFor(globals);
-      // The same spec warnings `plan` prints: a build is no place to hide them.
-      const spec = await loadRepo(ref, reposDir(globals), logger);
+      const target = parseTarget(flags.target);
+      // The same spec warnings `plan` prints: a build is no place to hide them. A driver a cached
+      // kernel lacks stops the build here rather than at the drivers stage after iso-base.
+      const { spec, drivers } = await loadRepoCheckingDrivers(ref, reposDir(globals), logger, (s) =>
+        runsDriversStage(s, target),
+      );
+      if (drivers) logger.debug(`drivers ${drivers.note}`);
       const lockTimeout = Number(flags.lockTimeout);
       if (!Number.isFinite(lockTimeout) || lockTimeout < 0)
         throw new UsageError('--lock-timeout takes seconds');
       const mirror = await checkMirror(spec, flags.mirror);
-      const target = parseTarget(flags.target);
       const options = {
         ...defaultBuildOptions(),
         outputDir: flags.bin,

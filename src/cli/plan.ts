@@ -4,7 +4,6 @@ import { defaultBuildOptions, describePlan, makePlan, parseTarget } from '../pip
 import { describeTargets } from '../pipeline/targets.js';
 import { writeEvent } from '../log/events.js';
 import { showPath } from '../spec/document.js';
-import { loadRepo } from '../spec/load.js';
 import type { ResolvedSpec } from '../spec/types.js';
 import { lockPath, readLock, staleReason } from '../lock/lock-file.js';
 import { useToolVersionFile } from '../exec/tool-version.js';
@@ -12,6 +11,7 @@ import { cacheLayout } from '../pipeline/cache.js';
 import { explainPlan, formatExplanation, type StageExplanation } from '../pipeline/explain.js';
 import type { BuildPlan } from '../pipeline/types.js';
 import { cacheRoot, loggerFor, reposDir, type GlobalOptions } from './context.js';
+import { loadRepoCheckingDrivers, runsDriversStage } from './driver-check.js';
 
 /** The resolved spec as `isobuild plan` shows it: what the stages will read, defaults filled in. */
 export function describeSpec(spec: ResolvedSpec): [string, string][] {
@@ -90,7 +90,12 @@ export function registerPlan(program: Command): void {
     .action(async (ref: string, flags: { target: string; explain?: boolean }, cmd: Command) => {
       const globals = cmd.optsWithGlobals<GlobalOptions>();
       const target = parseTarget(flags.target);
-      const spec = await loadRepo(ref, reposDir(globals), loggerFor(globals));
+      const { spec, drivers } = await loadRepoCheckingDrivers(
+        ref,
+        reposDir(globals),
+        loggerFor(globals),
+        (s) => runsDriversStage(s, target),
+      );
       const plan = makePlan(spec, target, defaultBuildOptions());
       const described = describePlan(plan);
       const lock = await describeLock(spec);
@@ -100,12 +105,14 @@ export function registerPlan(program: Command): void {
           type: 'plan',
           ...described,
           spec,
+          ...(drivers ? { drivers: { checked: drivers.checked, note: drivers.note } } : {}),
           ...(lock ? { lock } : {}),
           ...(explained ? { cache: { root: cacheRoot(), stages: explained } } : {}),
         });
         return;
       }
       const rows = describeSpec(spec);
+      if (drivers) rows.push(['drivers check', drivers.note]);
       if (lock) rows.push(['lock', lock.text]);
       const width = Math.max(...rows.map(([k]) => k.length));
       const out: string[] = rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`);

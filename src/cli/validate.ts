@@ -5,6 +5,7 @@ import { writeEvent } from '../log/events.js';
 import { showPath } from '../spec/document.js';
 import { listRepoFolders, loadRepoFolder, locateRepo } from '../spec/load.js';
 import { loggerFor, reposDir, type GlobalOptions } from './context.js';
+import { checkRepoDrivers } from './driver-check.js';
 
 interface Outcome {
   repo: string;
@@ -12,6 +13,8 @@ interface Outcome {
   valid: boolean;
   errors: Diagnostic[];
   warnings: Diagnostic[];
+  /** The drivers checked against a cached kernel, or why not; absent when the repo asks for none. */
+  drivers?: { checked: boolean; kernel?: string; note: string };
 }
 
 export function registerValidate(program: Command): void {
@@ -28,13 +31,24 @@ export function registerValidate(program: Command): void {
       if (folders.length === 0) logger.warn(`no repos in ${showPath(dir)}`);
       const outcomes: Outcome[] = [];
       for (const folder of folders) {
-        const { spec, errors, warnings } = await loadRepoFolder(folder);
+        const { spec, errors, warnings, driverSites } = await loadRepoFolder(folder);
+        const check = spec ? await checkRepoDrivers(spec, driverSites ?? []) : undefined;
+        const driverErrors = check?.errors ?? [];
         outcomes.push({
           repo: spec?.name ?? basename(folder),
           path: showPath(folder),
-          valid: !!spec,
-          errors,
+          valid: !!spec && driverErrors.length === 0,
+          errors: [...errors, ...driverErrors],
           warnings,
+          ...(check
+            ? {
+                drivers: {
+                  checked: check.checked,
+                  ...(check.kernel ? { kernel: check.kernel } : {}),
+                  note: check.note,
+                },
+              }
+            : {}),
         });
       }
       if (globals.json) {
@@ -42,6 +56,7 @@ export function registerValidate(program: Command): void {
       } else {
         for (const o of outcomes) {
           for (const w of o.warnings) logger.warn(formatDiagnostic(w));
+          if (o.drivers) logger.info(`${o.repo}: drivers ${o.drivers.note}`);
           if (o.valid) process.stdout.write(`ok  ${o.repo}\n`);
         }
       }

@@ -51,6 +51,8 @@ export type DriverSource = 'common' | 'repo' | 'spec';
 export interface DriverRequest {
   name: string;
   source: DriverSource;
+  /** Names the same driver has in other kernels, tried in order when `name` is missing. */
+  orElse?: readonly string[];
 }
 
 export interface DriverPlan {
@@ -72,15 +74,27 @@ function visit(index: ModuleIndex, name: string, seen: Set<string>, out: string[
   out.push(name);
 }
 
+/** The first of a request's names the kernel has, and how; the request's own name when none is. */
+export function resolveRequest(
+  index: ModuleIndex,
+  req: Pick<DriverRequest, 'name' | 'orElse'>,
+): { name: string; resolution: DriverResolution } {
+  for (const name of [req.name, ...(req.orElse ?? [])]) {
+    const resolution = resolveDriver(index, name);
+    if (resolution.kind !== 'missing') return { name, resolution };
+  }
+  return { name: req.name, resolution: { kind: 'missing' } };
+}
+
 /** Resolves every requested driver against one kernel and orders the modules to load. */
 export function planDrivers(index: ModuleIndex, requests: readonly DriverRequest[]): DriverPlan {
   const plan: DriverPlan = { loadOrder: [], builtin: [], missingCommon: [], missingRequired: [] };
   const seen = new Set<string>();
   for (const req of requests) {
-    const r = resolveDriver(index, req.name);
+    const { name, resolution: r } = resolveRequest(index, req);
     if (r.kind === 'module') for (const m of r.modules) visit(index, m, seen, plan.loadOrder);
     else if (r.kind === 'builtin') {
-      if (!plan.builtin.includes(req.name)) plan.builtin.push(req.name);
+      if (!plan.builtin.includes(name)) plan.builtin.push(name);
     } else if (req.source === 'common') {
       if (!plan.missingCommon.includes(req.name)) plan.missingCommon.push(req.name);
     } else plan.missingRequired.push(req);

@@ -13,12 +13,16 @@ import { resolveRelease } from './release.js';
 import { checkSchema } from './schema.js';
 import { findNearest } from './suggest.js';
 import type { RepoSpec, ResolvedSpec } from './types.js';
+import type { DriverSite } from '../drivers/check.js';
+import type { DriversArray } from './drivers-array.js';
 
 /** Result of loading one repo folder: every problem collected, never thrown. */
 export interface LoadResult {
   spec?: ResolvedSpec;
   errors: Diagnostic[];
   warnings: Diagnostic[];
+  /** Where init.sh and the spec ask for each driver, for checks that need a kernel (with the spec). */
+  driverSites?: DriverSite[];
 }
 
 /**
@@ -45,6 +49,7 @@ export async function loadRepoFolder(repoDir: string): Promise<LoadResult> {
   const specText =
     specFile && (await withinSize(specFile, findings)) ? await readText(specFile, findings) : undefined;
   let spec: ResolvedSpec | undefined;
+  let driverSites: DriverSite[] = [];
   if (specFile && specText !== undefined) {
     const doc = parseSpecText(specFile, specText);
     const raw = checkDocument(doc, findings);
@@ -52,12 +57,34 @@ export async function loadRepoFolder(repoDir: string): Promise<LoadResult> {
       const draft = await withRelease(normaliseSpec(raw, dir, specFile, folder, drivers?.drivers ?? []), raw);
       findings.push(...(await applyRules({ doc, raw, spec: draft, folder })));
       spec = draft;
+      driverSites = [
+        ...initDriverSites(folder.hooks.init, drivers),
+        ...(raw.drivers ?? []).map((name, i) => {
+          const pointer = `/drivers/${i}`;
+          return { name, source: 'spec' as const, file: doc.shownAs, ...doc.positionOf(pointer), pointer };
+        }),
+      ];
     }
   }
   findings.push(...(await hooksParsed));
   const errors = sortDiagnostics(findings.filter((f) => f.severity === 'error').map((f) => f.diagnostic));
   const warnings = sortDiagnostics(findings.filter((f) => f.severity === 'warning').map((f) => f.diagnostic));
-  return errors.length === 0 && spec ? { spec: deepFreeze(spec), errors, warnings } : { errors, warnings };
+  return errors.length === 0 && spec
+    ? { spec: deepFreeze(spec), errors, warnings, driverSites }
+    : { errors, warnings };
+}
+
+/** Each word of init.sh's drivers array with where it starts. */
+function initDriverSites(initFile: string | undefined, parsed: DriversArray | undefined): DriverSite[] {
+  if (!initFile || !parsed) return [];
+  const file = showPath(initFile);
+  return parsed.drivers.map((name, i) => ({
+    name,
+    source: 'repo' as const,
+    file,
+    ...(parsed.positions[i] ?? { line: 1, col: 1 }),
+    pointer: '',
+  }));
 }
 
 /** The release where the name does not give one: the apt sources' suite, or none when unused. */

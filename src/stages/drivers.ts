@@ -19,7 +19,11 @@ import { measureTree } from '../fs/measure-tree.js';
 /** VIC's common list, then init.sh's drivers array, then the spec's `drivers`. */
 export function driverRequests(plan: BuildPlan): DriverRequest[] {
   return [
-    ...COMMON_DRIVERS.map((name) => ({ name, source: 'common' as const })),
+    ...COMMON_DRIVERS.map(([name, ...orElse]) => ({
+      name,
+      source: 'common' as const,
+      ...(orElse.length ? { orElse } : {}),
+    })),
     ...plan.spec.drivers.repo.map((name) => ({ name, source: 'repo' as const })),
     ...plan.spec.drivers.spec.map((name) => ({ name, source: 'spec' as const })),
     // A microVM's root disk hangs off virtio-mmio: its initrd loads these from the root's modules.
@@ -105,7 +109,7 @@ export const driversStage = defineStage<DriversInputs>({
       : [],
   describe: (inputs) => [
     `resolve drivers through /lib/modules/<kernel>/modules.dep, modules.builtin, modules.alias: ${[
-      ...new Set(inputs.requests.map((r) => r.name)),
+      ...new Set(inputs.requests.map((r) => [r.name, ...(r.orElse ?? [])].join('|'))),
     ].join(' ')}`,
     ...(inputs.modules === 'drivers'
       ? ["remove every module outside the drivers' dependency closure", 'depmod -b <root> <kernel>']

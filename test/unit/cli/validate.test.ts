@@ -1,8 +1,9 @@
-import { writeFile } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BASE_SPEC, makeRepo, specJson } from '../spec/repo-fixture.js';
 import { checkCliBuilt, ROOT, runCli } from './run-cli.js';
 import { parseEvents } from '../../helpers/json-events.js';
+import { makeCachedIsoBase } from '../../helpers/cached-iso-base.js';
 
 /** Diagnostic lines of stderr, without the handler's "error: " / "warning: " prefix. */
 function diagnostics(stderr: string): string[] {
@@ -315,7 +316,11 @@ describe('isobuild validate on valid repos', () => {
       ['validate', '--repos', join(ROOT, 'repos'), 'centos-6.9', 'debian-12', 'photon-1.0', 'photon-2.0'],
       ROOT,
     );
-    expect(res.stderr).toBe('');
+    // No warning: stderr holds only the driver check's line for the repos with drivers.
+    for (const line of res.stderr.split('\n').filter(Boolean))
+      expect(line).toMatch(
+        /^[\w.-]+: drivers (not checked \(no module list known: build iso-base once\)|\d+ checked against kernel )/,
+      );
     expect(res.stdout).toBe('ok  centos-6.9\nok  debian-12\nok  photon-1.0\nok  photon-2.0\n');
     expect(res.code).toBe(0);
   });
@@ -399,4 +404,80 @@ describe('isobuild validate on valid repos', () => {
 // Keep BASE_SPEC's shape in view: the line numbers above follow JSON.stringify(..., null, 2) of it.
 test('the fixture spec keeps the layout the expected positions assume', () => {
   expect(Object.keys(BASE_SPEC)).toEqual(['name', 'packagemanager', 'kernel', 'init', 'packages']);
+});
+
+describe("isobuild validate, plan and build check the drivers against a cached iso-base's kernel (entry laid out by hand, no build)", () => {
+  const INIT = '#!/bin/bash\ndrivers=(\n  virtio_blk fs-nfs3\n  "virtio_blkk"\n)\n';
+  const SPEC = specJson({ drivers: ['ext4', 'wireguard'] });
+
+  test('a driver the kernel lacks is an error at its line of init.sh and of the spec, with exit 2', async () => {
+    const fixture = await makeRepo('debian-12', { 'repo-spec.json': SPEC, 'init.sh': INIT });
+    try {
+      const cache = join(fixture.root, 'cache');
+      await makeCachedIsoBase(cache, 'debian-12', {
+        key: '0123456789abcdef01234567',
+        kernel: { kind: 'package', name: 'linux-image-cloud-amd64' },
+      });
+      const from =
+        '(modules.dep of the cached iso-base cache/stages/debian-12/iso-base-0123456789abcdef01234567)';
+      const res = await runCli(['validate', 'debian-12'], fixture.root, { ISOBUILD_CACHE: cache });
+      expect({ code: res.code, diagnostics: diagnostics(res.stderr) }).toEqual({
+        code: 2,
+        diagnostics: [
+          `debian-12/init.sh:4:3 /: driver "virtio_blkk" is neither a module nor built into kernel 6.1.0-test ${from}: did you mean "virtio_blk"?`,
+          `debian-12/repo-spec.json:11:5 /drivers/1: driver "wireguard" is neither a module nor built into kernel 6.1.0-test ${from}: remove it or pick a kernel that has it`,
+        ],
+      });
+      expect(res.stdout).not.toMatch(/^ok /m);
+
+      const json = await runCli(['validate', '--json', 'debian-12'], fixture.root, { ISOBUILD_CACHE: cache });
+      const [ev] = parseEvents(json.stdout);
+      expect(ev).toMatchObject({
+        type: 'validation',
+        valid: false,
+        drivers: { checked: true, kernel: '6.1.0-test', note: `5 checked against kernel 6.1.0-test ${from}` },
+      });
+
+      const plan = await runCli(['plan', 'debian-12'], fixture.root, { ISOBUILD_CACHE: cache });
+      expect(plan.code).toBe(2);
+      expect(diagnostics(plan.stderr)).toHaveLength(2);
+      // A target that ends before the drivers stage does not need them.
+      const isoBase = await runCli(['plan', '--target', 'iso-base', 'debian-12'], fixture.root, {
+        ISOBUILD_CACHE: cache,
+      });
+      expect(isoBase.code).toBe(0);
+
+      // build stops before any stage runs: nothing is added to the cache.
+      const build = await runCli(['build', 'debian-12'], fixture.root, { ISOBUILD_CACHE: cache });
+      expect({ code: build.code, diagnostics: diagnostics(build.stderr) }).toEqual({
+        code: 2,
+        diagnostics: diagnostics(res.stderr),
+      });
+      expect(await readdir(join(cache, 'stages', 'debian-12'))).toEqual([
+        'iso-base-0123456789abcdef01234567',
+      ]);
+      expect(await readdir(cache)).toEqual(['stages']);
+    } finally {
+      await fixture.remove();
+    }
+  });
+
+  test('without a cached iso-base the drivers are not checked, and validate says so', async () => {
+    const fixture = await makeRepo('debian-12', { 'repo-spec.json': SPEC, 'init.sh': INIT });
+    try {
+      const cache = join(fixture.root, 'cache');
+      const res = await runCli(['validate', 'debian-12'], fixture.root, { ISOBUILD_CACHE: cache });
+      expect(res.code).toBe(0);
+      expect(res.stdout).toBe('ok  debian-12\n');
+      expect(res.stderr).toContain(
+        'debian-12: drivers not checked (no module list known: build iso-base once)',
+      );
+      const plan = await runCli(['plan', 'debian-12'], fixture.root, { ISOBUILD_CACHE: cache });
+      expect(plan.stdout).toMatch(
+        /^drivers check +not checked \(no module list known: build iso-base once\)$/m,
+      );
+    } finally {
+      await fixture.remove();
+    }
+  });
 });

@@ -1,6 +1,12 @@
 import { fileURLToPath } from 'node:url';
 import { readModuleIndex, type ModuleIndex } from '../../../src/drivers/module-index.js';
-import { closeOverDependencies, planDrivers, resolveDriver } from '../../../src/drivers/resolve.js';
+import { COMMON_DRIVERS } from '../../../src/drivers/common.js';
+import {
+  closeOverDependencies,
+  planDrivers,
+  resolveDriver,
+  resolveRequest,
+} from '../../../src/drivers/resolve.js';
 
 const FIXTURE_ROOT = fileURLToPath(new URL('../../fixtures/kernel-root/', import.meta.url));
 
@@ -67,6 +73,45 @@ describe('driver resolution', () => {
       { name: 'also-missing', source: 'spec' },
     ]);
     expect(plan.loadOrder).toEqual([]);
+  });
+
+  it('loads the first name of a renamed common driver the kernel has', () => {
+    // The fixture is a 6.1 kernel: nf_nat and nf_conntrack, no nf_nat_ipv4 or nf_conntrack_ipv4.
+    expect(resolveRequest(index, { name: 'nf_nat_ipv4', orElse: ['nf_nat'] })).toEqual({
+      name: 'nf_nat',
+      resolution: { kind: 'module', modules: ['nf_nat'] },
+    });
+    expect(resolveRequest(index, { name: 'nf_conntrack_ipv4', orElse: ['nf_conntrack'] }).name).toBe(
+      'nf_conntrack',
+    );
+    // An old kernel that still has VIC's name gets VIC's name.
+    const old: ModuleIndex = {
+      ...index,
+      files: new Map([...index.files, ['nf_nat_ipv4', 'kernel/net/ipv4/netfilter/nf_nat_ipv4.ko']]),
+    };
+    expect(resolveRequest(old, { name: 'nf_nat_ipv4', orElse: ['nf_nat'] }).name).toBe('nf_nat_ipv4');
+    // None of the names: the request's own name is the one reported missing.
+    expect(resolveRequest(index, { name: 'gone', orElse: ['also_gone'] })).toEqual({
+      name: 'gone',
+      resolution: { kind: 'missing' },
+    });
+  });
+
+  it("finds every netfilter entry of VIC's common list in a 6.1 kernel, through the renames", () => {
+    const requests = COMMON_DRIVERS.map(([name, ...orElse]) => ({ name, orElse, source: 'common' as const }));
+    const plan = planDrivers(index, requests);
+    // The fixture leaves out the VMware drivers and a few netfilter ones; none is a renamed entry.
+    expect(plan.missingCommon).toEqual([
+      'virtio_scsi',
+      'vmw_pvscsi',
+      'vmxnet3',
+      'nfnetlink',
+      'xt_conntrack',
+      'iptable_nat',
+      'xt_state',
+    ]);
+    expect(plan.loadOrder).toContain('nf_nat');
+    expect(plan.loadOrder.indexOf('nf_conntrack')).toBeLessThan(plan.loadOrder.indexOf('nf_nat'));
   });
 
   it('keeps soft dependencies (through their aliases) in the closure', () => {
