@@ -45,7 +45,11 @@ function showFileChange(from: FileRecord, to: FileRecord): string {
   return `${to.path}: ${parts.join(', ')}`;
 }
 
-export function formatDiff(d: ManifestDiff, cached: boolean | undefined): string[] {
+export function formatDiff(
+  d: ManifestDiff,
+  cached: boolean | undefined,
+  names: readonly [string, string] = ['a', 'b'],
+): string[] {
   const { packages: p, files: f } = d;
   const out = [
     `packages: ${p.added.length} added, ${p.removed.length} removed, ${p.changed.length} changed`,
@@ -57,6 +61,25 @@ export function formatDiff(d: ManifestDiff, cached: boolean | undefined): string
     ...f.removed.map((x) => `  - ${showFile(x)}`),
     ...f.changed.map((x) => `  ~ ${showFileChange(x.from, x.to)}`),
   ];
+  out.push(stagesLine(d, cached, names));
+  return out;
+}
+
+/** Whether the two outputs differ at all (the exit status says it, as diff(1)'s does). */
+export function outputsDiffer(d: ManifestDiff): boolean {
+  const { packages: p, files: f } = d;
+  return (
+    d.stages !== 'same' ||
+    [p.added, p.removed, p.changed, f.added, f.removed, f.changed].some((list) => list.length > 0)
+  );
+}
+
+/**
+ * The stages' verdict, true to the lists above it: equal inputs with differing packages mean
+ * the package sources moved between the builds (a mirror update: same inputs, other versions),
+ * or the lists were read from different stages' roots.
+ */
+function stagesLine(d: ManifestDiff, cached: boolean | undefined, names: readonly [string, string]): string {
   const s = d.firstStage;
   if (s) {
     const what = [
@@ -64,12 +87,29 @@ export function formatDiff(d: ManifestDiff, cached: boolean | undefined): string
       s.files.length ? `files: ${s.files.join(', ')}` : '',
       s.toolVersions ? 'tool versions' : '',
     ].filter(Boolean);
-    out.push(
+    return (
       `first stage whose inputs differ: ${s.stage} (${what.join('; ') || 'its parent or isobuild itself'})` +
-        (cached === undefined ? '' : cached ? ', both builds in this cache' : ', not both in this cache'),
+      (cached === undefined ? '' : cached ? ', both builds in this cache' : ', not both in this cache')
     );
-  } else out.push('stages: the same inputs for every stage both builds ran');
-  return out;
+  }
+  if (d.stages === 'other-repo')
+    return `stages: not compared (builds of different repos: ${names.join(', ')})`;
+  if (d.stages === 'other-stages')
+    return 'stages: not compared (the builds ran different stages: other targets)';
+  const same = 'stages: the same inputs for every stage both builds ran';
+  const { packages: p, files: f } = d;
+  if (d.packagesFrom) {
+    const [a, b] = d.packagesFrom.map((x) => x ?? 'none');
+    return (
+      `${same}; the package lists were read from different stages' roots (${a}, ${b}: a stage that was ` +
+      "neither cached nor needed is not read), so the package differences are not the outputs'"
+    );
+  }
+  if ([p.added, p.removed, p.changed].some((list) => list.length > 0))
+    return `${same}, yet the packages differ: the package sources changed between the builds (a mirror update: the same inputs resolved to other versions)`;
+  if ([f.added, f.removed, f.changed].some((list) => list.length > 0))
+    return `${same}, yet the initrd files differ: the same inputs made other files (a step that is not reproducible)`;
+  return same;
 }
 
 export function registerDiff(program: Command): void {
@@ -92,10 +132,12 @@ export function registerDiff(program: Command): void {
           !!(await lookupEntry(layout, ma.repo, d.firstStage.stage, ka)) &&
           !!(await lookupEntry(layout, mb.repo, d.firstStage.stage, kb));
       }
+      // 1 when they differ, as diff(1) and `ci --check`: a script can test it.
+      if (outputsDiffer(d)) process.exitCode = 1;
       if (globals.json) {
         writeEvent({ type: 'diff', a, b, ...d, bothInCache: cached ?? null });
         return;
       }
-      process.stdout.write(formatDiff(d, cached).join('\n') + '\n');
+      process.stdout.write(formatDiff(d, cached, [ma.repo, mb.repo]).join('\n') + '\n');
     });
 }

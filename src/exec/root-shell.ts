@@ -41,15 +41,47 @@ export async function rootSandboxArgs(root: string): Promise<string[]> {
   return args;
 }
 
-/** The command to run: the user's, else the first shell the root has. */
-export async function commandInRoot(root: string, argv: readonly string[]): Promise<string[]> {
-  if (argv.length > 0) return [...argv];
-  for (const shell of SHELLS) {
-    const found = await walkInRoot(root, shell[0]!);
-    if (found.stat?.isFile() && found.stat.mode & 0o111) return [...shell];
+/** The sandbox's PATH, where a command named without a slash is looked for. */
+const ROOT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+async function isProgram(root: string, path: string): Promise<boolean> {
+  const found = await walkInRoot(root, path);
+  return !!(found.stat?.isFile() && found.stat.mode & 0o111);
+}
+
+/**
+ * The command to run: the user's, if the root has its program (as the sandbox's PATH finds
+ * it), else the first shell the root has; undefined when the root has neither. A minimised
+ * root keeps only what the image runs, often no shell: bwrap's own "execvp sh: No such file"
+ * would not say which root, nor what to open instead.
+ */
+export async function findCommandInRoot(
+  root: string,
+  argv: readonly string[],
+): Promise<string[] | undefined> {
+  if (argv.length > 0) {
+    const program = argv[0]!;
+    const places = program.includes('/') ? [program] : ROOT_PATH.split(':').map((d) => `${d}/${program}`);
+    for (const place of places) if (await isProgram(root, place)) return [...argv];
+    return undefined;
   }
+  for (const shell of SHELLS) if (await isProgram(root, shell[0]!)) return [...shell];
+  return undefined;
+}
+
+/** What findCommandInRoot looked for, in words: "`sh`", or "shell (tried /bin/bash, ...)". */
+export function describeWanted(argv: readonly string[]): string {
+  return argv.length > 0
+    ? `\`${argv[0]}\` (PATH ${ROOT_PATH})`
+    : `shell (tried ${SHELLS.map((s) => s.join(' ')).join(', ')})`;
+}
+
+/** The command to run (see findCommandInRoot); a root without it is the user's to change. */
+export async function commandInRoot(root: string, argv: readonly string[]): Promise<string[]> {
+  const command = await findCommandInRoot(root, argv);
+  if (command) return command;
   throw new UsageError(
-    `no shell in the root (tried ${SHELLS.map((s) => s.join(' ')).join(', ')}): give a command after --`,
+    `the root has no ${describeWanted(argv)}${argv.length ? '' : ': give a command after --'}`,
   );
 }
 
@@ -73,7 +105,7 @@ export async function runInRoot(
   const command = await commandInRoot(root, argv);
   // A fixed environment: nothing of the caller's (tokens, proxies, host paths) enters the root.
   const env = {
-    PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+    PATH: ROOT_PATH,
     HOME: '/root',
     LANG: 'C.UTF-8',
     TERM: process.env.TERM ?? 'dumb',

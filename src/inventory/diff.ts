@@ -35,8 +35,20 @@ export interface ManifestDiff {
     readonly removed: readonly FileRecord[];
     readonly changed: readonly FileChange[];
   };
-  /** The first stage whose inputs differ; undefined when every stage's key is the same or the repos differ. */
+  /** The first stage whose inputs differ; undefined when every stage's key is the same or the stages differ. */
   readonly firstStage?: StageDifference;
+  /**
+   * How the builds' stages compare: `differ` (firstStage says where), `same` (every stage both
+   * ran has the same key), `other-repo` (not compared), `other-stages` (a stage of one is not
+   * the other's at the same place: other targets).
+   */
+  readonly stages: 'differ' | 'same' | 'other-repo' | 'other-stages';
+  /**
+   * The stages whose roots the package lists were read from, when they are not the same one:
+   * a build reads the deepest root at hand that keeps a package database, and a stage skipped
+   * (not cached, not needed) is not at hand.
+   */
+  readonly packagesFrom?: readonly [string | null, string | null];
 }
 
 function byKey<T>(items: readonly T[], key: (t: T) => string): Map<string, T> {
@@ -97,6 +109,16 @@ export function firstDifferingStage(
   return undefined;
 }
 
+/** Two repos' builds compare too (a repo made with `new --from` differs from its model somewhere). */
+function compareStages(a: Manifest, b: Manifest): Pick<ManifestDiff, 'firstStage' | 'stages'> {
+  const firstStage = firstDifferingStage(a.stages, b.stages);
+  if (firstStage) return { firstStage, stages: 'differ' };
+  if (a.repo !== b.repo) return { stages: 'other-repo' };
+  const common = Math.min(a.stages.length, b.stages.length);
+  const sameNames = a.stages.slice(0, common).every((s, i) => s.name === b.stages[i]!.name);
+  return { stages: sameNames ? 'same' : 'other-stages' };
+}
+
 export function diffManifests(a: Manifest, b: Manifest): ManifestDiff {
   const pkgKey = (p: InstalledPackage) => `${p.name} ${p.arch}`;
   const packages = differsByKey(
@@ -122,6 +144,9 @@ export function diffManifests(a: Manifest, b: Manifest): ManifestDiff {
       removed: files.removed,
       changed: files.changed.map(([x, y]) => ({ path: x.path, from: x, to: y })),
     },
-    firstStage: a.repo === b.repo ? firstDifferingStage(a.stages, b.stages) : undefined,
+    ...compareStages(a, b),
+    ...((a.packagesFrom ?? null) !== (b.packagesFrom ?? null)
+      ? { packagesFrom: [a.packagesFrom ?? null, b.packagesFrom ?? null] as const }
+      : {}),
   };
 }

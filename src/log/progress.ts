@@ -1,6 +1,7 @@
 import { createLogUpdate } from 'log-update';
 import type { LogEvent, Logger } from './logger.js';
 import { parseProgressLine } from './progress-line.js';
+import { ProgressTally, type ProgressFigures } from './progress-tally.js';
 
 /**
  * Progress of the running stage, fed by the pipeline's stage events and by every command's output
@@ -16,6 +17,10 @@ export interface ProgressEvent {
   elapsed: number;
   step?: string;
   bytes?: number;
+  packagesDone?: number;
+  packagesTotal?: number;
+  percent?: number;
+  etaSeconds?: number;
 }
 
 /** The live line's screen: log-update in real use, a recorder in tests. */
@@ -50,7 +55,7 @@ interface Running {
   label: string;
   started: number;
   step?: string;
-  bytes?: number;
+  tally: ProgressTally;
   lastShown: number;
   pending?: NodeJS.Timeout;
 }
@@ -64,18 +69,29 @@ function formatBytes(n: number): string {
   return `${(n / 1e9).toFixed(2)} GB`;
 }
 
-/** The live line: "[1/6] iso-base 12 s · Unpacking libc6:amd64 (2.36-9) · 31.4 MB". */
+/**
+ * The live line: "[1/6] iso-base 12 s · 31.4 MB fetched · 12/60 packages · 23% · ~40 s left ·
+ * Get:12 libc6 2.36-9". The figures come first: a narrow terminal cuts the step, not them.
+ */
 export function formatLiveLine(
-  r: Pick<Running, 'label' | 'step' | 'bytes'>,
+  r: Pick<Running, 'label' | 'step'> & ProgressFigures,
   elapsedMs: number,
   columns = 80,
 ): string {
   const parts = [`${r.label} ${Math.floor(elapsedMs / 1000)} s`];
+  if (r.bytes !== undefined) parts.push(`${formatBytes(r.bytes)} fetched`);
+  if (r.packagesTotal !== undefined)
+    parts.push(`${r.packagesDone ?? 0}/${r.packagesTotal} package${r.packagesTotal === 1 ? '' : 's'}`);
+  if (r.percent !== undefined) parts.push(`${r.percent}%`);
+  if (r.etaSeconds !== undefined) parts.push(`~${formatSeconds(r.etaSeconds)} left`);
   if (r.step) parts.push(r.step);
-  if (r.bytes !== undefined) parts.push(formatBytes(r.bytes));
   const text = parts.join(' · ');
   // One screen line, always: a wrapped line would leave its first half behind on each redraw.
   return text.length < columns ? text : text.slice(0, Math.max(columns - 2, 1)) + '…';
+}
+
+function formatSeconds(n: number): string {
+  return n < 60 ? `${n} s` : `${Math.floor(n / 60)} min ${n % 60} s`;
 }
 
 function logUpdateDisplay(stream: NodeJS.WriteStream): LiveDisplay {
@@ -111,13 +127,18 @@ export function withProgress(base: Logger, mode: ProgressMode, opts: ProgressOpt
     r.pending = undefined;
     r.lastShown = now();
     const elapsed = r.lastShown - r.started;
+    const figures = r.tally.figures(r.lastShown);
     if (mode === 'live') {
-      live().render(formatLiveLine(r, elapsed, stream.columns || 80));
+      live().render(formatLiveLine({ ...r, ...figures }, elapsed, stream.columns || 80));
       return;
     }
-    const ev: ProgressEvent = { type: 'progress', stage: r.stage, elapsed: Math.round(elapsed / 100) / 10 };
-    if (r.step) ev.step = r.step;
-    if (r.bytes !== undefined) ev.bytes = r.bytes;
+    const ev: ProgressEvent = {
+      type: 'progress',
+      stage: r.stage,
+      elapsed: Math.round(elapsed / 100) / 10,
+      ...(r.step ? { step: r.step } : {}),
+      ...figures,
+    };
     base.event(ev as unknown as LogEvent);
   };
   // Throttled: the first change of a window shows at once, the last one at the window's end.
@@ -140,7 +161,14 @@ export function withProgress(base: Logger, mode: ProgressMode, opts: ProgressOpt
       if (mode !== 'live' || !running) return f(...a);
       live().clear();
       f(...a);
-      live().render(formatLiveLine(running, now() - running.started, stream.columns || 80));
+      const t = now();
+      live().render(
+        formatLiveLine(
+          { ...running, ...running.tally.figures(t) },
+          t - running.started,
+          stream.columns || 80,
+        ),
+      );
     };
 
   const debug = around(base.debug);
@@ -162,7 +190,13 @@ export function withProgress(base: Logger, mode: ProgressMode, opts: ProgressOpt
       if (ev.status === 'start') {
         stop();
         const label = (human ?? ev.stage).replace(/\.\.\.$/, '');
-        running = { stage: ev.stage, label, started: now(), lastShown: -Infinity };
+        running = {
+          stage: ev.stage,
+          label,
+          started: now(),
+          lastShown: -Infinity,
+          tally: new ProgressTally(),
+        };
         if (mode === 'live') {
           // The live line stands in for the "[n/N] stage..." line; the log file still gets the event.
           base.event(ev);
@@ -181,8 +215,7 @@ export function withProgress(base: Logger, mode: ProgressMode, opts: ProgressOpt
           const p = parseProgressLine(line);
           if (!p) continue;
           if (p.step) running.step = p.step;
-          if (p.bytes !== undefined) running.bytes = (running.bytes ?? 0) + p.bytes;
-          moved = true;
+          if (running.tally.add(p, now()) || p.step) moved = true;
         }
         if (moved) changed(running);
       }

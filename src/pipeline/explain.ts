@@ -46,7 +46,7 @@ export async function explainPlan(
       out.push({ stage: link.stage, key: link.key, status: 'not-needed', reasons: [] });
       continue;
     }
-    const newest = await newestEntry(layout, repo, link.stage, link.key);
+    const newest = await newestEntry(layout, repo, link.stage, link.key, records[i]!);
     const parent = i > 0 ? out[i - 1] : undefined;
     const reasons = !newest
       ? ['the cache has no entry of this stage for this repo']
@@ -155,28 +155,45 @@ function changedTools(was: readonly string[], now: readonly string[]): string {
 
 /**
  * The stage's most recently used entry for this repo (the folder's mtime is its last use) and
- * the inputs its manifest records, if any.
+ * the inputs its manifest records, if any. An entry of the same flavour comes first: `lock`
+ * builds both flavours' staging, so the newest entry is often the other flavour's, and the
+ * comparison would then only say "spec flavour changed" instead of what did (the lock).
  */
 async function newestEntry(
   layout: CacheLayout,
   repo: string,
   stage: StageName,
   key: string,
+  now: StageInputsRecord,
 ): Promise<{ key: string; inputs?: StageInputsRecord } | undefined> {
   const dir = layout.stages(repo);
   const names = await readdir(dir).catch(() => [] as string[]);
-  let best: { key: string; mtime: number } | undefined;
+  const found: { key: string; mtime: number }[] = [];
   for (const name of names) {
-    const found = entryKeyOf(name, stage);
-    if (!found || found === key) continue;
+    const entryKey = entryKeyOf(name, stage);
+    if (!entryKey || entryKey === key) continue;
     const st = await stat(join(dir, name)).catch(() => undefined);
-    if (st && (!best || st.mtimeMs > best.mtime)) best = { key: found, mtime: st.mtimeMs };
+    if (st) found.push({ key: entryKey, mtime: st.mtimeMs });
   }
-  if (!best) {
-    // Only the entry with this very key is there, and unusable: compare with it.
-    if (!names.includes(`${stage}-${key}`)) return undefined;
-    best = { key, mtime: 0 };
+  // Only the entry with this very key is there, and unusable: compare with it.
+  if (!found.length && names.includes(`${stage}-${key}`)) found.push({ key, mtime: 0 });
+  found.sort((a, b) => b.mtime - a.mtime);
+  const read = async (k: string) => {
+    const manifest = await readManifest(join(dir, `${stage}-${k}`));
+    return { key: k, ...(manifest?.inputs ? { inputs: manifest.inputs } : {}) };
+  };
+  const flavour = flavourOf(now);
+  if (flavour !== undefined) {
+    for (const f of found) {
+      const entry = await read(f.key);
+      if (entry.inputs && flavourOf(entry.inputs) === flavour) return entry;
+    }
   }
-  const manifest = await readManifest(join(dir, `${stage}-${best.key}`));
-  return { key: best.key, ...(manifest?.inputs ? { inputs: manifest.inputs } : {}) };
+  return found.length ? read(found[0]!.key) : undefined;
+}
+
+/** The flavour a stage's values name (staging reads it), if it reads one. */
+function flavourOf(r: StageInputsRecord): unknown {
+  const values = r.values as Record<string, unknown> | null | undefined;
+  return values && typeof values === 'object' ? values.flavour : undefined;
 }

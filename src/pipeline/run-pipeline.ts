@@ -1,6 +1,6 @@
 import { chmod, copyFile, mkdir, readdir, realpath, symlink } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
-import { BuildError, InterruptedError, IsobuildError, RefusedEntryError } from '../errors.js';
+import { BuildError, CommandError, InterruptedError, IsobuildError, RefusedEntryError } from '../errors.js';
 import { throwIfCancelled } from '../exec/cancel.js';
 import { run } from '../exec/run.js';
 import { saveToolVersionFile, useToolVersionFile } from '../exec/tool-version.js';
@@ -462,6 +462,8 @@ function withLogFile(err: unknown, stage: string, logFile: string): unknown {
   if (err instanceof IsobuildError) {
     err.atStage(stage);
     err.message = `${err.message}\n  full log: ${relative(process.cwd(), logFile) || logFile}`;
+    // As data too: the error event's logFile (docs/json.md).
+    if (err instanceof CommandError) err.details.logFile = logFile;
     return err;
   }
   // A bug or an unexpected system error inside a stage: still say which stage and where the log is.

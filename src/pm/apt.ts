@@ -26,6 +26,7 @@ import { LOCK_PINS, makeAptPins } from './apt-pins.js';
 import { HOST_TRUSTED_PARTS, prepareKeys } from './apt-keys.js';
 import { writeStandaloneAptConfig } from './apt-standalone.js';
 import type { EarlyKernel, PackageManager, PmContext, PmSpec } from './types.js';
+import { cancelSignal } from '../exec/cancel.js';
 import { quoteWord } from '../exec/shell-quote.js';
 import { readToolVersion } from '../exec/tool-version.js';
 
@@ -238,7 +239,7 @@ async function setupRoot(ctx: PmContext, basePackages: readonly string[]): Promi
         await bootstrap(true);
       } catch (err) {
         // The mirror may have dropped a version the old lists name: fetch them again, once.
-        if (!(err instanceof CommandError)) throw err;
+        if (!retriesOnFreshLists(err)) throw err;
         ctx.logger.warn('apt: mmdebstrap failed on the cached package lists; retrying with fresh ones');
         await bootstrap(false);
         await stampLists(listsStamp(ctx), digest);
@@ -256,6 +257,18 @@ async function setupRoot(ctx: PmContext, basePackages: readonly string[]): Promi
   } finally {
     await rm(target, { recursive: true, force: true });
   }
+}
+
+/**
+ * Whether mmdebstrap's failure on the cached lists is worth one run with fresh ones: a command
+ * that failed by itself, not one stopped by Ctrl-C or killed by a signal (the retry would
+ * only warn falsely about the lists, then be stopped too). The cancel check comes first: the
+ * interruption may be seen here before the runner has turned it into an InterruptedError.
+ */
+export function retriesOnFreshLists(err: unknown, cancelled = cancelSignal().aborted): boolean {
+  if (cancelled || !(err instanceof CommandError)) return false;
+  const killedBy = (err.cause as { signal?: string } | undefined)?.signal;
+  return !killedBy && err.details.exitCode !== 130;
 }
 
 /**

@@ -1,7 +1,8 @@
+import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { makeRepo, specJson, type RepoFixture } from '../spec/repo-fixture.js';
-import { checkCliBuilt, runCli } from './run-cli.js';
+import { checkCliBuilt, ROOT, runCli } from './run-cli.js';
 import { parseEvents } from '../../helpers/json-events.js';
 
 let repos: RepoFixture;
@@ -81,4 +82,34 @@ test('isobuild list with a missing repos folder is a usage error', async () => {
 test('isobuild list --repos DIR: the hint to validate a broken repo keeps --repos', async () => {
   const res = await runCli(['list', '--repos', repos.root], repos.root);
   expect(res.stdout).toContain(`invalid: 5 errors (isobuild --repos ${repos.root} validate broken)`);
+});
+
+/** The lines of the first code block in docs/cli.md that starts with `first`. */
+function docExample(first: string): string[] {
+  const doc = readFileSync(join(ROOT, 'docs/cli.md'), 'utf8');
+  const block = doc.split('```').find((b) => b.trimStart().startsWith(first))!;
+  expect(block).toBeDefined();
+  return block.trim().split('\n');
+}
+
+test("docs/cli.md's `isobuild list` example is the shipped repos' real output", async () => {
+  const r = await runCli(['list'], ROOT);
+  expect(r.code).toBe(0);
+  expect(['$ isobuild list', ...r.stdout.trimEnd().split('\n')]).toEqual(docExample('$ isobuild list'));
+});
+
+test("docs/cli.md's `isobuild validate` example is the real output for the spec it shows", async () => {
+  const lines = docExample('$ cat my-repo/repo-spec.json');
+  const validateAt = lines.indexOf('$ isobuild validate ./my-repo');
+  const fixture = await makeRepo('my-repo', {
+    'repo-spec.json': lines.slice(1, validateAt).join('\n') + '\n',
+  });
+  try {
+    const r = await runCli(['validate', './my-repo'], fixture.root);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trimEnd().split('\n')).toEqual(lines.slice(validateAt + 1));
+  } finally {
+    await fixture.remove();
+  }
 });

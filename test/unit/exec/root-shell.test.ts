@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { copyFile, lstat, mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { copyFile, lstat, mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { dir as tmpDir, type DirectoryResult } from 'tmp-promise';
-import { defaultShellStage } from '../../../src/cli/shell.js';
+import { chooseShellRoot, defaultShellStage } from '../../../src/cli/shell.js';
 import { commandInRoot, runInRoot } from '../../../src/exec/root-shell.js';
 import { createLogger } from '../../../src/log/logger.js';
 import { runPipeline } from '../../../src/pipeline/run-pipeline.js';
@@ -39,7 +39,7 @@ function stage(name: StageName, mutatesRoot: boolean, body: (rootfs: string) => 
 }
 
 /** iso-base: busybox (no applet links, as Debian's package), /etc; staging: a file; iso: nothing to the root. */
-function fakePlan(): BuildPlan {
+function fakePlan(o: { minimise?: boolean } = {}): BuildPlan {
   const stages = [
     stage('iso-base', true, async (root) => {
       await mkdir(join(root, 'usr/bin'), { recursive: true });
@@ -48,6 +48,8 @@ function fakePlan(): BuildPlan {
       await symlink('usr/bin', join(root, 'bin'));
     }),
     stage('staging', true, async (root) => writeFile(join(root, 'etc/staged'), 'staged\n')),
+    // As a minimised root: the program gone, the files kept.
+    ...(o.minimise ? [stage('minimise', true, async (root) => rm(join(root, 'usr/bin/busybox')))] : []),
     stage('iso', false, async () => undefined),
   ];
   return planOfStages({ stages, dir: tmp.path, repoDir: join(tmp.path, 'repo'), name: 'fake' });
@@ -102,5 +104,52 @@ test('without a command: the root’s shell, else `busybox sh` for a busybox wit
   expect(await commandInRoot(final.rootfs, [])).toEqual(['/bin/busybox', 'sh']);
   const empty = join(tmp.path, 'empty');
   await mkdir(empty);
-  await expect(commandInRoot(empty, [])).rejects.toThrow(/no shell in the root .*give a command after --/);
+  await expect(commandInRoot(empty, [])).rejects.toThrow(
+    /the root has no shell \(tried .*\): give a command after --/,
+  );
+});
+
+describe('a root without the command (a minimised one)', () => {
+  const choose = async (argv: string[], explicit: boolean) => {
+    const plan = fakePlan({ minimise: true });
+    const result = await runPipeline(plan, logger);
+    return chooseShellRoot({
+      plan,
+      result,
+      stage: 'minimise',
+      explicit,
+      argv,
+      suggest: (s) => `isobuild shell fake --stage ${s}`,
+    });
+  };
+
+  test('by default the deepest earlier root that has it opens, and the note says so', async () => {
+    const chosen = await choose(['busybox', 'sh', '-c', 'cat /etc/staged'], false);
+    expect(chosen).toMatchObject({ stage: 'staging', command: ['busybox', 'sh', '-c', 'cat /etc/staged'] });
+    expect(chosen.note).toBe(
+      'the minimise root has no `busybox` (PATH /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin): opening the staging root, the deepest of this target that has it (--stage to choose)',
+    );
+    const ran = await runInRoot(chosen.root, chosen.command, { inherit: false, label: 'fake', logger });
+    expect(ran).toMatchObject({ exitCode: 0, stdout: 'staged\n' });
+    expect(await choose([], false)).toMatchObject({ stage: 'staging', command: ['/bin/busybox', 'sh'] });
+  });
+
+  test('asked for with --stage: an error naming the stage and the stage to open instead', async () => {
+    await expect(choose(['sh', '-c', 'true'], true)).rejects.toThrow(
+      "the minimise root of fake has no `sh` (PATH /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin) (a minimised root keeps only what the image runs); open an earlier stage's root: isobuild shell fake --stage staging",
+    );
+  });
+
+  test('a root that has the command opens as asked; a file that is no program is not a command', async () => {
+    const plan = fakePlan();
+    const result = await runPipeline(plan, logger);
+    const choose = (argv: string[]) =>
+      chooseShellRoot({ plan, result, stage: 'staging', explicit: true, argv, suggest: (s) => s });
+    expect(await choose(['busybox', 'true'])).toEqual({
+      stage: 'staging',
+      root: result.final.rootfs,
+      command: ['busybox', 'true'],
+    });
+    await expect(choose(['/etc/staged'])).rejects.toThrow(/the staging root of fake has no `\/etc\/staged`/);
+  });
 });

@@ -62,6 +62,7 @@ describe('diffManifests', () => {
       files: [],
       toolVersions: false,
     });
+    expect(d.stages).toBe('differ');
   });
 
   test('two manifests of the same build differ in nothing', () => {
@@ -75,5 +76,17 @@ describe('diffManifests', () => {
       d.files.changed,
     ]).toEqual([[], [], [], [], [], []]);
     expect(d.firstStage).toBeUndefined();
+    expect(d.stages).toBe('same');
+    expect(d.packagesFrom).toBeUndefined();
+  });
+
+  test("another repo's build is compared stage by stage too", () => {
+    const mine: Manifest = {
+      ...base,
+      repo: 'mine',
+      stages: [{ ...base.stages[0]!, key: 'k9' }, base.stages[1]!],
+    };
+    expect(diffManifests(base, mine)).toMatchObject({ stages: 'differ', firstStage: { stage: 'iso-base' } });
+    expect(diffManifests(base, { ...base, repo: 'mine' }).stages).toBe('other-repo');
   });
 });

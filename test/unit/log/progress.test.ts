@@ -73,7 +73,8 @@ test('--json: progress events at most one per 500 ms per stage, the last change 
     type: 'progress',
     stage: 'iso-base',
     elapsed: 0.5,
-    step: 'Fetched 2,757 kB',
+    // The Fetched line is a count, not a step: the step stays the last one.
+    step: 'Unpacking pkg19 (1.0)',
     bytes: 2_757_000,
   });
   // A change after the stage ended is not reported, and nothing is pending.
@@ -94,10 +95,10 @@ test('live: one redrawn line standing in for "[n/N] stage...", cleared before th
   log.debug('$ mmdebstrap --variant=essential bookworm root');
   advance(150);
   log.output('Get:1 http://mirror.invalid/debian bookworm/main amd64 libc6 amd64 2.36-9 [2,757 kB]\n');
-  expect(s.shown()).toBe('[1/3] iso-base 0 s · Get:1 libc6 2.36-9');
+  expect(s.shown()).toBe('[1/3] iso-base 0 s · 2.8 MB fetched · Get:1 libc6 2.36-9');
   advance(1000);
   // The elapsed time ticks without new output.
-  expect(s.shown()).toBe('[1/3] iso-base 1 s · Get:1 libc6 2.36-9');
+  expect(s.shown()).toBe('[1/3] iso-base 1 s · 2.8 MB fetched · Get:1 libc6 2.36-9');
   // Other lines print above the live line, which is drawn again after them.
   log.warn('a warning');
   expect(lines).toContain('warn a warning');
@@ -124,4 +125,25 @@ test('the live line never wraps: it is cut to the terminal width', () => {
   const line = formatLiveLine({ label: '[2/6] staging', step: 'Setting up ' + 'x'.repeat(200) }, 65_000, 40);
   expect(line.length).toBeLessThan(40);
   expect(line.startsWith('[2/6] staging 65 s · Setting up')).toBe(true);
+});
+
+test('live: apt fetching twice over shows one byte count, the packages, percent and time left', () => {
+  const { base } = recorder();
+  const s = screen();
+  const log = withProgress(base, 'live', { now, display: s.display, liveIntervalMs: 100 });
+  log.event(start, '[1/3] iso-base...');
+  const get = (n: number, name: string) =>
+    `Get:${n} http://mirror.invalid/debian bookworm/main amd64 ${name} amd64 1.0 [5,000 kB]\n`;
+  log.output(
+    '0 upgraded, 4 newly installed, 0 to remove and 0 not upgraded.\nNeed to get 20.0 MB of archives.\n',
+  );
+  advance(4000);
+  log.output(get(1, 'libc6') + get(2, 'bash'));
+  advance(150);
+  // 80 columns: the figures come first, the step is what gets cut.
+  expect(s.shown()).toBe('[1/3] iso-base 4 s · 10.0 MB fetched · 2/4 packages · 50% · ~5 s left · Get:2 …');
+  log.output(get(3, 'less') + get(4, 'zlib1g') + 'Fetched 20.0 MB in 5s (4,000 kB/s)\n');
+  log.output('Fetched 20.0 MB in 5s (4,000 kB/s)\n');
+  advance(150);
+  expect(s.shown()).toBe('[1/3] iso-base 4 s · 20.0 MB fetched · 0/4 packages · 0% · Get:4 zlib1g 1.0');
 });

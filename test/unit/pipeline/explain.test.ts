@@ -190,3 +190,16 @@ test.each([
 ])('a changed %s is described down to what changed in it', (name, was, now, expected) => {
   expect(describeValueChange(name, was, now)).toEqual(expected);
 });
+
+test('after `lock` built both flavours, the comparison is with the same flavour: the lock is named, not the flavour', async () => {
+  values = { flavour: 'bootstrap', init: '/bin/init' };
+  await runPipeline(plan(), silentLogger);
+  // lock builds the other flavour last: its entries are the newest.
+  values = { flavour: 'appliance', init: '/bin/init' };
+  await runPipeline(plan(), silentLogger);
+  values = { flavour: 'bootstrap', init: '/bin/init', lock: { packages: ['busybox 1:1.35.0-4 amd64'] } };
+  expect((await explain()).slice(2)).toEqual([
+    'minimise: rebuild, because spec lock is new',
+    'tether: rebuild, because spec lock is new; its parent (minimise) rebuilds',
+  ]);
+});

@@ -3,6 +3,7 @@ import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { dir as tmpDir, type DirectoryResult } from 'tmp-promise';
 import { BuildError } from '../../../src/errors.js';
+import { errorEvent } from '../../../src/log/events.js';
 import { run } from '../../../src/exec/run.js';
 import { silentLogger } from '../../../src/log/logger.js';
 import { acquireLock } from '../../../src/pipeline/lock.js';
@@ -120,6 +121,12 @@ test('a failing stage names the stage, the command, the output tail and the log,
   expect(message).toContain('the reason');
   expect(message).toMatch(/full log: .*logs\/demo\/staging\.log/);
   const cache = join(tmp.path, 'cache');
+  // The error event carries the log's path as data.
+  expect(errorEvent(err, 1)).toMatchObject({
+    kind: 'command',
+    stage: 'staging',
+    logFile: join(cache, 'logs', 'demo', 'staging.log'),
+  });
   expect(await readdir(join(cache, 'stages', 'demo'))).toEqual([expect.stringMatching(/^iso-base-/)]);
   expect(await readdir(join(cache, 'tmp'))).toEqual([]);
   expect(await readFile(join(cache, 'logs', 'demo', 'staging.log'), 'utf8')).toContain('the reason');

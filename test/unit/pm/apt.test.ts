@@ -22,6 +22,7 @@ import {
   makeAptDownloadConfig,
   mmdebstrapArgs,
   parseAptScript,
+  retriesOnFreshLists,
 } from '../../../src/pm/apt.js';
 import { keyFileName } from '../../../src/pm/apt-keys.js';
 import { makeAptStandaloneConfig, standaloneSourcesName } from '../../../src/pm/apt-standalone.js';
@@ -366,4 +367,30 @@ test('sources files keep their format under the names sources.list.d reads', () 
     '00-isobuild.sources',
   );
   expect(standaloneSourcesName(3, 'deb http://m/debian bookworm main\n')).toBe('03-isobuild.list');
+});
+
+describe('a failed bootstrap on cached lists retries with fresh ones only when it failed by itself', () => {
+  const failure = (script: string) =>
+    run('sh', ['-c', script]).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+
+  test('a command that exits non-zero is retried', async () => {
+    expect(retriesOnFreshLists(await failure('exit 100'), false)).toBe(true);
+  });
+
+  test('a command killed by SIGINT (Ctrl-C reaching its group) is not', async () => {
+    const err = await failure('kill -INT $$');
+    expect(err).toBeDefined();
+    expect(retriesOnFreshLists(err, false)).toBe(false);
+  });
+
+  test('nothing is retried once the build is being interrupted', async () => {
+    expect(retriesOnFreshLists(await failure('exit 100'), true)).toBe(false);
+  });
+
+  test('an error that is not a command failure is not', () => {
+    expect(retriesOnFreshLists(new BuildError('disk full', 'iso-base'), false)).toBe(false);
+  });
 });
