@@ -2,6 +2,7 @@ import { createLogUpdate } from 'log-update';
 import type { LogEvent, Logger } from './logger.js';
 import { parseProgressLine } from './progress-line.js';
 import { ProgressTally, type ProgressFigures } from './progress-tally.js';
+import { formatBytes } from '../fs/disk-space.js';
 
 /**
  * Progress of the running stage, fed by the pipeline's stage events and by every command's output
@@ -62,15 +63,8 @@ interface Running {
 
 const ENDED = new Set(['built', 'failed', 'hit', 'pulled', 'skipped']);
 
-function formatBytes(n: number): string {
-  if (n < 1e3) return `${n} B`;
-  if (n < 1e6) return `${(n / 1e3).toFixed(1)} kB`;
-  if (n < 1e9) return `${(n / 1e6).toFixed(1)} MB`;
-  return `${(n / 1e9).toFixed(2)} GB`;
-}
-
 /**
- * The live line: "[1/6] iso-base 12 s · 31.4 MB fetched · 12/60 packages · 23% · ~40 s left ·
+ * The live line: "[1/6] iso-base 12 s · 31.4 MiB fetched · 12/60 packages · 23% · ~40 s left ·
  * Get:12 libc6 2.36-9". The figures come first: a narrow terminal cuts the step, not them.
  */
 export function formatLiveLine(

@@ -95,10 +95,10 @@ test('live: one redrawn line standing in for "[n/N] stage...", cleared before th
   log.debug('$ mmdebstrap --variant=essential bookworm root');
   advance(150);
   log.output('Get:1 http://mirror.invalid/debian bookworm/main amd64 libc6 amd64 2.36-9 [2,757 kB]\n');
-  expect(s.shown()).toBe('[1/3] iso-base 0 s · 2.8 MB fetched · Get:1 libc6 2.36-9');
+  expect(s.shown()).toBe('[1/3] iso-base 0 s · 2.6 MiB fetched · Get:1 libc6 2.36-9');
   advance(1000);
   // The elapsed time ticks without new output.
-  expect(s.shown()).toBe('[1/3] iso-base 1 s · 2.8 MB fetched · Get:1 libc6 2.36-9');
+  expect(s.shown()).toBe('[1/3] iso-base 1 s · 2.6 MiB fetched · Get:1 libc6 2.36-9');
   // Other lines print above the live line, which is drawn again after them.
   log.warn('a warning');
   expect(lines).toContain('warn a warning');
@@ -141,9 +141,9 @@ test('live: apt fetching twice over shows one byte count, the packages, percent 
   log.output(get(1, 'libc6') + get(2, 'bash'));
   advance(150);
   // 80 columns: the figures come first, the step is what gets cut.
-  expect(s.shown()).toBe('[1/3] iso-base 4 s · 10.0 MB fetched · 2/4 packages · 50% · ~5 s left · Get:2 …');
+  expect(s.shown()).toBe('[1/3] iso-base 4 s · 9.5 MiB fetched · 2/4 packages · 50% · ~5 s left · Get:2 …');
   log.output(get(3, 'less') + get(4, 'zlib1g') + 'Fetched 20.0 MB in 5s (4,000 kB/s)\n');
   log.output('Fetched 20.0 MB in 5s (4,000 kB/s)\n');
   advance(150);
-  expect(s.shown()).toBe('[1/3] iso-base 4 s · 20.0 MB fetched · 0/4 packages · 0% · Get:4 zlib1g 1.0');
+  expect(s.shown()).toBe('[1/3] iso-base 4 s · 19.1 MiB fetched · 0/4 packages · 0% · Get:4 zlib1g 1.0');
 });
