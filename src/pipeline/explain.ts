@@ -25,6 +25,8 @@ export interface StageExplanation {
   readonly reasons: readonly string[];
   /** The key of the entry it was compared with: the stage's newest (last used) one for this repo. */
   readonly comparedWith?: string;
+  /** For a cached stage whose entry another repo's build made: that repo (entries are shared by key). */
+  readonly madeBy?: string;
 }
 
 export async function explainPlan(
@@ -38,8 +40,10 @@ export async function explainPlan(
   const deepest = cached.findLastIndex((e) => e !== undefined);
   const out: StageExplanation[] = [];
   for (const [i, link] of links.entries()) {
-    if (cached[i]) {
-      out.push({ stage: link.stage, key: link.key, status: 'cached', reasons: [] });
+    const entry = cached[i];
+    if (entry) {
+      const other = entry.repo !== repo ? { madeBy: entry.repo } : {};
+      out.push({ stage: link.stage, key: link.key, status: 'cached', reasons: [], ...other });
       continue;
     }
     if (i < deepest) {
@@ -66,7 +70,7 @@ export async function explainPlan(
 
 /** One line per explanation: "staging: rebuild, because staging.sh changed". */
 export function formatExplanation(e: StageExplanation): string {
-  if (e.status === 'cached') return `${e.stage}: cached`;
+  if (e.status === 'cached') return `${e.stage}: cached${e.madeBy ? ` (made by repo ${e.madeBy})` : ''}`;
   if (e.status === 'not-needed') return `${e.stage}: not cached, not needed (a later stage is cached)`;
   return `${e.stage}: rebuild, because ${e.reasons.join('; ')}`;
 }
