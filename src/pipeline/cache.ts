@@ -102,9 +102,14 @@ async function entryOwners(layout: CacheLayout, repo: string): Promise<string[]>
   return [repo, ...others.sort()];
 }
 
-/** " (made by repo X)" for an entry another repo's build made, as the build and plan --explain say it. */
-export function madeBy(entry: CacheEntry, repo: string): string {
-  return entry.repo === repo ? '' : ` (made by repo ${entry.repo})`;
+/** The repo whose build made the entry, when it is not `repo`'s own (entries are shared by key). */
+export function otherMaker(entry: CacheEntry, repo: string): string | undefined {
+  return entry.repo === repo ? undefined : entry.repo;
+}
+
+/** " (made by repo X)" after "cached", as the build and plan --explain say it; '' for the repo's own. */
+export function madeByNote(maker: string | undefined): string {
+  return maker === undefined ? '' : ` (made by repo ${maker})`;
 }
 
 /** The entry folder's mtime is its last use: `cache gc` removes the least recently used first. */

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { firstDifferingStage } from '../inventory/diff.js';
 import type { StageRecord } from '../inventory/manifest.js';
 import { readManifest } from './cache-integrity.js';
-import { entryKeyOf, lookupEntry, type CacheLayout } from './cache.js';
+import { entryKeyOf, lookupEntry, madeByNote, otherMaker, type CacheLayout } from './cache.js';
 import { linkStages, type LinkedStages, type StageInputsRecord } from './stage-keys.js';
 import type { BuildPlan, StageName } from './types.js';
 
@@ -42,8 +42,14 @@ export async function explainPlan(
   for (const [i, link] of links.entries()) {
     const entry = cached[i];
     if (entry) {
-      const other = entry.repo !== repo ? { madeBy: entry.repo } : {};
-      out.push({ stage: link.stage, key: link.key, status: 'cached', reasons: [], ...other });
+      const maker = otherMaker(entry, repo);
+      out.push({
+        stage: link.stage,
+        key: link.key,
+        status: 'cached',
+        reasons: [],
+        ...(maker ? { madeBy: maker } : {}),
+      });
       continue;
     }
     if (i < deepest) {
@@ -70,7 +76,7 @@ export async function explainPlan(
 
 /** One line per explanation: "staging: rebuild, because staging.sh changed". */
 export function formatExplanation(e: StageExplanation): string {
-  if (e.status === 'cached') return `${e.stage}: cached${e.madeBy ? ` (made by repo ${e.madeBy})` : ''}`;
+  if (e.status === 'cached') return `${e.stage}: cached${madeByNote(e.madeBy)}`;
   if (e.status === 'not-needed') return `${e.stage}: not cached, not needed (a later stage is cached)`;
   return `${e.stage}: rebuild, because ${e.reasons.join('; ')}`;
 }

@@ -11,9 +11,10 @@ import {
   entryDir,
   entryKeyOf,
   lookupEntry,
-  madeBy,
+  madeByNote,
   makeWorkDir,
   markUsed,
+  otherMaker,
   removeStaleWork,
   type CacheEntry,
   type CacheLayout,
@@ -136,15 +137,15 @@ export async function runPipeline(
           record: records[index]!,
         });
         entries.push(found[index]);
+        const maker = status === 'hit' ? otherMaker(found[index]!, repo) : undefined;
         const human =
           status === 'pulled'
             ? `from the registry ${options.remote!.name}`
             : status === 'hit'
-              ? `cached${madeBy(found[index]!, repo)}`
+              ? `cached${madeByNote(maker)}`
               : `not needed (${plan.stages[start]!.name} is ${start === pulled ? 'from the registry' : 'cached'})`;
-        const other = status === 'hit' && found[index]!.repo !== repo ? { madeBy: found[index]!.repo } : {};
         logger.event(
-          { type: 'stage', stage: stage.name, status, key, seconds, ...other },
+          { type: 'stage', stage: stage.name, status, key, seconds, ...(maker ? { madeBy: maker } : {}) },
           `${counter} ${stage.name}: ${human}`,
         );
         if (index === start) parent = found[index];
