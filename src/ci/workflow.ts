@@ -88,7 +88,7 @@ export function renderWorkflow(jobs: readonly MatrixJob[], options: WorkflowOpti
             name: 'Package cache',
             uses: 'actions/cache@v4',
             with: {
-              path: '.isobuild/packages/${{ matrix.repo }}',
+              path: '.isobuild/package-cache',
               key: "isobuild-packages-${{ matrix.repo }}-${{ hashFiles(format('repos/{0}/**', matrix.repo)) }}",
               'restore-keys': 'isobuild-packages-${{ matrix.repo }}-\n',
             },

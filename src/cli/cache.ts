@@ -117,15 +117,18 @@ interface GcEntry {
 /**
  * Least recently used first, until the stage cache fits `maxBytes`. Entries whose shared trees
  * are gone (their parent was removed) are unusable and go first. Repos with a running build are
- * skipped whole: their locks stay held while we work, so no build starts under us either.
+ * skipped whole: their locks stay held while we work, so no build starts under us either. A
+ * build uses any repo's entry of its key, so while one runs only unusable entries are removed.
  */
 export async function collectGarbage(layout: CacheLayout, maxBytes: number, logger: Logger): Promise<void> {
   const locks: Lock[] = [];
   try {
     const entries: GcEntry[] = [];
     let held = 0;
+    let busy = false;
     for (const repo of await repoNames(layout)) {
       const lock = await lockIfIdle(layout, repo, logger);
+      busy ||= !lock;
       for (const name of await entryNames(layout, repo)) {
         const dir = join(layout.stages(repo), name);
         const bytes = (await measureTree(dir)).bytes;
@@ -146,7 +149,7 @@ export async function collectGarbage(layout: CacheLayout, maxBytes: number, logg
     const before = total;
     let removed = 0;
     for (const entry of entries.sort((a, b) => a.lastUse - b.lastUse)) {
-      if (total <= maxBytes && entry.lastUse !== 0) break;
+      if ((total <= maxBytes || busy) && entry.lastUse !== 0) break;
       await removeTree(entry.dir);
       total -= entry.bytes;
       removed++;
@@ -157,7 +160,9 @@ export async function collectGarbage(layout: CacheLayout, maxBytes: number, logg
       `removed ${removed} entries: ${mib(before)} → ${mib(total)} (limit ${mib(maxBytes)})`,
     );
     if (total > maxBytes)
-      logger.warn(`the cache is still above the limit: entries of running builds are kept`);
+      logger.warn(
+        "the cache is still above the limit: a build is running, and it may use any repo's entries: they are kept",
+      );
   } finally {
     for (const lock of locks) await lock.release();
   }

@@ -1,11 +1,13 @@
 import type { Command } from 'commander';
 import { readdir, stat } from 'node:fs/promises';
-import { basename, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 import { writeEvent } from '../log/events.js';
+import type { Logger } from '../log/logger.js';
 import { cacheLayout, type CacheLayout } from '../pipeline/cache.js';
 import { removeTree } from '../pipeline/fs-tree.js';
 import { acquireLock } from '../pipeline/lock.js';
+import { lockPackageCache } from '../pipeline/package-cache.js';
 import { defaultBuildOptions } from '../pipeline/plan.js';
 import { showPath } from '../spec/document.js';
 import { listRepoFolders } from '../spec/load.js';
@@ -25,9 +27,12 @@ async function subfolders(dir: string): Promise<string[]> {
 
 /** Repos that have something in the cache: stages, logs, and with --packages, downloads. */
 async function cachedRepos(layout: CacheLayout, packages: boolean): Promise<string[]> {
-  const under = (kind: 'stages' | 'logs' | 'packages') => subfolders(resolve(layout.root, kind));
-  const names = [...(await under('stages')), ...(await under('logs'))];
-  if (packages) names.push(...(await under('packages')));
+  const names = [
+    ...(await subfolders(layout.allStages)),
+    ...(await subfolders(resolve(layout.root, 'logs'))),
+  ];
+  // Package caches of one repo each, from before they were shared.
+  if (packages) names.push(...(await subfolders(layout.oldPackages)));
   return [...new Set(names)].sort();
 }
 
@@ -47,14 +52,37 @@ async function exists(path: string): Promise<boolean> {
   return (await stat(path).catch(() => undefined)) !== undefined;
 }
 
+/** The package cache every repo shares, once no build is using it, and the old per-repo ones' folder. */
+async function removeSharedPackages(
+  layout: CacheLayout,
+  lockTimeout: number,
+  logger: Logger,
+): Promise<string[]> {
+  const removed: string[] = [];
+  const lock = await lockPackageCache(layout.packages, lockTimeout, logger);
+  try {
+    for (const dir of [layout.packages, layout.oldPackages]) {
+      if (!(await exists(dir))) continue;
+      await removeTree(dir);
+      removed.push(dir);
+    }
+  } finally {
+    await lock.release();
+  }
+  return removed;
+}
+
 export function registerClean(program: Command): void {
   program
     .command('clean')
     .description(
-      "remove cached stage results and logs (a repo's, or every repo's); downloaded packages stay unless --packages",
+      "remove cached stage results and logs (a repo's, or every repo's); downloaded packages (shared by every repo) stay unless --packages without a repo",
     )
     .argument('[repo]', 'repo name (default: every repo in the cache)')
-    .option('--packages', 'also remove the downloaded packages (the next build downloads them again)')
+    .option(
+      '--packages',
+      'also remove the downloaded packages (the next build downloads them again); with a repo, only its package cache from before they were shared',
+    )
     .option('--lock-timeout <seconds>', 'how long to wait for a running build of the repo', '0')
     .action(async (repo: string | undefined, flags: CleanFlags, cmd: Command) => {
       const globals = cmd.optsWithGlobals<GlobalOptions>();
@@ -73,7 +101,11 @@ export function registerClean(program: Command): void {
         // The same lock a build takes: never pull a cache out from under a running build.
         const lock = await acquireLock(layout.locks, name, lockTimeout, logger);
         try {
-          const dirs = [layout.stages(name), layout.logs(name), ...(packages ? [layout.packages(name)] : [])];
+          const dirs = [
+            layout.stages(name),
+            layout.logs(name),
+            ...(packages ? [join(layout.oldPackages, name)] : []),
+          ];
           for (const dir of dirs) {
             if (!(await exists(dir))) continue;
             await removeTree(dir);
@@ -83,6 +115,12 @@ export function registerClean(program: Command): void {
           await lock.release();
         }
       }
+      if (packages && repo === undefined)
+        removed.push(...(await removeSharedPackages(layout, lockTimeout, logger)));
+      else if (packages)
+        logger.info(
+          `the package cache ${showPath(layout.packages)} is shared by every repo: kept (\`isobuild clean --packages\` removes it)`,
+        );
       if (globals.json) writeEvent({ type: 'clean', repo: repo ?? null, removed, packages });
       else if (!removed.length) logger.info(`nothing cached${repo ? ` for ${repo}` : ''}`);
       else for (const dir of removed) logger.info(`removed ${showPath(dir)}`);

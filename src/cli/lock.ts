@@ -5,6 +5,7 @@ import { packageKey, type InstalledPackage } from '../inventory/types.js';
 import { lockPath, makeLock, writeLock, type LockedPackage } from '../lock/lock-file.js';
 import { querySources } from '../lock/use-lock.js';
 import { cacheLayout } from '../pipeline/cache.js';
+import { withPackageCache } from '../pipeline/package-cache.js';
 import { defaultBuildOptions, makePlan } from '../pipeline/plan.js';
 import { preflight } from '../pipeline/preflight.js';
 import { runPipeline } from '../pipeline/run-pipeline.js';
@@ -48,12 +49,13 @@ export function registerLock(program: Command): void {
           const ctx = standalonePmContext({
             spec,
             rootfs: entry.rootfs,
-            pkgCacheDir: layout.packages(spec.name),
+            pkgCacheDir: layout.packages,
             tmpDir: layout.tmp,
             stage: 'lock',
             logger,
           });
-          for (const p of (await pm.listInstalled(ctx)) ?? []) installed.set(packageKey(p), p);
+          for (const p of (await withPackageCache(ctx, () => pm.listInstalled(ctx))) ?? [])
+            installed.set(packageKey(p), p);
         }
       }
       const sources = await querySources(spec, options, logger);

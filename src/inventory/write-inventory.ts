@@ -5,6 +5,7 @@ import { tempSibling } from '../image/files.js';
 import type { OutputDigest } from '../image/output-digest.js';
 import type { Logger } from '../log/logger.js';
 import { cacheLayout } from '../pipeline/cache.js';
+import { withPackageCache } from '../pipeline/package-cache.js';
 import { removeTree } from '../pipeline/fs-tree.js';
 import type { PipelineResult } from '../pipeline/run-pipeline.js';
 import type { BuildPlan } from '../pipeline/types.js';
@@ -68,30 +69,33 @@ export async function writeInventories(
     const pmContext = standalonePmContext({
       spec: plan.spec,
       rootfs: result.final.rootfs,
-      pkgCacheDir: layout.packages(plan.spec.name),
+      pkgCacheDir: layout.packages,
       tmpDir,
       stage: 'manifest',
       sourceDateEpoch: plan.options.sourceDateEpoch,
       logger,
     });
     const pm = packageManagerFor(plan.spec.packagemanager);
-    for (const { format, path, digest } of written) {
-      const paths = await writeInventory({
-        plan,
-        format,
-        output: path,
-        ...(digest ? { outputDigest: digest } : {}),
-        outcomes: result.outcomes,
-        entries: result.entries,
-        final: result.final,
-        pm,
-        pmContext,
-      });
-      logger.event(
-        { type: 'inventory', format, manifest: paths.manifest, sbom: paths.sbom },
-        `wrote ${format} manifest and SBOM: ${paths.manifest}, ${paths.sbom}`,
-      );
-    }
+    // apt's listInstalled keeps its lookups beside the lists: the shared cache's lock.
+    await withPackageCache(pmContext, async () => {
+      for (const { format, path, digest } of written) {
+        const paths = await writeInventory({
+          plan,
+          format,
+          output: path,
+          ...(digest ? { outputDigest: digest } : {}),
+          outcomes: result.outcomes,
+          entries: result.entries,
+          final: result.final,
+          pm,
+          pmContext,
+        });
+        logger.event(
+          { type: 'inventory', format, manifest: paths.manifest, sbom: paths.sbom },
+          `wrote ${format} manifest and SBOM: ${paths.manifest}, ${paths.sbom}`,
+        );
+      }
+    });
   } finally {
     await removeTree(tmpDir);
   }

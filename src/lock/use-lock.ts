@@ -4,6 +4,7 @@ import { LockError } from '../errors.js';
 import type { InstalledPackage, SourceIndex } from '../inventory/types.js';
 import type { Logger } from '../log/logger.js';
 import { cacheLayout } from '../pipeline/cache.js';
+import { withPackageCache } from '../pipeline/package-cache.js';
 import { removeTree } from '../pipeline/fs-tree.js';
 import type { BuildOptions, StageContext } from '../pipeline/types.js';
 import { packageManagerFor } from '../pm/index.js';
@@ -25,13 +26,13 @@ export async function querySources(
     const ctx = standalonePmContext({
       spec,
       rootfs: join(tmpDir, 'root'),
-      pkgCacheDir: layout.packages(spec.name),
+      pkgCacheDir: layout.packages,
       tmpDir,
       stage: 'sources',
       sourceDateEpoch: options.sourceDateEpoch,
       logger,
     });
-    return await packageManagerFor(spec.packagemanager).querySources(ctx);
+    return await withPackageCache(ctx, () => packageManagerFor(spec.packagemanager).querySources(ctx));
   } finally {
     await removeTree(tmpDir);
   }

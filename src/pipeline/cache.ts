@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, realpath, rename, stat, utimes, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { readManifest, writeManifest } from './cache-integrity.js';
 import { endRecordedGroups } from '../exec/process-group.js';
 import type { Logger } from '../log/logger.js';
@@ -12,11 +12,14 @@ import type { StageMeta } from './types.js';
 /**
  * The stage cache. Each stage's result lives in `stages/<repo>/<stage>-<key>/` with its
  * rootfs, bootfs, artifacts and meta.json. Results are built in `tmp/` and renamed into place
- * only when complete, so an entry that exists is an entry that can be trusted.
+ * only when complete, so an entry that exists is an entry that can be trusted. A key names the
+ * same result whichever repo made it, so any repo's entry of that key is used (lookupEntry).
  */
 export interface CacheEntry {
   dir: string;
   key: string;
+  /** The repo whose build made it (the folder it lives in): another repo's when shared. */
+  repo: string;
   rootfs: string;
   bootfs: string;
   artifacts: string;
@@ -26,7 +29,12 @@ export interface CacheEntry {
 export interface CacheLayout {
   root: string;
   stages(repo: string): string;
-  packages(repo: string): string;
+  /** Every stage folder: `stages/`, one subfolder per repo. */
+  allStages: string;
+  /** The package cache every repo shares (docs/cache.md says how it stays safe). */
+  packages: string;
+  /** Where each repo had its own package cache before it was shared: read by nothing, removed by clean. */
+  oldPackages: string;
   logs(repo: string): string;
   locks: string;
   tmp: string;
@@ -36,7 +44,9 @@ export function cacheLayout(root: string): CacheLayout {
   return {
     root,
     stages: (repo) => join(root, 'stages', repo),
-    packages: (repo) => join(root, 'packages', repo),
+    allStages: join(root, 'stages'),
+    packages: join(root, 'package-cache'),
+    oldPackages: join(root, 'packages'),
     logs: (repo) => join(root, 'logs', repo),
     locks: join(root, 'locks'),
     tmp: join(root, 'tmp'),
@@ -61,19 +71,45 @@ export async function openEntry(dir: string, key: string): Promise<CacheEntry | 
     const rootfs = await realpath(join(dir, 'rootfs'));
     const bootfs = await realpath(join(dir, 'bootfs'));
     await stat(rootfs);
-    return { dir, key, rootfs, bootfs, artifacts: join(dir, 'artifacts'), meta };
+    const repo = basename(dirname(dir));
+    return { dir, key, repo, rootfs, bootfs, artifacts: join(dir, 'artifacts'), meta };
   } catch {
     return undefined;
   }
 }
 
+/**
+ * The entry of this stage and key: the repo's own, else any other repo's (the key holds every
+ * input, and input files are labelled relative to the repo folder, so a near-copy of a repo
+ * gets the same keys and shares the entries).
+ */
 export async function lookupEntry(
   layout: CacheLayout,
   repo: string,
   stage: string,
   key: string,
 ): Promise<CacheEntry | undefined> {
-  return openEntry(entryDir(layout, repo, stage, key), key);
+  for (const owner of await entryOwners(layout, repo)) {
+    const entry = await openEntry(entryDir(layout, owner, stage, key), key);
+    if (entry) return entry;
+  }
+  return undefined;
+}
+
+/** The repos whose folders are searched for an entry: `repo` first, then the others by name. */
+async function entryOwners(layout: CacheLayout, repo: string): Promise<string[]> {
+  const others = (await readdir(layout.allStages).catch(() => [] as string[])).filter((r) => r !== repo);
+  return [repo, ...others.sort()];
+}
+
+/** The repo whose build made the entry, when it is not `repo`'s own (entries are shared by key). */
+export function otherMaker(entry: CacheEntry, repo: string): string | undefined {
+  return entry.repo === repo ? undefined : entry.repo;
+}
+
+/** " (made by repo X)" after "cached", as the build and plan --explain say it; '' for the repo's own. */
+export function madeByNote(maker: string | undefined): string {
+  return maker === undefined ? '' : ` (made by repo ${maker})`;
 }
 
 /** The entry folder's mtime is its last use: `cache gc` removes the least recently used first. */

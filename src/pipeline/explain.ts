@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { firstDifferingStage } from '../inventory/diff.js';
 import type { StageRecord } from '../inventory/manifest.js';
 import { readManifest } from './cache-integrity.js';
-import { entryKeyOf, lookupEntry, type CacheLayout } from './cache.js';
+import { entryKeyOf, lookupEntry, madeByNote, otherMaker, type CacheLayout } from './cache.js';
 import { linkStages, type LinkedStages, type StageInputsRecord } from './stage-keys.js';
 import type { BuildPlan, StageName } from './types.js';
 
@@ -25,6 +25,8 @@ export interface StageExplanation {
   readonly reasons: readonly string[];
   /** The key of the entry it was compared with: the stage's newest (last used) one for this repo. */
   readonly comparedWith?: string;
+  /** For a cached stage whose entry another repo's build made: that repo (entries are shared by key). */
+  readonly madeBy?: string;
 }
 
 export async function explainPlan(
@@ -38,8 +40,16 @@ export async function explainPlan(
   const deepest = cached.findLastIndex((e) => e !== undefined);
   const out: StageExplanation[] = [];
   for (const [i, link] of links.entries()) {
-    if (cached[i]) {
-      out.push({ stage: link.stage, key: link.key, status: 'cached', reasons: [] });
+    const entry = cached[i];
+    if (entry) {
+      const maker = otherMaker(entry, repo);
+      out.push({
+        stage: link.stage,
+        key: link.key,
+        status: 'cached',
+        reasons: [],
+        ...(maker ? { madeBy: maker } : {}),
+      });
       continue;
     }
     if (i < deepest) {
@@ -66,7 +76,7 @@ export async function explainPlan(
 
 /** One line per explanation: "staging: rebuild, because staging.sh changed". */
 export function formatExplanation(e: StageExplanation): string {
-  if (e.status === 'cached') return `${e.stage}: cached`;
+  if (e.status === 'cached') return `${e.stage}: cached${madeByNote(e.madeBy)}`;
   if (e.status === 'not-needed') return `${e.stage}: not cached, not needed (a later stage is cached)`;
   return `${e.stage}: rebuild, because ${e.reasons.join('; ')}`;
 }

@@ -82,6 +82,7 @@ export async function acquireLock(
   name: string,
   timeoutSeconds: number,
   logger: Logger,
+  what = `build of ${name}`,
 ): Promise<Lock> {
   await mkdir(dir, { recursive: true, mode: 0o755 });
   const path = join(dir, `${name}.lock`);
@@ -99,13 +100,11 @@ export async function acquireLock(
     }
     if (Date.now() >= deadline)
       throw new BuildError(
-        `another build of ${name} is running (${describeOwner(owner)}; lock ${path}); ` +
+        `another ${what} is running (${describeOwner(owner)}; lock ${path}); ` +
           (timeoutSeconds ? `waited ${timeoutSeconds} s` : 'not waiting (--lock-timeout 0)'),
       );
     if (!told) {
-      logger.info(
-        `waiting for another build of ${name} (${describeOwner(owner)}) to finish... (Ctrl-C stops)`,
-      );
+      logger.info(`waiting for another ${what} (${describeOwner(owner)}) to finish... (Ctrl-C stops)`);
       told = true;
     }
     await sleep(250, undefined, { signal: cancelSignal() }).catch(() => undefined);

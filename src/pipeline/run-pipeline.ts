@@ -11,8 +11,10 @@ import {
   entryDir,
   entryKeyOf,
   lookupEntry,
+  madeByNote,
   makeWorkDir,
   markUsed,
+  otherMaker,
   removeStaleWork,
   type CacheEntry,
   type CacheLayout,
@@ -135,14 +137,15 @@ export async function runPipeline(
           record: records[index]!,
         });
         entries.push(found[index]);
+        const maker = status === 'hit' ? otherMaker(found[index]!, repo) : undefined;
         const human =
           status === 'pulled'
             ? `from the registry ${options.remote!.name}`
             : status === 'hit'
-              ? 'cached'
+              ? `cached${madeByNote(maker)}`
               : `not needed (${plan.stages[start]!.name} is ${start === pulled ? 'from the registry' : 'cached'})`;
         logger.event(
-          { type: 'stage', stage: stage.name, status, key, seconds },
+          { type: 'stage', stage: stage.name, status, key, seconds, ...(maker ? { madeBy: maker } : {}) },
           `${counter} ${stage.name}: ${human}`,
         );
         if (index === start) parent = found[index];
@@ -315,6 +318,13 @@ async function lookupVerified(
   }
   const shown =
     problems.slice(0, 5).join('; ') + (problems.length > 5 ? `; and ${problems.length - 5} more` : '');
+  if (hit.repo !== repo) {
+    // Another repo's entry: its own builds and `cache verify --drop` remove it, under its lock.
+    logger.warn(
+      `cache entry ${stage}-${key} of repo ${hit.repo} does not match its manifest (${shown}): not used, rebuilding`,
+    );
+    return 'damaged';
+  }
   logger.warn(`cache entry ${stage}-${key} does not match its manifest (${shown}): dropped, rebuilding`);
   await removeTree(hit.dir);
   return 'damaged';
@@ -363,7 +373,7 @@ async function runStage(
       await linkTree(parent.artifacts, artifacts);
     }
     await mkdir(tmpDir);
-    const pkgCacheDir = layout.packages(repo);
+    const pkgCacheDir = layout.packages;
     await mkdir(pkgCacheDir, { recursive: true });
     const meta: StageMeta = structuredClone(parent?.meta ?? {});
 

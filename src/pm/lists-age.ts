@@ -1,18 +1,28 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 /**
- * When the package lists in the package cache were last fetched, and from which sources. A
- * build whose lists are younger than the spec's package_lists_max_age (or --lists-max-age)
- * and come from the same sources asks no mirror for them (mkosi's CacheOnly=metadata idea);
- * --refresh makes the age 0.
+ * When the package lists in the package cache were last fetched, for each set of sources (the
+ * cache is shared by every repo, and repos may name other sources). A build whose lists are
+ * younger than the spec's package_lists_max_age (or --lists-max-age) and were fetched for the
+ * same sources asks no mirror for them (mkosi's CacheOnly=metadata idea); --refresh makes the age 0.
  */
 export interface ListsStamp {
-  /** Unix seconds. */
-  refreshedAt: number;
-  /** Digest of the sources the lists were fetched from (digestSources). */
-  sources: string;
+  /** Unix seconds of the last fetch, by the digest of the sources (digestSources). */
+  bySources: Record<string, number>;
+}
+
+/** A stamp file's fetches; {} when there is none. The one-sources form of older isobuilds is read too. */
+async function readStamp(stampFile: string): Promise<Record<string, number> | undefined> {
+  let parsed: Partial<ListsStamp> & { refreshedAt?: number; sources?: string };
+  try {
+    parsed = JSON.parse(await readFile(stampFile, 'utf8')) as typeof parsed;
+  } catch {
+    return undefined;
+  }
+  if (parsed.bySources) return parsed.bySources;
+  return parsed.sources && parsed.refreshedAt !== undefined ? { [parsed.sources]: parsed.refreshedAt } : {};
 }
 
 export type ListsFreshness = { fresh: true; ageSeconds: number } | { fresh: false; why: string };
@@ -33,14 +43,12 @@ export async function checkListsFreshness(
   nowSeconds = Math.floor(Date.now() / 1000),
 ): Promise<ListsFreshness> {
   if (maxAgeSeconds <= 0) return { fresh: false, why: 'refresh asked for' };
-  let stamp: ListsStamp;
-  try {
-    stamp = JSON.parse(await readFile(stampFile, 'utf8')) as ListsStamp;
-  } catch {
-    return { fresh: false, why: 'no package lists fetched yet' };
-  }
-  if (stamp.sources !== sources) return { fresh: false, why: 'the sources changed' };
-  const ageSeconds = nowSeconds - stamp.refreshedAt;
+  const stamp = await readStamp(stampFile);
+  if (!stamp) return { fresh: false, why: 'no package lists fetched yet' };
+  const refreshedAt = stamp[sources];
+  if (refreshedAt === undefined)
+    return { fresh: false, why: 'no package lists fetched for these sources yet' };
+  const ageSeconds = nowSeconds - refreshedAt;
   if (ageSeconds < 0 || ageSeconds >= maxAgeSeconds)
     return { fresh: false, why: `lists are ${formatAge(ageSeconds)} old (max ${formatAge(maxAgeSeconds)})` };
   return { fresh: true, ageSeconds };
@@ -52,8 +60,11 @@ export async function stampLists(
   nowSeconds = Math.floor(Date.now() / 1000),
 ): Promise<void> {
   await mkdir(dirname(stampFile), { recursive: true });
-  const stamp: ListsStamp = { refreshedAt: nowSeconds, sources };
-  await writeFile(stampFile, JSON.stringify(stamp) + '\n');
+  const stamp: ListsStamp = { bySources: { ...(await readStamp(stampFile)), [sources]: nowSeconds } };
+  // Renamed into place: a reader (plan, another tool) never sees half a stamp.
+  const draft = `${stampFile}.new-${process.pid}`;
+  await writeFile(draft, JSON.stringify(stamp) + '\n');
+  await rename(draft, stampFile);
 }
 
 export function formatAge(seconds: number): string {

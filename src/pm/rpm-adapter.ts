@@ -9,6 +9,7 @@ import { describeRpmDb, dropEmptyWal, importGpgKeys, initRpmDb, matchRootRpmBack
 import { reportFallback, selectRpmFrontend, type RpmFrontend } from './rpm-frontend.js';
 import { checkRepoKeys } from './rpm-repo-files.js';
 import { planMirror, shippedRepoHint } from './rpm-mirror.js';
+import { rpmCacheDir } from './rpm-cache-dir.js';
 import { openRpmSession, type CacheChoice } from './rpm-session.js';
 import type { PackageManager, PmContext, PmSpec } from './types.js';
 import { quoteCommand, quoteWord } from '../exec/shell-quote.js';
@@ -67,7 +68,7 @@ async function runFrontend(
   const session = await openRpmSession({
     spec: ctx.spec,
     rootfs: ctx.rootfs,
-    pkgCacheDir: ctx.pkgCacheDir,
+    pkgCacheDir: await rpmCacheDir(ctx),
     tmpDir: ctx.tmpDir,
     frontend,
     cache,

@@ -4,6 +4,7 @@ import { exists } from '../fs/exists.js';
 import { comparePackages, packageKey, type InstalledPackage, type SourceIndex } from '../inventory/types.js';
 import type { PackageLock } from '../lock/lock-file.js';
 import { sha256File } from '../pipeline/hash.js';
+import { rpmCacheDir } from './rpm-cache-dir.js';
 import { RPM_DBPATH, RPM_ENV, rpmRootArgs } from './rpm-db.js';
 import { parseRepoFile } from './rpm-repo-files.js';
 import type { PmContext } from './types.js';
@@ -53,8 +54,9 @@ export async function listRpmInstalled(ctx: PmContext): Promise<InstalledPackage
   if (!(await exists(join(db, 'rpmdb.sqlite'))) && !(await exists(join(db, 'Packages')))) return undefined;
   const res = await ctx.run('rpm', [...rpmRootArgs(ctx.rootfs), '-qa', '--qf', QUERY], { env: RPM_ENV });
   const installed = parseRpmQuery(res.stdout);
-  const files = await findRpmFiles(ctx.pkgCacheDir, (path) => {
-    const dir = path.slice(ctx.pkgCacheDir.length + 1).split('/')[0] ?? '';
+  const cacheDir = await rpmCacheDir(ctx);
+  const files = await findRpmFiles(cacheDir, (path) => {
+    const dir = path.slice(cacheDir.length + 1).split('/')[0] ?? '';
     return dir.replace(/-[0-9a-f]{16}$/, '');
   });
   for (const repoFile of ctx.spec.repoFiles)

@@ -13,6 +13,7 @@ import { startKernelBesideSetup, type KernelBesideSetup } from '../kernel/kernel
 import { findKernelImage, findKernels, pickKernelVersion } from '../kernel/find-kernel.js';
 import { decompressModules, modulesDirOf, runDepmod } from '../kernel/modules.js';
 import { checkRootAgainstLock } from '../lock/use-lock.js';
+import { withPackageCache } from '../pipeline/package-cache.js';
 import { defineStage, type StageContext } from '../pipeline/types.js';
 import { packageSources } from './package-sources.js';
 import { packageInputsOf, packageManagerOf, pmContextOf, type PackageInputs } from '../pm/pm-context.js';
@@ -50,15 +51,17 @@ async function runIsoBase(ctx: StageContext, inputs: IsoBaseInputs): Promise<voi
   await layOutRoot(ctx);
   if (inputs.hook) await runHook(ctx, inputs.hook);
   ctx.logger.info(`setting up ${inputs.pm.packagemanager} with ${inputs.base.length} base packages`);
-  const early = fetchKernelBesideSetup(ctx, inputs);
-  try {
-    await pm.setup(pmCtx, inputs.base);
-  } catch (err) {
-    await early?.end();
-    throw err;
-  }
-  await installKernel(ctx, inputs, early);
-  await checkRootAgainstLock(ctx, inputs);
+  await withPackageCache(ctx, async () => {
+    const early = fetchKernelBesideSetup(ctx, inputs);
+    try {
+      await pm.setup(pmCtx, inputs.base);
+    } catch (err) {
+      await early?.end();
+      throw err;
+    }
+    await installKernel(ctx, inputs, early);
+    await checkRootAgainstLock(ctx, inputs);
+  });
   const version = await prepareKernel(ctx);
   await pm.clean(pmCtx);
   await touchInRoot(ctx.rootfs, '/etc/initrd-release', ctx.sourceDateEpoch);

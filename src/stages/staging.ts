@@ -1,6 +1,7 @@
 import type { ToolNeed } from '../exec/host-tools.js';
 import { hookInputsOf, hookTools, runHook, type HookInputs } from '../hooks/run-hook.js';
 import { checkRootAgainstLock } from '../lock/use-lock.js';
+import { withPackageCache } from '../pipeline/package-cache.js';
 import { defineStage, type StageContext } from '../pipeline/types.js';
 import { packageInputsOf, packageManagerOf, pmContextOf, type PackageInputs } from '../pm/pm-context.js';
 import type { Flavour } from '../spec/types.js';
@@ -22,15 +23,17 @@ interface StagingInputs extends PackageInputs {
 async function runStaging(ctx: StageContext, inputs: StagingInputs): Promise<void> {
   const pm = packageManagerOf(inputs);
   const pmCtx = pmContextOf(ctx, inputs);
-  if (inputs.script.length) {
-    ctx.logger.info(`packages_script_staging.${inputs.flavour}: ${inputs.script.join(' ')}`);
-    await pm.runScript(pmCtx, inputs.script);
-  }
-  if (inputs.packages.length) {
-    ctx.logger.info(`installing ${inputs.packages.length} ${inputs.flavour} packages`);
-    await pm.install(pmCtx, inputs.packages);
-  }
-  await checkRootAgainstLock(ctx, inputs);
+  await withPackageCache(ctx, async () => {
+    if (inputs.script.length) {
+      ctx.logger.info(`packages_script_staging.${inputs.flavour}: ${inputs.script.join(' ')}`);
+      await pm.runScript(pmCtx, inputs.script);
+    }
+    if (inputs.packages.length) {
+      ctx.logger.info(`installing ${inputs.packages.length} ${inputs.flavour} packages`);
+      await pm.install(pmCtx, inputs.packages);
+    }
+    await checkRootAgainstLock(ctx, inputs);
+  });
   if (inputs.hook) await runHook(ctx, inputs.hook);
   await pm.clean(pmCtx);
 }

@@ -111,3 +111,25 @@ test('cache gc leaves alone the entries of a repo whose build is running', async
   holder.kill('SIGINT');
   await holder;
 });
+
+test("while a build runs, gc keeps every repo's usable entries: the build may use any of them", async () => {
+  expect((await startFakeBuild(r)).exitCode).toBe(0);
+  // Another repo's entries (a copy of fake's: their links are relative), one of them unusable.
+  const other = join(r.cache, 'stages', 'other');
+  await execa('cp', ['-a', join(r.cache, 'stages', 'fake'), other]);
+  const names = await readdir(other);
+  await execa('rm', ['-rf', join(other, names.find((n) => entryKeyOf(n, 'tether'))!)]);
+  const holder = startFakeBuild(r, 'tree');
+  let out = '';
+  holder.all?.on('data', (d: Buffer) => (out += d.toString()));
+  const deadline = Date.now() + 20000;
+  while (!out.includes('starting the tree') && Date.now() < deadline)
+    await new Promise((s) => setTimeout(s, 50));
+  const res = await cacheCli('gc', '--max-size', '0');
+  expect(res.all).toMatch('fake: a build is running; its entries are left alone');
+  expect(res.all).toMatch("a build is running, and it may use any repo's entries: they are kept");
+  // iso shared tether's root: with tether gone it was unusable, and only it was removed.
+  expect(await readdir(other)).toEqual([expect.stringMatching(/^iso-base-/)]);
+  holder.kill('SIGINT');
+  await holder;
+});

@@ -106,8 +106,8 @@ test(
       },
     };
     const first = await build(a);
-    await mkdir(join(b.cache, 'packages'), { recursive: true });
-    await cp(join(a.cache, 'packages'), join(b.cache, 'packages'), {
+    await mkdir(join(b.cache, 'package-cache'), { recursive: true });
+    await cp(join(a.cache, 'package-cache'), join(b.cache, 'package-cache'), {
       recursive: true,
       preserveTimestamps: true,
     });

@@ -8,6 +8,9 @@ import { treeMentions } from '../../src/fs/link-duplicates.js';
 import { silentLogger, type Logger } from '../../src/log/logger.js';
 import type { BuildPlan, StageMeta, StageName } from '../../src/pipeline/types.js';
 import type { ResolvedSpec } from '../../src/spec/types.js';
+import { cacheLayout } from '../../src/pipeline/cache.js';
+import { makePlan } from '../../src/pipeline/plan.js';
+import { runPipeline } from '../../src/pipeline/run-pipeline.js';
 import { isoBaseStage } from '../../src/stages/iso-base.js';
 import { stagingStage } from '../../src/stages/staging.js';
 import { runStageWith, type TestStageContext } from '../helpers/stage-context.js';
@@ -134,7 +137,8 @@ async function dpkgList(rootfs: string): Promise<string[]> {
 beforeAll(async () => {
   tmp = await tmpDir({ unsafeCleanup: true, prefix: 'isobuild-apt-' });
   repoDir = join(tmp.path, 'repos', 'debian-12');
-  pkgCacheDir = join(tmp.path, 'packages');
+  // Where the pipeline's cache keeps it: the near-copy test below builds through the pipeline.
+  pkgCacheDir = cacheLayout(join(tmp.path, 'cache')).packages;
   await mkdir(repoDir, { recursive: true });
   // VIC's own photon-2.0 base.sh, unchanged: it must run with PKGDIR and rootfs_dir as VIC gave them.
   await copyFile(resolve('repos/photon-2.0/base.sh'), join(repoDir, 'base.sh'));
@@ -304,6 +308,41 @@ test('a Dockerfile FROM the exported root finds the kernel installed: nothing to
   expect(output).toContain(`${KERNEL} is already the newest version`);
   expect(output).toMatch(/0 upgraded, 0 newly installed, 0 to remove/);
 }, 600_000);
+
+test("a near-copy repo's cold build downloads nothing and uses the other repo's iso-base", async () => {
+  // debian-12 has no base.sh, so iso-base's key holds no repo name: two repos of the same spec
+  // share it. Their staging.sh differ, so the copy's staging runs, from the shared package cache.
+  const layout = cacheLayout(join(tmp.path, 'cache'));
+  const buildRepo = async (name: string, staging: string) => {
+    const dir = join(tmp.path, 'repos', name);
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'staging.sh'), staging);
+    const theSpec: ResolvedSpec = { ...makeSpec(dir, { staging: join(dir, 'staging.sh') }), name };
+    const lines: string[] = [];
+    const logger: Logger = { ...silentLogger, event: (_ev, human) => void (human && lines.push(human)) };
+    const plan = makePlan(theSpec, 'bootstrap-staging', {
+      cacheRoot: layout.root,
+      outputDir: join(tmp.path, 'bin'),
+      noCache: false,
+      lockTimeout: 0,
+      sourceDateEpoch: 1700000000,
+    });
+    const result = await runPipeline(plan, logger);
+    return { result, lines, stagingLog: await readFile(join(layout.logs(name), 'staging.log'), 'utf8') };
+  };
+  const first = await buildRepo('deb-a', 'echo staging of deb-a\n');
+  expect(first.result.outcomes.map((o) => o.status)).toEqual(['built', 'built']);
+  const copy = await buildRepo('deb-b', 'echo staging of deb-b\n');
+  expect(copy.result.outcomes.map((o) => [o.stage, o.status, o.key])).toEqual([
+    ['iso-base', 'hit', first.result.outcomes[0]!.key],
+    ['staging', 'built', expect.not.stringMatching(first.result.outcomes[1]!.key)],
+  ]);
+  expect(copy.lines).toContain('[1/2] iso-base: cached (made by repo deb-a)');
+  // The bootstrap packages deb-a's staging fetched are in the shared cache: nothing is downloaded.
+  expect(copy.stagingLog).toMatch(/apt: package lists \d+ (s|min) old, not refreshed/);
+  expect(copy.stagingLog).toMatch(/Need to get 0 B/);
+  expect(copy.stagingLog.split('\n').filter((l) => /\bGet:\d+ /.test(l))).toEqual([]);
+}, 900_000);
 
 test('a second cold build with the package cache moved elsewhere uses its lists and downloads nothing', async () => {
   // cp -a to another folder and the original gone: nothing in the cache may lead back to it.

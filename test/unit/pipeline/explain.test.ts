@@ -1,4 +1,4 @@
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { dir as tmpDir, type DirectoryResult } from 'tmp-promise';
 import { silentLogger, type Logger } from '../../../src/log/logger.js';
@@ -202,4 +202,71 @@ test('after `lock` built both flavours, the comparison is with the same flavour:
     'minimise: rebuild, because spec lock is new',
     'tether: rebuild, because spec lock is new; its parent (minimise) rebuilds',
   ]);
+});
+
+test("a near-copy repo uses another repo's entries of the same key, and both the build and explain say whose", async () => {
+  await runPipeline(plan(), silentLogger);
+  // A copy of the repo under another name (the stages read the same folder), with its staging.sh
+  // changed: iso-base keeps its key.
+  await writeFile(join(repoDir, 'staging.sh'), 'echo staging of the copy\n');
+  const copy = planOfStages({ stages: STAGES, dir: tmp.path, repoDir, name: 'copy' });
+  const layout = cacheLayout(join(tmp.path, 'cache'));
+  expect((await explainPlan(copy, layout)).map(formatExplanation)).toEqual([
+    'iso-base: cached (made by repo demo)',
+    'staging: rebuild, because the cache has no entry of this stage for this repo',
+    'minimise: rebuild, because the cache has no entry of this stage for this repo',
+    'tether: rebuild, because the cache has no entry of this stage for this repo',
+  ]);
+  const lines: string[] = [];
+  const hits: unknown[] = [];
+  const recording: Logger = {
+    ...silentLogger,
+    event(ev, human) {
+      if (ev.type === 'stage' && ev.status === 'hit') hits.push(ev);
+      if (human) lines.push(human);
+    },
+  };
+  const built = await runPipeline(copy, recording);
+  expect(built.outcomes.map((o) => o.status)).toEqual(['hit', 'built', 'built', 'built']);
+  expect(lines).toContain('[1/4] iso-base: cached (made by repo demo)');
+  expect(hits).toEqual([expect.objectContaining({ stage: 'iso-base', madeBy: 'demo' })]);
+  // The copy's staging was built on demo's iso-base entry, and nothing of iso-base was written for the copy.
+  expect(built.entries[0]!.dir).toBe(entryDir(layout, 'demo', 'iso-base', built.outcomes[0]!.key));
+  expect(await readdir(layout.stages('copy'))).not.toContainEqual(expect.stringMatching(/^iso-base-/));
+  // Its own entries are its own: explain says "cached" without a maker.
+  expect((await explainPlan(copy, layout)).map(formatExplanation)).toEqual([
+    'iso-base: cached (made by repo demo)',
+    'staging: cached',
+    'minimise: cached',
+    'tether: cached',
+  ]);
+});
+
+test("a damaged entry of another repo is not used and not removed: that repo's lock guards it", async () => {
+  const first = await runPipeline(plan(), silentLogger);
+  const isoBase = first.entries[0]!;
+  await writeFile(join(isoBase.rootfs, 'iso-base'), 'changed');
+  const copy = planOfStages({ stages: STAGES, dir: tmp.path, repoDir, name: 'copy' });
+  const warnings: string[] = [];
+  const built = await runPipeline(copy, { ...silentLogger, warn: (m) => warnings.push(m) });
+  // tether's entry (the deepest) is demo's and intact: the copy uses it, nothing is rebuilt or read.
+  expect(built.outcomes.map((o) => o.status)).toEqual(['hit', 'hit', 'hit', 'hit']);
+  expect(warnings).toEqual([]);
+  // --verify-cache reads every entry: iso-base is refused, left in place, and built for the copy.
+  const verifying = planOfStages({
+    stages: STAGES,
+    dir: tmp.path,
+    repoDir,
+    name: 'copy',
+    options: { verifyCache: true },
+  });
+  const again = await runPipeline(verifying, { ...silentLogger, warn: (m) => warnings.push(m) });
+  expect(warnings).toEqual([
+    expect.stringMatching(
+      /^cache entry iso-base-\w+ of repo demo does not match its manifest .*: not used, rebuilding$/,
+    ),
+  ]);
+  expect(again.outcomes.map((o) => o.status)).toEqual(['built', 'built', 'built', 'built']);
+  expect(again.entries[0]!.repo).toBe('copy');
+  expect(await readFile(join(isoBase.rootfs, 'iso-base'), 'utf8')).toBe('changed');
 });

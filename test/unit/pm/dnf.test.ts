@@ -2,6 +2,7 @@ import { mkdir, readdir, readFile, realpath, writeFile } from 'node:fs/promises'
 import { join, relative } from 'node:path';
 import { BuildError } from '../../../src/errors.js';
 import { dnfPackageManager } from '../../../src/pm/dnf.js';
+import { rpmCacheDir } from '../../../src/pm/rpm-cache-dir.js';
 import { makeFixtureRepo, type FixtureRepo } from '../../helpers/rpm-repo/fixture-repo.js';
 import { setUpFakeFrontendTest, type FakeFrontends } from '../../helpers/rpm-repo/fake-frontend.js';
 import { type TestPmContext } from '../../helpers/rpm-repo/pm-context.js';
@@ -21,7 +22,7 @@ describe('the dnf adapter (fake dnf on PATH)', () => {
     await dnfPackageManager.install(t.ctx, ['bash']);
     const [call] = await fake.calls();
     const root = await realpath(t.ctx.rootfs);
-    const cache = await realpath(t.ctx.pkgCacheDir);
+    const cache = await realpath(await rpmCacheDir(t.ctx));
     expect(call!.config).toContain(`\ncachedir=/${relative(root, cache)}\n`);
     expect(call!.config).toMatch(/\nlogdir=\/\.\.\/tmp\/dnf-[^/]+\/log\n/);
     expect(call!.config).toMatch(/\npersistdir=\/\.\.\/tmp\/dnf-[^/]+\/persist\n/);
@@ -54,15 +55,16 @@ describe('the dnf adapter (fake dnf on PATH)', () => {
     await mkdir(join(t.ctx.rootfs, 'var/log'), { recursive: true });
     await writeFile(join(t.ctx.rootfs, 'var/log/dnf.rpm.log'), 'x');
     await writeFile(join(t.ctx.rootfs, 'var/log/messages'), 'x');
-    await mkdir(t.ctx.pkgCacheDir, { recursive: true });
-    await writeFile(join(t.ctx.pkgCacheDir, 'kept.rpm'), 'x');
+    const persistent = await rpmCacheDir(t.ctx);
+    await mkdir(persistent, { recursive: true });
+    await writeFile(join(persistent, 'kept.rpm'), 'x');
     await dnfPackageManager.clean(t.ctx);
     const [call] = await fake.calls();
     expect(call!.args.slice(-2)).toEqual(['clean', 'all']);
     expect(call!.config).toContain('\ncachedir=/var/cache/dnf\n');
     expect(await readdir(join(t.ctx.rootfs, 'var/cache'))).toEqual([]);
     expect(await readdir(join(t.ctx.rootfs, 'var/log'))).toEqual(['messages']);
-    expect(await readdir(t.ctx.pkgCacheDir)).toEqual(['kept.rpm']);
+    expect(await readdir(persistent)).toEqual(['kept.rpm']);
   });
 
   test('a package name that would read as an option is refused before anything runs', async () => {

@@ -28,12 +28,28 @@ test('lists younger than the max age from the same sources are fresh; older, oth
   });
   expect(await checkListsFreshness(stamp, 'other', 86400, 1001)).toEqual({
     fresh: false,
-    why: 'the sources changed',
+    why: 'no package lists fetched for these sources yet',
   });
   expect(await checkListsFreshness(stamp, 'abc', 0, 1001)).toEqual({
     fresh: false,
     why: 'refresh asked for',
   });
+});
+
+test('the package cache is shared: a fetch for other sources leaves the first sources fresh', async () => {
+  const stamp = join(dir, 'lists.stamp.json');
+  await stampLists(stamp, 'abc', 1000);
+  await stampLists(stamp, 'other', 2000);
+  expect(await checkListsFreshness(stamp, 'abc', 86400, 3000)).toEqual({ fresh: true, ageSeconds: 2000 });
+  expect(await checkListsFreshness(stamp, 'other', 86400, 3000)).toEqual({ fresh: true, ageSeconds: 1000 });
+});
+
+test('a stamp of an older isobuild (one set of sources) is still read', async () => {
+  const stamp = join(dir, 'lists.stamp.json');
+  await writeFile(stamp, JSON.stringify({ refreshedAt: 1000, sources: 'abc' }));
+  expect(await checkListsFreshness(stamp, 'abc', 86400, 1500)).toEqual({ fresh: true, ageSeconds: 500 });
+  await stampLists(stamp, 'other', 2000);
+  expect(await checkListsFreshness(stamp, 'abc', 86400, 2500)).toEqual({ fresh: true, ageSeconds: 1500 });
 });
 
 test('the sources digest follows the texts, not the file names or their order', async () => {

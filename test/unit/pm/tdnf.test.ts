@@ -1,6 +1,7 @@
 import { readdir, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tdnfPackageManager } from '../../../src/pm/tdnf.js';
+import { rpmCacheDir } from '../../../src/pm/rpm-cache-dir.js';
 import { FIXTURE_REPO, type FixtureRepo } from '../../helpers/rpm-repo/fixture-repo.js';
 import { setUpFakeFrontendTest, type FakeFrontends } from '../../helpers/rpm-repo/fake-frontend.js';
 import { type TestPmContext } from '../../helpers/rpm-repo/pm-context.js';
@@ -22,7 +23,7 @@ describe('the tdnf adapter with tdnf installed (fake tdnf on PATH)', () => {
     const [call, ...more] = await fake.calls();
     expect(more).toEqual([]);
     const root = await realpath(t.ctx.rootfs);
-    const cache = await realpath(t.ctx.pkgCacheDir);
+    const cache = await realpath(await rpmCacheDir(t.ctx));
     expect(call!.tool).toBe('tdnf');
     expect(call!.args).toEqual([
       '-c',

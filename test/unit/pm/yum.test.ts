@@ -1,6 +1,7 @@
 import { mkdir, realpath } from 'node:fs/promises';
 import { relative } from 'node:path';
 import { yumPackageManager } from '../../../src/pm/yum.js';
+import { rpmCacheDir } from '../../../src/pm/rpm-cache-dir.js';
 import { makeFixtureRepo, type FixtureRepo } from '../../helpers/rpm-repo/fixture-repo.js';
 import { installFakeFrontends, type FakeFrontends } from '../../helpers/rpm-repo/fake-frontend.js';
 import { makePmContext, type TestPmContext } from '../../helpers/rpm-repo/pm-context.js';
@@ -39,7 +40,7 @@ describe('the yum adapter', () => {
       'erase',
       'toybox',
     ]);
-    const cache = await realpath(t.ctx.pkgCacheDir);
+    const cache = await realpath(await rpmCacheDir(t.ctx));
     expect(call!.config).toContain(`\ncachedir=/${relative(root, cache)}\n`);
     expect(call!.config).toMatch(/\nlogfile=\/\.\..*\/log\/yum\.log\n/);
     expect(call!.config).toContain('\nexactarch=1\nobsoletes=1\n');
