@@ -16,6 +16,7 @@ import type { BuildPlan, OutputFormat } from '../pipeline/types.js';
 import { describeTargets, outputPathFor } from '../pipeline/targets.js';
 import { parseSize } from '../microvm/size.js';
 import { splitWords } from '../spec/normalise.js';
+import { parseHookEnv } from '../hooks/hook-env.js';
 import { loadRepo } from '../spec/load.js';
 import { digestOutput } from '../image/output-digest.js';
 import { writeOutputs } from '../image/outputs.js';
@@ -60,6 +61,7 @@ interface BuildFlags {
   listsMaxAge?: string;
   locked?: boolean;
   mirror?: string;
+  env: string[];
 }
 
 export function registerBuild(program: Command): void {
@@ -74,6 +76,12 @@ export function registerBuild(program: Command): void {
       "rootfs.ext4's size, e.g. 256M (osbuilder's IMG_SIZE); default: the content plus headroom",
     )
     .option('--extra-packages <names>', "packages installed on top of the flavour's (osbuilder's EXTRA_PKGS)")
+    .option(
+      '--env <KEY=VALUE>',
+      "a variable for base.sh and staging.sh, on top of the fixed ones (repeatable; KEY alone: the caller's value)",
+      (pair: string, all: string[]) => [...all, pair],
+      [] as string[],
+    )
     .option('--export <dir|tarball>', "write the last stage's root out (a folder, or .tar/.tar.gz/.tar.zst)")
     .option('--no-cache', 'rebuild every stage (results still refresh the cache)')
     .option(
@@ -121,6 +129,7 @@ export function registerBuild(program: Command): void {
         lockTimeout,
         ...(flags.size !== undefined ? { imageSize: parseImageSize(flags.size) } : {}),
         ...(flags.extraPackages?.trim() ? { extraPackages: splitWords(flags.extraPackages) } : {}),
+        ...(flags.env.length ? { hookEnv: parseHookEnv(flags.env) } : {}),
         listsMaxAge: flags.refresh ? 0 : flags.listsMaxAge ? parseAge(flags.listsMaxAge) : undefined,
         ...mirror,
       };

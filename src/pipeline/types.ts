@@ -53,6 +53,8 @@ export interface BuildOptions {
   sourceDateEpoch: number;
   /** rootfs.ext4's size in bytes (--size, osbuilder's IMG_SIZE); else the spec's, else content + headroom. */
   imageSize?: number;
+  /** `build --env`: variables base.sh and staging.sh see on top of the fixed ones (docs/hooks.md). */
+  hookEnv?: Readonly<Record<string, string>>;
   /** Packages installed on top of the flavour's (--extra-packages, osbuilder's EXTRA_PKGS). */
   extraPackages?: readonly string[];
   /**
