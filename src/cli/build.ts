@@ -49,6 +49,7 @@ interface BuildFlags {
   output?: string;
   export?: string;
   cache: boolean;
+  force?: boolean;
   verifyCache?: boolean;
   tether?: string;
   lockTimeout: string;
@@ -84,6 +85,10 @@ export function registerBuild(program: Command): void {
     )
     .option('--export <dir|tarball>', "write the last stage's root out (a folder, or .tar/.tar.gz/.tar.zst)")
     .option('--no-cache', 'rebuild every stage (results still refresh the cache)')
+    .option(
+      '-f, --force',
+      "rebuild the target's last stage even if cached, and rewrite the outputs (--no-cache: every stage)",
+    )
     .option(
       '--verify-cache',
       "reread every file of a cached stage before reusing it (default: sizes and mtimes, artifacts' digests)",
@@ -124,6 +129,7 @@ export function registerBuild(program: Command): void {
         ...defaultBuildOptions(),
         outputDir: flags.bin,
         noCache: !flags.cache,
+        force: flags.force ?? false,
         verifyCache: flags.verifyCache ?? false,
         tether: flags.tether ? resolve(flags.tether) : undefined,
         lockTimeout,

@@ -90,17 +90,22 @@ export async function runPipeline(
     const { links, inputs, records, values } = await linkStages(plan);
     await saveToolVersionFile();
     const depth = plan.options.verifyCache ? 'full' : 'quick';
+    // --force: the last stage's entry is not looked for, here or in the registry, so it is built.
+    const usable = plan.options.force ? links.slice(0, -1) : links;
     const found = plan.options.noCache
       ? links.map(() => undefined)
-      : await findUsableEntries(layout, repo, links, depth, logger);
+      : [
+          ...(await findUsableEntries(layout, repo, usable, depth, logger)),
+          ...links.slice(usable.length).map(() => undefined),
+        ];
     let start = -1;
     for (const [i, e] of found.entries()) if (e) start = i;
     let pulled: number | undefined;
     if (options.remote && !plan.options.noCache) {
       const index = await pullDeepest(
         plan,
-        links.slice(start + 1),
-        records.slice(start + 1),
+        usable.slice(start + 1),
+        records.slice(start + 1, usable.length),
         layout,
         options.remote,
         logger,
@@ -116,6 +121,15 @@ export async function runPipeline(
       plan.options.noCache || start === links.length - 1
         ? new Map<StageName, readonly string[]>()
         : await rebuildReasons(plan, layout, links, records);
+    const last = links.at(-1)!;
+    // Said only when --force is the reason: the entry is there and nothing else changed.
+    if (
+      plan.options.force &&
+      !plan.options.noCache &&
+      !whyRebuilt.has(last.stage) &&
+      (await lookupEntry(layout, repo, last.stage, last.key))
+    )
+      whyRebuilt.set(last.stage, ['--force: the cached entry is not used']);
     const outcomes: StageOutcome[] = [];
     const entries: (CacheEntry | undefined)[] = [];
     let parent: CacheEntry | undefined;

@@ -43,6 +43,11 @@ export interface BuildOptions {
   /** Where finished outputs go (bin/). */
   outputDir: string;
   noCache: boolean;
+  /**
+   * `build --force` (mkosi's -f): the target's last stage is built again even when cached (and
+   * not pulled from a registry), and the outputs are rewritten even when they hold the same bytes.
+   */
+  force?: boolean;
   /** Reread every file of a cached entry before reusing it, not only sizes and mtimes. */
   verifyCache?: boolean;
   /** A user-supplied tether binary (--tether). */
