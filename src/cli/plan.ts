@@ -6,59 +6,13 @@ import { writeEvent } from '../log/events.js';
 import { showPath } from '../spec/document.js';
 import { loadRepo } from '../spec/load.js';
 import type { ResolvedSpec } from '../spec/types.js';
+import { describeSpec } from '../spec/describe-spec.js';
 import { lockPath, readLock, staleReason } from '../lock/lock-file.js';
 import { useToolVersionFile } from '../exec/tool-version.js';
 import { cacheLayout } from '../pipeline/cache.js';
 import { explainPlan, formatExplanation, type StageExplanation } from '../pipeline/explain.js';
 import type { BuildPlan } from '../pipeline/types.js';
 import { cacheRoot, loggerFor, reposDir, type GlobalOptions } from './context.js';
-
-/** The resolved spec as `isobuild plan` shows it: what the stages will read, defaults filled in. */
-export function describeSpec(spec: ResolvedSpec): [string, string][] {
-  const list = (xs: readonly string[]) => (xs.length ? xs.join(' ') : '(none)');
-  const files = (xs: readonly string[]) => (xs.length ? xs.map((f) => showPath(f)).join(', ') : '(none)');
-  const kernel =
-    spec.kernel.kind === 'package'
-      ? `${spec.kernel.name} (package)`
-      : `${showPath(spec.kernel.path)} (${spec.kernel.format} file)`;
-  const hooks = Object.entries(spec.hooks)
-    .filter(([, f]) => f !== undefined)
-    .map(([, f]) => showPath(f!));
-  const rows: [string, string][] = [
-    ['repo', `${spec.name} (${showPath(spec.specFile)})`],
-    ['package manager', spec.packagemanager],
-    ['release', spec.releaseFrom ? `${spec.release} (${spec.releaseFrom})` : spec.release],
-    ['kernel', kernel],
-    ['init', spec.init],
-    ['base packages', list(spec.packages.base)],
-    ['bootstrap packages', list(spec.packages.bootstrap)],
-    ['appliance packages', list(spec.packages.appliance)],
-    [
-      'staging script',
-      `bootstrap: ${list(spec.stagingScript.bootstrap)}; appliance: ${list(spec.stagingScript.appliance)}`,
-    ],
-  ];
-  if (spec.packagemanager === 'apt') {
-    rows.push(
-      ['apt', `variant ${spec.apt.variant}, components ${spec.apt.components.join(' ')}`],
-      ['apt sources', spec.apt.sources ? showPath(spec.apt.sources) : "the host's apt configuration"],
-    );
-  } else {
-    rows.push(['repo files', files(spec.repoFiles)], ['gpg keys', files(spec.gpgKeys)]);
-  }
-  rows.push(
-    ['hooks', hooks.length ? hooks.join(', ') : '(none)'],
-    ['drivers', `init.sh: ${list(spec.drivers.repo)}; spec: ${list(spec.drivers.spec)}`],
-    ['modules', spec.modules],
-    ['compression', spec.compression],
-    ['boot', [spec.boot.bios && 'bios', spec.boot.uefi && 'uefi'].filter(Boolean).join(' + ')],
-    ['cmdline', spec.cmdline || '(none)'],
-  );
-  if (spec.tether) rows.push(['tether', showPath(spec.tether)]);
-  if (spec.app) rows.push(['app', spec.app.run.join(' ')]);
-  if (spec.minimise) rows.push(['minimise', `${spec.minimise.workloads.length} workload(s)`]);
-  return rows;
-}
 
 /** Whether the repo's isobuild.lock still matches the spec (a build without --locked ignores it). */
 export async function describeLock(
@@ -105,7 +59,7 @@ export function registerPlan(program: Command): void {
         });
         return;
       }
-      const rows = describeSpec(spec);
+      const rows: [string, string][] = describeSpec(spec).map((r) => [r.label, r.value]);
       if (lock) rows.push(['lock', lock.text]);
       const width = Math.max(...rows.map(([k]) => k.length));
       const out: string[] = rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`);
