@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeRepo, specJson, type RepoFixture } from '../spec/repo-fixture.js';
 import { eventsOfType } from '../../helpers/json-events.js';
-import { checkCliBuilt, ROOT, runCli } from './run-cli.js';
+import { checkCliBuilt, runCli } from './run-cli.js';
 
 beforeAll(checkCliBuilt);
 let repo: RepoFixture;
