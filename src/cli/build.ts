@@ -17,6 +17,7 @@ import { describeTargets, outputPathFor } from '../pipeline/targets.js';
 import { parseSize } from '../microvm/size.js';
 import { splitWords } from '../spec/normalise.js';
 import { parseHookEnv } from '../hooks/hook-env.js';
+import { checkDebugShell, openDebugShell } from '../hooks/debug-shell.js';
 import { loadRepo } from '../spec/load.js';
 import { digestOutput } from '../image/output-digest.js';
 import { writeOutputs } from '../image/outputs.js';
@@ -50,6 +51,7 @@ interface BuildFlags {
   export?: string;
   cache: boolean;
   force?: boolean;
+  debugShell?: boolean;
   verifyCache?: boolean;
   tether?: string;
   lockTimeout: string;
@@ -93,6 +95,10 @@ export function registerBuild(program: Command): void {
       '--verify-cache',
       "reread every file of a cached stage before reusing it (default: sizes and mtimes, artifacts' digests)",
     )
+    .option(
+      '--debug-shell',
+      "when a stage fails, open a shell in its work root with the hook's environment (needs a terminal)",
+    )
     .option('--tether <path>', "tether binary to start after switch_root (default: isobuild's own)")
     .option('--lock-timeout <seconds>', 'how long to wait for another build of the same repo', '1800')
     .option('--bin <dir>', 'output folder', 'bin')
@@ -118,6 +124,7 @@ export function registerBuild(program: Command): void {
     .action(async (ref: string, flags: BuildFlags, cmd: Command) => {
       const globals = cmd.optsWithGlobals<GlobalOptions>();
       const logger = loggerFor(globals);
+      if (flags.debugShell) checkDebugShell({ json: globals.json, stdinIsTTY: process.stdin.isTTY });
       // The same spec warnings `plan` prints: a build is no place to hide them.
       const spec = await loadRepo(ref, reposDir(globals), logger);
       const lockTimeout = Number(flags.lockTimeout);
@@ -145,8 +152,12 @@ export function registerBuild(program: Command): void {
         plan = makePlan(spec, target, { ...options, locked: await loadLockForBuild(spec, options, logger) });
       const remote = await openRegistryCache(plan, flags, logger);
       if (remote) await checkTools(REGISTRY_CACHE_TOOLS);
+      if (flags.debugShell) await checkTools([{ tool: 'bwrap', reason: '--debug-shell: sandbox the shell' }]);
       const started = Date.now();
-      const result = await runPipeline(plan, logger, { remote });
+      const result = await runPipeline(plan, logger, {
+        remote,
+        ...(flags.debugShell ? { onStageFailure: (failure) => openDebugShell(failure, logger) } : {}),
+      });
       const destinations = Object.fromEntries(plan.outputs.map((f) => [f, outputPath(plan, f, flags)]));
       const written = await writeOutputs(
         plan,

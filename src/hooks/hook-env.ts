@@ -107,14 +107,8 @@ export function makeHookEnv(input: HookEnvInput): Record<string, string> {
   return { ...input.extra, ...fixed };
 }
 
-/**
- * Bash run before the hook: VIC's utils.sh helpers the repo hooks call, with VIC's meaning
- * (rootfs_dir DIR prints DIR/rootfs), then the hook sourced under `set -e` as VIC's
- * base.sh did. Fixed text: the hook's path arrives as $0, never inside this string, and $0
- * is what VIC's hooks read for their repo's name (basename "$(dirname "$0")").
- */
-export const HOOK_PRELUDE = `set -e
-rootfs_dir() { echo "$1/rootfs"; }
+/** VIC's utils.sh helpers the repo hooks call, with VIC's meaning (rootfs_dir DIR prints DIR/rootfs). */
+export const HOOK_HELPERS = `rootfs_dir() { echo "$1/rootfs"; }
 bootfs_dir() { echo "$1/bootfs"; }
 rootfs_cmd() { ( cd "$1/rootfs" || return 1; shift; "$@" ); }
 rootfs_prepend() {
@@ -123,7 +117,15 @@ rootfs_prepend() {
   for p in "$@"; do out+=("$bundle/rootfs$p"); done
   echo "\${out[@]}"
 }
-cd "$REPODIR"
+`;
+
+/**
+ * Bash run before the hook: the helpers, then the hook sourced under `set -e` as VIC's
+ * base.sh did. Fixed text: the hook's path arrives as $0, never inside this string, and $0
+ * is what VIC's hooks read for their repo's name (basename "$(dirname "$0")").
+ */
+export const HOOK_PRELUDE = `set -e
+${HOOK_HELPERS}cd "$REPODIR"
 . "$0"
 `;
 

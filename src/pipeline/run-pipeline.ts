@@ -32,6 +32,7 @@ import type {
   RemoteStageCache,
   Stage,
   StageContext,
+  StageFailure,
   StageInputs,
   StageLink,
   StageMeta,
@@ -64,6 +65,11 @@ export interface PipelineResult {
 export interface PipelineOptions {
   /** A registry consulted where the local cache misses, and given what this build has. */
   remote?: RemoteStageCache;
+  /**
+   * Called when a stage fails, after its `failed` event and before its work folder is removed
+   * (`build --debug-shell`); the build's error follows once it returns.
+   */
+  onStageFailure?: (failure: StageFailure) => Promise<void>;
 }
 
 /**
@@ -169,12 +175,26 @@ export async function runPipeline(
         { type: 'stage', stage: stage.name, status: 'start', key, ...(why ? { reasons: why } : {}) },
         `${counter} ${stage.name}...${why ? ` (rebuilds: ${why.join('; ')})` : ''}`,
       );
-      try {
-        parent = await runStage(plan, stage, values[index]!, key, records[index]!, parent, layout, logger);
-        entries.push(parent);
-      } catch (err) {
+      let reported = false;
+      const reportFailure = () => {
+        if (reported) return;
+        reported = true;
         const seconds = (Date.now() - started) / 1000;
         logger.event({ type: 'stage', stage: stage.name, status: 'failed', key, seconds });
+      };
+      const onFailure = options.onStageFailure;
+      try {
+        parent = await runStage(plan, stage, values[index]!, key, records[index]!, parent, layout, logger, {
+          onFailure:
+            onFailure &&
+            (async (failure) => {
+              reportFailure();
+              await onFailure(failure);
+            }),
+        });
+        entries.push(parent);
+      } catch (err) {
+        reportFailure();
         throw err;
       }
       const seconds = (Date.now() - started) / 1000;
@@ -343,6 +363,7 @@ async function runStage(
   parent: CacheEntry | undefined,
   layout: CacheLayout,
   logger: Logger,
+  hooks: { onFailure?: (failure: StageFailure) => Promise<void> } = {},
 ): Promise<CacheEntry> {
   const repo = plan.spec.name;
   const work = await makeWorkDir(layout, repo, stage.name);
@@ -401,6 +422,9 @@ async function runStage(
     } catch (err) {
       // The stage's own error is the one to report, even if the log could not be finished.
       await stageLogger.close().catch(() => undefined);
+      // Not after Ctrl-C: the user asked the build to stop, not to look around.
+      if (hooks.onFailure && !(err instanceof InterruptedError))
+        await hooks.onFailure({ plan, ctx, inputs, mutatesRoot: stage.mutatesRoot, error: err });
       throw err;
     } finally {
       await copyFile(join(work, 'stage.log'), logFile).catch(() => undefined);

@@ -161,6 +161,20 @@ export interface StageContext {
 }
 
 /**
+ * A stage that threw, while its work folder still exists (`build --debug-shell` opens a shell
+ * there): the context it ran with and the inputs it was given. The folder is removed once the
+ * handler returns.
+ */
+export interface StageFailure {
+  readonly plan: BuildPlan;
+  readonly ctx: StageContext;
+  readonly inputs: StageInputs;
+  /** Whether the stage wrote its own root (else ctx.rootfs is the parent's cache entry). */
+  readonly mutatesRoot: boolean;
+  readonly error: unknown;
+}
+
+/**
  * What a stage's key holds besides its inputs: the contents of the files behind them, the
  * versions of the tools it runs, and facts found outside the spec (an image digest, an
  * environment variable) that decide its output.

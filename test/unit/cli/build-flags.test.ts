@@ -25,3 +25,14 @@ test.each([
   expect(res.code).toBe(2);
   expect(await readdir(cache)).toEqual([]);
 });
+
+test.each([
+  [['--debug-shell'], '--debug-shell opens an interactive shell and needs a terminal on stdin'],
+  [['--debug-shell', '--json'], '--debug-shell opens an interactive shell: it cannot be used with --json'],
+])('build %j without a person at a terminal is a usage error before any work', async (args, message) => {
+  // runCli's stdin is not a terminal, as in CI.
+  const res = await build(...args);
+  expect(res.code).toBe(2);
+  expect(res.stderr + res.stdout).toContain(message);
+  expect(await readdir(cache)).toEqual([]);
+});
