@@ -8,6 +8,7 @@ import { findLongStrings, limitDiagnostic, SPEC_LIMITS } from './limits.js';
 import { readDriversArray } from './drivers-array.js';
 import { hostRepoFiles, scanRepoFolder, SPEC_FILE_NAMES, type FolderContents } from './folder.js';
 import { deepFreeze, normaliseSpec } from './normalise.js';
+import { resolveExtends } from './extends.js';
 import { applyRules, checkHooksParse, checkInitDrivers, type Finding } from './rules.js';
 import { resolveRelease } from './release.js';
 import { checkSchema } from './schema.js';
@@ -46,8 +47,10 @@ export async function loadRepoFolder(repoDir: string): Promise<LoadResult> {
     specFile && (await withinSize(specFile, findings)) ? await readText(specFile, findings) : undefined;
   let spec: ResolvedSpec | undefined;
   if (specFile && specText !== undefined) {
-    const doc = parseSpecText(specFile, specText);
-    const raw = checkDocument(doc, findings);
+    const extended = await resolveExtends(parseSpecText(specFile, specText));
+    const doc = extended.doc;
+    findings.push(...extended.errors.map((diagnostic) => ({ severity: 'error' as const, diagnostic })));
+    const raw = extended.errors.length ? undefined : checkDocument(doc, findings);
     if (raw) {
       const draft = await withRelease(normaliseSpec(raw, dir, specFile, folder, drivers?.drivers ?? []), raw);
       findings.push(...(await applyRules({ doc, raw, spec: draft, folder })));
