@@ -3,7 +3,14 @@ import { showPath } from './document.js';
 import type { RepoSpec, ResolvedSpec } from './types.js';
 
 /** Where a resolved setting came from: `isobuild summary` says it beside each value. */
-export const SETTING_ORIGINS = ['spec file', 'default', 'environment', 'repo folder', 'derived'] as const;
+export const SETTING_ORIGINS = [
+  'spec file',
+  'base spec',
+  'default',
+  'environment',
+  'repo folder',
+  'derived',
+] as const;
 export type SettingOrigin = (typeof SETTING_ORIGINS)[number];
 
 /** The groups `isobuild summary` prints the settings in, in this order. */
@@ -18,6 +25,18 @@ export interface SpecSetting {
 }
 
 /**
+ * 'spec file' when the repo's own file sets any of the fields, 'base spec' when only a base it
+ * extends does (an object field set in both counts as the repo's), else 'default'.
+ */
+function originOf(spec: ResolvedSpec, ...fields: (keyof RepoSpec)[]): SettingOrigin {
+  const raw: Partial<RepoSpec> = spec.raw ?? {};
+  const set = fields.filter((f) => raw[f] !== undefined);
+  if (!set.length) return 'default';
+  const own = spec.extended?.ownFields;
+  return !own || set.some((f) => own.includes(f)) ? 'spec file' : 'base spec';
+}
+
+/**
  * The resolved spec as `isobuild plan` and `isobuild summary` show it: what the stages will
  * read, defaults filled in, each value with where it came from. One list, so the two commands
  * cannot disagree; plan prints label and value, summary adds the sections and origins.
@@ -25,8 +44,7 @@ export interface SpecSetting {
 export function describeSpec(spec: ResolvedSpec, env: NodeJS.ProcessEnv = process.env): SpecSetting[] {
   const raw: Partial<RepoSpec> = spec.raw ?? {};
   /** 'spec file' when the document sets any of the fields, else the default filled in. */
-  const from = (...fields: (keyof RepoSpec)[]): SettingOrigin =>
-    fields.some((f) => raw[f] !== undefined) ? 'spec file' : 'default';
+  const from = (...fields: (keyof RepoSpec)[]): SettingOrigin => originOf(spec, ...fields);
   const list = (xs: readonly string[]) => (xs.length ? xs.join(' ') : '(none)');
   const files = (xs: readonly string[]) => (xs.length ? xs.map((f) => showPath(f)).join(', ') : '(none)');
   const kernel =
@@ -116,8 +134,7 @@ export function describeSpec(spec: ResolvedSpec, env: NodeJS.ProcessEnv = proces
  * change details of the build (kernel_install, docs...).
  */
 export function describeSpecDetails(spec: ResolvedSpec): SpecSetting[] {
-  const raw: Partial<RepoSpec> = spec.raw ?? {};
-  const from = (field: keyof RepoSpec): SettingOrigin => (raw[field] !== undefined ? 'spec file' : 'default');
+  const from = (field: keyof RepoSpec): SettingOrigin => originOf(spec, field);
   const rows: SpecSetting[] = [
     {
       section: 'distribution',

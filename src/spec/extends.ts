@@ -47,15 +47,20 @@ async function findBaseFile(from: string, ref: string): Promise<string | undefin
   return undefined;
 }
 
+export interface ExtendedDocument {
+  doc: SpecDocument;
+  errors: Diagnostic[];
+  /** When the document extends a base: the base files (nearest first) and its own top-level fields. */
+  extended?: { bases: string[]; ownFields: string[] };
+}
+
 /**
  * `extends: "../base"`: the document with its base chain merged under it (mergeSpecValues).
  * Positions stay the extending file's: a value only a base gives is placed at the `extends`
  * line. A missing base, a cycle or a base that does not parse is an error at that line. The
  * schema and the rules then check the merged document, as if it had been written whole.
  */
-export async function resolveExtends(
-  doc: SpecDocument,
-): Promise<{ doc: SpecDocument; errors: Diagnostic[] }> {
+export async function resolveExtends(doc: SpecDocument): Promise<ExtendedDocument> {
   if (!isObject(doc.value) || doc.value.extends === undefined) return { doc, errors: [] };
   const at = doc.positionOf(EXTENDS);
   const error = (message: string): Diagnostic => ({
@@ -68,6 +73,7 @@ export async function resolveExtends(
   const seen = [await realpath(doc.file).catch(() => doc.file)];
   let current: SpecDocument = doc;
   const chain: Json[] = [];
+  const bases: string[] = [];
   while (isObject(current.value) && current.value.extends !== undefined) {
     const ref = current.value.extends;
     if (typeof ref !== 'string') return { doc, errors: [] }; // the schema says it is a string
@@ -100,6 +106,7 @@ export async function resolveExtends(
         errors: [error(`the base spec ${base.shownAs}${via} does not parse`), ...base.errors],
       };
     chain.push(base.value ?? {});
+    bases.push(file);
     current = base;
   }
   // Deepest base first; each spec over the one it extends. Only the spec's own `extends` stays.
@@ -114,5 +121,6 @@ export async function resolveExtends(
       positionOf: (pointer, opts) => (holds(own, pointer) ? doc.positionOf(pointer, opts) : at),
     },
     errors: [],
+    extended: { bases, ownFields: Object.keys(own) },
   };
 }

@@ -52,7 +52,11 @@ export async function loadRepoFolder(repoDir: string): Promise<LoadResult> {
     findings.push(...extended.errors.map((diagnostic) => ({ severity: 'error' as const, diagnostic })));
     const raw = extended.errors.length ? undefined : checkDocument(doc, findings);
     if (raw) {
-      const draft = await withRelease(normaliseSpec(raw, dir, specFile, folder, drivers?.drivers ?? []), raw);
+      const normalised = normaliseSpec(raw, dir, specFile, folder, drivers?.drivers ?? []);
+      const draft = await withRelease(
+        extended.extended ? { ...normalised, extended: extended.extended } : normalised,
+        raw,
+      );
       findings.push(...(await applyRules({ doc, raw, spec: draft, folder })));
       spec = draft;
     }

@@ -99,3 +99,19 @@ test('summary of a repo with a spec error exits 2 with the diagnostics', async (
   expect(res.code).toBe(2);
   expect(res.stderr).toContain('/compression');
 });
+
+test('summary of a repo that extends a base: what only the base sets says [base spec]', async () => {
+  await writeFile(
+    join(repo.root, 'base.yaml'),
+    'compression: gzip\ncmdline: console=ttyS0\npackages: { appliance: systemd }\n',
+  );
+  await writeFile(join(repo.dir, 'repo-spec.json'), specJson({ name: 'my-apt', extends: '../base.yaml' }));
+  const res = await summary([]);
+  expect(res.code).toBe(0);
+  expect(row(res.stdout, 'compression')).toEqual(['gzip', 'base spec']);
+  expect(row(res.stdout, 'cmdline')).toEqual(['console=ttyS0', 'base spec']);
+  // packages is set in both: merged, and the repo's own file counts.
+  expect(row(res.stdout, 'appliance packages')).toEqual(['systemd', 'spec file']);
+  expect(row(res.stdout, 'base packages')).toEqual(['bash busybox', 'spec file']);
+  expect(row(res.stdout, 'modules')).toEqual(['all', 'default']);
+});
