@@ -7,6 +7,7 @@ import { showPath } from '../spec/document.js';
 import { loadRepo } from '../spec/load.js';
 import type { ResolvedSpec } from '../spec/types.js';
 import { describeSpec } from '../spec/describe-spec.js';
+import { parseHookEnv } from '../hooks/hook-env.js';
 import { lockPath, readLock, staleReason } from '../lock/lock-file.js';
 import { useToolVersionFile } from '../exec/tool-version.js';
 import { cacheLayout } from '../pipeline/cache.js';
@@ -40,50 +41,59 @@ export function registerPlan(program: Command): void {
     .argument('<repo>', 'repo name under the repos folder, or a path to a repo folder')
     .option('-t, --target <target>', 'the target whose build is shown (targets below)', 'bootstrap')
     .option('--explain', "each stage's cache key, whether it is cached, and why it rebuilds")
+    .option(
+      '--env <KEY=VALUE>',
+      "as build --env: the hooks' variables, which are part of the keys --explain shows (repeatable)",
+      (pair: string, all: string[]) => [...all, pair],
+      [] as string[],
+    )
     .addHelpText('after', `\nTargets (default paths under bin/):\n${describeTargets()}`)
-    .action(async (ref: string, flags: { target: string; explain?: boolean }, cmd: Command) => {
-      const globals = cmd.optsWithGlobals<GlobalOptions>();
-      const target = parseTarget(flags.target);
-      const spec = await loadRepo(ref, reposDir(globals), loggerFor(globals));
-      const plan = makePlan(spec, target, defaultBuildOptions());
-      const described = describePlan(plan);
-      const lock = await describeLock(spec);
-      const explained = flags.explain ? await explainStages(plan) : undefined;
-      if (globals.json) {
-        writeEvent({
-          type: 'plan',
-          ...described,
-          spec,
-          ...(lock ? { lock } : {}),
-          ...(explained ? { cache: { root: cacheRoot(), stages: explained } } : {}),
+    .action(
+      async (ref: string, flags: { target: string; explain?: boolean; env: string[] }, cmd: Command) => {
+        const globals = cmd.optsWithGlobals<GlobalOptions>();
+        const target = parseTarget(flags.target);
+        const spec = await loadRepo(ref, reposDir(globals), loggerFor(globals));
+        const hookEnv = flags.env.length ? { hookEnv: parseHookEnv(flags.env) } : {};
+        const plan = makePlan(spec, target, { ...defaultBuildOptions(), ...hookEnv });
+        const described = describePlan(plan);
+        const lock = await describeLock(spec);
+        const explained = flags.explain ? await explainStages(plan) : undefined;
+        if (globals.json) {
+          writeEvent({
+            type: 'plan',
+            ...described,
+            spec,
+            ...(lock ? { lock } : {}),
+            ...(explained ? { cache: { root: cacheRoot(), stages: explained } } : {}),
+          });
+          return;
+        }
+        const rows: [string, string][] = describeSpec(spec).map((r) => [r.label, r.value]);
+        if (lock) rows.push(['lock', lock.text]);
+        const width = Math.max(...rows.map(([k]) => k.length));
+        const out: string[] = rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`);
+        out.push(
+          '',
+          `target ${described.target} (flavour ${described.flavour}), outputs: ${described.outputs.join(', ') || '(none: the root stays in the cache; use build --export)'}`,
+          `  ${described.description}`,
+          ...Object.entries(described.paths).map(([format, path]) => `  ${format} → ${path}`),
+          '',
+        );
+        described.stages.forEach((s, i) => {
+          out.push(`${i + 1}. ${s.name}`);
+          for (const c of s.commands) out.push(`     ${c}`);
         });
-        return;
-      }
-      const rows: [string, string][] = describeSpec(spec).map((r) => [r.label, r.value]);
-      if (lock) rows.push(['lock', lock.text]);
-      const width = Math.max(...rows.map(([k]) => k.length));
-      const out: string[] = rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`);
-      out.push(
-        '',
-        `target ${described.target} (flavour ${described.flavour}), outputs: ${described.outputs.join(', ') || '(none: the root stays in the cache; use build --export)'}`,
-        `  ${described.description}`,
-        ...Object.entries(described.paths).map(([format, path]) => `  ${format} → ${path}`),
-        '',
-      );
-      described.stages.forEach((s, i) => {
-        out.push(`${i + 1}. ${s.name}`);
-        for (const c of s.commands) out.push(`     ${c}`);
-      });
-      if (explained) {
-        const width = Math.max(...explained.map((e) => e.stage.length));
-        out.push('', `cache ${cacheRoot()} (the build's default options):`);
-        for (const e of explained)
-          out.push(
-            `  ${e.key}  ${formatExplanation(e).replace(`${e.stage}:`, `${e.stage}:`.padEnd(width + 1))}`,
-          );
-      }
-      process.stdout.write(out.join('\n') + '\n');
-    });
+        if (explained) {
+          const width = Math.max(...explained.map((e) => e.stage.length));
+          out.push('', `cache ${cacheRoot()} (the build's default options):`);
+          for (const e of explained)
+            out.push(
+              `  ${e.key}  ${formatExplanation(e).replace(`${e.stage}:`, `${e.stage}:`.padEnd(width + 1))}`,
+            );
+        }
+        process.stdout.write(out.join('\n') + '\n');
+      },
+    );
 }
 
 /** The stages' keys against the cache a build would use; tool versions as the build recorded them. */
