@@ -17,6 +17,8 @@ import type { BuildPlan, OutputFormat } from '../pipeline/types.js';
 import { describeTargets, outputPathFor } from '../pipeline/targets.js';
 import { parseSize } from '../microvm/size.js';
 import { splitWords } from '../spec/normalise.js';
+import { parseHookEnv } from '../hooks/hook-env.js';
+import { checkDebugShell, openDebugShell } from '../hooks/debug-shell.js';
 import { digestOutput } from '../image/output-digest.js';
 import { writeOutputs } from '../image/outputs.js';
 import { parseAge } from '../spec/normalise.js';
@@ -49,6 +51,8 @@ interface BuildFlags {
   output?: string;
   export?: string;
   cache: boolean;
+  force?: boolean;
+  debugShell?: boolean;
   verifyCache?: boolean;
   tether?: string;
   lockTimeout: string;
@@ -61,6 +65,7 @@ interface BuildFlags {
   listsMaxAge?: string;
   locked?: boolean;
   mirror?: string;
+  env: string[];
 }
 
 export function registerBuild(program: Command): void {
@@ -75,11 +80,25 @@ export function registerBuild(program: Command): void {
       "rootfs.ext4's size, e.g. 256M (osbuilder's IMG_SIZE); default: the content plus headroom",
     )
     .option('--extra-packages <names>', "packages installed on top of the flavour's (osbuilder's EXTRA_PKGS)")
+    .option(
+      '--env <KEY=VALUE>',
+      "a variable for base.sh and staging.sh, on top of the fixed ones (repeatable; KEY alone: the caller's value)",
+      (pair: string, all: string[]) => [...all, pair],
+      [] as string[],
+    )
     .option('--export <dir|tarball>', "write the last stage's root out (a folder, or .tar/.tar.gz/.tar.zst)")
     .option('--no-cache', 'rebuild every stage (results still refresh the cache)')
     .option(
+      '-f, --force',
+      "rebuild the target's last stage even if cached, and rewrite the outputs (--no-cache: every stage)",
+    )
+    .option(
       '--verify-cache',
       "reread every file of a cached stage before reusing it (default: sizes and mtimes, artifacts' digests)",
+    )
+    .option(
+      '--debug-shell',
+      "when a stage fails, open a shell in its work root with the hook's environment (needs a terminal)",
     )
     .option('--tether <path>', "tether binary to start after switch_root (default: isobuild's own)")
     .option('--lock-timeout <seconds>', 'how long to wait for another build of the same repo', '1800')
@@ -106,6 +125,7 @@ export function registerBuild(program: Command): void {
     .action(async (ref: string, flags: BuildFlags, cmd: Command) => {
       const globals = cmd.optsWithGlobals<GlobalOptions>();
       const logger = loggerFor(globals);
+      if (flags.debugShell) checkDebugShell({ json: globals.json, stdinIsTTY: process.stdin.isTTY });
       const target = parseTarget(flags.target);
       // The same spec warnings `plan` prints: a build is no place to hide them. A driver a cached
       // kernel lacks stops the build here rather than at the drivers stage after iso-base.
@@ -121,11 +141,13 @@ export function registerBuild(program: Command): void {
         ...defaultBuildOptions(),
         outputDir: flags.bin,
         noCache: !flags.cache,
+        force: flags.force ?? false,
         verifyCache: flags.verifyCache ?? false,
         tether: flags.tether ? resolve(flags.tether) : undefined,
         lockTimeout,
         ...(flags.size !== undefined ? { imageSize: parseImageSize(flags.size) } : {}),
         ...(flags.extraPackages?.trim() ? { extraPackages: splitWords(flags.extraPackages) } : {}),
+        ...(flags.env.length ? { hookEnv: parseHookEnv(flags.env) } : {}),
         listsMaxAge: flags.refresh ? 0 : flags.listsMaxAge ? parseAge(flags.listsMaxAge) : undefined,
         ...mirror,
       };
@@ -135,8 +157,12 @@ export function registerBuild(program: Command): void {
         plan = makePlan(spec, target, { ...options, locked: await loadLockForBuild(spec, options, logger) });
       const remote = await openRegistryCache(plan, flags, logger);
       if (remote) await checkTools(REGISTRY_CACHE_TOOLS);
+      if (flags.debugShell) await checkTools([{ tool: 'bwrap', reason: '--debug-shell: sandbox the shell' }]);
       const started = Date.now();
-      const result = await runPipeline(plan, logger, { remote });
+      const result = await runPipeline(plan, logger, {
+        remote,
+        ...(flags.debugShell ? { onStageFailure: (failure) => openDebugShell(failure, logger) } : {}),
+      });
       const destinations = Object.fromEntries(plan.outputs.map((f) => [f, outputPath(plan, f, flags)]));
       const written = await writeOutputs(
         plan,

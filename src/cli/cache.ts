@@ -32,9 +32,10 @@ export function registerCache(program: Command): void {
     .command('gc')
     .description('remove the least recently used stages until the cache fits a size')
     .option('--max-size <size>', 'size the stage cache may keep (K, M, G, T suffixes)', '20G')
-    .action(async (flags: { maxSize: string }, cmd: Command) => {
+    .option('--dry-run', 'print what would be removed and the size freed; remove nothing')
+    .action(async (flags: { maxSize: string; dryRun?: boolean }, cmd: Command) => {
       const logger = loggerFor(cmd.optsWithGlobals<GlobalOptions>());
-      await collectGarbage(cacheLayout(cacheRoot()), parseSize(flags.maxSize), logger);
+      await collectGarbage(cacheLayout(cacheRoot()), parseSize(flags.maxSize), logger, flags.dryRun ?? false);
     });
 }
 
@@ -107,8 +108,11 @@ export async function verifyCache(
   return bad;
 }
 
+const mib = (n: number) => `${(n / (1024 * 1024)).toFixed(1)} MiB`;
+
 interface GcEntry {
   repo: string;
+  name: string;
   dir: string;
   bytes: number;
   lastUse: number;
@@ -119,8 +123,14 @@ interface GcEntry {
  * are gone (their parent was removed) are unusable and go first. Repos with a running build are
  * skipped whole: their locks stay held while we work, so no build starts under us either. A
  * build uses any repo's entry of its key, so while one runs only unusable entries are removed.
+ * `dryRun` makes the same choice and names each entry it would remove, removing none.
  */
-export async function collectGarbage(layout: CacheLayout, maxBytes: number, logger: Logger): Promise<void> {
+export async function collectGarbage(
+  layout: CacheLayout,
+  maxBytes: number,
+  logger: Logger,
+  dryRun = false,
+): Promise<void> {
   const locks: Lock[] = [];
   try {
     const entries: GcEntry[] = [];
@@ -141,23 +151,33 @@ export async function collectGarbage(layout: CacheLayout, maxBytes: number, logg
           () => false,
         );
         const lastUse = usable ? (await stat(dir)).mtimeMs : 0;
-        entries.push({ repo, dir, bytes, lastUse });
+        entries.push({ repo, name, dir, bytes, lastUse });
       }
       if (lock) locks.push(lock);
     }
     let total = held + entries.reduce((sum, e) => sum + e.bytes, 0);
     const before = total;
-    let removed = 0;
+    const chosen: GcEntry[] = [];
     for (const entry of entries.sort((a, b) => a.lastUse - b.lastUse)) {
       if ((total <= maxBytes || busy) && entry.lastUse !== 0) break;
-      await removeTree(entry.dir);
+      if (dryRun) logger.info(`would remove ${entry.repo}/${entry.name} (${mib(entry.bytes)})`);
+      else await removeTree(entry.dir);
       total -= entry.bytes;
-      removed++;
+      chosen.push(entry);
     }
-    const mib = (n: number) => `${(n / (1024 * 1024)).toFixed(1)} MiB`;
+    const removed = chosen.length;
     logger.event(
-      { type: 'cache-gc', removed, bytesBefore: before, bytesAfter: total, maxBytes },
-      `removed ${removed} entries: ${mib(before)} → ${mib(total)} (limit ${mib(maxBytes)})`,
+      {
+        type: 'cache-gc',
+        dryRun,
+        removed,
+        entries: chosen.map((e) => ({ repo: e.repo, entry: e.name, bytes: e.bytes })),
+        bytesBefore: before,
+        bytesAfter: total,
+        maxBytes,
+      },
+      `${dryRun ? 'would remove' : 'removed'} ${removed} entries, freeing ${mib(before - total)}: ` +
+        `${mib(before)} → ${mib(total)} (limit ${mib(maxBytes)})${dryRun ? '; nothing was removed (--dry-run)' : ''}`,
     );
     if (total > maxBytes)
       logger.warn(

@@ -14,6 +14,7 @@ import { registerDiff } from './diff.js';
 import { registerPlan } from './plan.js';
 import { registerRun } from './run.js';
 import { registerShell } from './shell.js';
+import { registerSummary } from './summary.js';
 import { registerValidate } from './validate.js';
 
 /**
@@ -26,6 +27,7 @@ export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   registerValidate,
   registerNew,
   registerPlan,
+  registerSummary,
   registerBuild,
   registerExport,
   registerShell,

@@ -5,6 +5,8 @@ import { describeTargets } from '../pipeline/targets.js';
 import { writeEvent } from '../log/events.js';
 import { showPath } from '../spec/document.js';
 import type { ResolvedSpec } from '../spec/types.js';
+import { describeSpec } from '../spec/describe-spec.js';
+import { parseHookEnv } from '../hooks/hook-env.js';
 import { lockPath, readLock, staleReason } from '../lock/lock-file.js';
 import { useToolVersionFile } from '../exec/tool-version.js';
 import { cacheLayout } from '../pipeline/cache.js';
@@ -12,53 +14,6 @@ import { explainPlan, formatExplanation, type StageExplanation } from '../pipeli
 import type { BuildPlan } from '../pipeline/types.js';
 import { cacheRoot, loggerFor, reposDir, type GlobalOptions } from './context.js';
 import { loadRepoCheckingDrivers, runsDriversStage } from './driver-check.js';
-
-/** The resolved spec as `isobuild plan` shows it: what the stages will read, defaults filled in. */
-export function describeSpec(spec: ResolvedSpec): [string, string][] {
-  const list = (xs: readonly string[]) => (xs.length ? xs.join(' ') : '(none)');
-  const files = (xs: readonly string[]) => (xs.length ? xs.map((f) => showPath(f)).join(', ') : '(none)');
-  const kernel =
-    spec.kernel.kind === 'package'
-      ? `${spec.kernel.name} (package)`
-      : `${showPath(spec.kernel.path)} (${spec.kernel.format} file)`;
-  const hooks = Object.entries(spec.hooks)
-    .filter(([, f]) => f !== undefined)
-    .map(([, f]) => showPath(f!));
-  const rows: [string, string][] = [
-    ['repo', `${spec.name} (${showPath(spec.specFile)})`],
-    ['package manager', spec.packagemanager],
-    ['release', spec.releaseFrom ? `${spec.release} (${spec.releaseFrom})` : spec.release],
-    ['kernel', kernel],
-    ['init', spec.init],
-    ['base packages', list(spec.packages.base)],
-    ['bootstrap packages', list(spec.packages.bootstrap)],
-    ['appliance packages', list(spec.packages.appliance)],
-    [
-      'staging script',
-      `bootstrap: ${list(spec.stagingScript.bootstrap)}; appliance: ${list(spec.stagingScript.appliance)}`,
-    ],
-  ];
-  if (spec.packagemanager === 'apt') {
-    rows.push(
-      ['apt', `variant ${spec.apt.variant}, components ${spec.apt.components.join(' ')}`],
-      ['apt sources', spec.apt.sources ? showPath(spec.apt.sources) : "the host's apt configuration"],
-    );
-  } else {
-    rows.push(['repo files', files(spec.repoFiles)], ['gpg keys', files(spec.gpgKeys)]);
-  }
-  rows.push(
-    ['hooks', hooks.length ? hooks.join(', ') : '(none)'],
-    ['drivers', `init.sh: ${list(spec.drivers.repo)}; spec: ${list(spec.drivers.spec)}`],
-    ['modules', spec.modules],
-    ['compression', spec.compression],
-    ['boot', [spec.boot.bios && 'bios', spec.boot.uefi && 'uefi'].filter(Boolean).join(' + ')],
-    ['cmdline', spec.cmdline || '(none)'],
-  );
-  if (spec.tether) rows.push(['tether', showPath(spec.tether)]);
-  if (spec.app) rows.push(['app', spec.app.run.join(' ')]);
-  if (spec.minimise) rows.push(['minimise', `${spec.minimise.workloads.length} workload(s)`]);
-  return rows;
-}
 
 /** Whether the repo's isobuild.lock still matches the spec (a build without --locked ignores it). */
 export async function describeLock(
@@ -86,57 +41,66 @@ export function registerPlan(program: Command): void {
     .argument('<repo>', 'repo name under the repos folder, or a path to a repo folder')
     .option('-t, --target <target>', 'the target whose build is shown (targets below)', 'bootstrap')
     .option('--explain', "each stage's cache key, whether it is cached, and why it rebuilds")
+    .option(
+      '--env <KEY=VALUE>',
+      "as build --env: the hooks' variables, which are part of the keys --explain shows (repeatable)",
+      (pair: string, all: string[]) => [...all, pair],
+      [] as string[],
+    )
     .addHelpText('after', `\nTargets (default paths under bin/):\n${describeTargets()}`)
-    .action(async (ref: string, flags: { target: string; explain?: boolean }, cmd: Command) => {
-      const globals = cmd.optsWithGlobals<GlobalOptions>();
-      const target = parseTarget(flags.target);
-      const { spec, drivers } = await loadRepoCheckingDrivers(
-        ref,
-        reposDir(globals),
-        loggerFor(globals),
-        (s) => runsDriversStage(s, target),
-      );
-      const plan = makePlan(spec, target, defaultBuildOptions());
-      const described = describePlan(plan);
-      const lock = await describeLock(spec);
-      const explained = flags.explain ? await explainStages(plan) : undefined;
-      if (globals.json) {
-        writeEvent({
-          type: 'plan',
-          ...described,
-          spec,
-          ...(drivers ? { drivers: { checked: drivers.checked, note: drivers.note } } : {}),
-          ...(lock ? { lock } : {}),
-          ...(explained ? { cache: { root: cacheRoot(), stages: explained } } : {}),
+    .action(
+      async (ref: string, flags: { target: string; explain?: boolean; env: string[] }, cmd: Command) => {
+        const globals = cmd.optsWithGlobals<GlobalOptions>();
+        const target = parseTarget(flags.target);
+        const { spec, drivers } = await loadRepoCheckingDrivers(
+          ref,
+          reposDir(globals),
+          loggerFor(globals),
+          (s) => runsDriversStage(s, target),
+        );
+        const hookEnv = flags.env.length ? { hookEnv: parseHookEnv(flags.env) } : {};
+        const plan = makePlan(spec, target, { ...defaultBuildOptions(), ...hookEnv });
+        const described = describePlan(plan);
+        const lock = await describeLock(spec);
+        const explained = flags.explain ? await explainStages(plan) : undefined;
+        if (globals.json) {
+          writeEvent({
+            type: 'plan',
+            ...described,
+            spec,
+            ...(drivers ? { drivers: { checked: drivers.checked, note: drivers.note } } : {}),
+            ...(lock ? { lock } : {}),
+            ...(explained ? { cache: { root: cacheRoot(), stages: explained } } : {}),
+          });
+          return;
+        }
+        const rows: [string, string][] = describeSpec(spec).map((r) => [r.label, r.value]);
+        if (drivers) rows.push(['drivers check', drivers.note]);
+        if (lock) rows.push(['lock', lock.text]);
+        const width = Math.max(...rows.map(([k]) => k.length));
+        const out: string[] = rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`);
+        out.push(
+          '',
+          `target ${described.target} (flavour ${described.flavour}), outputs: ${described.outputs.join(', ') || '(none: the root stays in the cache; use build --export)'}`,
+          `  ${described.description}`,
+          ...Object.entries(described.paths).map(([format, path]) => `  ${format} → ${path}`),
+          '',
+        );
+        described.stages.forEach((s, i) => {
+          out.push(`${i + 1}. ${s.name}`);
+          for (const c of s.commands) out.push(`     ${c}`);
         });
-        return;
-      }
-      const rows = describeSpec(spec);
-      if (drivers) rows.push(['drivers check', drivers.note]);
-      if (lock) rows.push(['lock', lock.text]);
-      const width = Math.max(...rows.map(([k]) => k.length));
-      const out: string[] = rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`);
-      out.push(
-        '',
-        `target ${described.target} (flavour ${described.flavour}), outputs: ${described.outputs.join(', ') || '(none: the root stays in the cache; use build --export)'}`,
-        `  ${described.description}`,
-        ...Object.entries(described.paths).map(([format, path]) => `  ${format} → ${path}`),
-        '',
-      );
-      described.stages.forEach((s, i) => {
-        out.push(`${i + 1}. ${s.name}`);
-        for (const c of s.commands) out.push(`     ${c}`);
-      });
-      if (explained) {
-        const width = Math.max(...explained.map((e) => e.stage.length));
-        out.push('', `cache ${cacheRoot()} (the build's default options):`);
-        for (const e of explained)
-          out.push(
-            `  ${e.key}  ${formatExplanation(e).replace(`${e.stage}:`, `${e.stage}:`.padEnd(width + 1))}`,
-          );
-      }
-      process.stdout.write(out.join('\n') + '\n');
-    });
+        if (explained) {
+          const width = Math.max(...explained.map((e) => e.stage.length));
+          out.push('', `cache ${cacheRoot()} (the build's default options):`);
+          for (const e of explained)
+            out.push(
+              `  ${e.key}  ${formatExplanation(e).replace(`${e.stage}:`, `${e.stage}:`.padEnd(width + 1))}`,
+            );
+        }
+        process.stdout.write(out.join('\n') + '\n');
+      },
+    );
 }
 
 /** The stages' keys against the cache a build would use; tool versions as the build recorded them. */

@@ -22,16 +22,40 @@ export interface HookInputs {
   readonly sandboxed: boolean;
   /** hooks.network: the sandbox shares the host's network (the build's outbound network). */
   readonly network: boolean;
+  /** `build --env`: variables added to the fixed environment; absent when none were given. */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 type HookSpec = Pick<ResolvedSpec, 'name' | 'repoDir' | 'packagemanager' | 'hooks' | 'raw'>;
 
-/** The hook of this kind the repo has, as a stage's inputs hold it; undefined when it has none. */
-export function hookInputsOf(spec: HookSpec, kind: 'base', flavour?: undefined): HookInputs | undefined;
-export function hookInputsOf(spec: HookSpec, kind: 'staging', flavour: Flavour): HookInputs | undefined;
-export function hookInputsOf(spec: HookSpec, kind: HookKind, flavour?: Flavour): HookInputs | undefined {
+type HookEnv = Readonly<Record<string, string>> | undefined;
+
+/**
+ * The hook of this kind the repo has, as a stage's inputs hold it; undefined when it has none.
+ * `env` (build --env) is part of them, so it is part of the key of exactly the stages whose
+ * hooks see it; a repo without hooks ignores it.
+ */
+export function hookInputsOf(
+  spec: HookSpec,
+  kind: 'base',
+  flavour?: undefined,
+  env?: HookEnv,
+): HookInputs | undefined;
+export function hookInputsOf(
+  spec: HookSpec,
+  kind: 'staging',
+  flavour: Flavour,
+  env?: HookEnv,
+): HookInputs | undefined;
+export function hookInputsOf(
+  spec: HookSpec,
+  kind: HookKind,
+  flavour?: Flavour,
+  env?: HookEnv,
+): HookInputs | undefined {
   const file = spec.hooks[kind];
   if (!file) return undefined;
+  const sorted = Object.keys(env ?? {}).sort();
   return {
     kind,
     file,
@@ -41,6 +65,8 @@ export function hookInputsOf(spec: HookSpec, kind: HookKind, flavour?: Flavour):
     ...(flavour ? { flavour } : {}),
     sandboxed: hooksSandboxed(spec),
     network: hooksNetwork(spec),
+    // Sorted, so the order of --env flags does not change the key.
+    ...(sorted.length ? { env: Object.fromEntries(sorted.map((k) => [k, env![k]!])) } : {}),
   };
 }
 
@@ -66,6 +92,7 @@ export async function runHook(ctx: StageContext, hook: HookInputs): Promise<void
     flavour: hook.flavour,
     sourceDateEpoch: ctx.sourceDateEpoch,
     tmpDir: ctx.tmpDir,
+    extra: hook.env,
   });
   const bash = ['bash', '--noprofile', '--norc', '-c', HOOK_PRELUDE, file];
   if (!hook.sandboxed)

@@ -50,16 +50,22 @@ async function needArtifact(artifactsDir: string, name: string, format: OutputFo
 /**
  * An output that is one file copied from the artifacts. A destination that already holds the
  * same bytes (a no-op rebuild) is left as it is: comparing reads it once, a copy writes it and
- * the build's digest of the output then reads it again.
+ * the build's digest of the output then reads it again. `build --force` always rewrites it.
  */
 function singleFile(name: string, format: OutputFormat) {
-  return async (source: OutputSource, dest: string): Promise<void> => {
+  return async (source: OutputSource, dest: string, plan: BuildPlan): Promise<void> => {
     const file = await needArtifact(source.artifacts, name, format);
     const st = await stat(dest).catch(() => undefined);
     if (st?.isDirectory()) throw new UsageError(`output ${dest} is a folder; name the ${format} file`);
     // lstat: a link at the destination is replaced by the file, as before.
     const here = await lstat(dest).catch(() => undefined);
-    if (here?.isFile() && here.size === (await stat(file)).size && (await sameContents(file, dest))) return;
+    if (
+      !plan.options.force &&
+      here?.isFile() &&
+      here.size === (await stat(file)).size &&
+      (await sameContents(file, dest))
+    )
+      return;
     await mkdir(dirname(dest), { recursive: true });
     await copyInto(file, dest);
   };

@@ -34,6 +34,7 @@ import type {
   RemoteStageCache,
   Stage,
   StageContext,
+  StageFailure,
   StageInputs,
   StageLink,
   StageMeta,
@@ -66,6 +67,11 @@ export interface PipelineResult {
 export interface PipelineOptions {
   /** A registry consulted where the local cache misses, and given what this build has. */
   remote?: RemoteStageCache;
+  /**
+   * Called when a stage fails, after its `failed` event and before its work folder is removed
+   * (`build --debug-shell`); the build's error follows once it returns.
+   */
+  onStageFailure?: (failure: StageFailure) => Promise<void>;
 }
 
 /**
@@ -92,17 +98,22 @@ export async function runPipeline(
     const { links, inputs, records, values } = await linkStages(plan);
     await saveToolVersionFile();
     const depth = plan.options.verifyCache ? 'full' : 'quick';
+    // --force: the last stage's entry is not looked for, here or in the registry, so it is built.
+    const usable = plan.options.force ? links.slice(0, -1) : links;
     const found = plan.options.noCache
       ? links.map(() => undefined)
-      : await findUsableEntries(layout, repo, links, depth, logger);
+      : [
+          ...(await findUsableEntries(layout, repo, usable, depth, logger)),
+          ...links.slice(usable.length).map(() => undefined),
+        ];
     let start = -1;
     for (const [i, e] of found.entries()) if (e) start = i;
     let pulled: number | undefined;
     if (options.remote && !plan.options.noCache) {
       const index = await pullDeepest(
         plan,
-        links.slice(start + 1),
-        records.slice(start + 1),
+        usable.slice(start + 1),
+        records.slice(start + 1, usable.length),
         layout,
         options.remote,
         logger,
@@ -118,6 +129,15 @@ export async function runPipeline(
       plan.options.noCache || start === links.length - 1
         ? new Map<StageName, readonly string[]>()
         : await rebuildReasons(plan, layout, links, records);
+    const last = links.at(-1)!;
+    // Said only when --force is the reason: the entry is there and nothing else changed.
+    if (
+      plan.options.force &&
+      !plan.options.noCache &&
+      !whyRebuilt.has(last.stage) &&
+      (await lookupEntry(layout, repo, last.stage, last.key))
+    )
+      whyRebuilt.set(last.stage, ['--force: the cached entry is not used']);
     const outcomes: StageOutcome[] = [];
     const entries: (CacheEntry | undefined)[] = [];
     let parent: CacheEntry | undefined;
@@ -158,12 +178,26 @@ export async function runPipeline(
         { type: 'stage', stage: stage.name, status: 'start', key, ...(why ? { reasons: why } : {}) },
         `${counter} ${stage.name}...${why ? ` (rebuilds: ${why.join('; ')})` : ''}`,
       );
-      try {
-        parent = await runStage(plan, stage, values[index]!, key, records[index]!, parent, layout, logger);
-        entries.push(parent);
-      } catch (err) {
+      let reported = false;
+      const reportFailure = () => {
+        if (reported) return;
+        reported = true;
         const seconds = (Date.now() - started) / 1000;
         logger.event({ type: 'stage', stage: stage.name, status: 'failed', key, seconds });
+      };
+      const onFailure = options.onStageFailure;
+      try {
+        parent = await runStage(plan, stage, values[index]!, key, records[index]!, parent, layout, logger, {
+          onFailure:
+            onFailure &&
+            (async (failure) => {
+              reportFailure();
+              await onFailure(failure);
+            }),
+        });
+        entries.push(parent);
+      } catch (err) {
+        reportFailure();
         throw err;
       }
       const seconds = (Date.now() - started) / 1000;
@@ -339,6 +373,7 @@ async function runStage(
   parent: CacheEntry | undefined,
   layout: CacheLayout,
   logger: Logger,
+  hooks: { onFailure?: (failure: StageFailure) => Promise<void> } = {},
 ): Promise<CacheEntry> {
   const repo = plan.spec.name;
   const work = await makeWorkDir(layout, repo, stage.name);
@@ -397,6 +432,9 @@ async function runStage(
     } catch (err) {
       // The stage's own error is the one to report, even if the log could not be finished.
       await stageLogger.close().catch(() => undefined);
+      // Not after Ctrl-C: the user asked the build to stop, not to look around.
+      if (hooks.onFailure && !(err instanceof InterruptedError))
+        await hooks.onFailure({ plan, ctx, inputs, mutatesRoot: stage.mutatesRoot, error: err });
       throw err;
     } finally {
       await copyFile(join(work, 'stage.log'), logFile).catch(() => undefined);

@@ -43,6 +43,11 @@ export interface BuildOptions {
   /** Where finished outputs go (bin/). */
   outputDir: string;
   noCache: boolean;
+  /**
+   * `build --force` (mkosi's -f): the target's last stage is built again even when cached (and
+   * not pulled from a registry), and the outputs are rewritten even when they hold the same bytes.
+   */
+  force?: boolean;
   /** Reread every file of a cached entry before reusing it, not only sizes and mtimes. */
   verifyCache?: boolean;
   /** A user-supplied tether binary (--tether). */
@@ -53,6 +58,8 @@ export interface BuildOptions {
   sourceDateEpoch: number;
   /** rootfs.ext4's size in bytes (--size, osbuilder's IMG_SIZE); else the spec's, else content + headroom. */
   imageSize?: number;
+  /** `build --env`: variables base.sh and staging.sh see on top of the fixed ones (docs/hooks.md). */
+  hookEnv?: Readonly<Record<string, string>>;
   /** Packages installed on top of the flavour's (--extra-packages, osbuilder's EXTRA_PKGS). */
   extraPackages?: readonly string[];
   /**
@@ -151,6 +158,20 @@ export interface StageContext {
   readonly logger: Logger;
   /** Runs a command with this stage's name and logger attached. */
   run(file: string, args: readonly string[], opts?: RunOptions): Promise<RunResult>;
+}
+
+/**
+ * A stage that threw, while its work folder still exists (`build --debug-shell` opens a shell
+ * there): the context it ran with and the inputs it was given. The folder is removed once the
+ * handler returns.
+ */
+export interface StageFailure {
+  readonly plan: BuildPlan;
+  readonly ctx: StageContext;
+  readonly inputs: StageInputs;
+  /** Whether the stage wrote its own root (else ctx.rootfs is the parent's cache entry). */
+  readonly mutatesRoot: boolean;
+  readonly error: unknown;
 }
 
 /**

@@ -8,6 +8,7 @@ import { findLongStrings, limitDiagnostic, SPEC_LIMITS } from './limits.js';
 import { readDriversArray } from './drivers-array.js';
 import { hostRepoFiles, scanRepoFolder, SPEC_FILE_NAMES, type FolderContents } from './folder.js';
 import { deepFreeze, normaliseSpec } from './normalise.js';
+import { resolveExtends } from './extends.js';
 import { applyRules, checkHooksParse, checkInitDrivers, type Finding } from './rules.js';
 import { resolveRelease } from './release.js';
 import { checkSchema } from './schema.js';
@@ -51,10 +52,16 @@ export async function loadRepoFolder(repoDir: string): Promise<LoadResult> {
   let spec: ResolvedSpec | undefined;
   let driverSites: DriverSite[] = [];
   if (specFile && specText !== undefined) {
-    const doc = parseSpecText(specFile, specText);
-    const raw = checkDocument(doc, findings);
+    const extended = await resolveExtends(parseSpecText(specFile, specText));
+    const doc = extended.doc;
+    findings.push(...extended.errors.map((diagnostic) => ({ severity: 'error' as const, diagnostic })));
+    const raw = extended.errors.length ? undefined : checkDocument(doc, findings);
     if (raw) {
-      const draft = await withRelease(normaliseSpec(raw, dir, specFile, folder, drivers?.drivers ?? []), raw);
+      const normalised = normaliseSpec(raw, dir, specFile, folder, drivers?.drivers ?? []);
+      const draft = await withRelease(
+        extended.extended ? { ...normalised, extended: extended.extended } : normalised,
+        raw,
+      );
       findings.push(...(await applyRules({ doc, raw, spec: draft, folder })));
       spec = draft;
       driverSites = [

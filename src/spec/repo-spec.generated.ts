@@ -20,6 +20,10 @@ export interface RepoSpec {
    */
   $schema?: string;
   /**
+   * A base spec this one builds on: a spec file, or a folder holding repo-spec.json / .yaml / .yml, relative to this file's folder. Objects are merged key by key, arrays and other values given here replace the base's (docs/spec.md).
+   */
+  extends?: string;
+  /**
    * The repo's name; equals its folder name, e.g. photon-2.0.
    */
   name: string;

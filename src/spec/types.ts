@@ -95,6 +95,11 @@ export interface ResolvedSpec {
     readonly app?: readonly string[];
     readonly cmdline: string;
   };
-  /** The document as written (after schema validation). */
+  /** The document as written (after schema validation), merged over its base when it extends one. */
   readonly raw: RepoSpec;
+  /**
+   * `extends`: the base spec files (nearest first) and the top-level fields the repo's own file
+   * sets, so `isobuild summary` can say which values came from a base.
+   */
+  readonly extended?: { readonly bases: readonly string[]; readonly ownFields: readonly string[] };
 }

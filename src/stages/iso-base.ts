@@ -175,7 +175,7 @@ export const isoBaseStage = defineStage<IsoBaseInputs>({
   applies: () => true,
   inputs: (plan) => {
     const { spec } = plan;
-    const hook = hookInputsOf(spec, 'base');
+    const hook = hookInputsOf(spec, 'base', undefined, plan.options.hookEnv);
     return {
       ...packageInputsOf(spec, plan.options.locked),
       ...(hook ? { hook } : {}),

@@ -62,7 +62,7 @@ export const stagingStage = defineStage<StagingInputs>({
   applies: () => true,
   inputs: (plan) => {
     const { spec, flavour } = plan;
-    const hook = hookInputsOf(spec, 'staging', flavour);
+    const hook = hookInputsOf(spec, 'staging', flavour, plan.options.hookEnv);
     return {
       ...packageInputsOf(spec, plan.options.locked),
       flavour,

@@ -2,6 +2,8 @@ import { execa } from 'execa';
 import { readdir, readFile, stat, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import { entryKeyOf } from '../../src/pipeline/cache.js';
+import { measureTree } from '../../src/fs/measure-tree.js';
+import { eventsOfType } from '../helpers/json-events.js';
 import { CLI, makeFakeRepo, startFakeBuild, type FakeRepo } from './fake-build.js';
 
 // Fault row "one file of a cached stage truncated", with fake stages through the real pipeline
@@ -95,6 +97,33 @@ test('isobuild cache verify names the damaged entry and exits 1; --drop removes 
   expect(await readdir(join(r.cache, 'stages', 'fake'))).toEqual([expect.stringMatching(/^iso-base-/)]);
   res = await cacheCli('gc', '--max-size', '0');
   expect(await readdir(join(r.cache, 'stages', 'fake'))).toEqual([]);
+});
+
+test('cache gc --dry-run names what gc would remove and the size freed, and removes nothing', async () => {
+  expect((await startFakeBuild(r)).exitCode).toBe(0);
+  const stages = join(r.cache, 'stages', 'fake');
+  const before = (await readdir(stages)).sort();
+  const sizes = Object.fromEntries(
+    await Promise.all(before.map(async (n) => [n, (await measureTree(join(stages, n))).bytes] as const)),
+  );
+  const total = Object.values(sizes).reduce((a, b) => a + b, 0);
+  let res = await cacheCli('gc', '--max-size', '0', '--dry-run');
+  expect(res.exitCode).toBe(0);
+  for (const name of before) expect(res.all).toContain(`would remove fake/${name}`);
+  expect(res.all).toMatch(/would remove 3 entries, freeing [\d.]+ MiB: .*nothing was removed \(--dry-run\)/);
+  expect((await readdir(stages)).sort()).toEqual(before);
+  // --json: the same choice as data, checked against the event schema.
+  res = await cacheCli('gc', '--max-size', '0', '--dry-run', '--json');
+  const [gc] = eventsOfType(res.stdout, 'cache-gc');
+  expect(gc).toMatchObject({ dryRun: true, removed: 3, bytesBefore: total, bytesAfter: 0, maxBytes: 0 });
+  expect(gc!.entries).toEqual(
+    expect.arrayContaining(before.map((n) => ({ repo: 'fake', entry: n, bytes: sizes[n] }))),
+  );
+  expect((await readdir(stages)).sort()).toEqual(before);
+  // The real run then removes exactly what the dry run named.
+  res = await cacheCli('gc', '--max-size', '0', '--json');
+  expect(eventsOfType(res.stdout, 'cache-gc')[0]).toMatchObject({ dryRun: false, removed: 3 });
+  expect(await readdir(stages)).toEqual([]);
 });
 
 test('cache gc leaves alone the entries of a repo whose build is running', async () => {

@@ -94,3 +94,20 @@ test('isobuild plan --explain: every stage rebuilds against an empty cache, with
     await rm(cache, { recursive: true, force: true });
   }
 });
+
+test('plan --explain --env: the variables are in the key of the stage whose hook sees them, only', async () => {
+  // debian-12 has staging.sh and no base.sh: iso-base's key stays, staging's (and later ones) change.
+  const keys = async (...extra: string[]) => {
+    const res = await runCli(['plan', '--json', '--explain', '--repos', REPOS, 'debian-12', ...extra], ROOT);
+    expect(res.code).toBe(0);
+    const [plan] = parseEvents(res.stdout) as unknown as {
+      cache: { stages: { stage: string; key: string }[] };
+    }[];
+    return Object.fromEntries(plan!.cache.stages.map((s) => [s.stage, s.key]));
+  };
+  const plain = await keys();
+  const withEnv = await keys('--env', 'GREETING=hello');
+  expect(withEnv['iso-base']).toBe(plain['iso-base']);
+  expect(withEnv.staging).not.toBe(plain.staging);
+  expect(await keys('--env', 'GREETING=hello')).toEqual(withEnv);
+});

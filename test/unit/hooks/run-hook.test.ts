@@ -4,7 +4,8 @@ import { join, resolve } from 'node:path';
 import { dir as tmpDir, type DirectoryResult } from 'tmp-promise';
 import { CommandError } from '../../../src/errors.js';
 import { run } from '../../../src/exec/run.js';
-import { makeHookEnv } from '../../../src/hooks/hook-env.js';
+import { FIXED_HOOK_VARS, makeHookEnv, parseHookEnv } from '../../../src/hooks/hook-env.js';
+import { UsageError } from '../../../src/errors.js';
 import { runHook } from '../../../src/hooks/run-hook.js';
 import { silentLogger } from '../../../src/log/logger.js';
 
@@ -74,6 +75,39 @@ test('the environment is fixed and documented; the flavour only reaches staging 
     ISOBUILD_FLAVOUR: '',
   });
   expect(makeHookEnv({ ...input, kind: 'staging' }).ISOBUILD_FLAVOUR).toBe('bootstrap');
+  expect(Object.keys(makeHookEnv({ ...input, kind: 'base' })).sort()).toEqual([...FIXED_HOOK_VARS].sort());
+});
+
+test('build --env adds variables to the fixed environment; KEY alone takes the caller’s value', () => {
+  expect(parseHookEnv(['MIRROR=http://m/x', 'EMPTY=', 'EQ=a=b', 'USER_TOKEN'], { USER_TOKEN: 't' })).toEqual({
+    MIRROR: 'http://m/x',
+    EMPTY: '',
+    EQ: 'a=b',
+    USER_TOKEN: 't',
+  });
+});
+
+test.each([
+  ['PATH=/opt/bin', 'PATH is part of the fixed hook environment (docs/hooks.md) and cannot be replaced'],
+  ['PKGDIR=/x', 'PKGDIR is part of the fixed hook environment'],
+  ['ISOBUILD_ANYTHING=1', 'ISOBUILD_ANYTHING is part of the fixed hook environment'],
+  ['BASH_ENV=/x', 'bash reads BASH_ENV before the hook starts; it cannot be set'],
+  ['1X=1', '"1X" is not a variable name'],
+  ['=1', '"" is not a variable name'],
+  ['UNSET_HERE', 'UNSET_HERE is not set here; give a value with --env UNSET_HERE=VALUE'],
+])('build --env %s is a usage error', (pair, message) => {
+  expect(() => parseHookEnv([pair], {})).toThrow(UsageError);
+  expect(() => parseHookEnv([pair], {})).toThrow(message);
+});
+
+test('a hook sees the --env variables beside the fixed ones, in the sandbox', async () => {
+  const ctx = await contextFor(join(tmp.path, 'work'));
+  const hook = join(repoDir, 'staging.sh');
+  await writeFile(hook, 'echo "$GREETING|$EMPTY|$ISOBUILD_STAGE|$PATH" > "$TMPDIR/seen"\n');
+  await runHook(ctx, { ...hookFor(ctx, 'staging', hook), env: { GREETING: 'hello world', EMPTY: '' } });
+  expect(await readFile(join(ctx.tmpDir, 'seen'), 'utf8')).toBe(
+    'hello world||staging|/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n',
+  );
 });
 
 test("VIC's photon-2.0 base.sh runs unchanged: PKGDIR, rootfs_dir, $0 and set -e as VIC gave them", async () => {

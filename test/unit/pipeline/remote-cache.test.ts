@@ -164,3 +164,15 @@ test('a refused entry costs only its own stage: the deepest intact entry below i
   expect(await readdir(result.final.rootfs)).toEqual(['iso-base', 'staging', 'tether']);
   expect(await readdir(join(tmp.path, 'cache-e/tmp')).catch(() => [])).toEqual([]);
 });
+
+test('--force: the last stage is neither pulled nor taken from the cache; the stage before it is pulled', async () => {
+  await runPipeline(plan('cache-a'), logger, { remote: folderRemote().remote });
+  const b = folderRemote();
+  runs = [];
+  const forced = { ...plan('cache-b'), options: { ...plan('cache-b').options, force: true } };
+  const result = await runPipeline(forced, logger, { remote: b.remote });
+  expect(b.calls).toEqual(['find iso-base,staging', 'pull staging', 'push tether']);
+  expect(result.outcomes.map((o) => o.status)).toEqual(['skipped', 'pulled', 'built']);
+  expect(runs).toEqual(['tether']);
+  expect(warnings).toEqual([]);
+});

@@ -94,3 +94,19 @@ test("hooks.network (default false) is part of iso-base's key: the hook's sandbo
     hook: { sandboxed: true, network: true },
   });
 });
+
+test('build --env is part of the key of the stages whose hooks see it, in any order; a repo without the hook ignores it', async () => {
+  const withEnv = (hookEnv?: Record<string, string>) =>
+    ({ ...plan, options: { ...plan.options, ...(hookEnv ? { hookEnv } : {}) } }) as BuildPlan;
+  const values = async (p: BuildPlan) => (await stageCacheInputs(isoBaseStage, p)).values as object;
+  expect(await values(withEnv())).not.toHaveProperty('hook.env');
+  expect(await values(withEnv({ B: '2', A: '1' }))).toMatchObject({ hook: { env: { A: '1', B: '2' } } });
+  // Sorted: the order of the flags does not change the key.
+  expect(JSON.stringify(await values(withEnv({ B: '2', A: '1' })))).toBe(
+    JSON.stringify(await values(withEnv({ A: '1', B: '2' }))),
+  );
+  // This repo has base.sh but no staging.sh: staging's key does not change.
+  expect((await stageCacheInputs(stagingStage, withEnv({ A: '1' }))).values).toEqual(
+    (await stageCacheInputs(stagingStage, withEnv())).values,
+  );
+});
