@@ -6,7 +6,7 @@ import { measureTree } from '../fs/measure-tree.js';
 import type { Logger } from '../log/logger.js';
 import { checkEntry } from '../pipeline/cache-integrity.js';
 import { cacheLayout, type CacheLayout } from '../pipeline/cache.js';
-import { removeTree } from '../pipeline/fs-tree.js';
+import { removeTree } from '../fs/fs-tree.js';
 import { acquireLock, type Lock } from '../pipeline/lock.js';
 import { cacheRoot, loggerFor, type GlobalOptions } from './context.js';
 

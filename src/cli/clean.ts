@@ -5,7 +5,7 @@ import { UsageError } from '../errors.js';
 import { writeEvent } from '../log/events.js';
 import type { Logger } from '../log/logger.js';
 import { cacheLayout, type CacheLayout } from '../pipeline/cache.js';
-import { removeTree } from '../pipeline/fs-tree.js';
+import { removeTree } from '../fs/fs-tree.js';
 import { acquireLock } from '../pipeline/lock.js';
 import { lockPackageCache } from '../pipeline/package-cache.js';
 import { defaultBuildOptions } from '../pipeline/plan.js';

@@ -1,7 +1,7 @@
 import { link, lstat, readFile, readdir, readlink, rename, rm } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { sha256File } from '../pipeline/hash.js';
+import { sha256File } from './hash.js';
 
 async function walkFiles(dir: string, skip: string, out: Map<string, Stats>): Promise<void> {
   for (const name of (await readdir(dir)).sort()) {

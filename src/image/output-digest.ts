@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { sha256File } from '../pipeline/hash.js';
+import { sha256File } from '../fs/hash.js';
 
 export interface FileDigest {
   name: string;

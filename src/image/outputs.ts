@@ -4,7 +4,7 @@ import { MICROVM_FILES } from '../microvm/vm-config.js';
 import { MICROVM_INIT } from '../microvm/layout.js';
 import { exportRoot } from '../pipeline/export.js';
 import { defaultOutputPath } from '../pipeline/targets.js';
-import { removeTree } from '../pipeline/fs-tree.js';
+import { removeTree } from '../fs/fs-tree.js';
 import { BuildError, UsageError } from '../errors.js';
 import { withFileSystemErrors } from '../fs/fs-error.js';
 import { measureTree } from '../fs/measure-tree.js';
@@ -12,7 +12,7 @@ import { silentLogger, type Logger } from '../log/logger.js';
 import { OUTPUT_FORMATS, type BuildPlan, type OutputFormat, type StageName } from '../pipeline/types.js';
 import { ARTIFACTS } from './artifacts.js';
 import { copyInto, tempSibling } from './files.js';
-import { sha256File } from '../pipeline/hash.js';
+import { sha256File } from '../fs/hash.js';
 
 /** The files of a kernel+initrd output folder. */
 export const INITRD_FILES = {

@@ -4,7 +4,7 @@ import { exists } from '../fs/exists.js';
 import { digestOutput, type OutputDigest } from '../image/output-digest.js';
 import type { CacheEntry } from '../pipeline/cache.js';
 import { recordedDigest, recordedEntries } from '../pipeline/cache-integrity.js';
-import { sha256File } from '../pipeline/hash.js';
+import { sha256File } from '../fs/hash.js';
 import type { StageOutcome } from '../pipeline/run-pipeline.js';
 import type { BuildPlan, StageName } from '../pipeline/types.js';
 import type { PackageManager, PmContext } from '../pm/types.js';

@@ -1,7 +1,7 @@
 import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { recordedDigest, type ManifestEntry } from '../pipeline/cache-integrity.js';
-import { sha256File } from '../pipeline/hash.js';
+import { sha256File } from '../fs/hash.js';
 import { compareText, type FileRecord } from './types.js';
 
 /**

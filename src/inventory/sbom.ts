@@ -1,6 +1,6 @@
 import { Enums, Models, Serialize, Spec } from '@cyclonedx/cyclonedx-library';
 import { PackageURL } from 'packageurl-js';
-import { sha256 } from '../pipeline/hash.js';
+import { sha256 } from '../fs/hash.js';
 import type { Manifest } from './manifest.js';
 import type { InstalledPackage } from './types.js';
 

@@ -6,7 +6,7 @@ import type { OutputDigest } from '../image/output-digest.js';
 import type { Logger } from '../log/logger.js';
 import { cacheLayout } from '../pipeline/cache.js';
 import { withPackageCache } from '../pipeline/package-cache.js';
-import { removeTree } from '../pipeline/fs-tree.js';
+import { removeTree } from '../fs/fs-tree.js';
 import type { PipelineResult } from '../pipeline/run-pipeline.js';
 import type { BuildPlan } from '../pipeline/types.js';
 import { packageManagerFor } from '../pm/index.js';

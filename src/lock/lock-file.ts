@@ -1,7 +1,7 @@
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LockError } from '../errors.js';
-import { sha256 } from '../pipeline/hash.js';
+import { sha256 } from '../fs/hash.js';
 import type { PackageManagerName, ResolvedSpec } from '../spec/types.js';
 import { comparePackages, packageKey, type PackageId } from '../inventory/types.js';
 

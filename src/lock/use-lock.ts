@@ -5,7 +5,7 @@ import type { InstalledPackage, SourceIndex } from '../inventory/types.js';
 import type { Logger } from '../log/logger.js';
 import { cacheLayout } from '../pipeline/cache.js';
 import { withPackageCache } from '../pipeline/package-cache.js';
-import { removeTree } from '../pipeline/fs-tree.js';
+import { removeTree } from '../fs/fs-tree.js';
 import type { BuildOptions, StageContext } from '../pipeline/types.js';
 import { packageManagerFor } from '../pm/index.js';
 import { packageManagerOf, pmContextOf, standalonePmContext, type PackageInputs } from '../pm/pm-context.js';

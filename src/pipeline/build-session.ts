@@ -5,7 +5,7 @@ import { recordGroupsIn } from '../exec/process-group.js';
 import { setChildTmpDir } from '../exec/run.js';
 import type { Logger } from '../log/logger.js';
 import { cacheLayout, removeStaleWork } from './cache.js';
-import { removeTree } from './fs-tree.js';
+import { removeTree } from '../fs/fs-tree.js';
 
 /**
  * One folder per running build under the cache's tmp/: the process groups it started (so the

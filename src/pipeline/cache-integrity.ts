@@ -1,7 +1,7 @@
 import { lstatSync, readdirSync, readlinkSync, type BigIntStats } from 'node:fs';
 import { lstat, readFile, readlink, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { sha256File } from './hash.js';
+import { sha256File } from '../fs/hash.js';
 import type { StageInputsRecord } from './stage-keys.js';
 
 /**

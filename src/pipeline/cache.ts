@@ -5,7 +5,7 @@ import { readManifest, writeManifest } from './cache-integrity.js';
 import { endRecordedGroups } from '../exec/process-group.js';
 import type { Logger } from '../log/logger.js';
 import { isAlive } from './lock.js';
-import { removeTree } from './fs-tree.js';
+import { removeTree } from '../fs/fs-tree.js';
 import type { StageInputsRecord } from './stage-keys.js';
 import type { StageMeta } from './types.js';
 

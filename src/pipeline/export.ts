@@ -2,7 +2,7 @@ import { mkdir, readdir, rename } from 'node:fs/promises';
 import { dirname, join, resolve, basename } from 'node:path';
 import { UsageError } from '../errors.js';
 import { createTreeArchive } from '../fs/tree-archive.js';
-import { copyTree, removeTree } from './fs-tree.js';
+import { copyTree, removeTree } from '../fs/fs-tree.js';
 
 const TARBALL = /\.(tar|tar\.gz|tgz|tar\.zst|tar\.xz)$/;
 

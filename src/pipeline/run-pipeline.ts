@@ -25,7 +25,7 @@ import { measureTree } from '../fs/measure-tree.js';
 import { openBuildSession } from './build-session.js';
 import { explainPlan } from './explain.js';
 import { checkEntry, readManifest } from './cache-integrity.js';
-import { copyTree, linkTree, removeTree } from './fs-tree.js';
+import { copyTree, linkTree, removeTree } from '../fs/fs-tree.js';
 import { acquireLock } from './lock.js';
 import { linkStages, type StageInputsRecord } from './stage-keys.js';
 import type {

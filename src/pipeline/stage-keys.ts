@@ -1,6 +1,6 @@
 import { basename, relative } from 'node:path';
 import { VERSION } from '../version.js';
-import { hashPath, sha256 } from './hash.js';
+import { hashPath, sha256 } from '../fs/hash.js';
 import type { BuildPlan, CacheInputs, Stage, StageInputs, StageLink } from './types.js';
 
 /**

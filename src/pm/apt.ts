@@ -20,7 +20,7 @@ import { aimedAptSources, APT_SOURCES_ENV, findAptSources, findHostSources } fro
 import { checkListsFreshness, digestSources, formatAge, stampLists } from './lists-age.js';
 import { readDpkgStatus } from '../inventory/dpkg-status.js';
 import { packageKey, type InstalledPackage } from '../inventory/types.js';
-import { sha256File } from '../pipeline/hash.js';
+import { sha256File } from '../fs/hash.js';
 import { fetchAptIndex, lookupAptIndex } from './apt-index.js';
 import { LOCK_PINS, makeAptPins } from './apt-pins.js';
 import { HOST_TRUSTED_PARTS, prepareKeys } from './apt-keys.js';

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { exists } from '../fs/exists.js';
 import { comparePackages, packageKey, type InstalledPackage, type SourceIndex } from '../inventory/types.js';
 import type { PackageLock } from '../lock/lock-file.js';
-import { sha256File } from '../pipeline/hash.js';
+import { sha256File } from '../fs/hash.js';
 import { rpmCacheDir } from './rpm-cache-dir.js';
 import { RPM_DBPATH, RPM_ENV, rpmRootArgs } from './rpm-db.js';
 import { parseRepoFile } from './rpm-repo-files.js';

@@ -8,7 +8,7 @@ import { bootVm, resolveBootTarget, type VmOptions } from '../../src/image/qemu.
 import { runInVm } from '../../src/image/run-vm.js';
 import { writeMicrovmLayer } from '../../src/microvm/layer.js';
 import type { DiskFormat } from '../../src/pipeline/types.js';
-import { copyTree } from '../../src/pipeline/fs-tree.js';
+import { copyTree } from '../../src/fs/fs-tree.js';
 import { diskStage } from '../../src/stages/disk.js';
 import { cloudKernel, makeStageContext, tinySpec, type CloudKernel } from './boot-fixtures.js';
 import { runStageWith, type TestStageContext } from '../helpers/stage-context.js';

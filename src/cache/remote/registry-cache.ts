@@ -5,7 +5,7 @@ import { InterruptedError, RefusedEntryError } from '../../errors.js';
 import { throwIfCancelled } from '../../exec/cancel.js';
 import { toFileSystemError } from '../../fs/fs-error.js';
 import type { Logger } from '../../log/logger.js';
-import { removeTree } from '../../pipeline/fs-tree.js';
+import { removeTree } from '../../fs/fs-tree.js';
 import type { EntryFiles, RemoteStageCache, StageLink, StageMeta } from '../../pipeline/types.js';
 import { RegistryClient } from '../../registry/client.js';
 import { DigestMismatchError, RegistryError } from '../../registry/errors.js';

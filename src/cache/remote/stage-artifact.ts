@@ -7,7 +7,7 @@ import type { RegistryClient } from '../../registry/client.js';
 import { OCI_MANIFEST, TITLE_ANNOTATION, type Descriptor, type OciManifest } from '../../registry/oci.js';
 import type { EntryFiles, StageLink, StageMeta } from '../../pipeline/types.js';
 import { VERSION } from '../../version.js';
-import { sha256File } from '../../pipeline/hash.js';
+import { sha256File } from '../../fs/hash.js';
 import { MODE_ANNOTATION, STAGE_MEDIA_TYPES } from './media-types.js';
 import {
   MANIFEST_FILE,

@@ -3,7 +3,7 @@ import { link, lstat, mkdir, mkdtemp, readFile, rm, statfs, utimes, writeFile } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../../../src/exec/run.js';
-import { copyTree } from '../../../src/pipeline/fs-tree.js';
+import { copyTree } from '../../../src/fs/fs-tree.js';
 import { createTreeArchive } from '../../../src/fs/tree-archive.js';
 import { makeExt4Image, makeSquashfsImage } from '../../../src/image/rootfs-image.js';
 import { FUSE_SUPER_MAGIC } from '../../../src/fs/refresh-link-counts.js';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BuildError } from '../../../src/errors.js';
 import { run } from '../../../src/exec/run.js';
-import { copyTree } from '../../../src/pipeline/fs-tree.js';
+import { copyTree } from '../../../src/fs/fs-tree.js';
 import {
   makeExt4Image,
   makeSquashfsImage,

@@ -1,7 +1,7 @@
 import { readFile, rm } from 'node:fs/promises';
 import { resolve, sep } from 'node:path';
 import { run } from '../exec/run.js';
-import { refreshLinkCounts } from '../fs/refresh-link-counts.js';
+import { refreshLinkCounts } from './refresh-link-counts.js';
 
 /** Mount points at or below `dir`, deepest first (from /proc/self/mountinfo). */
 export async function mountsUnder(dir: string): Promise<string[]> {

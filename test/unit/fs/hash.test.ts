@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { link, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { dir as tmpDir, type DirectoryResult } from 'tmp-promise';
-import { sha256File } from '../../../src/pipeline/hash.js';
+import { sha256File } from '../../../src/fs/hash.js';
 
 let tmp: DirectoryResult;
 beforeEach(async () => {
