@@ -7,7 +7,7 @@ import { exportRoot } from '../pipeline/export.js';
 import { defaultBuildOptions, makePlan, parseTarget } from '../pipeline/plan.js';
 import { preflight } from '../pipeline/preflight.js';
 import { runPipeline, type StageOutcome } from '../pipeline/run-pipeline.js';
-import { cacheLayout } from '../pipeline/cache.js';
+import { cacheLayout } from '../cache/cache.js';
 import { registryRefs, RegistryStageCache } from '../cache/remote/registry-cache.js';
 import { formatBytes } from '../fs/disk-space.js';
 import { REGISTRY_CACHE_TOOLS } from '../cache/remote/tools.js';

@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import { BuildError, UsageError } from '../errors.js';
 import { measureTree } from '../fs/measure-tree.js';
 import type { Logger } from '../log/logger.js';
-import { checkEntry } from '../pipeline/cache-integrity.js';
-import { cacheLayout, type CacheLayout } from '../pipeline/cache.js';
+import { checkEntry } from '../cache/cache-integrity.js';
+import { cacheLayout, type CacheLayout } from '../cache/cache.js';
 import { removeTree } from '../fs/fs-tree.js';
-import { acquireLock, type Lock } from '../pipeline/lock.js';
+import { acquireLock, type Lock } from '../cache/lock.js';
 import { cacheRoot, loggerFor, type GlobalOptions } from './context.js';
 
 const REPO_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;

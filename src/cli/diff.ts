@@ -7,7 +7,7 @@ import { diffManifests, type ManifestDiff } from '../inventory/diff.js';
 import { MANIFEST_VERSION, type Manifest } from '../inventory/manifest.js';
 import type { FileRecord, InstalledPackage } from '../inventory/types.js';
 import { inventoryPaths } from '../inventory/write-inventory.js';
-import { cacheLayout, lookupEntry } from '../pipeline/cache.js';
+import { cacheLayout, lookupEntry } from '../cache/cache.js';
 import { writeEvent } from '../log/events.js';
 import { cacheRoot, type GlobalOptions } from './context.js';
 

@@ -1,7 +1,7 @@
 import { checkDriverSites, type DriverSite } from '../drivers/check.js';
 import { formatDiagnostic, SpecError, type Diagnostic } from '../errors.js';
 import type { Logger } from '../log/logger.js';
-import { cacheLayout } from '../pipeline/cache.js';
+import { cacheLayout } from '../cache/cache.js';
 import { defaultBuildOptions, makePlan } from '../pipeline/plan.js';
 import type { Target } from '../pipeline/types.js';
 import { findCachedKernel } from '../pipeline/cached-kernel.js';

@@ -9,7 +9,7 @@ import { describeSpec } from '../spec/describe-spec.js';
 import { parseHookEnv } from '../hooks/hook-env.js';
 import { lockPath, readLock, staleReason } from '../lock/lock-file.js';
 import { useToolVersionFile } from '../exec/tool-version.js';
-import { cacheLayout } from '../pipeline/cache.js';
+import { cacheLayout } from '../cache/cache.js';
 import { explainPlan, formatExplanation, type StageExplanation } from '../pipeline/explain.js';
 import type { BuildPlan } from '../pipeline/types.js';
 import { cacheRoot, loggerFor, reposDir, type GlobalOptions } from './context.js';

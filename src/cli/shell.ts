@@ -7,7 +7,7 @@ import { quoteWord } from '../exec/shell-quote.js';
 import { writeEvent } from '../log/events.js';
 import { defaultBuildOptions, makePlan, parseTarget, planUpTo } from '../pipeline/plan.js';
 import { preflight } from '../pipeline/preflight.js';
-import { cacheLayout, lookupEntry } from '../pipeline/cache.js';
+import { cacheLayout, lookupEntry } from '../cache/cache.js';
 import { runPipeline, type PipelineResult } from '../pipeline/run-pipeline.js';
 import { TARGETS } from '../pipeline/targets.js';
 import type { BuildPlan } from '../pipeline/types.js';

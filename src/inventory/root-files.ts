@@ -1,15 +1,15 @@
 import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { recordedDigest, type ManifestEntry } from '../pipeline/cache-integrity.js';
+import { recordedDigest, type ManifestEntry } from '../cache/cache-integrity.js';
 import { sha256File } from '../fs/hash.js';
 import { compareText, type FileRecord } from './types.js';
 
 /**
  * Every entry of a root, as the initrd holds it (the initrd is a cpio of this root): path,
  * type, mode, and size and sha256 for files or the target for links. Sorted by path. `recorded`
- * (the root's cache-entry manifest, pipeline/cache-integrity.ts) gives the digests of files whose
+ * (the root's cache-entry manifest, cache/cache-integrity.ts) gives the digests of files whose
  * size and mtime it still matches, so a no-op build does not reread the root. The walk is
- * synchronous, as pipeline/cache-integrity.ts's: five times faster than an awaited lstat per file.
+ * synchronous, as cache/cache-integrity.ts's: five times faster than an awaited lstat per file.
  */
 export async function listRootFiles(
   root: string,

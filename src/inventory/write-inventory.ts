@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { tempSibling } from '../image/files.js';
 import type { OutputDigest } from '../image/output-digest.js';
 import type { Logger } from '../log/logger.js';
-import { cacheLayout } from '../pipeline/cache.js';
+import { cacheLayout } from '../cache/cache.js';
 import { withPackageCache } from '../pipeline/package-cache.js';
 import { removeTree } from '../fs/fs-tree.js';
 import type { PipelineResult } from '../pipeline/run-pipeline.js';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { recordGroupsIn } from '../exec/process-group.js';
 import { setChildTmpDir } from '../exec/run.js';
 import type { Logger } from '../log/logger.js';
-import { cacheLayout, removeStaleWork } from './cache.js';
+import { cacheLayout, removeStaleWork } from '../cache/cache.js';
 import { removeTree } from '../fs/fs-tree.js';
 
 /**

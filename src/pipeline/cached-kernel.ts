@@ -4,8 +4,8 @@ import type { KnownKernel } from '../drivers/check.js';
 import { readModuleIndex } from '../drivers/module-index.js';
 import { showPath } from '../spec/document.js';
 import type { KernelSource } from '../spec/types.js';
-import { entryKeyOf, openEntry, type CacheEntry, type CacheLayout } from './cache.js';
-import { readManifest } from './cache-integrity.js';
+import { entryKeyOf, openEntry, type CacheEntry, type CacheLayout } from '../cache/cache.js';
+import { readManifest } from '../cache/cache-integrity.js';
 
 /** Whether an iso-base entry installed the kernel the spec names (entries from before inputs were recorded may). */
 async function installedKernel(entry: CacheEntry, kernel: KernelSource): Promise<boolean> {

@@ -2,8 +2,8 @@ import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { firstDifferingStage } from '../inventory/diff.js';
 import type { StageRecord } from '../inventory/manifest.js';
-import { readManifest } from './cache-integrity.js';
-import { entryKeyOf, lookupEntry, madeByNote, otherMaker, type CacheLayout } from './cache.js';
+import { readManifest } from '../cache/cache-integrity.js';
+import { entryKeyOf, lookupEntry, madeByNote, otherMaker, type CacheLayout } from '../cache/cache.js';
 import { linkStages, type LinkedStages, type StageInputsRecord } from './stage-keys.js';
 import type { BuildPlan, StageName } from './types.js';
 

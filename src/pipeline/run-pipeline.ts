@@ -18,15 +18,15 @@ import {
   removeStaleWork,
   type CacheEntry,
   type CacheLayout,
-} from './cache.js';
+} from '../cache/cache.js';
 import { freeBytes, isNoSpace, MiB, mountPointOf } from '../fs/disk-space.js';
 import { toFileSystemError } from '../fs/fs-error.js';
 import { measureTree } from '../fs/measure-tree.js';
 import { openBuildSession } from './build-session.js';
 import { explainPlan } from './explain.js';
-import { checkEntry, readManifest } from './cache-integrity.js';
+import { checkEntry, readManifest } from '../cache/cache-integrity.js';
 import { copyTree, linkTree, removeTree } from '../fs/fs-tree.js';
-import { acquireLock } from './lock.js';
+import { acquireLock } from '../cache/lock.js';
 import { linkStages, type StageInputsRecord } from './stage-keys.js';
 import type {
   BuildPlan,

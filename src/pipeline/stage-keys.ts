@@ -5,7 +5,7 @@ import type { BuildPlan, CacheInputs, Stage, StageInputs, StageLink } from './ty
 
 /**
  * What one stage's key was computed from, with every file as its own digest: recorded in the
- * stage's cache entry (pipeline/cache-integrity.ts) and in output manifests, so `plan --explain`
+ * stage's cache entry (cache/cache-integrity.ts) and in output manifests, so `plan --explain`
  * and `isobuild diff` can name the value or file that changed.
  */
 export interface StageInputsRecord {

@@ -203,7 +203,7 @@ export interface StageLink {
   readonly parentKey?: string;
 }
 
-/** A local cache entry as a remote cache sees it (see pipeline/cache.ts). */
+/** A local cache entry as a remote cache sees it (see cache/cache.ts). */
 export interface EntryFiles {
   /** The entry folder (meta.json, manifest.json). */
   readonly dir: string;

@@ -1,7 +1,7 @@
 import { execa } from 'execa';
 import { readdir, readFile, stat, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
-import { entryKeyOf } from '../../src/pipeline/cache.js';
+import { entryKeyOf } from '../../src/cache/cache.js';
 import { measureTree } from '../../src/fs/measure-tree.js';
 import { eventsOfType } from '../helpers/json-events.js';
 import { CLI, makeFakeRepo, startFakeBuild, type FakeRepo } from './fake-build.js';

@@ -1,6 +1,6 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { entryKeyOf } from '../../src/pipeline/cache.js';
+import { entryKeyOf } from '../../src/cache/cache.js';
 import { makeFakeRepo, startFakeBuild, type FakeRepo } from './fake-build.js';
 
 // build --force (FAKE_FORCE=1 sets the same plan option): fake stages through the real pipeline

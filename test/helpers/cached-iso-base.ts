@@ -1,7 +1,7 @@
 import { cp, mkdir, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { MANIFEST_FORMAT } from '../../src/pipeline/cache-integrity.js';
+import { MANIFEST_FORMAT } from '../../src/cache/cache-integrity.js';
 import type { KernelSource } from '../../src/spec/types.js';
 
 /** test/fixtures/kernel-root: a kernel 6.1.0-test with modules.dep, modules.builtin and aliases. */

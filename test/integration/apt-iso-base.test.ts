@@ -8,7 +8,7 @@ import { treeMentions } from '../../src/fs/link-duplicates.js';
 import { silentLogger, type Logger } from '../../src/log/logger.js';
 import type { BuildPlan, StageMeta, StageName } from '../../src/pipeline/types.js';
 import type { ResolvedSpec } from '../../src/spec/types.js';
-import { cacheLayout } from '../../src/pipeline/cache.js';
+import { cacheLayout } from '../../src/cache/cache.js';
 import { makePlan } from '../../src/pipeline/plan.js';
 import { runPipeline } from '../../src/pipeline/run-pipeline.js';
 import { isoBaseStage } from '../../src/stages/iso-base.js';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run } from '../../src/exec/run.js';
 import { exists } from '../../src/fs/exists.js';
-import { entryKeyOf } from '../../src/pipeline/cache.js';
+import { entryKeyOf } from '../../src/cache/cache.js';
 import { RegistryClient } from '../../src/registry/client.js';
 import { parseRepositoryRef } from '../../src/registry/reference.js';
 import { TITLE_ANNOTATION } from '../../src/registry/oci.js';

@@ -10,7 +10,7 @@ export const STAGE_MEDIA_TYPES = {
   bootfs: 'application/vnd.isobuild.stage.bootfs.v1.tar+zstd',
   /** One file of the entry's artifacts folder (initrd.img, image.iso...), as is. */
   file: 'application/vnd.isobuild.stage.artifact.v1',
-  /** The builder's per-entry manifest (pipeline/cache-integrity.ts): the pulled entry is checked against it. */
+  /** The builder's per-entry manifest (cache/cache-integrity.ts): the pulled entry is checked against it. */
   manifest: 'application/vnd.isobuild.stage.manifest.v1+json',
 } as const;
 

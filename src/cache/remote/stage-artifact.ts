@@ -9,12 +9,7 @@ import type { EntryFiles, StageLink, StageMeta } from '../../pipeline/types.js';
 import { VERSION } from '../../version.js';
 import { sha256File } from '../../fs/hash.js';
 import { MODE_ANNOTATION, STAGE_MEDIA_TYPES } from './media-types.js';
-import {
-  MANIFEST_FILE,
-  writeManifest,
-  type Manifest,
-  type ManifestEntry,
-} from '../../pipeline/cache-integrity.js';
+import { MANIFEST_FILE, writeManifest, type Manifest, type ManifestEntry } from '../cache-integrity.js';
 
 /**
  * A stage entry as an OCI artifact: a JSON config (stage, key, parent key, the entry's

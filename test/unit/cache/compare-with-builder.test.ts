@@ -1,5 +1,5 @@
 import { compareWithBuilder } from '../../../src/cache/remote/stage-artifact.js';
-import type { Manifest, ManifestEntry } from '../../../src/pipeline/cache-integrity.js';
+import type { Manifest, ManifestEntry } from '../../../src/cache/cache-integrity.js';
 
 // A pulled entry is checked against the manifest its builder committed: everything but mtimes,
 // which the archives clamp.

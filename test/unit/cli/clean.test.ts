@@ -98,7 +98,7 @@ test('clean debain-12: an unknown repo is a usage error with the nearest repo, a
 
 test('clean waits for nobody: a running build’s lock stops it, the cache stays', async () => {
   // Another process takes the repo's lock through the lock module, as a build does.
-  const lockModule = join(ROOT, 'dist/pipeline/lock.js');
+  const lockModule = join(ROOT, 'dist/cache/lock.js');
   const holder = spawn(
     'node',
     [

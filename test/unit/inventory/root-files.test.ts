@@ -3,7 +3,7 @@ import { lstat, mkdir, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { dir as tmpDir, type DirectoryResult } from 'tmp-promise';
 import { listRootFiles } from '../../../src/inventory/root-files.js';
-import type { ManifestEntry } from '../../../src/pipeline/cache-integrity.js';
+import type { ManifestEntry } from '../../../src/cache/cache-integrity.js';
 
 let tmp: DirectoryResult;
 beforeEach(async () => {

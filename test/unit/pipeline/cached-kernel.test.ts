@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cacheLayout } from '../../../src/pipeline/cache.js';
+import { cacheLayout } from '../../../src/cache/cache.js';
 import { findCachedKernel } from '../../../src/pipeline/cached-kernel.js';
 import { makeCachedIsoBase } from '../../helpers/cached-iso-base.js';
 

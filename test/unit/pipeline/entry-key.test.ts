@@ -1,4 +1,4 @@
-import { entryKeyOf } from '../../../src/pipeline/cache.js';
+import { entryKeyOf } from '../../../src/cache/cache.js';
 
 test("an entry folder's key is read for its own stage only: iso- never matches iso-base's entries", () => {
   const key = '0123456789abcdef01234567';

@@ -2,7 +2,7 @@ import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { dir as tmpDir, type DirectoryResult } from 'tmp-promise';
 import { silentLogger, type Logger } from '../../../src/log/logger.js';
-import { cacheLayout, entryDir } from '../../../src/pipeline/cache.js';
+import { cacheLayout, entryDir } from '../../../src/cache/cache.js';
 import { describeValueChange, explainPlan, formatExplanation } from '../../../src/pipeline/explain.js';
 import { runPipeline } from '../../../src/pipeline/run-pipeline.js';
 import { defineStage, type BuildPlan, type Stage, type StageName } from '../../../src/pipeline/types.js';

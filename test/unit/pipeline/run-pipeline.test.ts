@@ -6,7 +6,7 @@ import { BuildError } from '../../../src/errors.js';
 import { errorEvent } from '../../../src/log/events.js';
 import { run } from '../../../src/exec/run.js';
 import { silentLogger } from '../../../src/log/logger.js';
-import { acquireLock } from '../../../src/pipeline/lock.js';
+import { acquireLock } from '../../../src/cache/lock.js';
 import { runPipeline } from '../../../src/pipeline/run-pipeline.js';
 import { defineStage, type BuildPlan, type Stage, type StageName } from '../../../src/pipeline/types.js';
 import { planOfStages } from '../../helpers/stage-context.js';

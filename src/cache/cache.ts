@@ -6,8 +6,8 @@ import { endRecordedGroups } from '../exec/process-group.js';
 import type { Logger } from '../log/logger.js';
 import { isAlive } from './lock.js';
 import { removeTree } from '../fs/fs-tree.js';
-import type { StageInputsRecord } from './stage-keys.js';
-import type { StageMeta } from './types.js';
+import type { StageInputsRecord } from '../pipeline/stage-keys.js';
+import type { StageMeta } from '../pipeline/types.js';
 
 /**
  * The stage cache. Each stage's result lives in `stages/<repo>/<stage>-<key>/` with its

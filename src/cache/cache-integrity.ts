@@ -2,7 +2,7 @@ import { lstatSync, readdirSync, readlinkSync, type BigIntStats } from 'node:fs'
 import { lstat, readFile, readlink, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { sha256File } from '../fs/hash.js';
-import type { StageInputsRecord } from './stage-keys.js';
+import type { StageInputsRecord } from '../pipeline/stage-keys.js';
 
 /**
  * Per-entry manifests: what a cache entry held when it was committed, so that a damaged entry
