@@ -2,7 +2,25 @@ import { lstatSync, readdirSync, readlinkSync, type BigIntStats } from 'node:fs'
 import { lstat, readFile, readlink, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { sha256File } from '../fs/hash.js';
-import type { StageInputsRecord } from '../pipeline/stage-keys.js';
+
+/**
+ * What one stage's key was computed from, with every file as its own digest: recorded in the
+ * stage's cache entry (its manifest, below) and in output manifests, so `plan --explain`
+ * and `isobuild diff` can name the value or file that changed.
+ */
+export interface StageInputsRecord {
+  /** The isobuild release that computed it. */
+  readonly isobuild: string;
+  /** The stage's `version`. */
+  readonly version: number;
+  readonly parentKey: string | null;
+  readonly sourceDateEpoch: number;
+  /** The stage's values (spec fields and options it reads). */
+  readonly values: unknown;
+  /** Input files by label (relative to the repo folder, else the file's name) → sha256 of hashPath. */
+  readonly files: Readonly<Record<string, string>>;
+  readonly toolVersions: readonly string[];
+}
 
 /**
  * Per-entry manifests: what a cache entry held when it was committed, so that a damaged entry

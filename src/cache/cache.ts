@@ -6,7 +6,7 @@ import { endRecordedGroups } from '../exec/process-group.js';
 import type { Logger } from '../log/logger.js';
 import { isAlive } from './lock.js';
 import { removeTree } from '../fs/fs-tree.js';
-import type { StageInputsRecord } from '../pipeline/stage-keys.js';
+import type { StageInputsRecord } from './cache-integrity.js';
 import type { StageMeta } from '../pipeline/types.js';
 
 /**

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 import { withFileSystemErrors } from '../fs/fs-error.js';
 import { measureTree } from '../fs/measure-tree.js';
-import { exportRoot } from '../pipeline/export.js';
+import { exportRoot } from '../fs/export-root.js';
 import { defaultBuildOptions, makePlan, parseTarget } from '../pipeline/plan.js';
 import { preflight } from '../pipeline/preflight.js';
 import { runPipeline, type StageOutcome } from '../pipeline/run-pipeline.js';

@@ -7,7 +7,7 @@ import type { Logger } from '../log/logger.js';
 import { cacheLayout, type CacheLayout } from '../cache/cache.js';
 import { removeTree } from '../fs/fs-tree.js';
 import { acquireLock } from '../cache/lock.js';
-import { lockPackageCache } from '../pipeline/package-cache.js';
+import { lockPackageCache } from '../cache/package-cache.js';
 import { defaultBuildOptions } from '../pipeline/plan.js';
 import { showPath } from '../spec/document.js';
 import { listRepoFolders } from '../spec/load.js';

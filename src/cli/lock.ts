@@ -5,7 +5,7 @@ import { packageKey, type InstalledPackage } from '../inventory/types.js';
 import { lockPath, makeLock, writeLock, type LockedPackage } from '../lock/lock-file.js';
 import { querySources } from '../lock/use-lock.js';
 import { cacheLayout } from '../cache/cache.js';
-import { withPackageCache } from '../pipeline/package-cache.js';
+import { withPackageCache } from '../cache/package-cache.js';
 import { defaultBuildOptions, makePlan } from '../pipeline/plan.js';
 import { preflight } from '../pipeline/preflight.js';
 import { runPipeline } from '../pipeline/run-pipeline.js';

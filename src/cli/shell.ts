@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 import { checkTools } from '../exec/host-tools.js';
-import { describeWanted, findCommandInRoot, runInRoot } from '../exec/root-shell.js';
+import { describeWanted, findCommandInRoot, runInRoot } from '../hooks/root-shell.js';
 import { quoteWord } from '../exec/shell-quote.js';
 import { writeEvent } from '../log/events.js';
 import { defaultBuildOptions, makePlan, parseTarget, planUpTo } from '../pipeline/plan.js';

@@ -2,7 +2,7 @@ import { lstat, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { MICROVM_FILES } from '../microvm/vm-config.js';
 import { MICROVM_INIT } from '../microvm/layout.js';
-import { exportRoot } from '../pipeline/export.js';
+import { exportRoot } from '../fs/export-root.js';
 import { defaultOutputPath } from '../pipeline/targets.js';
 import { removeTree } from '../fs/fs-tree.js';
 import { BuildError, UsageError } from '../errors.js';

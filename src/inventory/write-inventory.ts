@@ -5,7 +5,7 @@ import { tempSibling } from '../image/files.js';
 import type { OutputDigest } from '../image/output-digest.js';
 import type { Logger } from '../log/logger.js';
 import { cacheLayout } from '../cache/cache.js';
-import { withPackageCache } from '../pipeline/package-cache.js';
+import { withPackageCache } from '../cache/package-cache.js';
 import { removeTree } from '../fs/fs-tree.js';
 import type { PipelineResult } from '../pipeline/run-pipeline.js';
 import type { BuildPlan } from '../pipeline/types.js';

@@ -4,7 +4,7 @@ import { LockError } from '../errors.js';
 import type { InstalledPackage, SourceIndex } from '../inventory/types.js';
 import type { Logger } from '../log/logger.js';
 import { cacheLayout } from '../cache/cache.js';
-import { withPackageCache } from '../pipeline/package-cache.js';
+import { withPackageCache } from '../cache/package-cache.js';
 import { removeTree } from '../fs/fs-tree.js';
 import type { BuildOptions, StageContext } from '../pipeline/types.js';
 import { packageManagerFor } from '../pm/index.js';

@@ -4,7 +4,8 @@ import { firstDifferingStage } from '../inventory/diff.js';
 import type { StageRecord } from '../inventory/manifest.js';
 import { readManifest } from '../cache/cache-integrity.js';
 import { entryKeyOf, lookupEntry, madeByNote, otherMaker, type CacheLayout } from '../cache/cache.js';
-import { linkStages, type LinkedStages, type StageInputsRecord } from './stage-keys.js';
+import { linkStages, type LinkedStages } from './stage-keys.js';
+import type { StageInputsRecord } from '../cache/cache-integrity.js';
 import type { BuildPlan, StageName } from './types.js';
 
 /**

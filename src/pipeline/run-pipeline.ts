@@ -27,7 +27,8 @@ import { explainPlan } from './explain.js';
 import { checkEntry, readManifest } from '../cache/cache-integrity.js';
 import { copyTree, linkTree, removeTree } from '../fs/fs-tree.js';
 import { acquireLock } from '../cache/lock.js';
-import { linkStages, type StageInputsRecord } from './stage-keys.js';
+import { linkStages } from './stage-keys.js';
+import type { StageInputsRecord } from '../cache/cache-integrity.js';
 import type {
   BuildPlan,
   CacheInputs,

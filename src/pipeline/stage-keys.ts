@@ -2,25 +2,7 @@ import { basename, relative } from 'node:path';
 import { VERSION } from '../version.js';
 import { hashPath, sha256 } from '../fs/hash.js';
 import type { BuildPlan, CacheInputs, Stage, StageInputs, StageLink } from './types.js';
-
-/**
- * What one stage's key was computed from, with every file as its own digest: recorded in the
- * stage's cache entry (cache/cache-integrity.ts) and in output manifests, so `plan --explain`
- * and `isobuild diff` can name the value or file that changed.
- */
-export interface StageInputsRecord {
-  /** The isobuild release that computed it. */
-  readonly isobuild: string;
-  /** The stage's `version`. */
-  readonly version: number;
-  readonly parentKey: string | null;
-  readonly sourceDateEpoch: number;
-  /** The stage's values (spec fields and options it reads). */
-  readonly values: unknown;
-  /** Input files by label (relative to the repo folder, else the file's name) → sha256 of hashPath. */
-  readonly files: Readonly<Record<string, string>>;
-  readonly toolVersions: readonly string[];
-}
+import type { StageInputsRecord } from '../cache/cache-integrity.js';
 
 /** The plan's stages with their keys and what each key was computed from, in pipeline order. */
 export interface LinkedStages {

@@ -13,7 +13,7 @@ import { startKernelBesideSetup, type KernelBesideSetup } from '../kernel/kernel
 import { findKernelImage, findKernels, pickKernelVersion } from '../kernel/find-kernel.js';
 import { decompressModules, modulesDirOf, runDepmod } from '../kernel/modules.js';
 import { checkRootAgainstLock } from '../lock/use-lock.js';
-import { withPackageCache } from '../pipeline/package-cache.js';
+import { withPackageCache } from '../cache/package-cache.js';
 import { defineStage, type StageContext } from '../pipeline/types.js';
 import { packageSources } from './package-sources.js';
 import { packageInputsOf, packageManagerOf, pmContextOf, type PackageInputs } from '../pm/pm-context.js';

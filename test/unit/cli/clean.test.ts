@@ -68,7 +68,7 @@ test('clean --packages without a repo drops the shared package cache and the old
 
 test('clean --packages does not pull the package cache from under a build using it', async () => {
   // Another process takes the package cache's lock, as a build's package step does.
-  const lockModule = join(ROOT, 'dist/pipeline/package-cache.js');
+  const lockModule = join(ROOT, 'dist/cache/package-cache.js');
   const holder = spawn(
     'node',
     [

@@ -1,8 +1,8 @@
 import { mkdir, readdir, rename } from 'node:fs/promises';
 import { dirname, join, resolve, basename } from 'node:path';
 import { UsageError } from '../errors.js';
-import { createTreeArchive } from '../fs/tree-archive.js';
-import { copyTree, removeTree } from '../fs/fs-tree.js';
+import { createTreeArchive } from './tree-archive.js';
+import { copyTree, removeTree } from './fs-tree.js';
 
 const TARBALL = /\.(tar|tar\.gz|tgz|tar\.zst|tar\.xz)$/;
 

@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import type { Logger } from '../log/logger.js';
-import { acquireLock, type Lock } from '../cache/lock.js';
+import { acquireLock, type Lock } from './lock.js';
 
 /**
  * Run `fn`, which reads or writes the package cache, while no other build does. Every repo

@@ -1,10 +1,10 @@
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
-import { confinementArgs, confinementFds, procArgs } from '../hooks/sandbox.js';
+import { confinementArgs, confinementFds, procArgs } from './sandbox.js';
 import type { Logger } from '../log/logger.js';
 import { walkInRoot } from '../rootfs/root-path.js';
-import { run, type RunResult } from './run.js';
+import { run, type RunResult } from '../exec/run.js';
 
 /** Mounted fresh in the sandbox, whatever the root holds there. */
 const FRESH: readonly string[] = ['dev', 'proc', 'tmp', 'run'];

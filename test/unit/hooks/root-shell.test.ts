@@ -3,7 +3,7 @@ import { copyFile, lstat, mkdir, readdir, readFile, rm, symlink, writeFile } fro
 import { join } from 'node:path';
 import { dir as tmpDir, type DirectoryResult } from 'tmp-promise';
 import { chooseShellRoot, defaultShellStage } from '../../../src/cli/shell.js';
-import { commandInRoot, runInRoot } from '../../../src/exec/root-shell.js';
+import { commandInRoot, runInRoot } from '../../../src/hooks/root-shell.js';
 import { createLogger } from '../../../src/log/logger.js';
 import { runPipeline } from '../../../src/pipeline/run-pipeline.js';
 import { defineStage, type BuildPlan, type Stage, type StageName } from '../../../src/pipeline/types.js';
