@@ -1,7 +1,7 @@
-// Writes the targets table of docs/cli.md from src/pipeline/targets.ts (run `npm run gen:docs`).
-// test/unit/pipeline/targets.test.ts fails when the checked-in table is stale.
+// Writes the targets table of docs/cli.md from src/stage/targets.ts (run `npm run gen:docs`).
+// test/unit/stage/targets.test.ts fails when the checked-in table is stale.
 import { readFile, writeFile } from 'node:fs/promises';
-import { formatTargetsMarkdown, TARGETS_DOC_BEGIN, TARGETS_DOC_END } from '../dist/pipeline/targets.js';
+import { formatTargetsMarkdown, TARGETS_DOC_BEGIN, TARGETS_DOC_END } from '../dist/stage/targets.js';
 
 const path = new URL('./cli.md', import.meta.url);
 const text = await readFile(path, 'utf8');

@@ -2,7 +2,7 @@ import { lstat, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { posix, relative, resolve } from 'node:path';
 import { BuildError } from '../errors.js';
-import type { StageContext, StageMeta } from '../pipeline/types.js';
+import type { StageContext, StageMeta } from '../stage/types.js';
 import type { ResolvedSpec } from '../spec/types.js';
 import { fixedEnv } from '../minimise/env.js';
 import { hostPath, walkInRoot } from '../rootfs/root-path.js';

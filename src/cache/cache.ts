@@ -7,7 +7,7 @@ import type { Logger } from '../log/logger.js';
 import { isAlive } from './lock.js';
 import { removeTree } from '../fs/fs-tree.js';
 import type { StageInputsRecord } from './cache-integrity.js';
-import type { StageMeta } from '../pipeline/types.js';
+import type { StageMeta } from '../stage/types.js';
 
 /**
  * The stage cache. Each stage's result lives in `stages/<repo>/<stage>-<key>/` with its

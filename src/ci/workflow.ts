@@ -1,5 +1,5 @@
 import { Document } from 'yaml';
-import type { Target } from '../pipeline/types.js';
+import type { Target } from '../stage/types.js';
 import type { ResolvedSpec } from '../spec/types.js';
 
 /**

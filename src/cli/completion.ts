@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
 import { quoteCommand } from '../exec/shell-quote.js';
-import { TARGETS } from '../pipeline/targets.js';
+import { TARGETS } from '../stage/targets.js';
 
 /** Options of a command and of the root program, for completion. */
 function optionsOf(cmd: Command): string[] {

@@ -4,7 +4,7 @@ import { ToolMissingError } from '../errors.js';
 import { writeEvent } from '../log/events.js';
 import { defaultBuildOptions, makePlan, parseTarget } from '../pipeline/plan.js';
 import { toolsForPlan } from '../pipeline/preflight.js';
-import { TARGET_TABLE, TARGETS } from '../pipeline/targets.js';
+import { TARGET_TABLE, TARGETS } from '../stage/targets.js';
 import { listRepoFolders, loadRepo, loadRepoFolder } from '../spec/load.js';
 import { reposDir, type GlobalOptions } from './context.js';
 

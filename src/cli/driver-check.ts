@@ -3,7 +3,7 @@ import { formatDiagnostic, SpecError, type Diagnostic } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { cacheLayout } from '../cache/cache.js';
 import { defaultBuildOptions, makePlan } from '../pipeline/plan.js';
-import type { Target } from '../pipeline/types.js';
+import type { Target } from '../stage/types.js';
 import { findCachedKernel } from '../pipeline/cached-kernel.js';
 import { loadRepoFolder, locateRepo } from '../spec/load.js';
 import type { ResolvedSpec } from '../spec/types.js';

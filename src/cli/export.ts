@@ -10,7 +10,7 @@ import { parseImageRef } from '../oci/image-ref.js';
 import { exportOciImage } from '../oci/write-image.js';
 import { defaultBuildOptions, makePlan, parseTarget, planUpTo } from '../pipeline/plan.js';
 import { preflight } from '../pipeline/preflight.js';
-import { TARGETS } from '../pipeline/targets.js';
+import { TARGETS } from '../stage/targets.js';
 import { runPipeline } from '../pipeline/run-pipeline.js';
 import { loadRepo } from '../spec/load.js';
 import { loggerFor, reposDir, type GlobalOptions } from './context.js';

@@ -9,7 +9,7 @@ import { withPackageCache } from '../cache/package-cache.js';
 import { defaultBuildOptions, makePlan } from '../pipeline/plan.js';
 import { preflight } from '../pipeline/preflight.js';
 import { runPipeline } from '../pipeline/run-pipeline.js';
-import type { Target } from '../pipeline/types.js';
+import type { Target } from '../stage/types.js';
 import { packageManagerFor } from '../pm/index.js';
 import { standalonePmContext } from '../pm/pm-context.js';
 import { loadRepo } from '../spec/load.js';

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { join } from 'node:path';
 import { defaultBuildOptions, describePlan, makePlan, parseTarget } from '../pipeline/plan.js';
-import { describeTargets } from '../pipeline/targets.js';
+import { describeTargets } from '../stage/targets.js';
 import { writeEvent } from '../log/events.js';
 import { showPath } from '../spec/document.js';
 import type { ResolvedSpec } from '../spec/types.js';
@@ -11,7 +11,7 @@ import { lockPath, readLock, staleReason } from '../lock/lock-file.js';
 import { useToolVersionFile } from '../exec/tool-version.js';
 import { cacheLayout } from '../cache/cache.js';
 import { explainPlan, formatExplanation, type StageExplanation } from '../pipeline/explain.js';
-import type { BuildPlan } from '../pipeline/types.js';
+import type { BuildPlan } from '../stage/types.js';
 import { cacheRoot, loggerFor, reposDir, type GlobalOptions } from './context.js';
 import { loadRepoCheckingDrivers, runsDriversStage } from './driver-check.js';
 

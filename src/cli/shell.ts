@@ -9,8 +9,8 @@ import { defaultBuildOptions, makePlan, parseTarget, planUpTo } from '../pipelin
 import { preflight } from '../pipeline/preflight.js';
 import { cacheLayout, lookupEntry } from '../cache/cache.js';
 import { runPipeline, type PipelineResult } from '../pipeline/run-pipeline.js';
-import { TARGETS } from '../pipeline/targets.js';
-import type { BuildPlan } from '../pipeline/types.js';
+import { TARGETS } from '../stage/targets.js';
+import type { BuildPlan } from '../stage/types.js';
 import { loadRepo } from '../spec/load.js';
 import { consoleWriter, loggerFor, nextCommand, reposDir, type GlobalOptions } from './context.js';
 

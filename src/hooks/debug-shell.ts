@@ -4,7 +4,7 @@ import { UsageError } from '../errors.js';
 import { run } from '../exec/run.js';
 import { quoteAlways } from '../exec/shell-quote.js';
 import type { Logger } from '../log/logger.js';
-import type { StageFailure } from '../pipeline/types.js';
+import type { StageFailure } from '../stage/types.js';
 import { describeHook, HOOK_HELPERS, makeHookEnv } from './hook-env.js';
 import { hooksNetwork, type HookInputs } from './run-hook.js';
 import { confinementFds, hostSandboxArgs } from './sandbox.js';

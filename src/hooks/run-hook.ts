@@ -3,7 +3,7 @@ import { basename, dirname, join } from 'node:path';
 import { CommandError } from '../errors.js';
 import type { ToolNeed } from '../exec/host-tools.js';
 import { indent, tail } from '../exec/run.js';
-import type { StageContext } from '../pipeline/types.js';
+import type { StageContext } from '../stage/types.js';
 import type { Flavour, ResolvedSpec } from '../spec/types.js';
 import { HOOK_PRELUDE, describeHook, makeHookEnv, type HookKind } from './hook-env.js';
 import { confinementFds, hostSandboxArgs } from './sandbox.js';

@@ -1,4 +1,4 @@
-import type { StageMeta } from '../pipeline/types.js';
+import type { StageMeta } from '../stage/types.js';
 import type { ResolvedSpec } from '../spec/types.js';
 
 import { bootProfile } from './profile.js';

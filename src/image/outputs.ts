@@ -3,13 +3,13 @@ import { dirname, join, resolve } from 'node:path';
 import { MICROVM_FILES } from '../microvm/vm-config.js';
 import { MICROVM_INIT } from '../microvm/layout.js';
 import { exportRoot } from '../fs/export-root.js';
-import { defaultOutputPath } from '../pipeline/targets.js';
+import { defaultOutputPath } from '../stage/targets.js';
 import { removeTree } from '../fs/fs-tree.js';
 import { BuildError, UsageError } from '../errors.js';
 import { withFileSystemErrors } from '../fs/fs-error.js';
 import { measureTree } from '../fs/measure-tree.js';
 import { silentLogger, type Logger } from '../log/logger.js';
-import { OUTPUT_FORMATS, type BuildPlan, type OutputFormat, type StageName } from '../pipeline/types.js';
+import { OUTPUT_FORMATS, type BuildPlan, type OutputFormat, type StageName } from '../stage/types.js';
 import { ARTIFACTS } from './artifacts.js';
 import { copyInto, tempSibling } from './files.js';
 import { sha256File } from '../fs/hash.js';
@@ -23,7 +23,7 @@ export const INITRD_FILES = {
 
 /**
  * One writer per output format (linuxkit's outFuns): which stage's artifacts it needs, and how
- * it puts them at the destination (the default destination is the target's, pipeline/targets.ts). Writers build under a temp name beside the destination and
+ * it puts them at the destination (the default destination is the target's, stage/targets.ts). Writers build under a temp name beside the destination and
  * rename, so a failed build never leaves a partial output.
  */
 export interface OutputWriter {

@@ -6,7 +6,7 @@ import type { CacheEntry } from '../cache/cache.js';
 import { recordedDigest, recordedEntries } from '../cache/cache-integrity.js';
 import { sha256File } from '../fs/hash.js';
 import type { StageOutcome } from '../pipeline/run-pipeline.js';
-import type { BuildPlan, StageName } from '../pipeline/types.js';
+import type { BuildPlan, StageName } from '../stage/types.js';
 import type { PackageManager, PmContext } from '../pm/types.js';
 import { VERSION } from '../version.js';
 import { readDistro, type Distro } from './os-release.js';

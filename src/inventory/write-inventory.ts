@@ -8,7 +8,7 @@ import { cacheLayout } from '../cache/cache.js';
 import { withPackageCache } from '../cache/package-cache.js';
 import { removeTree } from '../fs/fs-tree.js';
 import type { PipelineResult } from '../pipeline/run-pipeline.js';
-import type { BuildPlan } from '../pipeline/types.js';
+import type { BuildPlan } from '../stage/types.js';
 import { packageManagerFor } from '../pm/index.js';
 import { standalonePmContext } from '../pm/pm-context.js';
 import { makeManifest, type Manifest, type ManifestInputs } from './manifest.js';

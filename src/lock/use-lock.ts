@@ -6,7 +6,7 @@ import type { Logger } from '../log/logger.js';
 import { cacheLayout } from '../cache/cache.js';
 import { withPackageCache } from '../cache/package-cache.js';
 import { removeTree } from '../fs/fs-tree.js';
-import type { BuildOptions, StageContext } from '../pipeline/types.js';
+import type { BuildOptions, StageContext } from '../stage/types.js';
 import { packageManagerFor } from '../pm/index.js';
 import { packageManagerOf, pmContextOf, standalonePmContext, type PackageInputs } from '../pm/pm-context.js';
 import type { ResolvedSpec } from '../spec/types.js';

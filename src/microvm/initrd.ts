@@ -5,7 +5,7 @@ import { closeOverDependencies, planDrivers } from '../drivers/resolve.js';
 import { compressFile } from '../image/compress.js';
 import { makeCpio } from '../image/cpio.js';
 import { moveFile } from '../image/files.js';
-import type { DiskFormat, StageContext } from '../pipeline/types.js';
+import type { DiskFormat, StageContext } from '../stage/types.js';
 import type { Compression } from '../spec/types.js';
 import { HOST_BUSYBOX } from '../exec/host-tools.js';
 import { assertShellWord, renderTemplate } from '../tether/render.js';

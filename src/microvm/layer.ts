@@ -1,6 +1,6 @@
 import { chmod } from 'node:fs/promises';
 import { BuildError } from '../errors.js';
-import type { StageContext } from '../pipeline/types.js';
+import type { StageContext } from '../stage/types.js';
 import { installInitLayer } from '../tether/init-layer.js';
 import { INIT_BUSYBOX } from '../tether/layout.js';
 import { quoteAlways } from '../exec/shell-quote.js';

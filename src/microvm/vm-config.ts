@@ -1,4 +1,4 @@
-import type { DiskFormat } from '../pipeline/types.js';
+import type { DiskFormat } from '../stage/types.js';
 import type { ResolvedSpec } from '../spec/types.js';
 import { FIRECRACKER_BOOT_ARGS, MICROVM_INIT } from './layout.js';
 

@@ -2,7 +2,7 @@ import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BuildError } from '../errors.js';
 import { tail } from '../exec/run.js';
-import type { StageContext } from '../pipeline/types.js';
+import type { StageContext } from '../stage/types.js';
 import type { ResolvedSpec } from '../spec/types.js';
 import { KeepSet } from './closure.js';
 import { copyKept } from './copier.js';

@@ -6,7 +6,7 @@ import { readManifest } from '../cache/cache-integrity.js';
 import { entryKeyOf, lookupEntry, madeByNote, otherMaker, type CacheLayout } from '../cache/cache.js';
 import { linkStages, type LinkedStages } from './stage-keys.js';
 import type { StageInputsRecord } from '../cache/cache-integrity.js';
-import type { BuildPlan, StageName } from './types.js';
+import type { BuildPlan, StageName } from '../stage/types.js';
 
 /**
  * `isobuild plan --explain`: for each stage, its key and whether the cache has it; for one it

@@ -1,8 +1,14 @@
 import { UsageError } from '../errors.js';
 import type { ResolvedSpec } from '../spec/types.js';
 import { PIPELINE } from './stages.js';
-import { defaultOutputPath, TARGET_TABLE, targetPlanFields } from './targets.js';
-import { TARGETS, type BuildOptions, type BuildPlan, type OutputFormat, type Target } from './types.js';
+import { defaultOutputPath, TARGET_TABLE, targetPlanFields } from '../stage/targets.js';
+import {
+  TARGETS,
+  type BuildOptions,
+  type BuildPlan,
+  type OutputFormat,
+  type Target,
+} from '../stage/types.js';
 
 export function parseTarget(value: string): Target {
   if ((TARGETS as readonly string[]).includes(value)) return value as Target;

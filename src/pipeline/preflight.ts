@@ -1,6 +1,6 @@
 import { checkTools, type ToolNeed } from '../exec/host-tools.js';
 import { packageManagerFor } from '../pm/index.js';
-import type { BuildPlan } from './types.js';
+import type { BuildPlan } from '../stage/types.js';
 
 /** Every host tool the plan will run, with why: checked before any work starts. */
 export function toolsForPlan(plan: BuildPlan): ToolNeed[] {

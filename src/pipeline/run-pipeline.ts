@@ -40,7 +40,7 @@ import type {
   StageLink,
   StageMeta,
   StageName,
-} from './types.js';
+} from '../stage/types.js';
 
 export interface StageOutcome {
   stage: StageName;

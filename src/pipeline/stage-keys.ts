@@ -1,7 +1,7 @@
 import { basename, relative } from 'node:path';
 import { VERSION } from '../version.js';
 import { hashPath, sha256 } from '../fs/hash.js';
-import type { BuildPlan, CacheInputs, Stage, StageInputs, StageLink } from './types.js';
+import type { BuildPlan, CacheInputs, Stage, StageInputs, StageLink } from '../stage/types.js';
 import type { StageInputsRecord } from '../cache/cache-integrity.js';
 
 /** The plan's stages with their keys and what each key was computed from, in pipeline order. */

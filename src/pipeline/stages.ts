@@ -6,7 +6,7 @@ import { tetherStage } from '../stages/tether.js';
 import { diskStage } from '../stages/disk.js';
 import { initrdStage } from '../stages/initrd.js';
 import { isoStage } from '../stages/iso.js';
-import type { Stage } from './types.js';
+import type { Stage } from '../stage/types.js';
 
 /**
  * The whole build, in order. Each stage returns early from `applies` when the plan does not

@@ -1,7 +1,7 @@
 import { run } from '../exec/run.js';
 import type { PackageLock } from '../lock/lock-file.js';
 import type { Logger } from '../log/logger.js';
-import type { StageContext } from '../pipeline/types.js';
+import type { StageContext } from '../stage/types.js';
 import type { ResolvedSpec } from '../spec/types.js';
 import { packageManagerFor } from './index.js';
 import { COMMON_PM_SPEC_FIELDS, type PackageManager, type PmContext, type PmSpec } from './types.js';

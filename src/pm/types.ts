@@ -4,7 +4,7 @@ import type { PackageLock } from '../lock/lock-file.js';
 import type { RunOptions, RunResult } from '../exec/run.js';
 import type { KernelFile } from '../kernel/extract-kernel.js';
 import type { Logger } from '../log/logger.js';
-import type { StageSources } from '../pipeline/types.js';
+import type { StageSources } from '../stage/types.js';
 import type { PackageManagerName, ResolvedSpec } from '../spec/types.js';
 
 /** The spec fields every package manager reads. */

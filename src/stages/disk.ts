@@ -11,7 +11,7 @@ import { readToolVersion } from '../exec/tool-version.js';
 import { extractVmlinux } from '../kernel/vmlinux.js';
 import { makeMicrovmInitrd } from '../microvm/initrd.js';
 import { MICROVM_FILES, makeVmConfig } from '../microvm/vm-config.js';
-import { defineStage, type DiskFormat, type StageContext } from '../pipeline/types.js';
+import { defineStage, type DiskFormat, type StageContext } from '../stage/types.js';
 import type { CompressionChoice } from '../spec/types.js';
 import type { VmConfigSpec } from '../microvm/vm-config.js';
 

@@ -6,7 +6,7 @@ import { pruneModules } from '../drivers/prune.js';
 import { closeOverDependencies, planDrivers, type DriverRequest } from '../drivers/resolve.js';
 import { BuildError } from '../errors.js';
 import { microvmDrivers } from '../microvm/initrd.js';
-import { defineStage, type BuildPlan, type StageContext } from '../pipeline/types.js';
+import { defineStage, type BuildPlan, type StageContext } from '../stage/types.js';
 import type { ResolvedSpec } from '../spec/types.js';
 
 interface DriversInputs {

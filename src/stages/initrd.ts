@@ -17,7 +17,7 @@ import { formatBytes } from '../fs/disk-space.js';
 import { clampTimes, copyInto, moveFile } from '../image/files.js';
 import { readToolVersion } from '../exec/tool-version.js';
 import { readKernelConfig } from '../kernel/kernel-config.js';
-import { defineStage, type StageContext } from '../pipeline/types.js';
+import { defineStage, type StageContext } from '../stage/types.js';
 import type { CompressionChoice, ResolvedSpec } from '../spec/types.js';
 
 /** The artifacts this stage leaves for the iso stage and the kernel+initrd output. */

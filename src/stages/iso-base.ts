@@ -14,7 +14,7 @@ import { findKernelImage, findKernels, pickKernelVersion } from '../kernel/find-
 import { decompressModules, modulesDirOf, runDepmod } from '../kernel/modules.js';
 import { checkRootAgainstLock } from '../lock/use-lock.js';
 import { withPackageCache } from '../cache/package-cache.js';
-import { defineStage, type StageContext } from '../pipeline/types.js';
+import { defineStage, type StageContext } from '../stage/types.js';
 import { packageSources } from './package-sources.js';
 import { packageInputsOf, packageManagerOf, pmContextOf, type PackageInputs } from '../pm/pm-context.js';
 import { packageManagerFor } from '../pm/index.js';

@@ -13,7 +13,7 @@ import { writePvdPublisher, xorrisoArgs, xorrisoEpoch, type IsoLayout } from '..
 import { readToolVersion } from '../exec/tool-version.js';
 import { bootProfile, imageVersion } from '../image/profile.js';
 import { volumeIdentity } from '../image/volume.js';
-import { defineStage, type BuildPlan, type StageContext } from '../pipeline/types.js';
+import { defineStage, type BuildPlan, type StageContext } from '../stage/types.js';
 import type { BootProfileName } from '../spec/types.js';
 import type { VolumeIdentity } from '../image/volume.js';
 import { VERSION } from '../version.js';

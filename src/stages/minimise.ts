@@ -6,7 +6,7 @@ import {
   type AppInputs,
 } from '../app/layer.js';
 import type { ToolNeed } from '../exec/host-tools.js';
-import { defineStage, type BuildPlan } from '../pipeline/types.js';
+import { defineStage, type BuildPlan } from '../stage/types.js';
 import type { ResolvedSpec } from '../spec/types.js';
 import { minimiseRoot } from '../minimise/minimise-root.js';
 import { describeTrace } from '../minimise/tracer.js';

@@ -1,4 +1,4 @@
-import type { StageSources } from '../pipeline/types.js';
+import type { StageSources } from '../stage/types.js';
 import { packageManagerOf, type PackageInputs } from '../pm/pm-context.js';
 
 /** The sources of a stage that runs the package manager: the adapter's, plus the stage's own files. */

@@ -2,7 +2,7 @@ import type { ToolNeed } from '../exec/host-tools.js';
 import { hookInputsOf, hookTools, runHook, type HookInputs } from '../hooks/run-hook.js';
 import { checkRootAgainstLock } from '../lock/use-lock.js';
 import { withPackageCache } from '../cache/package-cache.js';
-import { defineStage, type StageContext } from '../pipeline/types.js';
+import { defineStage, type StageContext } from '../stage/types.js';
 import { packageInputsOf, packageManagerOf, pmContextOf, type PackageInputs } from '../pm/pm-context.js';
 import type { Flavour } from '../spec/types.js';
 import { packageSources } from './package-sources.js';

@@ -1,7 +1,7 @@
 import { bootProfile } from '../image/profile.js';
 import { appInputsOf, appSourceFiles, writeAppLayer, type AppInputs } from '../app/layer.js';
 import { writeMicrovmLayer } from '../microvm/layer.js';
-import { defineStage, type BuildPlan, type StageContext } from '../pipeline/types.js';
+import { defineStage, type BuildPlan, type StageContext } from '../stage/types.js';
 import {
   installRepoInit,
   installTether,

@@ -6,7 +6,7 @@ import { join, posix } from 'node:path';
 import { BuildError } from '../errors.js';
 import { tail } from '../exec/run.js';
 import { bootProfile } from '../image/profile.js';
-import type { StageContext } from '../pipeline/types.js';
+import type { StageContext } from '../stage/types.js';
 import type { BootProfileName } from '../spec/types.js';
 import { HOST_BUSYBOX } from '../exec/host-tools.js';
 import { copyIntoRoot, linkInRoot, writeRootFile } from '../rootfs/write-in-root.js';

@@ -1,5 +1,5 @@
 import { BuildError } from '../errors.js';
-import type { BuildPlan } from '../pipeline/types.js';
+import type { BuildPlan } from '../stage/types.js';
 import { findCommandInRoot, findInRoot } from '../rootfs/root-path.js';
 import { INIT_LAYER_DIR, INIT_SCRIPT_PATH, TETHER_SOURCE_DIR } from './layout.js';
 

@@ -7,7 +7,7 @@ import { initrdStage } from '../../src/stages/initrd.js';
 import { makeStageContext, makeTinyTrees, tinySpec } from '../integration/boot-fixtures.js';
 import { CLI, processesWith, waitFor } from './fake-build.js';
 import { runStageWith } from '../helpers/stage-context.js';
-import { targetPlanFields } from '../../src/pipeline/targets.js';
+import { targetPlanFields } from '../../src/stage/targets.js';
 
 // Fault rows "isobuild killed during `isobuild run`" and "qemu killed during run": the real
 // `isobuild run` booting the tiny kernel+initrd of the boot tests (about 2 s under TCG), with a

@@ -2,12 +2,12 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { run } from '../../src/exec/run.js';
 import type { Logger } from '../../src/log/logger.js';
-import type { BuildPlan, StageContext, StageMeta, StageName, Target } from '../../src/pipeline/types.js';
+import type { BuildPlan, StageContext, StageMeta, StageName, Target } from '../../src/stage/types.js';
 import { hookInputsOf, type HookInputs } from '../../src/hooks/run-hook.js';
 import { keyInputsOf } from '../../src/pipeline/stage-keys.js';
-import type { CacheInputs, Stage } from '../../src/pipeline/types.js';
+import type { CacheInputs, Stage } from '../../src/stage/types.js';
 import type { ResolvedSpec } from '../../src/spec/types.js';
-import { targetPlanFields } from '../../src/pipeline/targets.js';
+import { targetPlanFields } from '../../src/stage/targets.js';
 
 /** A logger that remembers what it was told, for asserting warnings and sizes. */
 export function recordingLogger(): Logger & { lines: { level: string; msg: string }[] } {

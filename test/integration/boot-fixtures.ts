@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { debianDeb, makeOnce, testCacheRoot } from '../helpers/test-cache.js';
 import { run } from '../../src/exec/run.js';
 import { silentLogger } from '../../src/log/logger.js';
-import type { BuildPlan, StageMeta, StageName } from '../../src/pipeline/types.js';
+import type { BuildPlan, StageMeta, StageName } from '../../src/stage/types.js';
 import type { ResolvedSpec } from '../../src/spec/types.js';
 import { driversStage } from '../../src/stages/drivers.js';
 import { initrdStage } from '../../src/stages/initrd.js';
@@ -21,7 +21,7 @@ import {
   runStageWith,
   type TestStageContext,
 } from '../helpers/stage-context.js';
-import { targetPlanFields } from '../../src/pipeline/targets.js';
+import { targetPlanFields } from '../../src/stage/targets.js';
 
 /** A real build's default when SOURCE_DATE_EPOCH is unset: the edge case tools get wrong. */
 export const SDE = 0;

@@ -10,7 +10,7 @@ import { initrdStage } from '../../src/stages/initrd.js';
 import { checkCliBuilt, runCli } from '../unit/cli/run-cli.js';
 import { makeStageContext, makeTinyTrees, tinySpec } from './boot-fixtures.js';
 import { runStageWith } from '../helpers/stage-context.js';
-import { targetPlanFields } from '../../src/pipeline/targets.js';
+import { targetPlanFields } from '../../src/stage/targets.js';
 
 /**
  * `isobuild run` end to end, with the tiny init standing in for the bootstrap init: the initrd

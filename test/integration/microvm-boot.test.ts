@@ -7,12 +7,12 @@ import { writeOutputs } from '../../src/image/outputs.js';
 import { bootVm, resolveBootTarget, type VmOptions } from '../../src/image/qemu.js';
 import { runInVm } from '../../src/image/run-vm.js';
 import { writeMicrovmLayer } from '../../src/microvm/layer.js';
-import type { DiskFormat } from '../../src/pipeline/types.js';
+import type { DiskFormat } from '../../src/stage/types.js';
 import { copyTree } from '../../src/fs/fs-tree.js';
 import { diskStage } from '../../src/stages/disk.js';
 import { cloudKernel, makeStageContext, tinySpec, type CloudKernel } from './boot-fixtures.js';
 import { runStageWith, type TestStageContext } from '../helpers/stage-context.js';
-import { targetPlanFields } from '../../src/pipeline/targets.js';
+import { targetPlanFields } from '../../src/stage/targets.js';
 
 /**
  * The microVM outputs end to end on a root we did not tune for (busybox only) and Debian's

@@ -6,7 +6,7 @@ import { throwIfCancelled } from '../../exec/cancel.js';
 import { toFileSystemError } from '../../fs/fs-error.js';
 import type { Logger } from '../../log/logger.js';
 import { removeTree } from '../../fs/fs-tree.js';
-import type { EntryFiles, RemoteStageCache, StageLink, StageMeta } from '../../pipeline/types.js';
+import type { EntryFiles, RemoteStageCache, StageLink, StageMeta } from '../../stage/types.js';
 import { RegistryClient } from '../../registry/client.js';
 import { DigestMismatchError, RegistryError } from '../../registry/errors.js';
 import type { Descriptor } from '../../registry/oci.js';

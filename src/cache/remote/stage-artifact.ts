@@ -5,7 +5,7 @@ import { RefusedEntryError } from '../../errors.js';
 import { createTreeArchive, extractTreeArchive } from '../../fs/tree-archive.js';
 import type { RegistryClient } from '../../registry/client.js';
 import { OCI_MANIFEST, TITLE_ANNOTATION, type Descriptor, type OciManifest } from '../../registry/oci.js';
-import type { EntryFiles, StageLink, StageMeta } from '../../pipeline/types.js';
+import type { EntryFiles, StageLink, StageMeta } from '../../stage/types.js';
 import { VERSION } from '../../version.js';
 import { sha256File } from '../../fs/hash.js';
 import { MODE_ANNOTATION, STAGE_MEDIA_TYPES } from './media-types.js';

@@ -1,7 +1,7 @@
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { STAGE_NAMES } from '../../../src/pipeline/types.js';
+import { STAGE_NAMES } from '../../../src/stage/types.js';
 import { makeRepo, specJson } from '../spec/repo-fixture.js';
 import { checkCliBuilt, ROOT, runCli } from './run-cli.js';
 import { parseEvents } from '../../helpers/json-events.js';
@@ -20,7 +20,7 @@ test('isobuild plan debian-12: the resolved spec, then the stages in pipeline or
   expect(out).toMatch(/^kernel +linux-image-cloud-amd64 \(package\)$/m);
   expect(out).toMatch(/^apt sources +the host's apt configuration$/m);
   expect(out).toMatch(/^target bootstrap \(flavour bootstrap\), outputs: iso$/m);
-  // Where the output goes by default: the targets table's path (src/pipeline/targets.ts).
+  // Where the output goes by default: the targets table's path (src/stage/targets.ts).
   expect(out).toMatch(/^ {2}iso → bin\/bootstrap-debian-12\.iso$/m);
   const stages = [...out.matchAll(/^\d+\. (\S+)$/gm)].map((m) => m[1]);
   expect(stages).toEqual(expect.arrayContaining(['iso-base', 'staging', 'initrd', 'iso']));

@@ -6,7 +6,7 @@ import { chooseShellRoot, defaultShellStage } from '../../../src/cli/shell.js';
 import { commandInRoot, runInRoot } from '../../../src/hooks/root-shell.js';
 import { createLogger } from '../../../src/log/logger.js';
 import { runPipeline } from '../../../src/pipeline/run-pipeline.js';
-import { defineStage, type BuildPlan, type Stage, type StageName } from '../../../src/pipeline/types.js';
+import { defineStage, type BuildPlan, type Stage, type StageName } from '../../../src/stage/types.js';
 import { planOfStages } from '../../helpers/stage-context.js';
 
 // `isobuild shell` on a root made by the real pipeline and cache from small fake stages (no

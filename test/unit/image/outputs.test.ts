@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BuildError, UsageError } from '../../../src/errors.js';
 import { checkOutputFormats, OUTPUT_WRITERS, writeOutputs } from '../../../src/image/outputs.js';
-import type { BuildPlan } from '../../../src/pipeline/types.js';
+import type { BuildPlan } from '../../../src/stage/types.js';
 
 describe('output writers', () => {
   let dir: string;

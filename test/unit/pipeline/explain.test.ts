@@ -5,7 +5,7 @@ import { silentLogger, type Logger } from '../../../src/log/logger.js';
 import { cacheLayout, entryDir } from '../../../src/cache/cache.js';
 import { describeValueChange, explainPlan, formatExplanation } from '../../../src/pipeline/explain.js';
 import { runPipeline } from '../../../src/pipeline/run-pipeline.js';
-import { defineStage, type BuildPlan, type Stage, type StageName } from '../../../src/pipeline/types.js';
+import { defineStage, type BuildPlan, type Stage, type StageName } from '../../../src/stage/types.js';
 import { planOfStages } from '../../helpers/stage-context.js';
 
 // Real builds of small stages of the test's own (real files, real cache), then plan --explain's

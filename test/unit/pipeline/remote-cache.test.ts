@@ -14,7 +14,7 @@ import {
   StageLink,
   StageMeta,
   StageName,
-} from '../../../src/pipeline/types.js';
+} from '../../../src/stage/types.js';
 import { planOfStages } from '../../helpers/stage-context.js';
 
 // How the pipeline uses a remote cache, with a stand-in remote kept in a folder (the registry

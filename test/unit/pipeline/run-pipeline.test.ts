@@ -8,7 +8,7 @@ import { run } from '../../../src/exec/run.js';
 import { silentLogger } from '../../../src/log/logger.js';
 import { acquireLock } from '../../../src/cache/lock.js';
 import { runPipeline } from '../../../src/pipeline/run-pipeline.js';
-import { defineStage, type BuildPlan, type Stage, type StageName } from '../../../src/pipeline/types.js';
+import { defineStage, type BuildPlan, type Stage, type StageName } from '../../../src/stage/types.js';
 import { planOfStages } from '../../helpers/stage-context.js';
 
 // The runner is exercised with small stages of its own (real files, real cache, real locks);

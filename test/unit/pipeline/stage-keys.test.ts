@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { formatDiagnostic } from '../../../src/errors.js';
 import { makePlan } from '../../../src/pipeline/plan.js';
 import { linkStages } from '../../../src/pipeline/stage-keys.js';
-import type { StageName, Target } from '../../../src/pipeline/types.js';
+import type { StageName, Target } from '../../../src/stage/types.js';
 import { loadRepoFolder } from '../../../src/spec/load.js';
 import { FIXTURE_REPO } from '../../helpers/rpm-repo/fixture-repo.js';
 

@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { dir as tmpDir, type DirectoryResult } from 'tmp-promise';
-import type { BuildPlan } from '../../../src/pipeline/types.js';
+import type { BuildPlan } from '../../../src/stage/types.js';
 import type { ResolvedSpec } from '../../../src/spec/types.js';
 import { isoBaseStage } from '../../../src/stages/iso-base.js';
 import { stagingStage } from '../../../src/stages/staging.js';

@@ -1,4 +1,4 @@
-import type { BuildPlan, Target } from '../../../src/pipeline/types.js';
+import type { BuildPlan, Target } from '../../../src/stage/types.js';
 import { makePlan } from '../../../src/pipeline/plan.js';
 import { minimiseStage, smallBootstrap } from '../../../src/stages/minimise.js';
 import { makeSpec, stageCacheInputs, toolsOf } from '../../helpers/stage-context.js';

@@ -215,12 +215,12 @@ export function describeTargets(outputDir = 'bin'): string {
 
 /** The generated table sits between these lines of docs/cli.md (docs/gen-targets.mjs writes it). */
 export const TARGETS_DOC_BEGIN =
-  '<!-- targets table: generated from src/pipeline/targets.ts by npm run gen:docs -->';
+  '<!-- targets table: generated from src/stage/targets.ts by npm run gen:docs -->';
 export const TARGETS_DOC_END = '<!-- end of targets table -->';
 
 /**
  * The docs' targets table (docs/cli.md, between the targets markers): generated from the table
- * so the docs cannot drift from it (test/unit/pipeline/targets.test.ts compares them).
+ * so the docs cannot drift from it (test/unit/stage/targets.test.ts compares them).
  */
 export function formatTargetsMarkdown(outputDir = 'bin'): string {
   const rows = TARGETS.map((t) => {

@@ -13,8 +13,8 @@ import {
   TARGETS_DOC_BEGIN,
   TARGETS_DOC_END,
   type Target,
-} from '../../../src/pipeline/targets.js';
-import { STAGE_NAMES, TARGETS as TYPES_TARGETS } from '../../../src/pipeline/types.js';
+} from '../../../src/stage/targets.js';
+import { STAGE_NAMES, TARGETS as TYPES_TARGETS } from '../../../src/stage/types.js';
 import { makeSpec } from '../../helpers/stage-context.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
