@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { InternalError } from '../errors.js';
 import type { Flavour } from '../spec/types.js';
-import type { BuildPlan, InitrdRoot, MicrovmPlan, OutputFormat, StageName } from './types.js';
+import type { InitrdRoot, MicrovmPlan, OutputFormat, StageName } from './names.js';
 
 /** One output a target writes, and where it goes when the user names no destination. */
 export interface TargetOutput {
@@ -176,10 +176,18 @@ export const TARGET_TABLE: Readonly<Record<Target, TargetDefinition>> = ENTRIES;
 /** The target names, in table order. */
 export const TARGETS = Object.keys(TARGET_TABLE) as readonly Target[];
 
+/** The fields of a BuildPlan (types.ts) that its target decides. */
+export interface TargetPlanFields {
+  readonly target: Target;
+  readonly flavour: Flavour;
+  readonly app: boolean;
+  readonly microvm?: MicrovmPlan;
+  readonly initrdRoot: InitrdRoot;
+  readonly outputs: readonly OutputFormat[];
+}
+
 /** The plan's fields that the target decides, from its entry: what makePlan (and a test's plan) spreads. */
-export function targetPlanFields(
-  target: Target,
-): Pick<BuildPlan, 'target' | 'flavour' | 'app' | 'microvm' | 'initrdRoot' | 'outputs'> {
+export function targetPlanFields(target: Target): TargetPlanFields {
   const meaning = TARGET_TABLE[target];
   return {
     target,
@@ -198,8 +206,15 @@ export function outputPathFor(target: Target, format: OutputFormat, repo: string
   return join(outputDir, output.path.replaceAll(REPO, repo));
 }
 
-/** Where the plan writes `format` when the user names no destination. */
-export function defaultOutputPath(plan: BuildPlan, format: OutputFormat): string {
+/** Where the plan writes `format` when the user names no destination (a BuildPlan is one). */
+export function defaultOutputPath(
+  plan: {
+    readonly target: Target;
+    readonly spec: { readonly name: string };
+    readonly options: { readonly outputDir: string };
+  },
+  format: OutputFormat,
+): string {
   return outputPathFor(plan.target, format, plan.spec.name, plan.options.outputDir);
 }
 

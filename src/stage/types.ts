@@ -4,38 +4,24 @@ import type { Logger } from '../log/logger.js';
 import type { PackageLock } from '../lock/lock-file.js';
 import type { Flavour, ResolvedSpec } from '../spec/types.js';
 import type { Target } from './targets.js';
+import type { InitrdRoot, MicrovmPlan, OutputFormat, StageName } from './names.js';
 
-/** The build's stages, in pipeline order (VIC's iso-base → staging → bootstrap/appliance). */
-export const STAGE_NAMES = [
-  'iso-base',
-  'staging',
-  'drivers',
-  'minimise',
-  'tether',
-  'disk',
-  'initrd',
-  'iso',
-] as const;
-export type StageName = (typeof STAGE_NAMES)[number];
+/** The plan's names (names.ts), re-exported so that stages import the whole contract from one place. */
+export {
+  STAGE_NAMES,
+  OUTPUT_FORMATS,
+  type StageName,
+  type OutputFormat,
+  type DiskFormat,
+  type MicrovmPlan,
+  type InitrdRoot,
+} from './names.js';
 
 /**
  * What `isobuild build --target` accepts, and what each target means (last stage, flavour, outputs
  * and their paths): one entry each in targets.ts, whose keys are the names.
  */
 export { TARGETS, type Target } from './targets.js';
-
-/** Output formats, each written by one writer in src/image/outputs.ts (linuxkit's outFuns). */
-export const OUTPUT_FORMATS = [
-  'iso',
-  'kernel+initrd',
-  'rootfs',
-  'rootfs.tar',
-  'rootfs.ext4',
-  'rootfs.squashfs',
-  'vmlinux',
-  'firecracker',
-] as const;
-export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
 export interface BuildOptions {
   /** Cache root: .isobuild/ or ISOBUILD_CACHE. */
@@ -75,26 +61,6 @@ export interface BuildOptions {
   /** `build --locked`: the repo's isobuild.lock, whose versions the package stages install. */
   locked?: PackageLock;
 }
-
-/** The root file system a microVM boots from: ext4 read-write, or squashfs read-only under a tmpfs overlay. */
-export type DiskFormat = 'ext4' | 'squashfs';
-
-/**
- * A root that boots from a disk (Firecracker, qemu -M microvm) instead of from the initrd: the
- * tether stage writes the microVM init, the disk stage the images (docs/microvm.md).
- */
-export interface MicrovmPlan {
-  /** The root image the disk stage makes; none for the kernel alone. */
-  readonly disk?: DiskFormat;
-}
-
-/**
- * What the initrd's root is. `small`: only what the init layer, init.sh and the tether use,
- * when the spec keeps `bootstrap_initrd: small` (the default) and does not boot the distro's own
- * init; `full`: the whole root (appliances boot it with systemd; the app target minimises it its
- * own way); `none`: the target makes no initrd root (staging roots; microVM roots boot from a disk).
- */
-export type InitrdRoot = 'small' | 'full' | 'none';
 
 /** A spec compiled for a target; the target's fields come from its entry in targets.ts. */
 export interface BuildPlan {

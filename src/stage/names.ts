@@ -1,0 +1,50 @@
+/**
+ * The names a plan is made of (stages, output formats, initrd roots): a leaf, so that the targets
+ * table and the stage contract (types.ts) both build on it without importing each other.
+ */
+
+/** The build's stages, in pipeline order (VIC's iso-base → staging → bootstrap/appliance). */
+export const STAGE_NAMES = [
+  'iso-base',
+  'staging',
+  'drivers',
+  'minimise',
+  'tether',
+  'disk',
+  'initrd',
+  'iso',
+] as const;
+export type StageName = (typeof STAGE_NAMES)[number];
+
+/** Output formats, each written by one writer in src/image/outputs.ts (linuxkit's outFuns). */
+export const OUTPUT_FORMATS = [
+  'iso',
+  'kernel+initrd',
+  'rootfs',
+  'rootfs.tar',
+  'rootfs.ext4',
+  'rootfs.squashfs',
+  'vmlinux',
+  'firecracker',
+] as const;
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+
+/** The root file system a microVM boots from: ext4 read-write, or squashfs read-only under a tmpfs overlay. */
+export type DiskFormat = 'ext4' | 'squashfs';
+
+/**
+ * A root that boots from a disk (Firecracker, qemu -M microvm) instead of from the initrd: the
+ * tether stage writes the microVM init, the disk stage the images (docs/microvm.md).
+ */
+export interface MicrovmPlan {
+  /** The root image the disk stage makes; none for the kernel alone. */
+  readonly disk?: DiskFormat;
+}
+
+/**
+ * What the initrd's root is. `small`: only what the init layer, init.sh and the tether use,
+ * when the spec keeps `bootstrap_initrd: small` (the default) and does not boot the distro's own
+ * init; `full`: the whole root (appliances boot it with systemd; the app target minimises it its
+ * own way); `none`: the target makes no initrd root (staging roots; microVM roots boot from a disk).
+ */
+export type InitrdRoot = 'small' | 'full' | 'none';
