@@ -5,7 +5,7 @@ import { digestOutput, type OutputDigest } from '../image/output-digest.js';
 import type { CacheEntry } from '../cache/cache.js';
 import { recordedDigest, recordedEntries } from '../cache/cache-integrity.js';
 import { sha256File } from '../fs/hash.js';
-import type { StageOutcome } from '../pipeline/run-pipeline.js';
+import type { StageOutcome } from '../stage/types.js';
 import type { BuildPlan, StageName } from '../stage/types.js';
 import type { PackageManager, PmContext } from '../pm/types.js';
 import { VERSION } from '../version.js';

@@ -7,7 +7,6 @@ import type { Logger } from '../log/logger.js';
 import { cacheLayout } from '../cache/cache.js';
 import { withPackageCache } from '../cache/package-cache.js';
 import { removeTree } from '../fs/fs-tree.js';
-import type { PipelineResult } from '../pipeline/run-pipeline.js';
 import type { BuildPlan } from '../stage/types.js';
 import { packageManagerFor } from '../pm/index.js';
 import { standalonePmContext } from '../pm/pm-context.js';
@@ -57,7 +56,7 @@ export async function writeInventory(i: ManifestInputs): Promise<{ manifest: str
  */
 export async function writeInventories(
   plan: BuildPlan,
-  result: PipelineResult,
+  result: Pick<ManifestInputs, 'outcomes' | 'entries' | 'final'>,
   written: readonly { format: string; path: string; digest?: OutputDigest }[],
   logger: Logger,
 ): Promise<void> {

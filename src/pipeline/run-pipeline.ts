@@ -31,7 +31,6 @@ import { linkStages } from './stage-keys.js';
 import type { StageInputsRecord } from '../cache/cache-integrity.js';
 import type {
   BuildPlan,
-  CacheInputs,
   RemoteStageCache,
   Stage,
   StageContext,
@@ -40,22 +39,8 @@ import type {
   StageLink,
   StageMeta,
   StageName,
+  StageOutcome,
 } from '../stage/types.js';
-
-export interface StageOutcome {
-  stage: StageName;
-  key: string;
-  /**
-   * hit: from the local cache; pulled: from the remote cache; skipped: not needed, because a
-   * later stage's result was at hand; built: run here.
-   */
-  status: 'hit' | 'pulled' | 'skipped' | 'built';
-  seconds: number;
-  /** What the key was computed from (manifests record it, so `isobuild diff` can say what changed). */
-  inputs: CacheInputs;
-  /** The same with a digest per file, as the stage's cache entry records it. */
-  record: StageInputsRecord;
-}
 
 export interface PipelineResult {
   outcomes: StageOutcome[];

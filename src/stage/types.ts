@@ -4,6 +4,7 @@ import type { Logger } from '../log/logger.js';
 import type { PackageLock } from '../lock/lock-file.js';
 import type { Flavour, ResolvedSpec } from '../spec/types.js';
 import type { Target } from './targets.js';
+import type { StageInputsRecord } from '../cache/cache-integrity.js';
 import type { InitrdRoot, MicrovmPlan, OutputFormat, StageName } from './names.js';
 
 /** The plan's names (names.ts), re-exported so that stages import the whole contract from one place. */
@@ -229,4 +230,19 @@ export interface Stage<I extends object = StageInputs> {
 /** A stage with its inputs' type checked against its own methods, as the pipeline's list holds it. */
 export function defineStage<I extends object>(stage: Stage<I>): Stage {
   return stage as unknown as Stage;
+}
+
+export interface StageOutcome {
+  stage: StageName;
+  key: string;
+  /**
+   * hit: from the local cache; pulled: from the remote cache; skipped: not needed, because a
+   * later stage's result was at hand; built: run here.
+   */
+  status: 'hit' | 'pulled' | 'skipped' | 'built';
+  seconds: number;
+  /** What the key was computed from (manifests record it, so `isobuild diff` can say what changed). */
+  inputs: CacheInputs;
+  /** The same with a digest per file, as the stage's cache entry records it. */
+  record: StageInputsRecord;
 }
