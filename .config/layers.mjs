@@ -1,0 +1,45 @@
+/**
+ * The layers of src/, lowest first: the source of truth for `npm run lint`'s layer check
+ * (.config/dependency-cruiser.mjs) and for the picture in docs/architecture.md, which a unit test
+ * keeps in step with this list. A module may import its own layer or any layer below it, never one
+ * above; no import cycle anywhere. Folders are named without the `src/` prefix.
+ */
+export const LAYERS = [
+  {
+    name: 'ground',
+    why: 'spec-free helpers: errors, files and trees, running commands, logging, paths inside a root',
+    folders: ['errors.ts', 'version.ts', 'fs', 'exec', 'log', 'rootfs'],
+  },
+  {
+    name: 'domain',
+    why: 'one folder per subject; they may use each other but never the stages or the pipeline',
+    folders: [
+      'spec',
+      'stage',
+      'pm',
+      'kernel',
+      'drivers',
+      'image',
+      'oci',
+      'registry',
+      'inventory',
+      'minimise',
+      'tether',
+      'microvm',
+      'app',
+      'hooks',
+      'cache',
+      'lock',
+      'ci',
+    ],
+  },
+  { name: 'stages', why: 'one module per build stage, built from domain pieces', folders: ['stages'] },
+  { name: 'pipeline', why: 'orchestration: plans, keys, runs and exports the stages', folders: ['pipeline'] },
+  { name: 'cli', why: 'the commands', folders: ['cli'] },
+];
+
+/** A dependency-cruiser path pattern matching the given folders (or single files) of src/. */
+export function pathsOf(folders) {
+  const alternatives = folders.map((f) => (f.endsWith('.ts') ? f.replace(/\./g, '\\.') + '$' : f + '/'));
+  return `^src/(${alternatives.join('|')})`;
+}
