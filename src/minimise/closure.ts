@@ -1,7 +1,7 @@
 import { open } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { readElf, type ElfInfo } from '../fs/elf.js';
-import { readLibraryDirs } from './ld-paths.js';
+import { readLibraryDirs } from '../rootfs/ld-paths.js';
 import { hostPath, walkInRoot } from '../rootfs/root-path.js';
 
 /**

@@ -7,7 +7,7 @@ import type { ResolvedSpec } from '../spec/types.js';
 import { KeepSet } from './closure.js';
 import { copyKept } from './copier.js';
 import { fixedEnv } from './env.js';
-import { globToRegExp, matchRootGlobs, walkRoot } from './glob.js';
+import { globToRegExp, matchRootGlobs, walkRoot } from '../rootfs/glob.js';
 import { driverModulePaths, moduleIndexGlobs } from './modules.js';
 import { buildManifest, summarise, type MinimiseManifest } from './report.js';
 import { walkInRoot } from '../rootfs/root-path.js';

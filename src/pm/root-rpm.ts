@@ -1,6 +1,6 @@
 import { posix } from 'node:path';
 import { readElf } from '../fs/elf.js';
-import { readLibraryDirs } from '../minimise/ld-paths.js';
+import { readLibraryDirs } from '../rootfs/ld-paths.js';
 import { ROOT_PATH_DIRS, hostPath, walkInRoot } from '../rootfs/root-path.js';
 
 /**

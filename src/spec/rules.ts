@@ -11,7 +11,7 @@ import type { RepoSpec, ResolvedSpec } from './types.js';
 import { FLAVOURS } from './types.js';
 import { packageManagerFor } from '../pm/index.js';
 import { SPEC_LIMITS } from './limits.js';
-import { globProblem } from '../minimise/glob.js';
+import { globProblem } from '../rootfs/glob.js';
 
 /** What a semantic rule sees: the schema-valid document and its normalised form. */
 export interface RuleInput {

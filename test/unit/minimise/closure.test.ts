@@ -15,8 +15,8 @@ import { join } from 'node:path';
 import { KeepSet } from '../../../src/minimise/closure.js';
 import { copyKept } from '../../../src/minimise/copier.js';
 import { readElf } from '../../../src/fs/elf.js';
-import { globToRegExp, matchRootGlobs } from '../../../src/minimise/glob.js';
-import { readLibraryDirs } from '../../../src/minimise/ld-paths.js';
+import { globToRegExp, matchRootGlobs } from '../../../src/rootfs/glob.js';
+import { readLibraryDirs } from '../../../src/rootfs/ld-paths.js';
 import { walkInRoot } from '../../../src/rootfs/root-path.js';
 
 /**

@@ -1,6 +1,6 @@
 import { readdir } from 'node:fs/promises';
 import picomatch from 'picomatch';
-import { hostPath, walkInRoot } from '../rootfs/root-path.js';
+import { hostPath, walkInRoot } from './root-path.js';
 
 /**
  * Globs over paths inside a root (keep, list_dirs, exclude). Matching is picomatch's (the glob

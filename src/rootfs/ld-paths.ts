@@ -1,7 +1,7 @@
 import { readFile, readdir } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { globToRegExp } from './glob.js';
-import { hostPath, walkInRoot } from '../rootfs/root-path.js';
+import { hostPath, walkInRoot } from './root-path.js';
 
 /**
  * The root's library search directories, as its dynamic loader would build them from
