@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { CommandError, UsageError } from '../errors.js';
 import { indent, run, tail } from '../exec/run.js';
-import { bootVm, qemuArgs, withOvmfVars, type VmOptions } from '../image/qemu.js';
+import { bootVm, interactiveQemuArgs, withOvmfVars, type VmOptions } from '../image/qemu.js';
 import { DEFAULT_MEMORY_MB, timeoutMs, vmOptionsFrom, type VmFlags } from '../image/vm-flags.js';
 import type { Logger } from '../log/logger.js';
 import { withSession } from '../pipeline/build-session.js';
@@ -72,10 +72,11 @@ async function bootOrWatch(
   if (expect.length === 0) {
     // Nothing to wait for: hand the terminal over (Ctrl-A X quits qemu).
     await withOvmfVars(vm.uefi, async (vars) => {
-      const args = qemuArgs(vm, vars).map((a) => (a === 'stdio' ? 'mon:stdio' : a));
-      const monitor = args.indexOf('-monitor');
-      if (monitor !== -1) args.splice(monitor, 2);
-      await run('qemu-system-x86_64', args, { inherit: true, logger, dieWithParent: true });
+      await run('qemu-system-x86_64', interactiveQemuArgs(vm, vars), {
+        inherit: true,
+        logger,
+        dieWithParent: true,
+      });
     });
     return;
   }

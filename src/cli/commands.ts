@@ -12,6 +12,7 @@ import { registerNew } from './new.js';
 import { registerLock } from './lock.js';
 import { registerDiff } from './diff.js';
 import { registerPlan } from './plan.js';
+import { registerQemu } from './qemu.js';
 import { registerRun } from './run.js';
 import { registerShell } from './shell.js';
 import { registerSummary } from './summary.js';
@@ -38,6 +39,7 @@ export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   registerDoctor,
   registerBoot,
   registerRun,
+  registerQemu,
   registerCi,
   registerCompletion,
 ];

@@ -45,6 +45,8 @@ export const HOST_TOOLS = {
   tar: 'tar',
   busybox: 'busybox-static',
   bwrap: 'bubblewrap',
+  ssh: 'openssh-client',
+  'ssh-keygen': 'openssh-client',
   timeout: 'coreutils',
   skopeo: 'skopeo',
   umoci: 'umoci',

@@ -11,6 +11,7 @@ import { OVMF_CODE, OVMF_VARS } from './boot-assets.js';
 import { ARTIFACTS } from './artifacts.js';
 import { isMicrovmFolder, readMicrovmFolder, type MicrovmTarget } from '../microvm/folder.js';
 import { logSerialOf } from './profile.js';
+import { sshCredentialArgs, sshNetArgs } from './ssh-access.js';
 
 /** What to boot: an ISO, or a kernel+initrd folder as the 'kernel+initrd' output writes it. */
 export type BootTarget =
@@ -36,6 +37,8 @@ export interface VmOptions {
   accel: 'tcg' | 'kvm';
   /** Extra kernel arguments; only a kernel+initrd boot can take them. */
   append?: string;
+  /** `isobuild qemu --ssh`: a user-mode NIC forwarding this host port to sshd, and the key for root. */
+  ssh?: { port: number; publicKey: string };
 }
 
 /** A folder is a microVM folder (it has vm-config.json) or a kernel+initrd output; a file is an ISO. */
@@ -130,6 +133,7 @@ export function qemuArgs(o: VmOptions, ovmfVars?: string, consoleFile?: string):
   }
   if (o.target.kind === 'microvm') {
     if (o.uefi) throw new UsageError('a microVM boots without firmware: --uefi does not apply');
+    if (o.ssh) throw new UsageError('--ssh: a microVM has no PCI NIC or SMBIOS to take the key');
     const tsc = o.accel === 'tcg' ? hostTscKhz() : undefined;
     const append = [o.target.cmdline, tsc ? `tsc_early_khz=${tsc}` : '', o.append ?? '']
       .filter((s) => s.trim() !== '')
@@ -179,6 +183,18 @@ export function qemuArgs(o: VmOptions, ovmfVars?: string, consoleFile?: string):
     const where = o.diskInterface === 'virtio' ? 'if=virtio' : `if=ide,index=${i}`;
     args.push('-drive', `file=${disk},format=raw,${where}`);
   });
+  if (o.ssh) args.push(...sshNetArgs(o.ssh.port), ...sshCredentialArgs(o.ssh.publicKey));
+  return args;
+}
+
+/**
+ * The command line of an interactive boot: the serial console and qemu's monitor share the
+ * terminal (Ctrl-A X quits qemu, Ctrl-A C switches to the monitor).
+ */
+export function interactiveQemuArgs(o: VmOptions, ovmfVars?: string): string[] {
+  const args = qemuArgs(o, ovmfVars).map((a) => (a === 'stdio' ? 'mon:stdio' : a));
+  const monitor = args.indexOf('-monitor');
+  if (monitor !== -1) args.splice(monitor, 2);
   return args;
 }
 

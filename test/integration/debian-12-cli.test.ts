@@ -1,4 +1,5 @@
 import { Spec, Validation } from '@cyclonedx/cyclonedx-library';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { appendFile, cp, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -358,6 +359,81 @@ describe('debian-12 through the CLI', () => {
     );
     expect(res.stdout).toContain(report);
     expect(res.stdout).not.toMatch(/FAILED.*(ssh|SSH)/);
+  }, 900_000);
+
+  test('isobuild qemu debian-12 --target appliance --ssh: ssh -p PORT root@127.0.0.1 uname -r works with the per-VM key', async () => {
+    // The build is the cached one above; qemu runs in the background with its console in a file.
+    const vm = spawn(
+      'node',
+      [CLI, '--json', 'qemu', 'debian-12', '--target', 'appliance', '--ssh', '--no-console'],
+      { cwd: dir, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stderr = '';
+    vm.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((ok) => vm.on('exit', (code) => ok(code)));
+    try {
+      const ssh = await new Promise<{ port: number; key: string }>((ok, fail) => {
+        let out = '';
+        vm.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+          try {
+            // Only whole lines: a chunk may end inside one. A line off the schema fails the test.
+            const [ev] = eventsOfType(out.slice(0, out.lastIndexOf('\n') + 1), 'ssh') as unknown as {
+              port: number;
+              key: string;
+            }[];
+            if (ev) ok(ev);
+          } catch (err) {
+            fail(err as Error);
+          }
+        });
+        void exited.then((code) => fail(new Error(`isobuild qemu exited (${code}): ${stderr}`)));
+      });
+      // The key is the VM's own, in the cache: never in the repo folder or a stage root.
+      expect(ssh.key.startsWith(join(dir, 'cache', 'ssh') + '/')).toBe(true);
+      expect((await stat(ssh.key)).mode & 0o777).toBe(0o600);
+      // sshd comes up ~a minute in under TCG: try until it answers (each try ends on its own).
+      let res: RunResult | undefined;
+      for (let attempt = 0; attempt < 60 && res?.exitCode !== 0; attempt++) {
+        res = await run(
+          'ssh',
+          [
+            ...['-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null'],
+            ...['-o', 'BatchMode=yes', '-o', 'ConnectTimeout=20'],
+            ...['-i', ssh.key, '-p', String(ssh.port), 'root@127.0.0.1', 'uname', '-r'],
+          ],
+          { allowFailure: true, timeoutMs: 60_000 },
+        );
+        if (res.exitCode !== 0) await new Promise((ok) => setTimeout(ok, 5_000));
+      }
+      expect(res?.stdout.trim()).toMatch(/^6\.\d+\.\d+-\d+-cloud-amd64$/);
+      // isobuild ssh finds the port and key of the running VM itself.
+      const viaCli = await cli([
+        'ssh',
+        'debian-12',
+        '--target',
+        'appliance',
+        '--',
+        'cat',
+        '/root/.ssh/authorized_keys',
+      ]);
+      expect(viaCli.stdout.trim()).toBe((await readFile(`${ssh.key}.pub`, 'utf8')).trim());
+    } finally {
+      vm.kill('SIGTERM');
+      await exited;
+    }
+    // qemu dies with isobuild (its parent-death signal): none is left booting this test's ISO.
+    const ps = await run('ps', ['-eo', 'args']);
+    expect(ps.stdout.split('\n').filter((l) => l.includes('qemu-system') && l.includes(dir))).toEqual([]);
+    const after = await run('node', [CLI, 'ssh', 'debian-12', '--', 'true'], {
+      cwd: dir,
+      env,
+      allowFailure: true,
+    });
+    expect(after.exitCode).not.toBe(0);
+    expect(after.stderr).toMatch(
+      /no VM started by `isobuild qemu debian-12 --target appliance --ssh` is running/,
+    );
   }, 900_000);
 
   test('rebuilding the appliance (--no-cache) gives a byte-identical ISO: no host keys made at build time', async () => {

@@ -129,7 +129,11 @@ const ROWS: Row[] = [
     change: spec((r) => ({ ...r, package_lists_max_age: '2d' })),
     expect: ALL(null),
   },
-  { name: 'drivers', change: spec((r) => ({ ...r, drivers: ['virtio_net'] })), expect: ALL('drivers') },
+  {
+    name: 'drivers',
+    change: spec((r) => ({ ...r, drivers: [...((r.drivers as string[] | undefined) ?? []), 'e1000'] })),
+    expect: ALL('drivers'),
+  },
   {
     name: 'modules',
     change: spec((r) => ({ ...r, modules: (r.modules ?? 'all') === 'all' ? 'drivers' : 'all' })),
