@@ -7,8 +7,9 @@
 //   which downloads every package on every run: the baseline of every ratio;
 // - isobuild's bootstrap ISO from a copy of the default repo with that package set (package
 //   cache warm, stage cache empty for the cold build);
-// - mkosi, when it is installed (a cpio image of the same packages; its failure is reported,
-//   not fatal: mkosi's own version decides what it can build here).
+// - mkosi (test/bench/mkosi.mjs: a zstd cpio of the same packages, its package cache warm as
+//   isobuild's is; backports' mkosi when none new enough is installed; a failure is reported,
+//   not fatal).
 // Then: no-op rebuild, rebuild after a staging.sh change, `isobuild --version` (CLI start),
 // boot to a command (the raw ISO to its /init's marker, as qemu's default CD and again on AHCI
 // the way isobuild attaches its ISO; isobuild's with `isobuild run ISO -- true`), initrd
@@ -31,6 +32,7 @@ import { tmpdir } from 'node:os';
 import { clearTimeout, setTimeout } from 'node:timers';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runMkosi } from './mkosi.mjs';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const cli = join(root, 'dist/cli/main.js');
@@ -135,38 +137,6 @@ function makeBenchRepo() {
   writeFileSync(specFile, JSON.stringify(spec, null, 2) + '\n');
 }
 
-function mkosiVersion() {
-  const res = spawnSync('mkosi', ['--version'], { encoding: 'utf8' });
-  return res.status === 0 ? res.stdout.trim() : undefined;
-}
-
-/** mkosi's build of the same packages; seconds, or the reason it could not build here. */
-function runMkosi(dir) {
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(
-    join(dir, 'mkosi.conf'),
-    [
-      '[Distribution]',
-      'Distribution=debian',
-      `Release=${RELEASE}`,
-      '[Output]',
-      'Format=cpio',
-      '[Content]',
-      `Packages=${[KERNEL, ...PACKAGES].join(' ')}`,
-      '',
-    ].join('\n'),
-  );
-  const build = () =>
-    spawnSync('mkosi', ['--force', 'build'], { cwd: dir, encoding: 'utf8', timeout: 300_000 });
-  const cold = time(build);
-  if (cold.out.status !== 0)
-    return {
-      error: (cold.out.stderr || cold.out.stdout || String(cold.out.error)).trim().split('\n').slice(-1)[0],
-    };
-  const noop = time(() => spawnSync('mkosi', ['build'], { cwd: dir, encoding: 'utf8' }));
-  return { cold: cold.seconds, noop: noop.seconds };
-}
-
 const rows = [];
 const fmtS = (s) => (s === undefined ? '–' : `${s.toFixed(2)} s`);
 const fmtB = (b) => (b === undefined ? '–' : `${(b / MiB).toFixed(1)} MiB`);
@@ -205,8 +175,13 @@ try {
   const ourBoot = isobuild('run', iso, '--', 'true').seconds;
   const rawBootAhci = await bootToMarker(rawIso, 'RAW-BENCH-READY', 'ahci');
 
-  const mkosiName = mkosiVersion();
-  const mkosi = mkosiName ? runMkosi(join(work, 'mkosi')) : { error: 'not installed' };
+  const mkosi = runMkosi({
+    dir: join(work, 'mkosi'),
+    toolDir: join(cache, 'mkosi-tool'),
+    release: RELEASE,
+    packages: [KERNEL, ...PACKAGES],
+    time,
+  });
 
   row('cold build (isobuild: packages cached, stages not)', raw.seconds, cold.seconds, fmtS, mkosi.cold);
   row('no-op rebuild', undefined, warm.seconds, fmtS, mkosi.noop);
@@ -220,7 +195,8 @@ try {
   const stagesLine = (out) => /: done in .*\)/.exec(out)?.[0].replace(/^: /, '') ?? '';
   const notes = [
     `no-op: ${stagesLine(warm.output)}; staging.sh change: ${stagesLine(staging.output)}`,
-    `mkosi: ${mkosiName ?? 'not installed'}${mkosi.error ? ` (could not build here: ${mkosi.error})` : ''}`,
+    `mkosi: ${mkosi.version ?? 'none'}${mkosi.error ? ` (could not build here: ${mkosi.error})` : ''}` +
+      ' (the same packages as a zstd cpio, its package cache warm)',
   ];
 
   const header = ['', 'raw pipeline', 'isobuild', 'ratio', 'mkosi'];
