@@ -1,4 +1,4 @@
-import { LAYERS, pathsOf } from './layers.mjs';
+import { DOMAIN_ORDER, LAYERS, pathsOf } from './layers.mjs';
 
 /** One rule per layer: nothing in it imports a layer above it. */
 const upward = LAYERS.slice(0, -1).map((layer, i) => ({
@@ -11,10 +11,20 @@ const upward = LAYERS.slice(0, -1).map((layer, i) => ({
   to: { path: pathsOf(LAYERS.slice(i + 1).flatMap((l) => l.folders)) },
 }));
 
+/** One rule per pair of domain folders that stand one above the other. */
+const domainOrder = DOMAIN_ORDER.map(({ lower, upper }) => ({
+  name: `${lower}-below-${upper}`,
+  comment: `${lower}/ may not import ${upper}/ (docs/architecture.md)`,
+  severity: 'error',
+  from: { path: pathsOf([lower]) },
+  to: { path: pathsOf([upper]) },
+}));
+
 /** @type {import('dependency-cruiser').IConfiguration} */
 export default {
   forbidden: [
     ...upward,
+    ...domainOrder,
     {
       name: 'no-circular',
       comment: 'an import cycle ties modules that should stand apart (docs/architecture.md)',

@@ -38,6 +38,13 @@ export const LAYERS = [
   { name: 'cli', why: 'the commands', folders: ['cli'] },
 ];
 
+/**
+ * Inside the domain layer, folders that stand one above the other: `upper` may import `lower`,
+ * never the reverse (docs/architecture.md). The package managers read the spec; the spec asks
+ * them only through the table src/pm/index.ts hands it (src/spec/package-managers.ts).
+ */
+export const DOMAIN_ORDER = [{ lower: 'spec', upper: 'pm' }];
+
 /** A dependency-cruiser path pattern matching the given folders (or single files) of src/. */
 export function pathsOf(folders) {
   const alternatives = folders.map((f) => (f.endsWith('.ts') ? f.replace(/\./g, '\\.') + '$' : f + '/'));

@@ -27,7 +27,8 @@ import { writeInventories } from '../inventory/write-inventory.js';
 import { loadLockForBuild } from '../lock/use-lock.js';
 import { loggerFor, reposDir, type GlobalOptions } from './context.js';
 import { loadRepoCheckingDrivers, runsDriversStage } from './driver-check.js';
-import { MIRROR_ENV, planMirror } from '../pm/rpm-mirror.js';
+import { MIRROR_ENV } from '../pm/rpm-mirror.js';
+import { packageManagerFor } from '../pm/index.js';
 import type { ResolvedSpec } from '../spec/types.js';
 
 /**
@@ -35,15 +36,15 @@ import type { ResolvedSpec } from '../spec/types.js';
  * is its default for RPM repos and left alone by the others, so one CI environment builds both.
  */
 async function checkMirror(spec: ResolvedSpec, flag: string | undefined): Promise<{ mirror?: string }> {
-  const rpm = ['dnf', 'yum', 'tdnf'].includes(spec.packagemanager);
-  const mirror = flag ?? (rpm ? process.env[MIRROR_ENV] : undefined);
+  const pm = packageManagerFor(spec.packagemanager);
+  const mirror = flag ?? (pm.checkMirror ? process.env[MIRROR_ENV] : undefined);
   if (!mirror) return {};
-  if (!rpm)
+  if (!pm.checkMirror)
     throw new UsageError(
       `--mirror is for RPM repos; ${spec.name} uses ${spec.packagemanager}` +
-        (spec.packagemanager === 'apt' ? ' (its mirror comes from apt sources: ISOBUILD_APT_SOURCES)' : ''),
+        (pm.mirrorFrom ? ` (its mirror comes from ${pm.mirrorFrom})` : ''),
     );
-  await planMirror(spec.repoFiles, mirror);
+  await pm.checkMirror(spec, mirror);
   return { mirror };
 }
 

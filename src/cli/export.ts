@@ -11,6 +11,7 @@ import { exportOciImage } from '../oci/write-image.js';
 import { defaultBuildOptions, makePlan, parseTarget, planUpTo } from '../pipeline/plan.js';
 import { preflight } from '../pipeline/preflight.js';
 import { TARGETS } from '../stage/targets.js';
+import { ROOT_STAGE_NAMES } from '../pipeline/stages.js';
 import { runPipeline } from '../pipeline/run-pipeline.js';
 import { loadRepo } from '../spec/load.js';
 import { loggerFor, reposDir, type GlobalOptions } from './context.js';
@@ -29,10 +30,7 @@ export function registerExport(program: Command): void {
       "write a stage's root as an OCI image (builds the stages up to it, or takes them from the cache)",
     )
     .argument('<repo>', 'repo name under the repos folder, or a path to a repo folder')
-    .requiredOption(
-      '--stage <stage>',
-      'the stage whose root is exported (iso-base, staging, drivers, minimise, tether)',
-    )
+    .requiredOption('--stage <stage>', `the stage whose root is exported (${ROOT_STAGE_NAMES.join(', ')})`)
     .requiredOption(
       '--oci <dest>',
       'oci:DIR[:TAG] (a layout folder), oci-archive:FILE[:TAG], or containers-storage:NAME[:TAG]',

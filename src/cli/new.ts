@@ -17,51 +17,19 @@ interface NewFlags {
 const SCHEMA = fileURLToPath(new URL('../../schemas/repo-spec.schema.json', import.meta.url));
 const SPEC_FILES = ['repo-spec.json', 'repo-spec.yaml', 'repo-spec.yml'] as const;
 
-/** A minimal apt repo, shaped like repos/debian-12: the spec and an init.sh with its drivers. */
-function starterFiles(name: string, dest: string): Record<string, string> {
-  const spec = {
-    $schema: relative(dest, SCHEMA),
-    name,
-    packagemanager: 'apt',
-    // Set, not derived: the name says nothing about the Debian release it builds.
-    release: 'bookworm',
-    kernel: 'linux-image-cloud-amd64',
-    init: '/bin/init',
-    packages: {
-      base: 'bash busybox coreutils kmod iproute2 util-linux mount ca-certificates',
-      bootstrap: '',
-      appliance: '',
-    },
-    modules: 'drivers',
+/**
+ * The repo `new` writes without --from (templates/new-repo/): a minimal Debian repo shaped like
+ * repos/debian-12, the spec and an init.sh with its drivers. Its release is set, not derived:
+ * the new name says nothing about the Debian release it builds.
+ */
+const STARTER = fileURLToPath(new URL('../../templates/new-repo/', import.meta.url));
+
+async function starterFiles(name: string, dest: string): Promise<Record<string, string>> {
+  const spec = JSON.parse(await readFile(join(STARTER, 'starter-spec.json'), 'utf8')) as object;
+  return {
+    'repo-spec.json': JSON.stringify({ $schema: relative(dest, SCHEMA), name, ...spec }, null, 4) + '\n',
+    'init.sh': await readFile(join(STARTER, 'init.sh'), 'utf8'),
   };
-  const init = `#!/bin/bash
-# Repo hooks for the bootstrap init (see docs/spec.md and repos/debian-12/init.sh).
-#
-# The init sources this file, loads the drivers below (after isobuild's common list) and calls
-# install-iptables and install-entropy with the tether folder as their only argument.
-
-# Kernel modules to load: Debian's cloud kernel builds the virtio and ATA disk drivers as modules.
-drivers=(
-    "virtio_pci"
-    "virtio_blk"
-    "virtio_scsi"
-    "ata_piix"
-    "sd_mod"
-    "ext4"
-)
-
-# Usage: install-entropy DEST: copy an entropy daemon into the tether folder DEST and write its
-# command line to DEST/opt/config/entropy.txt (repos/debian-12/init.sh copies haveged).
-install-entropy () {
-    :
-}
-
-# Usage: install-iptables DEST: copy iptables into the tether folder DEST (see repos/debian-12).
-install-iptables () {
-    :
-}
-`;
-  return { 'repo-spec.json': JSON.stringify(spec, null, 4) + '\n', 'init.sh': init };
 }
 
 /**
@@ -137,7 +105,7 @@ export function registerNew(program: Command): void {
         if (from) await copyRepo(from, dest, name);
         else {
           await mkdir(dest);
-          for (const [file, text] of Object.entries(starterFiles(name, dest)))
+          for (const [file, text] of Object.entries(await starterFiles(name, dest)))
             await writeFile(join(dest, file), text, { mode: file.endsWith('.sh') ? 0o755 : 0o644 });
         }
       } catch (err) {

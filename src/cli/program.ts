@@ -8,6 +8,8 @@ import { locateRepo } from '../spec/load.js';
 import { findNearest } from '../spec/suggest.js';
 import { VERSION } from '../version.js';
 import { COMMANDS } from './commands.js';
+// Hands the adapters table to the spec's lifecycle before any command loads a spec.
+import '../pm/index.js';
 import { reposDir } from './context.js';
 
 /** Root options that take a value: their value is not a command or a repo name. */

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { writeEvent } from '../log/events.js';
 import { defaultBuildOptions, describePlan, makePlan, parseTarget } from '../pipeline/plan.js';
 import { MIRROR_ENV } from '../pm/rpm-mirror.js';
+import { packageManagerFor } from '../pm/index.js';
 import {
   describeSpec,
   describeSpecDetails,
@@ -96,7 +97,7 @@ async function describeBuildSettings(spec: ResolvedSpec, globals: GlobalOptions)
       origin: fromEnv('ISOBUILD_CACHE_REGISTRY'),
     },
   ];
-  if (['dnf', 'yum', 'tdnf'].includes(spec.packagemanager))
+  if (packageManagerFor(spec.packagemanager).checkMirror)
     rows.push({
       section: 'build',
       label: 'mirror',

@@ -9,7 +9,7 @@ import { BuildError, UsageError } from '../errors.js';
 import { withFileSystemErrors } from '../fs/fs-error.js';
 import { measureTree } from '../fs/measure-tree.js';
 import { silentLogger, type Logger } from '../log/logger.js';
-import { OUTPUT_FORMATS, type BuildPlan, type OutputFormat, type StageName } from '../stage/types.js';
+import type { BuildPlan, OutputFormat, StageName } from '../stage/types.js';
 import { ARTIFACTS } from './artifacts.js';
 import { copyInto, tempSibling } from './files.js';
 import { sha256File } from '../fs/hash.js';
@@ -205,6 +205,9 @@ export const OUTPUT_WRITERS: Record<OutputFormat, OutputWriter> = {
     write: writeFirecracker,
   },
 };
+
+/** Every output format, in the writers' order: the keys of their map, so no list restates it. */
+export const OUTPUT_FORMATS = Object.keys(OUTPUT_WRITERS) as readonly OutputFormat[];
 
 /** Rejects unknown formats before any work starts. */
 export function checkOutputFormats(formats: readonly string[]): OutputFormat[] {

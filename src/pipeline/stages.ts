@@ -6,19 +6,30 @@ import { tetherStage } from '../stages/tether.js';
 import { diskStage } from '../stages/disk.js';
 import { initrdStage } from '../stages/initrd.js';
 import { isoStage } from '../stages/iso.js';
-import type { Stage } from '../stage/types.js';
+import { STAGE_NAMES, type Stage, type StageName } from '../stage/types.js';
+
+/**
+ * Each stage's module, by name, written in pipeline order. A Record, so a name in STAGE_NAMES
+ * without a module fails the type check; the order is STAGE_NAMES's (stage/names.ts), said once.
+ */
+const STAGES: Readonly<Record<StageName, Stage>> = {
+  'iso-base': isoBaseStage, // package-manager setup, base packages, kernel, modules, depmod
+  staging: stagingStage, // staging script, bootstrap/appliance packages, staging.sh
+  drivers: driversStage, // drivers array resolved through modules.dep
+  minimise: minimiseStage, // optional: keep only the files traced workloads touch
+  tether: tetherStage, // init and tether layer from templates/ (or the microVM init)
+  disk: diskStage, // microVM targets: vmlinux, rootfs.ext4 / rootfs.squashfs, their initrd, vm-config.json
+  initrd: initrdStage, // cpio of the root, compressed
+  iso: isoStage, // xorriso: isolinux (BIOS) + GRUB (UEFI), hybrid
+};
 
 /**
  * The whole build, in order. Each stage returns early from `applies` when the plan does not
  * need it; the targets table (targets.ts) says where each target stops.
  */
-export const PIPELINE: readonly Stage[] = [
-  isoBaseStage, // package-manager setup, base packages, kernel, modules, depmod
-  stagingStage, // staging script, bootstrap/appliance packages, staging.sh
-  driversStage, // drivers array resolved through modules.dep
-  minimiseStage, // optional: keep only the files traced workloads touch
-  tetherStage, // init and tether layer from templates/ (or the microVM init)
-  diskStage, // microVM targets: vmlinux, rootfs.ext4 / rootfs.squashfs, their initrd, vm-config.json
-  initrdStage, // cpio of the root, compressed
-  isoStage, // xorriso: isolinux (BIOS) + GRUB (UEFI), hybrid
-];
+export const PIPELINE: readonly Stage[] = STAGE_NAMES.map((name) => STAGES[name]);
+
+/** The stages that make a root of their own, in order: what `isobuild export --stage` takes. */
+export const ROOT_STAGE_NAMES: readonly StageName[] = PIPELINE.filter((s) => s.mutatesRoot).map(
+  (s) => s.name,
+);

@@ -25,6 +25,7 @@ import { fetchAptIndex, lookupAptIndex } from './apt-index.js';
 import { LOCK_PINS, makeAptPins } from './apt-pins.js';
 import { HOST_TRUSTED_PARTS, prepareKeys } from './apt-keys.js';
 import { writeStandaloneAptConfig } from './apt-standalone.js';
+import { aptSpec } from './apt-spec.js';
 import type { EarlyKernel, PackageManager, PmContext, PmSpec } from './types.js';
 import { cancelSignal } from '../exec/cancel.js';
 import { quoteWord } from '../exec/shell-quote.js';
@@ -469,6 +470,8 @@ async function listInstalled(ctx: PmContext): Promise<InstalledPackage[] | undef
 
 export const aptPackageManager: PackageManager = {
   name: 'apt',
+  ...aptSpec,
+  mirrorFrom: `apt sources: ${APT_SOURCES_ENV}`,
   specFields: ['apt', 'kernel', 'kernelInstall'],
   // 2: docs filters as extract hooks; SSH host keys removed and made at first boot.
   version: 2,

@@ -10,6 +10,7 @@ import { LOCAL_TAG } from '../oci/fetch-image.js';
 import { unpackImage } from '../oci/unpack-image.js';
 import { resolveInRoot } from '../rootfs/root-path.js';
 import { aptPackageManager } from './apt.js';
+import { ociSpec } from './oci-spec.js';
 import { installedDebPackages } from '../inventory/dpkg-status.js';
 import { LockError } from '../errors.js';
 import { ociInputs } from '../oci/cache-inputs.js';
@@ -69,6 +70,7 @@ async function withImagePm(ctx: PmContext, what: string, fn: (pm: PackageManager
 
 export const ociPackageManager: PackageManager = {
   name: 'oci',
+  ...ociSpec,
   // Installs after the import go through the image's dpkg/apt (the apt adapter).
   specFields: ['oci', 'apt', 'kernel', 'kernelInstall'],
   // Follows apt's: a dpkg root's clean is apt's.

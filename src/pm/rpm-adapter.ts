@@ -10,6 +10,7 @@ import { reportFallback, selectRpmFrontend, type RpmFrontend } from './rpm-front
 import { checkRepoKeys } from './rpm-repo-files.js';
 import { planMirror, shippedRepoHint } from './rpm-mirror.js';
 import { rpmCacheDir } from './rpm-cache-dir.js';
+import { rpmSpec } from './rpm-spec.js';
 import { openRpmSession, type CacheChoice } from './rpm-session.js';
 import type { PackageManager, PmContext, PmSpec } from './types.js';
 import { quoteCommand, quoteWord } from '../exec/shell-quote.js';
@@ -158,6 +159,7 @@ export function makeRpmPackageManager(adapter: RpmTool): PackageManager {
 
   return {
     name: adapter,
+    ...rpmSpec,
     specFields: [],
     version: 1,
     packageName: {
@@ -245,6 +247,10 @@ export function makeRpmPackageManager(adapter: RpmTool): PackageManager {
     },
 
     checkScript: checkRpmScript,
+
+    async checkMirror(spec, mirror) {
+      await planMirror(spec.repoFiles, mirror);
+    },
 
     async runScript(ctx, args) {
       if (!args.length) return;

@@ -1,8 +1,20 @@
-import { readFile } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { readdir, readFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { BuildError } from '../errors.js';
 import type { ResolvedSpec } from '../spec/types.js';
 import { exists } from '../fs/exists.js';
+
+/** Where the host keeps its yum/dnf repositories: the fallback for a repo folder without *.repo. */
+export const HOST_YUM_REPOS = '/etc/yum.repos.d';
+
+/** The host's *.repo files, sorted; none when the folder is absent (a Debian host). */
+export async function hostRepoFiles(dir = HOST_YUM_REPOS): Promise<string[]> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  return names
+    .filter((n) => n.endsWith('.repo'))
+    .sort()
+    .map((n) => join(dir, n));
+}
 
 /** One [section] of a yum .repo file: its id and its keys (lower case), as written. */
 export interface RepoSection {

@@ -2,7 +2,7 @@ import { copyFile, mkdir, mkdtemp, readFile, realpath, writeFile } from 'node:fs
 import { basename, join, relative } from 'node:path';
 import { BuildError } from '../errors.js';
 import { showPath } from '../spec/document.js';
-import { HOST_YUM_REPOS } from '../spec/folder.js';
+import { HOST_YUM_REPOS } from './rpm-repo-files.js';
 import type { PmSpec } from './types.js';
 import { renderRpmConfig, rootCacheDir, type RpmTool } from './rpm-config.js';
 import { RPM_ENV, writeRpmMacros } from './rpm-db.js';

@@ -5,7 +5,8 @@ import type { RunOptions, RunResult } from '../exec/run.js';
 import type { KernelFile } from '../kernel/extract-kernel.js';
 import type { Logger } from '../log/logger.js';
 import type { StageSources } from '../stage/types.js';
-import type { PackageManagerName, ResolvedSpec } from '../spec/types.js';
+import type { SpecPackageManager } from '../spec/package-managers.js';
+import type { ResolvedSpec } from '../spec/types.js';
 
 /** The spec fields every package manager reads. */
 export const COMMON_PM_SPEC_FIELDS = [
@@ -58,12 +59,10 @@ export interface EarlyKernel {
 
 /**
  * One interface, one file per package manager, registered in src/pm/index.ts as a
- * Record<PackageManagerName, PackageManager> so a missing adapter fails the type check.
+ * Record<PackageManagerName, PackageManager> so a missing adapter fails the type check. What the
+ * spec's lifecycle asks of it (rules, release, plan rows) is SpecPackageManager's part.
  */
-export interface PackageManager {
-  readonly name: PackageManagerName;
-  /** What a package argument may look like, checked at validate time (no option, no shell syntax). */
-  readonly packageName: { pattern: RegExp; syntax: string };
+export interface PackageManager extends SpecPackageManager {
   /**
    * The spec fields it reads beyond COMMON_PM_SPEC_FIELDS (apt: its section and the kernel
    * switches): only these are in the keys of its stages, so another adapter's fields rebuild nothing.
@@ -76,6 +75,13 @@ export interface PackageManager {
   readonly version: number;
   /** The package URL type of what it installs (pkg:deb, pkg:rpm). */
   readonly purlType: 'deb' | 'rpm';
+  /**
+   * `build --mirror`: present when the adapter fetches from a mirror instead of the spec's
+   * sources; it throws when the mirror cannot stand in for them. Without it, --mirror is refused.
+   */
+  checkMirror?(spec: PmSpec, mirror: string): Promise<void>;
+  /** Where an adapter without checkMirror takes its mirror from instead, for the refusal's message. */
+  readonly mirrorFrom?: string;
   /** Host tools the adapter runs for this spec. */
   tools(spec: PmSpec): ToolNeed[];
   /** The commands `isobuild plan` shows for each operation (no side effects). */
@@ -111,11 +117,6 @@ export interface PackageManager {
    * downloadKernel after setup instead. ctx.run stops its commands when setup fails.
    */
   downloadKernelBesideSetup?(ctx: PmContext, name: string): Promise<EarlyKernel | undefined>;
-  /**
-   * Why packages_script_staging's words would fail (an unknown subcommand, an option, a bad
-   * package name), or undefined: checked at validate time, so a bad script never reaches a build.
-   */
-  checkScript(args: readonly string[]): string | undefined;
   /** packages_script_staging: a package-manager subcommand with its arguments, e.g. ['erase', 'toybox']. */
   runScript(ctx: PmContext, args: readonly string[]): Promise<void>;
   /** Remove package caches and logs from the root. */

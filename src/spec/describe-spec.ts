@@ -1,40 +1,16 @@
-import { APT_SOURCES_ENV } from '../pm/apt-sources.js';
 import { showPath } from './document.js';
+import { specPackageManager } from './package-managers.js';
+import { originOf, type SettingOrigin, type SpecSection, type SpecSetting } from './setting.js';
 import type { RepoSpec, ResolvedSpec } from './types.js';
 
-/** Where a resolved setting came from: `isobuild summary` says it beside each value. */
-export const SETTING_ORIGINS = [
-  'spec file',
-  'base spec',
-  'default',
-  'environment',
-  'repo folder',
-  'derived',
-] as const;
-export type SettingOrigin = (typeof SETTING_ORIGINS)[number];
-
-/** The groups `isobuild summary` prints the settings in, in this order. */
-export const SPEC_SECTIONS = ['repo', 'distribution', 'packages', 'hooks', 'boot', 'app'] as const;
-export type SpecSection = (typeof SPEC_SECTIONS)[number];
-
-export interface SpecSetting {
-  readonly section: SpecSection;
-  readonly label: string;
-  readonly value: string;
-  readonly origin: SettingOrigin;
-}
-
-/**
- * 'spec file' when the repo's own file sets any of the fields, 'base spec' when only a base it
- * extends does (an object field set in both counts as the repo's), else 'default'.
- */
-function originOf(spec: ResolvedSpec, ...fields: (keyof RepoSpec)[]): SettingOrigin {
-  const raw: Partial<RepoSpec> = spec.raw ?? {};
-  const set = fields.filter((f) => raw[f] !== undefined);
-  if (!set.length) return 'default';
-  const own = spec.extended?.ownFields;
-  return !own || set.some((f) => own.includes(f)) ? 'spec file' : 'base spec';
-}
+export {
+  originOf,
+  SETTING_ORIGINS,
+  SPEC_SECTIONS,
+  type SettingOrigin,
+  type SpecSection,
+  type SpecSetting,
+} from './setting.js';
 
 /**
  * The resolved spec as `isobuild plan` and `isobuild summary` show it: what the stages will
@@ -46,13 +22,12 @@ export function describeSpec(spec: ResolvedSpec, env: NodeJS.ProcessEnv = proces
   /** 'spec file' when the document sets any of the fields, else the default filled in. */
   const from = (...fields: (keyof RepoSpec)[]): SettingOrigin => originOf(spec, ...fields);
   const list = (xs: readonly string[]) => (xs.length ? xs.join(' ') : '(none)');
-  const files = (xs: readonly string[]) => (xs.length ? xs.map((f) => showPath(f)).join(', ') : '(none)');
   const kernel =
     spec.kernel.kind === 'package'
       ? `${spec.kernel.name} (package)`
       : `${showPath(spec.kernel.path)} (${spec.kernel.format} file)`;
   const hooks = Object.values(spec.hooks).filter((f): f is string => f !== undefined);
-  const aptSourcesEnv = env[APT_SOURCES_ENV] || undefined;
+  const pm = specPackageManager(spec.packagemanager);
   const rows: SpecSetting[] = [];
   const add = (section: SpecSection, label: string, value: string, origin: SettingOrigin) =>
     rows.push({ section, label, value, origin });
@@ -68,11 +43,7 @@ export function describeSpec(spec: ResolvedSpec, env: NodeJS.ProcessEnv = proces
     'distribution',
     'release',
     spec.releaseFrom ? `${spec.release} (${spec.releaseFrom})` : spec.release,
-    raw.release !== undefined
-      ? 'spec file'
-      : aptSourcesEnv && spec.releaseFrom?.includes(showPath(aptSourcesEnv))
-        ? 'environment'
-        : 'derived',
+    raw.release !== undefined ? 'spec file' : (pm.releaseOrigin?.(spec, env) ?? 'derived'),
   );
   add('distribution', 'kernel', kernel, from('kernel'));
   add('distribution', 'init', spec.init, from('init'));
@@ -85,28 +56,7 @@ export function describeSpec(spec: ResolvedSpec, env: NodeJS.ProcessEnv = proces
     `bootstrap: ${list(spec.stagingScript.bootstrap)}; appliance: ${list(spec.stagingScript.appliance)}`,
     from('packages_script_staging'),
   );
-  if (spec.packagemanager === 'apt') {
-    add(
-      'distribution',
-      'apt',
-      `variant ${spec.apt.variant}, components ${spec.apt.components.join(' ')}`,
-      from('apt'),
-    );
-    // The order the build looks in (pm/apt-sources.ts): the variable, the spec, the host.
-    add(
-      'distribution',
-      'apt sources',
-      aptSourcesEnv
-        ? `${showPath(aptSourcesEnv)} (${APT_SOURCES_ENV})`
-        : spec.apt.sources
-          ? showPath(spec.apt.sources)
-          : "the host's apt configuration",
-      aptSourcesEnv ? 'environment' : spec.apt.sources ? 'spec file' : 'default',
-    );
-  } else {
-    add('distribution', 'repo files', files(spec.repoFiles), 'repo folder');
-    add('distribution', 'gpg keys', files(spec.gpgKeys), 'repo folder');
-  }
+  rows.push(...pm.describeSpec(spec, env));
   add('hooks', 'hooks', hooks.length ? hooks.map((f) => showPath(f)).join(', ') : '(none)', 'repo folder');
   add(
     'boot',

@@ -37,15 +37,3 @@ export async function scanRepoFolder(repoDir: string): Promise<FolderContents> {
     },
   };
 }
-
-/** Where the host keeps its yum/dnf repositories: the fallback for a repo folder without *.repo. */
-export const HOST_YUM_REPOS = '/etc/yum.repos.d';
-
-/** The host's *.repo files, sorted; none when the folder is absent (a Debian host). */
-export async function hostRepoFiles(dir = HOST_YUM_REPOS): Promise<string[]> {
-  const names = await readdir(dir).catch(() => [] as string[]);
-  return names
-    .filter((n) => n.endsWith('.repo'))
-    .sort()
-    .map((n) => join(dir, n));
-}

@@ -6,11 +6,12 @@ import type { Logger } from '../log/logger.js';
 import { parseSpecText, showPath, type SpecDocument } from './document.js';
 import { findLongStrings, limitDiagnostic, SPEC_LIMITS } from './limits.js';
 import { readDriversArray } from './drivers-array.js';
-import { hostRepoFiles, scanRepoFolder, SPEC_FILE_NAMES, type FolderContents } from './folder.js';
+import { scanRepoFolder, SPEC_FILE_NAMES, type FolderContents } from './folder.js';
 import { deepFreeze, normaliseSpec } from './normalise.js';
 import { resolveExtends } from './extends.js';
 import { applyRules, checkHooksParse, checkInitDrivers, type Finding } from './rules.js';
 import { resolveRelease } from './release.js';
+import { specPackageManager } from './package-managers.js';
 import { checkSchema } from './schema.js';
 import { findNearest } from './suggest.js';
 import type { RepoSpec, ResolvedSpec } from './types.js';
@@ -94,13 +95,15 @@ function initDriverSites(initFile: string | undefined, parsed: DriversArray | un
   }));
 }
 
-/** The release where the name does not give one: the apt sources' suite, or none when unused. */
+/**
+ * What the package manager takes from the host (an RPM repo without *.repo files uses the
+ * host's, as VIC's ci repo did), then the release where the spec sets none.
+ */
 async function withRelease(spec: ResolvedSpec, raw: RepoSpec): Promise<ResolvedSpec> {
-  // An RPM repo without *.repo files uses the host's (VIC's ci repo): see the rpm-repo-files rule.
-  const rpm = spec.packagemanager !== 'apt' && spec.packagemanager !== 'oci';
-  const repoFiles = rpm && spec.repoFiles.length === 0 ? await hostRepoFiles() : spec.repoFiles;
-  const { release, from } = await resolveRelease({ ...spec, repoFiles }, raw.release);
-  return { ...spec, repoFiles, release, releaseFrom: from };
+  const fromHost = (await specPackageManager(spec.packagemanager).fromHost?.(spec)) ?? {};
+  const completed = { ...spec, ...fromHost };
+  const { release, from } = await resolveRelease(completed, raw.release);
+  return { ...completed, release, releaseFrom: from };
 }
 
 /** A file's text, or a finding saying why it cannot be read (a dangling symlink, permissions). */

@@ -58,9 +58,11 @@ export function toKernelSource(kernel: string, repoDir: string): KernelSource {
   return { kind: 'file', path: resolve(repoDir, kernel), format: kernel.endsWith('.deb') ? 'deb' : 'rpm' };
 }
 
-/** packagemanager oci: the image or Dockerfile; undefined when missing or unreadable (the oci-source rule says why). */
+/**
+ * The image or Dockerfile a root comes from; undefined when the spec names neither or the image
+ * is unreadable (the oci adapter's rule says which manager reads them, and why one is unusable).
+ */
 export function toOciSource(raw: RepoSpec, repoDir: string): OciSource | undefined {
-  if (raw.packagemanager !== 'oci') return undefined;
   if (raw.dockerfile !== undefined)
     return { kind: 'dockerfile', path: resolve(repoDir, raw.dockerfile), context: repoDir };
   if (raw.image === undefined) return undefined;
@@ -92,7 +94,7 @@ export function normaliseSpec(
     specFile,
     packagemanager: pm,
     kernel: toKernelSource(raw.kernel, repoDir),
-    ...(raw.packagemanager === 'oci' ? { oci: toOciSource(raw, repoDir) } : {}),
+    ...(raw.image !== undefined || raw.dockerfile !== undefined ? { oci: toOciSource(raw, repoDir) } : {}),
     init: raw.init,
     // '' when it cannot be derived; the release-derivable rule reports it.
     release: raw.release ?? deriveRelease(raw.name, pm) ?? '',

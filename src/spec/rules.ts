@@ -1,50 +1,17 @@
-import { access, constants, readFile, realpath, stat } from 'node:fs/promises';
+import { access, constants, realpath, stat } from 'node:fs/promises';
 import { basename, isAbsolute, join, relative, sep } from 'node:path';
-import type { Diagnostic } from '../errors.js';
 import { run } from '../exec/run.js';
-import { joinPointer, showPath, type SpecDocument } from './document.js';
+import { joinPointer, showPath } from './document.js';
 import type { DriversArray } from './drivers-array.js';
-import { HOST_YUM_REPOS, type FolderContents } from './folder.js';
-import { parseImageRef } from '../oci/image-ref.js';
+import type { FolderContents } from './folder.js';
 import { isKernelPath } from './normalise.js';
-import type { RepoSpec, ResolvedSpec } from './types.js';
 import { FLAVOURS } from './types.js';
-import { packageManagerFor } from '../pm/index.js';
+import { packageManagerRules, specPackageManager } from './package-managers.js';
+import { finding, type Finding, type Rule, type RuleInput } from './rule.js';
 import { SPEC_LIMITS } from './limits.js';
 import { globProblem } from '../rootfs/glob.js';
 
-/** What a semantic rule sees: the schema-valid document and its normalised form. */
-export interface RuleInput {
-  doc: SpecDocument;
-  raw: RepoSpec;
-  spec: ResolvedSpec;
-  folder: FolderContents;
-}
-
-export interface Finding {
-  severity: 'error' | 'warning';
-  diagnostic: Diagnostic;
-}
-
-/** A named check the schema cannot express; its messages say how to fix the problem. */
-export interface Rule {
-  name: string;
-  check(input: RuleInput): Promise<Finding[]> | Finding[];
-}
-
-const RPM_MANAGERS = new Set(['tdnf', 'yum', 'dnf']);
-
-function finding(
-  input: RuleInput,
-  rule: string,
-  pointer: string,
-  message: string,
-  severity: Finding['severity'] = 'error',
-  opts: { key?: boolean } = {},
-): Finding {
-  const { line, col } = input.doc.positionOf(pointer, opts);
-  return { severity, diagnostic: { file: input.doc.shownAs, line, col, pointer, message, rule } };
-}
+export type { Finding, Rule, RuleInput } from './rule.js';
 
 export const nameMatchesFolder: Rule = {
   name: 'name-matches-folder',
@@ -71,36 +38,6 @@ export const nameMatchesFolder: Rule = {
       );
     }
     return out;
-  },
-};
-
-export const releaseDerivable: Rule = {
-  name: 'release-derivable',
-  async check(input) {
-    // An oci root names no package sources, so nothing needs a release.
-    if (input.spec.release !== '' || input.raw.packagemanager === 'oci') return [];
-    if (input.raw.packagemanager === 'apt')
-      return [
-        finding(
-          input,
-          this.name,
-          '/name',
-          `no apt suite: the name "${input.raw.name}" is not debian-<version> and no apt sources (the repo's, else the host's) name a suite: set "release" (e.g. "bookworm")`,
-        ),
-      ];
-    // RPM: only a .repo file that says $releasever needs one.
-    const users: string[] = [];
-    for (const file of input.spec.repoFiles)
-      if ((await readFile(file, 'utf8').catch(() => '')).includes('$releasever')) users.push(basename(file));
-    if (!users.length) return [];
-    return [
-      finding(
-        input,
-        this.name,
-        '/name',
-        `${users.join(', ')} use $releasever and the name "${input.raw.name}" carries no version: set "release" (e.g. "2.0")`,
-      ),
-    ];
   },
 };
 
@@ -180,81 +117,6 @@ export const kernelFileFormat: Rule = {
   },
 };
 
-/**
- * VIC's `ci` repo has no .repo file: its build image's own repositories were used. So do we (the
- * host's /etc/yum.repos.d), with a warning, and the build stops if the host has none either.
- */
-export const rpmRepoFiles: Rule = {
-  name: 'rpm-repo-files',
-  check(input) {
-    const pm = input.raw.packagemanager;
-    if (!RPM_MANAGERS.has(pm) || input.folder.repoFiles.length > 0) return [];
-    const host = input.spec.repoFiles;
-    return [
-      finding(
-        input,
-        this.name,
-        '/packagemanager',
-        host.length
-          ? `no *.repo file in the repo folder: ${pm} uses the host's ${host.map((f) => showPath(f)).join(', ')}`
-          : `no *.repo file in the repo folder and none in the host's ${HOST_YUM_REPOS}: a build fails until you add one, e.g. ${input.raw.name}.repo`,
-        'warning',
-      ),
-    ];
-  },
-};
-
-/** The apt section with an RPM package manager is a warning: it is harmless, but it does nothing. */
-export const aptOnlyFields: Rule = {
-  name: 'apt-only-fields',
-  check(input) {
-    const pm = input.raw.packagemanager;
-    const out: Finding[] = [];
-    if (pm !== 'apt' && input.raw.apt !== undefined) {
-      out.push(
-        finding(
-          input,
-          this.name,
-          '/apt',
-          `ignored: the apt section only applies to packagemanager "apt" (this repo uses ${pm}); remove it`,
-          'warning',
-          { key: true },
-        ),
-      );
-    }
-    if (pm === 'apt' && input.folder.repoFiles.length > 0) {
-      const names = input.folder.repoFiles.map((f) => basename(f)).join(', ');
-      out.push(
-        finding(
-          input,
-          this.name,
-          '/packagemanager',
-          `ignored: ${names} (yum repository definitions) are not read by apt; use a .sources or sources.list file`,
-          'warning',
-        ),
-      );
-    }
-    return out;
-  },
-};
-
-export const aptSourcesUnique: Rule = {
-  name: 'apt-sources-unique',
-  check(input) {
-    const files = input.folder.sourcesFiles;
-    if (input.raw.packagemanager !== 'apt' || input.raw.apt?.sources !== undefined || files.length < 2)
-      return [];
-    return [
-      finding(
-        input,
-        this.name,
-        '/packagemanager',
-        `several apt sources files (${files.map((f) => basename(f)).join(', ')}): set apt.sources to the one to use`,
-      ),
-    ];
-  },
-};
-
 /** Characters a shell would act on; the staging script is split on blanks and never sees a shell. */
 const SHELL_METACHARACTERS = /[;|&$`<>(){}*?~!#'"\\\n\r]/;
 
@@ -284,7 +146,7 @@ export const stagingScriptSafe: Rule = {
 export const stagingScriptWords: Rule = {
   name: 'staging-script-words',
   check(input) {
-    const pm = packageManagerFor(input.spec.packagemanager);
+    const pm = specPackageManager(input.spec.packagemanager);
     const out: Finding[] = [];
     for (const flavour of FLAVOURS) {
       const script = input.raw.packages_script_staging?.[flavour];
@@ -304,64 +166,6 @@ export const stagingScriptWords: Rule = {
   },
 };
 
-/** packagemanager oci takes its root from exactly one image or Dockerfile, and only it does. */
-export const ociSource: Rule = {
-  name: 'oci-source',
-  check(input) {
-    const { raw } = input;
-    const out: Finding[] = [];
-    const given = (['image', 'dockerfile'] as const).filter((k) => raw[k] !== undefined);
-    if (raw.packagemanager !== 'oci') {
-      for (const k of given)
-        out.push(
-          finding(
-            input,
-            this.name,
-            `/${k}`,
-            `"${k}" needs packagemanager "oci" (this repo uses ${raw.packagemanager})`,
-            'error',
-            {
-              key: true,
-            },
-          ),
-        );
-      return out;
-    }
-    if (given.length === 0)
-      out.push(
-        finding(
-          input,
-          this.name,
-          '/packagemanager',
-          'packagemanager "oci" takes the root from an image: set "image" (e.g. "oci-archive:base.tar") or "dockerfile" (e.g. "Dockerfile")',
-        ),
-      );
-    if (given.length === 2)
-      out.push(
-        finding(input, this.name, '/dockerfile', 'set "image" or "dockerfile", not both', 'error', {
-          key: true,
-        }),
-      );
-    if (raw.image !== undefined && raw.dockerfile === undefined) {
-      try {
-        parseImageRef(raw.image, input.spec.repoDir);
-      } catch (err) {
-        out.push(finding(input, this.name, '/image', (err as Error).message));
-      }
-    }
-    if (input.spec.packages.base.length)
-      out.push(
-        finding(
-          input,
-          this.name,
-          '/packages/base',
-          'an oci root is the image itself: install base packages in the Dockerfile and leave packages.base empty ("")',
-        ),
-      );
-    return out;
-  },
-};
-
 export const bootFirmware: Rule = {
   name: 'boot-firmware',
   check(input) {
@@ -375,7 +179,7 @@ export const bootFirmware: Rule = {
 export const packageNames: Rule = {
   name: 'package-names',
   check(input) {
-    const { pattern, syntax } = packageManagerFor(input.spec.packagemanager).packageName;
+    const { pattern, syntax } = specPackageManager(input.spec.packagemanager).packageName;
     const out: Finding[] = [];
     for (const [list, value] of Object.entries(input.raw.packages ?? {})) {
       const items: [string, string][] =
@@ -441,24 +245,23 @@ export const minimiseGlobs: Rule = {
   },
 };
 
+/** The rules of every spec; each package manager adds its own (SpecPackageManager.specRules). */
 export const SPEC_RULES: readonly Rule[] = [
   nameMatchesFolder,
-  releaseDerivable,
   filesInsideRepo,
   kernelFileFormat,
-  rpmRepoFiles,
-  aptOnlyFields,
-  aptSourcesUnique,
   stagingScriptSafe,
   stagingScriptWords,
   packageNames,
   cmdlineLength,
-  ociSource,
   bootFirmware,
   minimiseGlobs,
 ];
 
-export async function applyRules(input: RuleInput, rules: readonly Rule[] = SPEC_RULES): Promise<Finding[]> {
+export async function applyRules(
+  input: RuleInput,
+  rules: readonly Rule[] = [...SPEC_RULES, ...packageManagerRules()],
+): Promise<Finding[]> {
   const out: Finding[] = [];
   for (const rule of rules) out.push(...(await rule.check(input)));
   return out;

@@ -3,8 +3,8 @@ import type { RepoSpec } from './repo-spec.generated.js';
 
 export type { RepoSpec };
 
-export const PACKAGE_MANAGER_NAMES = ['tdnf', 'yum', 'dnf', 'apt', 'oci'] as const;
-export type PackageManagerName = (typeof PACKAGE_MANAGER_NAMES)[number];
+/** The schema's packagemanager enum: each has an adapter in src/pm/ (its table is keyed by these). */
+export type PackageManagerName = RepoSpec['packagemanager'];
 
 /** What the staging stage installs on top of iso-base. */
 export const FLAVOURS = ['bootstrap', 'appliance'] as const;

@@ -3,7 +3,11 @@
  * table and the stage contract (types.ts) both build on it without importing each other.
  */
 
-/** The build's stages, in pipeline order (VIC's iso-base → staging → bootstrap/appliance). */
+/**
+ * The build's stages, in pipeline order (VIC's iso-base → staging → bootstrap/appliance): the one
+ * list of them. The pipeline (src/pipeline/stages.ts) takes its order from it and holds a module
+ * for each name; the targets table and the output writers name stages from it.
+ */
 export const STAGE_NAMES = [
   'iso-base',
   'staging',
@@ -16,18 +20,19 @@ export const STAGE_NAMES = [
 ] as const;
 export type StageName = (typeof STAGE_NAMES)[number];
 
-/** Output formats, each written by one writer in src/image/outputs.ts (linuxkit's outFuns). */
-export const OUTPUT_FORMATS = [
-  'iso',
-  'kernel+initrd',
-  'rootfs',
-  'rootfs.tar',
-  'rootfs.ext4',
-  'rootfs.squashfs',
-  'vmlinux',
-  'firecracker',
-] as const;
-export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+/**
+ * Output formats, each written by one writer in src/image/outputs.ts (linuxkit's outFuns): their
+ * map is keyed by this type, and the list of formats is its keys (OUTPUT_FORMATS there).
+ */
+export type OutputFormat =
+  | 'iso'
+  | 'kernel+initrd'
+  | 'rootfs'
+  | 'rootfs.tar'
+  | 'rootfs.ext4'
+  | 'rootfs.squashfs'
+  | 'vmlinux'
+  | 'firecracker';
 
 /** The root file system a microVM boots from: ext4 read-write, or squashfs read-only under a tmpfs overlay. */
 export type DiskFormat = 'ext4' | 'squashfs';

@@ -10,7 +10,6 @@ import type { InitrdRoot, MicrovmPlan, OutputFormat, StageName } from './names.j
 /** The plan's names (names.ts), re-exported so that stages import the whole contract from one place. */
 export {
   STAGE_NAMES,
-  OUTPUT_FORMATS,
   type StageName,
   type OutputFormat,
   type DiskFormat,

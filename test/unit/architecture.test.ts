@@ -101,6 +101,18 @@ describe('the layers', () => {
       }
     });
 
+    test('an import from spec/ to pm/ fails: the package managers stand above the spec', async () => {
+      const file = join(scratch, 'src/spec/reach-pm.ts');
+      await writeFile(file, "export { PACKAGE_MANAGERS } from '../pm/index.js';\n");
+      try {
+        const r = await lintLayers();
+        expect(r.exitCode).not.toBe(0);
+        expect(r.all).toMatch(/spec-below-pm: src\/spec\/reach-pm\.ts → src\/pm\/index\.ts/);
+      } finally {
+        await unlink(file);
+      }
+    });
+
     test('an import cycle fails, even inside one layer', async () => {
       const a = join(scratch, 'src/log/cycle-a.ts');
       const b = join(scratch, 'src/log/cycle-b.ts');

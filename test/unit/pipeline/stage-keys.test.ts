@@ -1,3 +1,5 @@
+// The package managers a spec is checked against: src/pm/index.ts hands them to src/spec/.
+import '../../../src/pm/index.js';
 import { appendFile, cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -1,3 +1,5 @@
+// The package managers a spec is checked against: src/pm/index.ts hands them to src/spec/.
+import '../../../src/pm/index.js';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { formatDiagnostic } from '../../../src/errors.js';

@@ -1,3 +1,5 @@
+// The package managers a spec is checked against: src/pm/index.ts hands them to src/spec/.
+import '../../../src/pm/index.js';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { SpecError, UsageError } from '../../../src/errors.js';

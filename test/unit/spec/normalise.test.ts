@@ -1,3 +1,5 @@
+// The package managers a spec is checked against: src/pm/index.ts hands them to src/spec/.
+import '../../../src/pm/index.js';
 import type { FolderContents } from '../../../src/spec/folder.js';
 import { deepFreeze, isKernelPath, normaliseSpec, splitWords } from '../../../src/spec/normalise.js';
 import type { RepoSpec } from '../../../src/spec/types.js';

@@ -1,3 +1,5 @@
+// The package managers a spec is checked against: src/pm/index.ts hands them to src/spec/.
+import '../../../src/pm/index.js';
 import { join } from 'node:path';
 import { APT_SOURCES_ENV, suiteOfSources } from '../../../src/pm/apt-sources.js';
 import { loadRepoFolder } from '../../../src/spec/load.js';

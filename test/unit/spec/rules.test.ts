@@ -1,12 +1,15 @@
+// The package managers a spec is checked against: src/pm/index.ts hands them to src/spec/.
+import '../../../src/pm/index.js';
 import { join } from 'node:path';
 import { writeFile } from 'node:fs/promises';
 import { parseSpecText } from '../../../src/spec/document.js';
 import { readDriversArray } from '../../../src/spec/drivers-array.js';
 import { scanRepoFolder } from '../../../src/spec/folder.js';
 import { normaliseSpec } from '../../../src/spec/normalise.js';
+import { aptOnlyFields, aptReleaseDerivable, aptSourcesUnique } from '../../../src/pm/apt-spec.js';
+import { ociSource } from '../../../src/pm/oci-spec.js';
+import { rpmRepoFiles } from '../../../src/pm/rpm-spec.js';
 import {
-  aptOnlyFields,
-  aptSourcesUnique,
   bootFirmware,
   checkHooksParse,
   checkInitDrivers,
@@ -15,9 +18,6 @@ import {
   kernelFileFormat,
   minimiseGlobs,
   nameMatchesFolder,
-  ociSource,
-  releaseDerivable,
-  rpmRepoFiles,
   stagingScriptSafe,
   stagingScriptWords,
   type Rule,
@@ -66,12 +66,12 @@ describe('name-matches-folder', () => {
 });
 
 test('release-derivable', async () => {
-  expect(await runRule(releaseDerivable, BASE_SPEC)).toEqual([]);
-  expect(await runRule(releaseDerivable, { ...BASE_SPEC, name: 'custom' }, {}, 'custom')).toEqual([
+  expect(await runRule(aptReleaseDerivable, BASE_SPEC)).toEqual([]);
+  expect(await runRule(aptReleaseDerivable, { ...BASE_SPEC, name: 'custom' }, {}, 'custom')).toEqual([
     '/name: no apt suite: the name "custom" is not debian-<version> and no apt sources (the repo\'s, else the host\'s) name a suite: set "release" (e.g. "bookworm")',
   ]);
   expect(
-    await runRule(releaseDerivable, { ...BASE_SPEC, name: 'custom', release: 'trixie' }, {}, 'custom'),
+    await runRule(aptReleaseDerivable, { ...BASE_SPEC, name: 'custom', release: 'trixie' }, {}, 'custom'),
   ).toEqual([]);
 });
 
