@@ -173,8 +173,12 @@ export class EnablePlan {
       reason,
     });
     switch (e.kind) {
-      case 'symbol':
-        return this.enableSymbol(e.name, owner, chain);
+      case 'symbol': {
+        const unmet = this.enableSymbol(e.name, owner, chain);
+        // An undefined symbol has no place of its own: name the entry that depends on it.
+        if (unmet && !unmet.at) unmet.at = { file: at.file, line: at.line };
+        return unmet;
+      }
       case 'const':
         if (holds) return undefined;
         return fail(e.value === 'm' ? `${owner} can only be a module there` : `it is never true`);
