@@ -83,6 +83,26 @@ config ONLY_MODULE
 config WIDE
 	tristate "Needs 64-bit"
 	depends on 64BIT
+
+config ARCHY
+	tristate "Needs what the architecture selects"
+	depends on ARCH_HELPER
+
+choice
+	prompt "Flavour"
+	depends on NET
+
+config FLAVOUR_A
+	bool "A"
+
+config FLAVOUR_B
+	bool "B"
+
+endchoice
+
+config FLAVOURED
+	tristate "Needs flavour B"
+	depends on FLAVOUR_B
 `,
   'drivers/net/Kconfig': `
 config NETDEV
@@ -113,6 +133,8 @@ obj-$(CONFIG_EITHER)	+= either.o
 obj-$(CONFIG_ONLY_MODULE) += onlymod.o
 obj-$(CONFIG_NET)	+= net/
 obj-$(CONFIG_WIDE)	+= wide.o
+obj-$(CONFIG_ARCHY)	+= archy.o
+obj-$(CONFIG_FLAVOURED)	+= flavoured.o
 `,
   'drivers/net/Makefile': `
 obj-$(CONFIG_NETDEV)	+= netdev.o

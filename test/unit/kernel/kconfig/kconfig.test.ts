@@ -131,6 +131,18 @@ describe('builtinFragment', () => {
     expect(lines(await builtinFragment(src, await symbolsOf('wide'))).slice(1)).toEqual(['CONFIG_WIDE=y']);
   });
 
+  test('an option the architecture selects needs nothing (X86 selects ARCH_HELPER)', async () => {
+    expect(lines(await builtinFragment(src, await symbolsOf('archy'))).slice(1)).toEqual(['CONFIG_ARCHY=y']);
+  });
+
+  test("a choice's member is set with the choice's dependencies", async () => {
+    expect(lines(await builtinFragment(src, await symbolsOf('flavoured'))).slice(1)).toEqual([
+      'CONFIG_FLAVOURED=y',
+      'CONFIG_FLAVOUR_B=y',
+      'CONFIG_NET=y',
+    ]);
+  });
+
   test('!X writes X as not set', async () => {
     const frag = await builtinFragment(src, await symbolsOf('nobar'));
     expect(lines(frag).slice(1)).toEqual(['CONFIG_NEEDS_NO_BAR=y', '# CONFIG_BAR is not set']);
