@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { COMMON_DRIVERS } from '../../src/drivers/common.js';
 import { KernelConfigError } from '../../src/errors.js';
+import { microvmDrivers } from '../../src/microvm/initrd.js';
 import { run } from '../../src/exec/run.js';
 import {
   builtinFragment,
@@ -104,6 +105,28 @@ test(
       unmet: 'PCI',
     });
     expect(problems.map((p) => p.driver)).not.toContain('ext4');
+  },
+  CONFIG_MS,
+);
+
+test(
+  'the microvm preset alone builds in what a microVM root needs, with PVH, without PCI or modules',
+  async () => {
+    const symbols = await driverSymbols(
+      src,
+      [...new Set([...microvmDrivers('squashfs'), ...microvmDrivers('ext4'), 'virtio_net'])].map((name) => ({
+        name,
+      })),
+    );
+    const config = await configure(join(tmp, 'microvm'), [kernelPreset('microvm').fragment]);
+    expect(await checkBuiltins(src, config, symbols)).toEqual([]);
+    const text = await readFile(config, 'utf8');
+    expect(text).toMatch(/^CONFIG_PVH=y$/m);
+    expect(text).toMatch(/^CONFIG_SERIAL_8250_CONSOLE=y$/m);
+    expect(text).toMatch(/^CONFIG_RD_LZ4=y$/m);
+    expect(text).toMatch(/^# CONFIG_PCI is not set$/m);
+    expect(text).toMatch(/^# CONFIG_MODULES is not set$/m);
+    expect(text).not.toMatch(/=m$/m);
   },
   CONFIG_MS,
 );
