@@ -58,6 +58,37 @@ export class EnablePlan {
     }
   };
 
+  /**
+   * Plans again each option whose dependencies a later step broke: vrf's `IPV6_MULTIPLE_TABLES ||
+   * IPV6=n` holds until another driver turns IPV6 on. Returns what cannot be mended.
+   */
+  mend(rounds = 5): Map<string, Unmet> {
+    const failed = new Map<string, Unmet>();
+    for (let round = 0; round < rounds; round++) {
+      const broken = [...this.assigned]
+        .filter(([name, v]) => v === 'y' && !failed.has(name) && !this.depsHold(name))
+        .map(([name]) => name);
+      if (!broken.length) break;
+      for (const name of broken) {
+        const by = this.neededBy.get(name);
+        this.assigned.delete(name);
+        const unmet = this.enable(name, by);
+        if (unmet) {
+          this.assigned.set(name, 'y');
+          failed.set(name, unmet);
+        }
+      }
+    }
+    return failed;
+  }
+
+  /** An option the fragment sets (it has a prompt) has the dependencies of one of its definitions. */
+  private depsHold(name: string): boolean {
+    if (!hasPrompt(this.tree, name)) return true;
+    const defs = this.tree.symbols.get(name)?.definitions ?? [];
+    return defs.some((d) => !d.deps || evalExpr(d.deps, this.valueOf) === 'y');
+  }
+
   /** Whether a prompt of the symbol shows under the plan (a user or fragment can set it). */
   private visible(name: string): boolean {
     return (this.tree.symbols.get(name)?.definitions ?? []).some(
@@ -99,7 +130,16 @@ export class EnablePlan {
       return { chain: here, unmet: name, reason: `${name} is not defined for x86_64 (no Kconfig entry)` };
     if (sym.type && sym.type !== 'bool' && sym.type !== 'tristate')
       return { chain: here, unmet: name, reason: `${name} is a ${sym.type} option, not a yes/no one` };
-    if (this.valueOf(name) === 'y' && !this.visible(name)) return undefined;
+    if (this.valueOf(name) === 'y' && !this.visible(name)) {
+      // On by its default while its prompt is hidden here (BLOCK's shows only with EXPERT):
+      // written down all the same, since the base may show the prompt (tinyconfig sets EXPERT)
+      // and have it off.
+      if (hasPrompt(this.tree, name)) {
+        this.assigned.set(name, 'y');
+        if (by) this.neededBy.set(name, by);
+      }
+      return undefined;
+    }
     this.assigned.set(name, 'y');
     if (by) this.neededBy.set(name, by);
     let first: Unmet | undefined;
@@ -231,7 +271,8 @@ export class EnablePlan {
     if (current === 'y')
       return fail(`${name} must be off, but ${this.neededBy.get(name) ?? 'the request'} needs it on`);
     if (current === 'n') return undefined;
-    if (this.valueOf(name) !== 'n' && !hasPrompt(this.tree, name)) return fail(`${name} is always on`);
+    // A hidden prompt counts as none: 64BIT's shows only for ARCH=x86, so x86_64 cannot turn it off.
+    if (this.valueOf(name) !== 'n' && !this.visible(name)) return fail(`${name} is always on`);
     this.assigned.set(name, 'n');
     this.neededBy.set(name, owner);
     return undefined;

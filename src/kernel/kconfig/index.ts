@@ -135,6 +135,17 @@ function describeUnmet(s: DriverSymbol, u: Unmet): string {
   );
 }
 
+/** The requested symbol an option of the plan is there for (neededBy is a driver's name at the top). */
+function rootOf(plan: EnablePlan, name: string): string {
+  let at = name;
+  for (let seen = 0; seen < 100; seen++) {
+    const by = plan.neededBy.get(at);
+    if (!by || !plan.assigned.has(by)) return at;
+    at = by;
+  }
+  return at;
+}
+
 /**
  * A Kconfig fragment setting each symbol and the dependencies it needs =y (and `# ... is not set`
  * for an option a `!X` dependency needs off), to merge after the base and the preset. Throws a
@@ -161,6 +172,17 @@ export async function builtinFragment(sourceDir: string, symbols: readonly Drive
       suggestion: /not defined for x86_64/.test(unmet.reason)
         ? `remove "${s.driver}" from the drivers: it cannot be built for x86_64`
         : `remove "${s.driver}" from the drivers, or build it as a module`,
+    });
+  }
+  // A later driver may have broken what an earlier one needed (IPV6 on under `IPV6=n`).
+  for (const [name, unmet] of plan.mend()) {
+    const s = wanted.find((w) => w.symbol === rootOf(plan, name)) ?? wanted[0]!;
+    problems.push({
+      ...s.origin,
+      driver: s.driver,
+      symbol: s.symbol,
+      message: describeUnmet(s, unmet),
+      suggestion: `remove "${s.driver}" from the drivers, or build it as a module`,
     });
   }
   if (problems.length) throw new KernelConfigError(problems);

@@ -103,6 +103,32 @@ endchoice
 config FLAVOURED
 	tristate "Needs flavour B"
 	depends on FLAVOUR_B
+
+config V6
+	bool "IPv6"
+
+config V6_TABLES
+	bool "IPv6 tables"
+	depends on V6
+
+config VRF
+	tristate "VRF"
+	depends on V6_TABLES || V6=n
+
+config NEEDS_V6
+	tristate "Needs IPv6"
+	depends on V6
+
+config HIDDEN_UNLESS_EXPERT
+	bool "Shown to experts" if EXPERT
+	default y
+
+config EXPERT
+	bool "Expert"
+
+config ON_HIDDEN
+	tristate "Needs the expert option"
+	depends on HIDDEN_UNLESS_EXPERT
 `,
   'drivers/net/Kconfig': `
 config NETDEV
@@ -135,6 +161,9 @@ obj-$(CONFIG_NET)	+= net/
 obj-$(CONFIG_WIDE)	+= wide.o
 obj-$(CONFIG_ARCHY)	+= archy.o
 obj-$(CONFIG_FLAVOURED)	+= flavoured.o
+obj-$(CONFIG_VRF)	+= vrf.o
+obj-$(CONFIG_NEEDS_V6)	+= needs_v6.o
+obj-$(CONFIG_ON_HIDDEN)	+= on_hidden.o
 `,
   'drivers/net/Makefile': `
 obj-$(CONFIG_NETDEV)	+= netdev.o

@@ -127,8 +127,12 @@ describe('builtinFragment', () => {
     expect(lines(frag).slice(1)).toEqual(['CONFIG_USER=y']);
   });
 
-  test('an option on by default whose prompt is hidden needs nothing (64BIT on x86_64)', async () => {
-    expect(lines(await builtinFragment(src, await symbolsOf('wide'))).slice(1)).toEqual(['CONFIG_WIDE=y']);
+  test('an option on by default whose prompt is hidden can be depended on (64BIT on x86_64)', async () => {
+    // Written down although its default is y: it has a prompt, which some base may show.
+    expect(lines(await builtinFragment(src, await symbolsOf('wide'))).slice(1)).toEqual([
+      'CONFIG_WIDE=y',
+      'CONFIG_64BIT=y',
+    ]);
   });
 
   test('an option the architecture selects needs nothing (X86 selects ARCH_HELPER)', async () => {
@@ -140,6 +144,24 @@ describe('builtinFragment', () => {
       'CONFIG_FLAVOURED=y',
       'CONFIG_FLAVOUR_B=y',
       'CONFIG_NET=y',
+    ]);
+  });
+
+  test('a dependency a later driver broke is planned again (vrf: V6_TABLES || V6=n, then V6 on)', async () => {
+    // vrf alone: V6=n holds in the base, nothing to add.
+    expect(lines(await builtinFragment(src, await symbolsOf('vrf'))).slice(1)).toEqual(['CONFIG_VRF=y']);
+    // needs_v6 turns V6 on after vrf was planned: vrf then needs V6_TABLES.
+    expect(
+      lines(await builtinFragment(src, await symbolsOf('vrf', 'needs_v6')))
+        .slice(1)
+        .sort(),
+    ).toEqual(['CONFIG_NEEDS_V6=y', 'CONFIG_V6=y', 'CONFIG_V6_TABLES=y', 'CONFIG_VRF=y']);
+  });
+
+  test('an option on by default behind a hidden prompt is written (tinyconfig shows it: EXPERT=y)', async () => {
+    expect(lines(await builtinFragment(src, await symbolsOf('on_hidden'))).slice(1)).toEqual([
+      'CONFIG_ON_HIDDEN=y',
+      'CONFIG_HIDDEN_UNLESS_EXPERT=y',
     ]);
   });
 
