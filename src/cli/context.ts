@@ -1,8 +1,7 @@
-import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { quoteWord } from '../exec/shell-quote.js';
 import { writeEvent } from '../log/events.js';
-import { SHIPPED_REPOS } from '../spec/load.js';
+import { reposDirFor } from '../build/request.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { progressModeFor, withProgress } from '../log/progress.js';
 
@@ -15,14 +14,9 @@ export interface GlobalOptions {
   quiet?: boolean;
 }
 
-/**
- * --repos, else ISOBUILD_REPOS, else ./repos; outside a checkout (`npx isobuild photon-2.0` in
- * any folder) there is no ./repos, so the repos the package ships are used.
- */
+/** --repos, else the build library's default (ISOBUILD_REPOS, ./repos, the shipped repos). */
 export function reposDir(opts: GlobalOptions): string {
-  const chosen = opts.repos ?? process.env.ISOBUILD_REPOS;
-  if (chosen) return resolve(chosen);
-  return existsSync('repos') ? resolve('repos') : SHIPPED_REPOS;
+  return reposDirFor(opts.repos);
 }
 
 /**
