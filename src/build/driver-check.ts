@@ -2,7 +2,7 @@ import { checkDriverSites, type DriverSite } from '../drivers/check.js';
 import { formatDiagnostic, SpecError, type Diagnostic } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { cacheLayout } from '../cache/cache.js';
-import { defaultBuildOptions, makePlan } from '../pipeline/plan.js';
+import { defaultBuildOptions, defaultCacheRoot, makePlan } from '../pipeline/plan.js';
 import type { Target } from '../stage/types.js';
 import { findCachedKernel } from '../pipeline/cached-kernel.js';
 import { loadRepoFolder, locateRepo } from '../spec/load.js';
@@ -27,7 +27,7 @@ export interface DriverCheck {
 export async function checkRepoDrivers(
   spec: ResolvedSpec,
   sites: readonly DriverSite[],
-  cacheRoot = defaultBuildOptions().cacheRoot,
+  cacheRoot = defaultCacheRoot(),
 ): Promise<DriverCheck | undefined> {
   if (sites.length === 0) return undefined;
   const kernel = await findCachedKernel(cacheLayout(resolve(cacheRoot)), spec.name, spec.kernel);

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { quoteWord } from '../exec/shell-quote.js';
 import { writeEvent } from '../log/events.js';
 import { reposDirFor } from '../build/request.js';
+import { defaultCacheRoot } from '../pipeline/plan.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { progressModeFor, withProgress } from '../log/progress.js';
 
@@ -28,7 +29,7 @@ export function nextCommand(opts: GlobalOptions, ...words: string[]): string {
 }
 
 export function cacheRoot(): string {
-  return resolve(process.env.ISOBUILD_CACHE ?? '.isobuild');
+  return resolve(defaultCacheRoot());
 }
 
 export function loggerFor(opts: GlobalOptions): Logger {
