@@ -60,16 +60,16 @@ export async function build(request: BuildRequest): Promise<BuildResult> {
 async function planBuild(request: BuildRequest): Promise<BuildContext> {
   const logger = loggerFor(request);
   const target = request.target ?? 'bootstrap';
-  const options = buildOptionsFor(request);
+  const asked = buildOptionsFor(request);
   const { spec, drivers } = await loadRepoCheckingDrivers(
     request.repo,
     reposDirFor(request.reposDir),
     logger,
     (s) => runsDriversStage(s, target),
-    options.cacheRoot,
+    asked.cacheRoot,
   );
   if (drivers) logger.debug(`drivers ${drivers.note}`);
-  Object.assign(options, await checkMirror(spec, request.mirror));
+  const options = { ...asked, ...(await checkMirror(spec, request.mirror)) };
   return { request, logger, spec, target, options, plan: makePlan(spec, target, options) };
 }
 
