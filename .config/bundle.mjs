@@ -1,8 +1,9 @@
 // npm run build, after tsc: the CLI bundled into dist/bundle/ (one file plus lazily loaded chunks),
 // so that Node 20, which has no module compile cache, loads a handful of files instead of ~350
 // modules (about half a second of every command; docs/performance.md, "No-op rebuild").
-// dist/ as tsc wrote it stays: tests and scripts import its modules, and dist/cli/main.js runs
-// it when the bundle is missing.
+// dist/ as tsc wrote it stays: tests and scripts import its modules, the library that package.json
+// `exports` offers (dist/build/index.js, with tsc's .d.ts) is loaded from it unbundled, and
+// dist/cli/main.js runs it when the bundle is missing.
 import { readFile } from 'node:fs/promises';
 import { relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';

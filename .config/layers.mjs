@@ -35,7 +35,12 @@ export const LAYERS = [
   },
   { name: 'stages', why: 'one module per build stage, built from domain pieces', folders: ['stages'] },
   { name: 'pipeline', why: 'orchestration: plans, keys, runs and exports the stages', folders: ['pipeline'] },
-  { name: 'cli', why: 'the commands', folders: ['cli'] },
+  {
+    name: 'build',
+    why: 'the build library: whole builds and stage roots as calls, what package.json exports',
+    folders: ['build'],
+  },
+  { name: 'cli', why: 'the commands: parse arguments, call the build library, print', folders: ['cli'] },
 ];
 
 /**

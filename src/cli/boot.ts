@@ -2,10 +2,11 @@ import type { Command } from 'commander';
 import { CommandError, UsageError } from '../errors.js';
 import { indent, run, tail } from '../exec/run.js';
 import { bootVm, interactiveQemuArgs, withOvmfVars, type VmOptions } from '../image/qemu.js';
-import { DEFAULT_MEMORY_MB, timeoutMs, vmOptionsFrom, type VmFlags } from '../image/vm-flags.js';
+import { timeoutMs, type VmFlags } from '../image/vm-flags.js';
 import type { Logger } from '../log/logger.js';
 import { withSession } from '../pipeline/build-session.js';
-import { cacheRoot, consoleWriter, loggerFor, type GlobalOptions } from './context.js';
+import { cacheRoot, consoleWriter, type GlobalOptions } from './context.js';
+import { addVmOptions, openVm } from './options.js';
 
 interface BootFlags extends VmFlags {
   disk: string[];
@@ -25,7 +26,7 @@ function compileExpectations(sources: readonly string[]): RegExp[] {
 }
 
 export function registerBoot(program: Command): void {
-  program
+  const command = program
     .command('boot')
     .description(
       'boot an ISO, a kernel+initrd folder or a microVM folder in qemu with the serial console on stdout',
@@ -34,30 +35,22 @@ export function registerBoot(program: Command): void {
       '<image>',
       'an ISO file, a folder holding vmlinuz, initrd.img and cmdline, or a microVM folder (vm-config.json)',
     )
-    .option('--uefi', 'boot under UEFI (OVMF) instead of BIOS')
-    .option('--usb', 'attach the ISO as a hard disk, the way a USB stick boots, not as a CD')
     .option('--disk <img>', 'attach a raw disk image (repeatable)', collect, [])
     .option(
       '--expect <regex>',
       'succeed once a console line matches (repeatable: all must match)',
       collect,
       [],
-    )
-    .option('--timeout <seconds>', 'with --expect: give up after this long', '120')
-    .option('--memory <mb>', `guest memory (default ${DEFAULT_MEMORY_MB}; a microVM folder's mem_size_mib)`)
-    .option('--accel <accel>', 'tcg, or kvm where it works', 'tcg')
-    .option('--ide', 'attach disks as IDE instead of virtio-blk')
-    .option('--append <args>', 'extra kernel arguments (kernel+initrd and microVM folders only)')
-    .option('--microvm', 'boot the folder as a microVM (qemu -M microvm) even without vm-config.json')
-    .action(async (image: string, flags: BootFlags, cmd: Command) => {
-      const globals = cmd.optsWithGlobals<GlobalOptions>();
-      const logger = loggerFor(globals);
-      const vm = { ...(await vmOptionsFrom(image, flags)), disks: flags.disk };
+    );
+  addVmOptions(command, { seconds: '120', description: 'with --expect: give up after this long' }).action(
+    async (image: string, flags: BootFlags, cmd: Command) => {
+      const { globals, logger, vm } = await openVm(image, flags, cmd);
       const expect = compileExpectations(flags.expect);
       await withSession(cacheRoot(), 'boot', logger, () =>
-        bootOrWatch(image, vm, expect, flags, globals, logger),
+        bootOrWatch(image, { ...vm, disks: flags.disk }, expect, flags, globals, logger),
       );
-    });
+    },
+  );
 }
 
 /** Without --expect: the terminal is handed to qemu; with: the console is watched. */

@@ -1,8 +1,8 @@
-import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { quoteWord } from '../exec/shell-quote.js';
 import { writeEvent } from '../log/events.js';
-import { SHIPPED_REPOS } from '../spec/load.js';
+import { reposDirFor } from '../build/request.js';
+import { defaultCacheRoot } from '../pipeline/plan.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { progressModeFor, withProgress } from '../log/progress.js';
 
@@ -15,14 +15,9 @@ export interface GlobalOptions {
   quiet?: boolean;
 }
 
-/**
- * --repos, else ISOBUILD_REPOS, else ./repos; outside a checkout (`npx isobuild photon-2.0` in
- * any folder) there is no ./repos, so the repos the package ships are used.
- */
+/** --repos, else the build library's default (ISOBUILD_REPOS, ./repos, the shipped repos). */
 export function reposDir(opts: GlobalOptions): string {
-  const chosen = opts.repos ?? process.env.ISOBUILD_REPOS;
-  if (chosen) return resolve(chosen);
-  return existsSync('repos') ? resolve('repos') : SHIPPED_REPOS;
+  return reposDirFor(opts.repos);
 }
 
 /**
@@ -34,7 +29,7 @@ export function nextCommand(opts: GlobalOptions, ...words: string[]): string {
 }
 
 export function cacheRoot(): string {
-  return resolve(process.env.ISOBUILD_CACHE ?? '.isobuild');
+  return resolve(defaultCacheRoot());
 }
 
 export function loggerFor(opts: GlobalOptions): Logger {

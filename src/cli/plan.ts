@@ -13,7 +13,7 @@ import { cacheLayout } from '../cache/cache.js';
 import { explainPlan, formatExplanation, type StageExplanation } from '../pipeline/explain.js';
 import type { BuildPlan } from '../stage/types.js';
 import { cacheRoot, loggerFor, reposDir, type GlobalOptions } from './context.js';
-import { loadRepoCheckingDrivers, runsDriversStage } from './driver-check.js';
+import { loadRepoCheckingDrivers, runsDriversStage } from '../build/driver-check.js';
 
 /** Whether the repo's isobuild.lock still matches the spec (a build without --locked ignores it). */
 export async function describeLock(

@@ -3,10 +3,11 @@ import { stat } from 'node:fs/promises';
 import { UsageError } from '../errors.js';
 import { checkTools } from '../exec/host-tools.js';
 import { runInVm } from '../image/run-vm.js';
-import { DEFAULT_MEMORY_MB, timeoutMs, vmOptionsFrom, type VmFlags } from '../image/vm-flags.js';
+import { timeoutMs, type VmFlags } from '../image/vm-flags.js';
 import { writeEvent } from '../log/events.js';
 import { withSession } from '../pipeline/build-session.js';
-import { cacheRoot, consoleWriter, loggerFor, type GlobalOptions } from './context.js';
+import { cacheRoot, consoleWriter } from './context.js';
+import { addVmOptions, openVm } from './options.js';
 import { HOST_BUSYBOX } from '../exec/host-tools.js';
 
 interface RunFlags extends VmFlags {
@@ -15,29 +16,20 @@ interface RunFlags extends VmFlags {
 }
 
 export function registerRun(program: Command): void {
-  program
+  const command = program
     .command('run')
     .description(
       "boot an image with a containerfs disk and run a command in it; exits with the command's status",
     )
     .argument('<image>', 'an ISO file, a kernel+initrd folder, or a microVM folder (vm-config.json)')
     .argument('<command...>', 'the command and its arguments, after --')
-    .option('--uefi', 'boot under UEFI (OVMF) instead of BIOS')
-    .option('--usb', 'attach the ISO as a hard disk, the way a USB stick boots, not as a CD')
     .option('--rootfs <dir>', 'the container root (default: a busybox root)')
-    .option('--timeout <seconds>', 'give up after this long', '300')
-    .option('--memory <mb>', `guest memory (default ${DEFAULT_MEMORY_MB}; a microVM folder's mem_size_mib)`)
-    .option('--accel <accel>', 'tcg, or kvm where it works', 'tcg')
-    .option('--ide', 'attach the disk as IDE instead of virtio-blk')
-    .option('--append <args>', 'extra kernel arguments (kernel+initrd folders only)')
-    .option('--console', 'also print the whole console, on stderr')
-    .option('--microvm', 'boot the folder as a microVM (qemu -M microvm) even without vm-config.json')
-    .action(async (image: string, argv: string[], flags: RunFlags, cmd: Command) => {
-      const globals = cmd.optsWithGlobals<GlobalOptions>();
-      const logger = loggerFor(globals);
+    .option('--console', 'also print the whole console, on stderr');
+  addVmOptions(command, { seconds: '300', description: 'give up after this long' }).action(
+    async (image: string, argv: string[], flags: RunFlags, cmd: Command) => {
       if (flags.rootfs && !(await stat(flags.rootfs).catch(() => undefined))?.isDirectory())
         throw new UsageError(`--rootfs ${flags.rootfs}: not a folder`);
-      const vm = await vmOptionsFrom(image, flags);
+      const { globals, logger, vm } = await openVm(image, flags, cmd);
       // A microVM runs the command in its own root: no containerfs disk to make.
       if (vm.target.kind !== 'microvm')
         await checkTools([
@@ -58,5 +50,6 @@ export function registerRun(program: Command): void {
       );
       if (globals.json) writeEvent({ type: 'exit', status });
       process.exitCode = status;
-    });
+    },
+  );
 }

@@ -1,23 +1,18 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { UsageError } from '../errors.js';
-import { checkTools } from '../exec/host-tools.js';
 import { describeWanted, findCommandInRoot, runInRoot } from '../hooks/root-shell.js';
 import { quoteWord } from '../exec/shell-quote.js';
 import { writeEvent } from '../log/events.js';
-import { defaultBuildOptions, makePlan, parseTarget, planUpTo } from '../pipeline/plan.js';
-import { preflight } from '../pipeline/preflight.js';
 import { cacheLayout, lookupEntry } from '../cache/cache.js';
-import { runPipeline, type PipelineResult } from '../pipeline/run-pipeline.js';
-import { TARGETS } from '../stage/targets.js';
+import type { PipelineResult } from '../pipeline/run-pipeline.js';
 import type { BuildPlan } from '../stage/types.js';
-import { loadRepo } from '../spec/load.js';
-import { consoleWriter, loggerFor, nextCommand, reposDir, type GlobalOptions } from './context.js';
+import { buildStages } from '../build/stages.js';
+import { consoleWriter, nextCommand } from './context.js';
+import { addStageRootOptions, openStageRoot, type StageRootFlags } from './options.js';
 
-interface ShellFlags {
+interface ShellFlags extends StageRootFlags {
   stage?: string;
-  target: string;
-  lockTimeout: string;
 }
 
 /** The stage a shell opens in by default: the last one that changes the root (later ones only pack it). */
@@ -83,7 +78,7 @@ export async function chooseShellRoot(o: {
 }
 
 export function registerShell(program: Command): void {
-  program
+  const command = program
     .command('shell')
     .description(
       "open a shell (or run a command) in a stage's root, in a read-only sandbox; builds the stages up to it or takes them from the cache",
@@ -93,28 +88,17 @@ export function registerShell(program: Command): void {
     .option(
       '--stage <stage>',
       "the stage whose root is opened (default: the target's last stage that changes the root)",
-    )
-    .option(
-      '-t, --target <target>',
-      `the target whose stages build the root (${TARGETS.join(', ')})`,
-      'bootstrap',
-    )
-    .option('--lock-timeout <seconds>', 'how long to wait for another build of the same repo', '1800')
-    .action(async (ref: string, argv: string[], flags: ShellFlags, cmd: Command) => {
-      const globals = cmd.optsWithGlobals<GlobalOptions>();
-      const logger = loggerFor(globals);
+    );
+  addStageRootOptions(command).action(
+    async (ref: string, argv: string[], flags: ShellFlags, cmd: Command) => {
+      const { globals, logger, request } = openStageRoot(ref, flags, cmd);
       if (globals.json && argv.length === 0)
         throw new UsageError('--json needs a command after --: an interactive shell has no JSON output');
-      const lockTimeout = Number(flags.lockTimeout);
-      if (!Number.isFinite(lockTimeout) || lockTimeout < 0)
-        throw new UsageError('--lock-timeout takes seconds');
-      const spec = await loadRepo(ref, reposDir(globals), logger);
-      const full = makePlan(spec, parseTarget(flags.target), { ...defaultBuildOptions(), lockTimeout });
-      const stage = flags.stage ?? defaultShellStage(full);
-      const plan = planUpTo(full, stage);
-      await preflight(plan);
-      await checkTools([{ tool: 'bwrap', reason: "sandbox the shell in the stage's root" }]);
-      const result = await runPipeline(plan, logger);
+      const { spec, plan, stage, result } = await buildStages({
+        ...request,
+        stage: (full) => flags.stage ?? defaultShellStage(full),
+        tools: [{ tool: 'bwrap', reason: "sandbox the shell in the stage's root" }],
+      });
       const chosen = await chooseShellRoot({
         plan,
         result,
@@ -147,5 +131,6 @@ export function registerShell(program: Command): void {
         writeEvent({ type: 'exit', status: ran.exitCode });
       }
       process.exitCode = ran.exitCode;
-    });
+    },
+  );
 }

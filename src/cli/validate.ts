@@ -5,7 +5,7 @@ import { writeEvent } from '../log/events.js';
 import { showPath } from '../spec/document.js';
 import { listRepoFolders, loadRepoFolder, locateRepo } from '../spec/load.js';
 import { loggerFor, reposDir, type GlobalOptions } from './context.js';
-import { checkRepoDrivers } from './driver-check.js';
+import { checkRepoDrivers } from '../build/driver-check.js';
 
 interface Outcome {
   repo: string;

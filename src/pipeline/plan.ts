@@ -15,9 +15,14 @@ export function parseTarget(value: string): Target {
   throw new UsageError(`unknown target "${value}"; targets: ${TARGETS.join(', ')}`);
 }
 
+/** The stage cache's folder when none is given: ISOBUILD_CACHE, else ./.isobuild. */
+export function defaultCacheRoot(env: NodeJS.ProcessEnv = process.env): string {
+  return env.ISOBUILD_CACHE ?? '.isobuild';
+}
+
 export function defaultBuildOptions(env: NodeJS.ProcessEnv = process.env): BuildOptions {
   return {
-    cacheRoot: env.ISOBUILD_CACHE ?? '.isobuild',
+    cacheRoot: defaultCacheRoot(env),
     outputDir: 'bin',
     noCache: false,
     lockTimeout: 1800,

@@ -11,6 +11,15 @@ export function testCacheRoot(): string {
 }
 
 /**
+ * An isobuild stage cache (ISOBUILD_CACHE) the test files that build a shipped repo share across
+ * files and runs, so only the first of them builds it cold. isobuild's own per-repo build lock
+ * keeps two jest workers building at once apart.
+ */
+export function sharedStageCache(): string {
+  return join(testCacheRoot(), 'stage-cache');
+}
+
+/**
  * `path` (a file or folder under the test cache), made by `make` when it is missing. `make`
  * writes a private path beside it that is renamed into place when complete, so test files
  * running at once in two jest workers never see half of it: both may make it, the first rename

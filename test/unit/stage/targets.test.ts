@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { outputPath } from '../../../src/cli/build.js';
+import { outputPath } from '../../../src/build/outputs.js';
 import { InternalError } from '../../../src/errors.js';
 import { OUTPUT_WRITERS, writeOutputs } from '../../../src/image/outputs.js';
 import { describePlan, makePlan } from '../../../src/pipeline/plan.js';
@@ -128,9 +128,9 @@ describe('outputs and their default paths', () => {
     expect(new Set(all).size).toBe(all.length);
   });
 
-  test('the CLI and the writers agree: -o names the first output, the rest go under --bin', () => {
+  test('the build and the writers agree: -o names the first output, the rest go under --bin', () => {
     const app = plan('app');
-    const flags = { bin: 'out' };
+    const flags = { outputDir: 'out' };
     expect(outputPath(app, 'iso', flags)).toBe(join(process.cwd(), 'out/app-demo.iso'));
     expect(outputPath(app, 'kernel+initrd', flags)).toBe(join(process.cwd(), 'out/app-demo'));
     expect(outputPath(app, 'iso', { ...flags, output: 'x.iso' })).toBe(join(process.cwd(), 'x.iso'));
@@ -141,7 +141,7 @@ describe('outputs and their default paths', () => {
     // What build writes by default is what the writers write with no destination.
     for (const target of TARGETS)
       for (const format of plan(target).outputs)
-        expect(outputPath(plan(target), format, { bin: 'bin' })).toBe(
+        expect(outputPath(plan(target), format, { outputDir: 'bin' })).toBe(
           join(process.cwd(), outputPathFor(target, format, 'demo', 'bin')),
         );
   });

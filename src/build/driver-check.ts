@@ -2,12 +2,12 @@ import { checkDriverSites, type DriverSite } from '../drivers/check.js';
 import { formatDiagnostic, SpecError, type Diagnostic } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { cacheLayout } from '../cache/cache.js';
-import { defaultBuildOptions, makePlan } from '../pipeline/plan.js';
+import { defaultBuildOptions, defaultCacheRoot, makePlan } from '../pipeline/plan.js';
 import type { Target } from '../stage/types.js';
 import { findCachedKernel } from '../pipeline/cached-kernel.js';
 import { loadRepoFolder, locateRepo } from '../spec/load.js';
 import type { ResolvedSpec } from '../spec/types.js';
-import { cacheRoot } from './context.js';
+import { resolve } from 'node:path';
 
 /** What the validate-time driver check found: errors at the drivers' lines, and what it checked against. */
 export interface DriverCheck {
@@ -27,9 +27,10 @@ export interface DriverCheck {
 export async function checkRepoDrivers(
   spec: ResolvedSpec,
   sites: readonly DriverSite[],
+  cacheRoot = defaultCacheRoot(),
 ): Promise<DriverCheck | undefined> {
   if (sites.length === 0) return undefined;
-  const kernel = await findCachedKernel(cacheLayout(cacheRoot()), spec.name, spec.kernel);
+  const kernel = await findCachedKernel(cacheLayout(resolve(cacheRoot)), spec.name, spec.kernel);
   if (!kernel)
     return {
       checked: false,
@@ -55,12 +56,13 @@ export async function loadRepoCheckingDrivers(
   reposDir: string,
   logger: Logger,
   wanted: (spec: ResolvedSpec) => boolean = () => true,
+  cacheRoot?: string,
 ): Promise<{ spec: ResolvedSpec; drivers?: DriverCheck }> {
   const result = await loadRepoFolder(await locateRepo(ref, reposDir));
   for (const w of result.warnings) logger.warn(formatDiagnostic(w));
   if (!result.spec) throw new SpecError(result.errors);
   if (!wanted(result.spec)) return { spec: result.spec };
-  const drivers = await checkRepoDrivers(result.spec, result.driverSites ?? []);
+  const drivers = await checkRepoDrivers(result.spec, result.driverSites ?? [], cacheRoot);
   if (drivers?.errors.length) throw new SpecError(drivers.errors);
   return { spec: result.spec, ...(drivers ? { drivers } : {}) };
 }
