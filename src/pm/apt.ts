@@ -4,7 +4,7 @@ import { BuildError, CommandError } from '../errors.js';
 import { exists } from '../fs/exists.js';
 import { formatBytes } from '../fs/disk-space.js';
 import { describeKernelFile, kernelFileTools, type KernelFile } from '../kernel/extract-kernel.js';
-import type { ToolNeed } from '../exec/host-tools.js';
+import type { DeclaredTool } from '../exec/host-tools.js';
 import { mergeTree } from '../rootfs/merge-tree.js';
 import { resolveInRoot } from '../rootfs/root-path.js';
 import { moveSshHostKeysToBoot } from '../rootfs/ssh-host-keys.js';
@@ -28,7 +28,6 @@ import { writeStandaloneAptConfig } from './apt-standalone.js';
 import type { EarlyKernel, PackageManager, PmContext, PmSpec } from './types.js';
 import { cancelSignal } from '../exec/cancel.js';
 import { quoteWord } from '../exec/shell-quote.js';
-import { readToolVersion } from '../exec/tool-version.js';
 
 const MERGED_USR_HOOKS = '/usr/share/mmdebstrap/hooks/merged-usr';
 
@@ -467,6 +466,24 @@ async function listInstalled(ctx: PmContext): Promise<InstalledPackage[] | undef
   );
 }
 
+/** What apt runs on a root that exists (setup's, or an image's with a dpkg database). */
+export const APT_ROOT_COMMANDS: readonly DeclaredTool[] = [
+  {
+    tool: 'apt-get',
+    reason: 'resolve, download and install packages into the root (host apt, chrooted dpkg)',
+    version: ['--version'],
+  },
+  // apt-get's version stands for the whole of apt.
+  { tool: 'apt-cache', reason: 'find the kernel package a metapackage names', version: 'none' },
+  {
+    tool: 'chroot',
+    reason: "run the root's maintainer scripts (apt's DPkg::Chroot-Directory)",
+    version: 'none',
+  },
+  { tool: 'mount', reason: 'mount /proc in the root while apt-get installs packages', version: 'none' },
+  { tool: 'umount', reason: 'unmount /proc from the root after apt-get', version: 'none' },
+];
+
 export const aptPackageManager: PackageManager = {
   name: 'apt',
   specFields: ['apt', 'kernel', 'kernelInstall'],
@@ -474,21 +491,20 @@ export const aptPackageManager: PackageManager = {
   version: 2,
   purlType: 'deb',
   packageName: { pattern: PACKAGE_ARG, syntax: 'name[:arch][=version|/suite], lower case' },
-  tools: (spec) =>
-    [
-      ...(spec.kernelInstall === 'files' && spec.kernel.kind === 'package' ? kernelFileTools('deb') : []),
-      { tool: 'mmdebstrap', reason: 'bootstrap the Debian root (apt setup and base packages)' },
-      {
-        tool: '/usr/share/mmdebstrap/hooks/merged-usr/setup00.sh',
-        reason: 'bootstrap a merged-/usr root without usrmerge',
-      },
-      {
-        tool: 'apt-get',
-        reason: 'resolve, download and install packages into the root (host apt, chrooted dpkg)',
-      },
-      { tool: 'chroot', reason: "run the root's maintainer scripts (apt's DPkg::Chroot-Directory)" },
-      { tool: 'mount', reason: 'mount /proc in the root while apt-get installs packages' },
-    ] satisfies ToolNeed[],
+  tools: (spec) => [
+    ...(spec.kernelInstall === 'files' && spec.kernel.kind === 'package' ? kernelFileTools('deb') : []),
+    {
+      tool: 'mmdebstrap',
+      reason: 'bootstrap the Debian root (apt setup and base packages)',
+      version: ['--version'],
+    },
+    {
+      tool: '/usr/share/mmdebstrap/hooks/merged-usr/setup00.sh',
+      reason: 'bootstrap a merged-/usr root without usrmerge',
+      version: 'none',
+    },
+    ...APT_ROOT_COMMANDS,
+  ],
   describe(spec, op, args) {
     const epoch = '${SOURCE_DATE_EPOCH}';
     const install = (verbArgs: string[]) => [
@@ -550,7 +566,6 @@ export const aptPackageManager: PackageManager = {
     );
     return {
       files: [...sources, ...spec.gpgKeys],
-      toolVersions: [await readToolVersion('mmdebstrap'), await readToolVersion('apt-get')],
       facts: { [APT_SOURCES_ENV]: process.env[APT_SOURCES_ENV] ?? null },
     };
   },
