@@ -5,7 +5,7 @@ import { exists } from '../fs/exists.js';
 import { formatBytes } from '../fs/disk-space.js';
 import { describeKernelFile, kernelFileTools, type KernelFile } from '../kernel/extract-kernel.js';
 import type { DeclaredTool } from '../exec/host-tools.js';
-import { mergeTree } from '../rootfs/merge-tree.js';
+import { unpackThenMerge } from '../rootfs/merge-tree.js';
 import { resolveInRoot } from '../rootfs/root-path.js';
 import { moveSshHostKeysToBoot } from '../rootfs/ssh-host-keys.js';
 import { APT_CACHE_DIRS, makeAptEnv, withAptChroot } from './apt-chroot.js';
@@ -198,8 +198,6 @@ async function setupRoot(ctx: PmContext, basePackages: readonly string[]): Promi
   const sources = await aimedAptSources(ctx.spec, join(ctx.tmpDir, 'sources'));
   ctx.logger.info(`apt sources (${sources.origin}): ${sources.files.join(' ')}`);
   for (const dir of APT_CACHE_DIRS) await mkdir(join(ctx.pkgCacheDir, dir.inCache), { recursive: true });
-  // mmdebstrap wants an empty target, and iso-base has already laid out the root and run base.sh.
-  const target = join(ctx.tmpDir, 'mmdebstrap-root');
   const env: Record<string, string> = {};
   if (ctx.sourceDateEpoch !== undefined) env.SOURCE_DATE_EPOCH = String(ctx.sourceDateEpoch);
   const keys = await prepareKeys(ctx.spec.gpgKeys, join(ctx.tmpDir, 'apt-keyring'));
@@ -220,7 +218,7 @@ async function setupRoot(ctx: PmContext, basePackages: readonly string[]): Promi
   }
   const digest = await digestSources(sources.files);
   const freshness = await checkListsFreshness(listsStamp(ctx), digest, ctx.listsMaxAge);
-  const bootstrap = async (skipUpdate: boolean) => {
+  const bootstrap = async (target: string, skipUpdate: boolean) => {
     await rm(target, { recursive: true, force: true });
     const args = mmdebstrapArgs(ctx.spec, basePackages, target, sources.files, ctx.pkgCacheDir, keys, {
       docs,
@@ -229,33 +227,32 @@ async function setupRoot(ctx: PmContext, basePackages: readonly string[]): Promi
     });
     await ctx.run('mmdebstrap', args, { env });
   };
-  try {
+  // mmdebstrap wants an empty target, and iso-base has already laid out the root and run base.sh.
+  const makeRoot = async (target: string) => {
     if (freshness.fresh) {
       ctx.logger.info(
         `apt: package lists ${formatAge(freshness.ageSeconds)} old, not refreshed (--refresh to)`,
       );
       try {
-        await bootstrap(true);
+        await bootstrap(target, true);
       } catch (err) {
         // The mirror may have dropped a version the old lists name: fetch them again, once.
         if (!retriesOnFreshLists(err)) throw err;
         ctx.logger.warn('apt: mmdebstrap failed on the cached package lists; retrying with fresh ones');
-        await bootstrap(false);
+        await bootstrap(target, false);
         await stampLists(listsStamp(ctx), digest);
       }
     } else {
       ctx.logger.info(`apt: refreshing package lists (${freshness.why})`);
-      await bootstrap(false);
+      await bootstrap(target, false);
       await stampLists(listsStamp(ctx), digest);
     }
     await makeHostNeutral(target);
     if (dpkgFilters.length) {
       logFilteredBytes(ctx, await estimateFilteredBytes(target));
     }
-    await mergeTree(target, ctx.rootfs, { stage: ctx.stage });
-  } finally {
-    await rm(target, { recursive: true, force: true });
-  }
+  };
+  await unpackThenMerge(ctx.tmpDir, ctx.rootfs, makeRoot, { stage: ctx.stage });
 }
 
 /**
