@@ -22,6 +22,9 @@ export async function unpackThenMerge(
 ): Promise<void> {
   await mkdir(tmpDir, { recursive: true });
   const scratch = await mkdtemp(join(tmpDir, 'unpack-'));
+  // mkdtemp's 0700 would shut out a tool that drops privileges inside the target: apt then
+  // downloads unsandboxed and leaves its partial/ folders owned by root instead of _apt.
+  await chmod(scratch, 0o755);
   try {
     const target = join(scratch, 'root');
     await unpack(target);

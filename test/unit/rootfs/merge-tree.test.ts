@@ -1,4 +1,4 @@
-import { mkdir, readdir, readFile, readlink, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, readlink, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { dir as tmpDir, type DirectoryResult } from 'tmp-promise';
 import { unpackThenMerge } from '../../../src/rootfs/merge-tree.js';
@@ -17,6 +17,8 @@ afterEach(() => tmp.cleanup());
 
 test("unpackThenMerge lays the unpacked tree over the root through the root's links, then removes its scratch", async () => {
   await unpackThenMerge(scratch, root, async (target) => {
+    // Reachable by a tool that drops privileges (apt's _apt): not mkdtemp's 0700.
+    expect((await stat(join(target, '..'))).mode & 0o777).toBe(0o755);
     await mkdir(join(target, 'lib/modules'), { recursive: true });
     await writeFile(join(target, 'lib/modules/x.ko'), 'module');
   });
