@@ -205,3 +205,21 @@ export class InternalError extends IsobuildError {
     this.name = 'InternalError';
   }
 }
+
+/**
+ * A stage ran a command it did not declare (Stage.commands): a bug in isobuild, caught before
+ * the command runs so that no tool escapes the preflight and the key.
+ */
+export class UndeclaredToolError extends InternalError {
+  constructor(
+    stage: string,
+    readonly tool: string,
+    readonly declared: readonly string[],
+  ) {
+    super(
+      `ran ${tool}, which the stage does not declare (it declares: ${declared.join(', ') || 'nothing'}); add it to the stage's commands`,
+    );
+    this.name = 'UndeclaredToolError';
+    this.atStage(stage);
+  }
+}

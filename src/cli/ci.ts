@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { dirname, relative, resolve } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { relative, resolve } from 'node:path';
+import { writeFileWhole } from '../fs/replace-file.js';
 import { parse } from 'yaml';
 import { DEFAULT_WORKFLOW_PATH, matrixJobs, renderWorkflow, type MatrixJob } from '../ci/workflow.js';
 import { IsobuildError, SpecError } from '../errors.js';
@@ -53,10 +54,7 @@ export function registerCi(program: Command): void {
         );
         return;
       }
-      await mkdir(dirname(path), { recursive: true });
-      const tmp = `${path}.partial-${process.pid}`;
-      await writeFile(tmp, text);
-      await rename(tmp, path);
+      await writeFileWhole(path, text, { mkdir: true });
       logger.event(
         { type: 'ci', path: shown, jobs: jobs.length },
         `wrote ${shown}: ${jobs.length} jobs (${jobs.map((j) => `${j.repo} ${j.target}`).join(', ')})`,

@@ -10,6 +10,7 @@ export const HOST_TOOLS = {
   mmdebstrap: 'mmdebstrap',
   debootstrap: 'debootstrap',
   'apt-get': 'apt',
+  'apt-cache': 'apt',
   chroot: 'coreutils',
   dpkg: 'dpkg',
   'dpkg-deb': 'dpkg',
@@ -27,6 +28,7 @@ export const HOST_TOOLS = {
   zstd: 'zstd',
   lz4: 'lz4',
   xz: 'xz-utils',
+  bzip2: 'bzip2',
   xorriso: 'xorriso',
   mformat: 'mtools',
   mcopy: 'mtools',
@@ -42,6 +44,7 @@ export const HOST_TOOLS = {
   bash: 'bash',
   unshare: 'util-linux',
   mount: 'mount',
+  umount: 'mount',
   tar: 'tar',
   busybox: 'busybox-static',
   bwrap: 'bubblewrap',
@@ -77,6 +80,19 @@ export const HOST_BUSYBOX: HostFile = '/bin/busybox';
 export interface ToolNeed {
   tool: HostTool | HostFile;
   reason: string;
+}
+
+/**
+ * A command (or host file) a stage or adapter uses, declared once: the preflight checks it,
+ * the stage's key holds its version (and a host file's content), `isobuild plan` lists it, and
+ * the stage's ctx.run refuses any command not declared (src/stage/commands.ts).
+ */
+export interface DeclaredTool extends ToolNeed {
+  /**
+   * The arguments that make it print its version (`--version`, `-V`...): its first line goes
+   * into the key. 'none' when its version does not decide what the stage writes (mount, bwrap).
+   */
+  readonly version: readonly string[] | 'none';
 }
 
 export async function findOnPath(

@@ -1,5 +1,5 @@
-import { mkdir, readFile, realpath, rename, stat, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { readFile, realpath, stat } from 'node:fs/promises';
+import { writeFileWhole } from '../fs/replace-file.js';
 import { findOnPath } from './host-tools.js';
 import { run } from './run.js';
 
@@ -34,10 +34,7 @@ export async function useToolVersionFile(file: string): Promise<void> {
 export async function saveToolVersionFile(): Promise<void> {
   if (!persisted?.changed) return;
   const { file, answers } = persisted;
-  await mkdir(dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, JSON.stringify(answers, null, 1) + '\n');
-  await rename(tmp, file);
+  await writeFileWhole(file, JSON.stringify(answers, null, 1) + '\n', { mkdir: true });
   persisted.changed = false;
 }
 

@@ -1,7 +1,7 @@
 import { mkdir, symlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { CommandError } from '../errors.js';
-import type { ToolNeed } from '../exec/host-tools.js';
+import type { DeclaredTool } from '../exec/host-tools.js';
 import { indent, tail } from '../exec/run.js';
 import type { StageContext } from '../stage/types.js';
 import type { Flavour, ResolvedSpec } from '../spec/types.js';
@@ -128,10 +128,14 @@ export async function runHook(ctx: StageContext, hook: HookInputs): Promise<void
 }
 
 /** The host tools a hook needs: bash, and bubblewrap unless the sandbox is off. */
-export function hookTools(hook: Pick<HookInputs, 'file' | 'sandboxed'>): ToolNeed[] {
+export function hookTools(hook: Pick<HookInputs, 'file' | 'sandboxed'>): DeclaredTool[] {
   const name = basename(hook.file);
-  const needs: ToolNeed[] = [{ tool: 'bash', reason: `run the repo hook ${name}` }];
-  if (hook.sandboxed) needs.push({ tool: 'bwrap', reason: `run the repo hook ${name} in a sandbox` });
+  // The host's bash runs the hook (its version can change what the hook does); bwrap only confines it.
+  const needs: DeclaredTool[] = [
+    { tool: 'bash', reason: `run the repo hook ${name}`, version: ['--version'] },
+  ];
+  if (hook.sandboxed)
+    needs.push({ tool: 'bwrap', reason: `run the repo hook ${name} in a sandbox`, version: 'none' });
   return needs;
 }
 

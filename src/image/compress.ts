@@ -1,6 +1,6 @@
 import { rm } from 'node:fs/promises';
 import { BuildError } from '../errors.js';
-import type { HostTool } from '../exec/host-tools.js';
+import type { DeclaredTool, HostTool } from '../exec/host-tools.js';
 import type { RunOptions, RunResult } from '../exec/run.js';
 import type { KernelConfig } from '../kernel/kernel-config.js';
 import type { Compression, CompressionChoice } from '../spec/types.js';
@@ -52,6 +52,15 @@ export const AUTO_ORDER: readonly Compression[] = ['lz4', 'zstd', 'gzip', 'xz'];
 /** The compressions a choice may end up as: what preflight and the cache key must cover. */
 export function candidateCompressions(choice: CompressionChoice): readonly Compression[] {
   return choice === 'auto' ? AUTO_ORDER : [choice];
+}
+
+/** The compressors a stage may run for a choice, declared for its commands (`what`: the file). */
+export function compressorCommands(choice: CompressionChoice, what: string): DeclaredTool[] {
+  return candidateCompressions(choice).map((c) => ({
+    tool: COMPRESSORS[c].tool,
+    reason: `compress ${what} (${choice === 'auto' ? `auto: ${c} if the kernel reads it` : c})`,
+    version: ['--version'],
+  }));
 }
 
 export interface CompressionPick {

@@ -1,11 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import { copyFile, rename, rm, stat, utimes } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
-
-/** A name beside `dest` for writing before the final rename (same folder, so same file system). */
-export function tempSibling(dest: string): string {
-  return join(dirname(dest), `.${basename(dest)}.tmp-${randomBytes(4).toString('hex')}`);
-}
+import { replaceFile } from '../fs/replace-file.js';
 
 /**
  * Moves a file into place by rename, copying first when the two are on different file
@@ -26,15 +20,8 @@ export async function moveFile(src: string, dest: string): Promise<void> {
  * Copies `src` to `dest` through a temp name. Never copies onto `dest` in place: artifacts
  * are hard links into the stage cache, and writing through one would change a cached entry.
  */
-export async function copyInto(src: string, dest: string): Promise<void> {
-  const tmp = tempSibling(dest);
-  try {
-    await copyFile(src, tmp);
-    await rename(tmp, dest);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
+export function copyInto(src: string, dest: string): Promise<void> {
+  return replaceFile(dest, (tmp) => copyFile(src, tmp));
 }
 
 /** Sets a file's times to min(its mtime, epoch), so copies carry no build-time dates. */

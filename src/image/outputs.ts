@@ -11,7 +11,8 @@ import { measureTree } from '../fs/measure-tree.js';
 import { silentLogger, type Logger } from '../log/logger.js';
 import type { BuildPlan, OutputFormat, StageName } from '../stage/types.js';
 import { ARTIFACTS } from './artifacts.js';
-import { copyInto, tempSibling } from './files.js';
+import { copyInto } from './files.js';
+import { tempSibling } from '../fs/replace-file.js';
 import { sha256File } from '../fs/hash.js';
 
 /** The files of a kernel+initrd output folder. */

@@ -68,6 +68,16 @@ export function bootProfile(spec: Pick<ResolvedSpec, 'profile'>): BootProfile {
   return BOOT_PROFILES[spec.profile];
 }
 
+/**
+ * A profile as the keys of the stages that read it hold it: every field, functions as their
+ * source, so editing a profile rebuilds those stages without a version bump.
+ */
+export function profileContent(name: BootProfileName): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(BOOT_PROFILES[name]).map(([k, v]) => [k, typeof v === 'function' ? String(v) : v]),
+  );
+}
+
 /** The image's version: the spec's, else $BUILD_NUMBER (VIC's CI names builds so), else isobuild's. */
 export function imageVersion(
   spec: Pick<ResolvedSpec, 'version'>,

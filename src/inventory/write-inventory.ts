@@ -1,7 +1,7 @@
-import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile } from 'node:fs/promises';
 import { exists } from '../fs/exists.js';
 import { join, resolve } from 'node:path';
-import { tempSibling } from '../image/files.js';
+import { writeFileWhole } from '../fs/replace-file.js';
 import type { OutputDigest } from '../image/output-digest.js';
 import type { Logger } from '../log/logger.js';
 import { cacheLayout } from '../cache/cache.js';
@@ -16,17 +16,6 @@ import { makeManifest, type Manifest, type ManifestInputs } from './manifest.js'
 export function inventoryPaths(output: string): { manifest: string; sbom: string } {
   const base = output.replace(/\/+$/, '');
   return { manifest: `${base}.manifest.json`, sbom: `${base}.cdx.json` };
-}
-
-async function writeAtomically(path: string, text: string): Promise<void> {
-  const tmp = tempSibling(path);
-  try {
-    await writeFile(tmp, text);
-    await rename(tmp, path);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
 }
 
 export function formatManifest(m: Manifest): string {
@@ -45,8 +34,8 @@ export async function writeInventory(i: ManifestInputs): Promise<{ manifest: str
   // Loaded here, not at the top: the CycloneDX library is a third of the CLI's start-up, and only
   // a changed output needs it (`isobuild run` and no-op builds start sooner without it).
   const { makeSbom } = await import('./sbom.js');
-  await writeAtomically(paths.manifest, text);
-  await writeAtomically(paths.sbom, makeSbom(m, i.pm.purlType));
+  await writeFileWhole(paths.manifest, text);
+  await writeFileWhole(paths.sbom, makeSbom(m, i.pm.purlType));
   return paths;
 }
 

@@ -1,6 +1,6 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ToolNeed } from '../exec/host-tools.js';
+import type { DeclaredTool } from '../exec/host-tools.js';
 import type { RunOptions, RunResult } from '../exec/run.js';
 import { mergeTree } from '../rootfs/merge-tree.js';
 import { listPackageTree, recordKernelDebs } from './record-kernel-deb.js';
@@ -84,13 +84,14 @@ export async function unpackKernelFile(kernel: KernelFile, scratch: string, run:
   }
 }
 
-export function kernelFileTools(format: KernelFile['format']): ToolNeed[] {
+export function kernelFileTools(format: KernelFile['format']): DeclaredTool[] {
   return format === 'rpm'
     ? [
-        { tool: 'rpm2cpio', reason: 'unpack the kernel .rpm named by the spec' },
-        { tool: 'cpio', reason: 'unpack the kernel .rpm named by the spec' },
+        // rpm2cpio has no version switch of its own (it would read a file named --version).
+        { tool: 'rpm2cpio', reason: 'unpack the kernel .rpm named by the spec', version: 'none' },
+        { tool: 'cpio', reason: 'unpack the kernel .rpm named by the spec', version: ['--version'] },
       ]
-    : [{ tool: 'dpkg-deb', reason: 'unpack the kernel .deb named by the spec' }];
+    : [{ tool: 'dpkg-deb', reason: 'unpack the kernel .deb named by the spec', version: ['--version'] }];
 }
 
 export function describeKernelFile(kernel: KernelFile): string[] {

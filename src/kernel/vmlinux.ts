@@ -1,5 +1,6 @@
 import { gunzipSync } from 'node:zlib';
 import { BuildError } from '../errors.js';
+import type { DeclaredTool } from '../exec/host-tools.js';
 import type { RunOptions, RunResult } from '../exec/run.js';
 
 type Runner = (file: string, args: readonly string[], opts?: RunOptions) => Promise<RunResult>;
@@ -161,6 +162,17 @@ export async function extractVmlinux(bzImage: Buffer, run: Runner, name = 'bzIma
   }
   return trimElf(raw, `${name} (${payload.format} payload)`);
 }
+
+/**
+ * The decompressors extractVmlinux may run, for the commands of a stage that calls it: which
+ * one is known only from the kernel, and their versions do not change what they decompress.
+ * lzo payloads (lzop) are left out: few kernels use them, and lzop is rarely installed.
+ */
+export const VMLINUX_COMMANDS: readonly DeclaredTool[] = (['xz', 'zstd', 'bzip2'] as const).map((tool) => ({
+  tool,
+  reason: "decompress the kernel's payload to extract vmlinux (when it is compressed so)",
+  version: 'none',
+}));
 
 /** The tool a payload needs on the host, if any (for preflight). */
 export function payloadTool(format: PayloadFormat): string | undefined {

@@ -1,5 +1,6 @@
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileWhole } from '../fs/replace-file.js';
 import { LockError } from '../errors.js';
 import { sha256 } from '../fs/hash.js';
 import type { PackageManagerName, ResolvedSpec } from '../spec/types.js';
@@ -62,9 +63,7 @@ export function formatLock(lock: PackageLock): string {
 }
 
 export async function writeLock(file: string, lock: PackageLock): Promise<void> {
-  const tmp = `${file}.partial-${process.pid}`;
-  await writeFile(tmp, formatLock(lock));
-  await rename(tmp, file);
+  await writeFileWhole(file, formatLock(lock));
 }
 
 /** Reads and checks a lock file; undefined when there is none. */

@@ -3,6 +3,7 @@ import { BuildError } from '../errors.js';
 import type { RunOptions, RunResult } from '../exec/run.js';
 import { formatImageRef, isRemote, type ImageRef } from './image-ref.js';
 import { readImage } from './layout.js';
+import { registryHostOf, withRegistryAuth } from '../registry/credentials.js';
 import { HOST_ARCH } from './media-types.js';
 
 type Runner = (file: string, args: readonly string[], opts?: RunOptions) => Promise<RunResult>;
@@ -16,9 +17,9 @@ export const LOCAL_TAG = 'image';
  */
 export async function copyImageToLayout(ref: ImageRef, layout: string, run: Runner): Promise<string> {
   const source = formatImageRef(ref);
-  const res = await run('skopeo', ['copy', '--quiet', source, `oci:${layout}:${LOCAL_TAG}`], {
-    allowFailure: true,
-  });
+  const res = await withAuth(ref, (auth) =>
+    run('skopeo', ['copy', '--quiet', ...auth, source, `oci:${layout}:${LOCAL_TAG}`], { allowFailure: true }),
+  );
   if (res.exitCode !== 0) throw new BuildError(`cannot read the image ${source}: ${reason(ref, res.all)}`);
   const image = await readImage(layout, LOCAL_TAG);
   checkArchitecture(source, image.config.architecture);
@@ -38,9 +39,16 @@ export function checkArchitecture(source: string, arch: string | undefined): voi
  */
 export async function inspectDigest(ref: ImageRef, run: Runner): Promise<string> {
   const source = formatImageRef(ref);
-  const res = await run('skopeo', ['inspect', '--raw', source], { allowFailure: true });
+  const res = await withAuth(ref, (auth) =>
+    run('skopeo', ['inspect', '--raw', ...auth, source], { allowFailure: true }),
+  );
   if (res.exitCode !== 0) throw new BuildError(`cannot resolve the image ${source}: ${reason(ref, res.all)}`);
   return `sha256:${createHash('sha256').update(res.stdout).digest('hex')}`;
+}
+
+/** A registry reference's login, as the stage cache finds it (src/registry/credentials.ts). */
+function withAuth<T>(ref: ImageRef, fn: (auth: string[]) => Promise<T>): Promise<T> {
+  return isRemote(ref) ? withRegistryAuth(registryHostOf(ref.path), fn) : fn([]);
 }
 
 function reason(ref: ImageRef, output: string): string {

@@ -1,7 +1,5 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { RunOptions, RunResult } from '../exec/run.js';
-import { mergeTree } from '../rootfs/merge-tree.js';
+import { unpackThenMerge } from '../rootfs/merge-tree.js';
 import { LOCAL_TAG } from './fetch-image.js';
 
 type Runner = (file: string, args: readonly string[], opts?: RunOptions) => Promise<RunResult>;
@@ -19,19 +17,12 @@ export async function unpackImage(
   run: Runner,
   stage?: string,
 ): Promise<void> {
-  const scratch = await mkdtemp(join(tmpDir, 'image-'));
-  try {
-    const rootless = process.getuid?.() !== 0 ? ['--rootless'] : [];
-    await run('umoci', [
-      'raw',
-      'unpack',
-      ...rootless,
-      '--image',
-      `${layout}:${LOCAL_TAG}`,
-      join(scratch, 'rootfs'),
-    ]);
-    await mergeTree(join(scratch, 'rootfs'), root, { stage });
-  } finally {
-    await rm(scratch, { recursive: true, force: true });
-  }
+  const rootless = process.getuid?.() !== 0 ? ['--rootless'] : [];
+  await unpackThenMerge(
+    tmpDir,
+    root,
+    async (target) =>
+      void (await run('umoci', ['raw', 'unpack', ...rootless, '--image', `${layout}:${LOCAL_TAG}`, target])),
+    { stage },
+  );
 }

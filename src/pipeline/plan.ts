@@ -1,4 +1,5 @@
 import { UsageError } from '../errors.js';
+import { describeCommands } from '../stage/commands.js';
 import type { ResolvedSpec } from '../spec/types.js';
 import { PIPELINE } from './stages.js';
 import { defaultOutputPath, TARGET_TABLE, targetPlanFields } from '../stage/targets.js';
@@ -86,6 +87,10 @@ export function describePlan(plan: BuildPlan): PlanDescription {
     flavour: plan.app ? 'app' : plan.flavour,
     outputs: plan.outputs,
     paths: Object.fromEntries(plan.outputs.map((f) => [f, defaultOutputPath(plan, f)])),
-    stages: plan.stages.map((s) => ({ name: s.name, commands: s.describe(s.inputs(plan)) })),
+    stages: plan.stages.map((s) => {
+      const inputs = s.inputs(plan);
+      // The commands the stage declares, then what it does with them.
+      return { name: s.name, commands: [...describeCommands(s.commands(inputs)), ...s.describe(inputs)] };
+    }),
   };
 }

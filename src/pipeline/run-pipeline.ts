@@ -3,6 +3,7 @@ import { join, relative, resolve } from 'node:path';
 import { BuildError, CommandError, InterruptedError, IsobuildError, RefusedEntryError } from '../errors.js';
 import { throwIfCancelled } from '../exec/cancel.js';
 import { run } from '../exec/run.js';
+import { declaredRun } from '../stage/commands.js';
 import { saveToolVersionFile, useToolVersionFile } from '../exec/tool-version.js';
 import { teeLogger, type Logger } from '../log/logger.js';
 import {
@@ -411,7 +412,9 @@ async function runStage(
       ...(plan.options.mirror ? { mirror: plan.options.mirror } : {}),
       meta,
       logger: stageLogger,
-      run: (file, args, opts) => run(file, args, { stage: stage.name, logger: stageLogger, ...opts }),
+      run: declaredRun(stage.name, stage.commands(inputs), (file, args, opts) =>
+        run(file, args, { stage: stage.name, logger: stageLogger, ...opts }),
+      ),
     };
     try {
       await stage.run(ctx, inputs);

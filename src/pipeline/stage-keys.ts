@@ -3,6 +3,7 @@ import { VERSION } from '../version.js';
 import { hashPath, sha256 } from '../fs/hash.js';
 import type { BuildPlan, CacheInputs, Stage, StageInputs, StageLink } from '../stage/types.js';
 import type { StageInputsRecord } from '../cache/cache-integrity.js';
+import { declaredHostFiles, declaredToolVersions } from '../stage/commands.js';
 
 /** The plan's stages with their keys and what each key was computed from, in pipeline order. */
 export interface LinkedStages {
@@ -13,13 +14,21 @@ export interface LinkedStages {
   readonly values: StageInputs[];
 }
 
-/** What a stage's key is made of: its inputs (with the facts its sources found), files and tool versions. */
+/**
+ * What a stage's key is made of: its inputs (with the facts its sources found), its files and
+ * the host files it declares, and the versions of the commands it declares.
+ */
 export async function keyInputsOf(stage: Stage, inputs: StageInputs): Promise<CacheInputs> {
-  const sources = await stage.sources(inputs);
+  const commands = stage.commands(inputs);
+  const [sources, hostFiles, toolVersions] = await Promise.all([
+    stage.sources(inputs),
+    declaredHostFiles(commands),
+    declaredToolVersions(commands),
+  ]);
   return {
     values: sources.facts ? { ...inputs, facts: sources.facts } : inputs,
-    files: sources.files,
-    toolVersions: sources.toolVersions,
+    files: [...new Set([...sources.files, ...hostFiles])],
+    toolVersions,
   };
 }
 

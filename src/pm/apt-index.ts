@@ -1,5 +1,6 @@
-import { copyFile, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { copyFile, mkdir, readFile, readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeFileWhole } from '../fs/replace-file.js';
 import { parseStanzas } from '../inventory/dpkg-status.js';
 import { packageKey, type SourceIndex, type SourcePackage } from '../inventory/types.js';
 import { APT_CACHE_DIRS, makeAptEnv } from './apt-chroot.js';
@@ -108,11 +109,7 @@ export async function lookupAptIndex(
   memo.lookups = [{ keys: wanted, found }, ...memo.lookups].slice(0, MAX_LOOKUPS);
   // Written whole and renamed: a build beside this one never reads half a file. Only a memo:
   // a package cache that cannot take it (read-only) costs the parse next time, nothing else.
-  const tmp = `${memoFile}.${process.pid}.tmp`;
-  await mkdir(dirname(memoFile), { recursive: true })
-    .then(() => writeFile(tmp, JSON.stringify(memo)))
-    .then(() => rename(tmp, memoFile))
-    .catch(() => rm(tmp, { force: true }));
+  await writeFileWhole(memoFile, JSON.stringify(memo), { mkdir: true }).catch(() => undefined);
   return new Map(Object.entries(found));
 }
 

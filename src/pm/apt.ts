@@ -4,8 +4,8 @@ import { BuildError, CommandError } from '../errors.js';
 import { exists } from '../fs/exists.js';
 import { formatBytes } from '../fs/disk-space.js';
 import { describeKernelFile, kernelFileTools, type KernelFile } from '../kernel/extract-kernel.js';
-import type { ToolNeed } from '../exec/host-tools.js';
-import { mergeTree } from '../rootfs/merge-tree.js';
+import type { DeclaredTool } from '../exec/host-tools.js';
+import { unpackThenMerge } from '../rootfs/merge-tree.js';
 import { resolveInRoot } from '../rootfs/root-path.js';
 import { moveSshHostKeysToBoot } from '../rootfs/ssh-host-keys.js';
 import { APT_CACHE_DIRS, makeAptEnv, withAptChroot } from './apt-chroot.js';
@@ -29,7 +29,6 @@ import { aptSpec } from './apt-spec.js';
 import type { EarlyKernel, PackageManager, PmContext, PmSpec } from './types.js';
 import { cancelSignal } from '../exec/cancel.js';
 import { quoteWord } from '../exec/shell-quote.js';
-import { readToolVersion } from '../exec/tool-version.js';
 
 const MERGED_USR_HOOKS = '/usr/share/mmdebstrap/hooks/merged-usr';
 
@@ -200,8 +199,6 @@ async function setupRoot(ctx: PmContext, basePackages: readonly string[]): Promi
   const sources = await aimedAptSources(ctx.spec, join(ctx.tmpDir, 'sources'));
   ctx.logger.info(`apt sources (${sources.origin}): ${sources.files.join(' ')}`);
   for (const dir of APT_CACHE_DIRS) await mkdir(join(ctx.pkgCacheDir, dir.inCache), { recursive: true });
-  // mmdebstrap wants an empty target, and iso-base has already laid out the root and run base.sh.
-  const target = join(ctx.tmpDir, 'mmdebstrap-root');
   const env: Record<string, string> = {};
   if (ctx.sourceDateEpoch !== undefined) env.SOURCE_DATE_EPOCH = String(ctx.sourceDateEpoch);
   const keys = await prepareKeys(ctx.spec.gpgKeys, join(ctx.tmpDir, 'apt-keyring'));
@@ -222,7 +219,7 @@ async function setupRoot(ctx: PmContext, basePackages: readonly string[]): Promi
   }
   const digest = await digestSources(sources.files);
   const freshness = await checkListsFreshness(listsStamp(ctx), digest, ctx.listsMaxAge);
-  const bootstrap = async (skipUpdate: boolean) => {
+  const bootstrap = async (target: string, skipUpdate: boolean) => {
     await rm(target, { recursive: true, force: true });
     const args = mmdebstrapArgs(ctx.spec, basePackages, target, sources.files, ctx.pkgCacheDir, keys, {
       docs,
@@ -231,33 +228,32 @@ async function setupRoot(ctx: PmContext, basePackages: readonly string[]): Promi
     });
     await ctx.run('mmdebstrap', args, { env });
   };
-  try {
+  // mmdebstrap wants an empty target, and iso-base has already laid out the root and run base.sh.
+  const makeRoot = async (target: string) => {
     if (freshness.fresh) {
       ctx.logger.info(
         `apt: package lists ${formatAge(freshness.ageSeconds)} old, not refreshed (--refresh to)`,
       );
       try {
-        await bootstrap(true);
+        await bootstrap(target, true);
       } catch (err) {
         // The mirror may have dropped a version the old lists name: fetch them again, once.
         if (!retriesOnFreshLists(err)) throw err;
         ctx.logger.warn('apt: mmdebstrap failed on the cached package lists; retrying with fresh ones');
-        await bootstrap(false);
+        await bootstrap(target, false);
         await stampLists(listsStamp(ctx), digest);
       }
     } else {
       ctx.logger.info(`apt: refreshing package lists (${freshness.why})`);
-      await bootstrap(false);
+      await bootstrap(target, false);
       await stampLists(listsStamp(ctx), digest);
     }
     await makeHostNeutral(target);
     if (dpkgFilters.length) {
       logFilteredBytes(ctx, await estimateFilteredBytes(target));
     }
-    await mergeTree(target, ctx.rootfs, { stage: ctx.stage });
-  } finally {
-    await rm(target, { recursive: true, force: true });
-  }
+  };
+  await unpackThenMerge(ctx.tmpDir, ctx.rootfs, makeRoot, { stage: ctx.stage });
 }
 
 /**
@@ -468,6 +464,24 @@ async function listInstalled(ctx: PmContext): Promise<InstalledPackage[] | undef
   );
 }
 
+/** What apt runs on a root that exists (setup's, or an image's with a dpkg database). */
+export const APT_ROOT_COMMANDS: readonly DeclaredTool[] = [
+  {
+    tool: 'apt-get',
+    reason: 'resolve, download and install packages into the root (host apt, chrooted dpkg)',
+    version: ['--version'],
+  },
+  // apt-get's version stands for the whole of apt.
+  { tool: 'apt-cache', reason: 'find the kernel package a metapackage names', version: 'none' },
+  {
+    tool: 'chroot',
+    reason: "run the root's maintainer scripts (apt's DPkg::Chroot-Directory)",
+    version: 'none',
+  },
+  { tool: 'mount', reason: 'mount /proc in the root while apt-get installs packages', version: 'none' },
+  { tool: 'umount', reason: 'unmount /proc from the root after apt-get', version: 'none' },
+];
+
 export const aptPackageManager: PackageManager = {
   name: 'apt',
   ...aptSpec,
@@ -477,21 +491,20 @@ export const aptPackageManager: PackageManager = {
   version: 2,
   purlType: 'deb',
   packageName: { pattern: PACKAGE_ARG, syntax: 'name[:arch][=version|/suite], lower case' },
-  tools: (spec) =>
-    [
-      ...(spec.kernelInstall === 'files' && spec.kernel.kind === 'package' ? kernelFileTools('deb') : []),
-      { tool: 'mmdebstrap', reason: 'bootstrap the Debian root (apt setup and base packages)' },
-      {
-        tool: '/usr/share/mmdebstrap/hooks/merged-usr/setup00.sh',
-        reason: 'bootstrap a merged-/usr root without usrmerge',
-      },
-      {
-        tool: 'apt-get',
-        reason: 'resolve, download and install packages into the root (host apt, chrooted dpkg)',
-      },
-      { tool: 'chroot', reason: "run the root's maintainer scripts (apt's DPkg::Chroot-Directory)" },
-      { tool: 'mount', reason: 'mount /proc in the root while apt-get installs packages' },
-    ] satisfies ToolNeed[],
+  tools: (spec) => [
+    ...(spec.kernelInstall === 'files' && spec.kernel.kind === 'package' ? kernelFileTools('deb') : []),
+    {
+      tool: 'mmdebstrap',
+      reason: 'bootstrap the Debian root (apt setup and base packages)',
+      version: ['--version'],
+    },
+    {
+      tool: '/usr/share/mmdebstrap/hooks/merged-usr/setup00.sh',
+      reason: 'bootstrap a merged-/usr root without usrmerge',
+      version: 'none',
+    },
+    ...APT_ROOT_COMMANDS,
+  ],
   describe(spec, op, args) {
     const epoch = '${SOURCE_DATE_EPOCH}';
     const install = (verbArgs: string[]) => [
@@ -553,7 +566,6 @@ export const aptPackageManager: PackageManager = {
     );
     return {
       files: [...sources, ...spec.gpgKeys],
-      toolVersions: [await readToolVersion('mmdebstrap'), await readToolVersion('apt-get')],
       facts: { [APT_SOURCES_ENV]: process.env[APT_SOURCES_ENV] ?? null },
     };
   },

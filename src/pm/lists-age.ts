@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { writeFileWhole } from '../fs/replace-file.js';
 
 /**
  * When the package lists in the package cache were last fetched, for each set of sources (the
@@ -59,12 +59,9 @@ export async function stampLists(
   sources: string,
   nowSeconds = Math.floor(Date.now() / 1000),
 ): Promise<void> {
-  await mkdir(dirname(stampFile), { recursive: true });
   const stamp: ListsStamp = { bySources: { ...(await readStamp(stampFile)), [sources]: nowSeconds } };
-  // Renamed into place: a reader (plan, another tool) never sees half a stamp.
-  const draft = `${stampFile}.new-${process.pid}`;
-  await writeFile(draft, JSON.stringify(stamp) + '\n');
-  await rename(draft, stampFile);
+  // Whole: a reader (plan, another tool) never sees half a stamp.
+  await writeFileWhole(stampFile, JSON.stringify(stamp) + '\n', { mkdir: true });
 }
 
 export function formatAge(seconds: number): string {

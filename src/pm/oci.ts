@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { BuildError } from '../errors.js';
-import type { ToolNeed } from '../exec/host-tools.js';
+import type { DeclaredTool } from '../exec/host-tools.js';
 import { exists } from '../fs/exists.js';
 import { buildDockerfile } from '../oci/dockerfile.js';
 import { copyImageToLayout } from '../oci/fetch-image.js';
@@ -9,12 +9,11 @@ import { readImage } from '../oci/layout.js';
 import { LOCAL_TAG } from '../oci/fetch-image.js';
 import { unpackImage } from '../oci/unpack-image.js';
 import { resolveInRoot } from '../rootfs/root-path.js';
-import { aptPackageManager } from './apt.js';
+import { APT_ROOT_COMMANDS, aptPackageManager } from './apt.js';
 import { ociSpec } from './oci-spec.js';
 import { installedDebPackages } from '../inventory/dpkg-status.js';
 import { LockError } from '../errors.js';
 import { ociInputs } from '../oci/cache-inputs.js';
-import { readToolVersion } from '../exec/tool-version.js';
 import type { PackageManager, PmContext, PmSpec } from './types.js';
 
 /**
@@ -80,15 +79,26 @@ export const ociPackageManager: PackageManager = {
   // isobuild drives only dpkg/apt inside an image (see withImagePm).
   purlType: 'deb',
   tools(spec) {
-    const needs: ToolNeed[] = [
-      { tool: 'umoci', reason: "unpack the image's layers into the root (whiteouts, owners, modes)" },
+    const needs: DeclaredTool[] = [
+      {
+        tool: 'umoci',
+        reason: "unpack the image's layers into the root (whiteouts, owners, modes)",
+        version: ['--version'],
+      },
     ];
     if (spec.oci?.kind === 'dockerfile')
       needs.push(
-        { tool: 'buildah', reason: `build ${spec.oci.path} into an image` },
-        { tool: 'skopeo', reason: "read the Dockerfile's FROM images" },
+        { tool: 'buildah', reason: `build ${spec.oci.path} into an image`, version: ['--version'] },
+        { tool: 'skopeo', reason: "read the Dockerfile's FROM images", version: ['--version'] },
       );
-    else needs.push({ tool: 'skopeo', reason: 'copy the image named by "image" into a local OCI layout' });
+    else
+      needs.push({
+        tool: 'skopeo',
+        reason: 'copy the image named by "image" into a local OCI layout',
+        version: ['--version'],
+      });
+    // Packages asked on top of an image with a dpkg database go through the apt adapter.
+    needs.push(...APT_ROOT_COMMANDS);
     return needs;
   },
   describe(spec, op, args) {
@@ -123,10 +133,8 @@ export const ociPackageManager: PackageManager = {
     }
   },
   async sources(spec) {
-    const toolVersions = [await readToolVersion('umoci'), await readToolVersion('skopeo')];
-    if (spec.oci?.kind === 'dockerfile') toolVersions.push(await readToolVersion('buildah'));
     const image = spec.oci ? await ociInputs(spec.oci) : { files: [], values: {} };
-    return { files: image.files, toolVersions, facts: image.values };
+    return { files: image.files, facts: image.values };
   },
   async setup(ctx, basePackages) {
     if (basePackages.length)

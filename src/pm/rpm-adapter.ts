@@ -1,7 +1,7 @@
 import { copyFile, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { BuildError, CommandError } from '../errors.js';
-import type { ToolNeed } from '../exec/host-tools.js';
+import type { DeclaredTool } from '../exec/host-tools.js';
 import type { RunResult } from '../exec/run.js';
 import { lockedArgs, listRpmInstalled, parseRepoquery, REPOQUERY_FORMAT } from './rpm-inventory.js';
 import { renderRpmConfig, rootCacheDir, rootConfigPath, type RpmTool } from './rpm-config.js';
@@ -14,7 +14,6 @@ import { rpmSpec } from './rpm-spec.js';
 import { openRpmSession, type CacheChoice } from './rpm-session.js';
 import type { PackageManager, PmContext, PmSpec } from './types.js';
 import { quoteCommand, quoteWord } from '../exec/shell-quote.js';
-import { readToolVersion } from '../exec/tool-version.js';
 
 /**
  * One implementation behind the dnf, yum and tdnf adapters (VIC's setup_pm and
@@ -168,15 +167,22 @@ export function makeRpmPackageManager(adapter: RpmTool): PackageManager {
     },
     purlType: 'rpm',
 
-    tools(): ToolNeed[] {
+    tools(): DeclaredTool[] {
       const frontend = frontendFor();
       return [
-        { tool: 'rpm', reason: 'create the root’s rpm database and import GPG keys' },
+        { tool: 'rpm', reason: 'create the root’s rpm database and import GPG keys', version: ['--version'] },
         {
-          tool: frontend.tool,
+          // Its path: a yum that is dnf in disguise runs under its own name.
+          tool: frontend.path.startsWith('/') ? (basename(frontend.path) as RpmTool) : frontend.tool,
           reason: frontend.fallback
             ? `install RPM packages (standing in for ${adapter})`
             : 'install RPM packages into the root',
+          version: ['--version'],
+        },
+        {
+          tool: 'bwrap',
+          reason: "rebuild the rpm database with the root's own rpmdb when its backend differs",
+          version: 'none',
         },
       ];
     },
@@ -210,14 +216,7 @@ export function makeRpmPackageManager(adapter: RpmTool): PackageManager {
     },
 
     async sources(spec) {
-      const frontend = frontendFor();
-      return {
-        files: [...spec.repoFiles, ...spec.gpgKeys],
-        toolVersions: [
-          `${frontend.tool} ${await readToolVersion(frontend.path)}`,
-          await readToolVersion('rpm'),
-        ],
-      };
+      return { files: [...spec.repoFiles, ...spec.gpgKeys] };
     },
 
     async setup(ctx, basePackages) {

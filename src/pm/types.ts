@@ -1,4 +1,4 @@
-import type { ToolNeed } from '../exec/host-tools.js';
+import type { DeclaredTool } from '../exec/host-tools.js';
 import type { InstalledPackage, SourceIndex } from '../inventory/types.js';
 import type { PackageLock } from '../lock/lock-file.js';
 import type { RunOptions, RunResult } from '../exec/run.js';
@@ -82,8 +82,11 @@ export interface PackageManager extends SpecPackageManager {
   checkMirror?(spec: PmSpec, mirror: string): Promise<void>;
   /** Where an adapter without checkMirror takes its mirror from instead, for the refusal's message. */
   readonly mirrorFrom?: string;
-  /** Host tools the adapter runs for this spec. */
-  tools(spec: PmSpec): ToolNeed[];
+  /**
+   * Every host command the adapter runs for this spec, with how its version is read: part of
+   * the commands of the stages that run it (preflight, key, plan, and what ctx.run allows).
+   */
+  tools(spec: PmSpec): DeclaredTool[];
   /** The commands `isobuild plan` shows for each operation (no side effects). */
   describe(
     spec: PmSpec,
@@ -92,8 +95,8 @@ export interface PackageManager extends SpecPackageManager {
   ): string[];
   /**
    * What the adapter adds to the keys of the stages that run it: the files it reads (sources
-   * lists, repo files, keys, images), the versions of its tools, and outside facts (an
-   * environment variable, an image's digest).
+   * lists, repo files, keys, images) and outside facts (an environment variable, an image's
+   * digest). Its tools' versions come from `tools`.
    */
   sources(spec: PmSpec): Promise<StageSources>;
   /**

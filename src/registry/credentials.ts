@@ -1,14 +1,17 @@
-import { readFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../exec/run.js';
+import { exists } from '../fs/exists.js';
 
 /**
- * Where registry credentials come from, in docker's order of precedence for one host:
+ * The one place registry logins come from: the stage cache's client asks findCredentials, and
+ * the containers tools isobuild runs on registry images (skopeo, buildah) get the same login
+ * through registryAuthArgs. In docker's order of precedence for one host:
  * ISOBUILD_REGISTRY_TOKEN (with ISOBUILD_REGISTRY_USER, a login; alone, a bearer token
- * sent as is), then the docker config (`$DOCKER_CONFIG/config.json` or
- * `~/.docker/config.json`): a `credHelpers` entry for the host, an `auths` entry, the
- * `credsStore` helper.
+ * sent as is), then the auth file (registryAuthFile: REGISTRY_AUTH_FILE, else
+ * `$DOCKER_CONFIG/config.json` or `~/.docker/config.json`): a `credHelpers` entry for the
+ * host, an `auths` entry, the `credsStore` helper.
  */
 export type Credentials =
   | { kind: 'login'; username: string; password: string; source: string }
@@ -22,6 +25,50 @@ interface DockerConfig {
 
 export function dockerConfigPath(env: NodeJS.ProcessEnv = process.env): string {
   return join(env.DOCKER_CONFIG ?? join(homedir(), '.docker'), 'config.json');
+}
+
+/**
+ * The auth file both paths read: REGISTRY_AUTH_FILE (the containers tools' own variable, the
+ * file `podman login` and `skopeo login --authfile` write), else the docker config, whose
+ * `auths`/`credHelpers` the containers tools read as well.
+ */
+export function registryAuthFile(env: NodeJS.ProcessEnv = process.env): string {
+  return env.REGISTRY_AUTH_FILE || dockerConfigPath(env);
+}
+
+/** The registry host of a docker:// reference's path (`ghcr.io/org/x:1` → ghcr.io; `debian:12` → docker.io). */
+export function registryHostOf(path: string): string {
+  const first = path.split('/')[0]!;
+  return path.includes('/') && (/[.:]/.test(first) || first === 'localhost') ? first : 'docker.io';
+}
+
+/**
+ * Runs `fn` with the arguments that give skopeo or buildah the login findCredentials would use
+ * for `host`: with ISOBUILD_REGISTRY_USER/TOKEN, `--authfile` naming a private file written
+ * for the call (0600, removed after it), so the secret is never on a command line or in a log;
+ * else `--authfile` naming registryAuthFile, when it exists. A bare ISOBUILD_REGISTRY_TOKEN has
+ * no auth-file form: the tools then use the auth file alone.
+ */
+export async function withRegistryAuth<T>(
+  host: string,
+  fn: (args: string[]) => Promise<T>,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<T> {
+  const username = env.ISOBUILD_REGISTRY_USER;
+  const token = env.ISOBUILD_REGISTRY_TOKEN;
+  if (username && token) {
+    const dir = await mkdtemp(join(tmpdir(), 'isobuild-auth-'));
+    try {
+      const file = join(dir, 'auth.json');
+      const auth = Buffer.from(`${username}:${token}`).toString('base64');
+      await writeFile(file, JSON.stringify({ auths: { [host]: { auth } } }), { mode: 0o600 });
+      return await fn(['--authfile', file]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+  const file = registryAuthFile(env);
+  return fn((await exists(file)) ? ['--authfile', file] : []);
 }
 
 /** `https://index.docker.io/v1/`, `ghcr.io`, `https://ghcr.io` all name a host. */
@@ -41,7 +88,7 @@ export async function findCredentials(
       ? { kind: 'login', username, password: token, source: 'ISOBUILD_REGISTRY_USER/TOKEN' }
       : { kind: 'token', token, source: 'ISOBUILD_REGISTRY_TOKEN' };
   }
-  const file = dockerConfigPath(env);
+  const file = registryAuthFile(env);
   let config: DockerConfig;
   try {
     config = JSON.parse(await readFile(file, 'utf8')) as DockerConfig;

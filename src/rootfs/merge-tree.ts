@@ -1,4 +1,4 @@
-import { chmod, lchown, lstat, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
+import { chmod, lchown, lstat, mkdir, mkdtemp, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { BuildError } from '../errors.js';
 import { run } from '../exec/run.js';
@@ -7,6 +7,31 @@ import { resolveInRoot } from './root-path.js';
 export interface MergeOptions {
   /** For error messages. */
   stage?: string;
+}
+
+/**
+ * The whole of a tree that a tool makes in a folder of its own (mmdebstrap's root, umoci's
+ * bundle), laid over `root`: `unpack` makes `target` (which does not exist yet), mergeTree
+ * moves it into the root, and the scratch folder under `tmpDir` is removed whatever happens.
+ */
+export async function unpackThenMerge(
+  tmpDir: string,
+  root: string,
+  unpack: (target: string) => Promise<void>,
+  opts: MergeOptions = {},
+): Promise<void> {
+  await mkdir(tmpDir, { recursive: true });
+  const scratch = await mkdtemp(join(tmpDir, 'unpack-'));
+  // mkdtemp's 0700 would shut out a tool that drops privileges inside the target: apt then
+  // downloads unsandboxed and leaves its partial/ folders owned by root instead of _apt.
+  await chmod(scratch, 0o755);
+  try {
+    const target = join(scratch, 'root');
+    await unpack(target);
+    await mergeTree(target, root, opts);
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
 }
 
 /**

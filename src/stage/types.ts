@@ -1,4 +1,4 @@
-import type { ToolNeed } from '../exec/host-tools.js';
+import type { DeclaredTool } from '../exec/host-tools.js';
 import type { RunOptions, RunResult } from '../exec/run.js';
 import type { Logger } from '../log/logger.js';
 import type { PackageLock } from '../lock/lock-file.js';
@@ -122,7 +122,7 @@ export interface StageContext {
   /** Metadata from earlier stages (their keys are in this one's); the stage may add to it. */
   readonly meta: StageMeta;
   readonly logger: Logger;
-  /** Runs a command with this stage's name and logger attached. */
+  /** Runs a command the stage declared (Stage.commands) with its name and logger attached. */
   run(file: string, args: readonly string[], opts?: RunOptions): Promise<RunResult>;
 }
 
@@ -141,14 +141,14 @@ export interface StageFailure {
 }
 
 /**
- * What a stage's key holds besides its inputs: the contents of the files behind them, the
- * versions of the tools it runs, and facts found outside the spec (an image digest, an
- * environment variable) that decide its output.
+ * What a stage's key holds besides its inputs and its commands' versions (derived from
+ * Stage.commands): the contents of the files behind the inputs (templates, the repo's
+ * files) and facts found outside the spec (an image digest, an environment variable) that
+ * decide its output.
  */
 export interface StageSources {
   /** Absolute paths; folders are hashed recursively. */
   files: string[];
-  toolVersions: string[];
   facts?: Record<string, unknown>;
 }
 
@@ -210,7 +210,10 @@ export type StageInputs = { readonly [opaque]: true };
 
 export interface Stage<I extends object = StageInputs> {
   readonly name: StageName;
-  /** Bump when the stage's code changes in a way that changes its output. */
+  /**
+   * Bump when the stage's code changes in a way that changes its output. Not for templates,
+   * profiles or tools: their content and versions are in the key already.
+   */
   readonly version: number;
   /** False for stages that only read the root and write artifacts (initrd, iso). */
   readonly mutatesRoot: boolean;
@@ -218,9 +221,14 @@ export interface Stage<I extends object = StageInputs> {
   applies(plan: BuildPlan): boolean;
   /** What run reads of the spec, the plan and the options: JSON, pure (`isobuild plan` shows it). */
   inputs(plan: BuildPlan): I;
-  /** The files, tool versions and outside facts behind the inputs; hashed into the key with them. */
+  /** The files and outside facts behind the inputs; hashed into the key with them. */
   sources(inputs: I): Promise<StageSources>;
-  tools(inputs: I): ToolNeed[];
+  /**
+   * Every host command (and host file) run reads, each once with why and how its version is
+   * read: the preflight checks them, the key holds their versions, the plan lists them, and
+   * ctx.run refuses any other (src/stage/commands.ts).
+   */
+  commands(inputs: I): DeclaredTool[];
   /** What the stage will do, for `isobuild plan`: commands as a user could paste them. */
   describe(inputs: I): string[];
   run(ctx: StageContext, inputs: I): Promise<void>;

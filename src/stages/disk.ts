@@ -1,14 +1,14 @@
 import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BuildError, InternalError } from '../errors.js';
-import type { ToolNeed } from '../exec/host-tools.js';
-import { COMPRESSORS, candidateCompressions, pickCompression } from '../image/compress.js';
+import type { DeclaredTool } from '../exec/host-tools.js';
+import { compressorCommands, pickCompression } from '../image/compress.js';
+import { profileContent } from '../image/profile.js';
 import { readKernelConfig } from '../kernel/kernel-config.js';
 import { formatBytes } from '../fs/disk-space.js';
 import { clampTimes } from '../image/files.js';
 import { makeExt4Image, makeSquashfsImage, squashfsCompression } from '../image/rootfs-image.js';
-import { readToolVersion } from '../exec/tool-version.js';
-import { extractVmlinux } from '../kernel/vmlinux.js';
+import { extractVmlinux, VMLINUX_COMMANDS } from '../kernel/vmlinux.js';
 import { makeMicrovmInitrd } from '../microvm/initrd.js';
 import { MICROVM_FILES, makeVmConfig } from '../microvm/vm-config.js';
 import { defineStage, type DiskFormat, type StageContext } from '../stage/types.js';
@@ -85,22 +85,21 @@ async function runDisk(ctx: StageContext, inputs: DiskInputs): Promise<void> {
   await clampTimes(configPath, sde);
 }
 
-function diskTools(inputs: DiskInputs): ToolNeed[] {
+function diskCommands(inputs: DiskInputs): DeclaredTool[] {
   const { disk } = inputs;
-  if (!disk) return [];
-  const needs: ToolNeed[] = [
-    { tool: 'depmod', reason: "index the microVM initrd's modules" },
-    ...candidateCompressions(inputs.compression).map((c) => ({
-      tool: COMPRESSORS[c].tool,
-      reason: `compress the microVM initrd (${c})`,
-    })),
-  ];
+  // Always: extracting vmlinux from the bzImage runs its payload's decompressor.
+  const needs: DeclaredTool[] = [...VMLINUX_COMMANDS];
+  if (!disk) return needs;
+  needs.push(
+    { tool: 'depmod', reason: "index the microVM initrd's modules", version: ['--version'] },
+    ...compressorCommands(inputs.compression, 'the microVM initrd'),
+  );
   if (disk === 'ext4')
     needs.push(
-      { tool: 'mkfs.ext4', reason: 'make rootfs.ext4' },
-      { tool: 'debugfs', reason: "fix rootfs.ext4's inode times" },
+      { tool: 'mkfs.ext4', reason: 'make rootfs.ext4', version: ['-V'] },
+      { tool: 'debugfs', reason: "fix rootfs.ext4's inode times", version: ['-V'] },
     );
-  else needs.push({ tool: 'mksquashfs', reason: 'make rootfs.squashfs' });
+  else needs.push({ tool: 'mksquashfs', reason: 'make rootfs.squashfs', version: ['-version'] });
   return needs;
 }
 
@@ -124,18 +123,10 @@ export const diskStage = defineStage<DiskInputs>({
       sourceDateEpoch: plan.options.sourceDateEpoch,
     };
   },
-  tools: diskTools,
-  sources: async ({ disk, compression }) => ({
+  commands: diskCommands,
+  sources: async (inputs) => ({
     files: [new URL('../../templates/microvm/', import.meta.url).pathname],
-    toolVersions: disk
-      ? await Promise.all([
-          readToolVersion(
-            disk === 'ext4' ? 'mkfs.ext4' : 'mksquashfs',
-            disk === 'ext4' ? ['-V'] : ['-version'],
-          ),
-          ...candidateCompressions(compression).map((c) => readToolVersion(COMPRESSORS[c].tool)),
-        ])
-      : [],
+    facts: { profile: profileContent(inputs.vm.profile) },
   }),
   describe: (inputs) => {
     const { disk } = inputs;

@@ -102,10 +102,10 @@ export const driversStage = defineStage<DriversInputs>({
   mutatesRoot: true,
   applies: () => true,
   inputs: (plan) => ({ requests: driverRequests(plan), modules: plan.spec.modules }),
-  sources: async () => ({ files: [], toolVersions: [] }),
-  tools: (inputs) =>
+  sources: async () => ({ files: [] }),
+  commands: (inputs) =>
     inputs.modules === 'drivers'
-      ? [{ tool: 'depmod', reason: 'rebuild modules.dep after pruning modules' }]
+      ? [{ tool: 'depmod', reason: 'rebuild modules.dep after pruning modules', version: ['--version'] }]
       : [],
   describe: (inputs) => [
     `resolve drivers through /lib/modules/<kernel>/modules.dep, modules.builtin, modules.alias: ${[

@@ -9,13 +9,14 @@ import {
   AUTO_ORDER,
   candidateCompressions,
   compressCommand,
+  compressorCommands,
   compressFile,
   pickCompression,
 } from '../image/compress.js';
 import { makeCpio, type CpioOptions } from '../image/cpio.js';
 import { formatBytes } from '../fs/disk-space.js';
 import { clampTimes, copyInto, moveFile } from '../image/files.js';
-import { readToolVersion } from '../exec/tool-version.js';
+import { profileContent } from '../image/profile.js';
 import { readKernelConfig } from '../kernel/kernel-config.js';
 import { defineStage, type StageContext } from '../stage/types.js';
 import type { CompressionChoice, ResolvedSpec } from '../spec/types.js';
@@ -83,8 +84,6 @@ async function runInitrd(ctx: StageContext, inputs: InitrdInputs): Promise<void>
 
 export const initrdStage = defineStage<InitrdInputs>({
   name: 'initrd',
-  // 3: the isobuild profile's kernel line gained cryptomgr.notests (a profile is keyed by its
-  // name, not by its line).
   version: 3,
   mutatesRoot: false,
   applies: () => true,
@@ -94,17 +93,9 @@ export const initrdStage = defineStage<InitrdInputs>({
     ownership: ownershipPolicy(),
     sourceDateEpoch: plan.options.sourceDateEpoch,
   }),
-  sources: async (inputs) => ({
-    files: [],
-    toolVersions: await Promise.all(
-      candidateCompressions(inputs.compression).map((c) => readToolVersion(COMPRESSORS[c].tool)),
-    ),
-  }),
-  tools: (inputs) =>
-    candidateCompressions(inputs.compression).map((c) => ({
-      tool: COMPRESSORS[c].tool,
-      reason: `compress the initrd (${inputs.compression === 'auto' ? `auto: ${c} if the kernel reads it` : c})`,
-    })),
+  // The profile's kernel line goes into artifacts/cmdline.
+  sources: async (inputs) => ({ files: [], facts: { profile: profileContent(inputs.boot.profile) } }),
+  commands: (inputs) => compressorCommands(inputs.compression, 'the initrd'),
   describe: (inputs) => {
     const choice = inputs.compression;
     const compression = choice === 'auto' ? '$COMPRESSION' : choice;

@@ -1,6 +1,6 @@
 import { mkdir, symlink, lstat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import type { ToolNeed } from '../exec/host-tools.js';
+import type { DeclaredTool } from '../exec/host-tools.js';
 import { hookInputsOf, hookTools, runHook, type HookInputs } from '../hooks/run-hook.js';
 import { moveKernelToBootfs } from '../kernel/boot-files.js';
 import {
@@ -19,7 +19,6 @@ import { packageSources } from './package-sources.js';
 import { packageInputsOf, packageManagerOf, pmContextOf, type PackageInputs } from '../pm/pm-context.js';
 import { packageManagerFor } from '../pm/index.js';
 import type { KernelSource, ResolvedSpec } from '../spec/types.js';
-import { readToolVersion } from '../exec/tool-version.js';
 import { touchInRoot } from '../rootfs/write-in-root.js';
 import { measureTree } from '../fs/measure-tree.js';
 
@@ -130,13 +129,18 @@ async function prepareKernel(ctx: StageContext): Promise<string> {
   return version;
 }
 
-function isoBaseTools(inputs: IsoBaseInputs): ToolNeed[] {
-  const needs: ToolNeed[] = [
+function isoBaseCommands(inputs: IsoBaseInputs): DeclaredTool[] {
+  const needs: DeclaredTool[] = [
     ...packageManagerOf(inputs).tools(inputs.pm),
-    { tool: 'depmod', reason: 'index the kernel modules (modules.dep) for the drivers stage and modprobe' },
-    { tool: 'xz', reason: 'decompress .ko.xz kernel modules' },
-    { tool: 'zstd', reason: 'decompress .ko.zst kernel modules' },
-    { tool: 'gzip', reason: 'decompress .ko.gz kernel modules' },
+    {
+      tool: 'depmod',
+      reason: 'index the kernel modules (modules.dep) for the drivers stage and modprobe',
+      version: ['--version'],
+    },
+    // Decompressing gives the same bytes whatever their version.
+    { tool: 'xz', reason: 'decompress .ko.xz kernel modules', version: 'none' },
+    { tool: 'zstd', reason: 'decompress .ko.zst kernel modules', version: 'none' },
+    { tool: 'gzip', reason: 'decompress .ko.gz kernel modules', version: 'none' },
   ];
   if (inputs.hook) needs.push(...hookTools(inputs.hook));
   if (inputs.kernel.kind === 'file') needs.push(...kernelFileTools(inputs.kernel.format));
@@ -184,15 +188,12 @@ export const isoBaseStage = defineStage<IsoBaseInputs>({
       unpackKernel: unpacksKernel(spec),
     };
   },
-  sources: async (inputs) => {
-    const sources = await packageSources(inputs, [
+  sources: (inputs) =>
+    packageSources(inputs, [
       inputs.hook?.file,
       inputs.kernel.kind === 'file' ? inputs.kernel.path : undefined,
-    ]);
-    sources.toolVersions.push(await readToolVersion('depmod'));
-    return sources;
-  },
-  tools: isoBaseTools,
+    ]),
+  commands: isoBaseCommands,
   describe: describeIsoBase,
   run: runIsoBase,
 });

@@ -3,15 +3,14 @@ import { dirname, join } from 'node:path';
 import { BuildError } from '../errors.js';
 import { exists } from '../fs/exists.js';
 import { ARTIFACTS } from '../image/artifacts.js';
-import type { ToolNeed } from '../exec/host-tools.js';
+import type { DeclaredTool } from '../exec/host-tools.js';
 import { GRUB_EFI_MODDEP, ISOHDPFX_BIN, ISOLINUX_BIN, LDLINUX_C32 } from '../image/boot-assets.js';
 import { BOOT_TEMPLATES, renderGrubCfg, renderIsolinuxCfg } from '../image/boot-config.js';
 import { makeEfiImage, makeGrubEfi } from '../image/efi.js';
 import { formatBytes } from '../fs/disk-space.js';
 import { clampTimes, moveFile } from '../image/files.js';
 import { writePvdPublisher, xorrisoArgs, xorrisoEpoch, type IsoLayout } from '../image/iso.js';
-import { readToolVersion } from '../exec/tool-version.js';
-import { bootProfile, imageVersion } from '../image/profile.js';
+import { bootProfile, imageVersion, profileContent } from '../image/profile.js';
 import { volumeIdentity } from '../image/volume.js';
 import { defineStage, type BuildPlan, type StageContext } from '../stage/types.js';
 import type { BootProfileName } from '../spec/types.js';
@@ -118,21 +117,34 @@ async function runIso(ctx: StageContext, inputs: IsoInputs): Promise<void> {
   ctx.logger.info(`iso: ${formatBytes((await stat(iso)).size)} (${firmwareNames}; volume ${identity.volid})`);
 }
 
-function toolsFor(inputs: IsoInputs): ToolNeed[] {
+function isoCommands(inputs: IsoInputs): DeclaredTool[] {
   const { bios, uefi } = inputs.boot;
-  const needs: ToolNeed[] = [{ tool: 'xorriso', reason: 'master the ISO' }];
+  const needs: DeclaredTool[] = [{ tool: 'xorriso', reason: 'master the ISO', version: ['-version'] }];
   if (bios)
     needs.push(
-      { tool: ISOLINUX_BIN, reason: 'boot the ISO under BIOS' },
-      { tool: LDLINUX_C32, reason: 'boot the ISO under BIOS' },
-      { tool: ISOHDPFX_BIN, reason: 'make the ISO bootable from a USB stick (isohybrid MBR)' },
+      { tool: ISOLINUX_BIN, reason: 'boot the ISO under BIOS', version: 'none' },
+      { tool: LDLINUX_C32, reason: 'boot the ISO under BIOS', version: 'none' },
+      {
+        tool: ISOHDPFX_BIN,
+        reason: 'make the ISO bootable from a USB stick (isohybrid MBR)',
+        version: 'none',
+      },
     );
   if (uefi)
     needs.push(
-      { tool: 'grub-mkimage', reason: 'make the UEFI boot loader (BOOTX64.EFI)' },
-      { tool: GRUB_EFI_MODDEP, reason: 'make the UEFI boot loader (GRUB x86_64-efi modules)' },
-      { tool: 'mkfs.vfat', reason: 'make the EFI boot partition image' },
-      { tool: 'mcopy', reason: 'copy the UEFI boot loader into the EFI partition image' },
+      { tool: 'grub-mkimage', reason: 'make the UEFI boot loader (BOOTX64.EFI)', version: ['--version'] },
+      {
+        tool: GRUB_EFI_MODDEP,
+        reason: 'make the UEFI boot loader (GRUB x86_64-efi modules)',
+        version: 'none',
+      },
+      // --help: mkfs.fat has no --version; its help starts with the version line.
+      { tool: 'mkfs.vfat', reason: 'make the EFI boot partition image', version: ['--help'] },
+      {
+        tool: 'mcopy',
+        reason: 'copy the UEFI boot loader into the EFI partition image',
+        version: ['--version'],
+      },
     );
   return needs;
 }
@@ -149,23 +161,11 @@ export const isoStage = defineStage<IsoInputs>({
     identity: isoIdentity(plan),
     sourceDateEpoch: plan.options.sourceDateEpoch,
   }),
-  tools: toolsFor,
-  sources: async (inputs) => {
-    const { bios, uefi } = inputs.boot;
-    const hostFiles = [
-      ...(bios ? [ISOLINUX_BIN, LDLINUX_C32, ISOHDPFX_BIN] : []),
-      ...(uefi ? [GRUB_EFI_MODDEP] : []),
-    ];
-    const present = [];
-    for (const f of hostFiles) if (await exists(f)) present.push(f);
-    return {
-      files: [BOOT_TEMPLATES, ...present],
-      toolVersions: [
-        await readToolVersion('xorriso', ['-version']),
-        ...(uefi ? [await readToolVersion('grub-mkimage'), await readToolVersion('mcopy')] : []),
-      ],
-    };
-  },
+  commands: isoCommands,
+  sources: async (inputs) => ({
+    files: [BOOT_TEMPLATES],
+    facts: { profile: profileContent(inputs.profile) },
+  }),
   describe: (inputs) => {
     const { bios, uefi } = inputs.boot;
     const { identity } = inputs;

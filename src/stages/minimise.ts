@@ -5,7 +5,7 @@ import {
   appSourceFiles,
   type AppInputs,
 } from '../app/layer.js';
-import type { ToolNeed } from '../exec/host-tools.js';
+import type { DeclaredTool } from '../exec/host-tools.js';
 import { defineStage, type BuildPlan } from '../stage/types.js';
 import type { ResolvedSpec } from '../spec/types.js';
 import { minimiseRoot } from '../minimise/minimise-root.js';
@@ -61,11 +61,16 @@ interface MinimiseStageInputs {
   readonly initScript?: string;
 }
 
-const TRACE_TOOLS: ToolNeed[] = [
-  { tool: 'strace', reason: 'trace the minimise workloads' },
-  { tool: 'unshare', reason: 'run the workloads in private mount and network namespaces' },
-  { tool: 'mount', reason: 'mount the overlay, proc, sys and dev the workloads run in' },
-  { tool: 'timeout', reason: 'stop a minimise workload that runs too long' },
+/** unshare runs the others inside its namespaces; strace's version decides what a trace shows. */
+const TRACE_TOOLS: DeclaredTool[] = [
+  { tool: 'strace', reason: 'trace the minimise workloads', version: ['-V'] },
+  {
+    tool: 'unshare',
+    reason: 'run the workloads in private mount and network namespaces',
+    version: 'none',
+  },
+  { tool: 'mount', reason: 'mount the overlay, proc, sys and dev the workloads run in', version: 'none' },
+  { tool: 'timeout', reason: 'stop a minimise workload that runs too long', version: 'none' },
 ];
 
 /**
@@ -94,9 +99,8 @@ export const minimiseStage = defineStage<MinimiseStageInputs>({
       ...(inputs.app ? appSourceFiles(inputs.app) : []),
       ...(inputs.initScript ? [inputs.initScript] : []),
     ],
-    toolVersions: [],
   }),
-  tools: (inputs) => (inputs.minimise || inputs.initScript ? TRACE_TOOLS : []),
+  commands: (inputs) => (inputs.minimise || inputs.initScript ? TRACE_TOOLS : []),
   describe: (inputs) => [
     ...(inputs.minimise
       ? []

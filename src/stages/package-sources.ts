@@ -9,7 +9,6 @@ export async function packageSources(
   const pm = await packageManagerOf(inputs).sources(inputs.pm);
   return {
     files: [...pm.files, ...files.filter((f): f is string => f !== undefined)],
-    toolVersions: [...pm.toolVersions],
     ...(pm.facts ? { facts: pm.facts } : {}),
   };
 }

@@ -1,4 +1,4 @@
-import type { ToolNeed } from '../exec/host-tools.js';
+import type { DeclaredTool } from '../exec/host-tools.js';
 import { hookInputsOf, hookTools, runHook, type HookInputs } from '../hooks/run-hook.js';
 import { checkRootAgainstLock } from '../lock/use-lock.js';
 import { withPackageCache } from '../cache/package-cache.js';
@@ -38,7 +38,7 @@ async function runStaging(ctx: StageContext, inputs: StagingInputs): Promise<voi
   await pm.clean(pmCtx);
 }
 
-function stagingTools(inputs: StagingInputs): ToolNeed[] {
+function stagingCommands(inputs: StagingInputs): DeclaredTool[] {
   const needs = [...packageManagerOf(inputs).tools(inputs.pm)];
   if (inputs.hook) needs.push(...hookTools(inputs.hook));
   return needs;
@@ -72,7 +72,7 @@ export const stagingStage = defineStage<StagingInputs>({
     };
   },
   sources: (inputs) => packageSources(inputs, [inputs.hook?.file]),
-  tools: stagingTools,
+  commands: stagingCommands,
   describe: describeStaging,
   run: runStaging,
 });

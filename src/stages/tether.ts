@@ -1,4 +1,4 @@
-import { bootProfile } from '../image/profile.js';
+import { bootProfile, profileContent } from '../image/profile.js';
 import { appInputsOf, appSourceFiles, writeAppLayer, type AppInputs } from '../app/layer.js';
 import { writeMicrovmLayer } from '../microvm/layer.js';
 import { defineStage, type BuildPlan, type StageContext } from '../stage/types.js';
@@ -13,7 +13,7 @@ import {
 } from '../tether/bootstrap-layer.js';
 import { hooksNetwork, hooksSandboxed } from '../hooks/run-hook.js';
 import { removeFromRoot } from '../rootfs/write-in-root.js';
-import { installInitLayer, readBusyboxVersion } from '../tether/init-layer.js';
+import { BUSYBOX_COMMAND, installInitLayer } from '../tether/init-layer.js';
 import { BOOTSTRAP_SERVICE_PATH, initModeOf, wireSystemd, wireSysv } from '../tether/init-service.js';
 import { INIT_BUSYBOX, INIT_SCRIPT_PATH, TETHER_SOURCE_DIR } from '../tether/layout.js';
 import {
@@ -140,14 +140,10 @@ async function writeBootstrapLayer(
   );
 }
 
-/** Layers that copy the host's static busybox into the image (unless the root has one). */
-function usesHostBusybox(inputs: TetherInputs): boolean {
-  return inputs.layer === 'microvm' || inputs.layer === 'bootstrap';
-}
-
 export const tetherStage = defineStage<TetherInputs>({
   name: 'tether',
   // 7: the install functions' build-time output kept for the init (tether-installs).
+  // Templates, the profile and the host's busybox are keyed by content: no bump for those.
   version: 7,
   mutatesRoot: true,
   applies: () => true,
@@ -158,20 +154,20 @@ export const tetherStage = defineStage<TetherInputs>({
       ...(inputs.layer === 'app' ? appSourceFiles(inputs.app) : []),
       ...(inputs.layer === 'bootstrap' && inputs.bootstrap.repoInit ? [inputs.bootstrap.repoInit] : []),
       ...(inputs.layer === 'bootstrap' && inputs.bootstrap.tether ? [inputs.bootstrap.tether] : []),
-      ...(usesHostBusybox(inputs) ? [HOST_BUSYBOX] : []),
     ],
-    toolVersions: usesHostBusybox(inputs) ? [await readBusyboxVersion()] : [],
+    ...(inputs.layer === 'bootstrap' ? { facts: { profile: profileContent(inputs.bootstrap.profile) } } : {}),
   }),
-  tools: (inputs) =>
+  commands: (inputs) =>
     inputs.layer === 'microvm'
-      ? [{ tool: HOST_BUSYBOX, reason: "the microVM init's own userland (a static busybox)" }]
+      ? [{ ...BUSYBOX_COMMAND, reason: "the microVM init's own userland (a static busybox)" }]
       : inputs.layer === 'bootstrap'
         ? [
             {
               tool: 'bwrap',
               reason: "run the repo's install-iptables/install-entropy to size the tether tmpfs",
+              version: 'none',
             },
-            { tool: HOST_BUSYBOX, reason: "the init layer's own userland (a static busybox)" },
+            { ...BUSYBOX_COMMAND, reason: "the init layer's own userland (a static busybox)" },
           ]
         : [],
   describe: (inputs) => {

@@ -2,7 +2,7 @@ import { readdir } from 'node:fs/promises';
 import { BuildError } from '../errors.js';
 import { run } from '../exec/run.js';
 import { readToolVersion } from '../exec/tool-version.js';
-import { HOST_BUSYBOX } from '../exec/host-tools.js';
+import { HOST_BUSYBOX, type DeclaredTool } from '../exec/host-tools.js';
 import { isStaticElf } from '../fs/elf.js';
 import { copyIntoRoot, linkInRoot } from '../rootfs/write-in-root.js';
 import { INIT_BIN_DIR, INIT_BUSYBOX } from './layout.js';
@@ -34,9 +34,19 @@ export const INIT_APPLETS: Readonly<Record<string, string>> = {
   sync: 'flushes before power off',
 };
 
-/** `BusyBox v1.35.0 (Debian ...)`: its first line, for the cache key and the build's record. */
+/**
+ * The host's static busybox as the stages that copy it declare it: its content and its version
+ * (the first line of --help) are keyed.
+ */
+export const BUSYBOX_COMMAND = {
+  tool: HOST_BUSYBOX,
+  reason: 'a static busybox for the image',
+  version: ['--help'],
+} as const satisfies DeclaredTool;
+
+/** `BusyBox v1.35.0 (Debian ...)`: its first line, for the build's record. */
 export async function readBusyboxVersion(): Promise<string> {
-  const line = await readToolVersion(HOST_BUSYBOX, ['--help']);
+  const line = await readToolVersion(HOST_BUSYBOX, BUSYBOX_COMMAND.version);
   return line.slice(`${HOST_BUSYBOX}: `.length).replace(/ multi-call binary\.?$/, '');
 }
 

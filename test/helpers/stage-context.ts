@@ -111,7 +111,7 @@ export function hookFor(
 }
 
 export function toolsOf(stage: Stage, plan: BuildPlan) {
-  return stage.tools(stage.inputs(plan));
+  return stage.commands(stage.inputs(plan));
 }
 
 export function describeOf(stage: Stage, plan: BuildPlan): string[] {

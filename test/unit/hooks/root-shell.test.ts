@@ -30,9 +30,9 @@ function stage(name: StageName, mutatesRoot: boolean, body: (rootfs: string) => 
     version: 1,
     mutatesRoot,
     applies: () => true,
-    tools: () => [],
+    commands: () => [],
     inputs: () => ({ name }),
-    sources: async () => ({ files: [], toolVersions: [] }),
+    sources: async () => ({ files: [] }),
     describe: () => [],
     run: (ctx) => body(ctx.rootfs),
   });

@@ -13,7 +13,17 @@ import { planOfStages } from '../../helpers/stage-context.js';
 let tmp: DirectoryResult;
 let repoDir: string;
 let values: Record<string, unknown>;
-let tools: string[];
+let binDir: string;
+const savedPath = process.env.PATH;
+
+/** Fake xorriso and busybox on PATH, printing these version lines (their sizes differ, so a new one is asked again). */
+async function installTools(xorriso: string, busybox: string): Promise<void> {
+  for (const [name, line] of [
+    ['xorriso', xorriso],
+    ['busybox', busybox],
+  ] as const)
+    await writeFile(join(binDir, name), `#!/bin/sh\necho '${line}'\n`, { mode: 0o755 });
+}
 
 beforeEach(async () => {
   tmp = await tmpDir({ unsafeCleanup: true });
@@ -22,9 +32,15 @@ beforeEach(async () => {
   await writeFile(join(repoDir, 'base.sh'), 'echo base\n');
   await writeFile(join(repoDir, 'staging.sh'), 'echo staging v1\n');
   values = { init: '/bin/init' };
-  tools = ['xorriso: xorriso 1.5.4', 'BusyBox v1.35.0 (Debian 1:1.35.0-4)'];
+  binDir = join(tmp.path, 'bin');
+  await mkdir(binDir);
+  process.env.PATH = `${binDir}:${savedPath}`;
+  await installTools('xorriso 1.5.4', 'BusyBox v1.35.0 (Debian 1:1.35.0-4)');
 });
-afterEach(() => tmp.cleanup());
+afterEach(async () => {
+  process.env.PATH = savedPath;
+  await tmp.cleanup();
+});
 
 function fileStage(name: StageName, input: string | undefined, readsValues = false): Stage {
   return defineStage<Record<string, unknown>>({
@@ -32,12 +48,15 @@ function fileStage(name: StageName, input: string | undefined, readsValues = fal
     version: 1,
     mutatesRoot: true,
     applies: () => true,
-    tools: () => [],
+    commands: () =>
+      readsValues
+        ? [
+            { tool: 'xorriso', reason: 'test', version: ['-version'] },
+            { tool: 'busybox', reason: 'test', version: ['--help'] },
+          ]
+        : [],
     inputs: () => (readsValues ? { ...values } : { name }),
-    sources: async () => ({
-      files: input ? [join(repoDir, input)] : [],
-      toolVersions: readsValues ? [...tools] : [],
-    }),
+    sources: async () => ({ files: input ? [join(repoDir, input)] : [] }),
     describe: () => [],
     run: async (ctx) => writeFile(join(ctx.rootfs, name), name),
   });
@@ -139,12 +158,12 @@ test('a changed tool is named, and an entry built on another parent says so', as
   await writeFile(join(repoDir, 'staging.sh'), 'echo staging v2\n');
   await runPipeline(plan(), silentLogger);
   await writeFile(join(repoDir, 'staging.sh'), 'echo staging v1\n');
-  tools = ['xorriso: xorriso 1.5.6', 'BusyBox v1.36.1 (Debian 1:1.36.1-9)'];
+  await installTools('xorriso 1.5.16', 'BusyBox v1.36.10 (Debian 1:1.36.1-9)');
   expect(await explain()).toEqual([
     'iso-base: cached',
     'staging: cached',
-    'minimise: rebuild, because tool versions changed (xorriso, BusyBox); the entry compared with was built on another staging entry',
-    'tether: rebuild, because tool versions changed (xorriso, BusyBox); its parent (minimise) rebuilds',
+    'minimise: rebuild, because tool versions changed (busybox, xorriso); the entry compared with was built on another staging entry',
+    'tether: rebuild, because tool versions changed (busybox, xorriso); its parent (minimise) rebuilds',
   ]);
 });
 

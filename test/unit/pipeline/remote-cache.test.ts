@@ -45,9 +45,9 @@ function stage(name: StageName): Stage {
     version: 1,
     mutatesRoot: true,
     applies: () => true,
-    tools: () => [],
+    commands: () => [],
     inputs: () => ({ name }),
-    sources: async () => ({ files: [], toolVersions: [] }),
+    sources: async () => ({ files: [] }),
     describe: () => [],
     async run(ctx) {
       runs.push(name);

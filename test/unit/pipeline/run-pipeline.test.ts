@@ -37,9 +37,9 @@ function fileStage(
     version: 1,
     mutatesRoot: opts.mutatesRoot ?? true,
     applies: () => true,
-    tools: () => [],
+    commands: () => (opts.fail ? [{ tool: 'bash', reason: 'fail on purpose', version: 'none' }] : []),
     inputs: () => ({ name }),
-    sources: async () => ({ files: [join(repoDir, input)], toolVersions: [] }),
+    sources: async () => ({ files: [join(repoDir, input)] }),
     describe: () => [],
     async run(ctx) {
       runs.push(name);
@@ -51,7 +51,7 @@ function fileStage(
       await writeFile(join(ctx.rootfs, name), await readFile(join(repoDir, input)));
       ctx.meta[`ran-${name}`] = true;
       if (opts.fail) {
-        await ctx.run('sh', ['-c', 'echo some output; echo the reason >&2; exit 3']);
+        await ctx.run('bash', ['-c', 'echo some output; echo the reason >&2; exit 3']);
       }
     },
   });
@@ -117,7 +117,7 @@ test('a failing stage names the stage, the command, the output tail and the log,
   expect(err).toBeInstanceOf(Error);
   const message = (err as Error).message;
   expect(message).toContain('stage staging: command failed (exit status 3)');
-  expect(message).toContain("$ sh -c 'echo some output; echo the reason >&2; exit 3'");
+  expect(message).toContain("$ bash -c 'echo some output; echo the reason >&2; exit 3'");
   expect(message).toContain('the reason');
   expect(message).toMatch(/full log: .*logs\/demo\/staging\.log/);
   const cache = join(tmp.path, 'cache');

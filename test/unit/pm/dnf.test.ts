@@ -99,7 +99,7 @@ describe('describe and tools', () => {
     expect(dnfPackageManager.describe(fixture.spec, 'install', [])).toEqual([]);
   });
 
-  test('tools: rpm and dnf, each with its reason', () => {
-    expect(dnfPackageManager.tools(fixture.spec).map((n) => n.tool)).toEqual(['rpm', 'dnf']);
+  test('tools: rpm, dnf and bwrap (rpmdb rebuild), each with its reason', () => {
+    expect(dnfPackageManager.tools(fixture.spec).map((n) => n.tool)).toEqual(['rpm', 'dnf', 'bwrap']);
   });
 });

@@ -1,9 +1,10 @@
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UsageError } from '../../../src/errors.js';
 import { parseChallenge } from '../../../src/registry/client.js';
-import { findCredentials } from '../../../src/registry/credentials.js';
+import { findCredentials, registryHostOf, withRegistryAuth } from '../../../src/registry/credentials.js';
 import { parseRepositoryRef } from '../../../src/registry/reference.js';
 import { ROOT, runCli } from '../cli/run-cli.js';
 
@@ -130,6 +131,52 @@ describe('credentials', () => {
 
   test('no config file, no credentials', async () => {
     expect(await findCredentials('ghcr.io', { DOCKER_CONFIG: join(dir, 'missing') })).toBeUndefined();
+  });
+
+  test('REGISTRY_AUTH_FILE is read by the cache and handed to skopeo, in place of the docker config', async () => {
+    const authFile = join(dir, 'auth.json');
+    await writeFile(authFile, JSON.stringify({ auths: { 'ghcr.io': { auth: b64('podman:login') } } }));
+    const env = {
+      ...(await config({ auths: { 'ghcr.io': { auth: b64('docker:login') } } })),
+      REGISTRY_AUTH_FILE: authFile,
+    };
+    expect(await findCredentials('ghcr.io', env)).toMatchObject({ username: 'podman', password: 'login' });
+    expect(await withRegistryAuth('ghcr.io', async (args) => args, env)).toEqual(['--authfile', authFile]);
+    expect(
+      await withRegistryAuth('ghcr.io', async (args) => args, { DOCKER_CONFIG: join(dir, 'none') }),
+    ).toEqual([]);
+  });
+
+  test('ISOBUILD_REGISTRY_USER/TOKEN reach skopeo as a private auth file for the host, removed after the call', async () => {
+    const env = { ISOBUILD_REGISTRY_USER: 'ci', ISOBUILD_REGISTRY_TOKEN: 's3cret', DOCKER_CONFIG: dir };
+    let seen: { args: string[]; mode: number; content: unknown } | undefined;
+    await withRegistryAuth(
+      'registry.example.org:8443',
+      async (args) => {
+        const file = args[1]!;
+        seen = {
+          args,
+          mode: (await stat(file)).mode & 0o777,
+          content: JSON.parse(await readFile(file, 'utf8')),
+        };
+      },
+      env,
+    );
+    expect(seen!.args[0]).toBe('--authfile');
+    expect(seen!.args.join(' ')).not.toContain('s3cret');
+    expect(seen!.mode).toBe(0o600);
+    expect(seen!.content).toEqual({ auths: { 'registry.example.org:8443': { auth: b64('ci:s3cret') } } });
+    expect(existsSync(seen!.args[1]!)).toBe(false);
+  });
+
+  test.each([
+    ['ghcr.io/org/x:1', 'ghcr.io'],
+    ['127.0.0.1:5000/x', '127.0.0.1:5000'],
+    ['localhost/x', 'localhost'],
+    ['debian:12', 'docker.io'],
+    ['library/debian', 'docker.io'],
+  ])('the registry host of docker://%s is %s', (path, host) => {
+    expect(registryHostOf(path)).toBe(host);
   });
 });
 
