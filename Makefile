@@ -11,14 +11,14 @@ DEB_PACKAGES := mmdebstrap debootstrap xorriso isolinux syslinux-common grub-efi
 	grub-pc-bin grub-common mtools dosfstools qemu-system-x86 ovmf cpio zstd lz4 xz-utils gzip \
 	rpm rpm2cpio dnf createrepo-c e2fsprogs strace busybox-static binutils kmod dpkg-dev file \
 	ca-certificates gnupg bubblewrap skopeo umoci buildah squashfs-tools tar openssl docker-registry \
-	reprotest disorderfs openssh-client bzip2
+	reprotest disorderfs openssh-client bzip2 syslinux fdisk qemu-utils
 
 SOURCES := $(shell find src -name '*.ts' 2>/dev/null) package.json tsconfig.json src/tsconfig.json
 
 .PHONY: deps build test check typecheck lint bench reprotest bootstrap bootstrap-custom appliance isos \
 	iso-base iso-base-custom bootstrap-staging bootstrap-staging-custom appliance-staging \
 	initrd app clean rootfs rootfs-tar rootfs-ext4 rootfs-squashfs image kernel firecracker celestial \
-	check-deps
+	check-deps appliance-disk disk qcow2 vmdk vhdx vhd
 
 deps:
 	apt-get update
@@ -108,6 +108,27 @@ firecracker: build
 
 celestial: build
 	$(ISOBUILD) build $(REPO) --target celestial $(OSBUILDER_FLAGS)
+
+# --- Disk images (docs/disk.md): the appliance on a GPT disk booting BIOS and UEFI; REPO=x, IMG_SIZE=2G ---
+DISK_FLAGS = $(if $(IMG_SIZE),--size $(IMG_SIZE)) $(if $(strip $(EXTRA_PKGS)),--extra-packages "$(strip $(EXTRA_PKGS))")
+
+appliance-disk: build
+	$(ISOBUILD) build $(REPO) --target appliance-disk $(if $(FORMAT),--format $(FORMAT)) $(DISK_FLAGS)
+
+disk:
+	$(MAKE) appliance-disk FORMAT=raw
+
+qcow2:
+	$(MAKE) appliance-disk FORMAT=qcow2
+
+vmdk:
+	$(MAKE) appliance-disk FORMAT=vmdk
+
+vhdx:
+	$(MAKE) appliance-disk FORMAT=vhdx
+
+vhd:
+	$(MAKE) appliance-disk FORMAT=vpc
 
 # osbuilder's check-deps: every host tool a build may run, with its Debian package.
 check-deps: build

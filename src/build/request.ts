@@ -40,6 +40,7 @@ export interface BuildRequest
         | 'verifyCache'
         | 'tether'
         | 'imageSize'
+        | 'formats'
         | 'hookEnv'
         | 'extraPackages'
         | 'listsMaxAge'
@@ -108,6 +109,7 @@ export function buildOptionsFor(request: RepoRequest & Partial<BuildRequest>): B
     verifyCache: verifyCache ?? false,
     tether: tether ? resolve(tether) : undefined,
     ...(request.imageSize !== undefined ? { imageSize: request.imageSize } : {}),
+    ...(request.formats?.length ? { formats: request.formats } : {}),
     ...(request.extraPackages?.length ? { extraPackages: request.extraPackages } : {}),
     ...(request.hookEnv && Object.keys(request.hookEnv).length ? { hookEnv: request.hookEnv } : {}),
     listsMaxAge: request.listsMaxAge,

@@ -8,6 +8,8 @@ import { parseTarget } from '../pipeline/plan.js';
 import { MIRROR_ENV } from '../pm/rpm-mirror.js';
 import { parseAge, splitWords } from '../spec/normalise.js';
 import { describeTargets } from '../stage/targets.js';
+import { checkOutputFormats } from '../image/outputs.js';
+import { DISK_FORMATS } from '../image/disk-formats.js';
 import { loggerFor, reposDir, type GlobalOptions } from './context.js';
 import { addLockTimeoutOption, parseLockTimeout } from './options.js';
 
@@ -25,6 +27,7 @@ interface BuildFlags {
   cacheFrom?: string;
   cacheTo?: string;
   size?: string;
+  format: string[];
   extraPackages?: string;
   refresh?: boolean;
   listsMaxAge?: string;
@@ -42,7 +45,19 @@ export function registerBuild(program: Command): void {
     .option('-o, --output <path>', "where the target's (first) output goes, instead of its path under --bin")
     .option(
       '--size <bytes>',
-      "rootfs.ext4's size, e.g. 256M (osbuilder's IMG_SIZE); default: the content plus headroom",
+      "rootfs.ext4's size, or a disk image's whole size, e.g. 256M (osbuilder's IMG_SIZE); default: the content plus headroom",
+    )
+    .option(
+      '--format <formats>',
+      `which of the target's outputs to write, comma-separated (a disk target: ${DISK_FORMATS.join(', ')}; default raw)`,
+      (value: string, all: string[]) => [
+        ...all,
+        ...value
+          .split(',')
+          .map((f) => f.trim())
+          .filter(Boolean),
+      ],
+      [] as string[],
     )
     .option('--extra-packages <names>', "packages installed on top of the flavour's (osbuilder's EXTRA_PKGS)")
     .option(
@@ -106,6 +121,7 @@ export function registerBuild(program: Command): void {
       cacheFrom: flags.cacheFrom,
       cacheTo: flags.cacheTo,
       ...(flags.size !== undefined ? { imageSize: parseImageSize(flags.size) } : {}),
+      ...(flags.format.length ? { formats: checkOutputFormats(flags.format) } : {}),
       ...(flags.extraPackages?.trim() ? { extraPackages: splitWords(flags.extraPackages) } : {}),
       ...(flags.env.length ? { hookEnv: parseHookEnv(flags.env) } : {}),
       listsMaxAge: flags.refresh ? 0 : flags.listsMaxAge ? parseAge(flags.listsMaxAge) : undefined,

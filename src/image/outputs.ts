@@ -14,6 +14,8 @@ import { ARTIFACTS } from './artifacts.js';
 import { copyInto } from './files.js';
 import { tempSibling } from '../fs/replace-file.js';
 import { sha256File } from '../fs/hash.js';
+import { RAW_DISK_ARTIFACT, writeDiskFormat } from './disk-write.js';
+import type { DiskFormatName } from './disk-formats.js';
 
 /** The files of a kernel+initrd output folder. */
 export const INITRD_FILES = {
@@ -174,6 +176,15 @@ const rootOutput: OutputWriter = {
   write: writeRoot,
 };
 
+/** One format of the disk-image stage's GPT disk (qemu-img converts the raw one). */
+function diskOutput(format: DiskFormatName): OutputWriter {
+  return {
+    stage: 'disk-image',
+    reads: (source) => [join(source.artifacts, RAW_DISK_ARTIFACT)],
+    write: (source, dest) => writeDiskFormat(source.artifacts, dest, format),
+  };
+}
+
 /** Bytes of the files and folders given; missing ones count nothing. */
 async function bytesOf(paths: readonly string[]): Promise<number> {
   let bytes = 0;
@@ -205,6 +216,11 @@ export const OUTPUT_WRITERS: Record<OutputFormat, OutputWriter> = {
     },
     write: writeFirecracker,
   },
+  raw: diskOutput('raw'),
+  qcow2: diskOutput('qcow2'),
+  vmdk: diskOutput('vmdk'),
+  vhdx: diskOutput('vhdx'),
+  vpc: diskOutput('vpc'),
 };
 
 /** Every output format, in the writers' order: the keys of their map, so no list restates it. */

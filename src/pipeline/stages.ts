@@ -3,6 +3,7 @@ import { stagingStage } from '../stages/staging.js';
 import { driversStage } from '../stages/drivers.js';
 import { minimiseStage } from '../stages/minimise.js';
 import { tetherStage } from '../stages/tether.js';
+import { diskImageStage } from '../stages/disk-image.js';
 import { diskStage } from '../stages/disk.js';
 import { initrdStage } from '../stages/initrd.js';
 import { isoStage } from '../stages/iso.js';
@@ -18,6 +19,7 @@ const STAGES: Readonly<Record<StageName, Stage>> = {
   drivers: driversStage, // drivers array resolved through modules.dep
   minimise: minimiseStage, // optional: keep only the files traced workloads touch
   tether: tetherStage, // init and tether layer from templates/ (or the microVM init)
+  'disk-image': diskImageStage, // disk targets: a GPT disk (ESP with GRUB + syslinux, ext4 root), BIOS + UEFI
   disk: diskStage, // microVM targets: vmlinux, rootfs.ext4 / rootfs.squashfs, their initrd, vm-config.json
   initrd: initrdStage, // cpio of the root, compressed
   iso: isoStage, // xorriso: isolinux (BIOS) + GRUB (UEFI), hybrid

@@ -14,6 +14,7 @@ export const STAGE_NAMES = [
   'drivers',
   'minimise',
   'tether',
+  'disk-image',
   'disk',
   'initrd',
   'iso',
@@ -32,7 +33,13 @@ export type OutputFormat =
   | 'rootfs.ext4'
   | 'rootfs.squashfs'
   | 'vmlinux'
-  | 'firecracker';
+  | 'firecracker'
+  // One GPT disk (the disk-image stage's) in qemu-img's formats: src/image/disk-formats.ts.
+  | 'raw'
+  | 'qcow2'
+  | 'vmdk'
+  | 'vhdx'
+  | 'vpc';
 
 /** The root file system a microVM boots from: ext4 read-write, or squashfs read-only under a tmpfs overlay. */
 export type DiskFormat = 'ext4' | 'squashfs';

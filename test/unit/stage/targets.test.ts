@@ -14,7 +14,7 @@ import {
   TARGETS_DOC_END,
   type Target,
 } from '../../../src/stage/targets.js';
-import { STAGE_NAMES, TARGETS as TYPES_TARGETS } from '../../../src/stage/types.js';
+import { STAGE_NAMES, TARGETS as TYPES_TARGETS, type OutputFormat } from '../../../src/stage/types.js';
 import { makeSpec } from '../../helpers/stage-context.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -40,6 +40,7 @@ test("the target names are the table's keys, in the order help and docs list the
     'image',
     'firecracker',
     'celestial',
+    'appliance-disk',
   ]);
 });
 
@@ -51,9 +52,24 @@ describe('makePlan reads the targets table', () => {
       flavour: meaning.flavour,
       app: meaning.app,
       initrdRoot: meaning.initrdRoot,
-      outputs: meaning.outputs.map((o) => o.format),
+      // Without --format: the outputs not written only on request.
+      outputs: meaning.outputs.filter((o) => !('onRequest' in o)).map((o) => o.format),
     });
     expect(plan(target).microvm).toEqual(meaning.microvm);
+  });
+
+  test("--format picks among the target's outputs, in its order; a format it does not write is refused", () => {
+    const disk = (formats: OutputFormat[]) =>
+      makePlan(spec, 'appliance-disk', { ...OPTIONS, formats }).outputs;
+    expect(plan('appliance-disk').outputs).toEqual(['raw']);
+    expect(disk(['vmdk', 'qcow2'])).toEqual(['qcow2', 'vmdk']);
+    expect(disk(['vpc'])).toEqual(['vpc']);
+    expect(() => disk(['iso'])).toThrow(
+      '--format iso: target appliance-disk writes raw, qcow2, vmdk, vhdx, vpc',
+    );
+    expect(() => makePlan(spec, 'bootstrap', { ...OPTIONS, formats: ['qcow2'] })).toThrow(
+      '--format qcow2: target bootstrap writes iso',
+    );
   });
 
   test.each(TARGETS)('%s: the plan stops at its last stage, and no stage after it runs', (target) => {
@@ -120,6 +136,13 @@ describe('outputs and their default paths', () => {
       image: ['bin/image-demo'],
       firecracker: ['bin/firecracker-demo'],
       celestial: ['bin/celestial-demo'],
+      'appliance-disk': [
+        'bin/appliance-demo.raw',
+        'bin/appliance-demo.qcow2',
+        'bin/appliance-demo.vmdk',
+        'bin/appliance-demo.vhdx',
+        'bin/appliance-demo.vhd',
+      ],
     });
   });
 
