@@ -31,8 +31,8 @@ describe('derived lists', () => {
     for (const entry of Object.values(TARGET_TABLE))
       for (const output of entry.outputs) expect(OUTPUT_FORMATS).toContain(output.format);
     expect(checkOutputFormats([...OUTPUT_FORMATS])).toEqual(OUTPUT_FORMATS);
-    expect(() => checkOutputFormats(['iso', 'qcow2'])).toThrow(
-      `unknown output format qcow2: one of ${OUTPUT_FORMATS.join(', ')}`,
+    expect(() => checkOutputFormats(['iso', 'qcow3'])).toThrow(
+      `unknown output format qcow3: one of ${OUTPUT_FORMATS.join(', ')}`,
     );
   });
 });
