@@ -1,0 +1,330 @@
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, open, readFile, rm, truncate, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DOMParser, type Element } from '@xmldom/xmldom';
+import { run } from '../../../src/exec/run.js';
+import {
+  GUESTINFO_TRANSPORT,
+  makeOvfDescriptor,
+  OVF_NAMESPACES,
+  RESOURCE_TYPE,
+  STREAM_OPTIMIZED_FORMAT,
+  type OvaSettings,
+} from '../../../src/image/ova-descriptor.js';
+import { formatManifest, ovaMembers, writeOva } from '../../../src/image/ova.js';
+
+/**
+ * The OVA writer on a real streamOptimized VMDK made by qemu-img: the archive's order and format
+ * (GNU tar reads it back), the manifest's digests, the descriptor parsed by a namespace-aware XML
+ * parser with every reference resolved, and two writes giving the same bytes.
+ */
+
+const SETTINGS: OvaSettings = {
+  cpus: 2,
+  memory: 1024,
+  firmware: 'efi',
+  controller: 'pvscsi',
+  nic: 'vmxnet3',
+  network: 'VM Network',
+  hardwareVersion: 'vmx-13',
+  os: { cimId: 96, vmwareType: 'debian10_64Guest' },
+  product: {
+    name: 'isobuild <appliance>',
+    version: '1.2.3',
+    vendor: 'Example & Co',
+    vendorUrl: 'https://example.com',
+  },
+  properties: [
+    { key: 'hostname', type: 'string', default: 'appliance', label: 'Host name' },
+    {
+      key: 'ssh_key',
+      type: 'string',
+      label: 'SSH public key for root',
+      description: 'one authorized_keys line',
+    },
+    { key: 'root_password', type: 'string', password: true },
+  ],
+};
+
+const OVF = OVF_NAMESPACES.ovf;
+const RASD = OVF_NAMESPACES.rasd;
+
+function parse(xml: string): Element {
+  const errors: string[] = [];
+  const doc = new DOMParser({
+    onError: (level, msg) => {
+      if (level !== 'warning') errors.push(msg);
+    },
+  }).parseFromString(xml, 'text/xml');
+  expect(errors).toEqual([]);
+  return doc.documentElement as Element;
+}
+
+/** Element children (no text nodes), optionally only those of one namespace and local name. */
+function children(parent: Element, local?: string, ns: string = OVF): Element[] {
+  const out: Element[] = [];
+  for (let n = parent.firstChild; n; n = n.nextSibling)
+    if (n.nodeType === 1) {
+      const e = n as Element;
+      if (!local || (e.localName === local && e.namespaceURI === ns)) out.push(e);
+    }
+  return out;
+}
+
+function only(parent: Element, local: string, ns: string = OVF): Element {
+  const found = children(parent, local, ns);
+  expect(found).toHaveLength(1);
+  return found[0] as Element;
+}
+
+function ovfAttr(e: Element, name: string): string | null {
+  return e.getAttributeNS(OVF, name);
+}
+
+function rasd(itemEl: Element, name: string): string | undefined {
+  return children(itemEl, name, RASD)[0]?.textContent ?? undefined;
+}
+
+/** Checks the descriptor's structure and that every reference resolves; returns the envelope. */
+function checkDescriptor(xml: string, vmdkName: string, vmdkBytes: number): Element {
+  const envelope = parse(xml);
+  expect(envelope.localName).toBe('Envelope');
+  expect(envelope.namespaceURI).toBe(OVF);
+  // DSP8023's envelope sequence: References, the sections, then the content.
+  expect(children(envelope).map((e) => e.localName)).toEqual([
+    'References',
+    'DiskSection',
+    'NetworkSection',
+    'VirtualSystem',
+  ]);
+  const files = children(only(envelope, 'References'), 'File');
+  expect(files).toHaveLength(1);
+  const file = files[0] as Element;
+  expect(ovfAttr(file, 'href')).toBe(vmdkName);
+  expect(Number(ovfAttr(file, 'size'))).toBe(vmdkBytes);
+
+  // File ovf:id -> Disk ovf:fileRef.
+  const disk = only(only(envelope, 'DiskSection'), 'Disk');
+  expect(ovfAttr(disk, 'fileRef')).toBe(ovfAttr(file, 'id'));
+  expect(ovfAttr(disk, 'format')).toBe(STREAM_OPTIMIZED_FORMAT);
+  expect(ovfAttr(disk, 'capacityAllocationUnits')).toBe('byte');
+  expect(Number(ovfAttr(disk, 'capacity'))).toBe(64 * 1024 * 1024);
+  const populated = Number(ovfAttr(disk, 'populatedSize'));
+  expect(populated).toBeGreaterThan(0);
+  expect(populated).toBeLessThanOrEqual(64 * 1024 * 1024);
+
+  const networks = children(only(envelope, 'NetworkSection'), 'Network').map((n) => ovfAttr(n, 'name'));
+  const system = only(envelope, 'VirtualSystem');
+  expect(children(system).map((e) => e.localName)).toEqual([
+    'Info',
+    'Name',
+    'OperatingSystemSection',
+    'VirtualHardwareSection',
+    'ProductSection',
+  ]);
+  const hardware = only(system, 'VirtualHardwareSection');
+  const items = children(hardware, 'Item');
+  const byType = (t: number) => items.filter((i) => rasd(i, 'ResourceType') === String(t));
+  expect(byType(RESOURCE_TYPE.cpu).map((i) => rasd(i, 'VirtualQuantity'))).toEqual(['2']);
+  expect(byType(RESOURCE_TYPE.memory).map((i) => rasd(i, 'VirtualQuantity'))).toEqual(['1024']);
+  expect(byType(RESOURCE_TYPE.memory).map((i) => rasd(i, 'AllocationUnits'))).toEqual(['byte * 2^20']);
+
+  // Each item's InstanceID is unique; the disk item's HostResource names the Disk, its Parent
+  // the controller's InstanceID; the NIC's Connection names a network of NetworkSection.
+  const ids = items.map((i) => rasd(i, 'InstanceID'));
+  expect(new Set(ids).size).toBe(ids.length);
+  const diskItems = byType(RESOURCE_TYPE.disk);
+  expect(diskItems).toHaveLength(1);
+  const diskItem = diskItems[0] as Element;
+  expect(rasd(diskItem, 'HostResource')).toBe(`ovf:/disk/${ovfAttr(disk, 'diskId')}`);
+  const parent = items.find((i) => rasd(i, 'InstanceID') === rasd(diskItem, 'Parent'));
+  expect(parent && rasd(parent, 'ResourceType')).toBe(String(RESOURCE_TYPE.scsiController));
+  expect(parent && rasd(parent, 'ResourceSubType')).toBe('VirtualSCSI');
+  const nics = byType(RESOURCE_TYPE.ethernet);
+  expect(nics.map((n) => rasd(n, 'ResourceSubType'))).toEqual(['VmxNet3']);
+  expect(networks).toContain(rasd(nics[0] as Element, 'Connection'));
+  // RASD elements in the schema's (alphabetical) order.
+  for (const i of items) {
+    const names = children(i).map((e) => e.localName);
+    expect(names).toEqual([...names].sort());
+  }
+  return envelope;
+}
+
+describe('OVF descriptor', () => {
+  const xml = makeOvfDescriptor({
+    name: 'debian-12',
+    settings: SETTINGS,
+    disk: {
+      href: 'debian-12-disk1.vmdk',
+      fileBytes: 1000,
+      capacityBytes: 64 * 1024 * 1024,
+      populatedBytes: 4096,
+    },
+  });
+
+  it('is well-formed XML in the OVF 1.0 namespaces whose references resolve', () => {
+    checkDescriptor(xml, 'debian-12-disk1.vmdk', 1000);
+  });
+
+  it('carries the firmware as vmw:Config, the product, and the properties for the guestinfo transport', () => {
+    const envelope = parse(xml);
+    const system = only(envelope, 'VirtualSystem');
+    const hardware = only(system, 'VirtualHardwareSection');
+    expect(ovfAttr(hardware, 'transport')).toBe(GUESTINFO_TRANSPORT);
+    const config = only(hardware, 'Config', OVF_NAMESPACES.vmw);
+    expect(config.getAttributeNS(OVF_NAMESPACES.vmw, 'key')).toBe('firmware');
+    expect(config.getAttributeNS(OVF_NAMESPACES.vmw, 'value')).toBe('efi');
+    const os = only(system, 'OperatingSystemSection');
+    expect(ovfAttr(os, 'id')).toBe('96');
+    expect(os.getAttributeNS(OVF_NAMESPACES.vmw, 'osType')).toBe('debian10_64Guest');
+    const product = only(system, 'ProductSection');
+    // Escaped on the way out, read back as written.
+    expect(only(product, 'Product').textContent).toBe('isobuild <appliance>');
+    expect(only(product, 'Vendor').textContent).toBe('Example & Co');
+    expect(only(product, 'Version').textContent).toBe('1.2.3');
+    expect(children(product).map((e) => e.localName)).toEqual([
+      'Info',
+      'Product',
+      'Vendor',
+      'Version',
+      'VendorUrl',
+      'Property',
+      'Property',
+      'Property',
+    ]);
+    const props = children(product, 'Property');
+    expect(
+      props.map((p) => [ovfAttr(p, 'key'), ovfAttr(p, 'value'), ovfAttr(p, 'userConfigurable')]),
+    ).toEqual([
+      ['hostname', 'appliance', 'true'],
+      ['ssh_key', '', 'true'],
+      ['root_password', '', 'true'],
+    ]);
+    expect(only(props[0] as Element, 'Label').textContent).toBe('Host name');
+    expect(ovfAttr(props[2] as Element, 'password')).toBe('true');
+  });
+
+  it('BIOS, SATA, e1000 and no properties: no transport, no ProductSection without a product', () => {
+    const plain = parse(
+      makeOvfDescriptor({
+        name: 'x',
+        settings: {
+          ...SETTINGS,
+          firmware: 'bios',
+          controller: 'sata',
+          nic: 'e1000',
+          product: undefined,
+          properties: [],
+        },
+        disk: { href: 'x-disk1.vmdk', fileBytes: 1, capacityBytes: 1, populatedBytes: 0 },
+      }),
+    );
+    const system = only(plain, 'VirtualSystem');
+    expect(children(system, 'ProductSection')).toEqual([]);
+    const hardware = only(system, 'VirtualHardwareSection');
+    expect(hardware.hasAttributeNS(OVF, 'transport')).toBe(false);
+    expect(only(hardware, 'Config', OVF_NAMESPACES.vmw).getAttributeNS(OVF_NAMESPACES.vmw, 'value')).toBe(
+      'bios',
+    );
+    const items = children(hardware, 'Item');
+    const controller = items.find((i) => rasd(i, 'ResourceSubType') === 'vmware.sata.ahci');
+    expect(controller && rasd(controller, 'ResourceType')).toBe(String(RESOURCE_TYPE.otherStorage));
+    expect(items.map((i) => rasd(i, 'ResourceSubType'))).toContain('E1000');
+  });
+});
+
+describe('OVA archive on a real streamOptimized VMDK', () => {
+  let dir: string;
+  let vmdk: string;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'isobuild-ova-'));
+    const raw = join(dir, 'disk.raw');
+    await writeFile(raw, '');
+    await truncate(raw, 64 * 1024 * 1024);
+    // Some data at 1 MiB, the rest a hole: populatedSize counts only the data.
+    const fh = await open(raw, 'r+');
+    await fh.write(Buffer.alloc(128 * 1024, 0x5a), 0, 128 * 1024, 1024 * 1024);
+    await fh.close();
+    vmdk = join(dir, 'disk.vmdk');
+    await run('qemu-img', [
+      'convert',
+      '-f',
+      'raw',
+      '-O',
+      'vmdk',
+      '-o',
+      'subformat=streamOptimized',
+      raw,
+      vmdk,
+    ]);
+  });
+
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('lists the descriptor, then the manifest, then the disk; digests match; the disk is streamOptimized; same bytes twice', async () => {
+    const ova = join(dir, 'debian-12.ova');
+    const digests = await writeOva({
+      vmdk,
+      dest: ova,
+      name: 'debian-12',
+      settings: SETTINGS,
+      sourceDateEpoch: 1700000000,
+    });
+    const members = ovaMembers('debian-12');
+    const listed = (await run('tar', ['-tf', ova])).stdout.trim().split('\n');
+    expect(listed).toEqual([members.ovf, members.manifest, members.disk]);
+    // ustar (POSIX.1-1988): magic "ustar\0" and version "00" in the first header.
+    const head = (await readFile(ova)).subarray(0, 512);
+    expect(head.subarray(257, 265).toString('latin1')).toBe('ustar\u000000');
+    const verbose = (await run('tar', ['-tvf', ova, '--numeric-owner', '--utc'])).stdout;
+    for (const line of verbose.trim().split('\n'))
+      expect(line).toMatch(/^-rw-r--r-- 0\/0 .* 2023-11-14 22:13 /);
+
+    const out = join(dir, 'out');
+    await mkdir(out);
+    await run('tar', ['-xf', ova, '-C', out]);
+    const manifest = await readFile(join(out, members.manifest), 'utf8');
+    const sha = async (n: string) =>
+      createHash('sha256')
+        .update(await readFile(join(out, n)))
+        .digest('hex');
+    expect(manifest).toBe(
+      formatManifest([
+        { name: members.ovf, sha256: await sha(members.ovf) },
+        { name: members.disk, sha256: await sha(members.disk) },
+      ]),
+    );
+    expect(manifest).toMatch(
+      /^SHA256\(debian-12\.ovf\)= [0-9a-f]{64}\nSHA256\(debian-12-disk1\.vmdk\)= [0-9a-f]{64}\n$/,
+    );
+    expect(digests.map((d) => d.name)).toEqual([members.ovf, members.disk]);
+
+    const vmdkBytes = (await readFile(join(out, members.disk))).length;
+    checkDescriptor(await readFile(join(out, members.ovf), 'utf8'), members.disk, vmdkBytes);
+    const info = (await run('qemu-img', ['info', join(out, members.disk)])).stdout;
+    expect(info).toMatch(/create type: streamOptimized/);
+
+    const again = join(dir, 'again.ova');
+    await writeOva({ vmdk, dest: again, name: 'debian-12', settings: SETTINGS, sourceDateEpoch: 1700000000 });
+    expect(await readFile(again)).toEqual(await readFile(ova));
+  });
+
+  it('refuses a VMDK that is not streamOptimized, naming it', async () => {
+    const sparse = join(dir, 'sparse.vmdk');
+    await run('qemu-img', ['create', '-f', 'vmdk', sparse, '16M']);
+    await expect(
+      writeOva({
+        vmdk: sparse,
+        dest: join(dir, 'bad.ova'),
+        name: 'x',
+        settings: SETTINGS,
+        sourceDateEpoch: 0,
+      }),
+    ).rejects.toThrow(`output ova: ${sparse} is vmdk (monolithicSparse), not a streamOptimized VMDK`);
+  });
+});
