@@ -13,6 +13,10 @@ import {
   type OvaSettings,
 } from '../../../src/image/ova-descriptor.js';
 import { formatManifest, ovaMembers, writeOva } from '../../../src/image/ova.js';
+import { FIRSTBOOT_PROPERTIES, ovaSettingsOf } from '../../../src/image/ova-settings.js';
+import { parseSpecText } from '../../../src/spec/document.js';
+import type { Ova } from '../../../src/spec/repo-spec.generated.js';
+import { checkSchema } from '../../../src/spec/schema.js';
 
 /**
  * The OVA writer on a real streamOptimized VMDK made by qemu-img: the archive's order and format
@@ -326,5 +330,106 @@ describe('OVA archive on a real streamOptimized VMDK', () => {
         sourceDateEpoch: 0,
       }),
     ).rejects.toThrow(`output ova: ${sparse} is vmdk (monolithicSparse), not a streamOptimized VMDK`);
+  });
+});
+
+/** The fields every spec needs (debian-12's, shortened). */
+const MINIMAL_SPEC = {
+  name: 'x',
+  packagemanager: 'apt',
+  kernel: 'linux-image-cloud-amd64',
+  init: '/bin/init',
+  packages: { base: 'bash' },
+};
+
+describe("the spec's ova section", () => {
+  const spec = (ova?: Ova) => ({ name: 'debian-12', version: '2.0', raw: ova ? { ova } : {} });
+
+  it('defaults: 2 CPUs, 1 GiB, BIOS, pvscsi, vmxnet3, the repo as product, the first-boot keys as properties', () => {
+    const s = ovaSettingsOf(spec());
+    expect(s).toMatchObject({
+      cpus: 2,
+      memory: 1024,
+      firmware: 'bios',
+      controller: 'pvscsi',
+      nic: 'vmxnet3',
+      network: 'VM Network',
+      hardwareVersion: 'vmx-13',
+      os: { cimId: 101, vmwareType: 'other3xLinux64Guest' },
+      product: { name: 'debian-12', version: '2.0' },
+    });
+    expect(s.properties.map((p) => p.key)).toEqual(['hostname', 'ip', 'gateway', 'dns', 'ssh_key']);
+    expect(s.properties).toBe(FIRSTBOOT_PROPERTIES);
+  });
+
+  it("the spec's fields, and its properties instead of the first-boot keys", () => {
+    const s = ovaSettingsOf(
+      spec({
+        cpus: 4,
+        memory: 4096,
+        firmware: 'efi',
+        controller: 'sata',
+        os: { cim_id: 96, vmware_os_type: 'debian10_64Guest' },
+        product: { name: 'Appliance', vendor: 'Example', vendor_url: 'https://example.com' },
+        properties: [
+          { key: 'hostname', label: 'Name' },
+          { key: 'admin_password', password: true },
+        ],
+      }),
+    );
+    expect(s).toMatchObject({
+      cpus: 4,
+      memory: 4096,
+      firmware: 'efi',
+      controller: 'sata',
+      os: { cimId: 96 },
+    });
+    expect(s.product).toEqual({
+      name: 'Appliance',
+      version: '2.0',
+      vendor: 'Example',
+      vendorUrl: 'https://example.com',
+    });
+    expect(s.properties).toEqual([
+      { key: 'hostname', type: 'string', label: 'Name' },
+      { key: 'admin_password', type: 'string', password: true },
+    ]);
+  });
+
+  it.each([
+    [{ firmware: 'uefi' }, '/ova/firmware'],
+    [{ cpus: 0 }, '/ova/cpus'],
+    [{ properties: [{ key: 'host name' }] }, '/ova/properties/0/key'],
+    [{ product: { vendor_url: 'example.com' } }, '/ova/product/vendor_url'],
+    [{ controller: 'ide' }, '/ova/controller'],
+  ])('the schema refuses %j at %s', (ova, pointer) => {
+    const doc = parseSpecText('repo-spec.json', JSON.stringify({ ...MINIMAL_SPEC, ova }));
+    expect(checkSchema(doc).map((d) => d.pointer)).toContain(pointer);
+  });
+
+  it('the schema takes a whole section', () => {
+    const ova = {
+      cpus: 2,
+      memory: 2048,
+      firmware: 'efi',
+      controller: 'pvscsi',
+      nic: 'e1000e',
+      network: 'Appliance Network',
+      hardware_version: 'vmx-19',
+      os: { cim_id: 96, vmware_os_type: 'debian10_64Guest' },
+      product: {
+        name: 'A',
+        version: '1',
+        full_version: '1.0.0',
+        vendor: 'V',
+        product_url: 'https://a',
+        vendor_url: 'https://v',
+      },
+      properties: [
+        { key: 'hostname', type: 'string', default: 'a', label: 'L', description: 'D', password: false },
+      ],
+    };
+    const doc = parseSpecText('repo-spec.json', JSON.stringify({ ...MINIMAL_SPEC, ova }));
+    expect(checkSchema(doc)).toEqual([]);
   });
 });
