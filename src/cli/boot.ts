@@ -28,11 +28,11 @@ export function registerBoot(program: Command): void {
   program
     .command('boot')
     .description(
-      'boot an ISO, a kernel+initrd folder or a microVM folder in qemu with the serial console on stdout',
+      'boot an ISO, a disk image, a kernel+initrd folder or a microVM folder in qemu with the serial console on stdout',
     )
     .argument(
       '<image>',
-      'an ISO file, a folder holding vmlinuz, initrd.img and cmdline, or a microVM folder (vm-config.json)',
+      'an ISO file, a disk image (raw, qcow2, vmdk, vhdx, vpc), a folder holding vmlinuz, initrd.img and cmdline, or a microVM folder (vm-config.json)',
     )
     .option('--uefi', 'boot under UEFI (OVMF) instead of BIOS')
     .option('--usb', 'attach the ISO as a hard disk, the way a USB stick boots, not as a CD')

@@ -21,7 +21,8 @@ import { splitWords } from '../spec/normalise.js';
 import { parseHookEnv } from '../hooks/hook-env.js';
 import { checkDebugShell, openDebugShell } from '../hooks/debug-shell.js';
 import { digestOutput } from '../image/output-digest.js';
-import { writeOutputs } from '../image/outputs.js';
+import { checkOutputFormats, writeOutputs } from '../image/outputs.js';
+import { DISK_FORMATS } from '../disk/formats.js';
 import { parseAge } from '../spec/normalise.js';
 import { writeInventories } from '../inventory/write-inventory.js';
 import { loadLockForBuild } from '../lock/use-lock.js';
@@ -61,6 +62,7 @@ interface BuildFlags {
   cacheFrom?: string;
   cacheTo?: string;
   size?: string;
+  format: string[];
   extraPackages?: string;
   refresh?: boolean;
   listsMaxAge?: string;
@@ -78,7 +80,19 @@ export function registerBuild(program: Command): void {
     .option('-o, --output <path>', "where the target's (first) output goes, instead of its path under --bin")
     .option(
       '--size <bytes>',
-      "rootfs.ext4's size, e.g. 256M (osbuilder's IMG_SIZE); default: the content plus headroom",
+      "rootfs.ext4's size, or a disk image's whole size, e.g. 256M (osbuilder's IMG_SIZE); default: the content plus headroom",
+    )
+    .option(
+      '--format <formats>',
+      `which of the target's outputs to write, comma-separated (a disk target: ${DISK_FORMATS.join(', ')}; default raw)`,
+      (value: string, all: string[]) => [
+        ...all,
+        ...value
+          .split(',')
+          .map((f) => f.trim())
+          .filter(Boolean),
+      ],
+      [] as string[],
     )
     .option('--extra-packages <names>', "packages installed on top of the flavour's (osbuilder's EXTRA_PKGS)")
     .option(
@@ -147,6 +161,7 @@ export function registerBuild(program: Command): void {
         tether: flags.tether ? resolve(flags.tether) : undefined,
         lockTimeout,
         ...(flags.size !== undefined ? { imageSize: parseImageSize(flags.size) } : {}),
+        ...(flags.format.length ? { formats: checkOutputFormats(flags.format) } : {}),
         ...(flags.extraPackages?.trim() ? { extraPackages: splitWords(flags.extraPackages) } : {}),
         ...(flags.env.length ? { hookEnv: parseHookEnv(flags.env) } : {}),
         listsMaxAge: flags.refresh ? 0 : flags.listsMaxAge ? parseAge(flags.listsMaxAge) : undefined,

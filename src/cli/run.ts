@@ -20,7 +20,10 @@ export function registerRun(program: Command): void {
     .description(
       "boot an image with a containerfs disk and run a command in it; exits with the command's status",
     )
-    .argument('<image>', 'an ISO file, a kernel+initrd folder, or a microVM folder (vm-config.json)')
+    .argument(
+      '<image>',
+      'an ISO file, a disk image (raw, qcow2, vmdk, vhdx, vpc), a kernel+initrd folder, or a microVM folder (vm-config.json)',
+    )
     .argument('<command...>', 'the command and its arguments, after --')
     .option('--uefi', 'boot under UEFI (OVMF) instead of BIOS')
     .option('--usb', 'attach the ISO as a hard disk, the way a USB stick boots, not as a CD')
@@ -38,12 +41,16 @@ export function registerRun(program: Command): void {
       if (flags.rootfs && !(await stat(flags.rootfs).catch(() => undefined))?.isDirectory())
         throw new UsageError(`--rootfs ${flags.rootfs}: not a folder`);
       const vm = await vmOptionsFrom(image, flags);
+      if (vm.target.kind === 'disk' && flags.rootfs)
+        throw new UsageError('--rootfs: a disk image runs the command in its own root');
       // A microVM runs the command in its own root: no containerfs disk to make.
       if (vm.target.kind !== 'microvm')
         await checkTools([
           { tool: 'mkfs.ext4', reason: 'make the containerfs disk' },
           { tool: 'debugfs', reason: 'write the command into the containerfs disk' },
-          ...(flags.rootfs ? [] : [{ tool: HOST_BUSYBOX, reason: 'make the default container root' }]),
+          ...(flags.rootfs || vm.target.kind === 'disk'
+            ? []
+            : [{ tool: HOST_BUSYBOX, reason: 'make the default container root' }]),
         ]);
       const status = await withSession(cacheRoot(), 'run', logger, () =>
         runInVm({

@@ -33,3 +33,6 @@ export const GRUB_MODULES = [
   'terminal',
   'test',
 ] as const;
+
+/** syslinux's GPT MBR: boots the partition marked legacy-BIOS-bootable (a disk image's ESP). */
+export const GPTMBR_BIN = '/usr/lib/syslinux/mbr/gptmbr.bin' satisfies HostFile;

@@ -45,3 +45,14 @@ export async function renderGrubCfg(v: BootConfigValues): Promise<string> {
   const grubArgs = quoteCommand(splitCmdline(v.cmdline));
   return render('grub.cfg.hbs', { ...v, grubArgs });
 }
+
+/** A GPT disk's loaders: the same values, with the ESP's FAT id (XXXX-XXXX) GRUB searches for. */
+export async function renderDiskBootConfigs(
+  v: BootConfigValues & { espUuid: string },
+): Promise<{ grub: string; syslinux: string }> {
+  const grubArgs = quoteCommand(splitCmdline(v.cmdline));
+  return {
+    grub: await render('disk-grub.cfg.hbs', { ...v, grubArgs }),
+    syslinux: await render('syslinux.cfg.hbs', { ...v, cmdline: v.cmdline.replace(/\s+/g, ' ') }),
+  };
+}

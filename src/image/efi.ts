@@ -1,4 +1,4 @@
-import { copyFile, mkdir, stat, truncate, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RunOptions, RunResult } from '../exec/run.js';
 import { GRUB_EFI_DIR, GRUB_MODULES } from './boot-assets.js';
@@ -51,11 +51,59 @@ export async function makeEfiImage(
     await clampTimes(p, sourceDateEpoch);
 
   const image = join(workDir, 'efiboot.img');
-  await writeFile(image, '');
-  await truncate(image, efiImageBytes((await stat(loader)).size));
-  const env = { SOURCE_DATE_EPOCH: String(sourceDateEpoch), MTOOLS_SKIP_CHECK: '1' };
-  await run('mkfs.vfat', ['--invariant', '-i', '15011500', '-n', 'EFIBOOT', image], { env });
-  await run('mcopy', ['-s', '-m', '-i', image, join(tree, 'EFI'), '::/'], { env });
-  await clampTimes(image, sourceDateEpoch);
+  await makeFatImage(run, tree, image, {
+    bytes: efiImageBytes((await stat(loader)).size),
+    volumeId: '15011500',
+    label: 'EFIBOOT',
+    sourceDateEpoch,
+  });
   return image;
+}
+
+export interface FatImageOptions {
+  bytes: number;
+  /** The FAT volume id, 8 hex digits (mkfs.vfat would take it from the clock). */
+  volumeId: string;
+  label: string;
+  /** The partition's first sector when the image goes into a partitioned disk (BPB hidden sectors). */
+  hiddenSectors?: number;
+  sourceDateEpoch: number;
+}
+
+/**
+ * A FAT file system holding `tree`'s entries, made with mkfs.vfat --invariant and mcopy (no loop
+ * mounts). mtools takes file dates from SOURCE_DATE_EPOCH and mcopy -m keeps the (clamped)
+ * mtimes, so the image is byte-stable.
+ */
+export async function makeFatImage(
+  run: Runner,
+  tree: string,
+  image: string,
+  o: FatImageOptions,
+): Promise<void> {
+  await writeFile(image, '');
+  await truncate(image, o.bytes);
+  const env = fatEnv(o.sourceDateEpoch);
+  await run(
+    'mkfs.vfat',
+    [
+      '--invariant',
+      '-i',
+      o.volumeId,
+      '-n',
+      o.label,
+      ...(o.hiddenSectors !== undefined ? ['-h', String(o.hiddenSectors)] : []),
+      image,
+    ],
+    { env },
+  );
+  const entries = (await readdir(tree)).sort();
+  if (entries.length)
+    await run('mcopy', ['-s', '-m', '-i', image, ...entries.map((e) => join(tree, e)), '::/'], { env });
+  await clampTimes(image, o.sourceDateEpoch);
+}
+
+/** The environment mtools runs in: dates from SOURCE_DATE_EPOCH, no geometry check on an image file. */
+export function fatEnv(sourceDateEpoch: number): Record<string, string> {
+  return { SOURCE_DATE_EPOCH: String(sourceDateEpoch), MTOOLS_SKIP_CHECK: '1' };
 }

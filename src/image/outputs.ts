@@ -13,6 +13,8 @@ import { OUTPUT_FORMATS, type BuildPlan, type OutputFormat, type StageName } fro
 import { ARTIFACTS } from './artifacts.js';
 import { copyInto, tempSibling } from './files.js';
 import { sha256File } from '../fs/hash.js';
+import { RAW_DISK_ARTIFACT, writeDiskFormat } from '../disk/write-disk.js';
+import type { DiskFormatName } from '../disk/formats.js';
 
 /** The files of a kernel+initrd output folder. */
 export const INITRD_FILES = {
@@ -173,6 +175,15 @@ const rootOutput: OutputWriter = {
   write: writeRoot,
 };
 
+/** One format of the disk-image stage's GPT disk (qemu-img converts the raw one). */
+function diskOutput(format: DiskFormatName): OutputWriter {
+  return {
+    stage: 'disk-image',
+    reads: (source) => [join(source.artifacts, RAW_DISK_ARTIFACT)],
+    write: (source, dest) => writeDiskFormat(source.artifacts, dest, format),
+  };
+}
+
 /** Bytes of the files and folders given; missing ones count nothing. */
 async function bytesOf(paths: readonly string[]): Promise<number> {
   let bytes = 0;
@@ -204,6 +215,11 @@ export const OUTPUT_WRITERS: Record<OutputFormat, OutputWriter> = {
     },
     write: writeFirecracker,
   },
+  raw: diskOutput('raw'),
+  qcow2: diskOutput('qcow2'),
+  vmdk: diskOutput('vmdk'),
+  vhdx: diskOutput('vhdx'),
+  vpc: diskOutput('vpc'),
 };
 
 /** Rejects unknown formats before any work starts. */

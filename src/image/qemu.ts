@@ -12,6 +12,8 @@ import { ARTIFACTS } from './artifacts.js';
 import { isMicrovmFolder, readMicrovmFolder, type MicrovmTarget } from '../microvm/folder.js';
 import { logSerialOf } from './profile.js';
 import { sshCredentialArgs, sshNetArgs } from './ssh-access.js';
+import { detectImageFormat } from '../disk/detect-format.js';
+import type { DiskFormatName } from '../disk/formats.js';
 
 /** What to boot: an ISO, or a kernel+initrd folder as the 'kernel+initrd' output writes it. */
 export type BootTarget =
@@ -23,6 +25,8 @@ export type BootTarget =
       logSerial?: number;
     }
   | { kind: 'kernel'; kernel: string; initrd: string; cmdline: string }
+  /** A bootable disk image (the disk targets' outputs), in the format qemu is told explicitly. */
+  | { kind: 'disk'; path: string; format: DiskFormatName }
   /** A microVM folder (vm-config.json): booted with Firecracker's device model, qemu -M microvm. */
   | MicrovmTarget;
 
@@ -49,8 +53,11 @@ export async function resolveBootTarget(path: string): Promise<BootTarget> {
   } catch {
     throw new UsageError(`${path}: no such file or folder`);
   }
-  if (!st.isDirectory())
+  if (!st.isDirectory()) {
+    const format = await detectImageFormat(path);
+    if (format && format !== 'iso') return { kind: 'disk', path, format };
     return { kind: 'iso', iso: path, logSerial: logSerialOf(await readIsoCmdline(path)) };
+  }
   if (await isMicrovmFolder(path)) return readMicrovmFolder(path);
   const kernel = join(path, ARTIFACTS.kernel);
   const initrd = join(path, ARTIFACTS.initrd);
@@ -83,6 +90,7 @@ export async function readIsoCmdline(iso: string): Promise<string> {
 /** The serial port the guest logs on: the earlier ones get a null back end. */
 function logSerialOfTarget(o: VmOptions): number {
   if (o.target.kind === 'iso') return o.target.logSerial ?? 0;
+  if (o.target.kind === 'disk') return 0;
   return logSerialOf(`${o.target.cmdline} ${o.append ?? ''}`);
 }
 
@@ -157,7 +165,16 @@ export function qemuArgs(o: VmOptions, ovmfVars?: string, consoleFile?: string):
     });
     return args;
   }
-  if (o.target.kind === 'iso') {
+  if (o.target.kind === 'disk') {
+    // virtio-blk, which SeaBIOS and OVMF both boot from; snapshot=on keeps the guest's writes
+    // out of the image. The format is given: qemu refuses to guess it for a raw file's writes.
+    args.push(
+      '-drive',
+      `id=boot,if=none,file=${o.target.path.replace(/,/g, ',,')},format=${o.target.format},snapshot=on`,
+      '-device',
+      'virtio-blk-pci,drive=boot,bootindex=0',
+    );
+  } else if (o.target.kind === 'iso') {
     // The boot medium sits on an AHCI controller: the firmware (SeaBIOS, OVMF) reads it by DMA,
     // where the PIIX IDE channel makes isolinux load the kernel and initrd by port I/O, which
     // costs ~1.3 s more under TCG. As a hard disk it is the way a USB stick boots; snapshot=on

@@ -99,8 +99,9 @@ export async function makeExt4Image(run: Runner, root: string, dest: string, o: 
   );
   const commands: string[] = [];
   for (const e of [...entries, { path: '/lost+found', mtime: epoch }]) {
-    // debugfs reads a quoted path; names with quotes or newlines cannot be given to it.
-    if (/["\n\\]/.test(e.path))
+    // debugfs reads a quoted path (a backslash in it is a plain character: systemd's escaped
+    // unit names); names with quotes or newlines cannot be given to it.
+    if (/["\n]/.test(e.path))
       throw new BuildError(
         `rootfs.ext4: cannot fix the times of ${JSON.stringify(e.path)} (debugfs cannot name it)`,
         'disk',

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CommandError, UsageError } from '../errors.js';
@@ -82,6 +82,12 @@ export async function runInVm(o: RunInVmOptions): Promise<number> {
       // A microVM runs the command in its own root: the microVM init reads it from the kernel line.
       if (o.rootfs) throw new UsageError('--rootfs: a microVM runs the command in its own root disk');
       vm = { ...o.vm, disks: [], append: [o.vm.append ?? '', microvmRunArg(o.argv)].join(' ').trim() };
+    } else if (o.vm.target.kind === 'disk') {
+      // A disk image's initrd runs the containerfs disk's command in the image's own root.
+      if (o.rootfs) throw new UsageError('--rootfs: a disk image runs the command in its own root');
+      const empty = join(work, 'empty');
+      await mkdir(empty);
+      vm = { ...o.vm, disks: [await makeContainerDisk(empty, o.argv, work, logger)] };
     } else {
       let rootfs = o.rootfs;
       if (!rootfs) {

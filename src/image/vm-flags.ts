@@ -39,6 +39,10 @@ export async function vmOptionsFrom(image: string, flags: VmFlags): Promise<Omit
       throw new UsageError('--usb boots an ISO as a disk: a kernel+initrd folder is no disk');
     target.asDisk = true;
   }
+  if (flags.append && target.kind === 'disk')
+    throw new UsageError(
+      '--append works only with a kernel+initrd folder: a disk image carries its own command line',
+    );
   if (flags.append && target.kind === 'iso')
     throw new UsageError(
       '--append works only with a kernel+initrd folder: an ISO carries its own command line',

@@ -46,16 +46,53 @@ export async function makeMicrovmInitrd(
   compression: Compression,
   dest: string,
 ): Promise<{ path: string; modules: string[] } | undefined> {
-  const modules = await microvmModules(ctx.rootfs, kernelVersion, disk);
+  return makeRootInitrd(ctx, {
+    kernelVersion,
+    drivers: microvmDrivers(disk),
+    compression,
+    dest,
+    rootDevice: ROOT_DEVICE,
+    init: MICROVM_INIT,
+  });
+}
+
+export interface RootInitrdOptions {
+  kernelVersion: string;
+  /** Drivers to load before the root is mounted; those the kernel has built in or lacks are left out. */
+  drivers: readonly string[];
+  compression: Compression;
+  dest: string;
+  /** The root when the command line names none: a device path, or UUID=/LABEL= (found with findfs). */
+  rootDevice: string;
+  /** What runs after switch_root when the command line has no init=. */
+  init: string;
+  /** Run the command of an attached containerfs disk in the root instead of its init (`isobuild run` on a disk image). */
+  runHook?: boolean;
+}
+
+/**
+ * A small initrd that loads the modules the kernel needs to reach its root disk, mounts it and
+ * switch_roots into it (templates/microvm/initrd.sh.hbs). Returns undefined when every driver is
+ * built in: the kernel then mounts the root itself.
+ */
+export async function makeRootInitrd(
+  ctx: StageContext,
+  o: RootInitrdOptions,
+): Promise<{ path: string; modules: string[] } | undefined> {
+  const { kernelVersion, compression, dest } = o;
+  const index = await readModuleIndex(ctx.rootfs, kernelVersion);
+  const modules = planDrivers(
+    index,
+    o.drivers.map((name) => ({ name, source: 'common' as const })),
+  ).loadOrder;
   if (modules.length === 0) return undefined;
-  const tree = join(ctx.tmpDir, 'microvm-initrd');
+  const tree = join(ctx.tmpDir, 'root-initrd');
   await rm(tree, { recursive: true, force: true });
   for (const d of ['bin', 'proc', 'sys', 'dev', 'newroot']) await mkdir(join(tree, d), { recursive: true });
   // Static (the tether stage's init layer checked it): the initrd has no libraries.
   await copyFile(HOST_BUSYBOX, join(tree, 'bin/busybox'));
   await chmod(join(tree, 'bin/busybox'), 0o755);
 
-  const index = await readModuleIndex(ctx.rootfs, kernelVersion);
   const from = modulesDir(ctx.rootfs, kernelVersion);
   const to = modulesDir(tree, kernelVersion);
   for (const m of [...closeOverDependencies(index, modules)].sort()) {
@@ -69,16 +106,23 @@ export async function makeMicrovmInitrd(
 
   const init = await renderTemplate('microvm/initrd.sh.hbs', {
     kernelVersion: assertShellWord('kernel version', kernelVersion),
-    rootDevice: ROOT_DEVICE,
-    init: MICROVM_INIT,
+    rootDevice: rootDeviceWord(o.rootDevice),
+    init: o.init,
     modules: modules.map((m) => assertShellWord('module', m)).join(' '),
+    runHook: o.runHook ?? false,
   });
   await writeFile(join(tree, 'init'), init, { mode: 0o755 });
 
-  const cpio = join(ctx.tmpDir, 'microvm-initrd.cpio');
+  const cpio = join(ctx.tmpDir, 'root-initrd.cpio');
   await makeCpio(tree, cpio, { sourceDateEpoch: ctx.sourceDateEpoch, ownership: 'zero' });
   await rm(dest, { force: true });
   await moveFile(await compressFile(ctx.run, compression, cpio), dest);
   await rm(tree, { recursive: true, force: true });
   return { path: dest, modules };
+}
+
+/** A device path, or UUID=/LABEL= and a plain word: what the init script may take unquoted. */
+function rootDeviceWord(device: string): string {
+  const m = /^(UUID=|LABEL=)?(.*)$/.exec(device)!;
+  return (m[1] ?? '') + assertShellWord('root device', m[2]!);
 }

@@ -43,7 +43,7 @@ export function makePlan(spec: ResolvedSpec, target: Target, options: BuildOptio
   const last = PIPELINE.findIndex((s) => s.name === TARGET_TABLE[target].lastStage);
   const draft: BuildPlan = {
     spec,
-    ...targetPlanFields(target),
+    ...targetPlanFields(target, options.formats),
     stages: [],
     options: Object.freeze({ ...options }),
   };

@@ -3,6 +3,7 @@ import { stagingStage } from '../stages/staging.js';
 import { driversStage } from '../stages/drivers.js';
 import { minimiseStage } from '../stages/minimise.js';
 import { tetherStage } from '../stages/tether.js';
+import { diskImageStage } from '../stages/disk-image.js';
 import { diskStage } from '../stages/disk.js';
 import { initrdStage } from '../stages/initrd.js';
 import { isoStage } from '../stages/iso.js';
@@ -18,6 +19,7 @@ export const PIPELINE: readonly Stage[] = [
   driversStage, // drivers array resolved through modules.dep
   minimiseStage, // optional: keep only the files traced workloads touch
   tetherStage, // init and tether layer from templates/ (or the microVM init)
+  diskImageStage, // disk targets: a GPT disk (ESP with GRUB + syslinux, ext4 root), BIOS + UEFI
   diskStage, // microVM targets: vmlinux, rootfs.ext4 / rootfs.squashfs, their initrd, vm-config.json
   initrdStage, // cpio of the root, compressed
   isoStage, // xorriso: isolinux (BIOS) + GRUB (UEFI), hybrid

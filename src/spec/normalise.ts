@@ -132,6 +132,7 @@ export function normaliseSpec(
       ...(raw.microvm?.app !== undefined ? { app: raw.microvm.app } : {}),
       cmdline: raw.microvm?.cmdline ?? '',
     },
+    ...(raw.disk?.size !== undefined ? { disk: { size: parseSize(raw.disk.size) } } : {}),
     raw,
   };
 }

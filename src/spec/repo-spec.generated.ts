@@ -165,6 +165,7 @@ export interface RepoSpec {
   };
   app?: App;
   minimise?: Minimise;
+  disk?: Disk;
   microvm?: Microvm;
   ova?: Ova;
 }
@@ -273,6 +274,15 @@ export interface Minimise {
    */
   exclude?: string[];
   env?: Env;
+}
+/**
+ * The disk image targets (appliance-disk): a GPT disk booting under BIOS and UEFI. See docs/disk.md.
+ */
+export interface Disk {
+  /**
+   * The whole disk's size (bytes, or with K, M, G), rounded up to whole MiB; --size (IMG_SIZE) overrides. Default: the root's files plus a quarter and 32 MiB, the ESP and the GPT. A size too small for the root fails the build, naming the size needed.
+   */
+  size?: string;
 }
 /**
  * The microVM targets (firecracker, celestial, image, rootfs-*): the VM's shape and application. See docs/microvm.md.

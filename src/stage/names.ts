@@ -10,6 +10,7 @@ export const STAGE_NAMES = [
   'drivers',
   'minimise',
   'tether',
+  'disk-image',
   'disk',
   'initrd',
   'iso',
@@ -26,6 +27,12 @@ export const OUTPUT_FORMATS = [
   'rootfs.squashfs',
   'vmlinux',
   'firecracker',
+  // One GPT disk (the disk-image stage's) in qemu-img's formats: src/disk/formats.ts.
+  'raw',
+  'qcow2',
+  'vmdk',
+  'vhdx',
+  'vpc',
 ] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 

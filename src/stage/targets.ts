@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { InternalError } from '../errors.js';
+import { InternalError, UsageError } from '../errors.js';
 import type { Flavour } from '../spec/types.js';
 import type { InitrdRoot, MicrovmPlan, OutputFormat, StageName } from './names.js';
 
@@ -8,6 +8,8 @@ export interface TargetOutput {
   readonly format: OutputFormat;
   /** Relative to the output folder (bin/); `<repo>` stands for the repo's name. VIC's names. */
   readonly path: string;
+  /** Written only when `build --format` names it (a disk's other formats). */
+  readonly onRequest?: true;
 }
 
 /** Everything a target means; the plan, the CLI, `isobuild plan` and the docs read it from here. */
@@ -23,6 +25,8 @@ export interface TargetDefinition {
   /** Set when the root boots from a disk with the microVM init; says which root image the disk stage makes. */
   readonly microvm?: MicrovmPlan;
   readonly initrdRoot: InitrdRoot;
+  /** Set when the root goes onto a bootable GPT disk (the disk-image stage; docs/disk.md). */
+  readonly diskImage?: true;
   /** In order; `--output` names the first. */
   readonly outputs: readonly TargetOutput[];
 }
@@ -167,6 +171,22 @@ const ENTRIES = {
     initrdRoot: 'none',
     outputs: [{ format: 'firecracker', path: `celestial-${REPO}` }],
   },
+  'appliance-disk': {
+    description:
+      'the appliance root on a GPT disk booting under BIOS and UEFI: raw, or --format qcow2|vmdk|vhdx|vpc',
+    lastStage: 'disk-image',
+    flavour: 'appliance',
+    app: false,
+    initrdRoot: 'none',
+    diskImage: true,
+    outputs: [
+      { format: 'raw', path: `appliance-${REPO}.raw` },
+      { format: 'qcow2', path: `appliance-${REPO}.qcow2`, onRequest: true },
+      { format: 'vmdk', path: `appliance-${REPO}.vmdk`, onRequest: true },
+      { format: 'vhdx', path: `appliance-${REPO}.vhdx`, onRequest: true },
+      { format: 'vpc', path: `appliance-${REPO}.vhd`, onRequest: true },
+    ],
+  },
 } satisfies Record<string, TargetDefinition>;
 
 export type Target = keyof typeof ENTRIES;
@@ -182,21 +202,39 @@ export interface TargetPlanFields {
   readonly flavour: Flavour;
   readonly app: boolean;
   readonly microvm?: MicrovmPlan;
+  readonly diskImage?: true;
   readonly initrdRoot: InitrdRoot;
   readonly outputs: readonly OutputFormat[];
 }
 
-/** The plan's fields that the target decides, from its entry: what makePlan (and a test's plan) spreads. */
-export function targetPlanFields(target: Target): TargetPlanFields {
-  const meaning = TARGET_TABLE[target];
+/**
+ * The plan's fields that the target decides, from its entry: what makePlan (and a test's plan)
+ * spreads. `formats` (build --format) picks among the target's outputs; without it, those not
+ * written only on request.
+ */
+export function targetPlanFields(target: Target, formats?: readonly OutputFormat[]): TargetPlanFields {
+  const meaning: TargetDefinition = TARGET_TABLE[target];
   return {
     target,
     flavour: meaning.flavour,
     app: meaning.app,
     ...(meaning.microvm ? { microvm: meaning.microvm } : {}),
+    ...(meaning.diskImage ? { diskImage: meaning.diskImage } : {}),
     initrdRoot: meaning.initrdRoot,
-    outputs: meaning.outputs.map((o) => o.format),
+    outputs: selectOutputs(target, formats),
   };
+}
+
+/** The target's outputs `--format` names (in the target's order), or its default ones. */
+export function selectOutputs(target: Target, formats?: readonly OutputFormat[]): OutputFormat[] {
+  const outputs: readonly TargetOutput[] = TARGET_TABLE[target].outputs;
+  if (!formats?.length) return outputs.filter((o) => !o.onRequest).map((o) => o.format);
+  const unknown = formats.filter((f) => !outputs.some((o) => o.format === f));
+  if (unknown.length)
+    throw new UsageError(
+      `--format ${unknown.join(', ')}: target ${target} writes ${outputs.map((o) => o.format).join(', ') || 'no output'}`,
+    );
+  return outputs.filter((o) => formats.includes(o.format)).map((o) => o.format);
 }
 
 /** An output's default path for this repo, under `outputDir` (e.g. bin/bootstrap-debian-12.iso). */
@@ -241,7 +279,9 @@ export function formatTargetsMarkdown(outputDir = 'bin'): string {
   const rows = TARGETS.map((t) => {
     const d = TARGET_TABLE[t];
     const outputs = d.outputs.length
-      ? d.outputs.map((o) => `\`${o.format}\` → \`${outputDir}/${o.path}\``).join(', ')
+      ? d.outputs
+          .map((o) => `\`${o.format}\` → \`${outputDir}/${o.path}\`${o.onRequest ? ' (--format)' : ''}`)
+          .join(', ')
       : 'none (the root stays in the cache; `--export`)';
     const flavour = d.app ? 'bootstrap + app' : d.flavour;
     const root = d.microvm ? `microVM${d.microvm.disk ? `, ${d.microvm.disk}` : ''}` : d.initrdRoot;

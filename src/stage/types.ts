@@ -43,8 +43,13 @@ export interface BuildOptions {
   lockTimeout: number;
   /** SOURCE_DATE_EPOCH for everything the build writes. */
   sourceDateEpoch: number;
-  /** rootfs.ext4's size in bytes (--size, osbuilder's IMG_SIZE); else the spec's, else content + headroom. */
+  /**
+   * rootfs.ext4's size in bytes (--size, osbuilder's IMG_SIZE), or a disk image's whole size;
+   * else the spec's, else content + headroom.
+   */
   imageSize?: number;
+  /** `build --format`: which of the target's outputs to write (a disk's formats). */
+  formats?: readonly OutputFormat[];
   /** `build --env`: variables base.sh and staging.sh see on top of the fixed ones (docs/hooks.md). */
   hookEnv?: Readonly<Record<string, string>>;
   /** Packages installed on top of the flavour's (--extra-packages, osbuilder's EXTRA_PKGS). */
@@ -73,6 +78,8 @@ export interface BuildPlan {
   readonly app: boolean;
   /** Set when the root boots as a microVM's disk rather than from the initrd. */
   readonly microvm?: MicrovmPlan;
+  /** Set when the root goes onto a bootable GPT disk (the disk-image stage). */
+  readonly diskImage?: true;
   readonly initrdRoot: InitrdRoot;
   /** The stages that run, in order. */
   readonly stages: readonly Stage[];
