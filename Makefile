@@ -18,7 +18,7 @@ SOURCES := $(shell find src -name '*.ts' 2>/dev/null) package.json tsconfig.json
 .PHONY: deps build test check typecheck lint bench reprotest bootstrap bootstrap-custom appliance isos \
 	iso-base iso-base-custom bootstrap-staging bootstrap-staging-custom appliance-staging \
 	initrd app clean rootfs rootfs-tar rootfs-ext4 rootfs-squashfs image kernel firecracker celestial \
-	check-deps
+	check-deps ova
 
 deps:
 	apt-get update
@@ -108,6 +108,10 @@ firecracker: build
 
 celestial: build
 	$(ISOBUILD) build $(REPO) --target celestial $(OSBUILDER_FLAGS)
+
+# --- the appliance as an OVA for vSphere (docs/disk.md#ova): REPO=x, IMG_SIZE=2G ---
+ova: build
+	$(ISOBUILD) build $(REPO) --target appliance-disk --format ova $(if $(IMG_SIZE),--size $(IMG_SIZE))
 
 # osbuilder's check-deps: every host tool a build may run, with its Debian package.
 check-deps: build

@@ -15,6 +15,7 @@ import { copyInto, tempSibling } from './files.js';
 import { sha256File } from '../fs/hash.js';
 import { RAW_DISK_ARTIFACT, writeDiskFormat } from '../disk/write-disk.js';
 import type { DiskFormatName } from '../disk/formats.js';
+import { ovaOutputReads, writeOvaOutput } from './ova-output.js';
 
 /** The files of a kernel+initrd output folder. */
 export const INITRD_FILES = {
@@ -220,6 +221,12 @@ export const OUTPUT_WRITERS: Record<OutputFormat, OutputWriter> = {
   vmdk: diskOutput('vmdk'),
   vhdx: diskOutput('vhdx'),
   vpc: diskOutput('vpc'),
+  // The vmdk in an OVA with its OVF descriptor and manifest (docs/disk.md#ova).
+  ova: {
+    stage: 'disk-image',
+    reads: (source) => ovaOutputReads(source.artifacts),
+    write: (source, dest, plan) => writeOvaOutput(source.artifacts, dest, plan),
+  },
 };
 
 /** Rejects unknown formats before any work starts. */

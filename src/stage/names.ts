@@ -33,6 +33,8 @@ export const OUTPUT_FORMATS = [
   'vmdk',
   'vhdx',
   'vpc',
+  // The vmdk with an OVF descriptor and manifest, for vSphere: src/image/ova.ts.
+  'ova',
 ] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 

@@ -164,13 +164,17 @@ describe('the Makefile and the docs follow the table', () => {
   test('every Makefile rule that builds passes a target the table knows, named as the rule is; every target has one', () => {
     const makefile = readFileSync(join(ROOT, 'Makefile'), 'utf8');
     const rules = [
-      ...makefile.matchAll(/^([\w-]+): build\n\t\$\(ISOBUILD\) build [^\n]*--target (\S+)/gm),
-    ].map(([, rule, target]) => ({ rule: rule!, target: target! }));
+      ...makefile.matchAll(
+        /^([\w-]+): build\n\t\$\(ISOBUILD\) build [^\n]*--target (\S+)(?: --format (\S+))?/gm,
+      ),
+    ].map(([, rule, target, format]) => ({ rule: rule!, target: target!, format }));
     // A pattern that matched nothing would prove nothing: VIC's and osbuilder's rules are there.
     expect(rules.length).toBeGreaterThanOrEqual(TARGETS.length);
-    for (const { rule, target } of rules) {
+    for (const { rule, target, format } of rules) {
       expect({ rule, known: (TARGETS as readonly string[]).includes(target) }).toEqual({ rule, known: true });
-      expect({ rule, target }).toEqual({ rule, target: rule.replace(/-custom$/, '') });
+      // A rule for one of a target's formats (make ova: --target appliance-disk --format ova) is named as the format.
+      if (format) expect({ rule, format }).toEqual({ rule, format: rule });
+      else expect({ rule, target }).toEqual({ rule, target: rule.replace(/-custom$/, '') });
     }
     // And every target has its rule, so `make T` works for each.
     expect(TARGETS.filter((t) => !rules.some((r) => r.target === t))).toEqual([]);
