@@ -18,7 +18,7 @@ SOURCES := $(shell find src -name '*.ts' 2>/dev/null) package.json tsconfig.json
 .PHONY: deps build test check typecheck lint bench reprotest bootstrap bootstrap-custom appliance isos \
 	iso-base iso-base-custom bootstrap-staging bootstrap-staging-custom appliance-staging \
 	initrd app clean rootfs rootfs-tar rootfs-ext4 rootfs-squashfs image kernel firecracker celestial \
-	check-deps ova
+	check-deps disk qcow2 vmdk vhdx vhd ova
 
 deps:
 	apt-get update
@@ -109,9 +109,27 @@ firecracker: build
 celestial: build
 	$(ISOBUILD) build $(REPO) --target celestial $(OSBUILDER_FLAGS)
 
-# --- the appliance as an OVA for vSphere (docs/disk.md#ova): REPO=x, IMG_SIZE=2G ---
+# --- Disk images (docs/disk.md): the appliance on a GPT disk booting BIOS and UEFI; REPO=x, IMG_SIZE=2G ---
+DISK_FLAGS = $(if $(IMG_SIZE),--size $(IMG_SIZE)) $(if $(strip $(EXTRA_PKGS)),--extra-packages "$(strip $(EXTRA_PKGS))")
+
+disk: build
+	$(ISOBUILD) build $(REPO) --target appliance-disk --format raw $(DISK_FLAGS)
+
+qcow2: build
+	$(ISOBUILD) build $(REPO) --target appliance-disk --format qcow2 $(DISK_FLAGS)
+
+vmdk: build
+	$(ISOBUILD) build $(REPO) --target appliance-disk --format vmdk $(DISK_FLAGS)
+
+vhdx: build
+	$(ISOBUILD) build $(REPO) --target appliance-disk --format vhdx $(DISK_FLAGS)
+
+vhd: build
+	$(ISOBUILD) build $(REPO) --target appliance-disk --format vpc $(DISK_FLAGS)
+
+# The appliance disk as an OVA for vSphere: OVF descriptor, manifest, streamOptimized VMDK (docs/disk.md#ova).
 ova: build
-	$(ISOBUILD) build $(REPO) --target appliance-disk --format ova $(if $(IMG_SIZE),--size $(IMG_SIZE))
+	$(ISOBUILD) build $(REPO) --target appliance-disk --format ova $(DISK_FLAGS)
 
 # osbuilder's check-deps: every host tool a build may run, with its Debian package.
 check-deps: build

@@ -22,7 +22,7 @@ import { parseHookEnv } from '../hooks/hook-env.js';
 import { checkDebugShell, openDebugShell } from '../hooks/debug-shell.js';
 import { digestOutput } from '../image/output-digest.js';
 import { checkOutputFormats, writeOutputs } from '../image/outputs.js';
-import { DISK_FORMATS } from '../disk/formats.js';
+import { DISK_FORMATS } from '../image/disk-formats.js';
 import { parseAge } from '../spec/normalise.js';
 import { writeInventories } from '../inventory/write-inventory.js';
 import { loadLockForBuild } from '../lock/use-lock.js';

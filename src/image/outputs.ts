@@ -13,8 +13,8 @@ import { OUTPUT_FORMATS, type BuildPlan, type OutputFormat, type StageName } fro
 import { ARTIFACTS } from './artifacts.js';
 import { copyInto, tempSibling } from './files.js';
 import { sha256File } from '../fs/hash.js';
-import { RAW_DISK_ARTIFACT, writeDiskFormat } from '../disk/write-disk.js';
-import type { DiskFormatName } from '../disk/formats.js';
+import { RAW_DISK_ARTIFACT, writeDiskFormat } from './disk-write.js';
+import type { DiskFormatName } from './disk-formats.js';
 import { ovaOutputReads, writeOvaOutput } from './ova-output.js';
 
 /** The files of a kernel+initrd output folder. */

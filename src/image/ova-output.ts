@@ -1,6 +1,6 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { RAW_DISK_ARTIFACT, writeDiskFormat } from '../disk/write-disk.js';
+import { RAW_DISK_ARTIFACT, writeDiskFormat } from './disk-write.js';
 import type { BuildPlan } from '../stage/types.js';
 import { tempSibling } from './files.js';
 import { writeOva } from './ova.js';

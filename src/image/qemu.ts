@@ -12,8 +12,8 @@ import { ARTIFACTS } from './artifacts.js';
 import { isMicrovmFolder, readMicrovmFolder, type MicrovmTarget } from '../microvm/folder.js';
 import { logSerialOf } from './profile.js';
 import { sshCredentialArgs, sshNetArgs } from './ssh-access.js';
-import { detectImageFormat } from '../disk/detect-format.js';
-import type { DiskFormatName } from '../disk/formats.js';
+import { detectImageFormat } from './disk-detect.js';
+import type { DiskFormatName } from './disk-formats.js';
 
 /** What to boot: an ISO, or a kernel+initrd folder as the 'kernel+initrd' output writes it. */
 export type BootTarget =

@@ -21,9 +21,9 @@ import {
   makeEspImage,
   makeRootImage,
   stageEspTree,
-} from '../disk/assemble.js';
-import { diskIds, planDisk } from '../disk/layout.js';
-import { RAW_DISK_ARTIFACT } from '../disk/write-disk.js';
+} from '../image/disk-assemble.js';
+import { diskIds, planDisk } from '../image/disk-layout.js';
+import { RAW_DISK_ARTIFACT } from '../image/disk-write.js';
 import { defineStage, type StageContext } from '../stage/types.js';
 import type { BootProfileName, CompressionChoice } from '../spec/types.js';
 import { VERSION } from '../version.js';

@@ -172,9 +172,17 @@ describe('the Makefile and the docs follow the table', () => {
     expect(rules.length).toBeGreaterThanOrEqual(TARGETS.length);
     for (const { rule, target, format } of rules) {
       expect({ rule, known: (TARGETS as readonly string[]).includes(target) }).toEqual({ rule, known: true });
-      // A rule for one of a target's formats (make ova: --target appliance-disk --format ova) is named as the format.
-      if (format) expect({ rule, format }).toEqual({ rule, format: rule });
-      else expect({ rule, target }).toEqual({ rule, target: rule.replace(/-custom$/, '') });
+      // A rule for one of a target's formats (make ova: --target appliance-disk --format ova) is
+      // named as the format or its file's extension (make vhd: vpc), the default one `disk`.
+      if (format) {
+        const output = TARGET_TABLE[target as Target].outputs.find((o) => o.format === format);
+        const names = [
+          format,
+          output?.path.split('.').pop(),
+          ...(output && !output.onRequest ? ['disk'] : []),
+        ];
+        expect({ rule, named: names.includes(rule) }).toEqual({ rule, named: true });
+      } else expect({ rule, target }).toEqual({ rule, target: rule.replace(/-custom$/, '') });
     }
     // And every target has its rule, so `make T` works for each.
     expect(TARGETS.filter((t) => !rules.some((r) => r.target === t))).toEqual([]);

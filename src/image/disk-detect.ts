@@ -1,5 +1,5 @@
 import { open } from 'node:fs/promises';
-import type { DiskFormatName } from './formats.js';
+import type { DiskFormatName } from './disk-formats.js';
 
 /** ISO 9660's volume descriptor id, in sector 16 (2048-byte sectors), after its type byte. */
 const ISO_MAGIC_OFFSET = 16 * 2048 + 1;

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { BuildError } from '../errors.js';
 import { formatBytes } from '../fs/disk-space.js';
-import { stableUuid } from '../image/rootfs-image.js';
+import { stableUuid } from './rootfs-image.js';
 
 export const SECTOR = 512;
 export const MIB = 1024 * 1024;

@@ -1,17 +1,17 @@
 import { lstat, mkdir, rename, rm, stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { BuildError, UsageError } from '../errors.js';
 import { run } from '../exec/run.js';
 import { sha256File } from '../fs/hash.js';
-import { copyInto, tempSibling } from '../image/files.js';
-import { convertArgs, fixVmdkCid, type DiskFormatName } from './formats.js';
+import { copyInto, tempSibling } from './files.js';
+import { convertArgs, fixVmdkCid, type DiskFormatName } from './disk-formats.js';
 
 /** The raw disk the disk-image stage leaves in its artifacts (stages/disk-image.ts names it). */
 export const RAW_DISK_ARTIFACT = 'disk.raw';
 
 /**
  * Writes the stage's raw disk at `dest` in `format`: raw is copied; the others are converted by
- * qemu-img into a temp file beside the destination and renamed, so a failed conversion never
+ * qemu-img into a temp folder beside the destination and renamed, so a failed conversion never
  * leaves a partial disk. A VMDK gets a content id derived from the raw disk's digest.
  */
 export async function writeDiskFormat(
@@ -26,13 +26,16 @@ export async function writeDiskFormat(
     throw new UsageError(`output ${dest} is a folder; name the ${format} file`);
   await mkdir(dirname(dest), { recursive: true });
   if (format === 'raw') return copyInto(raw, dest);
-  const tmp = tempSibling(dest);
+  // A VMDK's descriptor names its extent file: convert under the destination's own name, in a
+  // temp folder beside it, so the bytes do not carry a temp name.
+  const tmpDir = tempSibling(dest);
+  const tmp = join(tmpDir, basename(dest));
   try {
+    await mkdir(tmpDir);
     await run('qemu-img', convertArgs(format, raw, tmp), { stage: `output ${format}` });
     if (format === 'vmdk') await fixVmdkCid(tmp, await sha256File(raw));
     await rename(tmp, dest);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
+  } finally {
+    await rm(tmpDir, { recursive: true, force: true });
   }
 }

@@ -1,11 +1,11 @@
 import { chmod, copyFile, mkdir, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { RunOptions, RunResult } from '../exec/run.js';
-import { fatEnv, makeFatImage, makeGrubEfi } from '../image/efi.js';
-import { clampTimes } from '../image/files.js';
-import { makeExt4Image } from '../image/rootfs-image.js';
-import { GPTMBR_BIN } from '../image/boot-assets.js';
-import { MIB, SECTOR, sfdiskScript, type DiskIds, type DiskLayout } from './layout.js';
+import { fatEnv, makeFatImage, makeGrubEfi } from './efi.js';
+import { clampTimes } from './files.js';
+import { makeExt4Image } from './rootfs-image.js';
+import { GPTMBR_BIN } from './boot-assets.js';
+import { MIB, SECTOR, sfdiskScript, type DiskIds, type DiskLayout } from './disk-layout.js';
 
 type Runner = (file: string, args: readonly string[], opts?: RunOptions) => Promise<RunResult>;
 
