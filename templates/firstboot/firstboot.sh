@@ -58,7 +58,7 @@ cmdline_words () {
 # guestinfo only under VMware: elsewhere the backdoor port vmware-rpctool talks to is not there.
 on_vmware () {
     command -v vmware-rpctool >/dev/null 2>&1 || return 1
-    case $(cat /sys/class/dmi/id/sys_vendor 2>/dev/null) in VMware*) return 0 ;; esac
+    case $(cat "$R/sys/class/dmi/id/sys_vendor" 2>/dev/null) in VMware*) return 0 ;; esac
     return 1
 }
 

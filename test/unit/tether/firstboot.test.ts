@@ -87,6 +87,49 @@ describe.each(SHELLS)('firstboot.sh under %s', (_name, shell) => {
     );
   });
 
+  it('under VMware (a fake vmware-rpctool on PATH, the DMI vendor under the root): guestinfo.<key>, then the OVF environment', async () => {
+    const bin = join(root, 'fake-bin');
+    await mkdir(bin);
+    await mkdir(join(root, 'sys/class/dmi/id'), { recursive: true });
+    await writeFile(join(root, 'sys/class/dmi/id/sys_vendor'), 'VMware, Inc.\n');
+    const env = [
+      '<?xml version="1.0" encoding="UTF-8"?>',
+      '<Environment xmlns="http://schemas.dmtf.org/ovf/environment/1" xmlns:oe="http://schemas.dmtf.org/ovf/environment/1">',
+      '   <PropertySection>',
+      '         <Property oe:key="hostname" oe:value="from-ovfenv"/>',
+      `         <Property oe:key="ssh_key" oe:value="ssh-ed25519 AAAA &amp; &quot;x&quot;"/>`,
+      '         <Property oe:key="ip" oe:value=""/>',
+      '   </PropertySection>',
+      '</Environment>',
+    ].join('\n');
+    await writeFile(join(root, 'ovfenv.xml'), env);
+    // Answers the two requests the script makes; guestinfo.hostname is set, the rest come from ovfEnv.
+    await writeFile(
+      join(bin, 'vmware-rpctool'),
+      `#!/bin/sh\necho "$1" >> ${join(root, 'rpctool.log')}\ncase "$1" in\n  "info-get guestinfo.ovfEnv") cat ${join(root, 'ovfenv.xml')} ;;\n  "info-get guestinfo.hostname") echo from-guestinfo ;;\n  *) echo "No value found"; exit 1 ;;\nesac\n`,
+      { mode: 0o755 },
+    );
+    await writeFile(join(root, 'cmdline'), 'console=ttyS0\n');
+    await run(shell[0]!, [...shell.slice(1), FIRSTBOOT_TEMPLATE], {
+      env: {
+        FIRSTBOOT_ROOT: root,
+        FIRSTBOOT_CMDLINE: join(root, 'cmdline'),
+        PATH: `${bin}:${process.env.PATH}`,
+      },
+    });
+    expect(await readFile(join(root, 'etc/hostname'), 'utf8')).toBe('from-guestinfo\n');
+    expect(await readFile(join(root, 'root/.ssh/authorized_keys'), 'utf8')).toBe('ssh-ed25519 AAAA & "x"\n');
+    // An empty property is no value: nothing written for ip.
+    await expect(stat(join(root, 'etc/resolv.conf'))).rejects.toThrow();
+    expect((await readFile(join(root, 'rpctool.log'), 'utf8')).split('\n')).toEqual([
+      'info-get guestinfo.ovfEnv',
+      'info-get guestinfo.hostname',
+      'info-get guestinfo.ssh_key',
+      'info-get guestinfo.ip',
+      '',
+    ]);
+  });
+
   it('without networkd the DNS servers go to resolv.conf; an ip that is neither dhcp nor a prefix is refused', async () => {
     await firstboot('isobuild.ip=10.0.2.15/24 isobuild.dns=1.1.1.1');
     expect(await readFile(join(root, 'etc/resolv.conf'), 'utf8')).toBe('nameserver 1.1.1.1\n');
