@@ -18,7 +18,7 @@ SOURCES := $(shell find src -name '*.ts' 2>/dev/null) package.json tsconfig.json
 .PHONY: deps build test check typecheck lint bench reprotest bootstrap bootstrap-custom appliance isos \
 	iso-base iso-base-custom bootstrap-staging bootstrap-staging-custom appliance-staging \
 	initrd app clean rootfs rootfs-tar rootfs-ext4 rootfs-squashfs image kernel firecracker celestial \
-	check-deps disk qcow2 vmdk vhdx vhd ova
+	check-deps appliance-disk disk qcow2 vmdk vhdx vhd ova
 
 deps:
 	apt-get update
@@ -112,24 +112,27 @@ celestial: build
 # --- Disk images (docs/disk.md): the appliance on a GPT disk booting BIOS and UEFI; REPO=x, IMG_SIZE=2G ---
 DISK_FLAGS = $(if $(IMG_SIZE),--size $(IMG_SIZE)) $(if $(strip $(EXTRA_PKGS)),--extra-packages "$(strip $(EXTRA_PKGS))")
 
-disk: build
-	$(ISOBUILD) build $(REPO) --target appliance-disk --format raw $(DISK_FLAGS)
+appliance-disk: build
+	$(ISOBUILD) build $(REPO) --target appliance-disk $(if $(FORMAT),--format $(FORMAT)) $(DISK_FLAGS)
 
-qcow2: build
-	$(ISOBUILD) build $(REPO) --target appliance-disk --format qcow2 $(DISK_FLAGS)
+disk:
+	$(MAKE) appliance-disk FORMAT=raw
 
-vmdk: build
-	$(ISOBUILD) build $(REPO) --target appliance-disk --format vmdk $(DISK_FLAGS)
+qcow2:
+	$(MAKE) appliance-disk FORMAT=qcow2
 
-vhdx: build
-	$(ISOBUILD) build $(REPO) --target appliance-disk --format vhdx $(DISK_FLAGS)
+vmdk:
+	$(MAKE) appliance-disk FORMAT=vmdk
 
-vhd: build
-	$(ISOBUILD) build $(REPO) --target appliance-disk --format vpc $(DISK_FLAGS)
+vhdx:
+	$(MAKE) appliance-disk FORMAT=vhdx
+
+vhd:
+	$(MAKE) appliance-disk FORMAT=vpc
 
 # The appliance disk as an OVA for vSphere: OVF descriptor, manifest, streamOptimized VMDK (docs/disk.md#ova).
-ova: build
-	$(ISOBUILD) build $(REPO) --target appliance-disk --format ova $(DISK_FLAGS)
+ova:
+	$(MAKE) appliance-disk FORMAT=ova
 
 # osbuilder's check-deps: every host tool a build may run, with its Debian package.
 check-deps: build

@@ -84,6 +84,6 @@ describe('output writers', () => {
 
   it('rejects unknown formats', () => {
     expect(checkOutputFormats(['iso'])).toEqual(['iso']);
-    expect(() => checkOutputFormats(['iso', 'qcow2'])).toThrow(/unknown output format qcow2/);
+    expect(() => checkOutputFormats(['iso', 'qcow3'])).toThrow(/unknown output format qcow3/);
   });
 });
