@@ -1,9 +1,9 @@
-import { rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RAW_DISK_ARTIFACT, writeDiskFormat } from './disk-write.js';
 import type { BuildPlan } from '../stage/types.js';
 import { tempSibling } from './files.js';
-import { writeOva } from './ova.js';
+import { ovaMembers, writeOva } from './ova.js';
 import { ovaSettingsOf } from './ova-settings.js';
 
 /** What the ova output reads: the disk-image stage's raw disk. */
@@ -13,11 +13,15 @@ export function ovaOutputReads(artifacts: string): string[] {
 
 /**
  * The `ova` output: the disk-image stage's GPT disk as a streamOptimized VMDK (the vmdk output's
- * own conversion, content id included), wrapped with its OVF descriptor and manifest.
+ * own conversion, content id included), wrapped with its OVF descriptor and manifest. The VMDK is
+ * converted under its member name: its embedded descriptor names its extent file, and a temp
+ * name there would make two OVAs of one disk differ.
  */
 export async function writeOvaOutput(artifacts: string, dest: string, plan: BuildPlan): Promise<void> {
-  const vmdk = `${tempSibling(dest)}.vmdk`;
+  const work = tempSibling(dest);
+  await mkdir(work);
   try {
+    const vmdk = join(work, ovaMembers(plan.spec.name).disk);
     await writeDiskFormat(artifacts, vmdk, 'vmdk');
     await writeOva({
       vmdk,
@@ -27,6 +31,6 @@ export async function writeOvaOutput(artifacts: string, dest: string, plan: Buil
       sourceDateEpoch: plan.options.sourceDateEpoch,
     });
   } finally {
-    await rm(vmdk, { force: true });
+    await rm(work, { recursive: true, force: true });
   }
 }

@@ -82,6 +82,13 @@ describe('the debian-12 appliance as an OVA', () => {
     expect(xml).toContain('<Product>debian-12 appliance</Product>');
     expect(xml).toContain('ovf:key="hostname"');
     expect((await run('xmllint', ['--noout', '--nonet', join(out(), 'debian-12.ovf')])).stderr).toBe('');
+    // The VMDK's own descriptor names its extent as the member is named, not a temp file: a
+    // second write of the same disk gives the same OVA, byte for byte.
+    const head = (await readFile(vmdk)).subarray(0, 64 * 1024).toString('latin1');
+    expect(head).toMatch(/RW \d+ SPARSE "debian-12-disk1\.vmdk"/);
+    const again = join(dir, 'bin', 'again.ova');
+    await cli(['build', 'debian-12', '--target', 'appliance-disk', '--format', 'ova', '--output', again]);
+    expect((await readFile(again)).equals(await readFile(ova()))).toBe(true);
   }, 1_600_000);
 
   test('the disk inside boots under UEFI and runs uname -r', async () => {
