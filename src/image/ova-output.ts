@@ -1,5 +1,5 @@
 import { mkdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { RAW_DISK_ARTIFACT, writeDiskFormat } from './disk-write.js';
 import type { BuildPlan } from '../stage/types.js';
 import { tempSibling } from './files.js';
@@ -19,6 +19,7 @@ export function ovaOutputReads(artifacts: string): string[] {
  */
 export async function writeOvaOutput(artifacts: string, dest: string, plan: BuildPlan): Promise<void> {
   const work = tempSibling(dest);
+  await mkdir(dirname(dest), { recursive: true });
   await mkdir(work);
   try {
     const vmdk = join(work, ovaMembers(plan.spec.name).disk);

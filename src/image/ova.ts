@@ -1,5 +1,5 @@
 import { link, mkdir, rm, stat, writeFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { BuildError } from '../errors.js';
 import { run } from '../exec/run.js';
 import { sha256File } from '../fs/hash.js';
@@ -76,6 +76,7 @@ export async function writeOva(input: OvaInput): Promise<{ name: string; sha256:
   const members = ovaMembers(input.name);
   const facts = await readVmdkFacts(input.vmdk, logger);
   const work = tempSibling(input.dest);
+  await mkdir(dirname(input.dest), { recursive: true });
   await mkdir(work);
   try {
     const disk = join(work, members.disk);

@@ -224,7 +224,8 @@ describe('OVA archive on a real streamOptimized VMDK', () => {
     const info = (await run('qemu-img', ['info', join(out, members.disk)])).stdout;
     expect(info).toMatch(/create type: streamOptimized/);
 
-    const again = join(dir, 'again.ova');
+    // Into a folder that does not exist yet, as bin/ on a first build.
+    const again = join(dir, 'new', 'again.ova');
     await writeOva({ vmdk, dest: again, name: 'debian-12', settings: SETTINGS, sourceDateEpoch: 1700000000 });
     expect(await readFile(again)).toEqual(await readFile(ova));
   });
