@@ -11,14 +11,14 @@ DEB_PACKAGES := mmdebstrap debootstrap xorriso isolinux syslinux-common grub-efi
 	grub-pc-bin grub-common mtools dosfstools qemu-system-x86 ovmf cpio zstd lz4 xz-utils gzip \
 	rpm rpm2cpio dnf createrepo-c e2fsprogs strace busybox-static binutils kmod dpkg-dev file \
 	ca-certificates gnupg bubblewrap skopeo umoci buildah squashfs-tools tar openssl docker-registry \
-	reprotest disorderfs openssh-client bzip2 syslinux fdisk qemu-utils
+	reprotest disorderfs openssh-client bzip2 syslinux fdisk qemu-utils libxml2-utils
 
 SOURCES := $(shell find src -name '*.ts' 2>/dev/null) package.json tsconfig.json src/tsconfig.json
 
 .PHONY: deps build test check typecheck lint bench reprotest bootstrap bootstrap-custom appliance isos \
 	iso-base iso-base-custom bootstrap-staging bootstrap-staging-custom appliance-staging \
 	initrd app clean rootfs rootfs-tar rootfs-ext4 rootfs-squashfs image kernel firecracker celestial \
-	check-deps appliance-disk disk qcow2 vmdk vhdx vhd
+	check-deps appliance-disk disk qcow2 vmdk vhdx vhd ova
 
 deps:
 	apt-get update
@@ -129,6 +129,10 @@ vhdx:
 
 vhd:
 	$(MAKE) appliance-disk FORMAT=vpc
+
+# The appliance disk as an OVA for vSphere: OVF descriptor, manifest, streamOptimized VMDK (docs/disk.md#ova).
+ova:
+	$(MAKE) appliance-disk FORMAT=ova
 
 # osbuilder's check-deps: every host tool a build may run, with its Debian package.
 check-deps: build

@@ -72,3 +72,38 @@ export async function extractTreeArchive(
     opts,
   );
 }
+
+/**
+ * A ustar archive of the named files of `dir`, in the order given (OVF wants its descriptor
+ * first: a reader may stream the archive), with the same bytes for the same files: owner 0:0 by
+ * number, mode 0644, every mtime SOURCE_DATE_EPOCH. ustar stores no file above 8 GiB; GNU tar
+ * then fails, naming the file.
+ */
+export async function createOrderedArchive(
+  dir: string,
+  names: readonly string[],
+  file: string,
+  sourceDateEpoch: number,
+  opts: Pick<RunOptions, 'logger' | 'stage'> = {},
+): Promise<void> {
+  await run(
+    'tar',
+    [
+      '--create',
+      '--file',
+      file,
+      '--format=ustar',
+      '--no-recursion',
+      '--numeric-owner',
+      '--owner=0',
+      '--group=0',
+      '--mode=u=rw,go=r',
+      `--mtime=@${sourceDateEpoch}`,
+      '--directory',
+      dir,
+      '--',
+      ...names,
+    ],
+    opts,
+  );
+}

@@ -16,6 +16,7 @@ import { tempSibling } from '../fs/replace-file.js';
 import { sha256File } from '../fs/hash.js';
 import { RAW_DISK_ARTIFACT, writeDiskFormat } from './disk-write.js';
 import type { DiskFormatName } from './disk-formats.js';
+import { ovaOutputReads, writeOvaOutput } from './ova-output.js';
 
 /** The files of a kernel+initrd output folder. */
 export const INITRD_FILES = {
@@ -221,6 +222,12 @@ export const OUTPUT_WRITERS: Record<OutputFormat, OutputWriter> = {
   vmdk: diskOutput('vmdk'),
   vhdx: diskOutput('vhdx'),
   vpc: diskOutput('vpc'),
+  // The vmdk in an OVA with its OVF descriptor and manifest (docs/disk.md#ova).
+  ova: {
+    stage: 'disk-image',
+    reads: (source) => ovaOutputReads(source.artifacts),
+    write: (source, dest, plan) => writeOvaOutput(source.artifacts, dest, plan),
+  },
 };
 
 /** Every output format, in the writers' order: the keys of their map, so no list restates it. */

@@ -2,7 +2,8 @@ import { chmod } from 'node:fs/promises';
 import { BuildError } from '../errors.js';
 import type { StageContext } from '../stage/types.js';
 import { installInitLayer } from '../tether/init-layer.js';
-import { INIT_BUSYBOX } from '../tether/layout.js';
+import { INIT_BIN_DIR, INIT_BUSYBOX } from '../tether/layout.js';
+import { FIRSTBOOT_PATH, installFirstbootScript } from '../tether/firstboot.js';
 import { quoteAlways } from '../exec/shell-quote.js';
 import { findInRoot, hostPath } from '../rootfs/root-path.js';
 import { mkdirInRoot, writeRootFile } from '../rootfs/write-in-root.js';
@@ -16,7 +17,7 @@ export function appScript(argv: readonly string[]): string {
 
 /**
  * The microVM init layer (Celestial's contract, docs/microvm.md): a static busybox, the init
- * (templates/microvm/init.sh.hbs), the overlay's mount points, and /app.sh from the spec when
+ * (templates/microvm/init.sh.hbs), the first-boot script it runs, the overlay's mount points, and /app.sh from the spec when
  * the root has none of its own.
  */
 export async function writeMicrovmLayer(
@@ -28,11 +29,14 @@ export async function writeMicrovmLayer(
   const layer = await installInitLayer(ctx.rootfs, epoch, 'tether');
   const init = await renderTemplate('microvm/init.sh.hbs', {
     busybox: INIT_BUSYBOX,
+    initBin: INIT_BIN_DIR,
+    firstboot: FIRSTBOOT_PATH,
     init: MICROVM_INIT,
     overlayDir: OVERLAY_DIR,
     romDir: ROM_DIR,
   });
   await writeRootFile(ctx.rootfs, MICROVM_INIT, init, 0o755, epoch);
+  await installFirstbootScript(ctx.rootfs, epoch);
   // A squashfs root cannot grow mount points at boot: they are made now.
   for (const dir of [OVERLAY_DIR, ROM_DIR, '/proc', '/sys', '/dev', '/run', '/tmp'])
     if (!(await findInRoot(ctx.rootfs, dir))) {

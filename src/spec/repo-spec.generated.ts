@@ -167,6 +167,7 @@ export interface RepoSpec {
   minimise?: Minimise;
   disk?: Disk;
   microvm?: Microvm;
+  ova?: Ova;
 }
 /**
  * The app appliance (seed 000's /app/prerun, run, postrun): boots straight into one program.
@@ -304,4 +305,120 @@ export interface Microvm {
    * Kernel arguments added to Firecracker's boot_args.
    */
   cmdline?: string;
+}
+/**
+ * The ova target's OVF descriptor (docs/disk.md#ova). Every field has a default.
+ */
+export interface Ova {
+  /**
+   * Virtual CPUs (ResourceType 3). Default 2.
+   */
+  cpus?: number;
+  /**
+   * Memory in MiB (ResourceType 4). Default 1024.
+   */
+  memory?: number;
+  /**
+   * The firmware vSphere boots the disk with (vmw:Config firmware). Default bios.
+   */
+  firmware?: 'bios' | 'efi';
+  /**
+   * The disk's controller: VMware paravirtual SCSI (vmw_pvscsi), LSI Logic SCSI (mptspi) or AHCI SATA. Default pvscsi.
+   */
+  controller?: 'pvscsi' | 'lsilogic' | 'sata';
+  /**
+   * The network adapter (ResourceType 10). Default vmxnet3.
+   */
+  nic?: 'vmxnet3' | 'e1000' | 'e1000e';
+  /**
+   * The logical network the adapter connects to; the importer maps it to a port group. Default VM Network.
+   */
+  network?: string;
+  /**
+   * vSphere's virtual hardware family (vmx-13: ESXi 6.5 and later). Default vmx-13.
+   */
+  hardware_version?: string;
+  /**
+   * The guest OS: CIM_OperatingSystem.OsType and vSphere's guest id. Default 101 (Linux 64-bit) and other3xLinux64Guest.
+   */
+  os?: {
+    /**
+     * CIM_OperatingSystem.OsType (96: Debian 64-bit, 101: Linux 64-bit).
+     */
+    cim_id: number;
+    /**
+     * vSphere's guest id (vmw:osType).
+     */
+    vmware_os_type: string;
+  };
+  /**
+   * ProductSection's product fields. Default: the repo's name and the spec's version.
+   */
+  product?: {
+    /**
+     * Product. Default: the repo's name.
+     */
+    name?: string;
+    /**
+     * Version. Default: the spec's version.
+     */
+    version?: string;
+    /**
+     * FullVersion.
+     */
+    full_version?: string;
+    /**
+     * Vendor.
+     */
+    vendor?: string;
+    /**
+     * ProductUrl.
+     */
+    product_url?: string;
+    /**
+     * VendorUrl.
+     */
+    vendor_url?: string;
+  };
+  /**
+   * OVF properties the deploy wizard asks for, delivered to the guest in guestinfo.ovfEnv. Default: the first-boot keys (hostname, ip, gateway, dns, ssh_key).
+   */
+  properties?: {
+    /**
+     * ovf:key: the name the guest reads.
+     */
+    key: string;
+    /**
+     * ovf:type. Default string.
+     */
+    type?:
+      | 'string'
+      | 'boolean'
+      | 'uint8'
+      | 'uint16'
+      | 'uint32'
+      | 'uint64'
+      | 'sint8'
+      | 'sint16'
+      | 'sint32'
+      | 'sint64'
+      | 'real32'
+      | 'real64';
+    /**
+     * ovf:value: the value the wizard starts with.
+     */
+    default?: string;
+    /**
+     * The wizard's label.
+     */
+    label?: string;
+    /**
+     * The wizard's help text.
+     */
+    description?: string;
+    /**
+     * Masked in the wizard (ovf:password).
+     */
+    password?: boolean;
+  }[];
 }

@@ -39,7 +39,9 @@ export type OutputFormat =
   | 'qcow2'
   | 'vmdk'
   | 'vhdx'
-  | 'vpc';
+  | 'vpc'
+  // The vmdk with an OVF descriptor and manifest, for vSphere: src/image/ova.ts.
+  | 'ova';
 
 /** The root file system a microVM boots from: ext4 read-write, or squashfs read-only under a tmpfs overlay. */
 export type DiskFormat = 'ext4' | 'squashfs';

@@ -173,7 +173,7 @@ const ENTRIES = {
   },
   'appliance-disk': {
     description:
-      'the appliance root on a GPT disk booting under BIOS and UEFI: raw, or --format qcow2|vmdk|vhdx|vpc',
+      'the appliance root on a GPT disk booting under BIOS and UEFI: raw, or --format qcow2|vmdk|vhdx|vpc|ova',
     lastStage: 'disk-image',
     flavour: 'appliance',
     app: false,
@@ -185,6 +185,7 @@ const ENTRIES = {
       { format: 'vmdk', path: `appliance-${REPO}.vmdk`, onRequest: true },
       { format: 'vhdx', path: `appliance-${REPO}.vhdx`, onRequest: true },
       { format: 'vpc', path: `appliance-${REPO}.vhd`, onRequest: true },
+      { format: 'ova', path: `appliance-${REPO}.ova`, onRequest: true },
     ],
   },
 } satisfies Record<string, TargetDefinition>;

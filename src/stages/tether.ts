@@ -23,8 +23,9 @@ import {
   effectiveInit,
 } from '../tether/requirements.js';
 import { HOST_BUSYBOX } from '../exec/host-tools.js';
+import { FIRSTBOOT_PATH, installFirstbootService } from '../tether/firstboot.js';
 
-const TEMPLATE_DIRS = ['init', 'tether', 'microvm'].map(
+const TEMPLATE_DIRS = ['init', 'tether', 'microvm', 'firstboot'].map(
   (d) => new URL(`../../templates/${d}/`, import.meta.url).pathname,
 );
 
@@ -89,9 +90,11 @@ async function linkSystemd(ctx: StageContext, init: string): Promise<void> {
   // With /etc/initrd-release (iso-base adds it, as VIC's base.sh does) systemd runs the initrd
   // targets and then fails to switch to a /sysroot that does not exist: the initrd is the system.
   const dropped = await removeFromRoot(ctx.rootfs, '/etc/initrd-release');
+  const firstboot = await installFirstbootService(ctx.rootfs, ctx.sourceDateEpoch);
   ctx.logger.info(
     `tether: /init -> ${init} (systemd boots to its default target; no tether)` +
-      (dropped ? '; removed /etc/initrd-release so systemd boots the initrd as the system' : ''),
+      (dropped ? '; removed /etc/initrd-release so systemd boots the initrd as the system' : '') +
+      `; first-boot configuration: ${firstboot.join(', ')}`,
   );
 }
 
@@ -143,8 +146,9 @@ async function writeBootstrapLayer(
 export const tetherStage = defineStage<TetherInputs>({
   name: 'tether',
   // 7: the install functions' build-time output kept for the init (tether-installs).
-  // Templates, the profile and the host's busybox are keyed by content: no bump for those.
-  version: 7,
+  // 8: the first-boot script (systemd unit, microVM init). Templates, the profile and the host's
+  // busybox are keyed by content: no bump for those.
+  version: 8,
   mutatesRoot: true,
   applies: () => true,
   inputs: tetherInputs,
@@ -175,12 +179,17 @@ export const tetherStage = defineStage<TetherInputs>({
       case 'microvm':
         return [
           'install a static busybox and templates/microvm/init.sh.hbs into <root>/usr/lib/isobuild/microvm/',
+          `cp templates/firstboot/firstboot.sh <root>${FIRSTBOOT_PATH}  # the init runs it`,
           ...(inputs.app ? [`write <root>/app.sh: exec ${inputs.app.join(' ')}`] : []),
         ];
       case 'app':
         return ['write the app layer (src/app/layer.ts)'];
       case 'systemd':
-        return [`ln -s ${inputs.init} <root>/init`, 'rm -f <root>/etc/initrd-release'];
+        return [
+          `ln -s ${inputs.init} <root>/init`,
+          'rm -f <root>/etc/initrd-release',
+          `cp templates/firstboot/firstboot.sh <root>${FIRSTBOOT_PATH}; write isobuild-firstboot.service, wanted by sysinit.target`,
+        ];
       case 'bootstrap': {
         const layer = inputs.bootstrap;
         return [

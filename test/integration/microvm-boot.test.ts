@@ -157,6 +157,29 @@ describe('microVM folders under qemu -M microvm', () => {
   );
 
   it(
+    'first boot on a busybox-only root: isobuild.hostname and isobuild.ssh_key from the kernel command line',
+    async () => {
+      const ctx = await buildDisk('firstboot', 'ext4');
+      const vm = await vmFor(ctx, 'firstboot');
+      const key = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK0x+y/z test@isobuild';
+      const out: string[] = [];
+      const status = await runInVm({
+        vm: { ...vm, append: `isobuild.hostname=foo isobuild.ssh_key="${key}"` },
+        argv: [
+          'sh',
+          '-c',
+          'hostname; cat /etc/hostname /root/.ssh/authorized_keys; stat -c %a /root/.ssh /root/.ssh/authorized_keys',
+        ],
+        timeoutMs: BOOT_MS,
+        onOutput: (l) => out.push(l),
+      });
+      expect(out).toEqual(['foo', 'foo', key, '700', '600']);
+      expect(status).toBe(0);
+    },
+    JEST_MS,
+  );
+
+  it(
     "celestial folder: squashfs root under a tmpfs overlay runs the spec's app, shows its status, stops the VM",
     async () => {
       const ctx = await buildDisk('squashfs', 'squashfs', [

@@ -142,6 +142,7 @@ describe('outputs and their default paths', () => {
         'bin/appliance-demo.vmdk',
         'bin/appliance-demo.vhdx',
         'bin/appliance-demo.vhd',
+        'bin/appliance-demo.ova',
       ],
     });
   });

@@ -3,6 +3,7 @@ import {
   lstat,
   mkdir,
   mkdtemp,
+  readdir,
   readFile,
   readlink,
   rm,
@@ -144,7 +145,11 @@ describe('tether stage (fake roots; the real boot is test/integration/tether-boo
     });
     await runStageWith(tetherStage, ctx);
     expect(await readlink(join(root, 'init'))).toBe('/lib/systemd/systemd');
-    await expect(lstat(join(root, 'usr/lib/isobuild'))).rejects.toThrow();
+    // No init layer and no tether: only the first-boot script, and its unit wanted by sysinit.target.
+    expect(await readdir(join(root, 'usr/lib/isobuild'))).toEqual(['firstboot']);
+    expect(
+      await readlink(join(root, 'etc/systemd/system/sysinit.target.wants/isobuild-firstboot.service')),
+    ).toBe('../isobuild-firstboot.service');
   });
 
   it('boots an appliance with systemd even when the repo names the bootstrap init (VIC)', async () => {
@@ -160,7 +165,7 @@ describe('tether stage (fake roots; the real boot is test/integration/tether-boo
     });
     await runStageWith(tetherStage, ctx);
     expect(await readlink(join(root, 'init'))).toBe('/lib/systemd/systemd');
-    await expect(lstat(join(root, 'usr/lib/isobuild'))).rejects.toThrow();
+    expect(await readdir(join(root, 'usr/lib/isobuild'))).toEqual(['firstboot']);
     expect(initRequirements(ctx.plan)).toEqual(['/lib/systemd/systemd']);
   });
 
