@@ -112,6 +112,18 @@ export interface PackageManager {
    */
   downloadKernelBesideSetup?(ctx: PmContext, name: string): Promise<EarlyKernel | undefined>;
   /**
+   * Incremental roots (docs/cache.md): what names the package lists a root is set up from (apt:
+   * a digest of the Release files in the package cache), recorded in iso-base's meta. An
+   * adapter without it and addToRoot never grows a root: iso-base always sets up from nothing.
+   */
+  listsDigest?(ctx: PmContext): Promise<string | undefined>;
+  /**
+   * Install packages into a root `setup` made so that, once `clean` ran, it is the same bytes
+   * as `setup` with them among the base packages would have made from the same lists. Returns
+   * why it could not be made so (iso-base then sets up from nothing), or undefined.
+   */
+  addToRoot?(ctx: PmContext, packages: readonly string[]): Promise<string | undefined>;
+  /**
    * Why packages_script_staging's words would fail (an unknown subcommand, an option, a bad
    * package name), or undefined: checked at validate time, so a bad script never reaches a build.
    */
