@@ -233,7 +233,8 @@ async function rebuildReasons(
   records: readonly StageInputsRecord[],
 ): Promise<Map<StageName, readonly string[]>> {
   const out = new Map<StageName, readonly string[]>();
-  for (const e of await explainPlan(plan, layout, { links: [...links], records: [...records] })) {
+  const linked = { links: [...links], records: [...records] };
+  for (const e of await explainPlan(plan, layout, linked, { growth: false })) {
     if (e.status !== 'rebuild' || !e.comparedWith) continue;
     const own = e.reasons.filter((r) => !r.startsWith('its parent ('));
     if (own.length) out.set(e.stage, own);
