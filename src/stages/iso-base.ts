@@ -20,7 +20,7 @@ import { describeGrowth, shortKey } from '../stage/growth.js';
 import { packageSources } from './package-sources.js';
 import { packageInputsOf, packageManagerOf, pmContextOf, type PackageInputs } from '../pm/pm-context.js';
 import { packageManagerFor } from '../pm/index.js';
-import type { KernelSource, ResolvedSpec } from '../spec/types.js';
+import type { KernelSource, PackageManagerName, ResolvedSpec } from '../spec/types.js';
 import { readToolVersion } from '../exec/tool-version.js';
 import { touchInRoot } from '../rootfs/write-in-root.js';
 import { measureTree } from '../fs/measure-tree.js';
@@ -91,7 +91,7 @@ async function growIsoBase(
   base: GrowBase,
 ): Promise<string | undefined> {
   const pm = packageManagerOf(inputs);
-  if (!pm.addToRoot || !pm.listsDigest) return `${pm.name} cannot add to a root the same way its setup would`;
+  if (!pm.addToRoot || !pm.listsDigest) return `${pm.name} cannot add packages to a root as its setup would`;
   const pmCtx = pmContextOf(ctx, inputs);
   const version = base.meta.kernelVersion;
   if (!version) return `entry ${base.key} records no kernel version`;
@@ -210,6 +210,11 @@ export function growsByBasePackages(was: unknown, now: unknown): Growth {
   const w = (was ?? {}) as Record<string, unknown>;
   const n = (now ?? {}) as Record<string, unknown>;
   const keys = [...new Set([...Object.keys(w), ...Object.keys(n)])].filter((k) => k !== 'base').sort();
+  const manager = (n.pm as { packagemanager?: PackageManagerName } | undefined)?.packagemanager;
+  if (!manager || !packageManagerFor(manager).addToRoot)
+    return {
+      refused: `${manager ?? 'the package manager'} cannot add packages to a root as its setup would`,
+    };
   const changed = keys.filter((k) => JSON.stringify(w[k]) !== JSON.stringify(n[k]));
   if (changed.length) return { refused: `${changed.map((k) => `spec ${k}`).join(', ')} changed` };
   const before = new Set(Array.isArray(w.base) ? w.base.map(String) : []);

@@ -1,0 +1,141 @@
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { dir as tmpDir, type DirectoryResult } from 'tmp-promise';
+import { run } from '../../src/exec/run.js';
+import { hashPath, sha256 } from '../../src/fs/hash.js';
+import { silentLogger, type Logger } from '../../src/log/logger.js';
+import { cacheLayout, type CacheEntry } from '../../src/cache/cache.js';
+import { readManifest } from '../../src/cache/cache-integrity.js';
+import { makePlan } from '../../src/pipeline/plan.js';
+import { runPipeline } from '../../src/pipeline/run-pipeline.js';
+import { explainPlan, formatExplanation } from '../../src/pipeline/explain.js';
+import type { ResolvedSpec } from '../../src/spec/types.js';
+
+// Incremental roots with the real mmdebstrap and apt-get: a debian-12 iso-base built cold, then
+// the same spec with one more base package grown from it in the same cache, and built cold in a
+// second cache whose package cache is a copy of the first's. Both caches use the same package
+// lists (the copy's, fetched once at the first build), so the mirror's changes during the day
+// cannot make the two differ.
+
+let tmp: DirectoryResult;
+const KERNEL = 'linux-image-cloud-amd64';
+const EPOCH = 1700000000;
+
+function makeSpec(repoDir: string, base: string[]): ResolvedSpec {
+  return {
+    name: 'deb-incr',
+    repoDir,
+    specFile: join(repoDir, 'repo-spec.json'),
+    packagemanager: 'apt',
+    kernel: { kind: 'package', name: KERNEL },
+    init: '/bin/init',
+    release: 'bookworm',
+    packages: { base, bootstrap: [], appliance: [] },
+    stagingScript: { bootstrap: [], appliance: [] },
+    repoFiles: [],
+    gpgKeys: [],
+    apt: { variant: 'essential', components: ['main'] },
+    hooks: {},
+    drivers: { repo: [], spec: [] },
+    modules: 'all',
+    kernelInstall: 'files',
+    bootstrapInitrd: 'small',
+    docs: false,
+    locales: [],
+    packageListsMaxAge: 86400,
+    compression: 'gzip',
+    boot: { bios: true, uefi: true },
+    cmdline: '',
+    microvm: { vcpus: 1, memory: 256, cmdline: '' },
+    profile: 'isobuild',
+    raw: {} as ResolvedSpec['raw'],
+  };
+}
+
+async function buildIsoBase(cacheRoot: string, base: string[]) {
+  const repoDir = join(tmp.path, 'repos', 'deb-incr');
+  await mkdir(repoDir, { recursive: true });
+  const plan = makePlan(makeSpec(repoDir, base), 'iso-base', {
+    cacheRoot,
+    outputDir: join(tmp.path, 'bin'),
+    noCache: false,
+    lockTimeout: 0,
+    sourceDateEpoch: EPOCH,
+  });
+  const explained = (await explainPlan(plan, cacheLayout(cacheRoot))).map(formatExplanation);
+  const logger: Logger = silentLogger;
+  const result = await runPipeline(plan, logger);
+  const log = await readFile(join(cacheLayout(cacheRoot).logs('deb-incr'), 'iso-base.log'), 'utf8');
+  return { entry: result.final, key: result.outcomes[0]!.key, log, explained };
+}
+
+/** The tree digest (names, modes, link targets, contents) of a tree, as keys hash input folders. */
+async function treeDigest(path: string): Promise<string> {
+  const hash = sha256();
+  await hashPath(hash, path, '.');
+  return hash.digest('hex');
+}
+
+/** What the entry's manifest records of its trees, owners included, without times. */
+async function recordedTrees(entry: CacheEntry): Promise<string> {
+  const manifest = (await readManifest(entry.dir))!;
+  const trees = Object.entries(manifest.trees).map(([name, t]) => [
+    name,
+    'entries' in t ? t.entries.map((e) => [...e.slice(0, 6), e[7]]) : t,
+  ]);
+  return JSON.stringify(trees);
+}
+
+let cold: Awaited<ReturnType<typeof buildIsoBase>>;
+let grown: Awaited<ReturnType<typeof buildIsoBase>>;
+let coldOfGrown: Awaited<ReturnType<typeof buildIsoBase>>;
+let cacheA: string;
+
+beforeAll(async () => {
+  tmp = await tmpDir({ unsafeCleanup: true, prefix: 'isobuild-incr-' });
+  cacheA = join(tmp.path, 'cache-a');
+  const cacheB = join(tmp.path, 'cache-b');
+  cold = await buildIsoBase(cacheA, ['busybox', 'kmod']);
+  // Cache B starts from the package cache (lists and .debs) the first build left.
+  await mkdir(cacheB);
+  await run('cp', ['-a', cacheLayout(cacheA).packages, cacheLayout(cacheB).packages]);
+  grown = await buildIsoBase(cacheA, ['busybox', 'kmod', 'less']);
+  coldOfGrown = await buildIsoBase(cacheB, ['busybox', 'kmod', 'less']);
+}, 1_800_000);
+
+afterAll(async () => {
+  await tmp?.cleanup();
+});
+
+test('adding a base package grows the cached root instead of setting up from nothing', () => {
+  const from = `incremental from ${cold.key.slice(0, 8)} (+less)`;
+  expect(grown.log).toContain(`iso-base: ${from}`);
+  expect(grown.log).not.toMatch(/\$ mmdebstrap/);
+  expect(grown.explained).toEqual([
+    expect.stringMatching(new RegExp(`^iso-base: rebuild, because .*; ${from}$`)),
+  ]);
+  expect(grown.entry.meta.grownFrom).toBe(cold.key);
+  // The cold build in the other cache had nothing to grow from.
+  expect(coldOfGrown.log).toMatch(/\$ mmdebstrap/);
+  expect(coldOfGrown.log).not.toContain('incremental from');
+});
+
+test('the grown root is the same bytes as a cold build of the same spec, under the same key', async () => {
+  expect(grown.key).toBe(coldOfGrown.key);
+  expect(await treeDigest(grown.entry.rootfs)).toBe(await treeDigest(coldOfGrown.entry.rootfs));
+  expect(await treeDigest(grown.entry.bootfs)).toBe(await treeDigest(coldOfGrown.entry.bootfs));
+  // Owners and every file's digest too, as the cache manifests record them.
+  expect(await recordedTrees(grown.entry)).toBe(await recordedTrees(coldOfGrown.entry));
+  // And it differs from the root it grew from, by the added package.
+  expect(await treeDigest(grown.entry.rootfs)).not.toBe(await treeDigest(cold.entry.rootfs));
+  const status = await readFile(join(grown.entry.rootfs, 'var/lib/dpkg/status'), 'utf8');
+  expect(status).toMatch(/^Package: less$/m);
+});
+
+test('removing a base package builds from nothing and says why', async () => {
+  const removed = await buildIsoBase(cacheA, ['busybox', 'less']);
+  expect(removed.log).toContain('iso-base: full build (no incremental root: ');
+  expect(removed.log).toMatch(/packages removed from packages\.base \(-kmod\)/);
+  expect(removed.log).toMatch(/\$ mmdebstrap/);
+  expect(removed.entry.meta.grownFrom).toBeUndefined();
+}, 1_200_000);
