@@ -75,7 +75,9 @@ export async function explainPlan(
         : changedInputs(link.stage, newest.inputs, records[i]!, parent);
     const stage = plan.stages[i];
     const grow =
-      stage && !plan.options.noCache ? await findGrowBase(layout, stage, link.key, records[i]!) : undefined;
+      stage && withGrowth && !plan.options.noCache
+        ? await findGrowBase(layout, stage, link.key, records[i]!)
+        : undefined;
     const growth = !grow
       ? undefined
       : 'base' in grow

@@ -96,6 +96,8 @@ async function growIsoBase(
   const version = base.meta.kernelVersion;
   if (!version) return `entry ${base.key} records no kernel version`;
   const refused = await withPackageCache(ctx, async () => {
+    if (!base.meta.packageLists)
+      return `${shortKey(base.key)} does not record its package lists (an older isobuild built it)`;
     const lists = await pm.listsDigest!(pmCtx);
     if (!lists || lists !== base.meta.packageLists)
       return `the package lists differ from those ${shortKey(base.key)} was built from`;
