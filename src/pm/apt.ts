@@ -1,4 +1,16 @@
-import { link, lstat, mkdir, mkdtemp, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import {
+  chmod,
+  chown,
+  link,
+  lstat,
+  mkdir,
+  mkdtemp,
+  readFile,
+  readdir,
+  rename,
+  rm,
+  writeFile,
+} from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { BuildError, CommandError } from '../errors.js';
 import { exists } from '../fs/exists.js';
@@ -233,8 +245,21 @@ async function addToRoot(ctx: PmContext, packages: readonly string[]): Promise<s
   const status = await resolveInRoot(ctx.rootfs, DPKG_STATUS, false);
   const before = await readFile(status, 'utf8').catch(() => undefined);
   if (before === undefined) return 'the root has no dpkg status file';
+  // apt hands its download folders to its _apt user when it fetches a package; mmdebstrap's
+  // setup leaves them root's: they keep the owner and mode they had.
+  const partials = await Promise.all(
+    APT_CACHE_DIRS.map(async (d) => {
+      const path = await resolveInRoot(ctx.rootfs, `${d.inRoot}/partial`, false);
+      return { path, st: await lstat(path).catch(() => undefined) };
+    }),
+  );
   // The time saved is the point of growing a root: the docs estimate is left to cold builds.
   await installPackages(ctx, packages, { measureDocs: false, sharedIndex: true });
+  for (const { path, st } of partials) {
+    if (!st) continue;
+    await chown(path, st.uid, st.gid);
+    await chmod(path, st.mode & 0o7777);
+  }
   return keepRecordedLast(ctx.rootfs, before, ctx.sourceDateEpoch);
 }
 
