@@ -133,11 +133,12 @@ export async function commitEntry(
   key: string,
   work: string,
   meta: StageMeta,
-  parent?: CacheEntry,
+  /** The entry the work's trees were copied from (its parent, or the entry it grew from): its file digests are reused. */
+  copiedFrom?: { dir: string },
   inputs?: StageInputsRecord,
 ): Promise<CacheEntry> {
   await writeFile(join(work, 'meta.json'), JSON.stringify(meta, null, 2) + '\n', { mode: 0o644 });
-  await writeManifest(work, stage, key, parent ? await readManifest(parent.dir) : undefined, inputs);
+  await writeManifest(work, stage, key, copiedFrom ? await readManifest(copiedFrom.dir) : undefined, inputs);
   const dest = entryDir(layout, repo, stage, key);
   await mkdir(layout.stages(repo), { recursive: true });
   // A rebuild (--no-cache) replaces the old entry; stale children keyed on it stay valid

@@ -238,3 +238,55 @@ async function md5Of(path: string): Promise<string> {
     .update(await readFile(path))
     .digest('hex');
 }
+
+/**
+ * dpkg rewrites its whole status file, sorted and in its own field order, whenever it runs: the
+ * entries recordKernelDebs wrote (the names its pins file lists) go back to the end of it as
+ * they were, so a root apt-get added packages to later reads as one whose kernel was recorded
+ * last, like a root set up with those packages from the start. `before` is the status file
+ * before apt-get ran. Returns why that cannot be done (dpkg changed a recorded entry), or undefined.
+ */
+export async function keepRecordedLast(root: string, before: string, epoch = 0): Promise<string | undefined> {
+  const pins = await readFile(await resolveInRoot(root, KERNEL_PINS, false), 'utf8').catch(() => '');
+  const names = new Set([...pins.matchAll(/^Package: (\S+)$/gm)].map((m) => m[1]!));
+  if (!names.size) return undefined;
+  const statusPath = await resolveInRoot(root, DPKG_STATUS, false);
+  const after = await readFile(statusPath, 'utf8');
+  const recorded = statusBlocks(before).filter((b) => names.has(b.name));
+  const now = statusBlocks(after);
+  for (const r of recorded) {
+    const same = now.find((b) => b.name === r.name && b.arch === r.arch);
+    if (!same || fieldsOf(same.text) !== fieldsOf(r.text))
+      return `dpkg changed the recorded entry of ${r.name} (kernel_install: files)`;
+  }
+  const kept = now.filter((b) => !names.has(b.name)).map((b) => b.text);
+  await writeRootFile(
+    root,
+    DPKG_STATUS,
+    [...kept, ...recorded.map((b) => b.text)].join('\n\n') + '\n',
+    0o644,
+    epoch,
+  );
+  return undefined;
+}
+
+/** The status file's entries, each with its exact text, as replaceStatusStanza splits them. */
+function statusBlocks(status: string): { name: string; arch: string; text: string }[] {
+  return status
+    .split(/\n\s*\n/)
+    .map((block) => block.replace(/^\n+|\n+$/g, ''))
+    .filter(Boolean)
+    .map((text) => {
+      const f = parseStanzas(text)[0];
+      return { name: f?.get('package') ?? '', arch: f?.get('architecture') ?? '', text };
+    });
+}
+
+/** An entry's fields in a fixed order: the same entry in dpkg's field order or in the control file's. */
+function fieldsOf(text: string): string {
+  return JSON.stringify(
+    splitFields(text)
+      .map((f) => [f.name.toLowerCase(), f.value])
+      .sort(),
+  );
+}

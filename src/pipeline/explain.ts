@@ -5,6 +5,8 @@ import type { StageRecord } from '../inventory/manifest.js';
 import { readManifest } from '../cache/cache-integrity.js';
 import { entryKeyOf, lookupEntry, madeByNote, otherMaker, type CacheLayout } from '../cache/cache.js';
 import { linkStages, type LinkedStages } from './stage-keys.js';
+import { findGrowBase } from './grow-base.js';
+import { describeGrowth } from '../stage/growth.js';
 import type { StageInputsRecord } from '../cache/cache-integrity.js';
 import type { BuildPlan, StageName } from '../stage/types.js';
 
@@ -28,12 +30,19 @@ export interface StageExplanation {
   readonly comparedWith?: string;
   /** For a cached stage whose entry another repo's build made: that repo (entries are shared by key). */
   readonly madeBy?: string;
+  /**
+   * For a rebuild of a stage that can grow a cached entry (iso-base): how the build will make it,
+   * "incremental from 7240ef9e (+less)" or "full build (no incremental root: ...)".
+   */
+  readonly growth?: string;
 }
 
 export async function explainPlan(
   plan: BuildPlan,
   layout: CacheLayout,
   linked?: Pick<LinkedStages, 'links' | 'records'>,
+  /** growth: false when the caller finds the grow base itself (the build does). */
+  { growth: withGrowth = true } = {},
 ): Promise<StageExplanation[]> {
   const repo = plan.spec.name;
   const { links, records } = linked ?? (await linkStages(plan));
@@ -64,12 +73,23 @@ export async function explainPlan(
       : !newest.inputs
         ? ['inputs unknown (entry from an older isobuild)']
         : changedInputs(link.stage, newest.inputs, records[i]!, parent);
+    const stage = plan.stages[i];
+    const grow =
+      stage && withGrowth && !plan.options.noCache
+        ? await findGrowBase(layout, stage, link.key, records[i]!)
+        : undefined;
+    const growth = !grow
+      ? undefined
+      : 'base' in grow
+        ? describeGrowth(grow.base)
+        : `full build (no incremental root: ${grow.refused})`;
     out.push({
       stage: link.stage,
       key: link.key,
       status: 'rebuild',
       reasons: reasons.length ? reasons : ['its entry is damaged or incomplete'],
       ...(newest ? { comparedWith: newest.key } : {}),
+      ...(growth ? { growth } : {}),
     });
   }
   return out;
@@ -79,7 +99,7 @@ export async function explainPlan(
 export function formatExplanation(e: StageExplanation): string {
   if (e.status === 'cached') return `${e.stage}: cached${madeByNote(e.madeBy)}`;
   if (e.status === 'not-needed') return `${e.stage}: not cached, not needed (a later stage is cached)`;
-  return `${e.stage}: rebuild, because ${e.reasons.join('; ')}`;
+  return `${e.stage}: rebuild, because ${e.reasons.join('; ')}${e.growth ? `; ${e.growth}` : ''}`;
 }
 
 /** What differs between the entry's inputs and this plan's, in words (the differ is `isobuild diff`'s). */

@@ -25,6 +25,7 @@ import { toFileSystemError } from '../fs/fs-error.js';
 import { measureTree } from '../fs/measure-tree.js';
 import { openBuildSession } from './build-session.js';
 import { explainPlan } from './explain.js';
+import { findGrowBase, type GrowChoice } from './grow-base.js';
 import { checkEntry, readManifest } from '../cache/cache-integrity.js';
 import { copyTree, linkTree, removeTree } from '../fs/fs-tree.js';
 import { acquireLock } from '../cache/lock.js';
@@ -32,6 +33,7 @@ import { linkStages } from './stage-keys.js';
 import type { StageInputsRecord } from '../cache/cache-integrity.js';
 import type {
   BuildPlan,
+  GrowBase,
   RemoteStageCache,
   Stage,
   StageContext,
@@ -173,8 +175,14 @@ export async function runPipeline(
         logger.event({ type: 'stage', stage: stage.name, status: 'failed', key, seconds });
       };
       const onFailure = options.onStageFailure;
+      // --no-cache asks for every stage from nothing.
+      const grow =
+        plan.options.noCache || plan.options.force
+          ? undefined
+          : await findGrowBase(layout, stage, key, records[index]!);
       try {
         parent = await runStage(plan, stage, values[index]!, key, records[index]!, parent, layout, logger, {
+          grow,
           onFailure:
             onFailure &&
             (async (failure) => {
@@ -226,7 +234,8 @@ async function rebuildReasons(
   records: readonly StageInputsRecord[],
 ): Promise<Map<StageName, readonly string[]>> {
   const out = new Map<StageName, readonly string[]>();
-  for (const e of await explainPlan(plan, layout, { links: [...links], records: [...records] })) {
+  const linked = { links: [...links], records: [...records] };
+  for (const e of await explainPlan(plan, layout, linked, { growth: false })) {
     if (e.status !== 'rebuild' || !e.comparedWith) continue;
     const own = e.reasons.filter((r) => !r.startsWith('its parent ('));
     if (own.length) out.set(e.stage, own);
@@ -360,7 +369,7 @@ async function runStage(
   parent: CacheEntry | undefined,
   layout: CacheLayout,
   logger: Logger,
-  hooks: { onFailure?: (failure: StageFailure) => Promise<void> } = {},
+  hooks: { onFailure?: (failure: StageFailure) => Promise<void>; grow?: GrowChoice } = {},
 ): Promise<CacheEntry> {
   const repo = plan.spec.name;
   const work = await makeWorkDir(layout, repo, stage.name);
@@ -411,11 +420,14 @@ async function runStage(
       listsMaxAge: plan.options.listsMaxAge ?? plan.spec.packageListsMaxAge,
       ...(plan.options.mirror ? { mirror: plan.options.mirror } : {}),
       meta,
+      ...(hooks.grow && 'base' in hooks.grow ? { growFrom: hooks.grow.base } : {}),
       logger: stageLogger,
       run: declaredRun(stage.name, stage.commands(inputs), (file, args, opts) =>
         run(file, args, { stage: stage.name, logger: stageLogger, ...opts }),
       ),
     };
+    if (hooks.grow && 'refused' in hooks.grow)
+      stageLogger.info(`${stage.name}: full build (no incremental root: ${hooks.grow.refused})`);
     try {
       await stage.run(ctx, inputs);
     } catch (err) {
@@ -430,7 +442,10 @@ async function runStage(
     }
     await stageLogger.close();
     await removeTree(tmpDir);
-    const entry = await commitEntry(layout, repo, stage.name, key, work, meta, parent, record);
+    // A grown root keeps most of its base's files (cp -a keeps their times): their digests are reused.
+    const grown = hooks.grow && 'base' in hooks.grow && meta.grownFrom === hooks.grow.base.key;
+    const copiedFrom = parent ?? (grown ? (hooks.grow as { base: GrowBase }).base : undefined);
+    const entry = await commitEntry(layout, repo, stage.name, key, work, meta, copiedFrom, record);
     committed = true;
     return entry;
   } catch (err) {

@@ -1,4 +1,16 @@
-import { link, lstat, mkdir, mkdtemp, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import {
+  chmod,
+  chown,
+  link,
+  lstat,
+  mkdir,
+  mkdtemp,
+  readFile,
+  readdir,
+  rename,
+  rm,
+  writeFile,
+} from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { BuildError, CommandError } from '../errors.js';
 import { exists } from '../fs/exists.js';
@@ -18,9 +30,10 @@ import {
 } from './apt-docs.js';
 import { aimedAptSources, APT_SOURCES_ENV, findAptSources, findHostSources } from './apt-sources.js';
 import { checkListsFreshness, digestSources, formatAge, stampLists } from './lists-age.js';
-import { readDpkgStatus } from '../inventory/dpkg-status.js';
+import { DPKG_STATUS, readDpkgStatus } from '../inventory/dpkg-status.js';
+import { keepRecordedLast } from '../kernel/record-kernel-deb.js';
 import { packageKey, type InstalledPackage } from '../inventory/types.js';
-import { sha256File } from '../fs/hash.js';
+import { sha256, sha256File } from '../fs/hash.js';
 import { fetchAptIndex, lookupAptIndex } from './apt-index.js';
 import { LOCK_PINS, makeAptPins } from './apt-pins.js';
 import { HOST_TRUSTED_PARTS, prepareKeys } from './apt-keys.js';
@@ -149,17 +162,23 @@ export function makeAptConfig(root: string): string {
   ].join('\n');
 }
 
-async function runAptGet(ctx: PmContext, args: readonly string[]): Promise<void> {
+async function runAptGet(ctx: PmContext, args: readonly string[], extraConfig = ''): Promise<void> {
   const config = join(ctx.tmpDir, 'apt.conf');
-  await writeFile(config, makeAptConfig(ctx.rootfs));
+  await writeFile(config, makeAptConfig(ctx.rootfs) + extraConfig);
   const env = { ...makeAptEnv(ctx.sourceDateEpoch), APT_CONFIG: config };
   await ctx.run('apt-get', args, { env, cleanEnv: true });
 }
 
-async function installPackages(ctx: PmContext, packages: readonly string[]): Promise<void> {
+async function installPackages(
+  ctx: PmContext,
+  packages: readonly string[],
+  { measureDocs = true, sharedIndex = false } = {},
+): Promise<void> {
   if (!packages.length) return;
   checkPackageArgs(packages);
-  const before = ctx.spec.docs ? 0 : await estimateFilteredBytes(ctx.rootfs);
+  // Reading every package's file list costs a second or two: said where it is worth it.
+  measureDocs &&= !ctx.spec.docs;
+  const before = measureDocs ? await estimateFilteredBytes(ctx.rootfs) : 0;
   await withAptChroot(ctx, async () => {
     const sources = await digestSources(await findRootSources(ctx.rootfs));
     const freshness = await checkListsFreshness(listsStamp(ctx), sources, ctx.listsMaxAge);
@@ -172,9 +191,76 @@ async function installPackages(ctx: PmContext, packages: readonly string[]): Pro
       await runAptGet(ctx, ['update']);
       await stampLists(listsStamp(ctx), sources);
     }
-    await runAptGet(ctx, ['install', '-y', '--no-install-recommends', ...packages]);
+    await runAptGet(
+      ctx,
+      ['install', '-y', '--no-install-recommends', ...packages],
+      sharedIndex ? sharedIndexConfig(ctx) : '',
+    );
   });
-  if (!ctx.spec.docs) logFilteredBytes(ctx, (await estimateFilteredBytes(ctx.rootfs)) - before);
+  if (measureDocs) logFilteredBytes(ctx, (await estimateFilteredBytes(ctx.rootfs)) - before);
+}
+
+/**
+ * apt reads the lists in the package cache where they are, and keeps its parsed index of them
+ * (srcpkgcache.bin) there too: apt checks it against the lists' sizes and times, so only the
+ * first install after an update parses the lists, seconds of a grown root's build. Not in the
+ * root, which the clean step would empty of it anyway.
+ */
+function sharedIndexConfig(ctx: PmContext): string {
+  const lists = join(ctx.pkgCacheDir, APT_CACHE_DIRS[1].inCache);
+  return [
+    `Dir::State::Lists "${lists}/";`,
+    `Dir::Cache::srcpkgcache "${join(ctx.pkgCacheDir, 'apt', 'srcpkgcache.bin')}";`,
+    'Dir::Cache::pkgcache "";',
+    '',
+  ].join('\n');
+}
+
+/**
+ * The package lists a root is built from, named by their Release files (each holds the digests
+ * of the index files apt checked against it): the sha256 of their names and contents in the
+ * package cache, or undefined when it has none.
+ */
+async function listsDigest(ctx: PmContext): Promise<string | undefined> {
+  const dir = join(ctx.pkgCacheDir, APT_CACHE_DIRS[1].inCache);
+  const names = (await readdir(dir).catch(() => [] as string[]))
+    .filter((n) => /_(In)?Release$/.test(n))
+    .sort();
+  if (!names.length) return undefined;
+  const hash = sha256();
+  for (const name of names)
+    hash
+      .update(`${name}\0`)
+      .update(await readFile(join(dir, name)))
+      .update('\0');
+  return hash.digest('hex');
+}
+
+/**
+ * Incremental roots: the packages installed by apt-get into a root setup made, leaving it as
+ * setup with them in its --include would have (once clean ran): dpkg's status file, which
+ * dpkg rewrites sorted, gets the recorded kernel entries back at its end. Why it cannot, or undefined.
+ */
+async function addToRoot(ctx: PmContext, packages: readonly string[]): Promise<string | undefined> {
+  const status = await resolveInRoot(ctx.rootfs, DPKG_STATUS, false);
+  const before = await readFile(status, 'utf8').catch(() => undefined);
+  if (before === undefined) return 'the root has no dpkg status file';
+  // apt hands its download folders to its _apt user when it fetches a package; mmdebstrap's
+  // setup leaves them root's: they keep the owner and mode they had.
+  const partials = await Promise.all(
+    APT_CACHE_DIRS.map(async (d) => {
+      const path = await resolveInRoot(ctx.rootfs, `${d.inRoot}/partial`, false);
+      return { path, st: await lstat(path).catch(() => undefined) };
+    }),
+  );
+  // The time saved is the point of growing a root: the docs estimate is left to cold builds.
+  await installPackages(ctx, packages, { measureDocs: false, sharedIndex: true });
+  for (const { path, st } of partials) {
+    if (!st) continue;
+    await chown(path, st.uid, st.gid);
+    await chmod(path, st.mode & 0o7777);
+  }
+  return keepRecordedLast(ctx.rootfs, before, ctx.sourceDateEpoch);
 }
 
 /** Beside the lists in the package cache: when they were fetched and from which sources. */
@@ -581,6 +667,8 @@ export const aptPackageManager: PackageManager = {
   install: installPackages,
   downloadKernel,
   downloadKernelBesideSetup,
+  listsDigest,
+  addToRoot,
   async runScript(ctx, args) {
     const action = parseAptScript(args);
     if (!action) return;

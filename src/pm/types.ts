@@ -120,6 +120,18 @@ export interface PackageManager extends SpecPackageManager {
    * downloadKernel after setup instead. ctx.run stops its commands when setup fails.
    */
   downloadKernelBesideSetup?(ctx: PmContext, name: string): Promise<EarlyKernel | undefined>;
+  /**
+   * Incremental roots (docs/cache.md): what names the package lists a root is set up from (apt:
+   * a digest of the Release files in the package cache), recorded in iso-base's meta. An
+   * adapter without it and addToRoot never grows a root: iso-base always sets up from nothing.
+   */
+  listsDigest?(ctx: PmContext): Promise<string | undefined>;
+  /**
+   * Install packages into a root `setup` made so that, once `clean` ran, it is the same bytes
+   * as `setup` with them among the base packages would have made from the same lists. Returns
+   * why it could not be made so (iso-base then sets up from nothing), or undefined.
+   */
+  addToRoot?(ctx: PmContext, packages: readonly string[]): Promise<string | undefined>;
   /** packages_script_staging: a package-manager subcommand with its arguments, e.g. ['erase', 'toybox']. */
   runScript(ctx: PmContext, args: readonly string[]): Promise<void>;
   /** Remove package caches and logs from the root. */

@@ -98,6 +98,8 @@ export interface StageMeta {
   modulesBytes?: number;
   /** Kernel arguments a stage needs on the image's command line, after the spec's `cmdline`. */
   cmdline?: string[];
+  /** The key of the entry the stage's root was grown from (StageContext.growFrom), when it was. */
+  grownFrom?: string;
   [key: string]: unknown;
 }
 
@@ -128,10 +130,33 @@ export interface StageContext {
   readonly mirror?: string;
   /** Metadata from earlier stages (their keys are in this one's); the stage may add to it. */
   readonly meta: StageMeta;
+  /**
+   * A cached result of this stage whose inputs differ from this run's only by what `growsBy`
+   * accepts (iso-base: packages added to packages.base): the stage may start from a copy of
+   * it instead of from nothing, when it can make the same bytes that way (docs/cache.md,
+   * "Incremental roots"). Only for stages that declare `growsBy`; never with --no-cache.
+   */
+  readonly growFrom?: GrowBase;
   readonly logger: Logger;
   /** Runs a command the stage declared (Stage.commands) with its name and logger attached. */
   run(file: string, args: readonly string[], opts?: RunOptions): Promise<RunResult>;
 }
+
+/** A cached entry a stage may grow from (StageContext.growFrom). */
+export interface GrowBase {
+  /** The entry's key (its folder name after `<stage>-`). */
+  readonly key: string;
+  /** Its folder: the manifest there gives the digests of the files a grown root keeps. */
+  readonly dir: string;
+  readonly rootfs: string;
+  readonly bootfs: string;
+  readonly meta: StageMeta;
+  /** What growsBy found added (iso-base: the package names). */
+  readonly added: readonly string[];
+}
+
+/** What a stage's growsBy says of an earlier entry's inputs: what this run adds to it, or why it cannot grow from it. */
+export type Growth = { readonly added: readonly string[] } | { readonly refused: string };
 
 /**
  * A stage that threw, while its work folder still exists (`build --debug-shell` opens a shell
@@ -238,6 +263,13 @@ export interface Stage<I extends object = StageInputs> {
   commands(inputs: I): DeclaredTool[];
   /** What the stage will do, for `isobuild plan`: commands as a user could paste them. */
   describe(inputs: I): string[];
+  /**
+   * Stages that can grow a cached result instead of starting over (iso-base): given the values
+   * an entry of this stage was built with and this run's (as the key records them; files, tool
+   * versions, the stage version and SOURCE_DATE_EPOCH are compared by the pipeline), what
+   * `now` adds, or why it cannot be grown from that entry.
+   */
+  growsBy?(was: unknown, now: unknown): Growth;
   run(ctx: StageContext, inputs: I): Promise<void>;
 }
 

@@ -1,4 +1,4 @@
-import { mkdir, symlink, lstat } from 'node:fs/promises';
+import { chmod, mkdir, symlink, lstat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { DeclaredTool } from '../exec/host-tools.js';
 import { hookInputsOf, hookTools, runHook, type HookInputs } from '../hooks/run-hook.js';
@@ -14,11 +14,13 @@ import { findKernelImage, findKernels, pickKernelVersion } from '../kernel/find-
 import { decompressModules, modulesDirOf, runDepmod } from '../kernel/modules.js';
 import { checkRootAgainstLock } from '../lock/use-lock.js';
 import { withPackageCache } from '../cache/package-cache.js';
-import { defineStage, type StageContext } from '../stage/types.js';
+import { defineStage, type GrowBase, type Growth, type StageContext } from '../stage/types.js';
+import { copyTree, removeTree } from '../fs/fs-tree.js';
+import { describeGrowth, shortKey } from '../stage/growth.js';
 import { packageSources } from './package-sources.js';
 import { packageInputsOf, packageManagerOf, pmContextOf, type PackageInputs } from '../pm/pm-context.js';
 import { packageManagerFor } from '../pm/index.js';
-import type { KernelSource, ResolvedSpec } from '../spec/types.js';
+import type { KernelSource, PackageManagerName, ResolvedSpec } from '../spec/types.js';
 import { touchInRoot } from '../rootfs/write-in-root.js';
 import { measureTree } from '../fs/measure-tree.js';
 
@@ -45,6 +47,12 @@ function unpacksKernel(spec: ResolvedSpec): boolean {
  * indexed, vmlinuz moved to bootfs.
  */
 async function runIsoBase(ctx: StageContext, inputs: IsoBaseInputs): Promise<void> {
+  if (ctx.growFrom) {
+    const refused = await growIsoBase(ctx, inputs, ctx.growFrom);
+    if (!refused) return;
+    ctx.logger.info(`iso-base: full build (incremental root not identical: ${refused})`);
+    await emptyRoot(ctx);
+  }
   const pm = packageManagerOf(inputs);
   const pmCtx = pmContextOf(ctx, inputs);
   await layOutRoot(ctx);
@@ -60,11 +68,77 @@ async function runIsoBase(ctx: StageContext, inputs: IsoBaseInputs): Promise<voi
     }
     await installKernel(ctx, inputs, early);
     await checkRootAgainstLock(ctx, inputs);
+    // What a later build checks before it grows this root (growIsoBase).
+    const lists = await pm.listsDigest?.(pmCtx);
+    if (lists) ctx.meta.packageLists = lists;
   });
   const version = await prepareKernel(ctx);
   await pm.clean(pmCtx);
   await touchInRoot(ctx.rootfs, '/etc/initrd-release', ctx.sourceDateEpoch);
   ctx.meta.kernelVersion = version;
+}
+
+/**
+ * Incremental roots (docs/cache.md): a copy of a cached iso-base root built from the same
+ * package lists, with only the added base packages installed by the package manager, then
+ * the kernel modules indexed again and the root cleaned as a cold build cleans it. Returns
+ * why the result would not be the cold build's bytes (the caller then builds from nothing).
+ */
+async function growIsoBase(
+  ctx: StageContext,
+  inputs: IsoBaseInputs,
+  base: GrowBase,
+): Promise<string | undefined> {
+  const pm = packageManagerOf(inputs);
+  if (!pm.addToRoot || !pm.listsDigest) return `${pm.name} cannot add packages to a root as its setup would`;
+  const pmCtx = pmContextOf(ctx, inputs);
+  const version = base.meta.kernelVersion;
+  if (!version) return `entry ${base.key} records no kernel version`;
+  const refused = await withPackageCache(ctx, async () => {
+    if (!base.meta.packageLists)
+      return `${shortKey(base.key)} does not record its package lists (an older isobuild built it)`;
+    const lists = await pm.listsDigest!(pmCtx);
+    if (!lists || lists !== base.meta.packageLists)
+      return `the package lists differ from those ${shortKey(base.key)} was built from`;
+    ctx.logger.info(`iso-base: ${describeGrowth(base)}`);
+    await copyInto(base.rootfs, ctx.rootfs);
+    await copyInto(base.bootfs, ctx.bootfs);
+    const why = await pm.addToRoot!(pmCtx, base.added);
+    if (why) return why;
+    // A refresh while installing (the lists grew too old) brings versions the base root lacks.
+    if ((await pm.listsDigest!(pmCtx)) !== lists) return 'the package lists were refreshed while installing';
+    await checkRootAgainstLock(ctx, inputs);
+    return undefined;
+  });
+  if (refused) return refused;
+  // A second kernel would make the cold build pick one or fail: only the cold build says which.
+  const found = await findKernels(ctx.rootfs);
+  if (found.bootImages.length || found.moduleDirs.some((d) => d !== version))
+    return 'an added package brings a kernel';
+  // An added package may bring kernel modules: indexed as the cold build indexes them.
+  await decompressModules(ctx.rootfs, version, ctx.run);
+  await runDepmod(ctx.rootfs, version, ctx.run, ctx.stage);
+  await pm.clean(pmCtx);
+  Object.assign(ctx.meta, base.meta, {
+    grownFrom: base.key,
+    modulesBytes: (await measureTree(await modulesDirOf(ctx.rootfs, version))).bytes,
+  });
+  return undefined;
+}
+
+/** A copy of a cached tree's contents into the (empty) folder the runner made. */
+async function copyInto(from: string, to: string): Promise<void> {
+  await removeTree(to);
+  await copyTree(from, to);
+}
+
+/** Back to the empty root and bootfs the runner hands a first stage. */
+async function emptyRoot(ctx: StageContext): Promise<void> {
+  for (const dir of [ctx.rootfs, ctx.bootfs]) {
+    await removeTree(dir);
+    await mkdir(dir);
+    await chmod(dir, 0o755);
+  }
 }
 
 /** VIC's initialize_bundle and base.sh: rootfs and bootfs, and lib64 -> /lib before base.sh runs. */
@@ -127,6 +201,30 @@ async function prepareKernel(ctx: StageContext): Promise<string> {
   ctx.logger.info(`kernel ${version}: ${moved.join(', ')} moved to bootfs`);
   ctx.meta.modulesBytes = (await measureTree(await modulesDirOf(ctx.rootfs, version))).bytes;
   return version;
+}
+
+/**
+ * An iso-base entry can be grown into this one when only packages were added to packages.base:
+ * every other value equal (release, sources, essential variant, kernel, hook, lock...).
+ */
+export function growsByBasePackages(was: unknown, now: unknown): Growth {
+  const w = (was ?? {}) as Record<string, unknown>;
+  const n = (now ?? {}) as Record<string, unknown>;
+  const keys = [...new Set([...Object.keys(w), ...Object.keys(n)])].filter((k) => k !== 'base').sort();
+  const manager = (n.pm as { packagemanager?: PackageManagerName } | undefined)?.packagemanager;
+  if (!manager || !packageManagerFor(manager).addToRoot)
+    return {
+      refused: `${manager ?? 'the package manager'} cannot add packages to a root as its setup would`,
+    };
+  const changed = keys.filter((k) => JSON.stringify(w[k]) !== JSON.stringify(n[k]));
+  if (changed.length) return { refused: `${changed.map((k) => `spec ${k}`).join(', ')} changed` };
+  const before = new Set(Array.isArray(w.base) ? w.base.map(String) : []);
+  const after = new Set(Array.isArray(n.base) ? n.base.map(String) : []);
+  const removed = [...before].filter((p) => !after.has(p));
+  if (removed.length) return { refused: `packages removed from packages.base (-${removed.join(', -')})` };
+  const added = [...after].filter((p) => !before.has(p));
+  if (!added.length) return { refused: 'packages.base lists the same packages' };
+  return { added };
 }
 
 function isoBaseCommands(inputs: IsoBaseInputs): DeclaredTool[] {
@@ -195,5 +293,6 @@ export const isoBaseStage = defineStage<IsoBaseInputs>({
     ]),
   commands: isoBaseCommands,
   describe: describeIsoBase,
+  growsBy: growsByBasePackages,
   run: runIsoBase,
 });

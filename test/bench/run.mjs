@@ -10,7 +10,8 @@
 // - mkosi (test/bench/mkosi.mjs: a zstd cpio of the same packages, its package cache warm as
 //   isobuild's is; backports' mkosi when none new enough is installed; a failure is reported,
 //   not fatal).
-// Then: no-op rebuild, rebuild after a staging.sh change, `isobuild --version` (CLI start),
+// Then: no-op rebuild, rebuild after a staging.sh change, rebuild after adding one package to
+// packages.base (iso-base grows its cached root), `isobuild --version` (CLI start),
 // boot to a command (the raw ISO to its /init's marker, as qemu's default CD and again on AHCI
 // the way isobuild attaches its ISO; isobuild's with `isobuild run ISO -- true`), initrd
 // (uncompressed) and ISO sizes. Last, the initrd writer against GNU cpio | gzip -9.
@@ -39,6 +40,8 @@ const cli = join(root, 'dist/cli/main.js');
 const repo = process.env.BENCH_REPO ?? 'debian-12';
 const PACKAGES = (process.env.BENCH_PACKAGES ?? 'busybox bash kmod iptables haveged mount').split(/\s+/);
 const KERNEL = 'linux-image-cloud-amd64';
+// Small, no dependencies beyond the essential set: the rebuild measures growing the root, not downloads.
+const BENCH_ADDED_PACKAGE = process.env.BENCH_ADDED_PACKAGE ?? 'less';
 const RELEASE = 'bookworm';
 const work = mkdtempSync(join(tmpdir(), 'isobuild-bench-'));
 const repos = join(work, 'repos');
@@ -137,6 +140,15 @@ function makeBenchRepo() {
   writeFileSync(specFile, JSON.stringify(spec, null, 2) + '\n');
 }
 
+/** A base package the bench set lacks, added to the bench repo's spec; its name. */
+function addBasePackage(name) {
+  const specFile = join(repos, repo, 'repo-spec.json');
+  const spec = JSON.parse(readFileSync(specFile, 'utf8'));
+  spec.packages.base = `${spec.packages.base} ${name}`;
+  writeFileSync(specFile, JSON.stringify(spec, null, 2) + '\n');
+  return name;
+}
+
 const rows = [];
 const fmtS = (s) => (s === undefined ? '–' : `${s.toFixed(2)} s`);
 const fmtB = (b) => (b === undefined ? '–' : `${(b / MiB).toFixed(1)} MiB`);
@@ -167,6 +179,9 @@ try {
   const warm = isobuild('build', repo, '--target', 'bootstrap', '--output', iso);
   appendFileSync(join(repos, repo, 'staging.sh'), '\necho "bench: staging.sh changed"\n');
   const staging = isobuild('build', repo, '--target', 'bootstrap', '--output', iso);
+  // Incremental roots: one more base package grows the cached iso-base (docs/cache.md).
+  const added = addBasePackage(BENCH_ADDED_PACKAGE);
+  const grown = isobuild('build', repo, '--target', 'bootstrap', '--output', iso);
   const version = time(() => spawnSync('node', [cli, '--version'], { env }));
   const initrdLine = /initrd: .*; ([\d.]+) MiB uncompressed\)/.exec(staging.output);
   const ourInitrd = initrdLine ? Number(initrdLine[1]) * MiB : undefined;
@@ -186,6 +201,7 @@ try {
   row('cold build (isobuild: packages cached, stages not)', raw.seconds, cold.seconds, fmtS, mkosi.cold);
   row('no-op rebuild', undefined, warm.seconds, fmtS, mkosi.noop);
   row('rebuild after a staging.sh change', undefined, staging.seconds, fmtS);
+  row('rebuild after adding one package to packages.base', undefined, grown.seconds, fmtS);
   row('CLI start (isobuild --version)', undefined, version.seconds, fmtS);
   row('boot to a command (raw: /init marker; isobuild run ISO -- true)', rawBoot, ourBoot, fmtS);
   // Part of isobuild's lead is how its ISO is attached: the same raw ISO on AHCI, for comparison.
@@ -195,6 +211,8 @@ try {
   const stagesLine = (out) => /: done in .*\)/.exec(out)?.[0].replace(/^: /, '') ?? '';
   const notes = [
     `no-op: ${stagesLine(warm.output)}; staging.sh change: ${stagesLine(staging.output)}`,
+    `packages.base +${added}: ${ratio(grown.seconds, cold.seconds)}× the cold build (goal ≤ 0.3×); ` +
+      `iso-base ${/iso-base: incremental from \S+/.test(grown.output) ? 'grown' : 'built from nothing'}, ${stagesLine(grown.output)}`,
     `mkosi: ${mkosi.version ?? 'none'}${mkosi.error ? ` (could not build here: ${mkosi.error})` : ''}` +
       ' (the same packages as a zstd cpio, its package cache warm)',
   ];
