@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { basename } from 'node:path';
 import { writeEvent } from '../log/events.js';
 import { showPath } from '../spec/document.js';
+import { describeKernelSource } from '../spec/describe-spec.js';
 import { listRepoFolders, loadRepoFolder } from '../spec/load.js';
 import { nextCommand, reposDir, type GlobalOptions } from './context.js';
 
@@ -28,7 +29,9 @@ export async function summariseRepos(dir: string): Promise<RepoSummary[]> {
       kernel: spec
         ? spec.kernel.kind === 'package'
           ? spec.kernel.name
-          : showPath(spec.kernel.path)
+          : spec.kernel.kind === 'file'
+            ? showPath(spec.kernel.path)
+            : describeKernelSource(spec.kernel)
         : undefined,
       release: spec?.release,
       valid: spec !== undefined,

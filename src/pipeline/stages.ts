@@ -1,4 +1,5 @@
 import { isoBaseStage } from '../stages/iso-base.js';
+import { kernelStage } from '../stages/kernel.js';
 import { stagingStage } from '../stages/staging.js';
 import { driversStage } from '../stages/drivers.js';
 import { minimiseStage } from '../stages/minimise.js';
@@ -14,6 +15,7 @@ import type { Stage } from '../stage/types.js';
  */
 export const PIPELINE: readonly Stage[] = [
   isoBaseStage, // package-manager setup, base packages, kernel, modules, depmod
+  kernelStage, // kernel built from source (spec kernel object): bzImage, modules, depmod
   stagingStage, // staging script, bootstrap/appliance packages, staging.sh
   driversStage, // drivers array resolved through modules.dep
   minimiseStage, // optional: keep only the files traced workloads touch

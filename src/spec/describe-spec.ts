@@ -1,6 +1,6 @@
 import { APT_SOURCES_ENV } from '../pm/apt-sources.js';
 import { showPath } from './document.js';
-import type { RepoSpec, ResolvedSpec } from './types.js';
+import type { KernelSource, RepoSpec, ResolvedSpec } from './types.js';
 
 /** Where a resolved setting came from: `isobuild summary` says it beside each value. */
 export const SETTING_ORIGINS = [
@@ -47,10 +47,7 @@ export function describeSpec(spec: ResolvedSpec, env: NodeJS.ProcessEnv = proces
   const from = (...fields: (keyof RepoSpec)[]): SettingOrigin => originOf(spec, ...fields);
   const list = (xs: readonly string[]) => (xs.length ? xs.join(' ') : '(none)');
   const files = (xs: readonly string[]) => (xs.length ? xs.map((f) => showPath(f)).join(', ') : '(none)');
-  const kernel =
-    spec.kernel.kind === 'package'
-      ? `${spec.kernel.name} (package)`
-      : `${showPath(spec.kernel.path)} (${spec.kernel.format} file)`;
+  const kernel = describeKernelSource(spec.kernel);
   const hooks = Object.values(spec.hooks).filter((f): f is string => f !== undefined);
   const aptSourcesEnv = env[APT_SOURCES_ENV] || undefined;
   const rows: SpecSetting[] = [];
@@ -172,4 +169,18 @@ export function describeSpecDetails(spec: ResolvedSpec): SpecSetting[] {
   if (spec.version !== undefined)
     rows.push({ section: 'repo', label: 'version', value: spec.version, origin: 'spec file' });
   return rows;
+}
+
+/** The spec's kernel in one line: a package, a package file, or what the kernel stage builds. */
+export function describeKernelSource(kernel: KernelSource): string {
+  if (kernel.kind === 'package') return `${kernel.name} (package)`;
+  if (kernel.kind === 'file') return `${showPath(kernel.path)} (${kernel.format} file)`;
+  const source = kernel.source.kind === 'package' ? kernel.source.name : showPath(kernel.source.path);
+  const config =
+    kernel.config.kind === 'preset' ? `preset ${kernel.config.name}` : showPath(kernel.config.path);
+  const extra = [
+    ...(kernel.fragments.length ? [`${kernel.fragments.length} fragments`] : []),
+    ...(kernel.builtinDrivers ? ['drivers built in'] : []),
+  ];
+  return `built from ${source} (${[config, ...extra].join(', ')})`;
 }

@@ -6,6 +6,7 @@
 /** The build's stages, in pipeline order (VIC's iso-base → staging → bootstrap/appliance). */
 export const STAGE_NAMES = [
   'iso-base',
+  'kernel',
   'staging',
   'drivers',
   'minimise',
