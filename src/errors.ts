@@ -109,6 +109,40 @@ export class BuildError extends IsobuildError {
   }
 }
 
+/** One problem with a kernel's configuration: a driver, a preset, a fragment line, an option. */
+export interface KernelConfigProblem {
+  /** The file the problem is in (a fragment, init.sh, the spec), and its 1-based line. */
+  file?: string;
+  line?: number;
+  driver?: string;
+  /** The Kconfig symbol, without CONFIG_. */
+  symbol?: string;
+  message: string;
+  /** What to write instead ("did you mean ..."). */
+  suggestion?: string;
+}
+
+export function formatKernelConfigProblem(p: KernelConfigProblem): string {
+  const where = p.file ? `${p.file}${p.line ? `:${p.line}` : ''}: ` : '';
+  return `${where}${p.message}${p.suggestion ? ` (${p.suggestion})` : ''}`;
+}
+
+/**
+ * A kernel configuration that cannot be built as asked, found before `make` runs: an unknown
+ * preset, driver or option, or an option whose dependencies can never hold on x86_64 (exit 2).
+ */
+export class KernelConfigError extends IsobuildError {
+  override readonly exitCode = 2;
+  constructor(readonly problems: readonly KernelConfigProblem[]) {
+    super(
+      problems.length === 1
+        ? formatKernelConfigProblem(problems[0]!)
+        : 'kernel configuration:\n' + problems.map((p) => `  ${formatKernelConfigProblem(p)}`).join('\n'),
+    );
+    this.name = 'KernelConfigError';
+  }
+}
+
 /**
  * A remote cache entry whose content is not what it claims to be (a blob's digest, a config
  * naming another stage, files that differ from its builder's manifest): never used. The build

@@ -3,8 +3,14 @@
  * drivers array into built-in (=y) options. The kernel stage calls these before `make`, so a
  * misspelled driver or an option that can never be on fails in seconds, not after a build.
  */
+import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { UsageError } from '../../errors.js';
+import { KernelConfigError, UsageError, type KernelConfigProblem } from '../../errors.js';
+import { findNearest } from '../../spec/suggest.js';
+import { EnablePlan, type Unmet } from './enable.js';
+import { evalExpr, formatExpr, exprSymbols, type Expr } from './expr.js';
+import { normaliseModuleName, readMakefiles, type ObjectRule } from './makefiles.js';
+import { hasPrompt, isDefined, readKconfig, type KconfigTree } from './parse-kconfig.js';
 
 /** Where a requested driver came from (the spec, init.sh, VIC's common list), for messages. */
 export interface DriverOrigin {
@@ -16,16 +22,22 @@ export interface DriverRequest {
   /** Module name as `modprobe` spells it (dashes or underscores). */
   name: string;
   origin?: DriverOrigin;
+  /** Names the same driver has in other kernels, tried in order when no Makefile builds `name`. */
+  orElse?: readonly string[];
 }
 
 /** A driver and the Kconfig symbol (without CONFIG_) whose Makefile line builds it. */
 export interface DriverSymbol {
+  /** The name the tree builds it as (the request's, or one of its orElse names). */
   driver: string;
+  /** '' when `always` is set. */
   symbol: string;
   /** Path of the Makefile/Kbuild relative to the source tree. */
   makefile: string;
   line: number;
   origin?: DriverOrigin;
+  /** Built into every kernel (`obj-y` in a folder every build reaches): nothing to enable. */
+  always?: true;
 }
 
 /** A requested symbol that did not end `=y` after olddefconfig, with the reason read from Kconfig. */
@@ -52,37 +64,231 @@ export interface KernelPreset {
 /** templates/kernel/, from src/kernel/kconfig/ or dist/kernel/kconfig/ alike. */
 export const KERNEL_TEMPLATES = fileURLToPath(new URL('../../../templates/kernel/', import.meta.url));
 
-/** Maps module names to the Kconfig symbol that builds them, from the tree's Makefiles/Kbuild. */
-export function driverSymbols(
-  _sourceDir: string,
-  _drivers: readonly DriverRequest[],
+/**
+ * Of the objects with a driver's name, the one most likely its module: a tristate symbol's (only
+ * those build modules: drivers/of's bool OF_OVERLAY builds an overlay.o too, overlayfs's
+ * OVERLAY_FS the module), then one x86_64 defines, then any own symbol, then `obj-y`.
+ */
+function pickRule(tree: KconfigTree, rules: readonly ObjectRule[]): ObjectRule {
+  const rank = (r: ObjectRule): number =>
+    r.always
+      ? 3
+      : !r.symbol || !isDefined(tree, r.symbol)
+        ? 2
+        : tree.symbols.get(r.symbol)?.type === 'tristate'
+          ? 0
+          : 1;
+  return [...rules].sort((a, b) => rank(a) - rank(b))[0]!;
+}
+
+/**
+ * Maps module names to the Kconfig symbol that builds them, from the tree's Makefiles/Kbuild.
+ * Every unknown driver is one problem of the KernelConfigError thrown, with where it was asked
+ * for and the nearest module name the tree builds.
+ */
+export async function driverSymbols(
+  sourceDir: string,
+  drivers: readonly DriverRequest[],
 ): Promise<DriverSymbol[]> {
-  return Promise.reject(new Error('TODO'));
+  const [index, tree] = await Promise.all([readMakefiles(sourceDir), readKconfig(sourceDir)]);
+  const out: DriverSymbol[] = [];
+  const problems: KernelConfigProblem[] = [];
+  for (const req of drivers) {
+    const names = [req.name, ...(req.orElse ?? [])].map(normaliseModuleName);
+    const name = names.find((n) => index.objects.has(n));
+    if (!name) {
+      const wanted = names[0]!;
+      const whole = index.partOf.get(wanted);
+      const near = findNearest(wanted, [...index.objects.keys()]);
+      problems.push({
+        ...req.origin,
+        driver: req.name,
+        message: `driver "${req.name}": no Makefile of the kernel source builds a module of that name`,
+        suggestion: whole
+          ? `${wanted}.o is linked into ${whole.map((w) => `"${w}"`).join(', ')}: ask for that`
+          : near
+            ? `did you mean "${near}"?`
+            : undefined,
+      });
+      continue;
+    }
+    const rule = pickRule(tree, index.objects.get(name)!);
+    out.push({
+      driver: name,
+      symbol: rule.symbol ?? '',
+      makefile: rule.file,
+      line: rule.line,
+      ...(req.origin ? { origin: req.origin } : {}),
+      ...(rule.symbol ? {} : { always: true as const }),
+    });
+  }
+  if (problems.length) throw new KernelConfigError(problems);
+  return out;
 }
 
-/** A Kconfig fragment setting each symbol and the dependencies it needs =y. */
-export function builtinFragment(_sourceDir: string, _symbols: readonly DriverSymbol[]): Promise<string> {
-  return Promise.reject(new Error('TODO'));
+function describeUnmet(s: DriverSymbol, u: Unmet): string {
+  const path = u.chain.length > 1 ? `${u.chain.join(' → ')}: ` : '';
+  const at = u.at ? ` (${u.at.file}:${u.at.line})` : '';
+  return (
+    `driver "${s.driver}": CONFIG_${s.symbol} (${s.makefile}:${s.line}) cannot be built in: ` +
+    `${path}"${u.unmet}"${at} cannot be met: ${u.reason}`
+  );
 }
 
-/** After olddefconfig: each requested symbol must be =y. */
-export function checkBuiltins(
-  _sourceDir: string,
-  _dotConfig: string,
-  _symbols: readonly DriverSymbol[],
+/**
+ * A Kconfig fragment setting each symbol and the dependencies it needs =y (and `# ... is not set`
+ * for an option a `!X` dependency needs off), to merge after the base and the preset. Throws a
+ * KernelConfigError naming driver, symbol and the dependency that can never hold.
+ */
+export async function builtinFragment(sourceDir: string, symbols: readonly DriverSymbol[]): Promise<string> {
+  const tree = await readKconfig(sourceDir);
+  const plan = new EnablePlan(tree);
+  const problems: KernelConfigProblem[] = [];
+  const wanted = symbols.filter((s) => !s.always);
+  // Options a user can set first: the ones without a prompt are mostly selected by them.
+  const ordered = [
+    ...wanted.filter((s) => hasPrompt(tree, s.symbol)),
+    ...wanted.filter((s) => !hasPrompt(tree, s.symbol)),
+  ];
+  for (const s of ordered) {
+    const unmet = plan.enable(s.symbol, s.driver);
+    if (!unmet) continue;
+    problems.push({
+      ...s.origin,
+      driver: s.driver,
+      symbol: s.symbol,
+      message: describeUnmet(s, unmet),
+      suggestion: /not defined for x86_64/.test(unmet.reason)
+        ? `remove "${s.driver}" from the drivers: it cannot be built for x86_64`
+        : `remove "${s.driver}" from the drivers, or build it as a module`,
+    });
+  }
+  if (problems.length) throw new KernelConfigError(problems);
+  const lines = [
+    '# Built-in drivers (isobuild: builtin "drivers"), with the options they depend on.',
+    ...wanted.map((s) => `#   ${s.driver}: CONFIG_${s.symbol} (${s.makefile}:${s.line})`),
+  ];
+  for (const [name, value] of plan.assigned) {
+    if (!hasPrompt(tree, name)) continue;
+    lines.push(value === 'y' ? `CONFIG_${name}=y` : `# CONFIG_${name} is not set`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** `CONFIG_X=value` and `# CONFIG_X is not set` lines of a .config or a fragment, with their line numbers. */
+function readAssignments(text: string): { name: string; value: string; line: number }[] | { bad: number[] } {
+  const out: { name: string; value: string; line: number }[] = [];
+  const bad: number[] = [];
+  text.split('\n').forEach((raw, i) => {
+    const line = raw.trim();
+    const set = /^CONFIG_([A-Za-z0-9_]+)=(.*)$/.exec(line);
+    const unset = /^#\s*CONFIG_([A-Za-z0-9_]+) is not set$/.exec(line);
+    if (set) out.push({ name: set[1]!, value: set[2]!.replace(/^"(.*)"$/, '$1'), line: i + 1 });
+    else if (unset) out.push({ name: unset[1]!, value: 'n', line: i + 1 });
+    else if (line !== '' && !line.startsWith('#')) bad.push(i + 1);
+  });
+  return bad.length ? { bad } : out;
+}
+
+/** The smallest part of `e` that keeps it from being y under `valueOf`. */
+function unmetPart(e: Expr, valueOf: (s: string) => string): Expr {
+  if (e.kind === 'and')
+    return evalExpr(e.left, valueOf) !== 'y' ? unmetPart(e.left, valueOf) : unmetPart(e.right, valueOf);
+  return e;
+}
+
+/**
+ * After olddefconfig: each requested symbol must be =y. Returns one problem per symbol that is
+ * not, naming the dependency that is not met in that .config (a path) as Kconfig writes it.
+ */
+export async function checkBuiltins(
+  sourceDir: string,
+  dotConfig: string,
+  symbols: readonly DriverSymbol[],
 ): Promise<BuiltinProblem[]> {
-  return Promise.reject(new Error('TODO'));
+  const tree = await readKconfig(sourceDir);
+  const parsed = readAssignments(await readFile(dotConfig, 'utf8'));
+  const values = new Map(Array.isArray(parsed) ? parsed.map((a) => [a.name, a.value]) : []);
+  const valueOf = (s: string): string => values.get(s) ?? 'n';
+  const problems: BuiltinProblem[] = [];
+  for (const s of symbols) {
+    if (s.always) continue;
+    const raw = valueOf(s.symbol);
+    if (raw === 'y') continue;
+    const value = raw === 'm' ? 'm' : 'n';
+    const defs = tree.symbols.get(s.symbol)?.definitions ?? [];
+    let unmet = '';
+    let at = '';
+    for (const def of defs) {
+      const part =
+        def.deps && evalExpr(def.deps, valueOf) !== 'y'
+          ? unmetPart(def.deps, valueOf)
+          : def.prompt?.cond && evalExpr(def.prompt.cond, valueOf) !== 'y'
+            ? unmetPart(def.prompt.cond, valueOf)
+            : undefined;
+      if (!part) continue;
+      const vals = [...exprSymbols(part)].map((n) => `${n}=${valueOf(n)}`).join(', ');
+      unmet = formatExpr(part);
+      at = `depends on "${unmet}" (${def.file}:${def.line}), and ${vals}`;
+      break;
+    }
+    if (!unmet && !hasPrompt(tree, s.symbol)) {
+      const by = [...new Set(tree.symbols.get(s.symbol)?.selectedBy.map((b) => b.symbol) ?? [])];
+      unmet = by.join(' || ') || s.symbol;
+      at = by.length ? `has no prompt and nothing that selects it is on (${by.join(', ')})` : 'has no prompt';
+    }
+    if (!unmet) {
+      unmet = s.symbol;
+      at = `its dependencies hold, but the configuration sets it to ${value} (a later fragment?)`;
+    }
+    problems.push({
+      driver: s.driver,
+      symbol: s.symbol,
+      value,
+      unmet,
+      message: `driver "${s.driver}": CONFIG_${s.symbol} is ${value === 'm' ? '=m' : 'not set'} after olddefconfig, not =y: it ${at}`,
+    });
+  }
+  return problems;
 }
 
-/** Unknown symbols in a fragment file → typed error with file:line and a suggestion. */
-export function checkFragment(_sourceDir: string, _fragmentFile: string): Promise<void> {
-  return Promise.reject(new Error('TODO'));
+/** Every line of a fragment must set or unset a symbol the tree defines; a KernelConfigError names the others. */
+export async function checkFragment(sourceDir: string, fragmentFile: string): Promise<void> {
+  const tree = await readKconfig(sourceDir);
+  const parsed = readAssignments(await readFile(fragmentFile, 'utf8'));
+  if (!Array.isArray(parsed))
+    throw new KernelConfigError(
+      parsed.bad.map((line) => ({
+        file: fragmentFile,
+        line,
+        message: 'not a Kconfig line',
+        suggestion: 'write CONFIG_NAME=value or # CONFIG_NAME is not set',
+      })),
+    );
+  const names = [...tree.symbols.keys()].filter((n) => isDefined(tree, n));
+  const problems: KernelConfigProblem[] = parsed
+    .filter((a) => !isDefined(tree, a.name))
+    .map((a) => {
+      const near = findNearest(a.name, names);
+      return {
+        file: fragmentFile,
+        line: a.line,
+        symbol: a.name,
+        message: `CONFIG_${a.name} is not a Kconfig option of this kernel (x86_64)`,
+        suggestion: near ? `did you mean CONFIG_${near}?` : undefined,
+      };
+    });
+  if (problems.length) throw new KernelConfigError(problems);
 }
 
 /** The presets: name → base config and shipped fragment; an unknown name is a UsageError. */
 export function kernelPreset(name: string): KernelPreset {
-  if (!(KERNEL_PRESETS as readonly string[]).includes(name))
-    throw new UsageError(`unknown kernel preset "${name}"; presets: ${KERNEL_PRESETS.join(', ')}`);
+  if (!(KERNEL_PRESETS as readonly string[]).includes(name)) {
+    const near = findNearest(name, KERNEL_PRESETS);
+    throw new UsageError(
+      `unknown kernel preset "${name}"${near ? ` (did you mean "${near}"?)` : ''}; presets: ${KERNEL_PRESETS.join(', ')}`,
+    );
+  }
   const preset = name as KernelPresetName;
   return { name: preset, base: 'tinyconfig', fragment: `${KERNEL_TEMPLATES}${preset}.config` };
 }
