@@ -167,40 +167,41 @@ function kernelTools(inputs: KernelInputs): ToolNeed[] {
 
 function describeKernel(inputs: KernelInputs): string[] {
   const { source } = inputs;
-  const tree = 'CACHE/kernel-trees/<source sha256>-<toolchain>';
-  const make = `make -C ${tree}/src O=${tree}/out CC="ccache gcc" KCFLAGS=-ffile-prefix-map=${tree}/= KBUILD_BUILD_TIMESTAMP=<SOURCE_DATE_EPOCH> KBUILD_BUILD_USER=isobuild KBUILD_BUILD_HOST=isobuild KBUILD_BUILD_VERSION=1`;
-  const lines =
-    source.kind === 'package'
-      ? [
-          ...packageManagerOf(inputs.packages!).describe(inputs.packages!.pm, 'download-kernel', [
-            source.name,
-          ]),
-          `dpkg-deb -x <${source.name}.deb> && tar -xf usr/src/linux-source-*.tar.xz -C ${tree}/src --strip-components=1   # once per source`,
-        ]
-      : [
-          `sha256sum ${source.path}${source.sha256 ? `   # must be ${source.sha256}` : ''}`,
-          `tar -xf ${source.path} -C ${tree}/src --strip-components=1   # once per source`,
-        ];
+  const tree = 'TREE';
+  const lines = [
+    '# TREE: CACHE/kernel-trees/<source sha256>-<toolchain>, kept between builds (objects, ccache)',
+    `# MAKE: make -C ${tree}/src O=${tree}/out CC="ccache gcc" KCFLAGS=-ffile-prefix-map=${tree}/= KBUILD_BUILD_TIMESTAMP=<SOURCE_DATE_EPOCH> KBUILD_BUILD_USER=isobuild KBUILD_BUILD_HOST=isobuild KBUILD_BUILD_VERSION=1`,
+  ];
+  if (source.kind === 'package')
+    lines.push(
+      `apt-get download ${source.name}   # into PKGCACHE/apt/archives, with the root's sources`,
+      `dpkg-deb -x ${source.name}_*.deb && tar -xf usr/src/linux-source-*.tar.xz -C ${tree}/src --strip-components=1   # once per source`,
+    );
+  else
+    lines.push(
+      `sha256sum ${source.path}${source.sha256 ? `   # must be ${source.sha256}` : ''}`,
+      `tar -xf ${source.path} -C ${tree}/src --strip-components=1   # once per source`,
+    );
   lines.push(
-    'file' in inputs.start ? `cp ${inputs.start.file} ${tree}/out/.config` : `${make} ${inputs.start.make}`,
+    'file' in inputs.start ? `cp ${inputs.start.file} ${tree}/out/.config` : `MAKE ${inputs.start.make}`,
   );
   const fragments = [...inputs.fragments, ...(inputs.builtin.length ? ['builtin-drivers.config'] : [])];
   if (inputs.builtin.length)
     lines.push(
-      `# builtin-drivers.config: the symbol building each of ${inputs.builtin.join(' ')} (from the Makefiles' obj-$(CONFIG_X) lines) =y, with its dependencies`,
+      `# builtin-drivers.config: the symbol building each of ${inputs.builtin.join(' ')} (the Makefiles' obj-$(CONFIG_X) lines) =y, with its dependencies`,
     );
   if (fragments.length)
     lines.push(
       `scripts/kconfig/merge_config.sh -m -O ${tree}/out ${tree}/out/.config ${fragments.join(' ')}`,
     );
   lines.push(
-    `${make} olddefconfig`,
+    'MAKE olddefconfig',
     ...(inputs.builtin.length
-      ? ['# every driver of builtin-drivers.config must be =y now, else the build stops here']
+      ? ['# each driver of builtin-drivers.config must be =y now, else the build stops here']
       : []),
-    `${make} bzImage [modules]   # modules only when .config has =m`,
+    'MAKE bzImage [modules]   # modules only when .config has =m',
     'cp arch/x86/boot/bzImage BOOTFS/vmlinuz; cp .config BOOTFS/config-VERSION; cp System.map BOOTFS/System.map-VERSION',
-    `${make} INSTALL_MOD_PATH=ROOT INSTALL_MOD_STRIP=1 modules_install   # or, without modules, modules.builtin* into ROOT/lib/modules/VERSION`,
+    'MAKE INSTALL_MOD_PATH=ROOT INSTALL_MOD_STRIP=1 modules_install   # without modules: modules.builtin* to ROOT/lib/modules/VERSION',
     'depmod -b ROOT VERSION',
   );
   return lines;
