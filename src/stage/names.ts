@@ -26,6 +26,7 @@ export const OUTPUT_FORMATS = [
   'rootfs.ext4',
   'rootfs.squashfs',
   'vmlinux',
+  'vmlinuz',
   'firecracker',
 ] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
