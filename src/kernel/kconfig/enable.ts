@@ -58,6 +58,13 @@ export class EnablePlan {
     }
   };
 
+  /** Whether a prompt of the symbol shows under the plan (a user or fragment can set it). */
+  private visible(name: string): boolean {
+    return (this.tree.symbols.get(name)?.definitions ?? []).some(
+      (d) => d.prompt && (!d.prompt.cond || evalExpr(d.prompt.cond, this.valueOf) !== 'n'),
+    );
+  }
+
   private snapshot(): [Map<string, Value>, Map<string, string>] {
     return [new Map(this.assigned), new Map(this.neededBy)];
   }
@@ -92,7 +99,7 @@ export class EnablePlan {
       return { chain: here, unmet: name, reason: `${name} is not defined for x86_64 (no Kconfig entry)` };
     if (sym.type && sym.type !== 'bool' && sym.type !== 'tristate')
       return { chain: here, unmet: name, reason: `${name} is a ${sym.type} option, not a yes/no one` };
-    if (this.valueOf(name) === 'y' && !hasPrompt(this.tree, name)) return undefined;
+    if (this.valueOf(name) === 'y' && !this.visible(name)) return undefined;
     this.assigned.set(name, 'y');
     if (by) this.neededBy.set(name, by);
     let first: Unmet | undefined;
@@ -105,8 +112,9 @@ export class EnablePlan {
       this.restore(saved);
       first ??= unmet;
     }
-    // One without a prompt: a default that can hold, else an option that selects it.
-    for (const def of sym.definitions.filter((d) => !d.prompt)) {
+    // A default that can hold (64BIT's prompt is hidden on x86_64, its default is y), else an
+    // option that selects it.
+    for (const def of sym.definitions) {
       for (const d of def.defaults) {
         if (d.value.kind === 'const' && d.value.value === 'n') continue;
         const saved = this.snapshot();
@@ -154,7 +162,10 @@ export class EnablePlan {
     owner: string,
     chain: readonly string[],
   ): Unmet | undefined {
-    if (!e || evalExpr(e, this.valueOf) === 'y') return undefined;
+    if (!e) return undefined;
+    // Not short-cut when e already holds: a symbol it needs on or off is written down, so the
+    // fragment says so even where the base already agrees.
+    const holds = evalExpr(e, this.valueOf) === 'y';
     const fail = (reason: string, expr: Expr = e): Unmet => ({
       chain: [...chain],
       unmet: formatExpr(expr),
@@ -162,13 +173,19 @@ export class EnablePlan {
       reason,
     });
     switch (e.kind) {
-      case 'symbol':
-        return this.enableSymbol(e.name, owner, chain);
+      case 'symbol': {
+        const unmet = this.enableSymbol(e.name, owner, chain);
+        // An undefined symbol has no place of its own: name the entry that depends on it.
+        if (unmet && !unmet.at) unmet.at = { file: at.file, line: at.line };
+        return unmet;
+      }
       case 'const':
+        if (holds) return undefined;
         return fail(e.value === 'm' ? `${owner} can only be a module there` : `it is never true`);
       case 'and':
         return this.satisfy(e.left, at, owner, chain) ?? this.satisfy(e.right, at, owner, chain);
       case 'or': {
+        if (holds) return undefined;
         let first: Unmet | undefined;
         for (const side of [e.left, e.right]) {
           const saved = this.snapshot();
@@ -181,7 +198,7 @@ export class EnablePlan {
       }
       case 'not':
         if (e.arg.kind === 'symbol') return this.disable(e.arg.name, owner, chain, e, at);
-        return fail(`it does not hold`);
+        return holds ? undefined : fail(`it does not hold`);
       case 'cmp': {
         const sym = e.left.kind === 'symbol' ? e.left : e.right.kind === 'symbol' ? e.right : undefined;
         const other = sym === e.left ? e.right : e.left;
@@ -190,9 +207,9 @@ export class EnablePlan {
           const wantsOff = (e.op === '=' && other.value === 'n') || (e.op === '!=' && other.value === 'y');
           if (wantsOn) return this.enableSymbol(sym.name, owner, chain);
           if (wantsOff) return this.disable(sym.name, owner, chain, e, at);
-          return fail(`${sym.name} would have to be a module`);
+          return holds ? undefined : fail(`${sym.name} would have to be a module`);
         }
-        return fail(`it does not hold on x86_64`);
+        return holds ? undefined : fail(`it does not hold on x86_64`);
       }
     }
   }

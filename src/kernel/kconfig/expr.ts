@@ -12,6 +12,8 @@ export type Expr =
   | { kind: 'and' | 'or'; left: Expr; right: Expr }
   | { kind: 'cmp'; op: '=' | '!=' | '<' | '>' | '<=' | '>='; left: Expr; right: Expr };
 
+const NUMBER = /^-?(0x[0-9a-f]+|[0-9]+)$/i;
+
 export class ExprSyntaxError extends Error {}
 
 const TOKEN =
@@ -93,7 +95,8 @@ export function parseExpr(text: string): Expr {
     }
     if (t.startsWith('$(')) return { kind: 'const', value: t, macro: true };
     if (t.startsWith('"') || t.startsWith("'")) return { kind: 'const', value: t.slice(1, -1) };
-    if (t === 'y' || t === 'm' || t === 'n' || /^-?[0-9]/.test(t)) return { kind: 'const', value: t };
+    // 64BIT is a symbol: only a whole number is a constant.
+    if (t === 'y' || t === 'm' || t === 'n' || NUMBER.test(t)) return { kind: 'const', value: t };
     if (/^[A-Za-z0-9_]+$/.test(t)) return { kind: 'symbol', name: t };
     throw new ExprSyntaxError(`unexpected "${t}" in "${text}"`);
   };

@@ -26,7 +26,10 @@ export interface MakefileIndex {
   partOf: Map<string, string[]>;
 }
 
-/** Folders of the tree that hold no kbuild Makefiles for an x86_64 kernel. */
+/**
+ * Folders of the tree that hold no kbuild Makefiles for an x86_64 kernel. The top folder's
+ * Makefile is the build's driver, not a kbuild file; its Kbuild gates block/, net/ and the rest.
+ */
 const SKIP = new Set(['Documentation', 'tools', 'scripts', 'samples', 'LICENSES', 'include', 'usr', '.git']);
 
 export function normaliseModuleName(name: string): string {
@@ -42,7 +45,7 @@ async function findMakefiles(sourceDir: string, dir = ''): Promise<string[]> {
       if (dir === '' && SKIP.has(e.name)) continue;
       if (dir === 'arch' && e.name !== 'x86') continue;
       out.push(...(await findMakefiles(sourceDir, rel)));
-    } else if (dir !== '' && (e.name === 'Makefile' || e.name === 'Kbuild')) out.push(rel);
+    } else if (e.name === 'Kbuild' || (dir !== '' && e.name === 'Makefile')) out.push(rel);
   }
   return out;
 }
