@@ -1,6 +1,6 @@
 import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { BuildError } from '../errors.js';
+import { BuildError, KernelConfigError } from '../errors.js';
 import { exists } from '../fs/exists.js';
 import type { RunOptions, RunResult } from '../exec/run.js';
 import { sha256 } from '../fs/hash.js';
@@ -71,10 +71,11 @@ export async function resolveKernelConfig(
   if (plan.builtins.length) {
     const problems = await checkBuiltins(tree.src, dotConfig, plan.builtins);
     if (problems.length)
-      throw new BuildError(
-        'builtin: drivers: these drivers cannot be built in:\n' +
-          problems.map((p) => `  ${p.message}`).join('\n'),
-        o.stage,
+      throw new KernelConfigError(
+        problems.map((p) => {
+          const origin = plan.builtins.find((s) => s.driver === p.driver)?.origin;
+          return { ...origin, driver: p.driver, symbol: p.symbol, message: p.message };
+        }),
       );
   }
   const text = await readFile(dotConfig, 'utf8');

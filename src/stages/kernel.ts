@@ -139,7 +139,14 @@ async function fetchSource(
     );
   const files = await withPackageCache(ctx, () =>
     pm.downloadKernel!(pmContextOf(ctx, packages), source.name),
-  );
+  ).catch((err: unknown) => {
+    throw new BuildError(
+      `kernel.source: cannot fetch the source package "${source.name}" through ${pm.name} ` +
+        `(is it in the repo's package sources? Debian 12 has linux-source-6.1): ${(err as Error).message}`,
+      ctx.stage,
+      { cause: err },
+    );
+  });
   const file = files.at(-1)!.path;
   return { file, digest: await digestFile(file) };
 }
