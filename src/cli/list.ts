@@ -2,7 +2,6 @@ import type { Command } from 'commander';
 import { basename } from 'node:path';
 import { writeEvent } from '../log/events.js';
 import { showPath } from '../spec/document.js';
-import { describeKernelSource } from '../spec/describe-spec.js';
 import { listRepoFolders, loadRepoFolder } from '../spec/load.js';
 import { nextCommand, reposDir, type GlobalOptions } from './context.js';
 
@@ -31,7 +30,7 @@ export async function summariseRepos(dir: string): Promise<RepoSummary[]> {
           ? spec.kernel.name
           : spec.kernel.kind === 'file'
             ? showPath(spec.kernel.path)
-            : describeKernelSource(spec.kernel)
+            : `${spec.kernel.source.kind === 'package' ? spec.kernel.source.name : showPath(spec.kernel.source.path)} (built)`
         : undefined,
       release: spec?.release,
       valid: spec !== undefined,
