@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { cacheLayout } from '../cache/cache.js';
 import { acquireLock } from '../cache/lock.js';
@@ -109,7 +109,7 @@ async function runKernel(ctx: StageContext, inputs: KernelInputs): Promise<void>
     ctx.meta.kernelVersion = version;
     ctx.meta.kernelConfigDigest = config.digest;
     ctx.meta.modulesBytes = (await measureTree(join(ctx.rootfs, 'lib/modules', version))).bytes;
-    const { bytes } = await measureTree(join(ctx.bootfs, 'vmlinuz'));
+    const { size: bytes } = await stat(join(ctx.bootfs, 'vmlinuz'));
     ctx.logger.info(
       `kernel ${version}: bzImage ${formatBytes(bytes)}${symbols.length ? `, ${symbols.length} drivers built in` : ''}`,
     );
