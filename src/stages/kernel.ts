@@ -26,10 +26,16 @@ interface KernelInputs {
   readonly start:
     | { readonly make: 'tinyconfig' | 'defconfig'; readonly preset: string }
     | { readonly file: string };
-  /** The preset's fragment, then the spec's fragments, in merge order. */
+  /** The spec's fragments, in merge order (after the preset's). */
   readonly fragments: readonly string[];
   /** builtin: drivers — module names that must end =y (empty otherwise). */
   readonly builtin: readonly string[];
+}
+
+/** The preset's fragment (templates/kernel/), then the spec's. */
+function fragmentFiles(inputs: KernelInputs): string[] {
+  const preset = 'preset' in inputs.start ? [kernelPreset(inputs.start.preset).fragment] : [];
+  return [...preset, ...inputs.fragments];
 }
 
 /** The toolchain whose versions are in the key and name the kept build tree. */
@@ -76,14 +82,14 @@ async function runKernel(ctx: StageContext, inputs: KernelInputs): Promise<void>
     };
     ctx.logger.info(`kernel: source ${file} (sha256 ${digest.slice(0, 16)}…), tree ${dir}`);
     await unpackKernelSource(file, dir, ctx.run, ctx.tmpDir);
-    for (const fragment of inputs.fragments) await checkFragment(tree.src, fragment);
+    for (const fragment of fragmentFiles(inputs)) await checkFragment(tree.src, fragment);
     const symbols = inputs.builtin.length
       ? await driverSymbols(
           tree.src,
           inputs.builtin.map((name) => ({ name })),
         )
       : [];
-    const fragments = [...inputs.fragments];
+    const fragments = fragmentFiles(inputs);
     if (symbols.length) {
       const builtin = join(ctx.tmpDir, 'builtin-drivers.config');
       await writeFile(builtin, await builtinFragment(tree.src, symbols));
@@ -192,7 +198,7 @@ function describeKernel(inputs: KernelInputs): string[] {
   lines.push(
     'file' in inputs.start ? `cp ${inputs.start.file} ${tree}/out/.config` : `MAKE ${inputs.start.make}`,
   );
-  const fragments = [...inputs.fragments, ...(inputs.builtin.length ? ['builtin-drivers.config'] : [])];
+  const fragments = [...fragmentFiles(inputs), ...(inputs.builtin.length ? ['builtin-drivers.config'] : [])];
   if (inputs.builtin.length)
     lines.push(
       `# builtin-drivers.config: the symbol building each of ${inputs.builtin.join(' ')} (the Makefiles' obj-$(CONFIG_X) lines) =y, with its dependencies`,
@@ -233,7 +239,8 @@ export const kernelStage = defineStage<KernelInputs>({
       start: preset
         ? { make: preset.base, preset: preset.name }
         : { file: (kernel.config as { path: string }).path },
-      fragments: [...(preset ? [preset.fragment] : []), ...kernel.fragments],
+      // The preset's fragment by name only (its path is the checkout's): run and sources find it.
+      fragments: [...kernel.fragments],
       builtin,
     };
   },
@@ -241,7 +248,7 @@ export const kernelStage = defineStage<KernelInputs>({
     const files = [
       ...(inputs.source.kind === 'tarball' ? [inputs.source.path] : []),
       ...('file' in inputs.start ? [inputs.start.file] : []),
-      ...inputs.fragments,
+      ...fragmentFiles(inputs),
     ];
     const sources = inputs.packages
       ? await packageSources(inputs.packages, files)
