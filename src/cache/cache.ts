@@ -36,6 +36,8 @@ export interface CacheLayout {
   /** Where each repo had its own package cache before it was shared: read by nothing, removed by clean. */
   oldPackages: string;
   logs(repo: string): string;
+  /** Kept kernel source and object trees, one per source and toolchain, and ccache (src/stages/kernel.ts). */
+  kernelTrees: string;
   locks: string;
   tmp: string;
 }
@@ -48,6 +50,7 @@ export function cacheLayout(root: string): CacheLayout {
     packages: join(root, 'package-cache'),
     oldPackages: join(root, 'packages'),
     logs: (repo) => join(root, 'logs', repo),
+    kernelTrees: join(root, 'kernel-trees'),
     locks: join(root, 'locks'),
     tmp: join(root, 'tmp'),
   };

@@ -28,7 +28,9 @@ export async function summariseRepos(dir: string): Promise<RepoSummary[]> {
       kernel: spec
         ? spec.kernel.kind === 'package'
           ? spec.kernel.name
-          : showPath(spec.kernel.path)
+          : spec.kernel.kind === 'file'
+            ? showPath(spec.kernel.path)
+            : `${spec.kernel.source.kind === 'package' ? spec.kernel.source.name : showPath(spec.kernel.source.path)} (built)`
         : undefined,
       release: spec?.release,
       valid: spec !== undefined,

@@ -58,6 +58,14 @@ export const HOST_TOOLS = {
   skopeo: 'skopeo',
   umoci: 'umoci',
   buildah: 'buildah',
+  make: 'make',
+  gcc: 'gcc',
+  ld: 'binutils',
+  flex: 'flex',
+  bison: 'bison',
+  bc: 'bc',
+  perl: 'perl',
+  ccache: 'ccache',
 } as const satisfies Record<string, string>;
 
 export type HostTool = keyof typeof HOST_TOOLS;
@@ -72,6 +80,8 @@ export const HOST_FILES = {
   '/usr/share/OVMF/OVMF_CODE.fd': 'ovmf',
   '/usr/share/mmdebstrap/hooks/merged-usr/setup00.sh': 'mmdebstrap',
   '/bin/busybox': 'busybox-static',
+  '/usr/include/gelf.h': 'libelf-dev',
+  '/usr/include/openssl/opensslv.h': 'libssl-dev',
 } as const satisfies Record<string, string>;
 
 export type HostFile = keyof typeof HOST_FILES;

@@ -209,6 +209,7 @@ export const OUTPUT_WRITERS: Record<OutputFormat, OutputWriter> = {
   'rootfs.ext4': fileOutput('disk', MICROVM_FILES.rootfs.ext4, 'rootfs.ext4'),
   'rootfs.squashfs': fileOutput('disk', MICROVM_FILES.rootfs.squashfs, 'rootfs.squashfs'),
   vmlinux: fileOutput('disk', MICROVM_FILES.kernel, 'vmlinux'),
+  vmlinuz: fileOutput('disk', MICROVM_FILES.bzImage, 'vmlinuz'),
   firecracker: {
     stage: 'disk',
     reads: (source, plan) => {

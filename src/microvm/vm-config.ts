@@ -5,6 +5,8 @@ import { FIRECRACKER_BOOT_ARGS, MICROVM_INIT } from './layout.js';
 /** Names inside the `firecracker` output folder; vm-config.json refers to them relative to it. */
 export const MICROVM_FILES = {
   kernel: 'vmlinux',
+  /** The bzImage beside it, for `make kernel` (osbuilder's vmlinuz.container); not part of the folder. */
+  bzImage: 'vmlinuz',
   initrd: 'initrd.img',
   config: 'vm-config.json',
   rootfs: { ext4: 'rootfs.ext4', squashfs: 'rootfs.squashfs' },

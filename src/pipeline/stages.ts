@@ -1,4 +1,5 @@
 import { isoBaseStage } from '../stages/iso-base.js';
+import { kernelStage } from '../stages/kernel.js';
 import { stagingStage } from '../stages/staging.js';
 import { driversStage } from '../stages/drivers.js';
 import { minimiseStage } from '../stages/minimise.js';
@@ -15,6 +16,7 @@ import { STAGE_NAMES, type Stage, type StageName } from '../stage/types.js';
  */
 const STAGES: Readonly<Record<StageName, Stage>> = {
   'iso-base': isoBaseStage, // package-manager setup, base packages, kernel, modules, depmod
+  kernel: kernelStage, // kernel built from source (spec kernel object): bzImage, modules, depmod
   staging: stagingStage, // staging script, bootstrap/appliance packages, staging.sh
   drivers: driversStage, // drivers array resolved through modules.dep
   minimise: minimiseStage, // optional: keep only the files traced workloads touch

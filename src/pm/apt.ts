@@ -666,6 +666,7 @@ export const aptPackageManager: PackageManager = {
   setup: setupRoot,
   install: installPackages,
   downloadKernel,
+  fetchesSinglePackages: true,
   downloadKernelBesideSetup,
   listsDigest,
   addToRoot,

@@ -14,6 +14,9 @@ export function pmSpecOf(spec: PmSpec): PmSpec {
   const out: Record<string, unknown> = {};
   for (const field of [...COMMON_PM_SPEC_FIELDS, ...packageManagerFor(spec.packagemanager).specFields])
     if (spec[field] !== undefined) out[field] = spec[field];
+  // An adapter asks a kernel built from source only its kind; what it is built from is the kernel
+  // stage's key alone, so a fragment line does not rebuild the package stages.
+  if (spec.kernel?.kind === 'build') out.kernel = { kind: 'build' };
   return out as unknown as PmSpec;
 }
 

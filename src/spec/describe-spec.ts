@@ -1,7 +1,7 @@
 import { showPath } from './document.js';
 import { specPackageManager } from './package-managers.js';
 import { originOf, type SettingOrigin, type SpecSection, type SpecSetting } from './setting.js';
-import type { RepoSpec, ResolvedSpec } from './types.js';
+import type { KernelSource, RepoSpec, ResolvedSpec } from './types.js';
 
 export {
   originOf,
@@ -22,10 +22,7 @@ export function describeSpec(spec: ResolvedSpec, env: NodeJS.ProcessEnv = proces
   /** 'spec file' when the document sets any of the fields, else the default filled in. */
   const from = (...fields: (keyof RepoSpec)[]): SettingOrigin => originOf(spec, ...fields);
   const list = (xs: readonly string[]) => (xs.length ? xs.join(' ') : '(none)');
-  const kernel =
-    spec.kernel.kind === 'package'
-      ? `${spec.kernel.name} (package)`
-      : `${showPath(spec.kernel.path)} (${spec.kernel.format} file)`;
+  const kernel = describeKernelSource(spec.kernel);
   const hooks = Object.values(spec.hooks).filter((f): f is string => f !== undefined);
   const pm = specPackageManager(spec.packagemanager);
   const rows: SpecSetting[] = [];
@@ -122,4 +119,18 @@ export function describeSpecDetails(spec: ResolvedSpec): SpecSetting[] {
   if (spec.version !== undefined)
     rows.push({ section: 'repo', label: 'version', value: spec.version, origin: 'spec file' });
   return rows;
+}
+
+/** The spec's kernel in one line: a package, a package file, or what the kernel stage builds. */
+export function describeKernelSource(kernel: KernelSource): string {
+  if (kernel.kind === 'package') return `${kernel.name} (package)`;
+  if (kernel.kind === 'file') return `${showPath(kernel.path)} (${kernel.format} file)`;
+  const source = kernel.source.kind === 'package' ? kernel.source.name : showPath(kernel.source.path);
+  const config =
+    kernel.config.kind === 'preset' ? `preset ${kernel.config.name}` : showPath(kernel.config.path);
+  const extra = [
+    ...(kernel.fragments.length ? [`${kernel.fragments.length} fragments`] : []),
+    ...(kernel.builtinDrivers ? ['drivers built in'] : []),
+  ];
+  return `built from ${source} (${[config, ...extra].join(', ')})`;
 }

@@ -7,13 +7,14 @@ import { deriveRelease } from './release.js';
 import {
   FLAVOURS,
   type Flavour,
+  type KernelBuildSpec,
   type KernelSource,
   type OciSource,
   type PackageManagerName,
   type RepoSpec,
   type ResolvedSpec,
 } from './types.js';
-import type { PackageList } from './repo-spec.generated.js';
+import type { KernelBuild, PackageList } from './repo-spec.generated.js';
 
 /** Defaults every stage can rely on; documented in docs/spec.md. */
 export const DEFAULTS = {
@@ -48,12 +49,41 @@ function toPackageList(list: PackageList | undefined): string[] {
   return typeof list === 'string' ? splitWords(list) : [...list];
 }
 
+function toKernelBuild(kernel: KernelBuild, repoDir: string): KernelBuildSpec {
+  return {
+    kind: 'build',
+    source: isKernelTarball(kernel.source)
+      ? {
+          kind: 'tarball',
+          path: resolve(repoDir, kernel.source),
+          ...(kernel.sha256 !== undefined ? { sha256: kernel.sha256 } : {}),
+        }
+      : { kind: 'package', name: kernel.source },
+    config: isKernelConfigPath(kernel.config)
+      ? { kind: 'file', path: resolve(repoDir, kernel.config) }
+      : { kind: 'preset', name: kernel.config },
+    fragments: (kernel.fragments ?? []).map((f) => resolve(repoDir, f)),
+    builtinDrivers: kernel.builtin === 'drivers',
+  };
+}
+
 /** A kernel value naming a file: it has a folder part or a package file's extension. */
 export function isKernelPath(kernel: string): boolean {
   return kernel.includes('/') || /\.(rpm|deb)$/.test(kernel);
 }
 
-export function toKernelSource(kernel: string, repoDir: string): KernelSource {
+/** A kernel source value naming a tarball in the repo folder rather than a source package. */
+export function isKernelTarball(source: string): boolean {
+  return source.includes('/') || /\.tar(\.(xz|gz|bz2|zst))?$|\.tgz$/.test(source);
+}
+
+/** A kernel config value naming a file in the repo folder rather than a preset. */
+export function isKernelConfigPath(config: string): boolean {
+  return config.includes('/') || config.endsWith('.config') || config.startsWith('.');
+}
+
+export function toKernelSource(kernel: string | KernelBuild, repoDir: string): KernelSource {
+  if (typeof kernel !== 'string') return toKernelBuild(kernel, repoDir);
   if (!isKernelPath(kernel)) return { kind: 'package', name: kernel };
   return { kind: 'file', path: resolve(repoDir, kernel), format: kernel.endsWith('.deb') ? 'deb' : 'rpm' };
 }

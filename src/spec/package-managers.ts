@@ -25,6 +25,11 @@ export interface SpecPackageManager {
    * package name), or undefined: checked at validate time, so a bad script never reaches a build.
    */
   checkScript(args: readonly string[]): string | undefined;
+  /**
+   * Whether it fetches one package file by name on its own (apt-get download): how the kernel
+   * stage gets a kernel source package (the kernel-build rule).
+   */
+  readonly fetchesSinglePackages?: boolean;
   /** The release a repo name implies (photon-2.0 → 2.0, debian-12 → bookworm), or undefined. */
   releaseFromName(name: string): string | undefined;
   /** The release when the spec sets none: from the name, the sources, or not used. */

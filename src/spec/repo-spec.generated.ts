@@ -40,9 +40,9 @@ export interface RepoSpec {
    */
   dockerfile?: string;
   /**
-   * A kernel package name (linux-esx, linux-image-cloud-amd64) or a path, relative to the repo folder, to a kernel package file (.rpm or .deb).
+   * The kernel: a package name or package file (a string), or a kernel built from source (an object; docs/kernel.md).
    */
-  kernel: string;
+  kernel: string | KernelBuild;
   /**
    * Absolute path of the init in the image: /bin/init for the slim bootstrap init, /lib/systemd/systemd for appliances.
    */
@@ -168,6 +168,33 @@ export interface RepoSpec {
   disk?: Disk;
   microvm?: Microvm;
   ova?: Ova;
+}
+/**
+ * A kernel built from source by the kernel stage: bzImage and vmlinux (modules only where the config has =m), cached by the source's digest, the resolved .config's digest and the toolchain's versions.
+ */
+export interface KernelBuild {
+  /**
+   * A kernel source package name (linux-source-6.1: fetched through the package manager into the package cache), or a kernel source tarball in the repo folder (.tar.xz, .tar.gz, .tar.bz2, .tar), checked against sha256 when given.
+   */
+  source: string;
+  /**
+   * The tarball's SHA-256 (source a file only); a mismatch fails before the build.
+   */
+  sha256?: string;
+  /**
+   * A preset (microvm, iso: Kconfig fragments on top of tinyconfig/defconfig, templates/kernel/) or a full kernel .config in the repo folder (a path with a "/" or ending .config).
+   */
+  config: string;
+  /**
+   * Kconfig fragments in the repo folder, merged over the config in order (scripts/kconfig/merge_config.sh).
+   *
+   * @maxItems 64
+   */
+  fragments?: string[];
+  /**
+   * drivers: every driver of the drivers array (VIC's common list, init.sh's and the spec's) is built in (=y), with its dependencies; one that cannot be is an error before the build.
+   */
+  builtin?: 'drivers';
 }
 /**
  * The app appliance (seed 000's /app/prerun, run, postrun): boots straight into one program.

@@ -4,7 +4,8 @@ import { run } from '../exec/run.js';
 import { joinPointer, showPath } from './document.js';
 import type { DriversArray } from './drivers-array.js';
 import type { FolderContents } from './folder.js';
-import { isKernelPath } from './normalise.js';
+import { isKernelConfigPath, isKernelPath, isKernelTarball } from './normalise.js';
+import { KERNEL_PRESETS } from '../kernel/kconfig/index.js';
 import { FLAVOURS } from './types.js';
 import { packageManagerRules, specPackageManager } from './package-managers.js';
 import { finding, type Finding, type Rule, type RuleInput } from './rule.js';
@@ -72,7 +73,14 @@ export const filesInsideRepo: Rule = {
   async check(input) {
     const { raw } = input;
     const paths: { pointer: string; path: string; allowDirectory?: boolean }[] = [];
-    if (isKernelPath(raw.kernel)) paths.push({ pointer: '/kernel', path: raw.kernel });
+    if (typeof raw.kernel === 'string' && isKernelPath(raw.kernel))
+      paths.push({ pointer: '/kernel', path: raw.kernel });
+    else if (typeof raw.kernel === 'object') {
+      const k = raw.kernel;
+      if (isKernelTarball(k.source)) paths.push({ pointer: '/kernel/source', path: k.source });
+      if (isKernelConfigPath(k.config)) paths.push({ pointer: '/kernel/config', path: k.config });
+      k.fragments?.forEach((f, i) => paths.push({ pointer: joinPointer('kernel', 'fragments', i), path: f }));
+    }
     if (raw.apt?.sources !== undefined) paths.push({ pointer: '/apt/sources', path: raw.apt.sources });
     if (raw.tether !== undefined) paths.push({ pointer: '/tether', path: raw.tether });
     if (raw.dockerfile !== undefined) paths.push({ pointer: '/dockerfile', path: raw.dockerfile });
@@ -105,7 +113,7 @@ export const kernelFileFormat: Rule = {
   name: 'kernel-file-format',
   check(input) {
     const k = input.raw.kernel;
-    if (!isKernelPath(k) || /\.(rpm|deb)$/.test(k)) return [];
+    if (typeof k !== 'string' || !isKernelPath(k) || /\.(rpm|deb)$/.test(k)) return [];
     return [
       finding(
         input,
@@ -114,6 +122,48 @@ export const kernelFileFormat: Rule = {
         `"${k}" looks like a path but is not a .rpm or .deb file: give a kernel package file, or a package name without "/"`,
       ),
     ];
+  },
+};
+
+/**
+ * A kernel built from source: a preset that exists, a digest only for a tarball, and a source
+ * package only where the package manager can fetch one package file (the kernel stage).
+ */
+export const kernelBuild: Rule = {
+  name: 'kernel-build',
+  check(input) {
+    const k = input.raw.kernel;
+    if (typeof k !== 'object') return [];
+    const out: Finding[] = [];
+    if (!isKernelConfigPath(k.config) && !(KERNEL_PRESETS as readonly string[]).includes(k.config))
+      out.push(
+        finding(
+          input,
+          this.name,
+          '/kernel/config',
+          `unknown kernel preset "${k.config}": use one of ${KERNEL_PRESETS.join(', ')}, or a .config file in the repo folder (a path with "/" or ending .config)`,
+        ),
+      );
+    const tarball = isKernelTarball(k.source);
+    if (k.sha256 !== undefined && !tarball)
+      out.push(
+        finding(
+          input,
+          this.name,
+          '/kernel/sha256',
+          `sha256 checks a source tarball, but "${k.source}" is a package name (the package manager checks packages): remove sha256, or give a .tar.xz in the repo folder`,
+        ),
+      );
+    if (!tarball && !specPackageManager(input.raw.packagemanager).fetchesSinglePackages)
+      out.push(
+        finding(
+          input,
+          this.name,
+          '/kernel/source',
+          `packagemanager ${input.raw.packagemanager} cannot fetch the source package "${k.source}" on its own: give a kernel source tarball in the repo folder (linux-6.1.119.tar.xz)`,
+        ),
+      );
+    return out;
   },
 };
 
@@ -250,6 +300,7 @@ export const SPEC_RULES: readonly Rule[] = [
   nameMatchesFolder,
   filesInsideRepo,
   kernelFileFormat,
+  kernelBuild,
   stagingScriptSafe,
   stagingScriptWords,
   packageNames,

@@ -23,7 +23,25 @@ export type OciSource =
 
 export type KernelSource =
   | { kind: 'package'; name: string }
-  | { kind: 'file'; path: string; format: 'rpm' | 'deb' };
+  | { kind: 'file'; path: string; format: 'rpm' | 'deb' }
+  | KernelBuildSpec;
+
+/** A kernel the kernel stage builds from source (the spec's `kernel` object; docs/kernel.md). */
+export interface KernelBuildSpec {
+  readonly kind: 'build';
+  /** A source package (linux-source-6.1) or a tarball in the repo folder (absolute path). */
+  readonly source:
+    | { readonly kind: 'package'; readonly name: string }
+    | { readonly kind: 'tarball'; readonly path: string; readonly sha256?: string };
+  /** A preset of src/kernel/kconfig/ or a full .config in the repo folder (absolute path). */
+  readonly config:
+    | { readonly kind: 'preset'; readonly name: string }
+    | { readonly kind: 'file'; readonly path: string };
+  /** Absolute paths of Kconfig fragments, merged in order. */
+  readonly fragments: readonly string[];
+  /** builtin: drivers — the drivers array becomes =y. */
+  readonly builtinDrivers: boolean;
+}
 
 /**
  * A spec after parse → schema → normalise → semantic rules. Frozen; every path absolute;

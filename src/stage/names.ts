@@ -10,6 +10,7 @@
  */
 export const STAGE_NAMES = [
   'iso-base',
+  'kernel',
   'staging',
   'drivers',
   'minimise',
@@ -33,6 +34,7 @@ export type OutputFormat =
   | 'rootfs.ext4'
   | 'rootfs.squashfs'
   | 'vmlinux'
+  | 'vmlinuz'
   | 'firecracker'
   // One GPT disk (the disk-image stage's) in qemu-img's formats: src/image/disk-formats.ts.
   | 'raw'

@@ -135,13 +135,17 @@ const ENTRIES = {
     outputs: [{ format: 'rootfs.squashfs', path: `rootfs-${REPO}.squashfs` }],
   },
   kernel: {
-    description: "osbuilder's kernel: the guest kernel as an uncompressed ELF (vmlinux)",
+    description:
+      "osbuilder's kernel: the guest kernel as an uncompressed ELF (vmlinux) and as a bzImage (vmlinuz); built when the spec's kernel is an object",
     lastStage: 'disk',
     flavour: 'bootstrap',
     app: false,
     microvm: {},
     initrdRoot: 'none',
-    outputs: [{ format: 'vmlinux', path: `vmlinux-${REPO}` }],
+    outputs: [
+      { format: 'vmlinux', path: `vmlinux-${REPO}` },
+      { format: 'vmlinuz', path: `vmlinuz-${REPO}` },
+    ],
   },
   image: {
     description: "osbuilder's image: a firecracker folder whose rootfs.ext4 is sized by --size (IMG_SIZE)",

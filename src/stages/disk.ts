@@ -1,4 +1,4 @@
-import { readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BuildError, InternalError } from '../errors.js';
 import type { DeclaredTool } from '../exec/host-tools.js';
@@ -40,6 +40,10 @@ async function runDisk(ctx: StageContext, inputs: DiskInputs): Promise<void> {
   await rm(vmlinuxPath, { force: true });
   await writeFile(vmlinuxPath, vmlinux);
   await clampTimes(vmlinuxPath, sde);
+  const bzImagePath = join(ctx.artifacts, MICROVM_FILES.bzImage);
+  await rm(bzImagePath, { force: true });
+  await copyFile(bzImage, bzImagePath);
+  await clampTimes(bzImagePath, sde);
   ctx.logger.info(`disk: vmlinux ${formatBytes(vmlinux.length)} (ELF, from the ${version} bzImage)`);
   if (!disk) return;
 
@@ -105,7 +109,8 @@ function diskCommands(inputs: DiskInputs): DeclaredTool[] {
 
 export const diskStage = defineStage<DiskInputs>({
   name: 'disk',
-  version: 1,
+  // 2: artifacts/vmlinuz, the bzImage, for the kernel target.
+  version: 2,
   mutatesRoot: false,
   applies: (plan) => Boolean(plan.microvm),
   inputs: (plan) => {
@@ -131,7 +136,7 @@ export const diskStage = defineStage<DiskInputs>({
   describe: (inputs) => {
     const { disk } = inputs;
     const lines = [
-      "extract bootfs/vmlinuz's payload (its magic says the compression) to artifacts/vmlinux (ELF)",
+      "extract bootfs/vmlinuz's payload (its magic says the compression) to artifacts/vmlinux (ELF); copy bootfs/vmlinuz to artifacts/vmlinuz",
     ];
     if (!disk) return lines;
     lines.push(

@@ -20,7 +20,7 @@ import { describeGrowth, shortKey } from '../stage/growth.js';
 import { packageSources } from './package-sources.js';
 import { packageInputsOf, packageManagerOf, pmContextOf, type PackageInputs } from '../pm/pm-context.js';
 import { packageManagerFor } from '../pm/index.js';
-import type { KernelSource, PackageManagerName, ResolvedSpec } from '../spec/types.js';
+import type { KernelBuildSpec, KernelSource, PackageManagerName, ResolvedSpec } from '../spec/types.js';
 import { touchInRoot } from '../rootfs/write-in-root.js';
 import { measureTree } from '../fs/measure-tree.js';
 
@@ -28,7 +28,8 @@ interface IsoBaseInputs extends PackageInputs {
   /** base.sh sees the repo's name (its folder's path is keyed relative: moving a checkout keeps the cache). */
   readonly hook?: HookInputs;
   readonly base: readonly string[];
-  readonly kernel: KernelSource;
+  /** A kernel built from source only as its kind: what it is built from is the kernel stage's key, not this one's. */
+  readonly kernel: Exclude<KernelSource, KernelBuildSpec> | { readonly kind: 'build' };
   /** kernel_install: files, when the adapter can fetch a single package (apt; RPM installs it). */
   readonly unpackKernel: boolean;
 }
@@ -72,10 +73,11 @@ async function runIsoBase(ctx: StageContext, inputs: IsoBaseInputs): Promise<voi
     const lists = await pm.listsDigest?.(pmCtx);
     if (lists) ctx.meta.packageLists = lists;
   });
-  const version = await prepareKernel(ctx);
+  // A kernel built from source comes with the kernel stage, next.
+  const version = inputs.kernel.kind === 'build' ? undefined : await prepareKernel(ctx);
   await pm.clean(pmCtx);
   await touchInRoot(ctx.rootfs, '/etc/initrd-release', ctx.sourceDateEpoch);
-  ctx.meta.kernelVersion = version;
+  if (version) ctx.meta.kernelVersion = version;
 }
 
 /**
@@ -179,7 +181,7 @@ async function installKernel(
   } else if (kernel.kind === 'package') {
     ctx.logger.info(`installing kernel package ${kernel.name}`);
     await pm.install(pmContextOf(ctx, inputs), [kernel.name]);
-  } else {
+  } else if (kernel.kind === 'file') {
     ctx.logger.info(`unpacking kernel file ${kernel.path}`);
     await extractKernelFiles([kernel], ctx.rootfs, kernelMergeOptions(ctx));
   }
@@ -258,7 +260,13 @@ function describeIsoBase(inputs: IsoBaseInputs): string[] {
       );
     lines.push(...pm.describe(spec, 'download-kernel', [kernel.name]));
   } else if (kernel.kind === 'package') lines.push(...pm.describe(spec, 'install', [kernel.name]));
-  else lines.push(...describeKernelFile(kernel));
+  else if (kernel.kind === 'file') lines.push(...describeKernelFile(kernel));
+  else
+    return [
+      ...lines,
+      ...pm.describe(spec, 'clean', []),
+      'touch ROOT/etc/initrd-release   # the kernel stage brings the kernel',
+    ];
   lines.push(
     'find ROOT/lib/modules/VERSION -name "*.ko.xz" -o -name "*.ko.zst" -o -name "*.ko.gz" | xargs -r xz/zstd/gzip -d',
     'depmod -b ROOT VERSION',
@@ -282,7 +290,7 @@ export const isoBaseStage = defineStage<IsoBaseInputs>({
       ...packageInputsOf(spec, plan.options.locked),
       ...(hook ? { hook } : {}),
       base: spec.packages.base,
-      kernel: spec.kernel,
+      kernel: spec.kernel.kind === 'build' ? { kind: 'build' } : spec.kernel,
       unpackKernel: unpacksKernel(spec),
     };
   },

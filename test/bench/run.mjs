@@ -16,6 +16,11 @@
 // the way isobuild attaches its ISO; isobuild's with `isobuild run ISO -- true`), initrd
 // (uncompressed) and ISO sizes. Last, the initrd writer against GNU cpio | gzip -9.
 //
+// Then (BENCH_KERNEL=0 skips it) the kernel built from source (docs/kernel.md) against Debian's
+// packaged kernel, in the same run: the kernel stage cold (no kept tree, empty ccache) and after
+// one fragment line, bzImage and vmlinux sizes, and boot to a command of the microVM folder
+// (debian-12-microvm, microvm preset) and of the bootstrap ISO (debian-12 with the iso preset).
+//
 // Needs root and the host tools of `make deps`; builds into a temp cache and a temp copy of the repo.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import {
@@ -253,6 +258,105 @@ try {
       `isobuild's initrd stage ${initrdStage?.[1] ?? '?'} s ` +
       `(${(statSync(gnu).size / MiB).toFixed(1)} MiB vs ${(statSync(join(work, 'kernel', 'initrd.img')).size / MiB).toFixed(1)} MiB)`,
   );
+
+  if (process.env.BENCH_KERNEL !== '0') benchKernel(ourBoot);
 } finally {
   rmSync(work, { recursive: true, force: true });
+}
+
+/** A copy of repos/<from> as repos/<name> with `edit` applied to its spec. */
+function copyRepo(from, name, edit) {
+  cpSync(join(root, 'repos', from), join(repos, name), { recursive: true });
+  const specFile = join(repos, name, 'repo-spec.json');
+  const spec = JSON.parse(readFileSync(specFile, 'utf8'));
+  spec.name = name;
+  edit(spec, join(repos, name));
+  writeFileSync(specFile, JSON.stringify(spec, null, 2) + '\n');
+}
+
+/** Seconds the kernel stage took, from the build's stage line. */
+function kernelStageSeconds(output) {
+  const m = /\[\d+\/\d+\] kernel: built in ([\d.]+) s/.exec(output);
+  return m ? Number(m[1]) : undefined;
+}
+
+/** The built kernel against Debian's, each row measured in this run. */
+function benchKernel(debianIsoBoot) {
+  const built = 'debian-12-microvm';
+  const packaged = 'debian-12-microvm-pkg';
+  copyRepo(built, built, (spec, dir) => {
+    writeFileSync(join(dir, 'bench.config'), '# bench: one line is added here\n');
+    spec.kernel.fragments = ['bench.config'];
+  });
+  copyRepo(built, packaged, (spec) => {
+    spec.kernel = KERNEL;
+  });
+  // Cold: no kept tree, an empty ccache; the source package and iso-base are fetched and built first, not measured.
+  const ccache = join(work, 'ccache');
+  const kenv = { ...env, CCACHE_DIR: ccache };
+  const kbuild = (...args) => {
+    const started = process.hrtime.bigint();
+    const res = spawnSync('node', [cli, ...args], { env: kenv, encoding: 'utf8' });
+    if (res.status !== 0) {
+      process.stderr.write(res.stdout + res.stderr);
+      throw new Error(`isobuild ${args.join(' ')} failed (${res.status})`);
+    }
+    return { seconds: seconds(started), output: res.stderr + res.stdout };
+  };
+  kbuild('build', built, '--target', 'iso-base');
+  rmSync(join(cache, 'kernel-trees'), { recursive: true, force: true });
+  const out = join(work, 'kbin');
+  const cold = kbuild('build', built, '--target', 'firecracker', '--output', join(out, 'built'));
+  appendFileSync(join(repos, built, 'bench.config'), 'CONFIG_FUSE_FS=y\n');
+  const fragment = kbuild('build', built, '--target', 'firecracker', '--output', join(out, 'built'));
+  kbuild('build', packaged, '--target', 'firecracker', '--output', join(out, 'packaged'));
+  const vmlinux = (dir) => statSync(join(dir, 'vmlinux')).size;
+  const bzImage = (repoName) => {
+    const stages = join(cache, 'stages', repoName);
+    const disk = readdirSync(stages)
+      .filter((d) => d.startsWith('disk-'))
+      .map((d) => join(stages, d, 'artifacts', 'vmlinuz'))
+      .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
+    return statSync(disk).size;
+  };
+  const bootBuilt = isobuild('run', join(out, 'built'), '--', 'true').seconds;
+  const bootPackaged = isobuild('run', join(out, 'packaged'), '--', 'true').seconds;
+
+  // The bootstrap ISO of the default repo with the iso preset, against the Debian-kernel ISO above.
+  const isoRepo = `${repo}-iso-kernel`;
+  copyRepo(repo, isoRepo, (spec) => {
+    spec.release = RELEASE;
+    spec.kernel = { source: 'linux-source-6.1', config: 'iso', builtin: 'drivers' };
+  });
+  const isoKernel = join(work, 'iso-kernel.iso');
+  const isoBuild = kbuild('build', isoRepo, '--target', 'bootstrap', '--output', isoKernel);
+  const isoBoot = isobuild('run', isoKernel, '--', 'true').seconds;
+
+  const krows = [];
+  const krow = (what, debian, ours, fmt) => krows.push([what, fmt(debian), fmt(ours), ratio(ours, debian)]);
+  const coldKernel = kernelStageSeconds(cold.output);
+  krow('kernel stage, cold (microvm preset)', undefined, coldKernel, fmtS);
+  krows.push([
+    'kernel stage after one fragment line (ratio: to cold)',
+    '–',
+    fmtS(kernelStageSeconds(fragment.output)),
+    ratio(kernelStageSeconds(fragment.output), coldKernel),
+  ]);
+  krow(
+    'kernel stage, cold (iso preset, with the ISO build)',
+    undefined,
+    kernelStageSeconds(isoBuild.output),
+    fmtS,
+  );
+  krow('bzImage (microvm preset)', bzImage(packaged), bzImage(built), fmtB);
+  krow('vmlinux (microvm preset)', vmlinux(join(out, 'packaged')), vmlinux(join(out, 'built')), fmtB);
+  krow('boot to a command, microVM folder (isobuild run DIR -- true)', bootPackaged, bootBuilt, fmtS);
+  krow('boot to a command, bootstrap ISO (iso preset)', debianIsoBoot, isoBoot, fmtS);
+  const header = ['', 'Debian kernel', 'built kernel', 'ratio'];
+  const widths = header.map((h, i) => Math.max(h.length, ...krows.map((r) => r[i].length)));
+  const line = (cells) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
+  console.log(`\nkernel built from linux-source-6.1 against ${KERNEL}, same run`);
+  console.log(line(header));
+  console.log(`| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`);
+  for (const r of krows) console.log(line(r));
 }

@@ -15,6 +15,7 @@ import {
   checkInitDrivers,
   checkInsideRepo,
   filesInsideRepo,
+  kernelBuild,
   kernelFileFormat,
   minimiseGlobs,
   nameMatchesFolder,
@@ -142,6 +143,44 @@ test('kernel-file-format: a path must be a .rpm or .deb', async () => {
   expect(await runRule(kernelFileFormat, { ...BASE_SPEC, kernel: 'kernels/linux-esx.rpm' })).toEqual([]);
   expect(await runRule(kernelFileFormat, { ...BASE_SPEC, kernel: 'boot/vmlinuz' })).toEqual([
     '/kernel: "boot/vmlinuz" looks like a path but is not a .rpm or .deb file: give a kernel package file, or a package name without "/"',
+  ]);
+});
+
+test('kernel-build: a known preset or a config path, sha256 only with a tarball, a source package only with apt', async () => {
+  const built = (kernel: Record<string, unknown>, over: Record<string, unknown> = {}) => ({
+    ...BASE_SPEC,
+    ...over,
+    kernel: { source: 'linux-source-6.1', config: 'microvm', ...kernel },
+  });
+  expect(await runRule(kernelBuild, built({}))).toEqual([]);
+  expect(await runRule(kernelBuild, built({ config: 'kernel/my.config' }))).toEqual([]);
+  expect(
+    await runRule(kernelBuild, built({ source: 'linux-6.1.119.tar.xz', sha256: 'a'.repeat(64) })),
+  ).toEqual([]);
+  expect(await runRule(kernelBuild, built({ config: 'microvn' }))).toEqual([
+    '/kernel/config: unknown kernel preset "microvn": use one of microvm, iso, or a .config file in the repo folder (a path with "/" or ending .config)',
+  ]);
+  expect(await runRule(kernelBuild, built({ sha256: 'a'.repeat(64) }))).toEqual([
+    '/kernel/sha256: sha256 checks a source tarball, but "linux-source-6.1" is a package name (the package manager checks packages): remove sha256, or give a .tar.xz in the repo folder',
+  ]);
+  const photon = { name: 'photon-2.0', packagemanager: 'tdnf' };
+  expect(await runRule(kernelBuild, built({}, photon), {}, 'photon-2.0')).toEqual([
+    '/kernel/source: packagemanager tdnf cannot fetch the source package "linux-source-6.1" on its own: give a kernel source tarball in the repo folder (linux-6.1.119.tar.xz)',
+  ]);
+});
+
+test("files-inside-repo: a kernel object's tarball, config file and fragments", async () => {
+  const spec = {
+    ...BASE_SPEC,
+    kernel: {
+      source: 'src/linux.tar.xz',
+      config: 'k/base.config',
+      fragments: ['k/extra.config', 'k/gone.config'],
+    },
+  };
+  const files = { 'src/linux.tar.xz': 'x', 'k/base.config': '', 'k/extra.config': '' };
+  expect(await runRule(filesInsideRepo, spec, files)).toEqual([
+    expect.stringMatching(/^\/kernel\/fragments\/1: file not found: "k\/gone.config"/),
   ]);
 });
 

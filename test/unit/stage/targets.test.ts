@@ -132,7 +132,7 @@ describe('outputs and their default paths', () => {
       'rootfs-tar': ['bin/rootfs-demo.tar'],
       'rootfs-ext4': ['bin/rootfs-demo.ext4'],
       'rootfs-squashfs': ['bin/rootfs-demo.squashfs'],
-      kernel: ['bin/vmlinux-demo'],
+      kernel: ['bin/vmlinux-demo', 'bin/vmlinuz-demo'],
       image: ['bin/image-demo'],
       firecracker: ['bin/firecracker-demo'],
       celestial: ['bin/celestial-demo'],
