@@ -33,25 +33,33 @@ interface Described {
 
 function describeErrors(errors: ErrorObject[]): Described[] {
   const out: Described[] = [];
-  // anyOf reports one error per failed branch plus its own: fold them into one message, unless a
-  // branch matched the value's type and failed deeper down (then that branch's errors are the news).
-  const anyOfs = errors.filter((e) => e.keyword === 'anyOf');
+  // anyOf/oneOf report one error per failed branch plus their own: fold them into one message,
+  // unless a branch matched the value's type and failed on something else (then that branch's
+  // errors are the news: an empty kernel string is "must not be empty", not "must be an object").
+  const choices = errors.filter((e) => e.keyword === 'anyOf' || e.keyword === 'oneOf');
   const consumed = new Set<ErrorObject>();
-  for (const a of anyOfs) {
-    const subs = errors.filter((e) => e !== a && e.schemaPath.startsWith(a.schemaPath + '/'));
+  const folded = new Map<ErrorObject, Described[]>();
+  for (const a of choices) {
+    const subs = errors.filter((e) => e !== a && branchOf(e, a) !== undefined);
     subs.forEach((e) => consumed.add(e));
-    const deeper = subs.filter((e) => e.instancePath.length > a.instancePath.length);
-    const shallow = subs.filter((e) => e.instancePath === a.instancePath);
-    const branchesAtTop = new Set(shallow.map((e) => branchOf(e, a)));
-    const matchedBranch = deeper.map((e) => branchOf(e, a)).find((b) => !branchesAtTop.has(b));
-    if (matchedBranch !== undefined) {
-      out.push(...describeErrors(deeper.filter((e) => branchOf(e, a) === matchedBranch)));
-    } else {
-      out.push({ pointer: a.instancePath, message: 'must be ' + describeBranches(a.schema) });
-    }
+    const typeFailed = new Set(
+      subs
+        .filter((e) => e.instancePath === a.instancePath && e.keyword === 'type')
+        .map((e) => branchOf(e, a)),
+    );
+    const matchedBranch = subs.map((e) => branchOf(e, a)).find((b) => !typeFailed.has(b));
+    folded.set(
+      a,
+      matchedBranch !== undefined
+        ? describeErrors(subs.filter((e) => branchOf(e, a) === matchedBranch))
+        : [{ pointer: a.instancePath, message: 'must be ' + describeBranches(a.schema) }],
+    );
   }
+  // In ajv's order, each choice where its own error stands.
   for (const e of errors) {
-    if (e.keyword === 'anyOf' || consumed.has(e)) continue;
+    const choice = folded.get(e);
+    if (choice) out.push(...choice);
+    if (choice || consumed.has(e)) continue;
     // propertyNames reports the inner failure (with propertyName set) and its own: keep its own.
     if (e.propertyName !== undefined) continue;
     out.push(describeError(e));
@@ -63,8 +71,17 @@ function describeErrors(errors: ErrorObject[]): Described[] {
   });
 }
 
-function branchOf(e: ErrorObject, anyOf: ErrorObject): string {
-  return e.schemaPath.slice(anyOf.schemaPath.length + 1).split('/')[0]!;
+/**
+ * Which branch of the anyOf/oneOf `choice` an error comes from (its index), or undefined when it
+ * is not one of them: by schema path, or, for a branch that is a $ref, by the definition's path.
+ */
+function branchOf(e: ErrorObject, choice: ErrorObject): string | undefined {
+  if (!e.instancePath.startsWith(choice.instancePath)) return undefined;
+  if (e.schemaPath.startsWith(choice.schemaPath + '/'))
+    return e.schemaPath.slice(choice.schemaPath.length + 1).split('/')[0]!;
+  const branches = Array.isArray(choice.schema) ? (choice.schema as { $ref?: string }[]) : [];
+  const i = branches.findIndex((b) => typeof b.$ref === 'string' && e.schemaPath.startsWith(b.$ref + '/'));
+  return i >= 0 ? String(i) : undefined;
 }
 
 function describeBranches(branches: unknown): string {

@@ -56,8 +56,11 @@ test('the key holds the source, the preset and spec fragments, the drivers and t
     join(dir, 'linux.tar.xz'),
     expect.stringMatching(/templates\/kernel\/microvm\.config$/),
     join(dir, 'extra.config'),
+    // The declared host headers (libelf-dev, libssl-dev): their content is keyed.
+    '/usr/include/gelf.h',
+    '/usr/include/openssl/opensslv.h',
   ]);
-  expect(inputs.toolVersions.map((v) => v.split(':')[0])).toEqual(['gcc', 'ld', 'make']);
+  expect(inputs.toolVersions.map((v) => v.split(':')[0])).toEqual(['depmod', 'gcc', 'ld', 'make']);
   const values = inputs.values as { builtin: string[]; start: unknown };
   expect(values.start).toEqual({ make: 'tinyconfig', preset: 'microvm' });
   // VIC's renamed common drivers by their 6.1 names, the spec's, and the microVM disk's.
