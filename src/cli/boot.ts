@@ -35,6 +35,10 @@ export function registerBoot(program: Command): void {
       'an ISO file, a folder holding vmlinuz, initrd.img and cmdline, or a microVM folder (vm-config.json)',
     )
     .option('--uefi', 'boot under UEFI (OVMF) instead of BIOS')
+    .option(
+      '--secure-boot [keys]',
+      'UEFI with Secure Boot enforced; keys: ms (default), snakeoil, or an OVMF_VARS file',
+    )
     .option('--usb', 'attach the ISO as a hard disk, the way a USB stick boots, not as a CD')
     .option('--disk <img>', 'attach a raw disk image (repeatable)', collect, [])
     .option(
@@ -71,7 +75,7 @@ async function bootOrWatch(
 ): Promise<void> {
   if (expect.length === 0) {
     // Nothing to wait for: hand the terminal over (Ctrl-A X quits qemu).
-    await withOvmfVars(vm.uefi, async (vars) => {
+    await withOvmfVars(vm, async (vars) => {
       await run('qemu-system-x86_64', interactiveQemuArgs(vm, vars), {
         inherit: true,
         logger,

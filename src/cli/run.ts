@@ -23,6 +23,10 @@ export function registerRun(program: Command): void {
     .argument('<image>', 'an ISO file, a kernel+initrd folder, or a microVM folder (vm-config.json)')
     .argument('<command...>', 'the command and its arguments, after --')
     .option('--uefi', 'boot under UEFI (OVMF) instead of BIOS')
+    .option(
+      '--secure-boot [keys]',
+      'UEFI with Secure Boot enforced; keys: ms (default), snakeoil, or an OVMF_VARS file',
+    )
     .option('--usb', 'attach the ISO as a hard disk, the way a USB stick boots, not as a CD')
     .option('--rootfs <dir>', 'the container root (default: a busybox root)')
     .option('--timeout <seconds>', 'give up after this long', '300')
