@@ -30,9 +30,13 @@ export interface SecureBootFirmware {
  */
 export function secureBootFirmware(keys: string | true): SecureBootFirmware {
   const name = keys === true ? 'ms' : keys;
-  const varsTemplate =
-    name in SECURE_BOOT_KEYS ? SECURE_BOOT_KEYS[name as keyof typeof SECURE_BOOT_KEYS] : name;
-  if (name.trim() === '') throw new UsageError('--secure-boot: ms, snakeoil, or an OVMF_VARS file');
+  const known = Object.hasOwn(SECURE_BOOT_KEYS, name);
+  const varsTemplate = known ? SECURE_BOOT_KEYS[name as keyof typeof SECURE_BOOT_KEYS] : name;
+  // The shipped stores are checked with the other host files (their package is named then).
+  if (!known && !existsSync(varsTemplate))
+    throw new UsageError(
+      `--secure-boot ${name}: ms, snakeoil, or an OVMF_VARS file with keys enrolled (${varsTemplate}: no such file)`,
+    );
   return { code: OVMF_SECBOOT_CODE, varsTemplate };
 }
 
