@@ -10,6 +10,7 @@ import { packageManagerRules, specPackageManager } from './package-managers.js';
 import { finding, type Finding, type Rule, type RuleInput } from './rule.js';
 import { SPEC_LIMITS } from './limits.js';
 import { globProblem } from '../rootfs/glob.js';
+import { secureBootChain } from './secure-boot-rules.js';
 
 export type { Finding, Rule, RuleInput } from './rule.js';
 
@@ -256,6 +257,7 @@ export const SPEC_RULES: readonly Rule[] = [
   cmdlineLength,
   bootFirmware,
   minimiseGlobs,
+  secureBootChain,
 ];
 
 export async function applyRules(
