@@ -11,7 +11,7 @@ DEB_PACKAGES := mmdebstrap debootstrap xorriso isolinux syslinux-common grub-efi
 	grub-pc-bin grub-common mtools dosfstools qemu-system-x86 ovmf cpio zstd lz4 xz-utils gzip \
 	rpm rpm2cpio dnf createrepo-c e2fsprogs strace busybox-static binutils kmod dpkg-dev file \
 	ca-certificates gnupg bubblewrap skopeo umoci buildah squashfs-tools tar openssl docker-registry \
-	reprotest disorderfs openssh-client sbsigntool systemd-boot-efi
+	reprotest disorderfs openssh-client sbsigntool systemd-boot-efi osslsigncode
 
 SOURCES := $(shell find src -name '*.ts' 2>/dev/null) package.json tsconfig.json src/tsconfig.json
 

@@ -52,6 +52,7 @@ export const HOST_TOOLS = {
   umoci: 'umoci',
   buildah: 'buildah',
   sbsign: 'sbsigntool',
+  osslsigncode: 'osslsigncode',
   sbverify: 'sbsigntool',
   openssl: 'openssl',
   objcopy: 'binutils',
