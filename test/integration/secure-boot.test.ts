@@ -1,8 +1,11 @@
-import { cp, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run, type RunResult } from '../../src/exec/run.js';
+import { makeEspImage } from '../../src/image/efi.js';
+import { SNAKEOIL_CERT, SNAKEOIL_KEY } from '../../src/image/secure-boot-firmware.js';
+import { makeUki, signPe, stampPeTime } from '../../src/image/uki.js';
 
 /**
  * secure_boot "distribution" end to end, through the real CLI: the debian-12 bootstrap ISO
@@ -104,4 +107,106 @@ describe('secure_boot "distribution"', () => {
     expect(res.exitCode).not.toBe(0);
     expect(res.stdout + res.stderr).toMatch(/secure_boot.*no signed boot chain for packagemanager tdnf/);
   }, 120_000);
+});
+
+/** Every file under `root` (no symlinks followed). */
+async function filesUnder(root: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of await readdir(root, { withFileTypes: true }).catch(() => [])) {
+    const p = join(root, e.name);
+    if (e.isDirectory()) out.push(...(await filesUnder(p)));
+    else if (e.isFile()) out.push(p);
+  }
+  return out;
+}
+
+describe('a UKI signed with a db key (library: no uki target yet)', () => {
+  const SDE = 1_700_000_000;
+  let uki: { kernel: string; initrd: string; cmdline: string; osRelease: string };
+  let key: string;
+
+  beforeAll(async () => {
+    const folder = join(dir, 'bin', 'kernel-initrd');
+    await cli(['build', 'debian-12', '--target', 'initrd', '--output', folder]);
+    const osRelease = join(dir, 'os-release');
+    await writeFile(osRelease, 'ID=debian\nPRETTY_NAME="isobuild test UKI"\n');
+    uki = {
+      kernel: join(folder, 'vmlinuz'),
+      initrd: join(folder, 'initrd.img'),
+      cmdline: join(folder, 'cmdline'),
+      osRelease,
+    };
+    // Debian ships the snakeoil key encrypted (passphrase "snakeoil"); the signer gets a plain copy.
+    key = join(dir, 'keys', 'db.key');
+    await mkdir(join(dir, 'keys'));
+    await run('openssl', ['pkey', '-in', SNAKEOIL_KEY, '-passin', 'pass:snakeoil', '-out', key]);
+  }, 1_200_000);
+
+  async function signedUki(name: string, sign: boolean): Promise<string> {
+    const work = join(dir, 'uki', name);
+    await mkdir(work, { recursive: true });
+    const unsigned = await makeUki(run, uki, join(work, 'unsigned.efi'));
+    await stampPeTime(unsigned, SDE);
+    if (!sign) return unsigned;
+    return signPe(run, unsigned, join(work, 'signed.efi'), { key, cert: SNAKEOIL_CERT }, SDE);
+  }
+
+  async function esp(file: string): Promise<string> {
+    const work = join(dir, 'esp', String(Math.random()).slice(2));
+    await mkdir(work, { recursive: true });
+    return makeEspImage(run, { 'EFI/BOOT/BOOTX64.EFI': file }, work, SDE);
+  }
+
+  test('two builds give byte-identical signed UKIs that pass the db cert', async () => {
+    const a = await readFile(await signedUki('a', true));
+    const b = await readFile(await signedUki('b', true));
+    expect(a.equals(b)).toBe(true);
+    const verified = await run('sbverify', ['--cert', SNAKEOIL_CERT, join(dir, 'uki', 'a', 'signed.efi')]);
+    expect(verified.stdout + verified.stderr).toMatch(/Signature verification OK/);
+  }, 300_000);
+
+  test('the signed UKI boots under Secure Boot with the snakeoil keys', async () => {
+    const image = await esp(join(dir, 'uki', 'a', 'signed.efi'));
+    await cli([
+      'boot',
+      image,
+      '--usb',
+      '--secure-boot',
+      'snakeoil',
+      '--timeout',
+      '600',
+      '--expect',
+      'secureboot: Secure boot enabled',
+    ]);
+  }, 900_000);
+
+  test('the unsigned UKI is refused by the firmware', async () => {
+    const image = await esp(await signedUki('u', false));
+    const res = await cli([
+      'boot',
+      image,
+      '--usb',
+      '--secure-boot',
+      'snakeoil',
+      '--timeout',
+      '600',
+      '--expect',
+      'Access Denied|Security Violation',
+    ]);
+    expect(res.stdout).not.toMatch(/Linux version/);
+  }, 900_000);
+
+  test("the key's bytes are in no cache file, log or output", async () => {
+    const der = (await run('openssl', ['pkey', '-in', key, '-outform', 'DER'], { binaryStdout: true }))
+      .stdoutBuffer!;
+    const pem = await readFile(key, 'utf8');
+    // A line of the PEM body and a slice of the DER: either would show the key was copied.
+    const needles = [pem.split('\n')[5]!, der.subarray(100, 164)];
+    const roots = [join(dir, 'cache'), join(dir, 'bin'), join(dir, 'uki'), join(dir, 'esp')];
+    for (const root of roots)
+      for (const file of await filesUnder(root)) {
+        const bytes = await readFile(file);
+        for (const needle of needles) expect([file, bytes.includes(needle)]).toEqual([file, false]);
+      }
+  }, 600_000);
 });
