@@ -1,4 +1,5 @@
 import { signedChainProblem } from '../image/secure-boot.js';
+import { keyPairProblems } from '../image/secure-boot-keys.js';
 import { finding, type Rule } from './rule.js';
 
 /**
@@ -12,5 +13,16 @@ export const secureBootChain: Rule = {
     if (input.spec.secureBoot !== 'distribution') return [];
     const problem = signedChainProblem(input.spec);
     return problem ? [finding(input, this.name, '/secure_boot', problem)] : [];
+  },
+};
+
+/** secure_boot {key, cert}: a pair that could not sign, or would leak, is refused before any stage. */
+export const secureBootKeys: Rule = {
+  name: 'secure-boot-keys',
+  async check(input) {
+    const sb = input.spec.secureBoot;
+    if (!sb || sb === 'distribution') return [];
+    const problems = await keyPairProblems(sb, input.spec.repoDir);
+    return problems.map((p) => finding(input, this.name, '/secure_boot', p));
   },
 };
