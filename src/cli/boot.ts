@@ -64,7 +64,7 @@ async function bootOrWatch(
 ): Promise<void> {
   if (expect.length === 0) {
     // Nothing to wait for: hand the terminal over (Ctrl-A X quits qemu).
-    await withOvmfVars(vm.uefi, async (vars) => {
+    await withOvmfVars(vm, async (vars) => {
       await run('qemu-system-x86_64', interactiveQemuArgs(vm, vars), {
         inherit: true,
         logger,

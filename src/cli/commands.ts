@@ -17,6 +17,7 @@ import { registerRun } from './run.js';
 import { registerShell } from './shell.js';
 import { registerSummary } from './summary.js';
 import { registerValidate } from './validate.js';
+import { registerVerifyBoot } from './verify-boot.js';
 
 /**
  * One file per command; each registers itself on the root program. A new command is one file in
@@ -40,6 +41,7 @@ export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   registerBoot,
   registerRun,
   registerQemu,
+  registerVerifyBoot,
   registerCi,
   registerCompletion,
 ];

@@ -65,6 +65,10 @@ export function openStageRoot(
 export function addVmOptions(cmd: Command, timeout: { seconds: string; description: string }): Command {
   return cmd
     .option('--uefi', 'boot under UEFI (OVMF) instead of BIOS')
+    .option(
+      '--secure-boot [keys]',
+      'UEFI with Secure Boot enforced; keys: ms (default), snakeoil, or an OVMF_VARS file',
+    )
     .option('--usb', 'attach the ISO as a hard disk, the way a USB stick boots, not as a CD')
     .option('--timeout <seconds>', timeout.description, timeout.seconds)
     .option('--memory <mb>', `guest memory (default ${DEFAULT_MEMORY_MB}; a microVM folder's mem_size_mib)`)

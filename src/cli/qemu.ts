@@ -63,6 +63,10 @@ export function registerQemu(program: Command): void {
     .option('--ssh-port <port>', 'with --ssh: the host port (default: a free one)')
     .option('--no-console', 'keep the terminal: the console goes to a file (for scripts and tests)')
     .option('--uefi', 'boot under UEFI (OVMF) instead of BIOS')
+    .option(
+      '--secure-boot [keys]',
+      'UEFI with Secure Boot enforced; keys: ms (default), snakeoil, or an OVMF_VARS file',
+    )
     .option('--usb', 'attach the ISO as a hard disk, the way a USB stick boots, not as a CD')
     .option('--memory <mb>', `guest memory (default ${DEFAULT_MEMORY_MB}; a microVM folder's mem_size_mib)`)
     .option('--accel <accel>', 'tcg, or kvm where it works', 'tcg')
@@ -90,7 +94,7 @@ export function registerQemu(program: Command): void {
         logger.event({ type: 'console-file', path: consoleFile }, `console: ${consoleFile}`);
       try {
         await withSession(cacheRoot(), 'qemu', logger, () =>
-          withOvmfVars(vm.uefi, async (vars) => {
+          withOvmfVars(vm, async (vars) => {
             const args = flags.console ? interactiveQemuArgs(vm, vars) : qemuArgs(vm, vars, consoleFile);
             await run('qemu-system-x86_64', args, {
               inherit: flags.console,

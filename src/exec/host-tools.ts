@@ -66,6 +66,11 @@ export const HOST_TOOLS = {
   bc: 'bc',
   perl: 'perl',
   ccache: 'ccache',
+  sbsign: 'sbsigntool',
+  osslsigncode: 'osslsigncode',
+  sbverify: 'sbsigntool',
+  openssl: 'openssl',
+  objcopy: 'binutils',
 } as const satisfies Record<string, string>;
 
 export type HostTool = keyof typeof HOST_TOOLS;
@@ -78,6 +83,10 @@ export const HOST_FILES = {
   '/usr/lib/syslinux/mbr/gptmbr.bin': 'syslinux-common',
   '/usr/lib/grub/x86_64-efi/moddep.lst': 'grub-efi-amd64-bin',
   '/usr/share/OVMF/OVMF_CODE.fd': 'ovmf',
+  '/usr/share/OVMF/OVMF_CODE_4M.secboot.fd': 'ovmf',
+  '/usr/share/OVMF/OVMF_VARS_4M.ms.fd': 'ovmf',
+  '/usr/share/OVMF/OVMF_VARS_4M.snakeoil.fd': 'ovmf',
+  '/usr/lib/systemd/boot/efi/linuxx64.efi.stub': 'systemd-boot-efi',
   '/usr/share/mmdebstrap/hooks/merged-usr/setup00.sh': 'mmdebstrap',
   '/bin/busybox': 'busybox-static',
   '/usr/include/gelf.h': 'libelf-dev',

@@ -1,5 +1,5 @@
 import { copyFile, mkdir, readdir, stat, truncate, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { RunOptions, RunResult } from '../exec/run.js';
 import { GRUB_EFI_DIR, GRUB_MODULES } from './boot-assets.js';
 import { clampTimes } from './files.js';
@@ -43,16 +43,33 @@ export async function makeEfiImage(
   workDir: string,
   sourceDateEpoch: number,
 ): Promise<string> {
+  return makeEspImage(run, { 'EFI/BOOT/BOOTX64.EFI': loader }, workDir, sourceDateEpoch);
+}
+
+/** makeEfiImage with any files under EFI/ (path in the ESP → host file): a signed chain has two. */
+export async function makeEspImage(
+  run: Runner,
+  files: Record<string, string>,
+  workDir: string,
+  sourceDateEpoch: number,
+): Promise<string> {
   const tree = join(workDir, 'efi-tree');
-  const bootDir = join(tree, 'EFI', 'BOOT');
-  await mkdir(bootDir, { recursive: true });
-  await copyFile(loader, join(bootDir, 'BOOTX64.EFI'));
-  for (const p of [join(bootDir, 'BOOTX64.EFI'), bootDir, join(tree, 'EFI')])
-    await clampTimes(p, sourceDateEpoch);
+  let bytes = 0;
+  const dirs = new Set<string>();
+  for (const [inEsp, from] of Object.entries(files)) {
+    if (!inEsp.startsWith('EFI/')) throw new Error(`ESP path outside EFI/: ${inEsp}`);
+    const to = join(tree, inEsp);
+    await mkdir(dirname(to), { recursive: true });
+    await copyFile(from, to);
+    await clampTimes(to, sourceDateEpoch);
+    bytes += (await stat(from)).size;
+    for (let d = dirname(inEsp); d !== '.'; d = dirname(d)) dirs.add(d);
+  }
+  for (const d of [...dirs].sort().reverse()) await clampTimes(join(tree, d), sourceDateEpoch);
 
   const image = join(workDir, 'efiboot.img');
   await makeFatImage(run, tree, image, {
-    bytes: efiImageBytes((await stat(loader)).size),
+    bytes: efiImageBytes(bytes),
     volumeId: '15011500',
     label: 'EFIBOOT',
     sourceDateEpoch,

@@ -8,6 +8,7 @@ import { throwIfCancelled } from '../exec/cancel.js';
 import { run } from '../exec/run.js';
 import { silentLogger, type Logger } from '../log/logger.js';
 import { OVMF_CODE, OVMF_VARS } from './boot-assets.js';
+import { secureBootMachineArgs, type SecureBootFirmware } from './secure-boot-firmware.js';
 import { ARTIFACTS } from './artifacts.js';
 import { isMicrovmFolder, readMicrovmFolder, type MicrovmTarget } from '../microvm/folder.js';
 import { logSerialOf } from './profile.js';
@@ -33,6 +34,8 @@ export type BootTarget =
 export interface VmOptions {
   target: BootTarget;
   uefi: boolean;
+  /** UEFI with Secure Boot enforced (implies uefi): the secure firmware and its key store. */
+  secureBoot?: SecureBootFirmware;
   /** Raw disk images attached after the boot medium. */
   disks: readonly string[];
   diskInterface: 'virtio' | 'ide';
@@ -132,9 +135,10 @@ export function qemuArgs(o: VmOptions, ovmfVars?: string, consoleFile?: string):
   args.push('-display', 'none', ...before, ...serial, '-monitor', 'none', '-no-reboot');
   if (o.uefi) {
     if (!ovmfVars) throw new UsageError('a UEFI boot needs a writable copy of OVMF_VARS.fd');
+    if (o.secureBoot) args.push(...secureBootMachineArgs());
     args.push(
       '-drive',
-      `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF_CODE}`,
+      `if=pflash,format=raw,unit=0,readonly=on,file=${o.secureBoot?.code ?? OVMF_CODE}`,
       '-drive',
       `if=pflash,format=raw,unit=1,file=${ovmfVars}`,
     );
@@ -276,12 +280,17 @@ export function makeConsoleSplitter(onLine: (line: string) => void, onPartial: (
  * Runs `fn` with a private copy of OVMF's variable store when booting under UEFI (the firmware
  * writes to it), removed afterwards.
  */
-export async function withOvmfVars<T>(uefi: boolean, fn: (vars?: string) => Promise<T>): Promise<T> {
-  if (!uefi) return fn(undefined);
+export async function withOvmfVars<T>(
+  firmware: boolean | Pick<VmOptions, 'uefi' | 'secureBoot'>,
+  fn: (vars?: string) => Promise<T>,
+): Promise<T> {
+  const { uefi, secureBoot } =
+    typeof firmware === 'boolean' ? { uefi: firmware, secureBoot: undefined } : firmware;
+  if (!uefi && !secureBoot) return fn(undefined);
   const scratch = await mkdtemp(join(tmpdir(), 'isobuild-ovmf-'));
   try {
     const vars = join(scratch, 'OVMF_VARS.fd');
-    await copyFile(OVMF_VARS, vars);
+    await copyFile(secureBoot?.varsTemplate ?? OVMF_VARS, vars);
     return await fn(vars);
   } finally {
     await rm(scratch, { recursive: true, force: true });
@@ -299,7 +308,7 @@ export async function bootVm(
   watch: ConsoleWatch,
   logger: Logger = silentLogger,
 ): Promise<BootResult> {
-  return withOvmfVars(o.uefi, (ovmfVars) => watchVm(o, watch, logger, ovmfVars));
+  return withOvmfVars(o, (ovmfVars) => watchVm(o, watch, logger, ovmfVars));
 }
 
 async function watchVm(

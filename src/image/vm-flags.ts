@@ -2,11 +2,14 @@ import { UsageError } from '../errors.js';
 import { checkTools, type ToolNeed } from '../exec/host-tools.js';
 import { OVMF_CODE } from './boot-assets.js';
 import { resolveBootTarget, type VmOptions } from './qemu.js';
+import { OVMF_SECBOOT_CODE, OVMF_VARS_MS, secureBootFirmware } from './secure-boot-firmware.js';
 import { guessMicrovmFolder } from '../microvm/folder.js';
 
 /** The VM flags `isobuild boot` and `isobuild run` share, as commander hands them over. */
 export interface VmFlags {
   uefi?: boolean;
+  /** `--secure-boot [keys]`: UEFI with Secure Boot enforced; true is Microsoft's keys. */
+  secureBoot?: string | true;
   /** Unset: a microVM folder's vm-config.json mem_size_mib, else DEFAULT_MEMORY_MB. */
   memory?: string;
   timeout: string;
@@ -32,8 +35,11 @@ export async function vmOptionsFrom(image: string, flags: VmFlags): Promise<Omit
   if (flags.accel !== 'tcg' && flags.accel !== 'kvm')
     throw new UsageError(`--accel ${flags.accel}: tcg or kvm`);
   const target = flags.microvm ? await guessMicrovmFolder(image) : await resolveBootTarget(image);
-  if (flags.uefi && target.kind === 'microvm')
-    throw new UsageError('--uefi: a microVM boots its kernel directly, without firmware');
+  if ((flags.uefi || flags.secureBoot) && target.kind === 'microvm')
+    throw new UsageError(
+      `${flags.secureBoot ? '--secure-boot' : '--uefi'}: a microVM boots its kernel directly, without firmware`,
+    );
+  const secureBoot = flags.secureBoot ? secureBootFirmware(flags.secureBoot) : undefined;
   if (flags.usb) {
     if (target.kind !== 'iso')
       throw new UsageError('--usb boots an ISO as a disk: a kernel+initrd folder is no disk');
@@ -48,11 +54,17 @@ export async function vmOptionsFrom(image: string, flags: VmFlags): Promise<Omit
       '--append works only with a kernel+initrd folder: an ISO carries its own command line',
     );
   const needs: ToolNeed[] = [{ tool: 'qemu-system-x86_64', reason: 'boot the image' }];
-  if (flags.uefi) needs.push({ tool: OVMF_CODE, reason: 'boot under UEFI (--uefi)' });
+  if (secureBoot)
+    needs.push(
+      { tool: OVMF_SECBOOT_CODE, reason: 'boot with Secure Boot enforced (--secure-boot)' },
+      { tool: OVMF_VARS_MS, reason: 'the enrolled keys (--secure-boot)' },
+    );
+  else if (flags.uefi) needs.push({ tool: OVMF_CODE, reason: 'boot under UEFI (--uefi)' });
   await checkTools(needs);
   return {
     target,
-    uefi: Boolean(flags.uefi),
+    uefi: Boolean(flags.uefi) || Boolean(secureBoot),
+    secureBoot,
     diskInterface: flags.ide ? 'ide' : 'virtio',
     memoryMb:
       flags.memory !== undefined

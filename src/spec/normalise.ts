@@ -150,6 +150,7 @@ export function normaliseSpec(
     packageListsMaxAge: parseAge(raw.package_lists_max_age ?? DEFAULTS.packageListsMaxAge),
     compression: raw.compression ?? DEFAULTS.compression,
     boot: { bios: raw.boot?.bios ?? DEFAULTS.boot.bios, uefi: raw.boot?.uefi ?? DEFAULTS.boot.uefi },
+    ...(raw.secure_boot !== undefined ? { secureBoot: raw.secure_boot } : {}),
     cmdline: raw.cmdline ?? DEFAULTS.cmdline,
     profile: raw.profile ?? DEFAULTS.profile,
     ...(raw.version !== undefined ? { version: raw.version } : {}),

@@ -135,6 +135,21 @@ export interface RepoSpec {
     uefi?: boolean;
   };
   /**
+   * Secure Boot (docs/secure-boot.md). "distribution": the ISO's UEFI path is the distribution's signed chain (Debian: shim-signed, grub-efi-amd64-signed and its signed kernel), fetched through the package manager. {key, cert}: the user's own db key pair, which signs a UKI (target uki); the files must lie outside the repo folder, or name environment variables ($NAME) that hold their paths.
+   */
+  secure_boot?:
+    | 'distribution'
+    | {
+        /**
+         * The private key (PEM), outside the repo folder, or $VAR naming an environment variable that holds its path. Never cached, logged or shipped.
+         */
+        key: string;
+        /**
+         * The db certificate (PEM) matching key, outside the repo folder, or $VAR.
+         */
+        cert: string;
+      };
+  /**
    * Extra kernel command-line arguments.
    */
   cmdline?: string;

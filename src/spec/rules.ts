@@ -11,6 +11,7 @@ import { packageManagerRules, specPackageManager } from './package-managers.js';
 import { finding, type Finding, type Rule, type RuleInput } from './rule.js';
 import { SPEC_LIMITS } from './limits.js';
 import { globProblem } from '../rootfs/glob.js';
+import { secureBootChain, secureBootKeys } from './secure-boot-rules.js';
 
 export type { Finding, Rule, RuleInput } from './rule.js';
 
@@ -307,6 +308,8 @@ export const SPEC_RULES: readonly Rule[] = [
   cmdlineLength,
   bootFirmware,
   minimiseGlobs,
+  secureBootChain,
+  secureBootKeys,
 ];
 
 export async function applyRules(

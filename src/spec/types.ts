@@ -96,6 +96,8 @@ export interface ResolvedSpec {
   readonly packageListsMaxAge: number;
   readonly compression: CompressionChoice;
   readonly boot: { readonly bios: boolean; readonly uefi: boolean };
+  /** secure_boot as written (docs/secure-boot.md); absent: an unsigned UEFI path. */
+  readonly secureBoot?: RepoSpec['secure_boot'];
   readonly cmdline: string;
   /** The boot contract (src/image/profile.ts). */
   readonly profile: BootProfileName;

@@ -7,6 +7,10 @@ import type { DeclaredTool } from '../exec/host-tools.js';
 import { GRUB_EFI_MODDEP, ISOHDPFX_BIN, ISOLINUX_BIN, LDLINUX_C32 } from '../image/boot-assets.js';
 import { BOOT_TEMPLATES, renderGrubCfg, renderIsolinuxCfg } from '../image/boot-config.js';
 import { makeEfiImage, makeGrubEfi } from '../image/efi.js';
+import { DEBIAN_SIGNED_CHAIN, DISK_INFO } from '../image/secure-boot.js';
+import { makeSignedChainEsp } from './signed-chain.js';
+import { pmSpecOf } from '../pm/pm-context.js';
+import type { PmSpec } from '../pm/types.js';
 import { formatBytes } from '../fs/disk-space.js';
 import { clampTimes, moveFile } from '../image/files.js';
 import { writePvdPublisher, xorrisoArgs, xorrisoEpoch, type IsoLayout } from '../image/iso.js';
@@ -29,6 +33,8 @@ interface IsoInputs {
   /** The ISO's volume id (isobuild's version) and publisher (the image's version, the profile's form). */
   readonly identity: VolumeIdentity;
   readonly sourceDateEpoch: number;
+  /** secure_boot "distribution": the signed chain, fetched with the repo's package manager. */
+  readonly secureBoot?: { readonly chain: 'distribution'; readonly pm: PmSpec };
 }
 
 function isoIdentity(plan: BuildPlan): VolumeIdentity {
@@ -99,12 +105,18 @@ async function runIso(ctx: StageContext, inputs: IsoInputs): Promise<void> {
   }
   if (uefi) {
     const grubCfg = await renderGrubCfg(values);
-    // The embedded copy is what boots; this one is for people reading the ISO.
+    // Unsigned: the embedded copy is what boots; this one is for people reading the ISO.
+    // Signed: the distribution's GRUB finds the medium by /.disk/info and reads this one.
     await stageFile(ctx, tree, files, 'boot/grub/grub.cfg', grubCfg);
     const efiWork = join(ctx.tmpDir, 'efi');
     await mkdir(efiWork);
-    const loader = await makeGrubEfi(ctx.run, grubCfg, efiWork);
-    layout.efiImage = await makeEfiImage(ctx.run, loader, efiWork, sde);
+    if (inputs.secureBoot) {
+      await stageFile(ctx, tree, files, DISK_INFO, `${identity.volid}\n`);
+      layout.efiImage = await makeSignedChainEsp(ctx, inputs.secureBoot.pm, kernel, 'cd', efiWork);
+    } else {
+      const loader = await makeGrubEfi(ctx.run, grubCfg, efiWork);
+      layout.efiImage = await makeEfiImage(ctx.run, loader, efiWork, sde);
+    }
   }
 
   await ctx.run('xorriso', xorrisoArgs(layout), { env: { SOURCE_DATE_EPOCH: String(xorrisoEpoch(sde)) } });
@@ -113,7 +125,9 @@ async function runIso(ctx: StageContext, inputs: IsoInputs): Promise<void> {
   await rm(iso, { force: true }); // a hard link into the cache, if a parent left one: replace it
   await moveFile(layout.output, iso);
   await clampTimes(iso, sde);
-  const firmwareNames = [bios && 'BIOS', uefi && 'UEFI'].filter(Boolean).join(' + ');
+  const firmwareNames = [bios && 'BIOS', uefi && (inputs.secureBoot ? 'UEFI Secure Boot' : 'UEFI')]
+    .filter(Boolean)
+    .join(' + ');
   ctx.logger.info(`iso: ${formatBytes((await stat(iso)).size)} (${firmwareNames}; volume ${identity.volid})`);
 }
 
@@ -130,7 +144,20 @@ function isoCommands(inputs: IsoInputs): DeclaredTool[] {
         version: 'none',
       },
     );
-  if (uefi)
+  if (uefi && inputs.secureBoot)
+    needs.push(
+      // The chain's .debs are named in the log; apt's own version does not change their bytes.
+      { tool: 'apt-get', reason: 'fetch the signed boot chain (secure_boot)', version: 'none' },
+      { tool: 'dpkg-deb', reason: 'unpack the signed boot chain (secure_boot)', version: 'none' },
+      { tool: 'sbverify', reason: 'check the kernel is signed (secure_boot)', version: 'none' },
+      { tool: 'mkfs.vfat', reason: 'make the EFI boot partition image', version: ['--help'] },
+      {
+        tool: 'mcopy',
+        reason: 'copy the signed boot chain into the EFI partition image',
+        version: ['--version'],
+      },
+    );
+  else if (uefi)
     needs.push(
       { tool: 'grub-mkimage', reason: 'make the UEFI boot loader (BOOTX64.EFI)', version: ['--version'] },
       {
@@ -160,6 +187,9 @@ export const isoStage = defineStage<IsoInputs>({
     profile: plan.spec.profile,
     identity: isoIdentity(plan),
     sourceDateEpoch: plan.options.sourceDateEpoch,
+    ...(plan.spec.secureBoot === 'distribution'
+      ? { secureBoot: { chain: 'distribution' as const, pm: pmSpecOf(plan.spec) } }
+      : {}),
   }),
   commands: isoCommands,
   sources: async (inputs) => ({
@@ -172,7 +202,14 @@ export const isoStage = defineStage<IsoInputs>({
     const profile = bootProfile(inputs);
     const lines: string[] = [];
     if (bios) lines.push(`render ${ISOLINUX_DIR}/isolinux.cfg; copy isolinux.bin and ldlinux.c32`);
-    if (uefi)
+    if (uefi && inputs.secureBoot)
+      lines.push(
+        `render boot/grub/grub.cfg and ${DISK_INFO} (signed GRUB finds the medium by it)`,
+        `apt-get download ${DEBIAN_SIGNED_CHAIN.packages.join(' ')} (into the package cache); dpkg-deb -x`,
+        'sbverify --list artifacts/vmlinuz (the kernel must be signed)',
+        'mkfs.vfat --invariant efiboot.img; mcopy shim as EFI/BOOT/BOOTX64.EFI, signed GRUB (gcdx64) as EFI/BOOT/grubx64.efi',
+      );
+    else if (uefi)
       lines.push(
         'render grub.cfg; grub-mkimage --format=x86_64-efi --config=grub.cfg ... (BOOTX64.EFI)',
         'mkfs.vfat --invariant efiboot.img; mcopy -s -m -i efiboot.img EFI ::/',

@@ -1,0 +1,115 @@
+import { open, stat } from 'node:fs/promises';
+import { BuildError } from '../errors.js';
+import type { RunOptions, RunResult } from '../exec/run.js';
+
+type Runner = (file: string, args: readonly string[], opts?: RunOptions) => Promise<RunResult>;
+
+/** systemd-stub for x86-64 UEFI (Debian's systemd-boot-efi). */
+export const SYSTEMD_STUB = '/usr/lib/systemd/boot/efi/linuxx64.efi.stub';
+
+/** The parts of a UKI, in the order systemd-stub's documentation lays them out. */
+export interface UkiParts {
+  osRelease: string;
+  cmdline: string;
+  kernel: string;
+  initrd: string;
+}
+
+const PAGE = 0x1000;
+const align = (n: number) => Math.ceil(n / PAGE) * PAGE;
+
+/** The end of the stub's last section (objdump -h: VMA + size), where the added sections may start. */
+export function stubEnd(objdumpHeaders: string): number {
+  let end = 0;
+  for (const m of objdumpHeaders.matchAll(/^\s*\d+\s+\S+\s+([0-9a-f]+)\s+([0-9a-f]+)\s/gm))
+    end = Math.max(end, parseInt(m[2]!, 16) + parseInt(m[1]!, 16));
+  if (!end) throw new BuildError(`${SYSTEMD_STUB}: objdump -h listed no sections`, 'uki');
+  return end;
+}
+
+/**
+ * The objcopy arguments that add .osrel, .cmdline, .linux and .initrd to the stub, each at the
+ * next page after the one before (what ukify computes; systemd's documented fixed offsets
+ * 0x20000/0x30000/0x2000000/0x3000000 would cap the kernel at 16 MiB).
+ */
+export function ukiObjcopyArgs(
+  parts: UkiParts,
+  sizes: Record<keyof UkiParts, number>,
+  start: number,
+  out: string,
+): string[] {
+  const args: string[] = [];
+  let vma = align(start);
+  for (const [section, key] of [
+    ['.osrel', 'osRelease'],
+    ['.cmdline', 'cmdline'],
+    ['.linux', 'kernel'],
+    ['.initrd', 'initrd'],
+  ] as const) {
+    args.push(
+      '--add-section',
+      `${section}=${parts[key]}`,
+      '--change-section-vma',
+      `${section}=0x${vma.toString(16)}`,
+    );
+    vma = align(vma + sizes[key]);
+  }
+  return [...args, SYSTEMD_STUB, out];
+}
+
+/** Joins the parts into one PE file by the systemd-stub rules. objcopy writes no dates: same inputs, same bytes. */
+export async function makeUki(run: Runner, parts: UkiParts, out: string): Promise<string> {
+  const headers = (await run('objdump', ['-h', SYSTEMD_STUB])).stdout;
+  const sizes = {} as Record<keyof UkiParts, number>;
+  for (const key of Object.keys(parts) as (keyof UkiParts)[]) sizes[key] = (await stat(parts[key])).size;
+  await run('objcopy', ukiObjcopyArgs(parts, sizes, stubEnd(headers), out));
+  return out;
+}
+
+/**
+ * objcopy stamps the PE header's TimeDateStamp with the time it runs (SOURCE_DATE_EPOCH is not
+ * read for it): set it to the build's date, before signing (the signature covers it).
+ */
+export async function stampPeTime(file: string, sourceDateEpoch: number): Promise<void> {
+  const fh = await open(file, 'r+');
+  try {
+    const lfanew = Buffer.alloc(4);
+    await fh.read(lfanew, 0, 4, 0x3c);
+    const stamp = Buffer.alloc(4);
+    stamp.writeUInt32LE(sourceDateEpoch >>> 0);
+    await fh.write(stamp, 0, 4, lfanew.readUInt32LE(0) + 8);
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Signs a PE file for a db key. sbsign puts the signing time in the signature's authenticated
+ * attributes (two signings of one file differ), so osslsigncode signs, with `-time` set to
+ * SOURCE_DATE_EPOCH: the same inputs give the same signed bytes. The key is read by
+ * osslsigncode from its path; its bytes never pass through isobuild.
+ */
+export async function signPe(
+  run: Runner,
+  input: string,
+  out: string,
+  keys: { key: string; cert: string },
+  sourceDateEpoch: number,
+): Promise<string> {
+  await run('osslsigncode', [
+    'sign',
+    '-key',
+    keys.key,
+    '-certs',
+    keys.cert,
+    '-h',
+    'sha256',
+    '-time',
+    String(sourceDateEpoch),
+    '-in',
+    input,
+    '-out',
+    out,
+  ]);
+  return out;
+}

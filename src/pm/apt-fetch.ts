@@ -1,0 +1,71 @@
+import { link, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { BuildError } from '../errors.js';
+import { exists } from '../fs/exists.js';
+import { APT_CACHE_DIRS, makeAptEnv } from './apt-chroot.js';
+import { HOST_TRUSTED_PARTS, prepareKeys } from './apt-keys.js';
+import { aimedAptSources } from './apt-sources.js';
+import { writeStandaloneAptConfig } from './apt-standalone.js';
+import { checkPackageArgs } from './apt.js';
+import type { PmContext } from './types.js';
+
+/**
+ * Downloads named packages (no dependencies) into the package cache's archives with an apt
+ * that reads no root: the bootstrap's sources and keys and the package cache's lists, as
+ * iso-base's kernel download does. Lists missing from the cache (a cleaned cache) are fetched
+ * first. Returns the .deb files, in the order asked. The caller holds the package cache's lock.
+ */
+export async function fetchAptDebs(ctx: PmContext, names: readonly string[]): Promise<string[]> {
+  checkPackageArgs(names);
+  const work = join(ctx.tmpDir, 'apt-fetch');
+  const sources = await aimedAptSources(ctx.spec, join(work, 'aimed'));
+  const keys = await prepareKeys(ctx.spec.gpgKeys, join(work, 'keyring'));
+  const lists = join(ctx.pkgCacheDir, APT_CACHE_DIRS[1].inCache);
+  const archives = join(ctx.pkgCacheDir, APT_CACHE_DIRS[0].inCache);
+  await mkdir(lists, { recursive: true });
+  await mkdir(archives, { recursive: true });
+  const config = await writeStandaloneAptConfig(work, {
+    sources: sources.files,
+    trustedParts: keys?.keyringDir ?? HOST_TRUSTED_PARTS,
+    lists,
+    archives,
+  });
+  const env = { ...makeAptEnv(ctx.sourceDateEpoch), APT_CONFIG: config };
+  const show = (pkg: string) =>
+    ctx.run('apt-cache', ['show', '--no-all-versions', pkg], { env, cleanEnv: true, allowFailure: true });
+  const pools: string[] = [];
+  for (const pkg of names) {
+    let res = await show(pkg);
+    if (res.exitCode !== 0) {
+      await ctx.run('apt-get', ['update'], { env, cleanEnv: true });
+      res = await show(pkg);
+    }
+    const pool = /^Filename: (\S+\.deb)$/m.exec(res.stdout)?.[1];
+    if (res.exitCode !== 0 || !pool)
+      throw new BuildError(
+        `apt-cache show ${pkg}: not in the repo's sources (${res.stderr.trim()})`,
+        ctx.stage,
+      );
+    pools.push(pool);
+  }
+  // apt-get download works in a folder of its own, renamed in: a bootstrap's sync-in must
+  // never see half a file.
+  const staging = await mkdtemp(join(dirname(archives), 'deb-download-'));
+  try {
+    const files: string[] = [];
+    for (const [i, pkg] of names.entries()) {
+      const name = basename(pools[i]!);
+      const file = join(archives, name);
+      const staged = join(staging, name);
+      if (await exists(file)) await link(file, staged); // kept by apt-get when its hashes match
+      await ctx.run('apt-get', ['download', pkg], { env, cleanEnv: true, cwd: staging });
+      if (!(await exists(staged)))
+        throw new BuildError(`apt-get download ${pkg}: no ${name} in ${staging}`, ctx.stage);
+      await rename(staged, file);
+      files.push(file);
+    }
+    return files;
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,38 @@
+import { basename } from 'node:path';
+import { withPackageCache } from '../cache/package-cache.js';
+import { makeEspImage } from '../image/efi.js';
+import {
+  checkKernelSigned,
+  DEBIAN_SIGNED_CHAIN,
+  signedEspFiles,
+  unpackSignedChain,
+} from '../image/secure-boot.js';
+import { fetchAptDebs } from '../pm/apt-fetch.js';
+import { pmContextOf } from '../pm/pm-context.js';
+import { packageManagerFor } from '../pm/index.js';
+import type { PmSpec } from '../pm/types.js';
+import type { StageContext } from '../stage/types.js';
+
+/**
+ * secure_boot "distribution" for a stage that writes an ESP (the ISO's El Torito image, a
+ * disk image's partition): fetches the distribution's signed shim and GRUB through the package
+ * cache, checks the kernel they will start is signed, and returns the FAT image holding them.
+ * `medium` picks the GRUB: 'cd' searches for /.disk/info, 'disk' reads /EFI/debian/grub.cfg.
+ */
+export async function makeSignedChainEsp(
+  ctx: StageContext,
+  pm: PmSpec,
+  kernel: string,
+  medium: 'cd' | 'disk',
+  workDir: string,
+): Promise<string> {
+  await checkKernelSigned(ctx.run, kernel, ctx.stage);
+  const pmCtx = pmContextOf(ctx, {
+    pm,
+    adapterVersion: packageManagerFor(pm.packagemanager).version,
+  });
+  const debs = await withPackageCache(ctx, () => fetchAptDebs(pmCtx, DEBIAN_SIGNED_CHAIN.packages));
+  ctx.logger.info(`secure boot: signed chain from ${debs.map((d) => basename(d)).join(', ')}`);
+  const chain = await unpackSignedChain(ctx.run, debs, workDir, medium);
+  return makeEspImage(ctx.run, signedEspFiles(chain), workDir, ctx.sourceDateEpoch);
+}
