@@ -43,8 +43,10 @@ export interface SignedChain {
  */
 export function signedChainProblem(
   spec: Pick<ResolvedSpec, 'packagemanager' | 'kernel' | 'boot'>,
+  /** Whether the spec's package manager brings a signed chain isobuild knows (its adapter says). */
+  hasSignedChain: boolean,
 ): string | undefined {
-  if (spec.packagemanager !== 'apt')
+  if (!hasSignedChain)
     return `secure_boot "distribution": isobuild knows no signed boot chain for packagemanager ${spec.packagemanager} (only apt's: ${DEBIAN_SIGNED_CHAIN.packages.join(', ')} and the distribution's signed kernel); sign a UKI with your own key instead ({"key", "cert"})`;
   if (!spec.boot.uefi)
     return 'secure_boot "distribution": boot.uefi is false, so the ISO has no UEFI path to sign';

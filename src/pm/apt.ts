@@ -667,6 +667,7 @@ export const aptPackageManager: PackageManager = {
   install: installPackages,
   downloadKernel,
   fetchesSinglePackages: true,
+  signedBootChain: true,
   downloadKernelBesideSetup,
   listsDigest,
   addToRoot,

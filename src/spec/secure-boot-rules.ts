@@ -1,5 +1,6 @@
 import { signedChainProblem } from '../image/secure-boot.js';
 import { keyPairProblems } from '../image/secure-boot-keys.js';
+import { specPackageManager } from './package-managers.js';
 import { finding, type Rule } from './rule.js';
 
 /**
@@ -11,7 +12,8 @@ export const secureBootChain: Rule = {
   name: 'secure-boot-chain',
   check(input) {
     if (input.spec.secureBoot !== 'distribution') return [];
-    const problem = signedChainProblem(input.spec);
+    const chain = specPackageManager(input.spec.packagemanager).signedBootChain === true;
+    const problem = signedChainProblem(input.spec, chain);
     return problem ? [finding(input, this.name, '/secure_boot', problem)] : [];
   },
 };
