@@ -1,7 +1,9 @@
 // Jest's order on a clean clone (no timing cache yet) is by file size; CI always runs on one.
 // The longest tests go first instead, so that the kernel build, which takes most of a run on two
 // cores, overlaps the rest of the suite in the other worker rather than starting last.
-const Sequencer = require('@jest/test-sequencer').default;
+import sequencer from '@jest/test-sequencer';
+
+const Sequencer = sequencer.default;
 
 const SLOW_FIRST = [
   'test/integration/kernel-source.test.ts',
@@ -23,4 +25,4 @@ class SlowFirstSequencer extends Sequencer {
   }
 }
 
-module.exports = SlowFirstSequencer;
+export default SlowFirstSequencer;
