@@ -204,9 +204,13 @@ export const TARGETS = Object.keys(TARGET_TABLE) as readonly Target[];
 /** The fields of a BuildPlan (types.ts) that its target decides. */
 export interface TargetPlanFields {
   readonly target: Target;
+  /** Which staging flavour the target builds on; 'app' builds on bootstrap. */
   readonly flavour: Flavour;
+  /** Whether the target is the app appliance (traced minimisation). */
   readonly app: boolean;
+  /** Set when the root boots as a microVM's disk rather than from the initrd. */
   readonly microvm?: MicrovmPlan;
+  /** Set when the root goes onto a bootable GPT disk (the disk-image stage). */
   readonly diskImage?: true;
   readonly initrdRoot: InitrdRoot;
   readonly outputs: readonly OutputFormat[];

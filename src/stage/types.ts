@@ -2,10 +2,10 @@ import type { DeclaredTool } from '../exec/host-tools.js';
 import type { RunOptions, RunResult } from '../exec/run.js';
 import type { Logger } from '../log/logger.js';
 import type { PackageLock } from '../lock/lock-file.js';
-import type { Flavour, ResolvedSpec } from '../spec/types.js';
-import type { Target } from './targets.js';
+import type { ResolvedSpec } from '../spec/types.js';
+import type { TargetPlanFields } from './targets.js';
 import type { StageInputsRecord } from '../cache/cache-integrity.js';
-import type { InitrdRoot, MicrovmPlan, OutputFormat, StageName } from './names.js';
+import type { OutputFormat, StageName } from './names.js';
 
 /** The plan's names (names.ts), re-exported so that stages import the whole contract from one place. */
 export {
@@ -67,22 +67,14 @@ export interface BuildOptions {
   locked?: PackageLock;
 }
 
-/** A spec compiled for a target; the target's fields come from its entry in targets.ts. */
-export interface BuildPlan {
+/**
+ * A spec compiled for a target: the target's fields (flavour, microVM or disk, initrd root,
+ * outputs) come from its entry in targets.ts, and are declared there once.
+ */
+export interface BuildPlan extends TargetPlanFields {
   readonly spec: ResolvedSpec;
-  readonly target: Target;
-  /** Which staging flavour the target builds on; 'app' builds on bootstrap. */
-  readonly flavour: Flavour;
-  /** Whether the target is the app appliance (issue: traced minimisation). */
-  readonly app: boolean;
-  /** Set when the root boots as a microVM's disk rather than from the initrd. */
-  readonly microvm?: MicrovmPlan;
-  /** Set when the root goes onto a bootable GPT disk (the disk-image stage). */
-  readonly diskImage?: true;
-  readonly initrdRoot: InitrdRoot;
   /** The stages that run, in order. */
   readonly stages: readonly Stage[];
-  readonly outputs: readonly OutputFormat[];
   readonly options: BuildOptions;
 }
 
