@@ -40,11 +40,10 @@ export async function vmOptionsFrom(image: string, flags: VmFlags): Promise<Omit
       `${flags.secureBoot ? '--secure-boot' : '--uefi'}: a microVM boots its kernel directly, without firmware`,
     );
   const secureBoot = flags.secureBoot ? secureBootFirmware(flags.secureBoot) : undefined;
-  if (flags.usb) {
-    if (target.kind !== 'iso')
-      throw new UsageError('--usb boots an ISO as a disk: a kernel+initrd folder is no disk');
-    target.asDisk = true;
-  }
+  // A disk image (an ESP image too) is attached as a disk already: --usb changes nothing there.
+  if (flags.usb && target.kind === 'iso') target.asDisk = true;
+  else if (flags.usb && target.kind !== 'disk')
+    throw new UsageError('--usb boots an ISO as a disk: a kernel+initrd or microVM folder is no disk');
   if (flags.append && target.kind === 'disk')
     throw new UsageError(
       '--append works only with a kernel+initrd folder: a disk image carries its own command line',

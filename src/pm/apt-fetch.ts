@@ -7,7 +7,17 @@ import { HOST_TRUSTED_PARTS, prepareKeys } from './apt-keys.js';
 import { aimedAptSources } from './apt-sources.js';
 import { writeStandaloneAptConfig } from './apt-standalone.js';
 import { checkPackageArgs } from './apt.js';
+import type { DeclaredTool } from '../exec/host-tools.js';
 import type { PmContext } from './types.js';
+
+/**
+ * What fetchAptDebs runs, for the stages that call it to declare. Versions: none, since which
+ * .deb comes is the lists' answer, and its name is in the stage's log.
+ */
+export const APT_FETCH_COMMANDS: readonly DeclaredTool[] = [
+  { tool: 'apt-cache', reason: 'check each package is in the sources', version: 'none' },
+  { tool: 'apt-get', reason: 'fetch missing lists and download the packages', version: 'none' },
+];
 
 /**
  * Downloads named packages (no dependencies) into the package cache's archives with an apt

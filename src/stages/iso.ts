@@ -9,6 +9,7 @@ import { BOOT_TEMPLATES, renderGrubCfg, renderIsolinuxCfg } from '../image/boot-
 import { makeEfiImage, makeGrubEfi } from '../image/efi.js';
 import { DEBIAN_SIGNED_CHAIN, DISK_INFO } from '../image/secure-boot.js';
 import { makeSignedChainEsp } from './signed-chain.js';
+import { APT_FETCH_COMMANDS } from '../pm/apt-fetch.js';
 import { pmSpecOf } from '../pm/pm-context.js';
 import type { PmSpec } from '../pm/types.js';
 import { formatBytes } from '../fs/disk-space.js';
@@ -146,8 +147,7 @@ function isoCommands(inputs: IsoInputs): DeclaredTool[] {
     );
   if (uefi && inputs.secureBoot)
     needs.push(
-      // The chain's .debs are named in the log; apt's own version does not change their bytes.
-      { tool: 'apt-get', reason: 'fetch the signed boot chain (secure_boot)', version: 'none' },
+      ...APT_FETCH_COMMANDS,
       { tool: 'dpkg-deb', reason: 'unpack the signed boot chain (secure_boot)', version: 'none' },
       { tool: 'sbverify', reason: 'check the kernel is signed (secure_boot)', version: 'none' },
       { tool: 'mkfs.vfat', reason: 'make the EFI boot partition image', version: ['--help'] },
