@@ -71,6 +71,7 @@ export const HOST_TOOLS = {
   sbverify: 'sbsigntool',
   openssl: 'openssl',
   objcopy: 'binutils',
+  objdump: 'binutils',
 } as const satisfies Record<string, string>;
 
 export type HostTool = keyof typeof HOST_TOOLS;

@@ -7,4 +7,5 @@ export const ARTIFACTS = {
   initrd: 'initrd.img',
   cmdline: 'cmdline',
   iso: 'image.iso',
+  uki: 'uki.efi',
 } as const;

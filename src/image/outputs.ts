@@ -204,6 +204,7 @@ export const OUTPUT_WRITERS: Record<OutputFormat, OutputWriter> = {
     reads: (source) => Object.values(INITRD_FILES).map((n) => join(source.artifacts, n)),
     write: writeKernelInitrd,
   },
+  uki: fileOutput('uki', ARTIFACTS.uki, 'uki'),
   rootfs: rootOutput,
   'rootfs.tar': rootOutput,
   'rootfs.ext4': fileOutput('disk', MICROVM_FILES.rootfs.ext4, 'rootfs.ext4'),

@@ -1,6 +1,10 @@
 import { access, constants, realpath } from 'node:fs/promises';
 import { isAbsolute, relative, resolve } from 'node:path';
+import { createHash } from 'node:crypto';
+import { UsageError } from '../errors.js';
 import { run } from '../exec/run.js';
+import { sha256File } from '../fs/hash.js';
+import type { ResolvedSpec } from '../spec/types.js';
 
 /** A `secure_boot` key or cert value: `$NAME` names an environment variable holding the path. */
 export function resolveKeyPath(
@@ -63,4 +67,46 @@ export async function keyPairProblems(
   else if (pub.stdout.trim() !== x509.stdout.trim())
     out.push(`key ${paths.key} does not match cert ${paths.cert} (their public keys differ)`);
   return out;
+}
+
+/** A db key pair as the signing stages get it: absolute paths, `$VAR`s resolved. */
+export interface DbSigner {
+  readonly key: string;
+  readonly cert: string;
+}
+
+/**
+ * The pair `secure_boot: {key, cert}` names, or undefined for none or "distribution". The
+ * rule secure-boot-keys has checked it before any stage; an unset variable here is a
+ * UsageError all the same (a plan made without the rules, e.g. by a library caller).
+ */
+export function dbSigner(
+  secureBoot: ResolvedSpec['secureBoot'],
+  env: NodeJS.ProcessEnv = process.env,
+): DbSigner | undefined {
+  if (!secureBoot || secureBoot === 'distribution') return undefined;
+  const paths = { key: '', cert: '' };
+  for (const which of ['key', 'cert'] as const) {
+    const r = resolveKeyPath(secureBoot[which], env);
+    if (!r.path) throw new UsageError(`secure_boot ${which} ${r.problem}`);
+    paths[which] = r.path;
+  }
+  return paths;
+}
+
+/**
+ * What a signing stage's key holds of the pair: the certificate's digest and the digest of the
+ * key's public part (openssl pkey -pubout), never the private key or a digest of it. Another
+ * key for the same certificate cannot sign for it, so these two name the signature.
+ */
+export async function signerFacts(
+  signer: DbSigner,
+): Promise<{ certSha256: string; publicKeySha256: string }> {
+  const pub = await run('openssl', ['pkey', '-in', signer.key, '-pubout', '-passin', 'pass:'], {
+    stage: 'secure boot',
+  });
+  return {
+    certSha256: await sha256File(signer.cert),
+    publicKeySha256: createHash('sha256').update(pub.stdout).digest('hex'),
+  };
 }

@@ -1,4 +1,4 @@
-import { open, stat } from 'node:fs/promises';
+import { open, stat, type FileHandle } from 'node:fs/promises';
 import { BuildError } from '../errors.js';
 import type { RunOptions, RunResult } from '../exec/run.js';
 
@@ -73,11 +73,36 @@ export async function makeUki(run: Runner, parts: UkiParts, out: string): Promis
 export async function stampPeTime(file: string, sourceDateEpoch: number): Promise<void> {
   const fh = await open(file, 'r+');
   try {
-    const lfanew = Buffer.alloc(4);
-    await fh.read(lfanew, 0, 4, 0x3c);
+    const pe = await peHeaderOffset(fh);
+    if (pe === undefined) throw new BuildError(`${file} is not a PE file (no MZ and PE headers)`);
     const stamp = Buffer.alloc(4);
     stamp.writeUInt32LE(sourceDateEpoch >>> 0);
-    await fh.write(stamp, 0, 4, lfanew.readUInt32LE(0) + 8);
+    await fh.write(stamp, 0, 4, pe + 8);
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Where the PE signature is (MZ's e_lfanew), or undefined when the file is no PE. */
+async function peHeaderOffset(fh: FileHandle): Promise<number | undefined> {
+  const dos = Buffer.alloc(0x40);
+  if ((await fh.read(dos, 0, 0x40, 0)).bytesRead < 0x40 || dos.toString('latin1', 0, 2) !== 'MZ')
+    return undefined;
+  const offset = dos.readUInt32LE(0x3c);
+  const sig = Buffer.alloc(4);
+  await fh.read(sig, 0, 4, offset);
+  return sig.toString('latin1') === 'PE\0\0' ? offset : undefined;
+}
+
+/**
+ * Whether a kernel image is also an EFI program (CONFIG_EFI_STUB: the bzImage carries a PE
+ * header). systemd-stub and the firmware start only those; a kernel without it would pass the
+ * build and hang at boot.
+ */
+export async function isPeFile(file: string): Promise<boolean> {
+  const fh = await open(file, 'r');
+  try {
+    return (await peHeaderOffset(fh)) !== undefined;
   } finally {
     await fh.close();
   }
@@ -112,4 +137,14 @@ export async function signPe(
     out,
   ]);
   return out;
+}
+
+/** Checks `file` passes `cert` as a db would (sbverify --cert), so a bad signature fails the build, not the boot. */
+export async function checkSignedBy(run: Runner, file: string, cert: string, stage: string): Promise<void> {
+  const res = await run('sbverify', ['--cert', cert, file], { allowFailure: true });
+  if (res.exitCode !== 0)
+    throw new BuildError(
+      `${file} does not verify against ${cert} (sbverify --cert): ${(res.stderr || res.stdout).trim().split('\n').slice(-3).join('; ')}`,
+      stage,
+    );
 }

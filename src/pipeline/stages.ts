@@ -7,6 +7,7 @@ import { tetherStage } from '../stages/tether.js';
 import { diskImageStage } from '../stages/disk-image.js';
 import { diskStage } from '../stages/disk.js';
 import { initrdStage } from '../stages/initrd.js';
+import { ukiStage } from '../stages/uki.js';
 import { isoStage } from '../stages/iso.js';
 import { STAGE_NAMES, type Stage, type StageName } from '../stage/types.js';
 
@@ -24,6 +25,7 @@ const STAGES: Readonly<Record<StageName, Stage>> = {
   'disk-image': diskImageStage, // disk targets: a GPT disk (ESP with GRUB + syslinux, ext4 root), BIOS + UEFI
   disk: diskStage, // microVM targets: vmlinux, rootfs.ext4 / rootfs.squashfs, their initrd, vm-config.json
   initrd: initrdStage, // cpio of the root, compressed
+  uki: ukiStage, // the UKI (systemd-stub + kernel + initrd + cmdline), signed with secure_boot {key, cert}
   iso: isoStage, // xorriso: isolinux (BIOS) + GRUB (UEFI), hybrid
 };
 

@@ -151,6 +151,7 @@ export function normaliseSpec(
     compression: raw.compression ?? DEFAULTS.compression,
     boot: { bios: raw.boot?.bios ?? DEFAULTS.boot.bios, uefi: raw.boot?.uefi ?? DEFAULTS.boot.uefi },
     ...(raw.secure_boot !== undefined ? { secureBoot: raw.secure_boot } : {}),
+    uki: raw.uki ?? false,
     cmdline: raw.cmdline ?? DEFAULTS.cmdline,
     profile: raw.profile ?? DEFAULTS.profile,
     ...(raw.version !== undefined ? { version: raw.version } : {}),

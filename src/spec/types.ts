@@ -98,6 +98,8 @@ export interface ResolvedSpec {
   readonly boot: { readonly bios: boolean; readonly uefi: boolean };
   /** secure_boot as written (docs/secure-boot.md); absent: an unsigned UEFI path. */
   readonly secureBoot?: RepoSpec['secure_boot'];
+  /** With boot.uefi: the ISO's EFI path is a UKI instead of GRUB (the uki stage makes it). */
+  readonly uki: boolean;
   readonly cmdline: string;
   /** The boot contract (src/image/profile.ts). */
   readonly profile: BootProfileName;

@@ -18,6 +18,7 @@ export const STAGE_NAMES = [
   'disk-image',
   'disk',
   'initrd',
+  'uki',
   'iso',
 ] as const;
 export type StageName = (typeof STAGE_NAMES)[number];
@@ -29,6 +30,8 @@ export type StageName = (typeof STAGE_NAMES)[number];
 export type OutputFormat =
   | 'iso'
   | 'kernel+initrd'
+  // A Unified Kernel Image: systemd-stub with the kernel, initrd, cmdline and os-release (uki stage).
+  | 'uki'
   | 'rootfs'
   | 'rootfs.tar'
   | 'rootfs.ext4'

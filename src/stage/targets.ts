@@ -86,6 +86,15 @@ const ENTRIES = {
     initrdRoot: 'small',
     outputs: [{ format: 'kernel+initrd', path: REPO }],
   },
+  uki: {
+    description:
+      "a Unified Kernel Image: the bootstrap's kernel, initrd and command line on systemd-stub, one EFI program (signed with secure_boot {key, cert})",
+    lastStage: 'uki',
+    flavour: 'bootstrap',
+    app: false,
+    initrdRoot: 'small',
+    outputs: [{ format: 'uki', path: `uki-${REPO}.efi` }],
+  },
   app: {
     description:
       "the spec's app booting straight into /app/run (minimised when the spec says so): ISO and kernel+initrd",

@@ -9,6 +9,9 @@ import { BOOT_TEMPLATES, renderGrubCfg, renderIsolinuxCfg } from '../image/boot-
 import { makeEfiImage, makeGrubEfi } from '../image/efi.js';
 import { DEBIAN_SIGNED_CHAIN, DISK_INFO } from '../image/secure-boot.js';
 import { makeSignedChainEsp } from './signed-chain.js';
+import { dbSigner, signerFacts, type DbSigner } from '../image/secure-boot-keys.js';
+import { checkSignedBy, signPe, stampPeTime } from '../image/uki.js';
+import { checkNoUnsignedModules, UKI_ARTIFACT, wantsUki } from './uki.js';
 import { APT_FETCH_COMMANDS } from '../pm/apt-fetch.js';
 import { pmSpecOf } from '../pm/pm-context.js';
 import type { PmSpec } from '../pm/types.js';
@@ -36,6 +39,11 @@ interface IsoInputs {
   readonly sourceDateEpoch: number;
   /** secure_boot "distribution": the signed chain, fetched with the repo's package manager. */
   readonly secureBoot?: { readonly chain: 'distribution'; readonly pm: PmSpec };
+  /** spec uki: the EFI path is the uki stage's UKI (artifacts/uki.efi) instead of GRUB. */
+  readonly uki?: true;
+  /** secure_boot {key, cert} without uki: GRUB's EFI image and the kernel are signed with it. */
+  readonly signer?: DbSigner;
+  readonly kernelFromSource?: true;
 }
 
 function isoIdentity(plan: BuildPlan): VolumeIdentity {
@@ -76,6 +84,38 @@ async function stageFile(
   files[inIso] = path;
 }
 
+async function readUki(ctx: StageContext): Promise<string> {
+  const uki = join(ctx.artifacts, UKI_ARTIFACT);
+  if (!(await exists(uki))) throw new BuildError(`${uki} is missing: the uki stage writes it`, ctx.stage);
+  return uki;
+}
+
+/**
+ * secure_boot {key, cert} with GRUB: the firmware checks GRUB against db, and GRUB (with no
+ * shim to ask) has the firmware check the kernel it loads, so both get the db signature.
+ * Reproducible like the UKI's: the PE date and the signing time are SOURCE_DATE_EPOCH.
+ */
+async function signWithDbKey(
+  ctx: StageContext,
+  signer: DbSigner,
+  pe: { loader: string; kernel: string },
+  work: string,
+): Promise<{ loader: string; kernel: string }> {
+  const out = { loader: join(work, 'BOOTX64.signed.efi'), kernel: join(work, 'vmlinuz.signed') };
+  const stamped = join(work, 'vmlinuz.stamped');
+  await copyFile(pe.kernel, stamped);
+  await stampPeTime(pe.loader, ctx.sourceDateEpoch);
+  for (const [from, to] of [
+    [pe.loader, out.loader],
+    [stamped, out.kernel],
+  ] as const) {
+    await signPe(ctx.run, from, to, signer, ctx.sourceDateEpoch);
+    await checkSignedBy(ctx.run, to, signer.cert, ctx.stage);
+    await clampTimes(to, ctx.sourceDateEpoch);
+  }
+  return out;
+}
+
 async function runIso(ctx: StageContext, inputs: IsoInputs): Promise<void> {
   const { bios, uefi } = firmware(inputs);
   const sde = inputs.sourceDateEpoch;
@@ -111,11 +151,22 @@ async function runIso(ctx: StageContext, inputs: IsoInputs): Promise<void> {
     await stageFile(ctx, tree, files, 'boot/grub/grub.cfg', grubCfg);
     const efiWork = join(ctx.tmpDir, 'efi');
     await mkdir(efiWork);
-    if (inputs.secureBoot) {
+    if (inputs.uki) {
+      layout.efiImage = await makeEfiImage(ctx.run, await readUki(ctx), efiWork, sde);
+    } else if (inputs.secureBoot) {
       await stageFile(ctx, tree, files, DISK_INFO, `${identity.volid}\n`);
       layout.efiImage = await makeSignedChainEsp(ctx, inputs.secureBoot.pm, kernel, 'cd', efiWork);
     } else {
-      const loader = await makeGrubEfi(ctx.run, grubCfg, efiWork);
+      let loader = await makeGrubEfi(ctx.run, grubCfg, efiWork);
+      if (inputs.signer) {
+        await checkNoUnsignedModules(ctx, {
+          signer: inputs.signer,
+          kernelFromSource: Boolean(inputs.kernelFromSource),
+        });
+        const signed = await signWithDbKey(ctx, inputs.signer, { loader, kernel }, efiWork);
+        loader = signed.loader;
+        files[profile.isoKernel] = signed.kernel;
+      }
       layout.efiImage = await makeEfiImage(ctx.run, loader, efiWork, sde);
     }
   }
@@ -126,10 +177,18 @@ async function runIso(ctx: StageContext, inputs: IsoInputs): Promise<void> {
   await rm(iso, { force: true }); // a hard link into the cache, if a parent left one: replace it
   await moveFile(layout.output, iso);
   await clampTimes(iso, sde);
-  const firmwareNames = [bios && 'BIOS', uefi && (inputs.secureBoot ? 'UEFI Secure Boot' : 'UEFI')]
-    .filter(Boolean)
-    .join(' + ');
+  const efiPath = inputs.uki ? 'UEFI UKI' : 'UEFI';
+  const signed = inputs.secureBoot || inputs.signer ? ' Secure Boot' : '';
+  const firmwareNames = [bios && 'BIOS', uefi && efiPath + signed].filter(Boolean).join(' + ');
   ctx.logger.info(`iso: ${formatBytes((await stat(iso)).size)} (${firmwareNames}; volume ${identity.volid})`);
+}
+
+/** Where the ISO's EFI path comes from besides GRUB: the UKI, or a GRUB and kernel signed with the db key. */
+function isoEfiPath(plan: BuildPlan): Pick<IsoInputs, 'uki' | 'signer' | 'kernelFromSource'> {
+  if (!plan.spec.boot.uefi) return {};
+  if (wantsUki(plan)) return { uki: true };
+  const signer = dbSigner(plan.spec.secureBoot);
+  return signer ? { signer, ...(plan.spec.kernel.kind === 'build' ? { kernelFromSource: true } : {}) } : {};
 }
 
 function isoCommands(inputs: IsoInputs): DeclaredTool[] {
@@ -145,7 +204,12 @@ function isoCommands(inputs: IsoInputs): DeclaredTool[] {
         version: 'none',
       },
     );
-  if (uefi && inputs.secureBoot)
+  if (uefi && inputs.uki)
+    needs.push(
+      { tool: 'mkfs.vfat', reason: 'make the EFI boot partition image', version: ['--help'] },
+      { tool: 'mcopy', reason: 'copy the UKI into the EFI partition image', version: ['--version'] },
+    );
+  else if (uefi && inputs.secureBoot)
     needs.push(
       ...APT_FETCH_COMMANDS,
       { tool: 'dpkg-deb', reason: 'unpack the signed boot chain (secure_boot)', version: 'none' },
@@ -173,6 +237,16 @@ function isoCommands(inputs: IsoInputs): DeclaredTool[] {
         version: ['--version'],
       },
     );
+  if (uefi && !inputs.uki && inputs.signer)
+    needs.push(
+      {
+        tool: 'osslsigncode',
+        reason: 'sign GRUB and the kernel with the db key (secure_boot)',
+        version: ['--version'],
+      },
+      { tool: 'sbverify', reason: 'check the signatures against the db certificate', version: 'none' },
+      { tool: 'openssl', reason: "read the key's public part for the cache key", version: ['version'] },
+    );
   return needs;
 }
 
@@ -190,11 +264,16 @@ export const isoStage = defineStage<IsoInputs>({
     ...(plan.spec.secureBoot === 'distribution'
       ? { secureBoot: { chain: 'distribution' as const, pm: pmSpecOf(plan.spec) } }
       : {}),
+    ...isoEfiPath(plan),
   }),
   commands: isoCommands,
   sources: async (inputs) => ({
     files: [BOOT_TEMPLATES],
-    facts: { profile: profileContent(inputs.profile) },
+    facts: {
+      profile: profileContent(inputs.profile),
+      // The pair's public digests name the signature; the private key is in no key.
+      ...(inputs.signer ? { signer: await signerFacts(inputs.signer) } : {}),
+    },
   }),
   describe: (inputs) => {
     const { bios, uefi } = inputs.boot;
@@ -202,7 +281,11 @@ export const isoStage = defineStage<IsoInputs>({
     const profile = bootProfile(inputs);
     const lines: string[] = [];
     if (bios) lines.push(`render ${ISOLINUX_DIR}/isolinux.cfg; copy isolinux.bin and ldlinux.c32`);
-    if (uefi && inputs.secureBoot)
+    if (uefi && inputs.uki)
+      lines.push(
+        `mkfs.vfat --invariant efiboot.img; mcopy artifacts/${UKI_ARTIFACT} as EFI/BOOT/BOOTX64.EFI`,
+      );
+    else if (uefi && inputs.secureBoot)
       lines.push(
         `render boot/grub/grub.cfg and ${DISK_INFO} (signed GRUB finds the medium by it)`,
         `apt-get download ${DEBIAN_SIGNED_CHAIN.packages.join(' ')} (into the package cache); dpkg-deb -x`,
@@ -212,6 +295,11 @@ export const isoStage = defineStage<IsoInputs>({
     else if (uefi)
       lines.push(
         'render grub.cfg; grub-mkimage --format=x86_64-efi --config=grub.cfg ... (BOOTX64.EFI)',
+        ...(inputs.signer
+          ? [
+              `osslsigncode sign -key ${inputs.signer.key} -certs ${inputs.signer.cert} -h sha256 -time ${inputs.sourceDateEpoch} BOOTX64.EFI and artifacts/vmlinuz (PE date set to it first); sbverify --cert each`,
+            ]
+          : []),
         'mkfs.vfat --invariant efiboot.img; mcopy -s -m -i efiboot.img EFI ::/',
       );
     lines.push(
