@@ -18,7 +18,7 @@ SOURCES := $(shell find src -name '*.ts' 2>/dev/null) package.json tsconfig.json
 
 .PHONY: deps build test check typecheck lint bench reprotest bootstrap bootstrap-custom appliance isos \
 	iso-base iso-base-custom bootstrap-staging bootstrap-staging-custom appliance-staging \
-	initrd app clean rootfs rootfs-tar rootfs-ext4 rootfs-squashfs image kernel firecracker celestial \
+	initrd uki app clean rootfs rootfs-tar rootfs-ext4 rootfs-squashfs image kernel firecracker celestial \
 	check-deps appliance-disk disk qcow2 vmdk vhdx vhd ova
 
 deps:
@@ -78,6 +78,9 @@ appliance-staging: build
 
 initrd: build
 	$(ISOBUILD) build $(REPO) --target initrd $(OSBUILDER_FLAGS)
+
+uki: build
+	$(ISOBUILD) build $(REPO) --target uki
 
 app: build
 	$(ISOBUILD) build $(REPO) --target app

@@ -51,6 +51,7 @@ export function makeSpec(over: Partial<ResolvedSpec> = {}): ResolvedSpec {
     packageListsMaxAge: 86400,
     compression: 'zstd',
     boot: { bios: true, uefi: true },
+    uki: false,
     cmdline: '',
     microvm: { vcpus: 1, memory: 256, cmdline: '' },
     profile: 'isobuild',

@@ -60,6 +60,7 @@ function makeSpec(repo: string, hooks: ResolvedSpec['hooks']): ResolvedSpec {
     packageListsMaxAge: 86400,
     compression: 'gzip',
     boot: { bios: true, uefi: true },
+    uki: false,
     cmdline: '',
     microvm: { vcpus: 1, memory: 256, cmdline: '' },
     profile: 'isobuild',

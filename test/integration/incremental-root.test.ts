@@ -44,6 +44,7 @@ function makeSpec(repoDir: string, base: string[]): ResolvedSpec {
     packageListsMaxAge: 86400,
     compression: 'gzip',
     boot: { bios: true, uefi: true },
+    uki: false,
     cmdline: '',
     microvm: { vcpus: 1, memory: 256, cmdline: '' },
     profile: 'isobuild',
