@@ -2,7 +2,15 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../../../src/exec/run.js';
-import { keyPairProblems, resolveKeyPath } from '../../../src/image/secure-boot-keys.js';
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { UsageError } from '../../../src/errors.js';
+import {
+  dbSigner,
+  keyPairProblems,
+  resolveKeyPath,
+  signerFacts,
+} from '../../../src/image/secure-boot-keys.js';
 
 /**
  * Real openssl key pairs in a temp dir: one good, one other, and one whose certificate expired
@@ -103,4 +111,28 @@ test('an unreadable or non-PEM file is refused', async () => {
   expect(await keyPairProblems({ key: pair('good').key, cert: junk }, repo)).toEqual([
     expect.stringMatching(/junk\.pem: not a PEM certificate/),
   ]);
+});
+
+test('dbSigner resolves $VAR for the signing stages; none for "distribution"; an unset variable is a UsageError', () => {
+  const env = { DB_KEY: pair('good').key };
+  expect(dbSigner({ key: '$DB_KEY', cert: pair('good').cert }, env)).toEqual(pair('good'));
+  expect(dbSigner('distribution', env)).toBeUndefined();
+  expect(dbSigner(undefined, env)).toBeUndefined();
+  expect(() => dbSigner({ key: '$NOPE', cert: pair('good').cert }, env)).toThrow(UsageError);
+});
+
+test("signerFacts hold the certificate's digest and the public key's, nothing of the private key", async () => {
+  const facts = await signerFacts(pair('good'));
+  expect(facts.certSha256).toBe(
+    createHash('sha256')
+      .update(await readFile(pair('good').cert))
+      .digest('hex'),
+  );
+  const pub = (await run('openssl', ['pkey', '-in', pair('good').key, '-pubout'])).stdout;
+  expect(facts.publicKeySha256).toBe(createHash('sha256').update(pub).digest('hex'));
+  const keyDigest = createHash('sha256')
+    .update(await readFile(pair('good').key))
+    .digest('hex');
+  expect(JSON.stringify(facts)).not.toContain(keyDigest);
+  expect((await signerFacts(pair('other'))).publicKeySha256).not.toBe(facts.publicKeySha256);
 });
