@@ -53,6 +53,8 @@ export function makeSpec(over: Partial<ResolvedSpec> = {}): ResolvedSpec {
     boot: { bios: true, uefi: true },
     cmdline: '',
     microvm: { vcpus: 1, memory: 256, cmdline: '' },
+    tests: [],
+    budget: {},
     profile: 'isobuild',
     raw: { name: 'test-repo' } as ResolvedSpec['raw'],
     ...over,

@@ -62,6 +62,8 @@ function makeSpec(repo: string, hooks: ResolvedSpec['hooks']): ResolvedSpec {
     boot: { bios: true, uefi: true },
     cmdline: '',
     microvm: { vcpus: 1, memory: 256, cmdline: '' },
+    tests: [],
+    budget: {},
     profile: 'isobuild',
     raw: {} as ResolvedSpec['raw'],
   };

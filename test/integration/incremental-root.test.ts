@@ -46,6 +46,8 @@ function makeSpec(repoDir: string, base: string[]): ResolvedSpec {
     boot: { bios: true, uefi: true },
     cmdline: '',
     microvm: { vcpus: 1, memory: 256, cmdline: '' },
+    tests: [],
+    budget: {},
     profile: 'isobuild',
     raw: {} as ResolvedSpec['raw'],
   };
