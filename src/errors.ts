@@ -109,6 +109,36 @@ export class BuildError extends IsobuildError {
   }
 }
 
+/** One of the biggest contributors to an output over its size budget. */
+export interface BudgetContributor {
+  /** A package, or what isobuild put there ("isobuild init layer", "/boot: kernel and boot loader"). */
+  readonly name: string;
+  readonly bytes: number;
+  /** How much it must lose for the output to fit, if every contributor shrinks alike. */
+  readonly shrinkBytes: number;
+}
+
+/**
+ * An output over the spec's `budget`: a size after the stage that makes it (the build stops
+ * there, before any output is written), or the boot time under `isobuild test`.
+ */
+export class BudgetError extends BuildError {
+  constructor(
+    message: string,
+    readonly details: {
+      budget: 'initrd' | 'iso' | 'rootfs' | 'boot';
+      /** Bytes, or seconds for boot. */
+      limit: number;
+      actual: number;
+      contributors: readonly BudgetContributor[];
+    },
+    stage?: string,
+  ) {
+    super(message, stage);
+    this.name = 'BudgetError';
+  }
+}
+
 /** One problem with a kernel's configuration: a driver, a preset, a fragment line, an option. */
 export interface KernelConfigProblem {
   /** The file the problem is in (a fragment, init.sh, the spec), and its 1-based line. */

@@ -1,4 +1,5 @@
 import {
+  BudgetError,
   BuildError,
   CommandError,
   FileSystemError,
@@ -24,6 +25,7 @@ export const ERROR_KINDS = [
   'tool-missing',
   'command',
   'file-system',
+  'budget',
   'build',
   'interrupted',
   'internal',
@@ -47,6 +49,11 @@ export interface ErrorEvent {
   code?: string;
   neededBytes?: number;
   freeBytes?: number;
+  /** kind budget: which budget, its limit and the actual value (bytes, or seconds for boot), the biggest contributors. */
+  budget?: string;
+  limit?: number;
+  actual?: number;
+  contributors?: readonly { name: string; bytes: number; shrinkBytes: number }[];
 }
 
 function kindOf(err: unknown): ErrorKind {
@@ -56,6 +63,7 @@ function kindOf(err: unknown): ErrorKind {
   if (err instanceof CommandError) return 'command';
   if (err instanceof InterruptedError) return 'interrupted';
   if (err instanceof FileSystemError) return 'file-system';
+  if (err instanceof BudgetError) return 'budget';
   if (err instanceof BuildError) return 'build';
   if (err instanceof IsobuildError) return 'build';
   return 'internal';
@@ -85,6 +93,7 @@ export function errorEvent(err: unknown, exitCode: number): ErrorEvent {
     if (d.neededBytes !== undefined) ev.neededBytes = d.neededBytes;
     if (d.freeBytes !== undefined) ev.freeBytes = d.freeBytes;
   }
+  if (err instanceof BudgetError) Object.assign(ev, err.details);
   return ev;
 }
 

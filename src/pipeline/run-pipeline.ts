@@ -24,6 +24,7 @@ import { freeBytes, isNoSpace, MiB, mountPointOf } from '../fs/disk-space.js';
 import { toFileSystemError } from '../fs/fs-error.js';
 import { measureTree } from '../fs/measure-tree.js';
 import { openBuildSession } from './build-session.js';
+import { checkSizeBudget } from './budgets.js';
 import { explainPlan } from './explain.js';
 import { findGrowBase, type GrowChoice } from './grow-base.js';
 import { checkEntry, readManifest } from '../cache/cache-integrity.js';
@@ -157,6 +158,9 @@ export async function runPipeline(
           { type: 'stage', stage: stage.name, status, key, seconds, ...(maker ? { madeBy: maker } : {}) },
           `${counter} ${stage.name}: ${human}`,
         );
+        // A budget is in no key: a cached stage is measured again, so a lowered budget still fails.
+        if (found[index])
+          await checkSizeBudget(plan, stage.name, found[index]!, entries.slice(0, -1), layout, logger);
         if (index === start) parent = found[index];
         if (options.remote && found[index] && status !== 'pulled')
           pushes.push(options.remote.push(links[index]!, found[index]!));
@@ -208,6 +212,7 @@ export async function runPipeline(
         { type: 'stage', stage: stage.name, status: 'built', key, seconds },
         `${counter} ${stage.name}: built in ${seconds.toFixed(1)} s`,
       );
+      await checkSizeBudget(plan, stage.name, parent, entries.slice(0, -1), layout, logger);
       // Pushed while the next stage builds (one push at a time, in order), so a later stage
       // that fails still leaves this one shared.
       if (options.remote) pushes.push(options.remote.push(links[index]!, parent));

@@ -1,3 +1,4 @@
+import { readDpkgFileOwners } from '../inventory/dpkg-files.js';
 import {
   chmod,
   chown,
@@ -682,5 +683,6 @@ export const aptPackageManager: PackageManager = {
   },
   clean: cleanRoot,
   listInstalled,
+  fileOwners: (ctx) => readDpkgFileOwners(ctx.rootfs),
   querySources: fetchAptIndex,
 };

@@ -124,3 +124,22 @@ export function lockedArgs(packages: readonly string[], lock: PackageLock | unde
     return p ? `${p.name}-${p.version}.${p.arch}` : n;
   });
 }
+
+/** Which package installed each path (rpm's FILENAMES per package); undefined without a database. */
+export async function rpmFileOwners(ctx: PmContext): Promise<Map<string, string> | undefined> {
+  const db = join(ctx.rootfs, RPM_DBPATH);
+  if (!(await exists(join(db, 'rpmdb.sqlite'))) && !(await exists(join(db, 'Packages')))) return undefined;
+  const res = await ctx.run(
+    'rpm',
+    [...rpmRootArgs(ctx.rootfs), '-qa', '--qf', '[%{NAME}\\t%{FILENAMES}\\n]'],
+    {
+      env: RPM_ENV,
+    },
+  );
+  const owners = new Map<string, string>();
+  for (const line of res.stdout.split('\n')) {
+    const [name, path] = line.split('\t');
+    if (name && path?.startsWith('/') && !owners.has(path)) owners.set(path, name);
+  }
+  return owners;
+}

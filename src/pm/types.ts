@@ -142,6 +142,12 @@ export interface PackageManager extends SpecPackageManager {
    * no database (a minimised root).
    */
   listInstalled(ctx: PmContext): Promise<InstalledPackage[] | undefined>;
+  /**
+   * Which package installed each path of the root, as its database lists them (path → package
+   * name; the root's own spelling, before /bin → usr/bin links): what a size budget names as
+   * the biggest contributors. Undefined when the root has no database.
+   */
+  fileOwners(ctx: PmContext): Promise<ReadonlyMap<string, string> | undefined>;
   /** Every package version the spec's sources provide now, with its digest (refreshes the index). */
   querySources(ctx: PmContext): Promise<SourceIndex>;
 }

@@ -12,6 +12,8 @@ import {
   type OciSource,
   type PackageManagerName,
   type RepoSpec,
+  type BootTestSpec,
+  type Budget,
   type ResolvedSpec,
 } from './types.js';
 import type { KernelBuild, PackageList } from './repo-spec.generated.js';
@@ -29,6 +31,7 @@ export const DEFAULTS = {
   docs: false,
   packageListsMaxAge: '1d',
   profile: 'isobuild',
+  test: { exit: 0, target: 'bootstrap', timeout: '60s' },
 } as const;
 
 const AGE_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
@@ -47,6 +50,28 @@ export function splitWords(value: string): string[] {
 function toPackageList(list: PackageList | undefined): string[] {
   if (list === undefined) return [];
   return typeof list === 'string' ? splitWords(list) : [...list];
+}
+
+function toBootTests(tests: RepoSpec['tests']): BootTestSpec[] {
+  return (tests ?? []).map((t) => ({
+    name: t.name,
+    run: t.run,
+    ...(t.expect !== undefined ? { expect: t.expect } : {}),
+    exit: t.exit ?? DEFAULTS.test.exit,
+    target: t.target ?? DEFAULTS.test.target,
+    timeoutSeconds: parseAge(t.timeout ?? DEFAULTS.test.timeout),
+  }));
+}
+
+/** The schema's patterns admit only sizes parseSize reads and durations parseAge reads. */
+function toBudget(budget: RepoSpec['budget']): Budget {
+  const out: { -readonly [K in keyof Budget]: Budget[K] } = {};
+  for (const name of ['initrd', 'iso', 'rootfs'] as const) {
+    const text = budget?.[name];
+    if (text !== undefined) out[name] = parseSize(text);
+  }
+  if (budget?.boot !== undefined) out.bootSeconds = parseAge(budget.boot);
+  return out;
 }
 
 function toKernelBuild(kernel: KernelBuild, repoDir: string): KernelBuildSpec {
@@ -167,6 +192,8 @@ export function normaliseSpec(
       cmdline: raw.microvm?.cmdline ?? '',
     },
     ...(raw.disk?.size !== undefined ? { disk: { size: parseSize(raw.disk.size) } } : {}),
+    tests: toBootTests(raw.tests),
+    budget: toBudget(raw.budget),
     raw,
   };
 }

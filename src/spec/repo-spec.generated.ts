@@ -187,6 +187,11 @@ export interface RepoSpec {
   disk?: Disk;
   microvm?: Microvm;
   ova?: Ova;
+  /**
+   * Boot tests: commands isobuild test (and build --test) runs in the booted output, one boot per target (docs/testing-images.md).
+   */
+  tests?: BootTest[];
+  budget?: Budget;
 }
 /**
  * A kernel built from source by the kernel stage: bzImage and vmlinux (modules only where the config has =m), cached by the source's digest, the resolved .config's digest and the toolchain's versions.
@@ -467,4 +472,70 @@ export interface Ova {
      */
     password?: boolean;
   }[];
+}
+/**
+ * A command run in the booted image by isobuild test (docs/testing-images.md): it passes when its exit status is `exit` and, when `expect` is given, its output matches `expect`.
+ */
+export interface BootTest {
+  /**
+   * The test's name, as pass/fail lines and the JUnit file show it; unique in the spec.
+   */
+  name: string;
+  /**
+   * A POSIX sh command line, run by the tether in the container (the bootstrap's busybox root: /proc, /sys and /dev are the booted system's) with its stdout and stderr captured.
+   */
+  run: string;
+  /**
+   * A JavaScript regular expression (multiline) the command's output must match. Default: any output.
+   */
+  expect?: string;
+  /**
+   * The exit status the command must end with. Default 0.
+   */
+  exit?: number;
+  /**
+   * The target whose output the test boots: every test of one target runs in one boot of it. Default bootstrap. Targets without a bootable output (iso-base, *-staging, rootfs, rootfs-tar, kernel) are refused by the tests-bootable rule.
+   */
+  target?:
+    | 'iso-base'
+    | 'bootstrap-staging'
+    | 'appliance-staging'
+    | 'bootstrap'
+    | 'appliance'
+    | 'initrd'
+    | 'app'
+    | 'rootfs'
+    | 'rootfs-tar'
+    | 'rootfs-ext4'
+    | 'rootfs-squashfs'
+    | 'kernel'
+    | 'image'
+    | 'firecracker'
+    | 'celestial'
+    | 'appliance-disk';
+  /**
+   * How long the command may run (s or m); it is killed after that and the test fails. Default 60s.
+   */
+  timeout?: string;
+}
+/**
+ * Limits the build and isobuild test enforce (docs/testing-images.md): a size over its budget fails the build right after the stage that makes it, naming the 10 biggest packages; a boot slower than `boot` fails isobuild test.
+ */
+export interface Budget {
+  /**
+   * The initrd file (compressed, as it goes on the ISO), checked after the initrd stage. Bytes, or with K, M, G (KiB, MiB, GiB).
+   */
+  initrd?: string;
+  /**
+   * The ISO file, checked after the iso stage.
+   */
+  iso?: string;
+  /**
+   * The staged root's files (the packages and staging.sh, before the initrd is made from it), checked after the staging stage.
+   */
+  rootfs?: string;
+  /**
+   * From the first console line to the tether starting the tests, under isobuild test's qemu (TCG unless --accel kvm).
+   */
+  boot?: string;
 }

@@ -12,6 +12,7 @@ import { finding, type Finding, type Rule, type RuleInput } from './rule.js';
 import { SPEC_LIMITS } from './limits.js';
 import { globProblem } from '../rootfs/glob.js';
 import { secureBootChain, secureBootKeys } from './secure-boot-rules.js';
+import { testExpectPattern, testNamesUnique, testsBootable } from './boot-test-rules.js';
 
 export type { Finding, Rule, RuleInput } from './rule.js';
 
@@ -310,6 +311,9 @@ export const SPEC_RULES: readonly Rule[] = [
   minimiseGlobs,
   secureBootChain,
   secureBootKeys,
+  testNamesUnique,
+  testExpectPattern,
+  testsBootable,
 ];
 
 export async function applyRules(

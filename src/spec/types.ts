@@ -16,6 +16,32 @@ export type BootProfileName = 'isobuild' | 'vic';
 /** What a spec may ask for: a compression, or `auto` (the best one the kernel decompresses). */
 export type CompressionChoice = Compression | 'auto';
 
+/** A target a boot test can name (the schema's enum: the targets table's names). */
+export type BootTestTarget = NonNullable<NonNullable<RepoSpec['tests']>[number]['target']>;
+
+/** One of the spec's `tests`, with its defaults. */
+export interface BootTestSpec {
+  readonly name: string;
+  /** A POSIX sh command line. */
+  readonly run: string;
+  /** The pattern the output must match (JavaScript, multiline); absent: any output. */
+  readonly expect?: string;
+  readonly exit: number;
+  readonly target: BootTestTarget;
+  readonly timeoutSeconds: number;
+}
+
+/** The size budgets are in bytes; what each measures is in docs/testing-images.md. */
+export interface Budget {
+  readonly initrd?: number;
+  readonly iso?: number;
+  readonly rootfs?: number;
+  readonly bootSeconds?: number;
+}
+
+/** The budgets a stage's result is measured against, by what it measures. */
+export type SizeBudgetName = 'initrd' | 'iso' | 'rootfs';
+
 /** packagemanager oci: where the root comes from. */
 export type OciSource =
   | { kind: 'image'; ref: ImageRef; text: string }
@@ -119,6 +145,10 @@ export interface ResolvedSpec {
   };
   /** The disk image targets: the whole disk's size in bytes when the spec gives one. */
   readonly disk?: { readonly size?: number };
+  /** Boot tests (docs/testing-images.md), defaults applied, in the spec's order. */
+  readonly tests: readonly BootTestSpec[];
+  /** Budgets: sizes in bytes, the boot in seconds; absent when the spec sets none. */
+  readonly budget: Budget;
   /** The document as written (after schema validation), merged over its base when it extends one. */
   readonly raw: RepoSpec;
   /**

@@ -311,3 +311,12 @@ export function formatTargetsMarkdown(outputDir = 'bin'): string {
     ...rows,
   ].join('\n');
 }
+
+/** The outputs `isobuild run` and `isobuild test` boot with a command (src/image/vm-flags.ts). */
+export const BOOTABLE_FORMATS: readonly OutputFormat[] = ['iso', 'kernel+initrd', 'firecracker', 'raw'];
+
+/** The output of `target` that boot tests boot, or undefined when it writes none that boots. */
+export function bootableOutput(target: Target): OutputFormat | undefined {
+  return TARGET_TABLE[target].outputs.find((o) => !o.onRequest && BOOTABLE_FORMATS.includes(o.format))
+    ?.format;
+}

@@ -54,6 +54,8 @@ export function makeSpec(over: Partial<ResolvedSpec> = {}): ResolvedSpec {
     uki: false,
     cmdline: '',
     microvm: { vcpus: 1, memory: 256, cmdline: '' },
+    tests: [],
+    budget: {},
     profile: 'isobuild',
     raw: { name: 'test-repo' } as ResolvedSpec['raw'],
     ...over,

@@ -63,6 +63,8 @@ function makeSpec(repo: string, hooks: ResolvedSpec['hooks']): ResolvedSpec {
     uki: false,
     cmdline: '',
     microvm: { vcpus: 1, memory: 256, cmdline: '' },
+    tests: [],
+    budget: {},
     profile: 'isobuild',
     raw: {} as ResolvedSpec['raw'],
   };

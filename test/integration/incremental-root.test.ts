@@ -47,6 +47,8 @@ function makeSpec(repoDir: string, base: string[]): ResolvedSpec {
     uki: false,
     cmdline: '',
     microvm: { vcpus: 1, memory: 256, cmdline: '' },
+    tests: [],
+    budget: {},
     profile: 'isobuild',
     raw: {} as ResolvedSpec['raw'],
   };
