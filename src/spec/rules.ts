@@ -10,6 +10,7 @@ import { FLAVOURS } from './types.js';
 import { packageManagerRules, specPackageManager } from './package-managers.js';
 import { finding, type Finding, type Rule, type RuleInput } from './rule.js';
 import { SPEC_LIMITS } from './limits.js';
+import { ARCHES } from './arch.js';
 import { globProblem } from '../rootfs/glob.js';
 import { secureBootChain, secureBootKeys } from './secure-boot-rules.js';
 
@@ -225,6 +226,27 @@ export const bootFirmware: Rule = {
   },
 };
 
+/**
+ * Only x86 firmware can be a BIOS: an arm64 image boots under UEFI (AAVMF, a board's EDK2).
+ * `--arch arm64` on a spec written for amd64 needs its `boot` to say so too.
+ */
+export const archFirmware: Rule = {
+  name: 'arch-firmware',
+  check(input) {
+    const { arch, boot } = input.spec;
+    if (!boot.bios || ARCHES[arch].bios) return [];
+    const from = input.raw.arch === arch ? 'the spec' : '--arch';
+    return [
+      finding(
+        input,
+        this.name,
+        input.raw.boot?.bios !== undefined ? '/boot/bios' : '/boot',
+        `arch ${arch} (from ${from}) has no BIOS boot, only UEFI: set boot.bios to false or drop it`,
+      ),
+    ];
+  },
+};
+
 /** Rules over the parsed spec; run only when the document passed the schema. */
 /** Package lists, strings as VIC writes them or arrays, hold names the package manager takes. */
 export const packageNames: Rule = {
@@ -307,6 +329,7 @@ export const SPEC_RULES: readonly Rule[] = [
   packageNames,
   cmdlineLength,
   bootFirmware,
+  archFirmware,
   minimiseGlobs,
   secureBootChain,
   secureBootKeys,
