@@ -23,6 +23,8 @@ export interface ArchFacts {
   readonly efiBootFile: string;
   /** Whether the firmware can be a BIOS (isolinux, an MBR): x86 only. */
   readonly bios: boolean;
+  /** The name of the first serial port's device, less its number (ttyS0, ttyAMA0: the PL011 of arm's virt machine). */
+  readonly serialTty: string;
   /** The qemu system emulator. */
   readonly qemu: string;
   /** Its Debian package. */
@@ -41,6 +43,7 @@ export const ARCHES: Readonly<Record<Arch, ArchFacts>> = {
     grubPackage: 'grub-efi-amd64-bin',
     efiBootFile: 'EFI/BOOT/BOOTX64.EFI',
     bios: true,
+    serialTty: 'ttyS',
     qemu: 'qemu-system-x86_64',
     qemuPackage: 'qemu-system-x86',
     elfMachine: 'x86-64',
@@ -52,6 +55,7 @@ export const ARCHES: Readonly<Record<Arch, ArchFacts>> = {
     grubPackage: 'grub-efi-arm64-bin',
     efiBootFile: 'EFI/BOOT/BOOTAA64.EFI',
     bios: false,
+    serialTty: 'ttyAMA',
     qemu: 'qemu-system-aarch64',
     qemuPackage: 'qemu-system-arm',
     binfmt: 'qemu-aarch64',

@@ -10,7 +10,7 @@ import { FLAVOURS } from './types.js';
 import { packageManagerRules, specPackageManager } from './package-managers.js';
 import { finding, type Finding, type Rule, type RuleInput } from './rule.js';
 import { SPEC_LIMITS } from './limits.js';
-import { ARCHES } from './arch.js';
+import { ARCHES, DEFAULT_ARCH } from './arch.js';
 import { globProblem } from '../rootfs/glob.js';
 import { secureBootChain, secureBootKeys } from './secure-boot-rules.js';
 
@@ -235,17 +235,63 @@ export const archFirmware: Rule = {
   check(input) {
     const { arch, boot } = input.spec;
     if (!boot.bios || ARCHES[arch].bios) return [];
-    const from = input.raw.arch === arch ? 'the spec' : '--arch';
     return [
       finding(
         input,
         this.name,
         input.raw.boot?.bios !== undefined ? '/boot/bios' : '/boot',
-        `arch ${arch} (from ${from}) has no BIOS boot, only UEFI: set boot.bios to false or drop it`,
+        `arch ${arch} (from ${archFrom(input)}) has no BIOS boot, only UEFI: set boot.bios to false or drop it`,
       ),
     ];
   },
 };
+
+/**
+ * What a build for another architecture than the host's can do today (docs/arm64.md): an apt
+ * root (mmdebstrap under qemu-user), the isobuild profile, no signed chain.
+ */
+export const archCross: Rule = {
+  name: 'arch-cross',
+  check(input) {
+    const { arch, packagemanager, profile, secureBoot } = input.spec;
+    if (arch === DEFAULT_ARCH) return [];
+    const from = archFrom(input);
+    const out: Finding[] = [];
+    if (packagemanager !== 'apt')
+      out.push(
+        finding(
+          input,
+          this.name,
+          '/packagemanager',
+          `arch ${arch} (from ${from}): only apt roots are built for another architecture (mmdebstrap with qemu-user); packagemanager ${packagemanager} builds ${DEFAULT_ARCH} only`,
+        ),
+      );
+    if (profile !== 'isobuild')
+      out.push(
+        finding(
+          input,
+          this.name,
+          '/profile',
+          `arch ${arch} (from ${from}): profile ${profile} logs on x86 serial ports; use profile isobuild`,
+        ),
+      );
+    if (secureBoot !== undefined)
+      out.push(
+        finding(
+          input,
+          this.name,
+          '/secure_boot',
+          `arch ${arch} (from ${from}): secure_boot is ${DEFAULT_ARCH} only (shim-signed and grub-efi-amd64-signed); drop secure_boot`,
+        ),
+      );
+    return out;
+  },
+};
+
+/** Where the build's architecture came from, for messages: the spec or `build --arch`. */
+function archFrom(input: RuleInput): string {
+  return input.raw.arch === input.spec.arch ? 'the spec' : '--arch';
+}
 
 /** Rules over the parsed spec; run only when the document passed the schema. */
 /** Package lists, strings as VIC writes them or arrays, hold names the package manager takes. */
@@ -330,6 +376,7 @@ export const SPEC_RULES: readonly Rule[] = [
   cmdlineLength,
   bootFirmware,
   archFirmware,
+  archCross,
   minimiseGlobs,
   secureBootChain,
   secureBootKeys,

@@ -5,7 +5,8 @@ import { APT_TREE_COMMANDS, fetchAptTree } from '../pm/apt-fetch.js';
 import { packageManagerFor } from '../pm/index.js';
 import { pmContextOf } from '../pm/pm-context.js';
 import type { PmSpec } from '../pm/types.js';
-import { DEFAULT_ARCH } from '../spec/arch.js';
+import { ARCHES, DEFAULT_ARCH } from '../spec/arch.js';
+import { HOST_GRUB_EFI, type GrubPlatform } from '../image/efi.js';
 import type { DeclaredTool } from '../exec/host-tools.js';
 import type { StageContext } from '../stage/types.js';
 
@@ -41,4 +42,16 @@ export async function targetBusybox(ctx: StageContext, pm: PmSpec): Promise<stri
   const tree = join(ctx.tmpDir, 'busybox-static');
   await fetchTargetPackages(ctx, pm, ['busybox-static'], tree);
   return join(tree, 'bin/busybox');
+}
+
+/**
+ * GRUB's EFI modules for grub-mkimage: the host's for a native build, the target's
+ * grub-efi-<arch>-bin (arm64: not installable on this amd64 host) for another architecture.
+ */
+export async function targetGrub(ctx: StageContext, pm: PmSpec): Promise<GrubPlatform> {
+  if (pm.arch === DEFAULT_ARCH) return HOST_GRUB_EFI;
+  const facts = ARCHES[pm.arch];
+  const tree = join(ctx.tmpDir, facts.grubPackage);
+  await fetchTargetPackages(ctx, pm, [facts.grubPackage], tree);
+  return { format: facts.grubFormat, dir: join(tree, 'usr/lib/grub', facts.grubFormat) };
 }
