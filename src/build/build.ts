@@ -67,6 +67,7 @@ async function planBuild(request: BuildRequest): Promise<BuildContext> {
     logger,
     (s) => runsDriversStage(s, target),
     asked.cacheRoot,
+    request.arch ? { arch: request.arch } : {},
   );
   if (drivers) logger.debug(`drivers ${drivers.note}`);
   const options = { ...asked, ...(await checkMirror(spec, request.mirror)) };

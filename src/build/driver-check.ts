@@ -7,6 +7,7 @@ import type { Target } from '../stage/types.js';
 import { findCachedKernel } from '../pipeline/cached-kernel.js';
 import { loadRepoFolder, locateRepo } from '../spec/load.js';
 import type { ResolvedSpec } from '../spec/types.js';
+import type { SpecOverrides } from '../spec/normalise.js';
 import { resolve } from 'node:path';
 
 /** What the validate-time driver check found: errors at the drivers' lines, and what it checked against. */
@@ -57,8 +58,9 @@ export async function loadRepoCheckingDrivers(
   logger: Logger,
   wanted: (spec: ResolvedSpec) => boolean = () => true,
   cacheRoot?: string,
+  overrides: SpecOverrides = {},
 ): Promise<{ spec: ResolvedSpec; drivers?: DriverCheck }> {
-  const result = await loadRepoFolder(await locateRepo(ref, reposDir));
+  const result = await loadRepoFolder(await locateRepo(ref, reposDir), overrides);
   for (const w of result.warnings) logger.warn(formatDiagnostic(w));
   if (!result.spec) throw new SpecError(result.errors);
   if (!wanted(result.spec)) return { spec: result.spec };

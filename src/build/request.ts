@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import type { LogEvent, Logger } from '../log/logger.js';
 import { defaultBuildOptions } from '../pipeline/plan.js';
 import { SHIPPED_REPOS } from '../spec/load.js';
+import type { Arch } from '../spec/arch.js';
 import type { OutputDigest } from '../image/output-digest.js';
 import type { RegistryCacheStats } from '../cache/remote/registry-cache.js';
 import type { BuildOptions, OutputFormat, StageOutcome, Target } from '../stage/types.js';
@@ -49,6 +50,8 @@ export interface BuildRequest
     > {
   /** What to build. Default: 'bootstrap'. */
   target?: Target;
+  /** The architecture to build for instead of the spec's (`--arch`; docs/arm64.md). */
+  arch?: Arch;
   /** Where the target's first output goes, instead of its path under `outputDir`. */
   output?: string;
   /** Write the last stage's root out: a folder, or a .tar/.tar.gz/.tar.zst file. */

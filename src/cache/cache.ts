@@ -8,6 +8,7 @@ import { isAlive } from './lock.js';
 import { removeTree } from '../fs/fs-tree.js';
 import type { StageInputsRecord } from './cache-integrity.js';
 import type { StageMeta } from '../stage/types.js';
+import { DEFAULT_ARCH, type Arch } from '../spec/arch.js';
 
 /**
  * The stage cache. Each stage's result lives in `stages/<repo>/<stage>-<key>/` with its
@@ -33,6 +34,11 @@ export interface CacheLayout {
   allStages: string;
   /** The package cache every repo shares (docs/cache.md says how it stays safe). */
   packages: string;
+  /**
+   * The package cache of one architecture: amd64's is `packages` itself; another's a folder in
+   * it, since apt's update drops the lists of every architecture it was not told about.
+   */
+  packagesFor(arch: Arch): string;
   /** Where each repo had its own package cache before it was shared: read by nothing, removed by clean. */
   oldPackages: string;
   logs(repo: string): string;
@@ -48,6 +54,8 @@ export function cacheLayout(root: string): CacheLayout {
     stages: (repo) => join(root, 'stages', repo),
     allStages: join(root, 'stages'),
     packages: join(root, 'package-cache'),
+    packagesFor: (arch) =>
+      arch === DEFAULT_ARCH ? join(root, 'package-cache') : join(root, 'package-cache', arch),
     oldPackages: join(root, 'packages'),
     logs: (repo) => join(root, 'logs', repo),
     kernelTrees: join(root, 'kernel-trees'),

@@ -8,6 +8,7 @@ import { parseTarget } from '../pipeline/plan.js';
 import { MIRROR_ENV } from '../pm/rpm-mirror.js';
 import { parseAge, splitWords } from '../spec/normalise.js';
 import { describeTargets } from '../stage/targets.js';
+import { ARCH_NAMES, isArch, type Arch } from '../spec/arch.js';
 import { checkOutputFormats } from '../image/outputs.js';
 import { DISK_FORMATS } from '../image/disk-formats.js';
 import { loggerFor, reposDir, type GlobalOptions } from './context.js';
@@ -15,6 +16,7 @@ import { addLockTimeoutOption, parseLockTimeout } from './options.js';
 
 interface BuildFlags {
   target: string;
+  arch?: string;
   output?: string;
   export?: string;
   cache: boolean;
@@ -42,6 +44,10 @@ export function registerBuild(program: Command): void {
     .description('build a repo up to a target (default: the bootstrap ISO)')
     .argument('<repo>', 'repo name under the repos folder, or a path to a repo folder')
     .option('-t, --target <target>', 'what to build (targets below)', 'bootstrap')
+    .option(
+      '--arch <arch>',
+      `the architecture to build for instead of the spec's (${ARCH_NAMES.join(', ')}; arm64 is built under qemu-user, docs/arm64.md)`,
+    )
     .option('-o, --output <path>', "where the target's (first) output goes, instead of its path under --bin")
     .option(
       '--size <bytes>',
@@ -109,6 +115,7 @@ export function registerBuild(program: Command): void {
       repo: ref,
       reposDir: reposDir(globals),
       target: parseTarget(flags.target),
+      ...(flags.arch !== undefined ? { arch: parseArch(flags.arch) } : {}),
       output: flags.output,
       outputDir: flags.bin,
       exportTo: flags.export,
@@ -130,6 +137,14 @@ export function registerBuild(program: Command): void {
       logger,
     });
   });
+}
+
+function parseArch(value: string): Arch {
+  if (!isArch(value))
+    throw new UsageError(
+      `--arch ${value}: isobuild builds ${ARCH_NAMES.join(' and ')} images (docs/arm64.md), not ${value}`,
+    );
+  return value;
 }
 
 function parseImageSize(value: string): number {

@@ -2,20 +2,26 @@ import type { StageMeta } from '../stage/types.js';
 import type { ResolvedSpec } from '../spec/types.js';
 
 import { bootProfile } from './profile.js';
+import { ARCHES, DEFAULT_ARCH, type Arch } from '../spec/arch.js';
 
 /** Arguments later stages add for themselves (the app layer's knobs), from meta.cmdline. */
 function metaArgs(meta: StageMeta): string[] {
   return (meta.cmdline ?? []).map((a) => a.trim()).filter((a) => a !== '');
 }
 
-/** The kernel command line of an image: the profile's, then the spec's cmdline, then the stages' own. */
+/**
+ * The kernel command line of an image: the profile's, then the spec's cmdline, then the stages'
+ * own. The profile's serial consoles are named as the architecture names its first UARTs.
+ */
 export function composeCmdline(
-  spec: Pick<ResolvedSpec, 'cmdline' | 'profile'>,
+  spec: Pick<ResolvedSpec, 'cmdline' | 'profile'> & { readonly arch?: Arch },
   meta: StageMeta = {},
 ): string {
-  return [...bootProfile(spec).cmdline, spec.cmdline.trim(), ...metaArgs(meta)]
-    .filter((a) => a !== '')
-    .join(' ');
+  const tty = ARCHES[spec.arch ?? DEFAULT_ARCH].serialTty;
+  const profileArgs = bootProfile(spec).cmdline.map((a) =>
+    a.replace(/^console=ttyS(?=\d)/, `console=${tty}`),
+  );
+  return [...profileArgs, spec.cmdline.trim(), ...metaArgs(meta)].filter((a) => a !== '').join(' ');
 }
 
 /**

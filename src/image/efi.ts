@@ -6,18 +6,33 @@ import { clampTimes } from './files.js';
 
 type Runner = (file: string, args: readonly string[], opts?: RunOptions) => Promise<RunResult>;
 
+/** Where grub-mkimage finds a GRUB platform's modules, and that platform (its --format). */
+export interface GrubPlatform {
+  readonly format: string;
+  readonly dir: string;
+}
+
+/** The host's own GRUB (grub-efi-amd64-bin): what a native build uses. */
+export const HOST_GRUB_EFI: GrubPlatform = { format: 'x86_64-efi', dir: GRUB_EFI_DIR };
+
 /**
- * BOOTX64.EFI: GRUB with its configuration embedded (grub-mkimage -c), so nothing on the
- * ISO has to be found before the kernel. grub-mkimage writes the same bytes for the same
- * inputs, unlike grub-mkstandalone whose memdisk tar carries the build time.
+ * BOOTX64.EFI (BOOTAA64.EFI for arm64): GRUB with its configuration embedded (grub-mkimage -c),
+ * so nothing on the ISO has to be found before the kernel. grub-mkimage writes the same bytes
+ * for the same inputs, unlike grub-mkstandalone whose memdisk tar carries the build time. The
+ * host's grub-mkimage writes any platform's image from that platform's modules.
  */
-export async function makeGrubEfi(run: Runner, grubCfg: string, workDir: string): Promise<string> {
+export async function makeGrubEfi(
+  run: Runner,
+  grubCfg: string,
+  workDir: string,
+  grub: GrubPlatform = HOST_GRUB_EFI,
+): Promise<string> {
   const cfg = join(workDir, 'grub-embedded.cfg');
-  const out = join(workDir, 'BOOTX64.EFI');
+  const out = join(workDir, 'grub.efi');
   await writeFile(cfg, grubCfg);
   await run('grub-mkimage', [
-    '--format=x86_64-efi',
-    `--directory=${GRUB_EFI_DIR}`,
+    `--format=${grub.format}`,
+    `--directory=${grub.dir}`,
     `--output=${out}`,
     '--prefix=/boot/grub',
     `--config=${cfg}`,
@@ -42,8 +57,10 @@ export async function makeEfiImage(
   loader: string,
   workDir: string,
   sourceDateEpoch: number,
+  /** The firmware's removable-media path for the architecture (ArchFacts.efiBootFile). */
+  bootFile = 'EFI/BOOT/BOOTX64.EFI',
 ): Promise<string> {
-  return makeEspImage(run, { 'EFI/BOOT/BOOTX64.EFI': loader }, workDir, sourceDateEpoch);
+  return makeEspImage(run, { [bootFile]: loader }, workDir, sourceDateEpoch);
 }
 
 /** makeEfiImage with any files under EFI/ (path in the ESP → host file): a signed chain has two. */

@@ -86,9 +86,9 @@ export function imageVersion(
   return spec.version ?? (env.BUILD_NUMBER?.trim() || VERSION);
 }
 
-/** The serial port an image logs on, from its kernel command line: the last console=ttyS<N>. */
+/** The serial port an image logs on, from its kernel command line: the last console=ttyS<N> (ttyAMA<N> on arm). */
 export function logSerialOf(cmdline: string): number {
   let port = 0;
-  for (const m of cmdline.matchAll(/(?:^|\s)console=ttyS(\d+)/g)) port = Number(m[1]);
+  for (const m of cmdline.matchAll(/(?:^|\s)console=tty(?:S|AMA)(\d+)/g)) port = Number(m[1]);
   return port;
 }

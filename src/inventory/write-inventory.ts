@@ -57,7 +57,7 @@ export async function writeInventories(
     const pmContext = standalonePmContext({
       spec: plan.spec,
       rootfs: result.final.rootfs,
-      pkgCacheDir: layout.packages,
+      pkgCacheDir: layout.packagesFor(plan.spec.arch),
       tmpDir,
       stage: 'manifest',
       sourceDateEpoch: plan.options.sourceDateEpoch,

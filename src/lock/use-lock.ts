@@ -26,7 +26,7 @@ export async function querySources(
     const ctx = standalonePmContext({
       spec,
       rootfs: join(tmpDir, 'root'),
-      pkgCacheDir: layout.packages,
+      pkgCacheDir: layout.packagesFor(spec.arch),
       tmpDir,
       stage: 'sources',
       sourceDateEpoch: options.sourceDateEpoch,

@@ -8,6 +8,9 @@ import { moveFile } from '../image/files.js';
 import type { DiskFormat, StageContext } from '../stage/types.js';
 import type { Compression } from '../spec/types.js';
 import { HOST_BUSYBOX } from '../exec/host-tools.js';
+import { exists } from '../fs/exists.js';
+import { resolveInRoot } from '../rootfs/root-path.js';
+import { INIT_BUSYBOX } from '../tether/layout.js';
 import { assertShellWord, renderTemplate } from '../tether/render.js';
 import { MICROVM_INIT, ROOT_DEVICE } from './layout.js';
 
@@ -89,8 +92,10 @@ export async function makeRootInitrd(
   const tree = join(ctx.tmpDir, 'root-initrd');
   await rm(tree, { recursive: true, force: true });
   for (const d of ['bin', 'proc', 'sys', 'dev', 'newroot']) await mkdir(join(tree, d), { recursive: true });
-  // Static (the tether stage's init layer checked it): the initrd has no libraries.
-  await copyFile(HOST_BUSYBOX, join(tree, 'bin/busybox'));
+  // Static (the tether stage's init layer checked it): the initrd has no libraries. The root's
+  // own copy where it has the init layer: that one is of the image's architecture.
+  const rootBusybox = await resolveInRoot(ctx.rootfs, INIT_BUSYBOX);
+  await copyFile((await exists(rootBusybox)) ? rootBusybox : HOST_BUSYBOX, join(tree, 'bin/busybox'));
   await chmod(join(tree, 'bin/busybox'), 0o755);
 
   const from = modulesDir(ctx.rootfs, kernelVersion);

@@ -23,10 +23,11 @@ export function appScript(argv: readonly string[]): string {
 export async function writeMicrovmLayer(
   ctx: StageContext,
   app: readonly string[] | undefined,
+  busybox?: string,
 ): Promise<void> {
   const epoch = ctx.sourceDateEpoch;
   // The same userland as the bootstrap init: the host's static busybox, whatever the root has.
-  const layer = await installInitLayer(ctx.rootfs, epoch, 'tether');
+  const layer = await installInitLayer(ctx.rootfs, epoch, 'tether', busybox);
   const init = await renderTemplate('microvm/init.sh.hbs', {
     busybox: INIT_BUSYBOX,
     initBin: INIT_BIN_DIR,

@@ -409,7 +409,7 @@ async function runStage(
       await linkTree(parent.artifacts, artifacts);
     }
     await mkdir(tmpDir);
-    const pkgCacheDir = layout.packages;
+    const pkgCacheDir = layout.packagesFor(plan.spec.arch);
     await mkdir(pkgCacheDir, { recursive: true });
     const meta: StageMeta = structuredClone(parent?.meta ?? {});
 

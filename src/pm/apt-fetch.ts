@@ -19,6 +19,32 @@ export const APT_FETCH_COMMANDS: readonly DeclaredTool[] = [
   { tool: 'apt-get', reason: 'fetch missing lists and download the packages', version: 'none' },
 ];
 
+/** What fetchAptTree runs on top of fetchAptDebs's commands. */
+export const APT_TREE_COMMANDS: readonly DeclaredTool[] = [
+  ...APT_FETCH_COMMANDS,
+  {
+    tool: 'dpkg-deb',
+    reason: "unpack the fetched packages' files (no maintainer scripts)",
+    version: ['--version'],
+  },
+];
+
+/**
+ * fetchAptDebs, then each .deb's files unpacked into `tree` (dpkg-deb -x: no maintainer
+ * scripts, no dpkg database): files of the target's own packages the build uses from outside
+ * the root, such as another architecture's GRUB modules or static busybox. Returns the .debs.
+ */
+export async function fetchAptTree(
+  ctx: PmContext,
+  names: readonly string[],
+  tree: string,
+): Promise<string[]> {
+  const debs = await fetchAptDebs(ctx, names);
+  await mkdir(tree, { recursive: true });
+  for (const deb of debs) await ctx.run('dpkg-deb', ['-x', deb, tree]);
+  return debs;
+}
+
 /**
  * Downloads named packages (no dependencies) into the package cache's archives with an apt
  * that reads no root: the bootstrap's sources and keys and the package cache's lists, as
@@ -39,6 +65,7 @@ export async function fetchAptDebs(ctx: PmContext, names: readonly string[]): Pr
     trustedParts: keys?.keyringDir ?? HOST_TRUSTED_PARTS,
     lists,
     archives,
+    arch: ctx.spec.arch,
   });
   const env = { ...makeAptEnv(ctx.sourceDateEpoch), APT_CONFIG: config };
   const show = (pkg: string) =>

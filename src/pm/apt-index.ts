@@ -144,6 +144,7 @@ export async function fetchAptIndex(ctx: PmContext): Promise<SourceIndex> {
     lists,
     // Nothing is downloaded but lists.
     archives: join(dir, 'archives'),
+    arch: ctx.spec.arch,
   });
   await ctx.run('apt-get', ['update'], {
     env: { ...makeAptEnv(ctx.sourceDateEpoch), APT_CONFIG: config },

@@ -1,6 +1,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BuildError } from '../errors.js';
+import type { Arch } from '../spec/arch.js';
 
 /**
  * An apt that works on no root: what it needs besides its scratch folder `work`. Both users
@@ -13,6 +14,17 @@ export interface StandaloneApt {
   readonly trustedParts: string;
   readonly lists: string;
   readonly archives: string;
+  /** The architecture whose packages it reads and fetches (an arm64 build's apt on this amd64 host). */
+  readonly arch: Arch;
+}
+
+/**
+ * apt's own architecture is the host's: a root for another one needs apt told, or it reads the
+ * amd64 lists and fetches amd64 packages into an arm64 root. Only that architecture, so the
+ * lists of no other are fetched.
+ */
+export function aptArchConfig(arch: Arch): string {
+  return [`APT::Architecture "${arch}";`, `APT::Architectures { "${arch}"; };`, ''].join('\n');
 }
 
 /** Lays out `work` and writes the apt.conf that points apt at it; returns its path (for APT_CONFIG). */
@@ -26,7 +38,7 @@ export async function writeStandaloneAptConfig(work: string, apt: StandaloneApt)
       trustedParts: apt.trustedParts,
       lists: apt.lists,
       archives: apt.archives,
-    }),
+    }) + aptArchConfig(apt.arch),
   );
   return config;
 }

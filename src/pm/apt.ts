@@ -38,7 +38,8 @@ import { sha256, sha256File } from '../fs/hash.js';
 import { fetchAptIndex, lookupAptIndex } from './apt-index.js';
 import { LOCK_PINS, makeAptPins } from './apt-pins.js';
 import { HOST_TRUSTED_PARTS, prepareKeys } from './apt-keys.js';
-import { writeStandaloneAptConfig } from './apt-standalone.js';
+import { aptArchConfig, writeStandaloneAptConfig } from './apt-standalone.js';
+import { DEFAULT_ARCH, type Arch } from '../spec/arch.js';
 import { aptSpec } from './apt-spec.js';
 import type { EarlyKernel, PackageManager, PmContext, PmSpec } from './types.js';
 import { cancelSignal } from '../exec/cancel.js';
@@ -96,6 +97,8 @@ export function mmdebstrapArgs(
 ): string[] {
   const args = [
     '--mode=root',
+    // Another architecture's maintainer scripts run under qemu-user (binfmt_misc; make deps).
+    `--architectures=${spec.arch}`,
     `--variant=${spec.apt.variant}`,
     // Without it bookworm's apt pulls in usrmerge and with it perl.
     `--hook-dir=${MERGED_USR_HOOKS}`,
@@ -149,23 +152,25 @@ export function mmdebstrapArgs(
  * dpkg database, with dpkg itself run chrooted into the root. mmdebstrap works this way too;
  * it means the root needs no apt of its own (the essential variant has none).
  */
-export function makeAptConfig(root: string): string {
+export function makeAptConfig(root: string, arch: Arch = DEFAULT_ARCH): string {
   if (/["\n\\]/.test(root))
     throw new BuildError(`apt cannot work on a root whose path has quotes or newlines: ${root}`);
-  return [
-    `Dir "${root}/";`,
-    `DPkg::Chroot-Directory "${root}";`,
-    'APT::Install-Recommends "false";',
-    'APT::Install-Suggests "false";',
-    // No fsync per file: a failed build's root is thrown away anyway.
-    'DPkg::Options { "--force-confdef"; "--force-confold"; "--force-unsafe-io"; };',
-    '',
-  ].join('\n');
+  return (
+    [
+      `Dir "${root}/";`,
+      `DPkg::Chroot-Directory "${root}";`,
+      'APT::Install-Recommends "false";',
+      'APT::Install-Suggests "false";',
+      // No fsync per file: a failed build's root is thrown away anyway.
+      'DPkg::Options { "--force-confdef"; "--force-confold"; "--force-unsafe-io"; };',
+      '',
+    ].join('\n') + aptArchConfig(arch)
+  );
 }
 
 async function runAptGet(ctx: PmContext, args: readonly string[], extraConfig = ''): Promise<void> {
   const config = join(ctx.tmpDir, 'apt.conf');
-  await writeFile(config, makeAptConfig(ctx.rootfs) + extraConfig);
+  await writeFile(config, makeAptConfig(ctx.rootfs, ctx.spec.arch) + extraConfig);
   const env = { ...makeAptEnv(ctx.sourceDateEpoch), APT_CONFIG: config };
   await ctx.run('apt-get', args, { env, cleanEnv: true });
 }
@@ -365,7 +370,7 @@ async function downloadKernel(ctx: PmContext, name: string): Promise<KernelFile[
   const config = join(ctx.tmpDir, 'apt-download.conf');
   await writeFile(
     config,
-    makeAptDownloadConfig(ctx.rootfs, join(ctx.pkgCacheDir, APT_CACHE_DIRS[1].inCache)),
+    makeAptDownloadConfig(ctx.rootfs, join(ctx.pkgCacheDir, APT_CACHE_DIRS[1].inCache), ctx.spec.arch),
   );
   return fetchKernelDeb(ctx, name, config);
 }
@@ -397,6 +402,7 @@ async function downloadKernelBesideSetup(ctx: PmContext, name: string): Promise<
     trustedParts: keys?.keyringDir ?? HOST_TRUSTED_PARTS,
     lists: join(ctx.pkgCacheDir, APT_CACHE_DIRS[1].inCache),
     archives: join(ctx.pkgCacheDir, APT_CACHE_DIRS[0].inCache),
+    arch: ctx.spec.arch,
   });
   const files = await fetchKernelDeb(ctx, name, config);
   return {
@@ -465,11 +471,11 @@ export function kernelDependency(control: string): string | undefined {
 }
 
 /** apt.conf for downloading only: the root's sources and status, the package cache's lists. */
-export function makeAptDownloadConfig(root: string, lists: string): string {
+export function makeAptDownloadConfig(root: string, lists: string, arch: Arch = DEFAULT_ARCH): string {
   if (/["\n\\]/.test(lists))
     throw new BuildError(`apt cannot use a package cache whose path has quotes or newlines: ${lists}`);
   return (
-    makeAptConfig(root) +
+    makeAptConfig(root, arch) +
     [`Dir::State::Lists "${lists}/";`, 'Dir::Cache::pkgcache "";', 'Dir::Cache::srcpkgcache "";', ''].join(
       '\n',
     )

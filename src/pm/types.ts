@@ -11,6 +11,7 @@ import type { ResolvedSpec } from '../spec/types.js';
 /** The spec fields every package manager reads. */
 export const COMMON_PM_SPEC_FIELDS = [
   'packagemanager',
+  'arch',
   'release',
   'repoDir',
   'repoFiles',

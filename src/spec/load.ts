@@ -7,7 +7,7 @@ import { parseSpecText, showPath, type SpecDocument } from './document.js';
 import { findLongStrings, limitDiagnostic, SPEC_LIMITS } from './limits.js';
 import { readDriversArray } from './drivers-array.js';
 import { scanRepoFolder, SPEC_FILE_NAMES, type FolderContents } from './folder.js';
-import { deepFreeze, normaliseSpec } from './normalise.js';
+import { deepFreeze, normaliseSpec, type SpecOverrides } from './normalise.js';
 import { resolveExtends } from './extends.js';
 import { applyRules, checkHooksParse, checkInitDrivers, type Finding } from './rules.js';
 import { resolveRelease } from './release.js';
@@ -31,7 +31,7 @@ export interface LoadResult {
  * parse → schema → normalise → semantic rules → frozen ResolvedSpec. Problems are collected,
  * not thrown, so one run reports all of them (changesets' parse returns {config, errors, warnings}).
  */
-export async function loadRepoFolder(repoDir: string): Promise<LoadResult> {
+export async function loadRepoFolder(repoDir: string, overrides: SpecOverrides = {}): Promise<LoadResult> {
   const dir = resolve(repoDir);
   const folderProblem = await checkIsFolder(dir);
   if (folderProblem) return { errors: [folderProblem], warnings: [] };
@@ -58,7 +58,7 @@ export async function loadRepoFolder(repoDir: string): Promise<LoadResult> {
     findings.push(...extended.errors.map((diagnostic) => ({ severity: 'error' as const, diagnostic })));
     const raw = extended.errors.length ? undefined : checkDocument(doc, findings);
     if (raw) {
-      const normalised = normaliseSpec(raw, dir, specFile, folder, drivers?.drivers ?? []);
+      const normalised = normaliseSpec(raw, dir, specFile, folder, drivers?.drivers ?? [], overrides);
       const draft = await withRelease(
         extended.extended ? { ...normalised, extended: extended.extended } : normalised,
         raw,

@@ -4,6 +4,7 @@ import { UsageError } from '../errors.js';
 import type { FolderContents } from './folder.js';
 import { parseSize } from '../microvm/size.js';
 import { deriveRelease } from './release.js';
+import { ARCHES, DEFAULT_ARCH, kernelPackageFor, type Arch } from './arch.js';
 import {
   FLAVOURS,
   type Flavour,
@@ -107,9 +108,13 @@ export function isKernelConfigPath(config: string): boolean {
   return config.includes('/') || config.endsWith('.config') || config.startsWith('.');
 }
 
-export function toKernelSource(kernel: string | KernelBuild, repoDir: string): KernelSource {
+export function toKernelSource(
+  kernel: string | KernelBuild,
+  repoDir: string,
+  arch: Arch = DEFAULT_ARCH,
+): KernelSource {
   if (typeof kernel !== 'string') return toKernelBuild(kernel, repoDir);
-  if (!isKernelPath(kernel)) return { kind: 'package', name: kernel };
+  if (!isKernelPath(kernel)) return { kind: 'package', name: kernelPackageFor(kernel, arch) };
   return { kind: 'file', path: resolve(repoDir, kernel), format: kernel.endsWith('.deb') ? 'deb' : 'rpm' };
 }
 
@@ -128,6 +133,11 @@ export function toOciSource(raw: RepoSpec, repoDir: string): OciSource | undefin
   }
 }
 
+/** What a command line may set over the spec's own values (`build --arch`). */
+export interface SpecOverrides {
+  readonly arch?: Arch;
+}
+
 /**
  * Schema-valid document → resolved spec: package strings split, paths made absolute, defaults
  * applied. Pure; the semantic rules then check what the schema cannot.
@@ -138,17 +148,22 @@ export function normaliseSpec(
   specFile: string,
   folder: FolderContents,
   repoDrivers: readonly string[],
+  overrides: SpecOverrides = {},
 ): ResolvedSpec {
   const pm: PackageManagerName = raw.packagemanager;
   const perFlavour = <T>(f: (flavour: Flavour) => T) =>
     Object.fromEntries(FLAVOURS.map((fl) => [fl, f(fl)])) as Record<Flavour, T>;
   const aptSources = raw.apt?.sources ?? folder.sourcesFiles[0];
+  const arch = overrides.arch ?? raw.arch ?? DEFAULT_ARCH;
+  // No BIOS outside x86: an arm64 spec that says nothing boots under UEFI only.
+  const biosDefault = ARCHES[arch].bios && DEFAULTS.boot.bios;
   return {
     name: raw.name,
     repoDir,
     specFile,
     packagemanager: pm,
-    kernel: toKernelSource(raw.kernel, repoDir),
+    arch,
+    kernel: toKernelSource(raw.kernel, repoDir, arch),
     ...(raw.image !== undefined || raw.dockerfile !== undefined ? { oci: toOciSource(raw, repoDir) } : {}),
     init: raw.init,
     // '' when it cannot be derived; the release-derivable rule reports it.
@@ -174,7 +189,7 @@ export function normaliseSpec(
     locales: raw.locales ?? [],
     packageListsMaxAge: parseAge(raw.package_lists_max_age ?? DEFAULTS.packageListsMaxAge),
     compression: raw.compression ?? DEFAULTS.compression,
-    boot: { bios: raw.boot?.bios ?? DEFAULTS.boot.bios, uefi: raw.boot?.uefi ?? DEFAULTS.boot.uefi },
+    boot: { bios: raw.boot?.bios ?? biosDefault, uefi: raw.boot?.uefi ?? DEFAULTS.boot.uefi },
     ...(raw.secure_boot !== undefined ? { secureBoot: raw.secure_boot } : {}),
     uki: raw.uki ?? false,
     cmdline: raw.cmdline ?? DEFAULTS.cmdline,

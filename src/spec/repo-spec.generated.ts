@@ -52,6 +52,10 @@ export interface RepoSpec {
    */
   release?: string;
   /**
+   * The architecture the image is built for (Debian's names). arm64 is built on an amd64 host with the package manager's maintainer scripts under qemu-user; it boots under UEFI only (docs/arm64.md). isobuild build --arch overrides it. Default amd64.
+   */
+  arch?: 'amd64' | 'arm64';
+  /**
    * The packages to install: base into every root (iso-base), bootstrap and appliance on top of it for that flavour (staging).
    */
   packages: {

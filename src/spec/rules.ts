@@ -10,6 +10,7 @@ import { FLAVOURS } from './types.js';
 import { packageManagerRules, specPackageManager } from './package-managers.js';
 import { finding, type Finding, type Rule, type RuleInput } from './rule.js';
 import { SPEC_LIMITS } from './limits.js';
+import { ARCHES, DEFAULT_ARCH } from './arch.js';
 import { globProblem } from '../rootfs/glob.js';
 import { secureBootChain, secureBootKeys } from './secure-boot-rules.js';
 import { testExpectPattern, testNamesUnique, testsBootable } from './boot-test-rules.js';
@@ -226,6 +227,73 @@ export const bootFirmware: Rule = {
   },
 };
 
+/**
+ * Only x86 firmware can be a BIOS: an arm64 image boots under UEFI (AAVMF, a board's EDK2).
+ * `--arch arm64` on a spec written for amd64 needs its `boot` to say so too.
+ */
+export const archFirmware: Rule = {
+  name: 'arch-firmware',
+  check(input) {
+    const { arch, boot } = input.spec;
+    if (!boot.bios || ARCHES[arch].bios) return [];
+    return [
+      finding(
+        input,
+        this.name,
+        input.raw.boot?.bios !== undefined ? '/boot/bios' : '/boot',
+        `arch ${arch} (from ${archFrom(input)}) has no BIOS boot, only UEFI: set boot.bios to false or drop it`,
+      ),
+    ];
+  },
+};
+
+/**
+ * What a build for another architecture than the host's can do today (docs/arm64.md): an apt
+ * root (mmdebstrap under qemu-user), the isobuild profile, no signed chain.
+ */
+export const archCross: Rule = {
+  name: 'arch-cross',
+  check(input) {
+    const { arch, packagemanager, profile, secureBoot } = input.spec;
+    if (arch === DEFAULT_ARCH) return [];
+    const from = archFrom(input);
+    const out: Finding[] = [];
+    if (packagemanager !== 'apt')
+      out.push(
+        finding(
+          input,
+          this.name,
+          '/packagemanager',
+          `arch ${arch} (from ${from}): only apt roots are built for another architecture (mmdebstrap with qemu-user); packagemanager ${packagemanager} builds ${DEFAULT_ARCH} only`,
+        ),
+      );
+    if (profile !== 'isobuild')
+      out.push(
+        finding(
+          input,
+          this.name,
+          '/profile',
+          `arch ${arch} (from ${from}): profile ${profile} logs on x86 serial ports; use profile isobuild`,
+        ),
+      );
+    if (secureBoot !== undefined)
+      out.push(
+        finding(
+          input,
+          this.name,
+          '/secure_boot',
+          `arch ${arch} (from ${from}): secure_boot is ${DEFAULT_ARCH} only (shim-signed and grub-efi-amd64-signed); drop secure_boot`,
+        ),
+      );
+    return out;
+  },
+};
+
+/** Where the build's architecture came from, for messages: the spec or `build --arch`. */
+function archFrom(input: RuleInput): string {
+  return input.raw.arch === input.spec.arch ? 'the spec' : '--arch';
+}
+
 /** Rules over the parsed spec; run only when the document passed the schema. */
 /** Package lists, strings as VIC writes them or arrays, hold names the package manager takes. */
 export const packageNames: Rule = {
@@ -308,6 +376,8 @@ export const SPEC_RULES: readonly Rule[] = [
   packageNames,
   cmdlineLength,
   bootFirmware,
+  archFirmware,
+  archCross,
   minimiseGlobs,
   secureBootChain,
   secureBootKeys,

@@ -1,5 +1,6 @@
 import type { ImageRef } from '../oci/image-ref.js';
 import type { RepoSpec } from './repo-spec.generated.js';
+import type { Arch } from './arch.js';
 
 export type { RepoSpec };
 
@@ -80,6 +81,8 @@ export interface ResolvedSpec {
   /** Absolute path of repo-spec.json / .yaml / .yml. */
   readonly specFile: string;
   readonly packagemanager: PackageManagerName;
+  /** The architecture the image is for (the spec's `arch`, or `build --arch`); src/spec/arch.ts. */
+  readonly arch: Arch;
   readonly kernel: KernelSource;
   /** packagemanager oci only: the image or Dockerfile the root comes from. */
   readonly oci?: OciSource;

@@ -39,7 +39,7 @@ function ownershipPolicy(): CpioOptions['ownership'] {
 interface InitrdInputs {
   readonly compression: CompressionChoice;
   /** The kernel command line's parts: the profile's and the spec's. */
-  readonly boot: Pick<ResolvedSpec, 'cmdline' | 'profile'>;
+  readonly boot: Pick<ResolvedSpec, 'cmdline' | 'profile' | 'arch'>;
   readonly ownership: CpioOptions['ownership'];
   readonly sourceDateEpoch: number;
 }
@@ -89,7 +89,7 @@ export const initrdStage = defineStage<InitrdInputs>({
   applies: () => true,
   inputs: (plan) => ({
     compression: plan.spec.compression,
-    boot: { cmdline: plan.spec.cmdline, profile: plan.spec.profile },
+    boot: { cmdline: plan.spec.cmdline, profile: plan.spec.profile, arch: plan.spec.arch },
     ownership: ownershipPolicy(),
     sourceDateEpoch: plan.options.sourceDateEpoch,
   }),

@@ -1,12 +1,14 @@
 import { copyFile, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { BuildError } from '../errors.js';
 import { exists } from '../fs/exists.js';
 import { ARTIFACTS } from '../image/artifacts.js';
 import type { DeclaredTool } from '../exec/host-tools.js';
 import { GRUB_EFI_MODDEP, ISOHDPFX_BIN, ISOLINUX_BIN, LDLINUX_C32 } from '../image/boot-assets.js';
 import { BOOT_TEMPLATES, renderGrubCfg, renderIsolinuxCfg } from '../image/boot-config.js';
-import { makeEfiImage, makeGrubEfi } from '../image/efi.js';
+import { HOST_GRUB_EFI, makeEfiImage, makeGrubEfi } from '../image/efi.js';
+import { ARCHES, DEFAULT_ARCH } from '../spec/arch.js';
+import { TARGET_PACKAGE_COMMANDS, targetGrub } from './target-packages.js';
 import { DEBIAN_SIGNED_CHAIN, DISK_INFO } from '../image/secure-boot.js';
 import { makeSignedChainEsp } from './signed-chain.js';
 import { dbSigner, signerFacts, type DbSigner } from '../image/secure-boot-keys.js';
@@ -37,6 +39,10 @@ interface IsoInputs {
   /** The ISO's volume id (isobuild's version) and publisher (the image's version, the profile's form). */
   readonly identity: VolumeIdentity;
   readonly sourceDateEpoch: number;
+  /** The removable-media path the firmware starts (EFI/BOOT/BOOTX64.EFI, BOOTAA64.EFI). */
+  readonly efiBootFile: string;
+  /** Another architecture's build: GRUB's modules come from the repo's packages (targetGrub). */
+  readonly cross?: PmSpec;
   /** secure_boot "distribution": the signed chain, fetched with the repo's package manager. */
   readonly secureBoot?: { readonly chain: 'distribution'; readonly pm: PmSpec };
   /** spec uki: the EFI path is the uki stage's UKI (artifacts/uki.efi) instead of GRUB. */
@@ -157,7 +163,8 @@ async function runIso(ctx: StageContext, inputs: IsoInputs): Promise<void> {
       await stageFile(ctx, tree, files, DISK_INFO, `${identity.volid}\n`);
       layout.efiImage = await makeSignedChainEsp(ctx, inputs.secureBoot.pm, kernel, 'cd', efiWork);
     } else {
-      let loader = await makeGrubEfi(ctx.run, grubCfg, efiWork);
+      const grub = inputs.cross ? await targetGrub(ctx, inputs.cross) : HOST_GRUB_EFI;
+      let loader = await makeGrubEfi(ctx.run, grubCfg, efiWork, grub);
       if (inputs.signer) {
         await checkNoUnsignedModules(ctx, {
           signer: inputs.signer,
@@ -167,7 +174,7 @@ async function runIso(ctx: StageContext, inputs: IsoInputs): Promise<void> {
         loader = signed.loader;
         files[profile.isoKernel] = signed.kernel;
       }
-      layout.efiImage = await makeEfiImage(ctx.run, loader, efiWork, sde);
+      layout.efiImage = await makeEfiImage(ctx.run, loader, efiWork, sde, inputs.efiBootFile);
     }
   }
 
@@ -223,12 +230,20 @@ function isoCommands(inputs: IsoInputs): DeclaredTool[] {
     );
   else if (uefi)
     needs.push(
-      { tool: 'grub-mkimage', reason: 'make the UEFI boot loader (BOOTX64.EFI)', version: ['--version'] },
       {
-        tool: GRUB_EFI_MODDEP,
-        reason: 'make the UEFI boot loader (GRUB x86_64-efi modules)',
-        version: 'none',
+        tool: 'grub-mkimage',
+        reason: `make the UEFI boot loader (${basename(inputs.efiBootFile)})`,
+        version: ['--version'],
       },
+      ...(inputs.cross
+        ? TARGET_PACKAGE_COMMANDS
+        : [
+            {
+              tool: GRUB_EFI_MODDEP,
+              reason: 'make the UEFI boot loader (GRUB x86_64-efi modules)',
+              version: 'none',
+            } satisfies DeclaredTool,
+          ]),
       // --help: mkfs.fat has no --version; its help starts with the version line.
       { tool: 'mkfs.vfat', reason: 'make the EFI boot partition image', version: ['--help'] },
       {
@@ -261,6 +276,8 @@ export const isoStage = defineStage<IsoInputs>({
     profile: plan.spec.profile,
     identity: isoIdentity(plan),
     sourceDateEpoch: plan.options.sourceDateEpoch,
+    efiBootFile: ARCHES[plan.spec.arch].efiBootFile,
+    ...(plan.spec.arch === DEFAULT_ARCH ? {} : { cross: pmSpecOf(plan.spec) }),
     ...(plan.spec.secureBoot === 'distribution'
       ? { secureBoot: { chain: 'distribution' as const, pm: pmSpecOf(plan.spec) } }
       : {}),
@@ -294,10 +311,15 @@ export const isoStage = defineStage<IsoInputs>({
       );
     else if (uefi)
       lines.push(
-        'render grub.cfg; grub-mkimage --format=x86_64-efi --config=grub.cfg ... (BOOTX64.EFI)',
+        `render grub.cfg; grub-mkimage --format=${inputs.cross ? ARCHES[inputs.cross.arch].grubFormat : 'x86_64-efi'} --config=grub.cfg ... (${basename(inputs.efiBootFile)})`,
+        ...(inputs.cross
+          ? [
+              `apt-get download ${ARCHES[inputs.cross.arch].grubPackage} (into the package cache); dpkg-deb -x`,
+            ]
+          : []),
         ...(inputs.signer
           ? [
-              `osslsigncode sign -key ${inputs.signer.key} -certs ${inputs.signer.cert} -h sha256 -time ${inputs.sourceDateEpoch} BOOTX64.EFI and artifacts/vmlinuz (PE date set to it first); sbverify --cert each`,
+              `osslsigncode sign -key ${inputs.signer.key} -certs ${inputs.signer.cert} -h sha256 -time ${inputs.sourceDateEpoch} ${basename(inputs.efiBootFile)} and artifacts/vmlinuz (PE date set to it first); sbverify --cert each`,
             ]
           : []),
         'mkfs.vfat --invariant efiboot.img; mcopy -s -m -i efiboot.img EFI ::/',

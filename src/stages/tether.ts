@@ -22,8 +22,12 @@ import {
   checkInitRequirements,
   effectiveInit,
 } from '../tether/requirements.js';
-import { HOST_BUSYBOX } from '../exec/host-tools.js';
+import { HOST_BUSYBOX, type DeclaredTool } from '../exec/host-tools.js';
 import { FIRSTBOOT_PATH, installFirstbootService } from '../tether/firstboot.js';
+import { pmSpecOf } from '../pm/pm-context.js';
+import type { PmSpec } from '../pm/types.js';
+import { DEFAULT_ARCH } from '../spec/arch.js';
+import { TARGET_PACKAGE_COMMANDS, targetBusybox } from './target-packages.js';
 
 const TEMPLATE_DIRS = ['init', 'tether', 'microvm', 'firstboot'].map(
   (d) => new URL(`../../templates/${d}/`, import.meta.url).pathname,
@@ -36,7 +40,7 @@ const TEMPLATE_DIRS = ['init', 'tether', 'microvm', 'firstboot'].map(
  */
 type TetherInputs =
   | { readonly layer: 'app'; readonly app: AppInputs }
-  | { readonly layer: 'microvm'; readonly app?: readonly string[] }
+  | { readonly layer: 'microvm'; readonly app?: readonly string[]; readonly cross?: PmSpec }
   | { readonly layer: 'systemd'; readonly init: string }
   | {
       readonly layer: 'bootstrap';
@@ -45,14 +49,18 @@ type TetherInputs =
       /** Appliances boot their init as PID 1; a bootstrap asks the root which init it has. */
       readonly appliance: boolean;
       readonly bootstrap: BootstrapLayerInputs;
+      /** Another architecture's build: its busybox comes from the repo's packages (targetBusybox). */
+      readonly cross?: PmSpec;
     };
 
 function tetherInputs(plan: BuildPlan): TetherInputs {
   const { spec } = plan;
+  const cross = spec.arch === DEFAULT_ARCH ? {} : { cross: pmSpecOf(spec) };
   // The app appliance (seed 000) brings its own init layer.
   if (plan.app) return { layer: 'app', app: appInputsOf(spec) };
   // A root that boots from a disk (Firecracker, Celestial) runs the microVM init instead.
-  if (plan.microvm) return { layer: 'microvm', ...(spec.microvm.app ? { app: spec.microvm.app } : {}) };
+  if (plan.microvm)
+    return { layer: 'microvm', ...(spec.microvm.app ? { app: spec.microvm.app } : {}), ...cross };
   const init = effectiveInit(plan);
   if (plan.flavour === 'appliance' && bootsSystemd(init)) return { layer: 'systemd', init };
   const tether = plan.options.tether ?? spec.tether;
@@ -68,6 +76,7 @@ function tetherInputs(plan: BuildPlan): TetherInputs {
       sandboxed: hooksSandboxed(spec),
       network: hooksNetwork(spec),
     },
+    ...cross,
   };
 }
 
@@ -76,12 +85,17 @@ async function runTether(ctx: StageContext, inputs: TetherInputs): Promise<void>
     case 'app':
       return writeAppLayer(ctx, inputs.app);
     case 'microvm':
-      return writeMicrovmLayer(ctx, inputs.app);
+      return writeMicrovmLayer(ctx, inputs.app, await busyboxOf(ctx, inputs.cross));
     case 'systemd':
       return linkSystemd(ctx, inputs.init);
     case 'bootstrap':
       return writeBootstrapLayer(ctx, inputs);
   }
+}
+
+/** The init layer's busybox: the host's, or for another architecture the target's own. */
+function busyboxOf(ctx: StageContext, cross: PmSpec | undefined): Promise<string> {
+  return cross ? targetBusybox(ctx, cross) : Promise.resolve(HOST_BUSYBOX);
 }
 
 async function linkSystemd(ctx: StageContext, init: string): Promise<void> {
@@ -109,7 +123,12 @@ async function writeBootstrapLayer(
   if (mode === 'pid1' && bootsSystemd(init)) return linkSystemd(ctx, init);
 
   const kernelVersion = await kernelVersionOf(ctx);
-  const initLayer = await installInitLayer(ctx.rootfs, ctx.sourceDateEpoch, ctx.stage);
+  const initLayer = await installInitLayer(
+    ctx.rootfs,
+    ctx.sourceDateEpoch,
+    ctx.stage,
+    await busyboxOf(ctx, inputs.cross),
+  );
   ctx.meta.initBusybox = initLayer.busyboxVersion;
   const hasRepoInit = await installRepoInit(ctx, layer);
   const shipped = await installTether(ctx, layer);
@@ -161,19 +180,21 @@ export const tetherStage = defineStage<TetherInputs>({
     ],
     ...(inputs.layer === 'bootstrap' ? { facts: { profile: profileContent(inputs.bootstrap.profile) } } : {}),
   }),
-  commands: (inputs) =>
-    inputs.layer === 'microvm'
+  commands: (inputs): DeclaredTool[] => [
+    ...('cross' in inputs && inputs.cross ? TARGET_PACKAGE_COMMANDS : []),
+    ...(inputs.layer === 'microvm'
       ? [{ ...BUSYBOX_COMMAND, reason: "the microVM init's own userland (a static busybox)" }]
       : inputs.layer === 'bootstrap'
         ? [
             {
-              tool: 'bwrap',
+              tool: 'bwrap' as const,
               reason: "run the repo's install-iptables/install-entropy to size the tether tmpfs",
-              version: 'none',
+              version: 'none' as const,
             },
             { ...BUSYBOX_COMMAND, reason: "the init layer's own userland (a static busybox)" },
           ]
-        : [],
+        : []),
+  ],
   describe: (inputs) => {
     switch (inputs.layer) {
       case 'microvm':

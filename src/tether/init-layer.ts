@@ -45,9 +45,9 @@ export const BUSYBOX_COMMAND = {
 } as const satisfies DeclaredTool;
 
 /** `BusyBox v1.35.0 (Debian ...)`: its first line, for the build's record. */
-export async function readBusyboxVersion(): Promise<string> {
-  const line = await readToolVersion(HOST_BUSYBOX, BUSYBOX_COMMAND.version);
-  return line.slice(`${HOST_BUSYBOX}: `.length).replace(/ multi-call binary\.?$/, '');
+export async function readBusyboxVersion(busybox: string = HOST_BUSYBOX): Promise<string> {
+  const line = await readToolVersion(busybox, BUSYBOX_COMMAND.version);
+  return line.slice(`${busybox}: `.length).replace(/ multi-call binary\.?$/, '');
 }
 
 export interface InitLayer {
@@ -56,29 +56,36 @@ export interface InitLayer {
 }
 
 /**
- * Puts the host's static busybox at INIT_BUSYBOX with a link for each of its applets beside it:
- * the init's whole userland, and the fallback for the repo's install functions where the root
- * has no coreutils. A busybox that is not static or lacks an applet the init runs is refused here.
+ * Puts a static busybox (the host's, or the target's for another architecture: targetBusybox)
+ * at INIT_BUSYBOX with a link for each of its applets beside it: the init's whole userland, and
+ * the fallback for the repo's install functions where the root has no coreutils. A busybox that
+ * is not static or lacks an applet the init runs is refused here.
  */
-export async function installInitLayer(root: string, epoch: number, stage: string): Promise<InitLayer> {
-  if (!(await isStaticElf(HOST_BUSYBOX).catch(() => false)))
+export async function installInitLayer(
+  root: string,
+  epoch: number,
+  stage: string,
+  busybox: string = HOST_BUSYBOX,
+): Promise<InitLayer> {
+  if (!(await isStaticElf(busybox).catch(() => false)))
     throw new BuildError(
-      `${HOST_BUSYBOX} is not a static busybox, and the init layer runs in roots of any libc: apt-get install busybox-static`,
+      `${busybox} is not a static busybox, and the init layer runs in roots of any libc: apt-get install busybox-static`,
       stage,
     );
-  const applets = (await run(HOST_BUSYBOX, ['--list'])).stdout
+  // Another architecture's busybox answers through qemu-user (binfmt_misc).
+  const applets = (await run(busybox, ['--list'])).stdout
     .split('\n')
     .map((a) => a.trim())
     .filter((a) => a && a !== 'busybox');
   const missing = Object.keys(INIT_APPLETS).filter((a) => !applets.includes(a));
   if (missing.length)
     throw new BuildError(
-      `${HOST_BUSYBOX} lacks applets the init runs: ${missing.map((a) => `${a} (${INIT_APPLETS[a]})`).join(', ')}`,
+      `${busybox} lacks applets the init runs: ${missing.map((a) => `${a} (${INIT_APPLETS[a]})`).join(', ')}`,
       stage,
     );
-  await copyIntoRoot(root, HOST_BUSYBOX, INIT_BUSYBOX, 0o755, epoch);
+  await copyIntoRoot(root, busybox, INIT_BUSYBOX, 0o755, epoch);
   for (const applet of applets.sort()) await linkInRoot(root, `${INIT_BIN_DIR}/${applet}`, 'busybox', epoch);
-  return { busyboxVersion: await readBusyboxVersion(), applets: applets.length };
+  return { busyboxVersion: await readBusyboxVersion(busybox), applets: applets.length };
 }
 
 /** The applet links of an installed init layer (for tests and the minimiser's report). */

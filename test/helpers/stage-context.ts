@@ -33,6 +33,7 @@ export function makeSpec(over: Partial<ResolvedSpec> = {}): ResolvedSpec {
     repoDir: '/nonexistent',
     specFile: '/nonexistent/repo-spec.json',
     packagemanager: 'apt',
+    arch: 'amd64',
     kernel: { kind: 'package', name: 'linux-image-cloud-amd64' },
     init: '/bin/init',
     release: 'bookworm',

@@ -42,6 +42,7 @@ function makeSpec(repo: string, hooks: ResolvedSpec['hooks']): ResolvedSpec {
     repoDir: repo,
     specFile: join(repo, 'repo-spec.json'),
     packagemanager: 'apt',
+    arch: 'amd64',
     kernel: { kind: 'package', name: KERNEL },
     init: '/bin/init',
     release: 'bookworm',

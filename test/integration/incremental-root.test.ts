@@ -26,6 +26,7 @@ function makeSpec(repoDir: string, base: string[]): ResolvedSpec {
     repoDir,
     specFile: join(repoDir, 'repo-spec.json'),
     packagemanager: 'apt',
+    arch: 'amd64',
     kernel: { kind: 'package', name: KERNEL },
     init: '/bin/init',
     release: 'bookworm',
