@@ -1,5 +1,6 @@
 import {
   BuildError,
+  BundleError,
   CommandError,
   FileSystemError,
   InterruptedError,
@@ -24,6 +25,7 @@ export const ERROR_KINDS = [
   'tool-missing',
   'command',
   'file-system',
+  'bundle',
   'build',
   'interrupted',
   'internal',
@@ -47,6 +49,8 @@ export interface ErrorEvent {
   code?: string;
   neededBytes?: number;
   freeBytes?: number;
+  /** kind bundle: the bundle is `path`; `file` the entry of it that is missing, changed or lacking. */
+  file?: string;
 }
 
 function kindOf(err: unknown): ErrorKind {
@@ -56,6 +60,7 @@ function kindOf(err: unknown): ErrorKind {
   if (err instanceof CommandError) return 'command';
   if (err instanceof InterruptedError) return 'interrupted';
   if (err instanceof FileSystemError) return 'file-system';
+  if (err instanceof BundleError) return 'bundle';
   if (err instanceof BuildError) return 'build';
   if (err instanceof IsobuildError) return 'build';
   return 'internal';
@@ -84,6 +89,10 @@ export function errorEvent(err: unknown, exitCode: number): ErrorEvent {
     Object.assign(ev, { path: d.path, code: d.code });
     if (d.neededBytes !== undefined) ev.neededBytes = d.neededBytes;
     if (d.freeBytes !== undefined) ev.freeBytes = d.freeBytes;
+  }
+  if (err instanceof BundleError) {
+    ev.path = err.details.bundle;
+    if (err.details.file) ev.file = err.details.file;
   }
   return ev;
 }
