@@ -155,7 +155,7 @@ async function rebuildOffline(
     .filter((l) => l.startsWith('{'))
     .map((l) => JSON.parse(l) as LogEvent);
   for (const ev of events) {
-    if (ev.type === 'log') logger.debug(String(ev.message));
+    if (ev.type === 'log') logAt(logger, String(ev.level), String(ev.message));
     else if (ev.type !== 'error') logger.event(ev);
   }
   if (res.exitCode !== 0) {
@@ -169,4 +169,13 @@ async function rebuildOffline(
   return events
     .filter((e) => e.type === 'output')
     .map((e) => ({ format: String(e.format), path: String(e.path), sha256: String(e.sha256) }));
+}
+
+/** A log event of the rebuild, at its own level (`[from-bundle]` in front, so it reads as the inner build's). */
+function logAt(logger: Logger, level: string, message: string): void {
+  const line = `[from-bundle] ${message}`;
+  if (level === 'warn') logger.warn(line);
+  else if (level === 'error') logger.error(line);
+  else if (level === 'info') logger.info(line);
+  else logger.debug(line);
 }
