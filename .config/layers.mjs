@@ -31,6 +31,7 @@ export const LAYERS = [
       'cache',
       'lock',
       'ci',
+      'bundle',
     ],
   },
   { name: 'stages', why: 'one module per build stage, built from domain pieces', folders: ['stages'] },

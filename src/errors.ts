@@ -220,6 +220,21 @@ export class LockError extends IsobuildError {
   }
 }
 
+/**
+ * A bundle (`isobuild bundle`, `build --from-bundle`) that cannot be used: a file missing or
+ * changed, or something the rebuild needs that it lacks. `file` names the bundle's entry.
+ */
+export class BundleError extends IsobuildError {
+  constructor(
+    message: string,
+    readonly details: { bundle: string; file?: string },
+    options?: { cause?: unknown },
+  ) {
+    super(`bundle ${details.bundle}: ${details.file ? `${details.file}: ` : ''}${message}`, options);
+    this.name = 'BundleError';
+  }
+}
+
 /** SIGINT/SIGTERM: every command was stopped and cleanup ran; exit 130 as shells do. */
 export class InterruptedError extends IsobuildError {
   override readonly exitCode = 130;

@@ -10,11 +10,14 @@ export { build } from './build.js';
 export { buildStages, type StageRoot, type StagesRequest } from './stages.js';
 export { exportStageImage, type ExportedImage, type ExportImageRequest } from './export-image.js';
 export { lockRepo, type LockedRepo } from './lock-repo.js';
+export { makeBundle, type BundleRequest, type MadeBundle } from './make-bundle.js';
+export { buildFromBundle, type FromBundleRequest, type FromBundleResult } from './from-bundle.js';
 export type { BuildRequest, BuildResult, BuiltOutput, RepoRequest, ReportTo } from './request.js';
 export type { LogEvent, Logger } from '../log/logger.js';
 export { TARGETS, type OutputFormat, type StageOutcome, type Target } from '../stage/types.js';
 export {
   BuildError,
+  BundleError,
   CommandError,
   FileSystemError,
   InterruptedError,

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
 import { build } from '../build/build.js';
+import { buildFromBundle } from '../build/from-bundle.js';
 import { checkDebugShell } from '../hooks/debug-shell.js';
 import { parseHookEnv } from '../hooks/hook-env.js';
 import { parseSize } from '../microvm/size.js';
@@ -36,17 +37,25 @@ interface BuildFlags {
   locked?: boolean;
   mirror?: string;
   env: string[];
+  fromBundle?: string;
 }
 
 export function registerBuild(program: Command): void {
   const command = program
     .command('build')
     .description('build a repo up to a target (default: the bootstrap ISO)')
-    .argument('<repo>', 'repo name under the repos folder, or a path to a repo folder')
+    .argument(
+      '[repo]',
+      'repo name under the repos folder, or a path to a repo folder (none with --from-bundle)',
+    )
     .option('-t, --target <target>', 'what to build (targets below)', 'bootstrap')
     .option(
       '--arch <arch>',
       `the architecture to build for instead of the spec's (${ARCH_NAMES.join(', ')}; arm64 is built under qemu-user, docs/arm64.md)`,
+    )
+    .option(
+      '--from-bundle <bundle>',
+      "rebuild from a bundle (isobuild bundle) alone, with no network, in a fresh cache; fails unless the outputs match the bundle's digests",
     )
     .option('-o, --output <path>', "where the target's (first) output goes, instead of its path under --bin")
     .option(
@@ -107,9 +116,15 @@ export function registerBuild(program: Command): void {
       `RPM repos: fetch from this mirror of the tree the .repo files' baseurls share (default: ${MIRROR_ENV})`,
     )
     .addHelpText('after', `\nTargets (default paths under --bin: docs/cli.md):\n${describeTargets()}`);
-  addLockTimeoutOption(command).action(async (ref: string, flags: BuildFlags, cmd: Command) => {
+  addLockTimeoutOption(command).action(async (ref: string | undefined, flags: BuildFlags, cmd: Command) => {
     const globals = cmd.optsWithGlobals<GlobalOptions>();
     const logger = loggerFor(globals);
+    if (flags.fromBundle) {
+      if (ref) throw new UsageError('--from-bundle: the bundle names the repo; give no repo argument');
+      await buildFromBundle({ bundle: flags.fromBundle, output: flags.output, outputDir: flags.bin, logger });
+      return;
+    }
+    if (!ref) throw new UsageError('build: name a repo, or give --from-bundle <bundle>');
     if (flags.debugShell) checkDebugShell({ json: globals.json, stdinIsTTY: process.stdin.isTTY });
     await build({
       repo: ref,

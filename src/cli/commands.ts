@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { registerCompletion } from './completion.js';
 import { registerBoot } from './boot.js';
 import { registerBuild } from './build.js';
+import { registerBundle } from './bundle.js';
 import { registerCache } from './cache.js';
 import { registerCi } from './ci.js';
 import { registerClean } from './clean.js';
@@ -31,6 +32,7 @@ export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   registerPlan,
   registerSummary,
   registerBuild,
+  registerBundle,
   registerExport,
   registerShell,
   registerLock,

@@ -70,6 +70,7 @@ export const HOST_TOOLS = {
   osslsigncode: 'osslsigncode',
   sbverify: 'sbsigntool',
   openssl: 'openssl',
+  gpgv: 'gpgv',
   objcopy: 'binutils',
   objdump: 'binutils',
 } as const satisfies Record<string, string>;

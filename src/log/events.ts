@@ -1,6 +1,7 @@
 import {
   BudgetError,
   BuildError,
+  BundleError,
   CommandError,
   FileSystemError,
   InterruptedError,
@@ -26,6 +27,7 @@ export const ERROR_KINDS = [
   'command',
   'file-system',
   'budget',
+  'bundle',
   'build',
   'interrupted',
   'internal',
@@ -54,6 +56,8 @@ export interface ErrorEvent {
   limit?: number;
   actual?: number;
   contributors?: readonly { name: string; bytes: number; shrinkBytes: number }[];
+  /** kind bundle: the bundle is `path`; `file` the entry of it that is missing, changed or lacking. */
+  file?: string;
 }
 
 function kindOf(err: unknown): ErrorKind {
@@ -64,6 +68,7 @@ function kindOf(err: unknown): ErrorKind {
   if (err instanceof InterruptedError) return 'interrupted';
   if (err instanceof FileSystemError) return 'file-system';
   if (err instanceof BudgetError) return 'budget';
+  if (err instanceof BundleError) return 'bundle';
   if (err instanceof BuildError) return 'build';
   if (err instanceof IsobuildError) return 'build';
   return 'internal';
@@ -94,6 +99,10 @@ export function errorEvent(err: unknown, exitCode: number): ErrorEvent {
     if (d.freeBytes !== undefined) ev.freeBytes = d.freeBytes;
   }
   if (err instanceof BudgetError) Object.assign(ev, err.details);
+  if (err instanceof BundleError) {
+    ev.path = err.details.bundle;
+    if (err.details.file) ev.file = err.details.file;
+  }
   return ev;
 }
 

@@ -18,7 +18,7 @@ export interface ImageConfig {
 }
 
 /** A digest names a file under blobs/: only a well-formed one is ever turned into a path. */
-function blobPath(layout: string, digest: string): string {
+export function blobPath(layout: string, digest: string): string {
   if (!isDigest(digest)) throw new BuildError(`OCI layout ${layout}: "${digest}" is not a sha256 digest`);
   return join(layout, 'blobs', 'sha256', digest.slice('sha256:'.length));
 }

@@ -29,6 +29,7 @@ import {
   dpkgFilterScript,
   renderDpkgDocsConfig,
 } from './apt-docs.js';
+import { collectAptBundle, restoreAptBundle } from './apt-bundle.js';
 import { aimedAptSources, APT_SOURCES_ENV, findAptSources, findHostSources } from './apt-sources.js';
 import { checkListsFreshness, digestSources, formatAge, stampLists } from './lists-age.js';
 import { DPKG_STATUS, readDpkgStatus } from '../inventory/dpkg-status.js';
@@ -691,4 +692,5 @@ export const aptPackageManager: PackageManager = {
   listInstalled,
   fileOwners: (ctx) => readDpkgFileOwners(ctx.rootfs),
   querySources: fetchAptIndex,
+  bundle: { collect: collectAptBundle, restore: restoreAptBundle },
 };

@@ -151,4 +151,30 @@ export interface PackageManager extends SpecPackageManager {
   fileOwners(ctx: PmContext): Promise<ReadonlyMap<string, string> | undefined>;
   /** Every package version the spec's sources provide now, with its digest (refreshes the index). */
   querySources(ctx: PmContext): Promise<SourceIndex>;
+  /**
+   * `isobuild bundle` and `build --from-bundle` (docs/bundle.md); an adapter without it cannot
+   * be bundled. `collect`: the files a rebuild with no network needs besides the repo folder
+   * (package files, signed lists, keys, sources), from the package cache after a build that
+   * installed `installed`. `restore`: checks those files (extracted under `dir`) as the manager
+   * would and puts them into a fresh package cache; returns the environment the build needs.
+   */
+  readonly bundle?: {
+    collect(ctx: PmContext, installed: readonly InstalledPackage[]): Promise<BundleParts>;
+    restore(
+      ctx: Pick<PmContext, 'pkgCacheDir' | 'run'>,
+      dir: string,
+      bundle: string,
+    ): Promise<RestoredBundle>;
+  };
+}
+
+/** A package manager's part of a bundle: each file's name in the bundle and where it is now. */
+export interface BundleParts {
+  readonly files: readonly { readonly name: string; readonly from: string }[];
+}
+
+/** What a restored bundle asks of the build that uses it. */
+export interface RestoredBundle {
+  /** Variables for the build (apt: ISOBUILD_APT_SOURCES naming the bundled sources file). */
+  readonly env: Record<string, string>;
 }

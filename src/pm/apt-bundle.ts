@@ -1,0 +1,165 @@
+import { copyFile, mkdir, readFile, readdir } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { BundleError } from '../errors.js';
+import { exists } from '../fs/exists.js';
+import { sha256File } from '../fs/hash.js';
+import { packageKey, type InstalledPackage } from '../inventory/types.js';
+import { APT_CACHE_DIRS } from './apt-chroot.js';
+import { aimedAptSources, APT_SOURCES_ENV } from './apt-sources.js';
+import { digestSources, stampLists } from './lists-age.js';
+import type { BundleParts, PmContext, RestoredBundle } from './types.js';
+
+/** One enabled binary entry of a sources file: its URI, suites and the keyring that vouches for it. */
+export interface SourceEntry {
+  readonly uri: string;
+  readonly suites: readonly string[];
+  readonly signedBy?: string;
+}
+
+/** The `deb` entries of a one-line or deb822 sources text. */
+export function parseSourceEntries(text: string): SourceEntry[] {
+  const out: SourceEntry[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^\s*deb(?:\s+\[([^\]]*)\])?\s+(\S+)\s+(\S+)/.exec(line);
+    if (!m) continue;
+    const signedBy = /(?:^|\s)signed-by=(\S+)/.exec(m[1] ?? '')?.[1];
+    out.push({ uri: m[2]!, suites: [m[3]!], ...(signedBy ? { signedBy } : {}) });
+  }
+  for (const stanza of text.split(/\n\s*\n/)) {
+    if (!/^Types:.*\bdeb\b/im.test(stanza) || /^Enabled:\s*no\s*$/im.test(stanza)) continue;
+    const field = (name: string) => new RegExp(`^${name}:[ \\t]*(.*)$`, 'im').exec(stanza)?.[1]?.trim();
+    const suites = (field('Suites') ?? '').split(/\s+/).filter(Boolean);
+    const signedBy = field('Signed-By');
+    for (const uri of (field('URIs') ?? '').split(/\s+/).filter(Boolean))
+      out.push({ uri, suites, ...(signedBy?.startsWith('/') ? { signedBy } : {}) });
+  }
+  return out;
+}
+
+/** The start of apt's list file names for a suite of a URI (apt's URItoFileName: `host_path_dists_suite_`). */
+export function listPrefix(uri: string, suite: string): string {
+  const path = uri.replace(/^[a-z0-9+.-]+:\/\//i, '').replace(/\/+$/, '');
+  return `${path}_dists_${suite}_`.replaceAll('/', '_');
+}
+
+/** The cached `.deb` of an installed package: apt's archive name (`%3a` for the epoch's colon), else the pool's. */
+async function findDeb(archives: string, p: InstalledPackage): Promise<string | undefined> {
+  const names = [
+    `${p.name}_${p.version.replace(':', '%3a')}_${p.arch}.deb`,
+    `${p.name}_${p.version.replace(/^\d+:/, '')}_${p.arch}.deb`,
+  ];
+  for (const name of names) if (await exists(join(archives, name))) return join(archives, name);
+  return undefined;
+}
+
+/**
+ * What an apt build needs to run again with no network: the sources file mmdebstrap got, the
+ * keyrings its entries are signed by, the package cache's lists of those suites (InRelease with
+ * its signature, Packages) and the `.deb` of every installed package.
+ */
+export async function collectAptBundle(
+  ctx: PmContext,
+  installed: readonly InstalledPackage[],
+): Promise<BundleParts> {
+  const sources = await aimedAptSources(ctx.spec, join(ctx.tmpDir, 'sources'));
+  if (sources.files.length !== 1)
+    throw new BundleError(
+      `apt bundles take one sources file, and this build has ${sources.files.length} ` +
+        `(${sources.files.join(', ')}): put them in one file and name it with ${APT_SOURCES_ENV}`,
+      { bundle: ctx.spec.repoDir },
+    );
+  const sourcesFile = sources.files[0]!;
+  const entries = parseSourceEntries(await readFile(sourcesFile, 'utf8'));
+  const files = [{ name: `apt/sources/${basename(sourcesFile)}`, from: sourcesFile }];
+  for (const key of new Set(entries.flatMap((e) => (e.signedBy ? [e.signedBy] : []))))
+    files.push({ name: `apt/keys/${basename(key)}`, from: key });
+  const lists = join(ctx.pkgCacheDir, APT_CACHE_DIRS[1].inCache);
+  const prefixes = entries.flatMap((e) => e.suites.map((s) => listPrefix(e.uri, s)));
+  for (const name of (await readdir(lists).catch(() => [] as string[])).sort())
+    if (
+      prefixes.some((p) => name.startsWith(p)) &&
+      (name.endsWith('_InRelease') || name.endsWith('_Packages'))
+    )
+      files.push({ name: `apt/lists/${name}`, from: join(lists, name) });
+  const archives = join(ctx.pkgCacheDir, APT_CACHE_DIRS[0].inCache);
+  const missing: string[] = [];
+  for (const p of installed) {
+    const deb = await findDeb(archives, p);
+    if (deb) files.push({ name: `apt/archives/${basename(deb)}`, from: deb });
+    else missing.push(packageKey(p));
+  }
+  if (missing.length)
+    throw new BundleError(
+      `the package cache (${archives}) has no .deb for ${missing.join(', ')}: ` +
+        'rebuild with --no-cache so that apt downloads them again, then bundle',
+      { bundle: ctx.spec.repoDir },
+    );
+  return { files };
+}
+
+/** The SHA256 lines of an InRelease: `path` → sha256. */
+function releaseHashes(text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const section = /^SHA256:\n((?:[ \t].*\n?)*)/m.exec(text)?.[1] ?? '';
+  for (const line of section.split('\n')) {
+    const [sha, , path] = line.trim().split(/\s+/);
+    if (sha && path) out.set(path, sha);
+  }
+  return out;
+}
+
+/**
+ * Checks the bundled lists as apt would (each InRelease signed by a bundled keyring, each
+ * Packages list with the sha256 its InRelease gives) and puts them and the `.deb` files into a
+ * fresh package cache, stamped as just fetched for the bundled sources: the build then asks no
+ * mirror for lists, and apt finds every package it installs already downloaded (and checks it
+ * against the lists).
+ */
+export async function restoreAptBundle(
+  ctx: Pick<PmContext, 'pkgCacheDir' | 'run'>,
+  dir: string,
+  bundle: string,
+): Promise<RestoredBundle> {
+  const [sourcesName] = await readdir(join(dir, 'apt/sources')).catch(() => [] as string[]);
+  if (!sourcesName) throw new BundleError('has no apt sources file', { bundle, file: 'apt/sources/' });
+  const sourcesFile = join(dir, 'apt/sources', sourcesName);
+  const keys = (await readdir(join(dir, 'apt/keys')).catch(() => [] as string[])).map((k) =>
+    join(dir, 'apt/keys', k),
+  );
+  const listsDir = join(dir, 'apt/lists');
+  const names = await readdir(listsDir).catch(() => [] as string[]);
+  const releases = names.filter((n) => n.endsWith('_InRelease'));
+  if (!releases.length) throw new BundleError('has no InRelease lists', { bundle, file: 'apt/lists/' });
+  const hashes = new Map<string, Map<string, string>>();
+  for (const name of releases) {
+    const file = join(listsDir, name);
+    const res = await ctx.run('gpgv', [...keys.flatMap((k) => ['--keyring', k]), file], {
+      allowFailure: true,
+    });
+    if (res.exitCode !== 0)
+      throw new BundleError(`its signature does not verify with the bundled keys: ${res.all.trim()}`, {
+        bundle,
+        file: `apt/lists/${name}`,
+      });
+    hashes.set(name.slice(0, -'InRelease'.length), releaseHashes(await readFile(file, 'utf8')));
+  }
+  for (const name of names.filter((n) => n.endsWith('_Packages'))) {
+    const release = [...hashes.keys()].find((p) => name.startsWith(p));
+    const path = release && name.slice(release.length).replaceAll('_', '/');
+    const listed = release && path ? hashes.get(release)?.get(path) : undefined;
+    if (!listed || listed !== (await sha256File(join(listsDir, name))))
+      throw new BundleError('is not the list its InRelease names (sha256 differs or not listed)', {
+        bundle,
+        file: `apt/lists/${name}`,
+      });
+  }
+  for (const { inCache } of APT_CACHE_DIRS) {
+    const from = join(dir, inCache);
+    const to = join(ctx.pkgCacheDir, inCache);
+    await mkdir(to, { recursive: true });
+    for (const name of await readdir(from).catch(() => [] as string[]))
+      await copyFile(join(from, name), join(to, name));
+  }
+  await stampLists(join(ctx.pkgCacheDir, 'apt', 'lists.stamp.json'), await digestSources([sourcesFile]));
+  return { env: { [APT_SOURCES_ENV]: sourcesFile } };
+}
