@@ -115,8 +115,8 @@ export interface ResolvedSpec {
     readonly app?: readonly string[];
     readonly cmdline: string;
   };
-  /** The disk image targets: the whole disk's size in bytes when the spec gives one. */
-  readonly disk?: { readonly size?: number };
+  /** The disk image targets: the whole disk's size in bytes when the spec gives one, and the root's kind (default ext4). */
+  readonly disk?: { readonly size?: number; readonly root?: NonNullable<RepoSpec['disk']>['root'] };
   /** The document as written (after schema validation), merged over its base when it extends one. */
   readonly raw: RepoSpec;
   /**
