@@ -70,6 +70,10 @@ export function addVmOptions(cmd: Command, timeout: { seconds: string; descripti
       'UEFI with Secure Boot enforced; keys: ms (default), snakeoil, or an OVMF_VARS file',
     )
     .option('--usb', 'attach the ISO as a hard disk, the way a USB stick boots, not as a CD')
+    .option(
+      '--writable',
+      'a disk image: let the guest write into the file (default: its writes go to a temporary overlay and are lost)',
+    )
     .option('--timeout <seconds>', timeout.description, timeout.seconds)
     .option('--memory <mb>', `guest memory (default ${DEFAULT_MEMORY_MB}; a microVM folder's mem_size_mib)`)
     .option('--accel <accel>', 'tcg, or kvm where it works', 'tcg')

@@ -1,11 +1,12 @@
 import { chmod, copyFile, mkdir, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { RunOptions, RunResult } from '../exec/run.js';
-import { fatEnv, makeFatImage, makeGrubEfi } from './efi.js';
+import { InternalError } from '../errors.js';
+import { fatEnv, makeFatImage } from './efi.js';
 import { clampTimes } from './files.js';
 import { makeExt4Image } from './rootfs-image.js';
 import { GPTMBR_BIN } from './boot-assets.js';
-import { MIB, SECTOR, sfdiskScript, type DiskIds, type DiskLayout } from './disk-layout.js';
+import { MIB, SECTOR, sfdiskScript, type DiskIds, type DiskLayout, type Partition } from './disk-layout.js';
 
 type Runner = (file: string, args: readonly string[], opts?: RunOptions) => Promise<RunResult>;
 
@@ -22,28 +23,33 @@ export function fatUuid(volumeId: string): string {
   return `${volumeId.slice(0, 4)}-${volumeId.slice(4, 8)}`.toUpperCase();
 }
 
+/**
+ * What goes onto the ESP besides its boot sector: the kernel and initrd the loaders start, the
+ * UEFI loader files under EFI/ (an unsigned GRUB, a signed chain, a UKI: whatever the caller
+ * made), and text files the loaders read (syslinux.cfg, a signed GRUB's grub.cfg).
+ */
 export interface EspContent {
   kernel: string;
   initrd?: string;
-  /** The GRUB configuration embedded into BOOTX64.EFI; none: no UEFI loader. */
-  grubCfg?: string;
-  /** syslinux.cfg; none: no BIOS loader. */
-  syslinuxCfg?: string;
+  /** Path in the ESP (under EFI/) → host file; none: no UEFI loader. */
+  efi?: Readonly<Record<string, string>>;
+  /** Path in the ESP → content. */
+  text?: Readonly<Record<string, string>>;
 }
 
 /** The ESP's files, laid out in `tree` with clamped dates (what mcopy copies). */
 export async function stageEspTree(
-  run: Runner,
   content: EspContent,
   tree: string,
-  workDir: string,
   sourceDateEpoch: number,
 ): Promise<void> {
   const files: [string, string | { copyOf: string }][] = [[ESP_PATHS.kernel, { copyOf: content.kernel }]];
   if (content.initrd) files.push([ESP_PATHS.initrd, { copyOf: content.initrd }]);
-  if (content.grubCfg)
-    files.push([ESP_PATHS.efiLoader, { copyOf: await makeGrubEfi(run, content.grubCfg, workDir) }]);
-  if (content.syslinuxCfg) files.push([`${ESP_PATHS.syslinuxDir}/syslinux.cfg`, content.syslinuxCfg]);
+  for (const [inEsp, from] of Object.entries(content.efi ?? {})) {
+    if (!inEsp.startsWith('EFI/')) throw new InternalError(`UEFI loader path outside EFI/: ${inEsp}`);
+    files.push([inEsp, { copyOf: from }]);
+  }
+  for (const [inEsp, text] of Object.entries(content.text ?? {})) files.push([inEsp, text]);
   const dirs = new Set<string>();
   for (const [inEsp, what] of files) {
     const path = join(tree, inEsp);
@@ -105,6 +111,8 @@ export async function assembleDisk(
     ids: DiskIds;
     espImage: string;
     rootImage: string;
+    /** The overlay partition's ext4, when the layout has one. */
+    overlayImage?: string;
     bios: boolean;
   },
 ): Promise<void> {
@@ -118,6 +126,10 @@ export async function assembleDisk(
     await run('dd', [`if=${GPTMBR_BIN}`, `of=${dest}`, 'bs=440', 'count=1', 'conv=notrunc', 'status=none']);
   await writeAt(run, o.espImage, dest, o.layout.esp.offset);
   await writeAt(run, o.rootImage, dest, o.layout.root.offset);
+  if (o.layout.overlay) {
+    if (!o.overlayImage) throw new InternalError('the layout has an overlay partition but no image for it');
+    await writeAt(run, o.overlayImage, dest, o.layout.overlay.offset);
+  }
   await chmod(dest, 0o644);
 }
 
@@ -135,4 +147,24 @@ export async function makeRootImage(
     label: 'root',
   });
   if ((await stat(image)).size !== o.layout.root.bytes) await truncate(image, o.layout.root.bytes);
+}
+
+/**
+ * A squashfs root's writable partition: an empty ext4 (upper/ and work/ made by the initrd at
+ * the first boot) filling the overlay partition, with an id and dates from the build.
+ */
+export async function makeOverlayImage(
+  run: Runner,
+  emptyDir: string,
+  image: string,
+  o: { partition: Partition; seed: string; sourceDateEpoch: number },
+): Promise<void> {
+  await mkdir(emptyDir, { recursive: true });
+  await clampTimes(emptyDir, o.sourceDateEpoch);
+  await makeExt4Image(run, emptyDir, image, {
+    size: o.partition.bytes,
+    sourceDateEpoch: o.sourceDateEpoch,
+    seed: `${o.seed}/overlay.ext4`,
+    label: 'overlay',
+  });
 }

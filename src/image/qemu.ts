@@ -27,7 +27,13 @@ export type BootTarget =
     }
   | { kind: 'kernel'; kernel: string; initrd: string; cmdline: string }
   /** A bootable disk image (the disk targets' outputs), in the format qemu is told explicitly. */
-  | { kind: 'disk'; path: string; format: DiskFormatName }
+  | {
+      kind: 'disk';
+      path: string;
+      format: DiskFormatName;
+      /** The guest writes into the file (--writable), instead of a temp overlay. */
+      writable?: boolean;
+    }
   /** A microVM folder (vm-config.json): booted with Firecracker's device model, qemu -M microvm. */
   | MicrovmTarget;
 
@@ -171,10 +177,10 @@ export function qemuArgs(o: VmOptions, ovmfVars?: string, consoleFile?: string):
   }
   if (o.target.kind === 'disk') {
     // virtio-blk, which SeaBIOS and OVMF both boot from; snapshot=on keeps the guest's writes
-    // out of the image. The format is given: qemu refuses to guess it for a raw file's writes.
+    // out of the image unless --writable. The format is given: qemu refuses to guess it for a raw file's writes.
     args.push(
       '-drive',
-      `id=boot,if=none,file=${o.target.path.replace(/,/g, ',,')},format=${o.target.format},snapshot=on`,
+      `id=boot,if=none,file=${o.target.path.replace(/,/g, ',,')},format=${o.target.format}${o.target.writable ? '' : ',snapshot=on'}`,
       '-device',
       'virtio-blk-pci,drive=boot,bootindex=0',
     );

@@ -31,6 +31,9 @@ export const DISK_INFO = '.disk/info';
 /** Where the chain lies on an ESP: shim on the removable-media path, GRUB beside it, where shim looks. */
 export const SIGNED_ESP_PATHS = { shim: 'EFI/BOOT/BOOTX64.EFI', grub: 'EFI/BOOT/grubx64.efi' } as const;
 
+/** Where the disk's signed GRUB (grubx64, prefix /EFI/debian on the device it started from) reads its configuration. */
+export const SIGNED_DISK_GRUB_CFG = 'EFI/debian/grub.cfg';
+
 export interface SignedChain {
   shim: string;
   grub: string;

@@ -20,6 +20,8 @@ export interface VmFlags {
   usb?: boolean;
   /** Boot a folder as a microVM (qemu -M microvm) even without vm-config.json. */
   microvm?: boolean;
+  /** A disk image: the guest's writes go into the file. */
+  writable?: boolean;
 }
 
 export const DEFAULT_MEMORY_MB = 1024;
@@ -44,6 +46,11 @@ export async function vmOptionsFrom(image: string, flags: VmFlags): Promise<Omit
   if (flags.usb && target.kind === 'iso') target.asDisk = true;
   else if (flags.usb && target.kind !== 'disk')
     throw new UsageError('--usb boots an ISO as a disk: a kernel+initrd or microVM folder is no disk');
+  if (flags.writable && target.kind === 'disk') target.writable = true;
+  else if (flags.writable)
+    throw new UsageError(
+      '--writable applies to a disk image: an ISO, kernel+initrd or microVM folder is booted read-only',
+    );
   if (flags.append && target.kind === 'disk')
     throw new UsageError(
       '--append works only with a kernel+initrd folder: a disk image carries its own command line',

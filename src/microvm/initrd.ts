@@ -71,6 +71,13 @@ export interface RootInitrdOptions {
   init: string;
   /** Run the command of an attached containerfs disk in the root instead of its init (`isobuild run` on a disk image). */
   runHook?: boolean;
+  /** Modules copied in but loaded only when the init needs them (efivarfs, for the run hook under UEFI). */
+  onDemand?: readonly string[];
+  /**
+   * A writable ext4 to lay over the read-only root (UUID=…): the initrd mounts root= below it
+   * and overlayfs on top. The initrd is then always made: the kernel alone cannot do that.
+   */
+  overlayDevice?: string;
 }
 
 /**
@@ -84,11 +91,14 @@ export async function makeRootInitrd(
 ): Promise<{ path: string; modules: string[] } | undefined> {
   const { kernelVersion, compression, dest } = o;
   const index = await readModuleIndex(ctx.rootfs, kernelVersion);
-  const modules = planDrivers(
-    index,
-    o.drivers.map((name) => ({ name, source: 'common' as const })),
-  ).loadOrder;
-  if (modules.length === 0) return undefined;
+  const plan = (names: readonly string[]) =>
+    planDrivers(
+      index,
+      names.map((name) => ({ name, source: 'common' as const })),
+    ).loadOrder;
+  const modules = plan(o.drivers);
+  if (modules.length === 0 && !o.overlayDevice) return undefined;
+  const onDemand = plan(o.onDemand ?? []);
   const tree = join(ctx.tmpDir, 'root-initrd');
   await rm(tree, { recursive: true, force: true });
   for (const d of ['bin', 'proc', 'sys', 'dev', 'newroot']) await mkdir(join(tree, d), { recursive: true });
@@ -100,7 +110,7 @@ export async function makeRootInitrd(
 
   const from = modulesDir(ctx.rootfs, kernelVersion);
   const to = modulesDir(tree, kernelVersion);
-  for (const m of [...closeOverDependencies(index, modules)].sort()) {
+  for (const m of [...closeOverDependencies(index, [...modules, ...onDemand])].sort()) {
     const file = index.files.get(m)!;
     await mkdir(dirname(join(to, file)), { recursive: true });
     await copyFile(join(from, file), join(to, file));
@@ -112,6 +122,7 @@ export async function makeRootInitrd(
   const init = await renderTemplate('microvm/initrd.sh.hbs', {
     kernelVersion: assertShellWord('kernel version', kernelVersion),
     rootDevice: rootDeviceWord(o.rootDevice),
+    overlayDevice: o.overlayDevice ? rootDeviceWord(o.overlayDevice) : '',
     init: o.init,
     modules: modules.map((m) => assertShellWord('module', m)).join(' '),
     runHook: o.runHook ?? false,
@@ -126,8 +137,8 @@ export async function makeRootInitrd(
   return { path: dest, modules };
 }
 
-/** A device path, or UUID=/LABEL= and a plain word: what the init script may take unquoted. */
+/** A device path, or UUID=/LABEL=/PARTLABEL= and a plain word: what the init script may take unquoted. */
 function rootDeviceWord(device: string): string {
-  const m = /^(UUID=|LABEL=)?(.*)$/.exec(device)!;
+  const m = /^(UUID=|LABEL=|PARTLABEL=)?(.*)$/.exec(device)!;
   return (m[1] ?? '') + assertShellWord('root device', m[2]!);
 }

@@ -206,7 +206,14 @@ export function normaliseSpec(
       ...(raw.microvm?.app !== undefined ? { app: raw.microvm.app } : {}),
       cmdline: raw.microvm?.cmdline ?? '',
     },
-    ...(raw.disk?.size !== undefined ? { disk: { size: parseSize(raw.disk.size) } } : {}),
+    ...(raw.disk
+      ? {
+          disk: {
+            ...(raw.disk.size !== undefined ? { size: parseSize(raw.disk.size) } : {}),
+            ...(raw.disk.root !== undefined ? { root: raw.disk.root } : {}),
+          },
+        }
+      : {}),
     tests: toBootTests(raw.tests),
     budget: toBudget(raw.budget),
     raw,

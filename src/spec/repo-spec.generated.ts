@@ -338,6 +338,10 @@ export interface Disk {
    * The whole disk's size (bytes, or with K, M, G), rounded up to whole MiB; --size (IMG_SIZE) overrides. Default: the root's files plus a quarter and 32 MiB, the ESP and the GPT. A size too small for the root fails the build, naming the size needed.
    */
   size?: string;
+  /**
+   * What the root partition holds: ext4 (read-write), or squashfs (read-only, compressed) with a writable ext4 overlay partition after it, laid over the root by the disk's initrd, where the guest's writes persist across reboots. disk.size then sizes the overlay partition with the rest of the disk. Default ext4.
+   */
+  root?: 'ext4' | 'squashfs';
 }
 /**
  * The microVM targets (firecracker, celestial, image, rootfs-*): the VM's shape and application. See docs/microvm.md.

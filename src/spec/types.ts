@@ -146,8 +146,8 @@ export interface ResolvedSpec {
     readonly app?: readonly string[];
     readonly cmdline: string;
   };
-  /** The disk image targets: the whole disk's size in bytes when the spec gives one. */
-  readonly disk?: { readonly size?: number };
+  /** The disk image targets: the whole disk's size in bytes when the spec gives one, and the root's kind (default ext4). */
+  readonly disk?: { readonly size?: number; readonly root?: NonNullable<RepoSpec['disk']>['root'] };
   /** Boot tests (docs/testing-images.md), defaults applied, in the spec's order. */
   readonly tests: readonly BootTestSpec[];
   /** Budgets: sizes in bytes, the boot in seconds; absent when the spec sets none. */

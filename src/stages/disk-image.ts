@@ -1,4 +1,4 @@
-import { rm, stat } from 'node:fs/promises';
+import { mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BuildError } from '../errors.js';
 import type { DeclaredTool } from '../exec/host-tools.js';
@@ -18,35 +18,24 @@ import {
   ESP_PATHS,
   fatUuid,
   makeEspImage,
+  makeOverlayImage,
   makeRootImage,
   stageEspTree,
+  type EspContent,
 } from '../image/disk-assemble.js';
-import { diskIds, planDisk } from '../image/disk-layout.js';
+import { diskIds, planDisk, type DiskIds, type DiskRoot } from '../image/disk-layout.js';
+import { DISK_DRIVERS, ON_DEMAND_DRIVERS, SQUASHFS_ROOT_DRIVERS } from '../image/disk-drivers.js';
+import { makeGrubEfi } from '../image/efi.js';
+import { makeSquashfsImage, squashfsCompression } from '../image/rootfs-image.js';
+import { DEBIAN_SIGNED_CHAIN, SIGNED_DISK_GRUB_CFG } from '../image/secure-boot.js';
+import { APT_FETCH_COMMANDS } from '../pm/apt-fetch.js';
+import { pmSpecOf } from '../pm/pm-context.js';
+import type { PmSpec } from '../pm/types.js';
+import { fetchSignedChainFiles } from './signed-chain.js';
 import { RAW_DISK_ARTIFACT } from '../image/disk-write.js';
 import { defineStage, type StageContext } from '../stage/types.js';
 import type { BootProfileName, CompressionChoice } from '../spec/types.js';
 import { VERSION } from '../version.js';
-
-/**
- * Drivers a disk's initrd loads before it looks for the root, whichever hypervisor attaches the
- * disk: virtio (KVM, Proxmox), SATA/IDE (qemu's defaults, VirtualBox), VMware's PVSCSI and
- * LSI, Hyper-V's storvsc, Xen, NVMe; then ext4. Those the kernel lacks are left out, those it
- * has built in need nothing.
- */
-export const DISK_DRIVERS = [
-  'virtio_pci',
-  'virtio_blk',
-  'virtio_scsi',
-  'ahci',
-  'ata_piix',
-  'sd_mod',
-  'nvme',
-  'vmw_pvscsi',
-  'mptspi',
-  'hv_storvsc',
-  'xen_blkfront',
-  'ext4',
-] as const;
 
 interface DiskImageInputs {
   readonly repo: string;
@@ -58,12 +47,44 @@ interface DiskImageInputs {
   /** The kernel command line's parts: the profile's and the spec's. */
   readonly cmdline: { readonly cmdline: string; readonly profile: BootProfileName };
   readonly compression: CompressionChoice;
+  /** disk.root: ext4, or squashfs with an overlay partition. */
+  readonly root: DiskRoot;
   readonly sourceDateEpoch: number;
+  /** secure_boot "distribution": the ESP's UEFI path is the signed chain, fetched with the repo's package manager. */
+  readonly secureBoot?: { readonly chain: 'distribution'; readonly pm: PmSpec };
 }
 
-/** The kernel line: the image's own, then where the root is (the initrd finds it by UUID). */
-function diskCmdline(inputs: DiskImageInputs, ctx: StageContext, rootArg: string): string {
-  return [composeCmdline(inputs.cmdline, ctx.meta), rootArg, 'rootfstype=ext4', 'rw'].join(' ');
+/** The kernel line: the image's own, then where the root is (the initrd finds it by its ids). */
+function diskCmdline(inputs: DiskImageInputs, ctx: StageContext, rootArgs: readonly string[]): string {
+  return [composeCmdline(inputs.cmdline, ctx.meta), ...rootArgs, 'rw'].join(' ');
+}
+
+/**
+ * Where the kernel line says the root is. ext4: by its file system UUID (through the initrd), or
+ * by GPT GUID when the kernel mounts it alone. squashfs: by GPT name (a squashfs has no UUID),
+ * on the disk of the overlay's ext4 UUID.
+ */
+function rootArgs(root: DiskRoot, ids: DiskIds, hasInitrd: boolean): string[] {
+  if (root === 'squashfs')
+    return [`root=PARTLABEL=root`, 'rootfstype=squashfs', `isobuild.overlay=UUID=${ids.overlayFs}`];
+  return [hasInitrd ? `root=UUID=${ids.rootFs}` : `root=PARTUUID=${ids.root}`, 'rootfstype=ext4'];
+}
+
+/** The ESP's UEFI loader: GRUB with the configuration embedded, or the signed chain with it beside. */
+async function uefiLoader(
+  ctx: StageContext,
+  inputs: DiskImageInputs,
+  kernel: string,
+  grubCfg: string,
+): Promise<Pick<EspContent, 'efi' | 'text'>> {
+  const work = join(ctx.tmpDir, 'efi');
+  await mkdir(work, { recursive: true });
+  if (inputs.secureBoot)
+    return {
+      efi: await fetchSignedChainFiles(ctx, inputs.secureBoot.pm, kernel, 'disk', work),
+      text: { [SIGNED_DISK_GRUB_CFG]: grubCfg },
+    };
+  return { efi: { [ESP_PATHS.efiLoader]: await makeGrubEfi(ctx.run, grubCfg, work) } };
 }
 
 async function runDiskImage(ctx: StageContext, inputs: DiskImageInputs): Promise<void> {
@@ -77,26 +98,43 @@ async function runDiskImage(ctx: StageContext, inputs: DiskImageInputs): Promise
   if (!(await exists(kernel)))
     throw new BuildError(`no kernel at ${kernel}: iso-base leaves the root's vmlinuz in the boot tree`);
   const ids = diskIds(inputs.seed);
+  const squashfs = inputs.root === 'squashfs';
 
   const config = await readKernelConfig(ctx.bootfs, version);
   const initrd = await makeRootInitrd(ctx, {
     kernelVersion: version,
-    drivers: DISK_DRIVERS,
+    drivers: [...DISK_DRIVERS, ...(squashfs ? SQUASHFS_ROOT_DRIVERS : [])],
+    onDemand: ON_DEMAND_DRIVERS,
     compression: pickCompression(inputs.compression, config, ctx.stage).compression,
     dest: join(ctx.tmpDir, ESP_PATHS.initrd),
-    rootDevice: `UUID=${ids.rootFs}`,
+    rootDevice: squashfs ? 'PARTLABEL=root' : `UUID=${ids.rootFs}`,
+    ...(squashfs ? { overlayDevice: `UUID=${ids.overlayFs}` } : {}),
     init: '/init',
     runHook: true,
   });
-  // Without an initrd the kernel mounts the root itself, and it knows partitions by GPT GUID only.
-  const rootArg = initrd ? `root=UUID=${ids.rootFs}` : `root=PARTUUID=${ids.root}`;
-  const cmdline = diskCmdline(inputs, ctx, rootArg);
+  const cmdline = diskCmdline(inputs, ctx, rootArgs(inputs.root, ids, Boolean(initrd)));
 
-  // Refused before any image is written: a disk too small for the root names what it needs.
+  // The squashfs is made first: its size places the overlay partition.
+  const rootImage = join(ctx.tmpDir, squashfs ? 'root.squashfs' : 'root.ext4');
+  if (squashfs)
+    await makeSquashfsImage(
+      ctx.run,
+      ctx.rootfs,
+      rootImage,
+      squashfsCompression(inputs.compression, config),
+      sde,
+    );
+  // Refused before the disk is written: a disk too small for the root names what it needs.
   const { bytes: rootTreeBytes } = await measureTree(ctx.rootfs);
   const espFileBytes =
     (await stat(kernel)).size + (initrd ? (await stat(initrd.path)).size : 0) + 4 * 1024 * 1024;
-  const layout = planDisk({ espFileBytes, rootTreeBytes, size: inputs.size, ids });
+  const layout = planDisk({
+    espFileBytes,
+    rootTreeBytes,
+    ...(squashfs ? { squashfsBytes: (await stat(rootImage)).size } : {}),
+    size: inputs.size,
+    ids,
+  });
 
   const profile = bootProfile(inputs.cmdline);
   const configs = await renderDiskBootConfigs({
@@ -110,32 +148,50 @@ async function runDiskImage(ctx: StageContext, inputs: DiskImageInputs): Promise
     espUuid: fatUuid(ids.espVolumeId),
   });
   const tree = join(ctx.tmpDir, 'esp-tree');
+  const loader = uefi ? await uefiLoader(ctx, inputs, kernel, configs.grub) : {};
   await stageEspTree(
-    ctx.run,
     {
       kernel,
       ...(initrd ? { initrd: initrd.path } : {}),
-      ...(uefi ? { grubCfg: configs.grub } : {}),
-      ...(bios ? { syslinuxCfg: configs.syslinux } : {}),
+      ...loader,
+      text: {
+        ...loader.text,
+        ...(bios ? { [`${ESP_PATHS.syslinuxDir}/syslinux.cfg`]: configs.syslinux } : {}),
+      },
     },
     tree,
-    ctx.tmpDir,
     sde,
   );
   const espImage = join(ctx.tmpDir, 'esp.img');
   await makeEspImage(ctx.run, tree, espImage, { layout, ids, bios, sourceDateEpoch: sde });
-  const rootImage = join(ctx.tmpDir, 'root.ext4');
-  await makeRootImage(ctx.run, ctx.rootfs, rootImage, { layout, seed: inputs.seed, sourceDateEpoch: sde });
+  if (!squashfs)
+    await makeRootImage(ctx.run, ctx.rootfs, rootImage, { layout, seed: inputs.seed, sourceDateEpoch: sde });
+  const overlayImage = layout.overlay ? join(ctx.tmpDir, 'overlay.ext4') : undefined;
+  if (layout.overlay && overlayImage)
+    await makeOverlayImage(ctx.run, join(ctx.tmpDir, 'overlay-tree'), overlayImage, {
+      partition: layout.overlay,
+      seed: inputs.seed,
+      sourceDateEpoch: sde,
+    });
 
   const disk = join(ctx.artifacts, RAW_DISK_ARTIFACT);
-  await assembleDisk(ctx.run, disk, { layout, ids, espImage, rootImage, bios });
-  await rm(espImage, { force: true });
-  await rm(rootImage, { force: true });
+  await assembleDisk(ctx.run, disk, {
+    layout,
+    ids,
+    espImage,
+    rootImage,
+    ...(overlayImage ? { overlayImage } : {}),
+    bios,
+  });
+  for (const f of [espImage, rootImage, overlayImage]) if (f) await rm(f, { force: true });
   await clampTimes(disk, sde);
-  const firmware = [bios && 'BIOS', uefi && 'UEFI'].filter(Boolean).join(' + ');
+  const firmware = [bios && 'BIOS', uefi && (inputs.secureBoot ? 'UEFI Secure Boot' : 'UEFI')]
+    .filter(Boolean)
+    .join(' + ');
   ctx.logger.info(
     `disk-image: ${formatBytes(layout.bytes)} GPT disk (${firmware}): ESP ${formatBytes(layout.esp.bytes)}, ` +
-      `root ext4 ${formatBytes(layout.root.bytes)} for ${formatBytes(rootTreeBytes)} of files` +
+      `root ${inputs.root} ${formatBytes(layout.root.bytes)} for ${formatBytes(rootTreeBytes)} of files` +
+      (layout.overlay ? `, overlay ext4 ${formatBytes(layout.overlay.bytes)}` : '') +
       (initrd ? `; its initrd loads ${initrd.modules.join(' ')}` : ''),
   );
 }
@@ -145,8 +201,15 @@ function diskImageCommands(inputs: DiskImageInputs): DeclaredTool[] {
   const needs: DeclaredTool[] = [
     { tool: 'depmod', reason: "index the disk initrd's modules", version: ['--version'] },
     ...compressorCommands(inputs.compression, 'the disk initrd'),
-    { tool: 'mkfs.ext4', reason: "make the disk's root file system", version: ['-V'] },
-    { tool: 'debugfs', reason: "fix the root file system's inode times", version: ['-V'] },
+    ...(inputs.root === 'squashfs'
+      ? ([
+          { tool: 'mksquashfs', reason: "make the disk's read-only root", version: ['-version'] },
+          { tool: 'mkfs.ext4', reason: "make the disk's overlay partition", version: ['-V'] },
+        ] satisfies DeclaredTool[])
+      : ([
+          { tool: 'mkfs.ext4', reason: "make the disk's root file system", version: ['-V'] },
+        ] satisfies DeclaredTool[])),
+    { tool: 'debugfs', reason: 'fix the ext4 inode times', version: ['-V'] },
     // --help: mkfs.fat has no --version; its help starts with the version line.
     { tool: 'mkfs.vfat', reason: 'make the EFI system partition', version: ['--help'] },
     {
@@ -166,7 +229,13 @@ function diskImageCommands(inputs: DiskImageInputs): DeclaredTool[] {
       },
       { tool: GPTMBR_BIN, reason: "boot the disk under BIOS (syslinux's GPT MBR)", version: 'none' },
     );
-  if (uefi)
+  if (uefi && inputs.secureBoot)
+    needs.push(
+      ...APT_FETCH_COMMANDS,
+      { tool: 'dpkg-deb', reason: 'unpack the signed boot chain (secure_boot)', version: 'none' },
+      { tool: 'sbverify', reason: 'check the kernel is signed (secure_boot)', version: 'none' },
+    );
+  else if (uefi)
     needs.push(
       { tool: 'grub-mkimage', reason: 'make the UEFI boot loader (BOOTX64.EFI)', version: ['--version'] },
       {
@@ -180,7 +249,8 @@ function diskImageCommands(inputs: DiskImageInputs): DeclaredTool[] {
 
 export const diskImageStage = defineStage<DiskImageInputs>({
   name: 'disk-image',
-  version: 1,
+  // 2: disk.root squashfs, secure_boot, efivarfs in the initrd.
+  version: 2,
   mutatesRoot: false,
   applies: (plan) => Boolean(plan.diskImage),
   inputs: (plan) => {
@@ -192,7 +262,11 @@ export const diskImageStage = defineStage<DiskImageInputs>({
       boot: plan.spec.boot,
       cmdline: { cmdline: plan.spec.cmdline, profile: plan.spec.profile },
       compression: plan.spec.compression,
+      root: plan.spec.disk?.root ?? 'ext4',
       sourceDateEpoch: plan.options.sourceDateEpoch,
+      ...(plan.spec.secureBoot === 'distribution'
+        ? { secureBoot: { chain: 'distribution' as const, pm: pmSpecOf(plan.spec) } }
+        : {}),
     };
   },
   commands: diskImageCommands,
@@ -202,15 +276,28 @@ export const diskImageStage = defineStage<DiskImageInputs>({
   }),
   describe: (inputs) => {
     const { bios, uefi } = inputs.boot;
+    const squashfs = inputs.root === 'squashfs';
+    const drivers = [...DISK_DRIVERS, ...(squashfs ? SQUASHFS_ROOT_DRIVERS : [])];
+    const size = `${inputs.size ?? 'content + headroom'} bytes of disk in all`;
     return [
-      `initrd: busybox + the modules of ${DISK_DRIVERS.join(' ')} the kernel has (templates/microvm/initrd.sh.hbs), root=UUID=<from the repo>`,
+      `initrd: busybox + the modules of ${drivers.join(' ')} (and ${ON_DEMAND_DRIVERS.join(' ')}, loaded on demand) the kernel has (templates/microvm/initrd.sh.hbs), ` +
+        (squashfs
+          ? 'root=PARTLABEL=root (squashfs, read-only) under isobuild.overlay=UUID=<from the repo> (ext4 upper/ and work/)'
+          : 'root=UUID=<from the repo>'),
       `ESP (FAT, mkfs.vfat --invariant, mcopy -m): vmlinuz, initrd.img` +
-        (uefi ? ', EFI/BOOT/BOOTX64.EFI (grub-mkimage --config=templates/boot/disk-grub.cfg.hbs)' : '') +
+        (uefi && inputs.secureBoot
+          ? `, apt-get download ${DEBIAN_SIGNED_CHAIN.packages.join(' ')} (into the package cache); dpkg-deb -x; sbverify --list vmlinuz; shim as EFI/BOOT/BOOTX64.EFI, signed GRUB (grubx64) as EFI/BOOT/grubx64.efi, ${SIGNED_DISK_GRUB_CFG} (templates/boot/disk-grub.cfg.hbs)`
+          : '') +
+        (uefi && !inputs.secureBoot
+          ? ', EFI/BOOT/BOOTX64.EFI (grub-mkimage --config=templates/boot/disk-grub.cfg.hbs)'
+          : '') +
         (bios ? ', syslinux/syslinux.cfg; syslinux --install --directory /syslinux esp.img' : ''),
-      `E2FSPROGS_FAKE_TIME=… mkfs.ext4 -U <uuid from the repo> -d <root> root.ext4 (the root partition: ${inputs.size ?? 'content + headroom'} bytes of disk in all)`,
-      'sfdisk disk.raw (GPT: esp [LegacyBIOSBootable], root; GUIDs from the repo)' +
+      squashfs
+        ? `mksquashfs <root> root.squashfs -comp <${inputs.compression}: what the kernel's SQUASHFS_* reads> -reproducible -mkfs-time ${inputs.sourceDateEpoch} -all-time ${inputs.sourceDateEpoch} (the root partition, its size); E2FSPROGS_FAKE_TIME=… mkfs.ext4 -U <uuid from the repo> overlay.ext4 (the rest: ${size})`
+        : `E2FSPROGS_FAKE_TIME=… mkfs.ext4 -U <uuid from the repo> -d <root> root.ext4 (the root partition: ${size})`,
+      `sfdisk disk.raw (GPT: esp [LegacyBIOSBootable], root${squashfs ? ', overlay' : ''}; GUIDs from the repo)` +
         (bios ? `; dd if=${GPTMBR_BIN} of=disk.raw bs=440 count=1 conv=notrunc` : ''),
-      'dd if=esp.img / root.ext4 of=artifacts/disk.raw seek=<partition offset> conv=notrunc,sparse',
+      `dd if=esp.img / root.${squashfs ? 'squashfs / overlay.ext4' : 'ext4'} of=artifacts/disk.raw seek=<partition offset> conv=notrunc,sparse`,
     ];
   },
   run: runDiskImage,

@@ -6,6 +6,7 @@ import { pruneModules } from '../drivers/prune.js';
 import { closeOverDependencies, planDrivers, type DriverRequest } from '../drivers/resolve.js';
 import { BuildError } from '../errors.js';
 import { microvmDrivers } from '../microvm/initrd.js';
+import { diskRootDrivers } from '../image/disk-drivers.js';
 import { defineStage, type BuildPlan, type StageContext } from '../stage/types.js';
 import type { ResolvedSpec } from '../spec/types.js';
 
@@ -29,6 +30,10 @@ export function driverRequests(plan: BuildPlan): DriverRequest[] {
     // A microVM's root disk hangs off virtio-mmio: its initrd loads these from the root's modules.
     ...(plan.microvm?.disk
       ? microvmDrivers(plan.microvm.disk).map((name) => ({ name, source: 'common' as const }))
+      : []),
+    // A disk image's initrd takes its modules from the root too (squashfs, overlay, efivarfs).
+    ...(plan.diskImage
+      ? diskRootDrivers(plan.spec.disk?.root ?? 'ext4').map((name) => ({ name, source: 'common' as const }))
       : []),
   ];
 }

@@ -16,16 +16,17 @@ import type { StageContext } from '../stage/types.js';
 /**
  * secure_boot "distribution" for a stage that writes an ESP (the ISO's El Torito image, a
  * disk image's partition): fetches the distribution's signed shim and GRUB through the package
- * cache, checks the kernel they will start is signed, and returns the FAT image holding them.
- * `medium` picks the GRUB: 'cd' searches for /.disk/info, 'disk' reads /EFI/debian/grub.cfg.
+ * cache, checks the kernel they will start is signed, and returns the chain's ESP files (path
+ * in the ESP → host file). `medium` picks the GRUB: 'cd' searches for /.disk/info, 'disk'
+ * reads /EFI/debian/grub.cfg on the ESP it was started from.
  */
-export async function makeSignedChainEsp(
+export async function fetchSignedChainFiles(
   ctx: StageContext,
   pm: PmSpec,
   kernel: string,
   medium: 'cd' | 'disk',
   workDir: string,
-): Promise<string> {
+): Promise<Record<string, string>> {
   await checkKernelSigned(ctx.run, kernel, ctx.stage);
   const pmCtx = pmContextOf(ctx, {
     pm,
@@ -33,6 +34,17 @@ export async function makeSignedChainEsp(
   });
   const debs = await withPackageCache(ctx, () => fetchAptDebs(pmCtx, DEBIAN_SIGNED_CHAIN.packages));
   ctx.logger.info(`secure boot: signed chain from ${debs.map((d) => basename(d)).join(', ')}`);
-  const chain = await unpackSignedChain(ctx.run, debs, workDir, medium);
-  return makeEspImage(ctx.run, signedEspFiles(chain), workDir, ctx.sourceDateEpoch);
+  return signedEspFiles(await unpackSignedChain(ctx.run, debs, workDir, medium));
+}
+
+/** fetchSignedChainFiles as an ESP image of their own (the ISO's El Torito EFI image). */
+export async function makeSignedChainEsp(
+  ctx: StageContext,
+  pm: PmSpec,
+  kernel: string,
+  medium: 'cd' | 'disk',
+  workDir: string,
+): Promise<string> {
+  const files = await fetchSignedChainFiles(ctx, pm, kernel, medium, workDir);
+  return makeEspImage(ctx.run, files, workDir, ctx.sourceDateEpoch);
 }

@@ -11,7 +11,8 @@ import { makeUki, signPe, stampPeTime } from '../../src/image/uki.js';
  * secure_boot "distribution" end to end, through the real CLI: the debian-12 bootstrap ISO
  * with Debian's signed shim → GRUB → kernel boots under OVMF with Secure Boot enforced and
  * Microsoft's keys enrolled, and still under BIOS; the unsigned UEFI path is refused by that
- * firmware; an RPM repo asking for the chain fails before any stage. Works on copies of
+ * firmware; the appliance disk's ESP carries the same chain (with the disk GRUB) and boots
+ * the same way; an RPM repo asking for the chain fails before any stage. Works on copies of
  * repos/debian-12 and repos/photon-2.0 in a temp folder with its own cache.
  */
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -85,6 +86,29 @@ describe('secure_boot "distribution"', () => {
     await run('xorriso', ['-osirrox', 'on', '-indev', iso(), '-extract', '/.disk/info', infoFile]);
     expect((await readFile(infoFile, 'utf8')).trim()).toMatch(/^ISOBUILD_/);
   }, 120_000);
+
+  test("the appliance disk's ESP carries shim, the signed GRUB and EFI/debian/grub.cfg, and boots with Secure Boot enforced", async () => {
+    const disk = join(dir, 'bin', 'signed.raw');
+    await cli(['build', 'debian-12', '--target', 'appliance-disk', '--output', disk]);
+    // mtools reads the ESP at its partition's offset (1 MiB) in the raw disk.
+    const mdir = async (path: string) =>
+      (await run('mdir', ['-b', '-i', `${disk}@@1M`, path], { env: { MTOOLS_SKIP_CHECK: '1' } })).stdout;
+    expect(await mdir('::/EFI/BOOT')).toMatch(/BOOTX64\.EFI[\s\S]*grubx64\.efi/i);
+    expect(await mdir('::/EFI/debian')).toMatch(/grub\.cfg/);
+    const res = await cli([
+      'run',
+      disk,
+      '--secure-boot',
+      '--',
+      'od',
+      '-An',
+      '-tu1',
+      `/sys/firmware/efi/efivars/SecureBoot-${EFI_GLOBAL}`,
+    ]);
+    const bytes = res.stdout.trim().split(/\s+/).map(Number);
+    expect(bytes).toHaveLength(5);
+    expect(bytes[4]).toBe(1);
+  }, 1_500_000);
 
   test('without secure_boot the unsigned GRUB is refused by the enforcing firmware', async () => {
     await writeSpec('debian-12', (spec) => {

@@ -6,6 +6,7 @@ import { convertArgs } from '../../../src/image/disk-formats.js';
 import {
   DiskTooSmallError,
   MIB,
+  MIN_OVERLAY_BYTES,
   diskIds,
   minimumDiskBytes,
   planDisk,
@@ -58,6 +59,47 @@ describe('planDisk', () => {
       `start=2048, size=${layout.esp.bytes / 512}, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, uuid=${ids.esp}, name="esp", attrs="LegacyBIOSBootable"`,
     );
     expect(script).toContain(`uuid=${ids.root}, name="root"`);
+  });
+});
+
+describe('planDisk with a squashfs root', () => {
+  test('the root partition holds the squashfs exactly (whole MiB); the overlay partition takes the rest', () => {
+    const layout = planDisk({
+      espFileBytes: 10 * MIB,
+      rootTreeBytes: 100 * MIB,
+      squashfsBytes: 37 * MIB + 5,
+      ids,
+    });
+    expect(layout.root.bytes).toBe(38 * MIB);
+    expect(layout.overlay).toBeDefined();
+    const overlay = layout.overlay!;
+    expect(overlay.offset).toBe(layout.root.offset + layout.root.bytes);
+    expect(overlay.offset + overlay.bytes + MIB).toBe(layout.bytes);
+    expect(overlay.bytes).toBeGreaterThanOrEqual(64 * MIB);
+    expect(overlay.uuid).toBe(ids.overlay);
+    const script = sfdiskScript(layout, ids);
+    expect(script).toContain(
+      `start=${overlay.offset / 512}, size=${overlay.bytes / 512}, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, uuid=${ids.overlay}, name="overlay"`,
+    );
+  });
+
+  test('a given size goes to the overlay; one without room for the overlay is refused, naming the size', () => {
+    const base = { espFileBytes: 10 * MIB, rootTreeBytes: 100 * MIB, squashfsBytes: 40 * MIB, ids };
+    const layout = planDisk({ ...base, size: 1024 * MIB });
+    expect(layout.bytes).toBe(1024 * MIB);
+    expect(layout.overlay!.bytes).toBe(1024 * MIB - MIB - layout.esp.bytes - 40 * MIB - MIB);
+    const needed = MIB + 32 * MIB + 40 * MIB + MIN_OVERLAY_BYTES + MIB;
+    const small = () => planDisk({ ...base, size: needed - MIB });
+    expect(small).toThrow(DiskTooSmallError);
+    expect(small).toThrow(`it needs at least ${needed / MIB}M`);
+    expect(small).toThrow('40.0 MiB squashfs');
+    expect(planDisk({ ...base, size: needed }).overlay!.bytes).toBe(MIN_OVERLAY_BYTES);
+  });
+
+  test('an ext4 root has no overlay partition', () => {
+    const layout = planDisk({ espFileBytes: MIB, rootTreeBytes: MIB, ids });
+    expect(layout.overlay).toBeUndefined();
+    expect(sfdiskScript(layout, ids)).not.toContain('overlay');
   });
 });
 

@@ -115,4 +115,15 @@ describe('qemuArgs', () => {
       /too many IDE disks/,
     );
   });
+
+  it('a disk image gets a scratch overlay (snapshot=on) unless --writable lets the guest write into it', () => {
+    const disk = (writable?: boolean) =>
+      qemuArgs({
+        ...vm,
+        disks: [],
+        target: { kind: 'disk', path: '/a.qcow2', format: 'qcow2', ...(writable ? { writable } : {}) },
+      });
+    expect(disk()).toContain('id=boot,if=none,file=/a.qcow2,format=qcow2,snapshot=on');
+    expect(disk(true)).toContain('id=boot,if=none,file=/a.qcow2,format=qcow2');
+  });
 });

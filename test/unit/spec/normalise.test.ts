@@ -94,6 +94,15 @@ describe('normaliseSpec', () => {
   });
 });
 
+test('disk: size in bytes, root as written (absent: the disk stage takes ext4)', () => {
+  const norm = (disk: RepoSpec['disk']) =>
+    normaliseSpec(raw({ disk }), '/repos/photon-2.0', '/repos/photon-2.0/repo-spec.json', EMPTY_FOLDER, [])
+      .disk;
+  expect(norm({ size: '2G', root: 'squashfs' })).toEqual({ size: 2 * 1024 ** 3, root: 'squashfs' });
+  expect(norm({ size: '64M' })).toEqual({ size: 64 * 1024 ** 2 });
+  expect(norm(undefined)).toBeUndefined();
+});
+
 test('splitWords and isKernelPath', () => {
   expect(splitWords('  a\tb\n c ')).toEqual(['a', 'b', 'c']);
   expect(splitWords('')).toEqual([]);
