@@ -57,9 +57,20 @@ export type KernelPresetName = (typeof KERNEL_PRESETS)[number];
 export interface KernelPreset {
   name: KernelPresetName;
   base: 'tinyconfig' | 'defconfig';
+  /**
+   * What its kernel boots on. microvm: Firecracker and qemu -M microvm only (no PCI, no disk
+   * controller, no EFI stub), so the microVM targets; pc: a PC under BIOS and UEFI as well (ISOs, disks).
+   */
+  machine: 'microvm' | 'pc';
   /** Absolute path of the shipped fragment (templates/kernel/<name>.config). */
   fragment: string;
 }
+
+/** Each preset's base and machine; its fragment is templates/kernel/<name>.config. */
+const PRESETS: Record<KernelPresetName, Pick<KernelPreset, 'base' | 'machine'>> = {
+  microvm: { base: 'tinyconfig', machine: 'microvm' },
+  iso: { base: 'tinyconfig', machine: 'pc' },
+};
 
 /** templates/kernel/, from src/kernel/kconfig/ or dist/kernel/kconfig/ alike. */
 export const KERNEL_TEMPLATES = fileURLToPath(new URL('../../../templates/kernel/', import.meta.url));
@@ -312,5 +323,5 @@ export function kernelPreset(name: string): KernelPreset {
     );
   }
   const preset = name as KernelPresetName;
-  return { name: preset, base: 'tinyconfig', fragment: `${KERNEL_TEMPLATES}${preset}.config` };
+  return { name: preset, ...PRESETS[preset], fragment: `${KERNEL_TEMPLATES}${preset}.config` };
 }
