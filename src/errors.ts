@@ -144,6 +144,12 @@ export interface KernelConfigProblem {
   /** The file the problem is in (a fragment, init.sh, the spec), and its 1-based line. */
   file?: string;
   line?: number;
+  /** 1-based column where the driver's word (init.sh) or value (the spec) starts. */
+  col?: number;
+  /** The spec's JSON pointer of the driver (/drivers/2). */
+  pointer?: string;
+  /** Where a driver was asked for when no file of the repo says it: VIC's common list. */
+  list?: string;
   driver?: string;
   /** The Kconfig symbol, without CONFIG_. */
   symbol?: string;
@@ -153,7 +159,8 @@ export interface KernelConfigProblem {
 }
 
 export function formatKernelConfigProblem(p: KernelConfigProblem): string {
-  const where = p.file ? `${p.file}${p.line ? `:${p.line}` : ''}: ` : '';
+  const at = p.line ? `:${p.line}${p.col ? `:${p.col}` : ''}` : '';
+  const where = p.file ? `${p.file}${at}${p.pointer ? ` ${p.pointer}` : ''}: ` : p.list ? `${p.list}: ` : '';
   return `${where}${p.message}${p.suggestion ? ` (${p.suggestion})` : ''}`;
 }
 
@@ -163,11 +170,15 @@ export function formatKernelConfigProblem(p: KernelConfigProblem): string {
  */
 export class KernelConfigError extends IsobuildError {
   override readonly exitCode = 2;
-  constructor(readonly problems: readonly KernelConfigProblem[]) {
+  constructor(
+    readonly problems: readonly KernelConfigProblem[],
+    options?: { cause?: unknown },
+  ) {
     super(
       problems.length === 1
         ? formatKernelConfigProblem(problems[0]!)
         : 'kernel configuration:\n' + problems.map((p) => `  ${formatKernelConfigProblem(p)}`).join('\n'),
+      options,
     );
     this.name = 'KernelConfigError';
   }

@@ -1,3 +1,5 @@
+import { placeKernelProblems, type DriverSite } from '../drivers/check.js';
+import { KernelConfigError } from '../errors.js';
 import { checkTools } from '../exec/host-tools.js';
 import { openDebugShell } from '../hooks/debug-shell.js';
 import { writeInventories } from '../inventory/write-inventory.js';
@@ -27,6 +29,8 @@ interface BuildContext {
   request: BuildRequest;
   logger: Logger;
   spec: ResolvedSpec;
+  /** Where init.sh and the spec ask for each driver: a kernel build's driver problems are placed there. */
+  driverSites: readonly DriverSite[];
   target: Target;
   options: BuildOptions;
   plan: BuildPlan;
@@ -61,7 +65,7 @@ async function planBuild(request: BuildRequest): Promise<BuildContext> {
   const logger = loggerFor(request);
   const target = request.target ?? 'bootstrap';
   const asked = buildOptionsFor(request);
-  const { spec, drivers } = await loadRepoCheckingDrivers(
+  const { spec, drivers, sites } = await loadRepoCheckingDrivers(
     request.repo,
     reposDirFor(request.reposDir),
     logger,
@@ -71,7 +75,15 @@ async function planBuild(request: BuildRequest): Promise<BuildContext> {
   );
   if (drivers) logger.debug(`drivers ${drivers.note}`);
   const options = { ...asked, ...(await checkMirror(spec, request.mirror)) };
-  return { request, logger, spec, target, options, plan: makePlan(spec, target, options) };
+  return {
+    request,
+    logger,
+    spec,
+    driverSites: sites,
+    target,
+    options,
+    plan: makePlan(spec, target, options),
+  };
 }
 
 /** Every tool the build will run, before any work. */
@@ -96,6 +108,8 @@ function runStages(context: BuildContext, remote: RegistryStageCache | undefined
   return runPipeline(context.plan, logger, {
     remote,
     ...(context.request.debugShell ? { onStageFailure: (failure) => openDebugShell(failure, logger) } : {}),
+  }).catch((err: unknown) => {
+    throw err instanceof KernelConfigError ? placeKernelProblems(err, context.driverSites) : err;
   });
 }
 

@@ -50,7 +50,7 @@ export async function checkRepoDrivers(
 /**
  * loadRepo with the driver check; a driver the cached kernel lacks is a SpecError as any spec
  * problem is. `wanted` says whether the command needs the drivers (a build whose target ends
- * before the drivers stage does not).
+ * before the drivers stage does not). `sites` say where each driver was asked for.
  */
 export async function loadRepoCheckingDrivers(
   ref: string,
@@ -59,14 +59,15 @@ export async function loadRepoCheckingDrivers(
   wanted: (spec: ResolvedSpec) => boolean = () => true,
   cacheRoot?: string,
   overrides: SpecOverrides = {},
-): Promise<{ spec: ResolvedSpec; drivers?: DriverCheck }> {
+): Promise<{ spec: ResolvedSpec; drivers?: DriverCheck; sites: readonly DriverSite[] }> {
   const result = await loadRepoFolder(await locateRepo(ref, reposDir), overrides);
   for (const w of result.warnings) logger.warn(formatDiagnostic(w));
   if (!result.spec) throw new SpecError(result.errors);
-  if (!wanted(result.spec)) return { spec: result.spec };
-  const drivers = await checkRepoDrivers(result.spec, result.driverSites ?? [], cacheRoot);
+  const sites = result.driverSites ?? [];
+  if (!wanted(result.spec)) return { spec: result.spec, sites };
+  const drivers = await checkRepoDrivers(result.spec, sites, cacheRoot);
   if (drivers?.errors.length) throw new SpecError(drivers.errors);
-  return { spec: result.spec, ...(drivers ? { drivers } : {}) };
+  return { spec: result.spec, sites, ...(drivers ? { drivers } : {}) };
 }
 
 /** Whether building `target` reaches the drivers stage; a plan error is left for the command to report. */

@@ -1,18 +1,22 @@
 import { Document } from 'yaml';
+import { kernelPreset } from '../kernel/kconfig/index.js';
 import type { Target } from '../stage/types.js';
 import type { ResolvedSpec } from '../spec/types.js';
 
 /**
  * The GitHub Actions workflow `isobuild ci` writes: one job per repo and target (bootstrap
  * for every repo, appliance where `packages.appliance` lists packages, app where the spec
- * has an `app` section), each on a clean Debian 12 container with Node 20 and `make deps`,
- * the package cache in actions/cache, the stage cache in an OCI registry (pulled always,
- * pushed from branch builds), a TCG boot of the ISO, and the ISO and its manifest uploaded.
+ * has an `app` section; firecracker alone for a repo whose kernel boots microVMs only), each
+ * on a clean Debian 12 container with Node 20 and `make deps`, the package cache in
+ * actions/cache, the stage cache in an OCI registry (pulled always, pushed from branch builds),
+ * a TCG boot of the output, and the output and its manifest uploaded.
  * Pure: the same specs give the same text, so `isobuild ci --check` can compare bytes.
  */
 export interface MatrixJob {
   repo: string;
-  target: Extract<Target, 'bootstrap' | 'appliance' | 'app'>;
+  target: Extract<Target, 'bootstrap' | 'appliance' | 'app' | 'firecracker'>;
+  /** Where the build writes it: an ISO file, or the firecracker folder. */
+  output: string;
 }
 
 export interface WorkflowOptions {
@@ -26,12 +30,31 @@ export interface WorkflowOptions {
 
 export const DEFAULT_WORKFLOW_PATH = '.github/workflows/isobuild.yml';
 
+/** A kernel built from a preset for microVMs (no PCI, no disk controller) boots no ISO. */
+function bootsMicrovmsOnly(spec: ResolvedSpec): boolean {
+  const { kernel } = spec;
+  return (
+    kernel.kind === 'build' &&
+    kernel.config.kind === 'preset' &&
+    kernelPreset(kernel.config.name).machine === 'microvm'
+  );
+}
+
 export function matrixJobs(specs: readonly ResolvedSpec[]): MatrixJob[] {
   const jobs: MatrixJob[] = [];
+  const job = (repo: string, target: MatrixJob['target']): MatrixJob => ({
+    repo,
+    target,
+    output: `bin/${repo}-${target}${target === 'firecracker' ? '' : '.iso'}`,
+  });
   for (const spec of [...specs].sort((a, b) => a.name.localeCompare(b.name))) {
-    jobs.push({ repo: spec.name, target: 'bootstrap' });
-    if (spec.packages.appliance.length) jobs.push({ repo: spec.name, target: 'appliance' });
-    if (spec.app) jobs.push({ repo: spec.name, target: 'app' });
+    if (bootsMicrovmsOnly(spec)) {
+      jobs.push(job(spec.name, 'firecracker'));
+      continue;
+    }
+    jobs.push(job(spec.name, 'bootstrap'));
+    if (spec.packages.appliance.length) jobs.push(job(spec.name, 'appliance'));
+    if (spec.app) jobs.push(job(spec.name, 'app'));
   }
   return jobs;
 }
@@ -76,7 +99,7 @@ export function renderWorkflow(jobs: readonly MatrixJob[], options: WorkflowOpti
         env: {
           REPO: '${{ matrix.repo }}',
           TARGET: '${{ matrix.target }}',
-          ISO: 'bin/${{ matrix.repo }}-${{ matrix.target }}.iso',
+          OUTPUT: '${{ matrix.output }}',
           ...(options.registry ? { CACHE_REF: options.registry } : {}),
           ...login,
         },
@@ -101,20 +124,20 @@ export function renderWorkflow(jobs: readonly MatrixJob[], options: WorkflowOpti
               'cache=(--cache-from "$CACHE_REF")',
               '# Pull requests read the shared stages; branch builds also add theirs.',
               'if [ "$GITHUB_EVENT_NAME" != pull_request ]; then cache+=(--cache-to "$CACHE_REF"); fi',
-              'npx isobuild build "$REPO" --target "$TARGET" --output "$ISO" "${cache[@]}"',
+              'npx isobuild build "$REPO" --target "$TARGET" --output "$OUTPUT" "${cache[@]}"',
               '',
             ].join('\n'),
           },
           {
             name: 'Boot it under TCG and run a command',
-            run: 'npx isobuild run "$ISO" --accel tcg -- uname -r',
+            run: 'npx isobuild run "$OUTPUT" --accel tcg -- uname -r',
           },
           {
-            name: 'Upload the ISO and its manifest',
+            name: 'Upload the output and its manifest',
             uses: 'actions/upload-artifact@v4',
             with: {
               name: '${{ matrix.repo }}-${{ matrix.target }}',
-              path: '${{ env.ISO }}\n${{ env.ISO }}.manifest.json\n',
+              path: '${{ env.OUTPUT }}\n${{ env.OUTPUT }}.manifest.json\n',
               'if-no-files-found': 'error',
             },
           },

@@ -1,5 +1,6 @@
-import type { Diagnostic } from '../errors.js';
+import { KernelConfigError, type Diagnostic, type KernelConfigProblem } from '../errors.js';
 import { findNearest } from '../spec/suggest.js';
+import { COMMON_DRIVERS } from './common.js';
 import { normaliseModuleName, type ModuleIndex } from './module-index.js';
 import { resolveDriver } from './resolve.js';
 
@@ -46,4 +47,39 @@ export function checkDriverSites(kernel: KnownKernel, sites: readonly DriverSite
     });
   }
   return out;
+}
+
+/** How a problem about a driver of VIC's common list says where the driver comes from. */
+export const COMMON_LIST = "VIC's common list (src/drivers/common.ts)";
+
+/**
+ * Puts each driver problem of a kernel build at the place the driver was asked for: its word in
+ * init.sh's drivers array (file:line:col), the spec's value (file:line:col and /drivers/<i>), or
+ * VIC's common list. The kernel stage knows only the drivers' names: its key holds the drivers,
+ * not the lines they are written on, so moving a line does not rebuild the kernel. The build,
+ * which read the repo, places them. Problems already placed (a fragment's line) stay as they are.
+ */
+export function placeKernelProblems(err: KernelConfigError, sites: readonly DriverSite[]): KernelConfigError {
+  const common = new Set(COMMON_DRIVERS.flat().map(normaliseModuleName));
+  const place = (p: KernelConfigProblem): KernelConfigProblem => {
+    if (p.file || !p.driver) return p;
+    const name = normaliseModuleName(p.driver);
+    const site = sites.find((s) => normaliseModuleName(s.name) === name);
+    if (site)
+      return {
+        ...p,
+        file: site.file,
+        line: site.line,
+        col: site.col,
+        ...(site.pointer ? { pointer: site.pointer } : {}),
+      };
+    if (!common.has(name)) return p;
+    return {
+      ...p,
+      list: COMMON_LIST,
+      suggestion:
+        'set "common_drivers": false to leave the list out, or build the kernel from a config where it can be =y',
+    };
+  };
+  return new KernelConfigError(err.problems.map(place), { cause: err }).atStage(err.stage);
 }

@@ -73,10 +73,7 @@ export async function resolveKernelConfig(
     const problems = await checkBuiltins(tree.src, dotConfig, plan.builtins);
     if (problems.length)
       throw new KernelConfigError(
-        problems.map((p) => {
-          const origin = plan.builtins.find((s) => s.driver === p.driver)?.origin;
-          return { ...origin, driver: p.driver, symbol: p.symbol, message: p.message };
-        }),
+        problems.map((p) => ({ driver: p.driver, symbol: p.symbol, message: p.message })),
       );
   }
   const text = await readFile(dotConfig, 'utf8');

@@ -55,6 +55,7 @@ export function describeSpec(spec: ResolvedSpec, env: NodeJS.ProcessEnv = proces
   );
   rows.push(...pm.describeSpec(spec, env));
   add('hooks', 'hooks', hooks.length ? hooks.map((f) => showPath(f)).join(', ') : '(none)', 'repo folder');
+  add('boot', 'common drivers', spec.drivers.common ? "VIC's common list" : '(none)', from('common_drivers'));
   add(
     'boot',
     'drivers',

@@ -21,6 +21,7 @@ import type { KernelBuild, PackageList } from './repo-spec.generated.js';
 
 /** Defaults every stage can rely on; documented in docs/spec.md. */
 export const DEFAULTS = {
+  commonDrivers: true,
   modules: 'all',
   compression: 'auto',
   boot: { bios: true, uefi: true },
@@ -181,7 +182,11 @@ export function normaliseSpec(
       ...(aptSources !== undefined ? { sources: resolve(repoDir, aptSources) } : {}),
     },
     hooks: folder.hooks,
-    drivers: { repo: repoDrivers, spec: raw.drivers ?? [] },
+    drivers: {
+      common: raw.common_drivers ?? DEFAULTS.commonDrivers,
+      repo: repoDrivers,
+      spec: raw.drivers ?? [],
+    },
     modules: raw.modules ?? DEFAULTS.modules,
     kernelInstall: raw.kernel_install ?? DEFAULTS.kernelInstall,
     bootstrapInitrd: raw.bootstrap_initrd ?? DEFAULTS.bootstrapInitrd,

@@ -114,9 +114,13 @@ export interface RepoSpec {
    */
   package_lists_max_age?: string;
   /**
-   * Kernel drivers to load at boot, added to VIC's common list and init.sh's drivers array.
+   * Kernel drivers to load at boot, added to VIC's common list (unless common_drivers is false) and init.sh's drivers array.
    */
   drivers?: string[];
+  /**
+   * Whether VIC's common driver list (the disk drivers, vmxnet3, vmw_pvscsi and the netfilter modules of VIC's firewall) heads the drivers array: loaded by the bootstrap init, kept by modules: drivers, built in by kernel.builtin. false: the drivers array is init.sh's and the spec's only, for a repo that is no VIC container VM (a microVM, an app).
+   */
+  common_drivers?: boolean;
   /**
    * Kernel modules in the image: every module of the kernel (VIC's way, the default) or only the drivers' dependency closure.
    */
@@ -220,7 +224,7 @@ export interface KernelBuild {
    */
   fragments?: string[];
   /**
-   * drivers: every driver of the drivers array (VIC's common list, init.sh's and the spec's) is built in (=y), with its dependencies; one that cannot be is an error before the build.
+   * drivers: every driver of the drivers array (VIC's common list unless common_drivers is false, init.sh's, the spec's, and a microVM target's root-disk drivers) is built in (=y), with its dependencies; one that cannot be is an error before the build, naming where the driver was asked for.
    */
   builtin?: 'drivers';
 }

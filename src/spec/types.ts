@@ -107,6 +107,8 @@ export interface ResolvedSpec {
   /** Absolute paths of the optional hooks. */
   readonly hooks: { readonly base?: string; readonly staging?: string; readonly init?: string };
   readonly drivers: {
+    /** VIC's common list heads the drivers array (common_drivers, default true). */
+    readonly common: boolean;
     /** The drivers array read from init.sh. */
     readonly repo: readonly string[];
     /** The spec's `drivers` field. */

@@ -17,10 +17,11 @@ interface DriversInputs {
 }
 import { measureTree } from '../fs/measure-tree.js';
 
-/** VIC's common list, then init.sh's drivers array, then the spec's `drivers`. */
+/** VIC's common list (unless the spec turns it off), then init.sh's drivers array, then the spec's `drivers`. */
 export function driverRequests(plan: BuildPlan): DriverRequest[] {
+  const common = plan.spec.drivers.common ? COMMON_DRIVERS : [];
   return [
-    ...COMMON_DRIVERS.map(([name, ...orElse]) => ({
+    ...common.map(([name, ...orElse]) => ({
       name,
       source: 'common' as const,
       ...(orElse.length ? { orElse } : {}),

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { run } from '../../src/exec/run.js';
 import { sha256 } from '../../src/fs/hash.js';
 import { kernelPreset } from '../../src/kernel/kconfig/index.js';
-import type { KernelBuildSpec } from '../../src/spec/types.js';
+import type { KernelBuildSpec, ResolvedSpec } from '../../src/spec/types.js';
 import { kernelStage } from '../../src/stages/kernel.js';
 import { makeContext, makeSpec, runStageWith, type TestStageContext } from './stage-context.js';
 import { debianDeb, makeOnce, testCacheRoot } from './test-cache.js';
@@ -34,6 +34,9 @@ export function testCcacheDir(): string {
   return join(testCacheRoot(), 'kernel', 'ccache');
 }
 
+/** repos/debian-12-microvm's drivers: no VIC common list, the spec's virtio_net. */
+const MICROVM_DRIVERS: ResolvedSpec['drivers'] = { common: false, repo: [], spec: ['virtio_net'] };
+
 /** The kernel stage's context for the firecracker target of a spec building `kernel`, in `work`. */
 export async function kernelStageContext(work: string, kernel: KernelBuildSpec): Promise<TestStageContext> {
   const dirs = { rootfs: join(work, 'rootfs'), bootfs: join(work, 'bootfs'), tmpDir: join(work, 'tmp') };
@@ -41,14 +44,17 @@ export async function kernelStageContext(work: string, kernel: KernelBuildSpec):
   const ctx = makeContext({
     stage: 'kernel',
     ...dirs,
-    spec: makeSpec({ name: 'kernel-test', kernel }),
+    spec: makeSpec({ name: 'kernel-test', kernel, drivers: MICROVM_DRIVERS }),
     target: 'firecracker',
   });
   // The kept build tree goes beside the package cache: here, inside `work`.
   return { ...ctx, pkgCacheDir: join(work, 'package-cache') };
 }
 
-/** The microvm preset with the drivers built in, as repos/debian-12-microvm asks, from `tarball`. */
+/**
+ * The microvm preset with the drivers built in, as repos/debian-12-microvm asks (without VIC's
+ * common list: the firecracker target's root-disk drivers and virtio_net), from `tarball`.
+ */
 export function microvmKernelSpec(tarball: string): KernelBuildSpec {
   return {
     kind: 'build',
@@ -84,13 +90,14 @@ export interface BuiltKernel {
 /**
  * The microvm kernel, built once per test cache (the CI run): a cold kernel build is minutes
  * on two cores, so every test that needs it shares this one. Keyed by the source, the preset
- * fragment and the kernel stage's version, so a change to either builds it again.
+ * fragment, the drivers and the kernel stage's version, so a change to any builds it again.
  */
 export async function builtMicrovmKernel(): Promise<BuiltKernel> {
   const tarball = await kernelSourceTarball();
   const fingerprint = sha256()
     .update(tarball)
     .update(await readFile(kernelPreset('microvm').fragment))
+    .update(JSON.stringify(MICROVM_DRIVERS))
     .update(String(kernelStage.version))
     .digest('hex')
     .slice(0, 16);

@@ -43,7 +43,7 @@ export function makeSpec(over: Partial<ResolvedSpec> = {}): ResolvedSpec {
     gpgKeys: [],
     apt: { variant: 'minbase', components: ['main'] },
     hooks: {},
-    drivers: { repo: [], spec: [] },
+    drivers: { common: true, repo: [], spec: [] },
     modules: 'all',
     kernelInstall: 'files',
     bootstrapInitrd: 'small',

@@ -52,7 +52,7 @@ function makeSpec(repo: string, hooks: ResolvedSpec['hooks']): ResolvedSpec {
     gpgKeys: [],
     apt: { variant: 'essential', components: ['main'] },
     hooks,
-    drivers: { repo: [], spec: [] },
+    drivers: { common: true, repo: [], spec: [] },
     modules: 'all',
     kernelInstall: 'files',
     bootstrapInitrd: 'small',

@@ -36,7 +36,7 @@ function makeSpec(repoDir: string, base: string[]): ResolvedSpec {
     gpgKeys: [],
     apt: { variant: 'essential', components: ['main'] },
     hooks: {},
-    drivers: { repo: [], spec: [] },
+    drivers: { common: true, repo: [], spec: [] },
     modules: 'all',
     kernelInstall: 'files',
     bootstrapInitrd: 'small',

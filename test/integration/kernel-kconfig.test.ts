@@ -1,6 +1,7 @@
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { placeKernelProblems, type DriverSite } from '../../src/drivers/check.js';
 import { COMMON_DRIVERS } from '../../src/drivers/common.js';
 import { KernelConfigError } from '../../src/errors.js';
 import { microvmDrivers } from '../../src/microvm/initrd.js';
@@ -18,7 +19,11 @@ import {
 import { EnablePlan } from '../../src/kernel/kconfig/enable.js';
 import { readMakefiles } from '../../src/kernel/kconfig/makefiles.js';
 import { readKconfig } from '../../src/kernel/kconfig/parse-kconfig.js';
+import { defaultBuildOptions, makePlan } from '../../src/pipeline/plan.js';
+import { showPath } from '../../src/spec/document.js';
+import { loadRepoFolder } from '../../src/spec/load.js';
 import { readDriversArray } from '../../src/spec/drivers-array.js';
+import { kernelStage } from '../../src/stages/kernel.js';
 import { kernelSourceTree } from '../helpers/kernel-source.js';
 
 /**
@@ -43,10 +48,7 @@ afterAll(() => (tmp ? rm(tmp, { recursive: true, force: true }) : undefined));
 async function repoDrivers(): Promise<DriverRequest[]> {
   const parsed = readDriversArray(await readFile(INIT_SH, 'utf8'));
   expect(parsed.errors).toEqual([]);
-  return parsed.drivers.map((name, i) => ({
-    name,
-    origin: { file: 'repos/debian-12/init.sh', line: parsed.positions[i]!.line },
-  }));
+  return parsed.drivers.map((name) => ({ name }));
 }
 
 let tiny: string | undefined;
@@ -77,11 +79,7 @@ test(
   "VIC's common list and debian-12's init.sh drivers end =y on tinyconfig + iso preset + built-in fragment",
   async () => {
     const requests: DriverRequest[] = [
-      ...COMMON_DRIVERS.map(([name, ...renamed]) => ({
-        name,
-        orElse: renamed,
-        origin: { file: 'src/drivers/common.ts', line: 1 },
-      })),
+      ...COMMON_DRIVERS.map(([name, ...renamed]) => ({ name, orElse: renamed })),
       ...(await repoDrivers()),
     ];
     const symbols = await driverSymbols(src, requests);
@@ -174,46 +172,91 @@ test(
   CONFIG_MS,
 );
 
-test('a misspelled driver fails before any build, naming it, its place and the module meant', async () => {
-  const err = await driverSymbols(src, [
-    { name: 'vmxnet3' },
-    { name: 'vmw_pvscsy', origin: { file: 'repos/debian-12/repo-spec.json', line: 17 } },
-  ]).then(
+/**
+ * A copy of repos/debian-12 building the iso kernel with `edit` applied to its files, loaded as
+ * `isobuild build` loads it: the drivers the kernel stage would build in (its inputs), and where
+ * init.sh and the spec ask for each.
+ */
+async function debian12With(
+  name: string,
+  edit: (spec: Record<string, unknown>, initSh: string) => string,
+): Promise<{ builtin: readonly string[]; sites: readonly DriverSite[]; specFile: string; initFile: string }> {
+  const dir = join(tmp, name, 'debian-12');
+  await cp(join(INIT_SH, '..'), dir, { recursive: true });
+  const specFile = join(dir, 'repo-spec.json');
+  const initFile = join(dir, 'init.sh');
+  const spec = JSON.parse(await readFile(specFile, 'utf8')) as Record<string, unknown>;
+  spec.kernel = { source: 'linux-source-6.1', config: 'iso', builtin: 'drivers' };
+  await writeFile(initFile, edit(spec, await readFile(initFile, 'utf8')));
+  await writeFile(specFile, JSON.stringify(spec, null, 4) + '\n');
+  const loaded = await loadRepoFolder(dir);
+  expect(loaded.errors).toEqual([]);
+  const inputs = kernelStage.inputs(
+    makePlan(loaded.spec!, 'bootstrap', defaultBuildOptions()),
+  ) as unknown as {
+    builtin: readonly string[];
+  };
+  return { builtin: inputs.builtin, sites: loaded.driverSites!, specFile, initFile };
+}
+
+/** The rejection `p` ends with, placed as the build places a kernel stage's problems. */
+async function placedError(p: Promise<unknown>, sites: readonly DriverSite[]): Promise<KernelConfigError> {
+  const err = await p.then(
     () => undefined,
     (e: unknown) => e,
   );
   expect(err).toBeInstanceOf(KernelConfigError);
-  expect((err as KernelConfigError).exitCode).toBe(2);
-  expect((err as Error).message).toBe(
-    'repos/debian-12/repo-spec.json:17: driver "vmw_pvscsy": no Makefile of the kernel source builds a module of that name (did you mean "vmw_pvscsi"?)',
+  return placeKernelProblems(err as KernelConfigError, sites);
+}
+
+/** 1-based line and column where `word` first starts in `text`. */
+function positionOf(text: string, word: string): string {
+  const at = text.indexOf(word);
+  const before = text.slice(0, at).split('\n');
+  return `${before.length}:${before.at(-1)!.length + 1}`;
+}
+
+test("a misspelled driver of the spec fails before any build, naming it, the spec's line, column and pointer, and the module meant", async () => {
+  const repo = await debian12With('misspelled', (spec, initSh) => {
+    spec.drivers = ['virtio_net', 'vmw_pvscsy'];
+    return initSh;
+  });
+  expect(repo.builtin).toContain('vmw_pvscsy');
+  const err = await placedError(
+    driverSymbols(
+      src,
+      repo.builtin.map((name) => ({ name })),
+    ),
+    repo.sites,
+  );
+  expect(err.exitCode).toBe(2);
+  const at = positionOf(await readFile(repo.specFile, 'utf8'), '"vmw_pvscsy"');
+  expect(err.message).toBe(
+    `${showPath(repo.specFile)}:${at} /drivers/1: driver "vmw_pvscsy": no Makefile of the kernel source builds a module of that name (did you mean "vmw_pvscsi"?)`,
   );
 });
 
-test('a driver whose dependency x86_64 can never meet fails before any build, naming the dependency', async () => {
+test("a driver of init.sh whose dependency x86_64 can never meet fails before any build, naming init.sh's line and the dependency", async () => {
   // bcm2835-dma: the Raspberry Pi's DMA engine, `depends on ARCH_BCM2835` (an ARM platform).
-  const symbols = await driverSymbols(src, [
-    { name: 'virtio_blk' },
-    { name: 'bcm2835-dma', origin: { file: 'repos/pi/repo-spec.json', line: 5 } },
-  ]);
-  expect(symbols[1]).toMatchObject({
-    driver: 'bcm2835_dma',
+  const repo = await debian12With('unmet', (_spec, initSh) =>
+    initSh.replace('    "lockd"\n', '    "lockd"\n    "bcm2835-dma"\n'),
+  );
+  const symbols = await driverSymbols(
+    src,
+    repo.builtin.map((name) => ({ name })),
+  );
+  expect(symbols.find((s) => s.driver === 'bcm2835_dma')).toMatchObject({
     symbol: 'DMA_BCM2835',
     makefile: 'drivers/dma/Makefile',
   });
-  const err = await builtinFragment(src, symbols).then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(KernelConfigError);
-  expect((err as KernelConfigError).problems).toEqual([
-    expect.objectContaining({
-      file: 'repos/pi/repo-spec.json',
-      line: 5,
-      driver: 'bcm2835_dma',
-      symbol: 'DMA_BCM2835',
-    }),
+  const err = await placedError(builtinFragment(src, symbols), repo.sites);
+  const at = positionOf(await readFile(repo.initFile, 'utf8'), '"bcm2835-dma"');
+  expect(err.problems).toEqual([
+    expect.objectContaining({ file: showPath(repo.initFile), driver: 'bcm2835_dma', symbol: 'DMA_BCM2835' }),
   ]);
-  expect((err as Error).message).toMatch(
-    /^repos\/pi\/repo-spec.json:5: driver "bcm2835_dma": CONFIG_DMA_BCM2835 \(drivers\/dma\/Makefile:\d+\) cannot be built in: .*ARCH_BCM2835.* \(drivers\/dma\/Kconfig:\d+\) cannot be met: ARCH_BCM2835 is not defined for x86_64/,
+  const prefix = `${showPath(repo.initFile)}:${at}: driver "bcm2835_dma": CONFIG_DMA_BCM2835 (drivers/dma/Makefile:`;
+  expect(err.message.slice(0, prefix.length)).toBe(prefix);
+  expect(err.message).toMatch(
+    /cannot be built in: .*ARCH_BCM2835.* \(drivers\/dma\/Kconfig:\d+\) cannot be met: ARCH_BCM2835 is not defined for x86_64/,
   );
 });

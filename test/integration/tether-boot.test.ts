@@ -53,7 +53,7 @@ describe('tether stage on a Debian 12 root, booted in qemu', () => {
       const repoDrivers = readDriversArray(await readFile(INIT_SH, 'utf8')).drivers;
       const spec = makeSpec({
         hooks: { init: INIT_SH },
-        drivers: { repo: repoDrivers, spec: [] },
+        drivers: { common: true, repo: repoDrivers, spec: [] },
         modules: process.env.ISOBUILD_TEST_MODULES === 'all' ? 'all' : 'drivers',
         repoDir: join(INIT_SH, '..'),
       });

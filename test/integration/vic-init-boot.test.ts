@@ -94,6 +94,7 @@ describe("VIC's photon-2.0 and centos-6.9 init.sh, unchanged, on fixture roots",
           hooks: { init: initSh },
           // Photon 2's 4.x kernel had nf_nat_redirect; 5.x folded it into nf_nat (the stand-in is 6.1).
           drivers: {
+            common: true,
             repo: readDriversArray(await readFile(initSh, 'utf8')).drivers.filter(
               (d) => d !== 'nf_nat_redirect',
             ),

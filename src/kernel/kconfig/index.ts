@@ -12,16 +12,13 @@ import { evalExpr, formatExpr, exprSymbols, type Expr } from './expr.js';
 import { normaliseModuleName, readMakefiles, type ObjectRule } from './makefiles.js';
 import { hasPrompt, isDefined, readKconfig, type KconfigTree } from './parse-kconfig.js';
 
-/** Where a requested driver came from (the spec, init.sh, VIC's common list), for messages. */
-export interface DriverOrigin {
-  file: string;
-  line: number;
-}
-
+/**
+ * A driver to build in. Where it was asked for (init.sh, the spec, VIC's common list) is not
+ * here: the build places the problems it is named in (src/drivers/check.ts placeKernelProblems).
+ */
 export interface DriverRequest {
   /** Module name as `modprobe` spells it (dashes or underscores). */
   name: string;
-  origin?: DriverOrigin;
   /** Names the same driver has in other kernels, tried in order when no Makefile builds `name`. */
   orElse?: readonly string[];
 }
@@ -35,7 +32,6 @@ export interface DriverSymbol {
   /** Path of the Makefile/Kbuild relative to the source tree. */
   makefile: string;
   line: number;
-  origin?: DriverOrigin;
   /** Built into every kernel (`obj-y` in a folder every build reaches): nothing to enable. */
   always?: true;
 }
@@ -57,9 +53,20 @@ export type KernelPresetName = (typeof KERNEL_PRESETS)[number];
 export interface KernelPreset {
   name: KernelPresetName;
   base: 'tinyconfig' | 'defconfig';
+  /**
+   * What its kernel boots on. microvm: Firecracker and qemu -M microvm only (no PCI, no disk
+   * controller, no EFI stub), so the microVM targets; pc: a PC under BIOS and UEFI as well (ISOs, disks).
+   */
+  machine: 'microvm' | 'pc';
   /** Absolute path of the shipped fragment (templates/kernel/<name>.config). */
   fragment: string;
 }
+
+/** Each preset's base and machine; its fragment is templates/kernel/<name>.config. */
+const PRESETS: Record<KernelPresetName, Pick<KernelPreset, 'base' | 'machine'>> = {
+  microvm: { base: 'tinyconfig', machine: 'microvm' },
+  iso: { base: 'tinyconfig', machine: 'pc' },
+};
 
 /** templates/kernel/, from src/kernel/kconfig/ or dist/kernel/kconfig/ alike. */
 export const KERNEL_TEMPLATES = fileURLToPath(new URL('../../../templates/kernel/', import.meta.url));
@@ -101,7 +108,6 @@ export async function driverSymbols(
       const whole = index.partOf.get(wanted);
       const near = findNearest(wanted, [...index.objects.keys()]);
       problems.push({
-        ...req.origin,
         driver: req.name,
         message: `driver "${req.name}": no Makefile of the kernel source builds a module of that name`,
         suggestion: whole
@@ -118,7 +124,6 @@ export async function driverSymbols(
       symbol: rule.symbol ?? '',
       makefile: rule.file,
       line: rule.line,
-      ...(req.origin ? { origin: req.origin } : {}),
       ...(rule.symbol ? {} : { always: true as const }),
     });
   }
@@ -165,7 +170,6 @@ export async function builtinFragment(sourceDir: string, symbols: readonly Drive
     const unmet = plan.enable(s.symbol, s.driver);
     if (!unmet) continue;
     problems.push({
-      ...s.origin,
       driver: s.driver,
       symbol: s.symbol,
       message: describeUnmet(s, unmet),
@@ -178,7 +182,6 @@ export async function builtinFragment(sourceDir: string, symbols: readonly Drive
   for (const [name, unmet] of plan.mend()) {
     const s = wanted.find((w) => w.symbol === rootOf(plan, name)) ?? wanted[0]!;
     problems.push({
-      ...s.origin,
       driver: s.driver,
       symbol: s.symbol,
       message: describeUnmet(s, unmet),
@@ -312,5 +315,5 @@ export function kernelPreset(name: string): KernelPreset {
     );
   }
   const preset = name as KernelPresetName;
-  return { name: preset, base: 'tinyconfig', fragment: `${KERNEL_TEMPLATES}${preset}.config` };
+  return { name: preset, ...PRESETS[preset], fragment: `${KERNEL_TEMPLATES}${preset}.config` };
 }

@@ -26,7 +26,10 @@ afterEach(() => rm(dir, { recursive: true, force: true }));
 interface Workflow {
   jobs: {
     build: {
-      strategy: { 'fail-fast': boolean; matrix: { include: { repo: string; target: string }[] } };
+      strategy: {
+        'fail-fast': boolean;
+        matrix: { include: { repo: string; target: string; output: string }[] };
+      };
       steps: { uses?: string; run?: string; with?: Record<string, unknown> }[];
     };
   };
@@ -43,6 +46,13 @@ test('isobuild ci writes a workflow actionlint accepts, with a job per sample re
   // appliance where packages.appliance lists packages, app where the spec has an app section.
   expect(jobs).toEqual(expect.arrayContaining(['debian-12 appliance', 'debian-12-python app']));
   expect(jobs).not.toContain('debian-12 app');
+  // A kernel built from the microvm preset boots no ISO: its repo's job is the firecracker folder.
+  expect(jobs.filter((j) => j.startsWith('debian-12-microvm '))).toEqual(['debian-12-microvm firecracker']);
+  const outputs = Object.fromEntries(
+    wf.jobs.build.strategy.matrix.include.map((j) => [`${j.repo} ${j.target}`, j.output]),
+  );
+  expect(outputs['debian-12-microvm firecracker']).toBe('bin/debian-12-microvm-firecracker');
+  expect(outputs['debian-12 bootstrap']).toBe('bin/debian-12-bootstrap.iso');
   expect(wf.jobs.build.strategy['fail-fast']).toBe(false);
   const steps = wf.jobs.build.steps;
   expect(steps.map((s) => s.uses).filter(Boolean)).toEqual([
@@ -55,14 +65,14 @@ test('isobuild ci writes a workflow actionlint accepts, with a job per sample re
   const script = steps.map((s) => s.run ?? '').join('\n');
   expect(script).toContain('make deps');
   expect(script).toContain('--cache-from "$CACHE_REF"');
-  expect(script).toContain('npx isobuild run "$ISO" --accel tcg -- uname -r');
+  expect(script).toContain('npx isobuild run "$OUTPUT" --accel tcg -- uname -r');
   expect(String(steps.at(-1)!.with!.path)).toContain('.manifest.json');
 });
 
 test('the linter is not a rubber stamp: a broken workflow is reported', async () => {
   await runCli(['ci'], dir);
   const text = await readFile(join(dir, WORKFLOW), 'utf8');
-  const broken = text.replace('${{ matrix.repo }}-${{ matrix.target }}.iso', '${{ matrix.arch }}.iso');
+  const broken = text.replace('${{ matrix.output }}', '${{ matrix.arch }}');
   expect(lint(broken, WORKFLOW).map((e) => e.message)).toEqual([
     expect.stringMatching(/property "arch" is not defined/),
   ]);

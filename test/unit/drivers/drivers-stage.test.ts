@@ -25,7 +25,7 @@ describe('drivers stage', () => {
       rootfs: join(dir, 'root'),
       tmpDir: dir,
       logger,
-      spec: makeSpec({ drivers: { repo: ['nfsv3'], spec: ['fs-ext4'] } }),
+      spec: makeSpec({ drivers: { common: true, repo: ['nfsv3'], spec: ['fs-ext4'] } }),
       meta: { kernelVersion: '6.1.0-test' },
     });
     await runStageWith(driversStage, ctx);
@@ -53,15 +53,32 @@ describe('drivers stage', () => {
     });
   });
 
+  it("without VIC's common list (common_drivers: false) loads and keeps only init.sh's and the spec's drivers, with no warning", async () => {
+    const logger = recordingLogger();
+    const ctx = makeContext({
+      stage: 'drivers',
+      rootfs: join(dir, 'root'),
+      tmpDir: dir,
+      logger,
+      spec: makeSpec({ drivers: { common: false, repo: ['nfsv3'], spec: [] }, modules: 'drivers' }),
+      meta: { kernelVersion: '6.1.0-test' },
+    });
+    await runStageWith(driversStage, ctx);
+    expect(ctx.meta.drivers).toContain('nfsv3');
+    for (const common of ['virtio_pci', 'iptable_filter', 'nf_conntrack', 'sd_mod'])
+      expect(ctx.meta.drivers).not.toContain(common);
+    expect(logger.lines.filter((l) => l.level === 'warn')).toEqual([]);
+  });
+
   it.each([
     [
       'repo',
-      { repo: ['no_such_nic'], spec: [] },
+      { common: true, repo: ['no_such_nic'], spec: [] },
       /driver "no_such_nic" \(from the repo's init.sh\) is neither a module nor built into kernel 6.1.0-test/,
     ],
     [
       'spec',
-      { repo: [], spec: ['gone-too'] },
+      { common: true, repo: [], spec: ['gone-too'] },
       /driver "gone-too" \(from the spec's drivers\) is neither a module nor built into kernel 6.1.0-test/,
     ],
   ])('fails naming a missing %s driver and the kernel', async (_what, drivers, message) => {

@@ -36,7 +36,11 @@ describe('the sample repos', () => {
       repoFiles: [join(REPOS, 'photon-2.0/photon.repo')],
       gpgKeys: [join(REPOS, 'photon-2.0/VMWARE-RPM-GPG-KEY')],
       hooks: { base: join(REPOS, 'photon-2.0/base.sh'), init: join(REPOS, 'photon-2.0/init.sh') },
-      drivers: { repo: ['nf_nat_redirect', 'xt_REDIRECT', 'nf_reject_ipv4', 'nfsv3', 'lockd'], spec: [] },
+      drivers: {
+        common: true,
+        repo: ['nf_nat_redirect', 'xt_REDIRECT', 'nf_reject_ipv4', 'nfsv3', 'lockd'],
+        spec: [],
+      },
     });
     expect(s.packages.base).toEqual(['filesystem', 'toybox', 'kmod', 'haveged', 'iptables']);
   });

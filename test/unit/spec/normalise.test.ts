@@ -37,7 +37,7 @@ describe('normaliseSpec', () => {
     expect(s.apt).toEqual({ variant: 'essential', components: ['main'] });
     expect(s.cmdline).toBe('');
     expect(s.kernel).toEqual({ kind: 'package', name: 'linux-esx' });
-    expect(s.drivers).toEqual({ repo: [], spec: [] });
+    expect(s.drivers).toEqual({ common: true, repo: [], spec: [] });
   });
 
   test('keeps arrays, splits staging scripts, resolves paths against the repo folder', () => {
@@ -50,6 +50,7 @@ describe('normaliseSpec', () => {
         boot: { bios: false },
         release: '2.0-updates',
         drivers: ['vmxnet3'],
+        common_drivers: false,
       }),
       '/repos/photon-2.0',
       '/repos/photon-2.0/repo-spec.json',
@@ -66,7 +67,7 @@ describe('normaliseSpec', () => {
     expect(s.tether).toBe('/repos/photon-2.0/bin/tether-linux');
     expect(s.boot).toEqual({ bios: false, uefi: true });
     expect(s.release).toBe('2.0-updates');
-    expect(s.drivers).toEqual({ repo: ['nfsv3'], spec: ['vmxnet3'] });
+    expect(s.drivers).toEqual({ common: false, repo: ['nfsv3'], spec: ['vmxnet3'] });
   });
 
   test('apt: suite from the name; sources from the spec, else the folder, else the host', () => {

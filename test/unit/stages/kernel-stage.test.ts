@@ -26,7 +26,12 @@ afterEach(async () => {
 });
 
 function planFor(kernel: KernelBuildSpec, drivers: string[] = []) {
-  const spec = makeSpec({ name: 'k', repoDir: dir, kernel, drivers: { repo: [], spec: drivers } });
+  const spec = makeSpec({
+    name: 'k',
+    repoDir: dir,
+    kernel,
+    drivers: { common: true, repo: [], spec: drivers },
+  });
   return makeContext({ stage: 'kernel', rootfs: dir, tmpDir: dir, spec, target: 'firecracker' }).plan;
 }
 
