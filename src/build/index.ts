@@ -10,6 +10,8 @@ export { build } from './build.js';
 export { buildStages, type StageRoot, type StagesRequest } from './stages.js';
 export { exportStageImage, type ExportedImage, type ExportImageRequest } from './export-image.js';
 export { lockRepo, type LockedRepo } from './lock-repo.js';
+export { writeReport, type ReportRequest } from './report.js';
+export type { BudgetRow, ReportData } from '../report/types.js';
 export type { BuildRequest, BuildResult, BuiltOutput, RepoRequest, ReportTo } from './request.js';
 export type { LogEvent, Logger } from '../log/logger.js';
 export { TARGETS, type OutputFormat, type StageOutcome, type Target } from '../stage/types.js';

@@ -34,6 +34,7 @@ interface BuildFlags {
   locked?: boolean;
   mirror?: string;
   env: string[];
+  report?: string | true;
 }
 
 export function registerBuild(program: Command): void {
@@ -95,6 +96,10 @@ export function registerBuild(program: Command): void {
       '--lists-max-age <age>',
       "refresh package lists older than this (e.g. 6h, 1d; default: the spec's, 1d)",
     )
+    .option(
+      '--report [file]',
+      'write the HTML report of the first output (default: <output>.report.html; isobuild report)',
+    )
     .option('--locked', "install exactly the versions in the repo's isobuild.lock, checking every digest")
     .option(
       '--mirror <url>',
@@ -127,6 +132,7 @@ export function registerBuild(program: Command): void {
       listsMaxAge: flags.refresh ? 0 : flags.listsMaxAge ? parseAge(flags.listsMaxAge) : undefined,
       locked: flags.locked,
       mirror: flags.mirror,
+      ...(flags.report ? { report: flags.report } : {}),
       logger,
     });
   });
