@@ -3,7 +3,7 @@ import type { CommandSpan } from './types.js';
 /** `2026-12-07T05:56:29.777Z [debug] text`: every line of a stage log is stamped (log/logger.ts's teeLogger). */
 const STAMPED = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z) \[\w+\] (.*)$/;
 /** The runner's line after each command: `  mmdebstrap: 41.20 s, exit 0` (exec/run.ts). */
-const ENDED = /^ {2}(\S+): ([\d.]+) s, exit (\S+)$/;
+const ENDED = /^ {2}(.+): ([\d.]+) s, exit (\S+)$/;
 
 export interface StageLogTimes {
   /** Seconds from the first stamped line to the last. */
