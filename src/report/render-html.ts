@@ -86,7 +86,7 @@ function stageRow(s: StageSpan): string {
   const cached = s.status === 'hit' || s.status === 'pulled';
   const commands = [...s.commands].sort((a, b) => b.seconds - a.seconds).slice(0, 20);
   const detail = commands.length
-    ? `<details><summary>${s.commands.length} commands</summary><ol>${commands
+    ? `<details><summary>${s.commands.length} command${s.commands.length === 1 ? '' : 's'}</summary><ol>${commands
         .map((c) => `<li>${seconds(c.seconds)} <code>${esc(c.command.slice(0, 300))}</code></li>`)
         .join('')}</ol></details>`
     : '';
@@ -95,7 +95,7 @@ function stageRow(s: StageSpan): string {
 
 function timeSection(d: ReportData): string {
   return `<section id="time"><h2>Time</h2><div id="timeline" class="chart"></div>
-<table id="stages"><thead><tr><th>stage</th><th>this build</th><th>seconds</th><th>when built</th><th>commands (slowest first)</th></tr></thead><tbody>${d.stages.map(stageRow).join('')}</tbody></table></section>`;
+<table id="stages"><thead><tr><th>stage</th><th>this build</th><th>seconds</th><th>its log, when built</th><th>commands (slowest first)</th></tr></thead><tbody>${d.stages.map(stageRow).join('')}</tbody></table></section>`;
 }
 
 function contentsSection(d: ReportData): string {
