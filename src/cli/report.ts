@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { stat } from 'node:fs/promises';
 import { writeReport } from '../build/report.js';
 import { UsageError } from '../errors.js';
 import { exists } from '../fs/exists.js';
@@ -19,6 +20,15 @@ interface ReportFlags {
  */
 async function outputOf(ref: string, target: string, globals: GlobalOptions): Promise<string> {
   if (ref.endsWith('.manifest.json') || (await exists(inventoryPaths(ref).manifest))) return ref;
+  // A path that is no folder is an output whose manifest is missing: say that, not "no such repo".
+  if (
+    ref.includes('/') &&
+    !(await stat(ref).then(
+      (s) => s.isDirectory(),
+      () => false,
+    ))
+  )
+    return ref;
   const spec = await loadRepo(ref, reposDir(globals), loggerFor(globals));
   const paths = Object.values(describePlan(makePlan(spec, parseTarget(target), defaultBuildOptions())).paths);
   if (!paths[0]) throw new UsageError(`${ref}: target ${target} writes no output to report on`);
