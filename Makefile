@@ -12,7 +12,8 @@ DEB_PACKAGES := mmdebstrap debootstrap xorriso isolinux syslinux-common grub-efi
 	rpm rpm2cpio dnf createrepo-c e2fsprogs strace busybox-static binutils kmod dpkg-dev file \
 	ca-certificates gnupg bubblewrap skopeo umoci buildah squashfs-tools tar openssl docker-registry \
 	reprotest disorderfs openssh-client bzip2 syslinux fdisk qemu-utils libxml2-utils \
-	build-essential bc bison flex libelf-dev libssl-dev ccache sbsigntool systemd-boot-efi osslsigncode
+	build-essential bc bison flex libelf-dev libssl-dev ccache sbsigntool systemd-boot-efi osslsigncode \
+	chromium
 
 SOURCES := $(shell find src -name '*.ts' 2>/dev/null) package.json tsconfig.json src/tsconfig.json
 

@@ -22,4 +22,9 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
+  {
+    // The HTML report's page script runs in a browser (src/report/render-html.ts inlines it).
+    files: ['templates/report/*.js'],
+    languageOptions: { sourceType: 'script', globals: { document: 'readonly', d3: 'readonly' } },
+  },
 );

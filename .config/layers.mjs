@@ -23,6 +23,7 @@ export const LAYERS = [
       'oci',
       'registry',
       'inventory',
+      'report',
       'minimise',
       'tether',
       'microvm',

@@ -1,5 +1,7 @@
 import { placeKernelProblems, type DriverSite } from '../drivers/check.js';
 import { KernelConfigError } from '../errors.js';
+import { resolve } from 'node:path';
+import { cacheLayout } from '../cache/cache.js';
 import { checkTools } from '../exec/host-tools.js';
 import { openDebugShell } from '../hooks/debug-shell.js';
 import { writeInventories } from '../inventory/write-inventory.js';
@@ -16,6 +18,8 @@ import { loggerFor } from './events.js';
 import { checkMirror } from './mirror.js';
 import { exportFinalRoot, writeTargetOutputs } from './outputs.js';
 import { openRemoteCache, summariseRegistry } from './remote-cache.js';
+import { writeReport } from './report.js';
+import { writeRunRecord } from '../report/run-record.js';
 import {
   buildOptionsFor,
   reposDirFor,
@@ -50,10 +54,37 @@ export async function build(request: BuildRequest): Promise<BuildResult> {
   const result = await runStages(context, remote);
   const outputs = await writeTargetOutputs(context.plan, result, request.output, context.logger);
   await writeInventories(context.plan, result, outputs, context.logger);
+  await writeRunRecord(
+    cacheLayout(resolve(context.plan.options.cacheRoot)),
+    context.spec.name,
+    result.outcomes,
+  );
   const exported = request.exportTo
     ? await exportFinalRoot(context.plan, result, request.exportTo, context.logger)
     : undefined;
-  return reportDone(context, { result, outputs, exported, remote, seconds: (Date.now() - started) / 1000 });
+  const report = await writeBuildReport(context, outputs);
+  return reportDone(context, {
+    result,
+    outputs,
+    exported,
+    report,
+    remote,
+    seconds: (Date.now() - started) / 1000,
+  });
+}
+
+/** `report`: the HTML report of the first output, from the run record just written. */
+async function writeBuildReport(context: BuildContext, outputs: BuiltOutput[]): Promise<string | undefined> {
+  const { request, plan, logger } = context;
+  const first = outputs[0];
+  if (!request.report || !first) return undefined;
+  const file = await writeReport({
+    output: first.path,
+    ...(typeof request.report === 'string' ? { file: request.report } : {}),
+    cacheRoot: plan.options.cacheRoot,
+  });
+  logger.event({ type: 'report', output: first.path, file }, `wrote report ${file}`);
+  return file;
 }
 
 /**
@@ -120,6 +151,7 @@ function reportDone(
     result: PipelineResult;
     outputs: BuiltOutput[];
     exported: string | undefined;
+    report: string | undefined;
     remote: RegistryStageCache | undefined;
     seconds: number;
   },
@@ -144,6 +176,7 @@ function reportDone(
     target: plan.target,
     outputs: o.outputs,
     ...(o.exported ? { exported: o.exported } : {}),
+    ...(o.report ? { report: o.report } : {}),
     outcomes,
     seconds: o.seconds,
     ...(o.remote ? { registry: o.remote.stats } : {}),

@@ -12,6 +12,8 @@ export { exportStageImage, type ExportedImage, type ExportImageRequest } from '.
 export { lockRepo, type LockedRepo } from './lock-repo.js';
 export { makeBundle, type BundleRequest, type MadeBundle } from './make-bundle.js';
 export { buildFromBundle, type FromBundleRequest, type FromBundleResult } from './from-bundle.js';
+export { writeReport, type ReportRequest } from './report.js';
+export type { BudgetRow, ReportData } from '../report/types.js';
 export type { BuildRequest, BuildResult, BuiltOutput, RepoRequest, ReportTo } from './request.js';
 export type { LogEvent, Logger } from '../log/logger.js';
 export { TARGETS, type OutputFormat, type StageOutcome, type Target } from '../stage/types.js';

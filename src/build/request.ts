@@ -65,6 +65,8 @@ export interface BuildRequest
   cacheTo?: string;
   /** When a stage fails, open a shell in its work root (needs a terminal on stdin). */
   debugShell?: boolean;
+  /** Write the HTML report of the first output (`--report`): to this file, or true for `<output>.report.html`. */
+  report?: string | true;
 }
 
 /** One output a build wrote. */
@@ -81,6 +83,8 @@ export interface BuildResult {
   outputs: BuiltOutput[];
   /** Where `exportTo` wrote the root. */
   exported?: string;
+  /** Where `report` wrote the HTML report. */
+  report?: string;
   /** Each stage: built, cached, pulled or skipped, with its key. */
   outcomes: StageOutcome[];
   seconds: number;

@@ -38,6 +38,7 @@ interface BuildFlags {
   mirror?: string;
   env: string[];
   fromBundle?: string;
+  report?: string | true;
 }
 
 export function registerBuild(program: Command): void {
@@ -110,6 +111,10 @@ export function registerBuild(program: Command): void {
       '--lists-max-age <age>',
       "refresh package lists older than this (e.g. 6h, 1d; default: the spec's, 1d)",
     )
+    .option(
+      '--report [file]',
+      'write the HTML report of the first output (default: <output>.report.html; isobuild report)',
+    )
     .option('--locked', "install exactly the versions in the repo's isobuild.lock, checking every digest")
     .option(
       '--mirror <url>',
@@ -149,6 +154,7 @@ export function registerBuild(program: Command): void {
       listsMaxAge: flags.refresh ? 0 : flags.listsMaxAge ? parseAge(flags.listsMaxAge) : undefined,
       locked: flags.locked,
       mirror: flags.mirror,
+      ...(flags.report ? { report: flags.report } : {}),
       logger,
     });
   });

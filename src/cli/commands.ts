@@ -12,6 +12,7 @@ import { registerList } from './list.js';
 import { registerNew } from './new.js';
 import { registerLock } from './lock.js';
 import { registerDiff } from './diff.js';
+import { registerReport } from './report.js';
 import { registerPlan } from './plan.js';
 import { registerQemu } from './qemu.js';
 import { registerRun } from './run.js';
@@ -37,6 +38,7 @@ export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   registerShell,
   registerLock,
   registerDiff,
+  registerReport,
   registerClean,
   registerCache,
   registerDoctor,
