@@ -7,12 +7,15 @@ import type { ResolvedSpec } from '../spec/types.js';
  * for every repo, appliance where `packages.appliance` lists packages, app where the spec
  * has an `app` section), each on a clean Debian 12 container with Node 20 and `make deps`,
  * the package cache in actions/cache, the stage cache in an OCI registry (pulled always,
- * pushed from branch builds), a TCG boot of the ISO, and the ISO and its manifest uploaded.
+ * pushed from branch builds), a TCG boot of the ISO, the spec's boot tests for the target (JUnit XML
+ * uploaded), and the ISO and its manifest uploaded.
  * Pure: the same specs give the same text, so `isobuild ci --check` can compare bytes.
  */
 export interface MatrixJob {
   repo: string;
   target: Extract<Target, 'bootstrap' | 'appliance' | 'app'>;
+  /** Set when the spec has boot tests for the target: the job runs `isobuild test`. */
+  tests?: true;
 }
 
 export interface WorkflowOptions {
@@ -29,9 +32,15 @@ export const DEFAULT_WORKFLOW_PATH = '.github/workflows/isobuild.yml';
 export function matrixJobs(specs: readonly ResolvedSpec[]): MatrixJob[] {
   const jobs: MatrixJob[] = [];
   for (const spec of [...specs].sort((a, b) => a.name.localeCompare(b.name))) {
-    jobs.push({ repo: spec.name, target: 'bootstrap' });
-    if (spec.packages.appliance.length) jobs.push({ repo: spec.name, target: 'appliance' });
-    if (spec.app) jobs.push({ repo: spec.name, target: 'app' });
+    const targets: MatrixJob['target'][] = ['bootstrap'];
+    if (spec.packages.appliance.length) targets.push('appliance');
+    if (spec.app) targets.push('app');
+    for (const target of targets)
+      jobs.push({
+        repo: spec.name,
+        target,
+        ...(spec.tests.some((t) => t.target === target) ? { tests: true as const } : {}),
+      });
   }
   return jobs;
 }
@@ -108,6 +117,21 @@ export function renderWorkflow(jobs: readonly MatrixJob[], options: WorkflowOpti
           {
             name: 'Boot it under TCG and run a command',
             run: 'npx isobuild run "$ISO" --accel tcg -- uname -r',
+          },
+          {
+            name: "Run the spec's boot tests (isobuild test, cached build)",
+            if: '${{ matrix.tests }}',
+            run: 'npx isobuild test "$REPO" --target "$TARGET" --junit "test-results/$REPO-$TARGET.xml"',
+          },
+          {
+            name: 'Upload the test results (JUnit XML)',
+            if: '${{ always() && matrix.tests }}',
+            uses: 'actions/upload-artifact@v4',
+            with: {
+              name: 'test-results-${{ matrix.repo }}-${{ matrix.target }}',
+              path: 'test-results/',
+              'if-no-files-found': 'ignore',
+            },
           },
           {
             name: 'Upload the ISO and its manifest',
