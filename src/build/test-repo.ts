@@ -14,14 +14,16 @@ import { build } from './build.js';
 import { loggerFor } from './events.js';
 import { buildOptionsFor, reposDirFor, type BuildRequest, type BuiltOutput } from './request.js';
 
-/** The qemu flags a test boot takes (`isobuild run`'s, without the command's own timeout). */
-export type TestVmFlags = Omit<VmFlags, 'timeout' | 'append' | 'microvm'>;
+/** The qemu flags a test boot takes (`isobuild run`'s; the boot's allowance is `bootSeconds`). */
+export type TestVmFlags = Omit<VmFlags, 'timeout'>;
 
 /** `testRepo(request)`: build each target the spec's tests name (through the cache), boot it once, run its tests. */
 export interface TestRequest extends Omit<BuildRequest, 'target' | 'output' | 'exportTo'> {
   /** Only the tests of this target. Default: every target the tests name. */
   target?: Target;
   vm?: TestVmFlags;
+  /** Seconds a boot may take before its tests start (each test adds its own timeout). Default 300. */
+  bootSeconds?: number;
   /** Every console line of the test boots (--console). */
   onConsole?: (line: string) => void;
   /** Write the results here as JUnit XML (what GitHub Actions and GitLab show). */
@@ -126,6 +128,7 @@ async function testBuiltOutput(o: {
       target: o.target,
       image,
       tests: o.tests,
+      ...(o.request.bootSeconds !== undefined ? { bootSeconds: o.request.bootSeconds } : {}),
       ...(o.request.onConsole ? { onConsole: o.request.onConsole } : {}),
       logger: o.logger,
     }),
