@@ -7,6 +7,15 @@
 import '../pm/index.js';
 
 export { build } from './build.js';
+export {
+  testBuild,
+  testRepo,
+  testsByTarget,
+  type TestReport,
+  type TestRequest,
+  type TestVmFlags,
+} from './test-repo.js';
+export type { BootTestResult, BootTestRun } from '../image/boot-tests.js';
 export { buildStages, type StageRoot, type StagesRequest } from './stages.js';
 export { exportStageImage, type ExportedImage, type ExportImageRequest } from './export-image.js';
 export { lockRepo, type LockedRepo } from './lock-repo.js';
@@ -18,6 +27,7 @@ export type { BuildRequest, BuildResult, BuiltOutput, RepoRequest, ReportTo } fr
 export type { LogEvent, Logger } from '../log/logger.js';
 export { TARGETS, type OutputFormat, type StageOutcome, type Target } from '../stage/types.js';
 export {
+  BudgetError,
   BuildError,
   BundleError,
   CommandError,

@@ -9,7 +9,8 @@ import type { ResolvedSpec } from '../spec/types.js';
  * has an `app` section; firecracker alone for a repo whose kernel boots microVMs only), each
  * on a clean Debian 12 container with Node 20 and `make deps`, the package cache in
  * actions/cache, the stage cache in an OCI registry (pulled always, pushed from branch builds),
- * a TCG boot of the output, and the output and its manifest uploaded.
+ * a TCG boot of the output, the spec's boot tests for the target (JUnit XML uploaded), and the
+ * output and its manifest uploaded.
  * Pure: the same specs give the same text, so `isobuild ci --check` can compare bytes.
  */
 export interface MatrixJob {
@@ -17,6 +18,8 @@ export interface MatrixJob {
   target: Extract<Target, 'bootstrap' | 'appliance' | 'app' | 'firecracker'>;
   /** Where the build writes it: an ISO file, or the firecracker folder. */
   output: string;
+  /** Set when the spec has boot tests for the target: the job runs `isobuild test`. */
+  tests?: true;
 }
 
 export interface WorkflowOptions {
@@ -48,13 +51,18 @@ export function matrixJobs(specs: readonly ResolvedSpec[]): MatrixJob[] {
     output: `bin/${repo}-${target}${target === 'firecracker' ? '' : '.iso'}`,
   });
   for (const spec of [...specs].sort((a, b) => a.name.localeCompare(b.name))) {
-    if (bootsMicrovmsOnly(spec)) {
-      jobs.push(job(spec.name, 'firecracker'));
-      continue;
-    }
-    jobs.push(job(spec.name, 'bootstrap'));
-    if (spec.packages.appliance.length) jobs.push(job(spec.name, 'appliance'));
-    if (spec.app) jobs.push(job(spec.name, 'app'));
+    const targets: MatrixJob['target'][] = bootsMicrovmsOnly(spec)
+      ? ['firecracker']
+      : [
+          'bootstrap',
+          ...(spec.packages.appliance.length ? ['appliance' as const] : []),
+          ...(spec.app ? ['app' as const] : []),
+        ];
+    for (const target of targets)
+      jobs.push({
+        ...job(spec.name, target),
+        ...(spec.tests.some((t) => t.target === target) ? { tests: true as const } : {}),
+      });
   }
   return jobs;
 }
@@ -131,6 +139,21 @@ export function renderWorkflow(jobs: readonly MatrixJob[], options: WorkflowOpti
           {
             name: 'Boot it under TCG and run a command',
             run: 'npx isobuild run "$OUTPUT" --accel tcg -- uname -r',
+          },
+          {
+            name: "Run the spec's boot tests (isobuild test, cached build)",
+            if: '${{ matrix.tests }}',
+            run: 'npx isobuild test "$REPO" --target "$TARGET" --junit "test-results/$REPO-$TARGET.xml"',
+          },
+          {
+            name: 'Upload the test results (JUnit XML)',
+            if: '${{ always() && matrix.tests }}',
+            uses: 'actions/upload-artifact@v4',
+            with: {
+              name: 'test-results-${{ matrix.repo }}-${{ matrix.target }}',
+              path: 'test-results/',
+              'if-no-files-found': 'ignore',
+            },
           },
           {
             name: 'Upload the output and its manifest',

@@ -2,6 +2,8 @@ import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
 import { build } from '../build/build.js';
 import { buildFromBundle } from '../build/from-bundle.js';
+import { testBuild } from '../build/test-repo.js';
+import { exitForReport } from './test.js';
 import { checkDebugShell } from '../hooks/debug-shell.js';
 import { parseHookEnv } from '../hooks/hook-env.js';
 import { parseSize } from '../microvm/size.js';
@@ -39,6 +41,8 @@ interface BuildFlags {
   env: string[];
   fromBundle?: string;
   report?: string | true;
+  test?: boolean;
+  junit?: string;
 }
 
 export function registerBuild(program: Command): void {
@@ -120,6 +124,11 @@ export function registerBuild(program: Command): void {
       '--mirror <url>',
       `RPM repos: fetch from this mirror of the tree the .repo files' baseurls share (default: ${MIRROR_ENV})`,
     )
+    .option(
+      '--test',
+      "then boot the output and run the spec's tests of this target (isobuild test); exit 1 when one fails",
+    )
+    .option('--junit <file>', 'with --test: also write the results as JUnit XML')
     .addHelpText('after', `\nTargets (default paths under --bin: docs/cli.md):\n${describeTargets()}`);
   addLockTimeoutOption(command).action(async (ref: string | undefined, flags: BuildFlags, cmd: Command) => {
     const globals = cmd.optsWithGlobals<GlobalOptions>();
@@ -131,7 +140,8 @@ export function registerBuild(program: Command): void {
     }
     if (!ref) throw new UsageError('build: name a repo, or give --from-bundle <bundle>');
     if (flags.debugShell) checkDebugShell({ json: globals.json, stdinIsTTY: process.stdin.isTTY });
-    await build({
+    if (flags.junit && !flags.test) throw new UsageError('--junit goes with --test');
+    const request = {
       repo: ref,
       reposDir: reposDir(globals),
       target: parseTarget(flags.target),
@@ -156,7 +166,15 @@ export function registerBuild(program: Command): void {
       mirror: flags.mirror,
       ...(flags.report ? { report: flags.report } : {}),
       logger,
-    });
+    };
+    const result = await build(request);
+    if (!flags.test) return;
+    const report = await testBuild(
+      { ...request, ...(flags.junit ? { junit: flags.junit } : {}) },
+      result.outputs,
+    );
+    if (!report) logger.warn(`--test: ${result.repo} has no tests for target ${result.target}`);
+    exitForReport(report);
   });
 }
 

@@ -17,6 +17,7 @@ import { registerPlan } from './plan.js';
 import { registerQemu } from './qemu.js';
 import { registerRun } from './run.js';
 import { registerShell } from './shell.js';
+import { registerTest } from './test.js';
 import { registerSummary } from './summary.js';
 import { registerValidate } from './validate.js';
 import { registerVerifyBoot } from './verify-boot.js';
@@ -44,6 +45,7 @@ export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   registerDoctor,
   registerBoot,
   registerRun,
+  registerTest,
   registerQemu,
   registerVerifyBoot,
   registerCi,

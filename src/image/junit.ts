@@ -10,13 +10,14 @@ export interface ExtraCase {
 
 /**
  * XML 1.0 cannot carry most control characters, even escaped, and a console is full of them
- * (escape sequences, carriage returns): they are dropped, so the file always parses.
+ * (escape sequences; carriage returns, which a parser would turn into line breaks): they are
+ * dropped, so the file always parses.
  */
 function xmlText(text: string): string {
   return (
     text
       // eslint-disable-next-line no-control-regex
-      .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, '')
+      .replace(/[\u0000-\u0008\u000b-\u000d\u000e-\u001f\ufffe\uffff]/g, '')
       .replace(/&/g, '&amp;')
       .replace(/</g, '&lt;')
       .replace(/>/g, '&gt;')

@@ -60,12 +60,24 @@ test('isobuild ci writes a workflow actionlint accepts, with a job per sample re
     'actions/setup-node@v4',
     'actions/cache@v4',
     'actions/upload-artifact@v4',
+    'actions/upload-artifact@v4',
   ]);
   expect(steps[1]!.with).toEqual({ 'node-version': 20 });
   const script = steps.map((s) => s.run ?? '').join('\n');
   expect(script).toContain('make deps');
   expect(script).toContain('--cache-from "$CACHE_REF"');
   expect(script).toContain('npx isobuild run "$OUTPUT" --accel tcg -- uname -r');
+  // The spec's boot tests run where the spec has some for the job's target (debian-12's bootstrap).
+  expect(script).toContain(
+    'npx isobuild test "$REPO" --target "$TARGET" --junit "test-results/$REPO-$TARGET.xml"',
+  );
+  const include = wf.jobs.build.strategy.matrix.include as {
+    repo: string;
+    target: string;
+    tests?: boolean;
+  }[];
+  expect(include.find((j) => j.repo === 'debian-12' && j.target === 'bootstrap')?.tests).toBe(true);
+  expect(include.find((j) => j.repo === 'debian-12' && j.target === 'appliance')?.tests).toBeUndefined();
   expect(String(steps.at(-1)!.with!.path)).toContain('.manifest.json');
 });
 

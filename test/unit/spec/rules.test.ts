@@ -9,6 +9,7 @@ import { normaliseSpec } from '../../../src/spec/normalise.js';
 import { aptOnlyFields, aptReleaseDerivable, aptSourcesUnique } from '../../../src/pm/apt-spec.js';
 import { ociSource } from '../../../src/pm/oci-spec.js';
 import { rpmRepoFiles } from '../../../src/pm/rpm-spec.js';
+import { testExpectPattern, testNamesUnique, testsBootable } from '../../../src/spec/boot-test-rules.js';
 import {
   bootFirmware,
   checkHooksParse,
@@ -297,6 +298,29 @@ test('minimise-glob: an unclosed brace, bracket or group is found at validate ti
       minimise: { ...minimise, keep: [], list_dirs: [], exclude: [] },
     }),
   ).toEqual([]);
+});
+
+test('tests: unique names, expect patterns that compile, and targets whose output boots', async () => {
+  const tests = [
+    { name: 'a', run: 'true' },
+    { name: 'b', run: 'true', expect: '(unclosed', target: 'appliance' },
+    { name: 'a', run: 'true', target: 'rootfs-tar' },
+    { name: 'c', run: 'true', expect: '^ok$', target: 'firecracker' },
+  ];
+  expect(await runRule(testNamesUnique, { ...BASE_SPEC, tests })).toEqual([
+    '/tests/2/name: test name "a" is already used by /tests/0: give each test its own name',
+  ]);
+  expect(await runRule(testExpectPattern, { ...BASE_SPEC, tests })).toEqual([
+    expect.stringMatching(
+      /^\/tests\/1\/expect: "\(unclosed" is not a valid regular expression \(.*\): escape the special characters$/,
+    ),
+  ]);
+  expect(await runRule(testsBootable, { ...BASE_SPEC, tests })).toEqual([
+    expect.stringMatching(
+      /^\/tests\/2\/target: target rootfs-tar writes nothing that boots: use one of bootstrap, appliance, initrd, app, .*firecracker/,
+    ),
+  ]);
+  expect(await runRule(testsBootable, { ...BASE_SPEC, tests: [tests[0], tests[3]] })).toEqual([]);
 });
 
 test('hooks-parse: bash -n on each hook, never running it', async () => {
