@@ -26,8 +26,9 @@ export function parseSourceEntries(text: string): SourceEntry[] {
     out.push({ uri: m[2]!, suites: [m[3]!], ...(signedBy ? { signedBy } : {}) });
   }
   for (const stanza of text.split(/\n\s*\n/)) {
-    if (!/^Types:.*\bdeb\b/im.test(stanza) || /^Enabled:\s*no\s*$/im.test(stanza)) continue;
     const field = (name: string) => new RegExp(`^${name}:[ \\t]*(.*)$`, 'im').exec(stanza)?.[1]?.trim();
+    // `deb-src` is no binary entry (a word boundary after deb would take it for one).
+    if (!(field('Types') ?? '').split(/\s+/).includes('deb') || /^Enabled:\s*no\s*$/im.test(stanza)) continue;
     const suites = (field('Suites') ?? '').split(/\s+/).filter(Boolean);
     const signedBy = field('Signed-By');
     for (const uri of (field('URIs') ?? '').split(/\s+/).filter(Boolean))
