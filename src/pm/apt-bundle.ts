@@ -4,6 +4,7 @@ import { BundleError } from '../errors.js';
 import { exists } from '../fs/exists.js';
 import { sha256File } from '../fs/hash.js';
 import { packageKey, type InstalledPackage } from '../inventory/types.js';
+import { LOCK_FILE } from '../lock/lock-file.js';
 import { APT_CACHE_DIRS } from './apt-chroot.js';
 import { aimedAptSources, APT_SOURCES_ENV } from './apt-sources.js';
 import { digestSources, stampLists } from './lists-age.js';
@@ -98,6 +99,31 @@ export async function collectAptBundle(
   return { files };
 }
 
+/**
+ * Every package of the bundle's lock has its `.deb` in the bundle: a bundle rewritten without one
+ * (its manifest and digests consistent) is refused here, naming the file, not by apt's failed
+ * download halfway through the rebuild.
+ */
+async function checkLockedDebs(dir: string, bundle: string): Promise<void> {
+  let lock: { packages?: InstalledPackage[] };
+  try {
+    lock = JSON.parse(await readFile(join(dir, LOCK_FILE), 'utf8')) as typeof lock;
+  } catch (err) {
+    throw new BundleError(
+      `cannot read it: ${(err as Error).message}`,
+      { bundle, file: LOCK_FILE },
+      { cause: err },
+    );
+  }
+  const archives = join(dir, APT_CACHE_DIRS[0].inCache);
+  for (const p of lock.packages ?? [])
+    if (!(await findDeb(archives, p)))
+      throw new BundleError(`the lock names ${packageKey(p)} and the bundle has no .deb of it`, {
+        bundle,
+        file: `${APT_CACHE_DIRS[0].inCache}/${p.name}_${p.version.replace(':', '%3a')}_${p.arch}.deb`,
+      });
+}
+
 /** The SHA256 lines of an InRelease: `path` → sha256. */
 function releaseHashes(text: string): Map<string, string> {
   const out = new Map<string, string>();
@@ -121,6 +147,7 @@ export async function restoreAptBundle(
   dir: string,
   bundle: string,
 ): Promise<RestoredBundle> {
+  await checkLockedDebs(dir, bundle);
   const [sourcesName] = await readdir(join(dir, 'apt/sources')).catch(() => [] as string[]);
   if (!sourcesName) throw new BundleError('has no apt sources file', { bundle, file: 'apt/sources/' });
   const sourcesFile = join(dir, 'apt/sources', sourcesName);
