@@ -141,12 +141,14 @@ async function rebuildOffline(
     ...(request.output ? ['--output', resolve(request.output)] : []),
   ];
   const env = {
+    // A remote stage cache would be a way around the bundle (and the network is gone anyway);
+    // the caller's mirror or apt sources are not the bundle's (the adapter's env sets its own).
+    ISOBUILD_CACHE_REGISTRY: undefined,
+    ISOBUILD_MIRROR: undefined,
+    ISOBUILD_APT_SOURCES: undefined,
     ...o.env,
     ISOBUILD_CACHE: o.cache,
     SOURCE_DATE_EPOCH: String(config.sourceDateEpoch),
-    // A remote stage cache would be a way around the bundle (and the network is gone anyway).
-    ISOBUILD_CACHE_REGISTRY: undefined,
-    ISOBUILD_MIRROR: undefined,
   };
   logger.info(`rebuilding ${config.repo} ${config.target} with no network (unshare -n), in a fresh cache`);
   const res = await run('unshare', args, { env, logger, allowFailure: true, stage: 'from-bundle' });
