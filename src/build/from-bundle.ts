@@ -5,7 +5,7 @@ import { loggerFor } from './events.js';
 import type { ReportTo } from './request.js';
 import { cacheLayout } from '../cache/cache.js';
 import { BundleError } from '../errors.js';
-import { checkTools } from '../exec/host-tools.js';
+import { checkTools, type ToolNeed } from '../exec/host-tools.js';
 import { run } from '../exec/run.js';
 import type { LogEvent, Logger } from '../log/logger.js';
 import { packageManagerFor } from '../pm/index.js';
@@ -15,6 +15,12 @@ import { extractFiles, openBundle } from '../bundle/bundle-layout.js';
 
 /** The CLI the rebuild runs in its own network namespace (dist/cli/main.js, beside this module's folder). */
 const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+
+/** What a rebuild from a bundle runs besides the build itself (`isobuild doctor` lists them too). */
+export const FROM_BUNDLE_TOOLS: readonly ToolNeed[] = [
+  { tool: 'unshare', reason: '--from-bundle: run the build with no network' },
+  { tool: 'gpgv', reason: '--from-bundle: check the bundled package lists are signed' },
+];
 
 export interface FromBundleRequest extends ReportTo {
   /** The bundle: an OCI layout folder or its tar, as `isobuild bundle` wrote it. */
@@ -50,10 +56,7 @@ export interface FromBundleResult {
 export async function buildFromBundle(request: FromBundleRequest): Promise<FromBundleResult> {
   const logger = loggerFor(request);
   const bundle = resolve(request.bundle);
-  await checkTools([
-    { tool: 'unshare', reason: '--from-bundle: run the build with no network' },
-    { tool: 'gpgv', reason: '--from-bundle: check the bundled package lists are signed' },
-  ]);
+  await checkTools(FROM_BUNDLE_TOOLS);
   const parent = resolve(request.workDir ?? process.env.TMPDIR ?? '/tmp');
   await mkdir(parent, { recursive: true });
   const work = await mkdtemp(join(parent, 'isobuild-from-bundle-'));
@@ -141,12 +144,14 @@ async function rebuildOffline(
     ...(request.output ? ['--output', resolve(request.output)] : []),
   ];
   const env = {
+    // A remote stage cache would be a way around the bundle (and the network is gone anyway);
+    // the caller's mirror or apt sources are not the bundle's (the adapter's env sets its own).
+    ISOBUILD_CACHE_REGISTRY: undefined,
+    ISOBUILD_MIRROR: undefined,
+    ISOBUILD_APT_SOURCES: undefined,
     ...o.env,
     ISOBUILD_CACHE: o.cache,
     SOURCE_DATE_EPOCH: String(config.sourceDateEpoch),
-    // A remote stage cache would be a way around the bundle (and the network is gone anyway).
-    ISOBUILD_CACHE_REGISTRY: undefined,
-    ISOBUILD_MIRROR: undefined,
   };
   logger.info(`rebuilding ${config.repo} ${config.target} with no network (unshare -n), in a fresh cache`);
   const res = await run('unshare', args, { env, logger, allowFailure: true, stage: 'from-bundle' });

@@ -1,3 +1,4 @@
+import { FROM_BUNDLE_TOOLS } from '../build/from-bundle.js';
 import type { Command } from 'commander';
 import { HOST_BUSYBOX, surveyTools, type ToolNeed, type ToolStatus } from '../exec/host-tools.js';
 import { ToolMissingError } from '../errors.js';
@@ -19,10 +20,10 @@ const VM_TOOLS: ToolNeed[] = [
 
 /**
  * Without a repo: what any build of any repo in the repos folder needs, for every target, plus
- * boot and run. Only tools some command really runs are listed, so the count means something.
+ * boot and run, and build --from-bundle. Only tools some command really runs are listed, so the count means something.
  */
 async function needsOfEveryRepo(dir: string): Promise<ToolNeed[]> {
-  const needs: ToolNeed[] = [...VM_TOOLS];
+  const needs: ToolNeed[] = [...VM_TOOLS, ...FROM_BUNDLE_TOOLS];
   for (const folder of await listRepoFolders(dir).catch(() => [])) {
     const { spec } = await loadRepoFolder(folder);
     if (!spec) continue;

@@ -4,6 +4,7 @@ import { BundleError } from '../errors.js';
 import { exists } from '../fs/exists.js';
 import { sha256File } from '../fs/hash.js';
 import { packageKey, type InstalledPackage } from '../inventory/types.js';
+import { LOCK_FILE } from '../lock/lock-file.js';
 import { APT_CACHE_DIRS } from './apt-chroot.js';
 import { aimedAptSources, APT_SOURCES_ENV } from './apt-sources.js';
 import { digestSources, stampLists } from './lists-age.js';
@@ -26,8 +27,9 @@ export function parseSourceEntries(text: string): SourceEntry[] {
     out.push({ uri: m[2]!, suites: [m[3]!], ...(signedBy ? { signedBy } : {}) });
   }
   for (const stanza of text.split(/\n\s*\n/)) {
-    if (!/^Types:.*\bdeb\b/im.test(stanza) || /^Enabled:\s*no\s*$/im.test(stanza)) continue;
     const field = (name: string) => new RegExp(`^${name}:[ \\t]*(.*)$`, 'im').exec(stanza)?.[1]?.trim();
+    // `deb-src` is no binary entry (a word boundary after deb would take it for one).
+    if (!(field('Types') ?? '').split(/\s+/).includes('deb') || /^Enabled:\s*no\s*$/im.test(stanza)) continue;
     const suites = (field('Suites') ?? '').split(/\s+/).filter(Boolean);
     const signedBy = field('Signed-By');
     for (const uri of (field('URIs') ?? '').split(/\s+/).filter(Boolean))
@@ -97,6 +99,31 @@ export async function collectAptBundle(
   return { files };
 }
 
+/**
+ * Every package of the bundle's lock has its `.deb` in the bundle: a bundle rewritten without one
+ * (its manifest and digests consistent) is refused here, naming the file, not by apt's failed
+ * download halfway through the rebuild.
+ */
+async function checkLockedDebs(dir: string, bundle: string): Promise<void> {
+  let lock: { packages?: InstalledPackage[] };
+  try {
+    lock = JSON.parse(await readFile(join(dir, LOCK_FILE), 'utf8')) as typeof lock;
+  } catch (err) {
+    throw new BundleError(
+      `cannot read it: ${(err as Error).message}`,
+      { bundle, file: LOCK_FILE },
+      { cause: err },
+    );
+  }
+  const archives = join(dir, APT_CACHE_DIRS[0].inCache);
+  for (const p of lock.packages ?? [])
+    if (!(await findDeb(archives, p)))
+      throw new BundleError(`the lock names ${packageKey(p)} and the bundle has no .deb of it`, {
+        bundle,
+        file: `${APT_CACHE_DIRS[0].inCache}/${p.name}_${p.version.replace(':', '%3a')}_${p.arch}.deb`,
+      });
+}
+
 /** The SHA256 lines of an InRelease: `path` → sha256. */
 function releaseHashes(text: string): Map<string, string> {
   const out = new Map<string, string>();
@@ -120,6 +147,7 @@ export async function restoreAptBundle(
   dir: string,
   bundle: string,
 ): Promise<RestoredBundle> {
+  await checkLockedDebs(dir, bundle);
   const [sourcesName] = await readdir(join(dir, 'apt/sources')).catch(() => [] as string[]);
   if (!sourcesName) throw new BundleError('has no apt sources file', { bundle, file: 'apt/sources/' });
   const sourcesFile = join(dir, 'apt/sources', sourcesName);

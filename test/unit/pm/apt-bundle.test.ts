@@ -1,0 +1,81 @@
+import { jest } from '@jest/globals';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BundleError } from '../../../src/errors.js';
+import type { PmContext } from '../../../src/pm/types.js';
+import { listPrefix, parseSourceEntries, restoreAptBundle } from '../../../src/pm/apt-bundle.js';
+
+describe('parseSourceEntries', () => {
+  test('deb822 stanzas: each URI with its suites and keyring; deb-src and disabled stanzas are not', () => {
+    const text = [
+      'Types: deb',
+      'URIs: http://deb.debian.org/debian',
+      'Suites: bookworm bookworm-updates',
+      'Components: main',
+      'Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg',
+      '',
+      'Types: deb-src',
+      'URIs: http://deb.debian.org/debian',
+      'Suites: bookworm',
+      '',
+      'Types: deb',
+      'Enabled: no',
+      'URIs: http://other.example/debian',
+      'Suites: trixie',
+    ].join('\n');
+    expect(parseSourceEntries(text)).toEqual([
+      {
+        uri: 'http://deb.debian.org/debian',
+        suites: ['bookworm', 'bookworm-updates'],
+        signedBy: '/usr/share/keyrings/debian-archive-keyring.gpg',
+      },
+    ]);
+  });
+
+  test('one-line entries, with and without signed-by', () => {
+    expect(
+      parseSourceEntries(
+        'deb [arch=amd64 signed-by=/k.gpg] http://m/debian bookworm main\ndeb http://m/sec bookworm-security main\n',
+      ),
+    ).toEqual([
+      { uri: 'http://m/debian', suites: ['bookworm'], signedBy: '/k.gpg' },
+      { uri: 'http://m/sec', suites: ['bookworm-security'] },
+    ]);
+  });
+});
+
+test("listPrefix: apt's list file names for a suite", () => {
+  expect(listPrefix('http://deb.debian.org/debian/', 'bookworm')).toBe(
+    'deb.debian.org_debian_dists_bookworm_',
+  );
+  expect(listPrefix('http://deb.debian.org/debian-security', 'bookworm-security')).toBe(
+    'deb.debian.org_debian-security_dists_bookworm-security_',
+  );
+});
+
+test('a bundle whose lock names a package it has no .deb of is refused before anything runs, naming the file', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'isobuild-apt-bundle-'));
+  try {
+    const files = join(dir, 'files');
+    await mkdir(join(files, 'apt', 'archives'), { recursive: true });
+    await writeFile(join(files, 'apt', 'archives', 'bash_5.2.15-2+b2_amd64.deb'), 'deb');
+    const packages = [
+      { name: 'bash', version: '5.2.15-2+b2', arch: 'amd64', sha256: 'x' },
+      { name: 'busybox', version: '1:1.35.0-4', arch: 'amd64', sha256: 'y' },
+    ];
+    await writeFile(join(files, 'isobuild.lock'), JSON.stringify({ packages }));
+    const run = jest.fn<PmContext['run']>();
+    const err = await restoreAptBundle({ pkgCacheDir: join(dir, 'cache'), run }, files, '/b.tar').catch(
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(BundleError);
+    expect((err as BundleError).details).toEqual({
+      bundle: '/b.tar',
+      file: 'apt/archives/busybox_1%3a1.35.0-4_amd64.deb',
+    });
+    expect(run).not.toHaveBeenCalled();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
