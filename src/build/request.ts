@@ -62,6 +62,11 @@ export interface BuildRequest
   cacheTo?: string;
   /** When a stage fails, open a shell in its work root (needs a terminal on stdin). */
   debugShell?: boolean;
+  /**
+   * A PEM private key (ed25519 or ECDSA P-256) outside the repo folder that signs each output's
+   * provenance as a DSSE envelope (`--sign-key`). Default: ISOBUILD_SIGNING_KEY. In no cache key.
+   */
+  signingKey?: string;
 }
 
 /** One output a build wrote. */

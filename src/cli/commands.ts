@@ -17,7 +17,9 @@ import { registerRun } from './run.js';
 import { registerShell } from './shell.js';
 import { registerSummary } from './summary.js';
 import { registerValidate } from './validate.js';
+import { registerVerify } from './verify.js';
 import { registerVerifyBoot } from './verify-boot.js';
+import { registerWhy } from './why.js';
 
 /**
  * One file per command; each registers itself on the root program. A new command is one file in
@@ -35,6 +37,8 @@ export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   registerShell,
   registerLock,
   registerDiff,
+  registerWhy,
+  registerVerify,
   registerClean,
   registerCache,
   registerDoctor,

@@ -47,3 +47,16 @@ export interface SourcePackage {
 
 /** `name version arch` (packageKey) → what the sources provide: apt's lists, dnf's repodata. */
 export type SourceIndex = Map<string, SourcePackage>;
+
+/**
+ * What the root's package database says each package installed: path (as the package lists
+ * it, before /bin → /usr/bin links in the root) → the packages that list it, sorted.
+ */
+export type PackageFiles = ReadonlyMap<string, readonly string[]>;
+
+/** Adds one `path` of package `name` to a map being built (packages sorted when it is done). */
+export function addPackageFile(files: Map<string, string[]>, path: string, name: string): void {
+  const owners = files.get(path);
+  if (!owners) files.set(path, [name]);
+  else if (!owners.includes(name)) owners.push(name);
+}

@@ -1,3 +1,4 @@
+import { readDpkgFiles } from '../inventory/dpkg-files.js';
 import {
   chmod,
   chown,
@@ -682,5 +683,6 @@ export const aptPackageManager: PackageManager = {
   },
   clean: cleanRoot,
   listInstalled,
+  listPackageFiles: (ctx) => readDpkgFiles(ctx.rootfs),
   querySources: fetchAptIndex,
 };

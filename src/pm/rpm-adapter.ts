@@ -3,7 +3,13 @@ import { basename, dirname, join } from 'node:path';
 import { BuildError, CommandError } from '../errors.js';
 import type { DeclaredTool } from '../exec/host-tools.js';
 import type { RunResult } from '../exec/run.js';
-import { lockedArgs, listRpmInstalled, parseRepoquery, REPOQUERY_FORMAT } from './rpm-inventory.js';
+import {
+  lockedArgs,
+  listRpmInstalled,
+  listRpmFiles,
+  parseRepoquery,
+  REPOQUERY_FORMAT,
+} from './rpm-inventory.js';
 import { renderRpmConfig, rootCacheDir, rootConfigPath, type RpmTool } from './rpm-config.js';
 import { describeRpmDb, dropEmptyWal, importGpgKeys, initRpmDb, matchRootRpmBackend } from './rpm-db.js';
 import { reportFallback, selectRpmFrontend, type RpmFrontend } from './rpm-frontend.js';
@@ -266,6 +272,7 @@ export function makeRpmPackageManager(adapter: RpmTool): PackageManager {
     },
 
     listInstalled: listRpmInstalled,
+    listPackageFiles: listRpmFiles,
 
     async querySources(ctx) {
       // An empty scratch root: repoquery needs an installroot, and the build's must stay untouched.

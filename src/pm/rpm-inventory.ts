@@ -1,7 +1,14 @@
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { exists } from '../fs/exists.js';
-import { comparePackages, packageKey, type InstalledPackage, type SourceIndex } from '../inventory/types.js';
+import {
+  addPackageFile,
+  comparePackages,
+  packageKey,
+  type InstalledPackage,
+  type PackageFiles,
+  type SourceIndex,
+} from '../inventory/types.js';
 import type { PackageLock } from '../lock/lock-file.js';
 import { sha256File } from '../fs/hash.js';
 import { rpmCacheDir } from './rpm-cache-dir.js';
@@ -72,6 +79,28 @@ export async function listRpmInstalled(ctx: PmContext): Promise<InstalledPackage
       return found ? { ...p, sha256: await sha256File(found[0]), origin: found[1] } : p;
     }),
   );
+}
+
+/**
+ * Every file of every package in the root's rpm database, read by the host's rpm (--root,
+ * --dbpath), so a root without rpm of its own is read the same; undefined without a database.
+ */
+export async function listRpmFiles(ctx: PmContext): Promise<PackageFiles | undefined> {
+  const db = join(ctx.rootfs, RPM_DBPATH);
+  if (!(await exists(join(db, 'rpmdb.sqlite'))) && !(await exists(join(db, 'Packages')))) return undefined;
+  const res = await ctx.run(
+    'rpm',
+    [...rpmRootArgs(ctx.rootfs), '-qa', '--qf', '[%{NAME}\\t%{FILENAMES}\\n]'],
+    {
+      env: RPM_ENV,
+    },
+  );
+  const files = new Map<string, string[]>();
+  for (const line of res.stdout.split('\n')) {
+    const [name, path] = line.split('\t');
+    if (name && path?.startsWith('/') && name !== 'gpg-pubkey') addPackageFile(files, path, name);
+  }
+  return files;
 }
 
 /** dnf's repoquery prints a checksum as Python's repr of (type, bytes): decode the bytes. */
