@@ -90,7 +90,7 @@ export async function listRpmFiles(ctx: PmContext): Promise<PackageFiles | undef
   if (!(await exists(join(db, 'rpmdb.sqlite'))) && !(await exists(join(db, 'Packages')))) return undefined;
   const res = await ctx.run(
     'rpm',
-    [...rpmRootArgs(ctx.rootfs), '-qa', '--qf', '[%{NAME}\\t%{FILENAMES}\\n]'],
+    [...rpmRootArgs(ctx.rootfs), '-qa', '--qf', '[%{=NAME}\\t%{FILENAMES}\\n]'],
     {
       env: RPM_ENV,
     },
