@@ -156,6 +156,9 @@ export function assignOwners(i: OwnershipInputs): {
             : 'written by depmod for the kernel package (iso-base)',
       };
     }
+    // mmdebstrap makes /bin, /lib... links into /usr itself; no package lists them (RPM's filesystem does).
+    if (f.type === 'link' && /^\/[^/]+$/.test(f.path) && f.target === `usr${f.path}`)
+      return { kind: 'package-manager', name: pm, how: `the merged-/usr link the ${pm} bootstrap made` };
     if (under(f.path, PM_STATE))
       return { kind: 'package-manager', name: pm, how: `the state and database ${pm} keeps in the root` };
     return { kind: 'unowned', how: 'no package lists it, and no hook or isobuild stage wrote it' };
@@ -168,7 +171,8 @@ export function assignOwners(i: OwnershipInputs): {
   const removedBy = (path: string, after: number) =>
     hooks.slice(0, after).find((h) => h.removed.has(path))?.name ?? (i.minimised ? 'minimise' : 'isobuild');
   for (const [path, { packages }] of owners) {
-    if (present.has(path) || path === '/') continue;
+    // A module the kernel's package ships compressed, decompressed in the root.
+    if (present.has(path) || path === '/' || present.has(path.replace(/\.(xz|zst)$/, ''))) continue;
     const name = packages[0]!;
     removed.set(path, {
       path,

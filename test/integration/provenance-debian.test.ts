@@ -38,7 +38,8 @@ const cli = (args: string[]) =>
 const iso = (bin: string) => join(dir, bin, 'bootstrap.iso');
 
 async function buildInto(bin: string, ...more: string[]): Promise<void> {
-  const res = await cli(['build', 'debian-12', '--bin', join(dir, bin), ...more]);
+  // --output: the issue's own example names bin/bootstrap.iso (the default is bootstrap-debian-12.iso).
+  const res = await cli(['build', 'debian-12', '--bin', join(dir, bin), '--output', iso(bin), ...more]);
   if (res.exitCode !== 0) throw new Error(`build into ${bin} failed:\n${res.all}`);
 }
 
