@@ -106,6 +106,8 @@ export function assignOwners(i: OwnershipInputs): {
 } {
   const links = linksOf(i.files);
   const owners = packageOwners(i, links);
+  // The spec's init is /bin/init; with /bin → usr/bin the root holds /usr/bin/init.
+  const isobuildPaths = i.isobuildPaths.map((p) => canonicalPath(p, links) + (p.endsWith('/') ? '/' : ''));
   const versions = new Map(i.packages.map((p) => [p.name, `${p.version} (${p.arch})`]));
   // The last hook first: it had the last word on a file. Sets: a root has thousands of files.
   const hooks = Object.entries(i.hooks)
@@ -142,7 +144,7 @@ export function assignOwners(i: OwnershipInputs): {
         how: `installed by ${pm} from package ${name} ${versions.get(name) ?? ''}`.trimEnd() + as + also,
       };
     }
-    if (under(f.path, i.isobuildPaths))
+    if (under(f.path, isobuildPaths))
       return { kind: 'isobuild', name: 'tether', how: "isobuild's init and tether layer (the tether stage)" };
     if (i.kernel && under(f.path, MODULE_DIRS)) {
       const compressed = packageOf(f.path);
