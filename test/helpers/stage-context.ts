@@ -48,6 +48,7 @@ export function makeSpec(over: Partial<ResolvedSpec> = {}): ResolvedSpec {
     bootstrapInitrd: 'small',
     docs: false,
     locales: [],
+    unowned: 'list',
     packageListsMaxAge: 86400,
     compression: 'zstd',
     boot: { bios: true, uefi: true },

@@ -106,7 +106,7 @@ describe('provenance of the debian-12 bootstrap ISO', () => {
     await cp(iso('bin3'), changed);
     await cp(`${iso('bin3')}.intoto.json`, `${changed}.intoto.json`);
     const bytes = await readFile(changed);
-    bytes[bytes.length - 1] ^= 0xff;
+    bytes[bytes.length - 1] = bytes[bytes.length - 1]! ^ 0xff;
     await writeFile(changed, bytes);
     const tampered = await cli(['verify', changed, '--key', pub]);
     expect(tampered.exitCode).toBe(1);
