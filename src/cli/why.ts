@@ -7,11 +7,12 @@ import { readManifestOf } from './diff.js';
 
 function describe(o: FileOrigin, output: string): string[] {
   if (o.found === 'absent') return [`${o.path}: not in ${output}, and no package installed it`];
-  if (o.found === 'removed')
-    return [
-      `${o.path}: not in ${output}`,
-      `  ${o.removed.owner.kind} ${o.removed.owner.name ?? ''}: ${o.removed.owner.how}; then removed by ${o.removed.by}`,
-    ];
+  if (o.found === 'removed') {
+    const { owner, by } = o.removed;
+    const put =
+      owner.kind === 'hook' ? `the repo hook ${owner.name} wrote it` : `package ${owner.name} installed it`;
+    return [`${o.path}: not in ${output}`, `  ${put}; then removed by ${by}`];
+  }
   const { file, owner } = o;
   const what = file.type === 'link' ? `link to ${file.target}` : file.type;
   if (!owner)

@@ -18,8 +18,8 @@ export type OwnedFileRecord = FileRecord & { readonly owner: FileOwner };
 /** A file a package or a hook put into the root that the output lacks, and what removed it. */
 export interface RemovedFile {
   readonly path: string;
-  /** Who put it there: a package or a hook. */
-  readonly owner: FileOwner;
+  /** Who put it there: a package or a hook (no `how`: thousands of these, one sentence each, would double a manifest). */
+  readonly owner: Pick<FileOwner, 'kind' | 'name'>;
   /** The hook file (staging.sh), `minimise`, or `isobuild` (a stage's clean-up: caches, docs, unneeded modules). */
   readonly by: string;
 }
@@ -178,11 +178,7 @@ export function assignOwners(i: OwnershipInputs): {
     const name = packages[0]!;
     removed.set(path, {
       path,
-      owner: {
-        kind: 'package',
-        name,
-        how: `installed by ${pm} from package ${name} ${versions.get(name) ?? ''}`.trimEnd(),
-      },
+      owner: { kind: 'package', name },
       by: removedBy(path, hooks.length),
     });
   }
@@ -192,7 +188,7 @@ export function assignOwners(i: OwnershipInputs): {
       if (!present.has(path) && !removed.has(path))
         removed.set(path, {
           path,
-          owner: { kind: 'hook', name: h.name, how: `written by the repo hook ${h.name}` },
+          owner: { kind: 'hook', name: h.name },
           by: removedBy(path, n),
         });
   });
