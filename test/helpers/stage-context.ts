@@ -190,6 +190,7 @@ export async function hookStageContext(
     bootfs: join(work, 'bootfs'),
     artifacts: join(work, 'artifacts'),
     tmpDir: join(work, 'tmp'),
+    meta: {},
     logger,
     run: (file: string, args: readonly string[], opts?: object) =>
       run(file, args, { stage: 'iso-base', logger, ...opts }),
