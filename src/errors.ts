@@ -224,6 +224,32 @@ export class FileSystemError extends IsobuildError {
 }
 
 /** A lock file that is unreadable, stale, or that the sources or the built root no longer match (exit 1). */
+/** `unowned: error`: files of an output's root with no known source; the list as data. */
+export class UnownedFilesError extends IsobuildError {
+  constructor(
+    message: string,
+    readonly context: {
+      readonly output: string;
+      readonly manifest: string;
+      readonly files: readonly string[];
+    },
+  ) {
+    super(message);
+    this.name = 'UnownedFilesError';
+  }
+}
+
+/** `isobuild verify`: which checks failed (the subject digest, the signature), as data. */
+export class VerifyError extends IsobuildError {
+  constructor(
+    message: string,
+    readonly context: { readonly output: string; readonly failed: readonly ('digest' | 'signature')[] },
+  ) {
+    super(message);
+    this.name = 'VerifyError';
+  }
+}
+
 export class LockError extends IsobuildError {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);

@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { cacheLayout } from '../cache/cache.js';
 import { checkTools } from '../exec/host-tools.js';
 import { openDebugShell } from '../hooks/debug-shell.js';
-import { writeInventories } from '../inventory/write-inventory.js';
+import { loadSigningKey, writeInventories } from '../inventory/write-inventory.js';
 import { loadLockForBuild } from '../lock/use-lock.js';
 import type { Logger } from '../log/logger.js';
 import type { RegistryStageCache } from '../cache/remote/registry-cache.js';
@@ -48,12 +48,14 @@ interface BuildContext {
 export async function build(request: BuildRequest): Promise<BuildResult> {
   const context = await planBuild(request);
   await checkHostTools(context);
+  // Before any stage: a key inside the repo folder or one that does not parse stops the build now.
+  const signing = await loadSigningKey(request.signingKey ?? process.env.ISOBUILD_SIGNING_KEY, context.spec);
   await applyLockFile(context);
   const remote = await openRemoteCache(context.plan, request, context.logger);
   const started = Date.now();
   const result = await runStages(context, remote);
   const outputs = await writeTargetOutputs(context.plan, result, request.output, context.logger);
-  await writeInventories(context.plan, result, outputs, context.logger);
+  await writeInventories(context.plan, result, outputs, context.logger, signing);
   await writeRunRecord(
     cacheLayout(resolve(context.plan.options.cacheRoot)),
     context.spec.name,

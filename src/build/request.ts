@@ -67,6 +67,11 @@ export interface BuildRequest
   debugShell?: boolean;
   /** Write the HTML report of the first output (`--report`): to this file, or true for `<output>.report.html`. */
   report?: string | true;
+  /**
+   * A PEM private key (ed25519 or ECDSA P-256) outside the repo folder that signs each output's
+   * provenance as a DSSE envelope (`--sign-key`). Default: ISOBUILD_SIGNING_KEY. In no cache key.
+   */
+  signingKey?: string;
 }
 
 /** One output a build wrote. */

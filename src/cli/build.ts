@@ -25,6 +25,7 @@ interface BuildFlags {
   cache: boolean;
   force?: boolean;
   debugShell?: boolean;
+  signKey?: string;
   verifyCache?: boolean;
   tether?: string;
   lockTimeout: string;
@@ -121,6 +122,10 @@ export function registerBuild(program: Command): void {
     )
     .option('--locked', "install exactly the versions in the repo's isobuild.lock, checking every digest")
     .option(
+      '--sign-key <file>',
+      "sign each output's provenance (.intoto.json) with this ed25519 or ECDSA P-256 PEM key, kept outside the repo folder (default: ISOBUILD_SIGNING_KEY)",
+    )
+    .option(
       '--mirror <url>',
       `RPM repos: fetch from this mirror of the tree the .repo files' baseurls share (default: ${MIRROR_ENV})`,
     )
@@ -153,6 +158,7 @@ export function registerBuild(program: Command): void {
       force: flags.force,
       verifyCache: flags.verifyCache,
       debugShell: flags.debugShell,
+      ...(flags.signKey ? { signingKey: flags.signKey } : {}),
       tether: flags.tether,
       lockTimeout: parseLockTimeout(flags.lockTimeout),
       cacheFrom: flags.cacheFrom,

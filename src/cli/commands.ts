@@ -20,7 +20,9 @@ import { registerShell } from './shell.js';
 import { registerTest } from './test.js';
 import { registerSummary } from './summary.js';
 import { registerValidate } from './validate.js';
+import { registerVerify } from './verify.js';
 import { registerVerifyBoot } from './verify-boot.js';
+import { registerWhy } from './why.js';
 
 /**
  * One file per command; each registers itself on the root program. A new command is one file in
@@ -40,6 +42,8 @@ export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   registerLock,
   registerDiff,
   registerReport,
+  registerWhy,
+  registerVerify,
   registerClean,
   registerCache,
   registerDoctor,

@@ -6,6 +6,7 @@ import { indent, tail } from '../exec/run.js';
 import type { StageContext } from '../stage/types.js';
 import type { Flavour, ResolvedSpec } from '../spec/types.js';
 import { HOOK_PRELUDE, describeHook, makeHookEnv, type HookKind } from './hook-env.js';
+import { recordHookFiles } from './hook-files.js';
 import { confinementFds, hostSandboxArgs } from './sandbox.js';
 
 const TAIL_LINES = 20;
@@ -24,6 +25,11 @@ export interface HookInputs {
   readonly network: boolean;
   /** `build --env`: variables added to the fixed environment; absent when none were given. */
   readonly env?: Readonly<Record<string, string>>;
+  /**
+   * The stage's meta records the files the hook wrote (hooks/hook-files.ts). In the inputs so
+   * roots cached before hooks were recorded are built again, and only the stages that run a hook.
+   */
+  readonly recordsFiles: true;
 }
 
 type HookSpec = Pick<ResolvedSpec, 'name' | 'repoDir' | 'packagemanager' | 'hooks' | 'raw'>;
@@ -65,6 +71,7 @@ export function hookInputsOf(
     ...(flavour ? { flavour } : {}),
     sandboxed: hooksSandboxed(spec),
     network: hooksNetwork(spec),
+    recordsFiles: true,
     // Sorted, so the order of --env flags does not change the key.
     ...(sorted.length ? { env: Object.fromEntries(sorted.map((k) => [k, env![k]!])) } : {}),
   };
@@ -111,13 +118,15 @@ export async function runHook(ctx: StageContext, hook: HookInputs): Promise<void
         ...bash,
       ]
     : bash;
-  const res = await ctx.run(command!, args, {
-    env,
-    cleanEnv: true,
-    cwd: hook.repoDir,
-    allowFailure: true,
-    ...(hook.sandboxed ? { extraFds: confinementFds() } : {}),
-  });
+  const res = await recordHookFiles(ctx.meta, ctx.rootfs, basename(file), () =>
+    ctx.run(command!, args, {
+      env,
+      cleanEnv: true,
+      cwd: hook.repoDir,
+      allowFailure: true,
+      ...(hook.sandboxed ? { extraFds: confinementFds() } : {}),
+    }),
+  );
   if (res.exitCode === 0) return;
   const outputTail = tail(res.all || res.stderr, TAIL_LINES);
   throw new CommandError(

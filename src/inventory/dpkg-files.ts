@@ -1,22 +1,23 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { resolveInRoot } from '../rootfs/root-path.js';
+import { addPackageFile, compareText, type PackageFiles } from './types.js';
 
-const DPKG_INFO = 'var/lib/dpkg/info';
+export const DPKG_INFO = '/var/lib/dpkg/info';
 
 /**
- * Which package installed each path, from dpkg's file lists (info/PKG.list, or PKG:ARCH.list):
- * path → package name. Undefined when the root has no dpkg database (a minimised root). A path
- * two packages list (shared folders) keeps the first; only files matter to the callers.
+ * dpkg's file lists (info/<package>[:<arch>].list, one path a line), or undefined when the root
+ * has no dpkg database. The paths are the packages' own: /bin/bash even where /bin links to usr/bin.
  */
-export async function readDpkgFileOwners(root: string): Promise<Map<string, string> | undefined> {
-  const dir = join(root, DPKG_INFO);
-  const names = await readdir(dir).catch(() => undefined);
+export async function readDpkgFiles(root: string): Promise<PackageFiles | undefined> {
+  const info = await resolveInRoot(root, DPKG_INFO, false);
+  const names = await readdir(info).catch(() => undefined);
   if (!names) return undefined;
-  const owners = new Map<string, string>();
-  for (const name of names.filter((n) => n.endsWith('.list')).sort()) {
+  const files = new Map<string, string[]>();
+  for (const name of names.filter((n) => n.endsWith('.list')).sort(compareText)) {
     const pkg = name.slice(0, -'.list'.length).replace(/:.*$/, '');
-    for (const path of (await readFile(join(dir, name), 'utf8')).split('\n'))
-      if (path.startsWith('/') && !owners.has(path)) owners.set(path, pkg);
+    for (const path of (await readFile(join(info, name), 'utf8')).split('\n'))
+      if (path.startsWith('/') && path !== '/.') addPackageFile(files, path, pkg);
   }
-  return owners;
+  return files;
 }

@@ -11,7 +11,9 @@ import type { PackageManager, PmContext } from '../pm/types.js';
 import { VERSION } from '../version.js';
 import { readDistro, type Distro } from './os-release.js';
 import { listRootFiles } from './root-files.js';
-import type { FileRecord, InstalledPackage } from './types.js';
+import type { FileRecord, InstalledPackage, PackageFiles } from './types.js';
+import { assignOwners, type FileOwner, type RemovedFile } from './ownership.js';
+import { hookRecordsOf } from '../hooks/hook-files.js';
 
 export const MANIFEST_VERSION = 1;
 
@@ -45,8 +47,12 @@ export interface Manifest {
   readonly packages: readonly InstalledPackage[];
   /** Files isobuild put into the root itself (init, static busybox, tether), not any package. */
   readonly isobuildFiles: readonly FileRecord[];
-  /** Every entry of the initrd's root. */
-  readonly initrdFiles: readonly FileRecord[];
+  /** Every entry of the initrd's root, with its owner (inventory/ownership.ts). */
+  readonly initrdFiles: readonly (FileRecord & { readonly owner?: FileOwner })[];
+  /** Files (not directories) no package, hook, kernel or isobuild layer accounts for; `unowned: error` fails on them. */
+  readonly unowned?: readonly string[];
+  /** Files the packages installed that the root lacks, and what removed them. */
+  readonly removedFiles?: readonly RemovedFile[];
   readonly stages: readonly StageRecord[];
 }
 
@@ -73,15 +79,20 @@ function describeStage(o: StageOutcome): StageRecord {
   return { name: o.stage, key: o.key, values, files, toolVersions };
 }
 
-/** The packages of the last entry whose root still has a package database (minimise drops it). */
-async function readPackages(
-  i: ManifestInputs,
-): Promise<{ from?: StageName; root: string; packages: readonly InstalledPackage[] }> {
+/** The packages of the last entry whose root still has a package database (minimise drops it), and their files. */
+async function readPackages(i: ManifestInputs): Promise<{
+  from?: StageName;
+  root: string;
+  packages: readonly InstalledPackage[];
+  files?: PackageFiles;
+}> {
   for (let n = i.entries.length - 1; n >= 0; n--) {
     const root = i.entries[n]?.rootfs;
     if (!root) continue;
-    const packages = await i.pm.listInstalled({ ...i.pmContext, rootfs: root });
-    if (packages) return { from: i.outcomes[n]!.stage, root, packages };
+    const ctx = { ...i.pmContext, rootfs: root };
+    const packages = await i.pm.listInstalled(ctx);
+    if (packages)
+      return { from: i.outcomes[n]!.stage, root, packages, files: await i.pm.listPackageFiles(ctx) };
   }
   return { root: i.final.rootfs, packages: [] };
 }
@@ -98,12 +109,23 @@ export async function makeManifest(i: ManifestInputs): Promise<Manifest> {
   const { plan } = i;
   const final = i.final;
   const initrdFiles = await listRootFiles(final.rootfs, await recordedEntries(final.rootfs));
-  const { from, root, packages } = await readPackages(i);
+  const { from, root, packages, files: packageFiles } = await readPackages(i);
   const vmlinuz = join(final.bootfs, 'vmlinuz');
   const kernelVersion = final.meta.kernelVersion;
   const kernel =
     kernelVersion && (await exists(vmlinuz)) ? await describeKernel(kernelVersion, vmlinuz) : undefined;
   const stages = i.outcomes.map(describeStage);
+  const ran = (stage: StageName) => i.outcomes.some((o) => o.stage === stage && o.status !== 'skipped');
+  const owned = assignOwners({
+    files: initrdFiles,
+    ...(packageFiles ? { packageFiles } : {}),
+    packages,
+    hooks: hookRecordsOf(final.meta),
+    isobuildPaths: [...ISOBUILD_PATHS, plan.spec.init],
+    ...(kernel ? { kernel: { version: kernel.version, built: ran('kernel') } } : {}),
+    minimised: ran('minimise'),
+    packagemanager: plan.spec.packagemanager,
+  });
   return {
     manifestVersion: MANIFEST_VERSION,
     generator: `isobuild ${VERSION}`,
@@ -126,7 +148,9 @@ export async function makeManifest(i: ManifestInputs): Promise<Manifest> {
         f.type !== 'dir' &&
         [...ISOBUILD_PATHS, plan.spec.init].some((p) => f.path === p || f.path.startsWith(p)),
     ),
-    initrdFiles,
+    initrdFiles: owned.files,
+    unowned: owned.unowned,
+    removedFiles: owned.removed,
     stages,
   };
 }

@@ -47,3 +47,23 @@ export interface SourcePackage {
 
 /** `name version arch` (packageKey) → what the sources provide: apt's lists, dnf's repodata. */
 export type SourceIndex = Map<string, SourcePackage>;
+
+/**
+ * What the root's package database says each package installed: path (as the package lists
+ * it, before /bin → /usr/bin links in the root) → the packages that list it, sorted.
+ */
+export type PackageFiles = ReadonlyMap<string, readonly string[]>;
+
+/** Adds one `path` of package `name` to a map being built (packages sorted when it is done). */
+export function addPackageFile(files: Map<string, string[]>, path: string, name: string): void {
+  const owners = files.get(path);
+  if (!owners) files.set(path, [name]);
+  else if (!owners.includes(name)) owners.push(name);
+}
+
+/** Path → the first package listing it: one owner per path, what size attributions count by. */
+export function firstOwners(files: PackageFiles): Map<string, string> {
+  const owners = new Map<string, string>();
+  for (const [path, names] of files) if (names[0]) owners.set(path, names[0]);
+  return owners;
+}

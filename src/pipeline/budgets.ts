@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { CacheEntry, CacheLayout } from '../cache/cache.js';
 import { BudgetError, type BudgetContributor } from '../errors.js';
 import { measureTree } from '../fs/measure-tree.js';
+import { firstOwners } from '../inventory/types.js';
 import { ARTIFACTS } from '../image/artifacts.js';
 import type { Logger } from '../log/logger.js';
 import { packageManagerFor } from '../pm/index.js';
@@ -152,8 +153,8 @@ async function ownersFrom(
       stage: 'budget',
       logger,
     });
-    const owners = await pm.fileOwners(ctx);
-    if (owners) return owners;
+    const files = await pm.listPackageFiles(ctx);
+    if (files) return firstOwners(files);
   }
   return new Map();
 }

@@ -1,4 +1,4 @@
-import { readDpkgFileOwners } from '../inventory/dpkg-files.js';
+import { readDpkgFiles } from '../inventory/dpkg-files.js';
 import {
   chmod,
   chown,
@@ -690,7 +690,7 @@ export const aptPackageManager: PackageManager = {
   },
   clean: cleanRoot,
   listInstalled,
-  fileOwners: (ctx) => readDpkgFileOwners(ctx.rootfs),
+  listPackageFiles: (ctx) => readDpkgFiles(ctx.rootfs),
   querySources: fetchAptIndex,
   bundle: { collect: collectAptBundle, restore: restoreAptBundle },
 };

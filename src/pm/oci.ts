@@ -163,7 +163,7 @@ export const ociPackageManager: PackageManager = {
   },
   // The image's own dpkg database, when it has one.
   listInstalled: (ctx) => aptPackageManager.listInstalled(ctx),
-  fileOwners: (ctx) => aptPackageManager.fileOwners(ctx),
+  listPackageFiles: (ctx) => aptPackageManager.listPackageFiles(ctx),
   querySources() {
     // Its packages come in the image, named by digest, not from sources isobuild could ask.
     throw new LockError(

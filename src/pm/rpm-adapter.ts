@@ -6,9 +6,9 @@ import type { RunResult } from '../exec/run.js';
 import {
   lockedArgs,
   listRpmInstalled,
+  listRpmFiles,
   parseRepoquery,
   REPOQUERY_FORMAT,
-  rpmFileOwners,
 } from './rpm-inventory.js';
 import { renderRpmConfig, rootCacheDir, rootConfigPath, type RpmTool } from './rpm-config.js';
 import { describeRpmDb, dropEmptyWal, importGpgKeys, initRpmDb, matchRootRpmBackend } from './rpm-db.js';
@@ -272,7 +272,7 @@ export function makeRpmPackageManager(adapter: RpmTool): PackageManager {
     },
 
     listInstalled: listRpmInstalled,
-    fileOwners: rpmFileOwners,
+    listPackageFiles: listRpmFiles,
 
     async querySources(ctx) {
       // An empty scratch root: repoquery needs an installroot, and the build's must stay untouched.

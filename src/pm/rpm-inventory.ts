@@ -1,7 +1,14 @@
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { exists } from '../fs/exists.js';
-import { comparePackages, packageKey, type InstalledPackage, type SourceIndex } from '../inventory/types.js';
+import {
+  addPackageFile,
+  comparePackages,
+  packageKey,
+  type InstalledPackage,
+  type PackageFiles,
+  type SourceIndex,
+} from '../inventory/types.js';
 import type { PackageLock } from '../lock/lock-file.js';
 import { sha256File } from '../fs/hash.js';
 import { rpmCacheDir } from './rpm-cache-dir.js';
@@ -74,6 +81,28 @@ export async function listRpmInstalled(ctx: PmContext): Promise<InstalledPackage
   );
 }
 
+/**
+ * Every file of every package in the root's rpm database, read by the host's rpm (--root,
+ * --dbpath), so a root without rpm of its own is read the same; undefined without a database.
+ */
+export async function listRpmFiles(ctx: PmContext): Promise<PackageFiles | undefined> {
+  const db = join(ctx.rootfs, RPM_DBPATH);
+  if (!(await exists(join(db, 'rpmdb.sqlite'))) && !(await exists(join(db, 'Packages')))) return undefined;
+  const res = await ctx.run(
+    'rpm',
+    [...rpmRootArgs(ctx.rootfs), '-qa', '--qf', '[%{=NAME}\\t%{FILENAMES}\\n]'],
+    {
+      env: RPM_ENV,
+    },
+  );
+  const files = new Map<string, string[]>();
+  for (const line of res.stdout.split('\n')) {
+    const [name, path] = line.split('\t');
+    if (name && path?.startsWith('/') && name !== 'gpg-pubkey') addPackageFile(files, path, name);
+  }
+  return files;
+}
+
 /** dnf's repoquery prints a checksum as Python's repr of (type, bytes): decode the bytes. */
 export function parseChecksumRepr(text: string): string | undefined {
   const m = /b(['"])(.*)\1\)$/.exec(text.trim());
@@ -123,23 +152,4 @@ export function lockedArgs(packages: readonly string[], lock: PackageLock | unde
     const p = byName.get(n);
     return p ? `${p.name}-${p.version}.${p.arch}` : n;
   });
-}
-
-/** Which package installed each path (rpm's FILENAMES per package); undefined without a database. */
-export async function rpmFileOwners(ctx: PmContext): Promise<Map<string, string> | undefined> {
-  const db = join(ctx.rootfs, RPM_DBPATH);
-  if (!(await exists(join(db, 'rpmdb.sqlite'))) && !(await exists(join(db, 'Packages')))) return undefined;
-  const res = await ctx.run(
-    'rpm',
-    [...rpmRootArgs(ctx.rootfs), '-qa', '--qf', '[%{NAME}\\t%{FILENAMES}\\n]'],
-    {
-      env: RPM_ENV,
-    },
-  );
-  const owners = new Map<string, string>();
-  for (const line of res.stdout.split('\n')) {
-    const [name, path] = line.split('\t');
-    if (name && path?.startsWith('/') && !owners.has(path)) owners.set(path, name);
-  }
-  return owners;
 }

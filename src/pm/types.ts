@@ -1,5 +1,5 @@
 import type { DeclaredTool } from '../exec/host-tools.js';
-import type { InstalledPackage, SourceIndex } from '../inventory/types.js';
+import type { InstalledPackage, PackageFiles, SourceIndex } from '../inventory/types.js';
 import type { PackageLock } from '../lock/lock-file.js';
 import type { RunOptions, RunResult } from '../exec/run.js';
 import type { KernelFile } from '../kernel/extract-kernel.js';
@@ -143,12 +143,8 @@ export interface PackageManager extends SpecPackageManager {
    * no database (a minimised root).
    */
   listInstalled(ctx: PmContext): Promise<InstalledPackage[] | undefined>;
-  /**
-   * Which package installed each path of the root, as its database lists them (path → package
-   * name; the root's own spelling, before /bin → usr/bin links): what a size budget names as
-   * the biggest contributors. Undefined when the root has no database.
-   */
-  fileOwners(ctx: PmContext): Promise<ReadonlyMap<string, string> | undefined>;
+  /** Every file each package installed, from the root's database; undefined when it has none. */
+  listPackageFiles(ctx: PmContext): Promise<PackageFiles | undefined>;
   /** Every package version the spec's sources provide now, with its digest (refreshes the index). */
   querySources(ctx: PmContext): Promise<SourceIndex>;
   /**

@@ -192,6 +192,7 @@ export function normaliseSpec(
     bootstrapInitrd: raw.bootstrap_initrd ?? DEFAULTS.bootstrapInitrd,
     docs: raw.docs ?? DEFAULTS.docs,
     locales: raw.locales ?? [],
+    unowned: raw.unowned ?? 'list',
     packageListsMaxAge: parseAge(raw.package_lists_max_age ?? DEFAULTS.packageListsMaxAge),
     compression: raw.compression ?? DEFAULTS.compression,
     boot: { bios: raw.boot?.bios ?? biosDefault, uefi: raw.boot?.uefi ?? DEFAULTS.boot.uefi },

@@ -110,6 +110,10 @@ export interface RepoSpec {
    */
   locales?: string[];
   /**
+   * Files of an output's root that no package, repo hook, kernel or isobuild layer accounts for: list (default) names them in the output's manifest (unowned); error also fails the build naming them (docs/supply-chain.md).
+   */
+  unowned?: 'list' | 'error';
+  /**
    * Package lists (apt lists, dnf metadata) younger than this are used without asking the mirrors again, e.g. 6h or 1d. Default 1d; isobuild build --refresh always refreshes.
    */
   package_lists_max_age?: string;

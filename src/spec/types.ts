@@ -123,6 +123,8 @@ export interface ResolvedSpec {
   readonly docs: boolean;
   /** Message catalogues kept under /usr/share/locale when docs is false. */
   readonly locales: readonly string[];
+  /** What a file no package, hook, kernel or isobuild layer owns does to the build (docs/supply-chain.md). */
+  readonly unowned: 'list' | 'error';
   /** Package lists younger than this many seconds are used without asking the mirrors. */
   readonly packageListsMaxAge: number;
   readonly compression: CompressionChoice;

@@ -49,6 +49,7 @@ export function makeSpec(over: Partial<ResolvedSpec> = {}): ResolvedSpec {
     bootstrapInitrd: 'small',
     docs: false,
     locales: [],
+    unowned: 'list',
     packageListsMaxAge: 86400,
     compression: 'zstd',
     boot: { bios: true, uefi: true },
@@ -193,6 +194,7 @@ export async function hookStageContext(
     bootfs: join(work, 'bootfs'),
     artifacts: join(work, 'artifacts'),
     tmpDir: join(work, 'tmp'),
+    meta: {},
     logger,
     run: (file: string, args: readonly string[], opts?: object) =>
       run(file, args, { stage: 'iso-base', logger, ...opts }),

@@ -58,6 +58,7 @@ function makeSpec(repo: string, hooks: ResolvedSpec['hooks']): ResolvedSpec {
     bootstrapInitrd: 'small',
     docs: false,
     locales: ['de'],
+    unowned: 'list',
     packageListsMaxAge: 86400,
     compression: 'gzip',
     boot: { bios: true, uefi: true },

@@ -42,6 +42,7 @@ function makeSpec(repoDir: string, base: string[]): ResolvedSpec {
     bootstrapInitrd: 'small',
     docs: false,
     locales: [],
+    unowned: 'list',
     packageListsMaxAge: 86400,
     compression: 'gzip',
     boot: { bios: true, uefi: true },

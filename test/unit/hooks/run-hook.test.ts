@@ -35,6 +35,7 @@ async function contextFor(
     bootfs: join(work, names.bootfs),
     artifacts: join(work, 'artifacts'),
     tmpDir: join(work, 'tmp'),
+    meta: {},
     logger: silentLogger,
     run: (file: string, args: readonly string[], opts?: object) =>
       run(file, args, { stage: 'staging', ...opts }),

@@ -87,7 +87,7 @@ describe('a made-up adapter in the adapters table', () => {
     runScript: async () => undefined,
     clean: async () => undefined,
     listInstalled: async () => undefined,
-    fileOwners: async () => undefined,
+    listPackageFiles: async () => undefined,
     querySources: async () => ({ packages: [] }) as never,
   };
 
