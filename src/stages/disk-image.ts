@@ -1,6 +1,6 @@
 import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { BuildError } from '../errors.js';
+import { BuildError, UsageError } from '../errors.js';
 import type { DeclaredTool } from '../exec/host-tools.js';
 import { exists } from '../fs/exists.js';
 import { formatBytes } from '../fs/disk-space.js';
@@ -184,6 +184,11 @@ export const diskImageStage = defineStage<DiskImageInputs>({
   mutatesRoot: false,
   applies: (plan) => Boolean(plan.diskImage),
   inputs: (plan) => {
+    // At plan time: a disk whose ESP holds an unsigned GRUB would only fail at the firmware.
+    if (plan.spec.secureBoot && plan.spec.boot.uefi)
+      throw new UsageError(
+        `${plan.spec.specFile}: secure_boot: the ${plan.target} disk's ESP is not signed yet (an unsigned GRUB); build an ISO (with "uki": true for a key) or --target uki (docs/secure-boot.md)`,
+      );
     const size = plan.options.imageSize ?? plan.spec.disk?.size;
     return {
       repo: plan.spec.name,
