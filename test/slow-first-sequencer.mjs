@@ -12,6 +12,7 @@ const SLOW_FIRST = [
   'test/integration/disk-image.test.ts',
   'test/integration/ova-appliance.test.ts',
   'test/integration/secure-boot.test.ts',
+  'test/integration/uki.test.ts',
   'test/integration/kernel-kconfig.test.ts',
 ];
 

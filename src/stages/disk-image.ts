@@ -1,6 +1,6 @@
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { BuildError } from '../errors.js';
+import { BuildError, UsageError } from '../errors.js';
 import type { DeclaredTool } from '../exec/host-tools.js';
 import { exists } from '../fs/exists.js';
 import { formatBytes } from '../fs/disk-space.js';
@@ -254,6 +254,12 @@ export const diskImageStage = defineStage<DiskImageInputs>({
   mutatesRoot: false,
   applies: (plan) => Boolean(plan.diskImage),
   inputs: (plan) => {
+    // At plan time: the disk's ESP carries the distribution's signed chain, or an unsigned GRUB
+    // that a db key cannot sign (Debian's GRUB wants shim's protocol): it would only fail at the firmware.
+    if (plan.spec.secureBoot && plan.spec.secureBoot !== 'distribution' && plan.spec.boot.uefi)
+      throw new UsageError(
+        `${plan.spec.specFile}: secure_boot: a key signs a UKI, and the ${plan.target} disk's ESP boots GRUB; use "distribution" for the disk, or build --target uki (docs/secure-boot.md)`,
+      );
     const size = plan.options.imageSize ?? plan.spec.disk?.size;
     return {
       repo: plan.spec.name,

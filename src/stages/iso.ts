@@ -1,6 +1,6 @@
 import { copyFile, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { BuildError } from '../errors.js';
+import { BuildError, UsageError } from '../errors.js';
 import { exists } from '../fs/exists.js';
 import { ARTIFACTS } from '../image/artifacts.js';
 import type { DeclaredTool } from '../exec/host-tools.js';
@@ -11,9 +11,8 @@ import { ARCHES, DEFAULT_ARCH } from '../spec/arch.js';
 import { TARGET_PACKAGE_COMMANDS, targetGrub } from './target-packages.js';
 import { DEBIAN_SIGNED_CHAIN, DISK_INFO } from '../image/secure-boot.js';
 import { makeSignedChainEsp } from './signed-chain.js';
-import { dbSigner, signerFacts, type DbSigner } from '../image/secure-boot-keys.js';
-import { checkSignedBy, signPe, stampPeTime } from '../image/uki.js';
-import { checkNoUnsignedModules, UKI_ARTIFACT, wantsUki } from './uki.js';
+import { dbSigner } from '../image/secure-boot-keys.js';
+import { UKI_ARTIFACT, wantsUki } from './uki.js';
 import { APT_FETCH_COMMANDS } from '../pm/apt-fetch.js';
 import { pmSpecOf } from '../pm/pm-context.js';
 import type { PmSpec } from '../pm/types.js';
@@ -47,9 +46,6 @@ interface IsoInputs {
   readonly secureBoot?: { readonly chain: 'distribution'; readonly pm: PmSpec };
   /** spec uki: the EFI path is the uki stage's UKI (artifacts/uki.efi) instead of GRUB. */
   readonly uki?: true;
-  /** secure_boot {key, cert} without uki: GRUB's EFI image and the kernel are signed with it. */
-  readonly signer?: DbSigner;
-  readonly kernelFromSource?: true;
 }
 
 function isoIdentity(plan: BuildPlan): VolumeIdentity {
@@ -96,32 +92,6 @@ async function readUki(ctx: StageContext): Promise<string> {
   return uki;
 }
 
-/**
- * secure_boot {key, cert} with GRUB: the firmware checks GRUB against db, and GRUB (with no
- * shim to ask) has the firmware check the kernel it loads, so both get the db signature.
- * Reproducible like the UKI's: the PE date and the signing time are SOURCE_DATE_EPOCH.
- */
-async function signWithDbKey(
-  ctx: StageContext,
-  signer: DbSigner,
-  pe: { loader: string; kernel: string },
-  work: string,
-): Promise<{ loader: string; kernel: string }> {
-  const out = { loader: join(work, 'BOOTX64.signed.efi'), kernel: join(work, 'vmlinuz.signed') };
-  const stamped = join(work, 'vmlinuz.stamped');
-  await copyFile(pe.kernel, stamped);
-  await stampPeTime(pe.loader, ctx.sourceDateEpoch);
-  for (const [from, to] of [
-    [pe.loader, out.loader],
-    [stamped, out.kernel],
-  ] as const) {
-    await signPe(ctx.run, from, to, signer, ctx.sourceDateEpoch);
-    await checkSignedBy(ctx.run, to, signer.cert, ctx.stage);
-    await clampTimes(to, ctx.sourceDateEpoch);
-  }
-  return out;
-}
-
 async function runIso(ctx: StageContext, inputs: IsoInputs): Promise<void> {
   const { bios, uefi } = firmware(inputs);
   const sde = inputs.sourceDateEpoch;
@@ -164,16 +134,7 @@ async function runIso(ctx: StageContext, inputs: IsoInputs): Promise<void> {
       layout.efiImage = await makeSignedChainEsp(ctx, inputs.secureBoot.pm, kernel, 'cd', efiWork);
     } else {
       const grub = inputs.cross ? await targetGrub(ctx, inputs.cross) : HOST_GRUB_EFI;
-      let loader = await makeGrubEfi(ctx.run, grubCfg, efiWork, grub);
-      if (inputs.signer) {
-        await checkNoUnsignedModules(ctx, {
-          signer: inputs.signer,
-          kernelFromSource: Boolean(inputs.kernelFromSource),
-        });
-        const signed = await signWithDbKey(ctx, inputs.signer, { loader, kernel }, efiWork);
-        loader = signed.loader;
-        files[profile.isoKernel] = signed.kernel;
-      }
+      const loader = await makeGrubEfi(ctx.run, grubCfg, efiWork, grub);
       layout.efiImage = await makeEfiImage(ctx.run, loader, efiWork, sde, inputs.efiBootFile);
     }
   }
@@ -185,17 +146,25 @@ async function runIso(ctx: StageContext, inputs: IsoInputs): Promise<void> {
   await moveFile(layout.output, iso);
   await clampTimes(iso, sde);
   const efiPath = inputs.uki ? 'UEFI UKI' : 'UEFI';
-  const signed = inputs.secureBoot || inputs.signer ? ' Secure Boot' : '';
+  const signed = inputs.secureBoot ? ' Secure Boot' : '';
   const firmwareNames = [bios && 'BIOS', uefi && efiPath + signed].filter(Boolean).join(' + ');
   ctx.logger.info(`iso: ${formatBytes((await stat(iso)).size)} (${firmwareNames}; volume ${identity.volid})`);
 }
 
-/** Where the ISO's EFI path comes from besides GRUB: the UKI, or a GRUB and kernel signed with the db key. */
-function isoEfiPath(plan: BuildPlan): Pick<IsoInputs, 'uki' | 'signer' | 'kernelFromSource'> {
+/**
+ * Whether the ISO's EFI path is the uki stage's UKI. A db key without it is refused here, at
+ * plan time: the only GRUB there is to sign, Debian's grub-efi, insists on shim's protocol
+ * under Secure Boot ("error: shim_lock protocol not found." on the console, then its prompt),
+ * and shim would take the key as a MOK, not from db.
+ */
+function isoEfiPath(plan: BuildPlan): Pick<IsoInputs, 'uki'> {
   if (!plan.spec.boot.uefi) return {};
   if (wantsUki(plan)) return { uki: true };
-  const signer = dbSigner(plan.spec.secureBoot);
-  return signer ? { signer, ...(plan.spec.kernel.kind === 'build' ? { kernelFromSource: true } : {}) } : {};
+  if (dbSigner(plan.spec.secureBoot))
+    throw new UsageError(
+      `${plan.spec.specFile}: secure_boot {key, cert} signs a UKI: set "uki": true for the ${plan.target} ISO's UEFI path (a GRUB signed with your key would not start the kernel: Debian's GRUB needs shim under Secure Boot), or build --target uki`,
+    );
+  return {};
 }
 
 function isoCommands(inputs: IsoInputs): DeclaredTool[] {
@@ -252,16 +221,6 @@ function isoCommands(inputs: IsoInputs): DeclaredTool[] {
         version: ['--version'],
       },
     );
-  if (uefi && !inputs.uki && inputs.signer)
-    needs.push(
-      {
-        tool: 'osslsigncode',
-        reason: 'sign GRUB and the kernel with the db key (secure_boot)',
-        version: ['--version'],
-      },
-      { tool: 'sbverify', reason: 'check the signatures against the db certificate', version: 'none' },
-      { tool: 'openssl', reason: "read the key's public part for the cache key", version: ['version'] },
-    );
   return needs;
 }
 
@@ -286,11 +245,7 @@ export const isoStage = defineStage<IsoInputs>({
   commands: isoCommands,
   sources: async (inputs) => ({
     files: [BOOT_TEMPLATES],
-    facts: {
-      profile: profileContent(inputs.profile),
-      // The pair's public digests name the signature; the private key is in no key.
-      ...(inputs.signer ? { signer: await signerFacts(inputs.signer) } : {}),
-    },
+    facts: { profile: profileContent(inputs.profile) },
   }),
   describe: (inputs) => {
     const { bios, uefi } = inputs.boot;
@@ -315,11 +270,6 @@ export const isoStage = defineStage<IsoInputs>({
         ...(inputs.cross
           ? [
               `apt-get download ${ARCHES[inputs.cross.arch].grubPackage} (into the package cache); dpkg-deb -x`,
-            ]
-          : []),
-        ...(inputs.signer
-          ? [
-              `osslsigncode sign -key ${inputs.signer.key} -certs ${inputs.signer.cert} -h sha256 -time ${inputs.sourceDateEpoch} ${basename(inputs.efiBootFile)} and artifacts/vmlinuz (PE date set to it first); sbverify --cert each`,
             ]
           : []),
         'mkfs.vfat --invariant efiboot.img; mcopy -s -m -i efiboot.img EFI ::/',

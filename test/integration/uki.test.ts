@@ -162,6 +162,15 @@ describe('uki target signed with a db key', () => {
     });
   }, 1_200_000);
 
+  test('a key with an ISO whose EFI path is GRUB, or with a disk image, is refused before any stage', async () => {
+    for (const target of ['bootstrap', 'appliance-disk']) {
+      const res = await cli(['build', 'debian-12', '--target', target], { allowFailure: true });
+      expect([target, res.exitCode]).toEqual([target, 2]);
+      expect(res.stderr).toMatch(target === 'bootstrap' ? /set "uki": true/ : /disk.s ESP boots GRUB/);
+      expect(res.stdout + res.stderr).not.toMatch(/\[1\/\d+\]/);
+    }
+  }, 120_000);
+
   test('the same UKI signed by a key the firmware does not hold is refused on the console', async () => {
     env = { ...env, TEST_DB_KEY: join(keys(), 'other.key') };
     await writeSpec((spec) => {
