@@ -1,5 +1,5 @@
 import { link, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { BuildError } from '../errors.js';
 import { exists } from '../fs/exists.js';
 import { APT_CACHE_DIRS, makeAptEnv } from './apt-chroot.js';
