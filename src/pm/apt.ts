@@ -89,7 +89,8 @@ export function checkPackageArgs(packages: readonly string[]): void {
  * and the qemu-user handler that runs the target's maintainer scripts.
  */
 function crossTools(arch: Arch): DeclaredTool[] {
-  const handler = ARCHES[arch].binfmt;
+  // Specs made before arch existed (a cached plan, a test's partial spec) are amd64.
+  const handler = ARCHES[arch ?? DEFAULT_ARCH].binfmt;
   if (!handler) return [];
   return [
     { tool: 'arch-test', reason: `mmdebstrap checks the host can run ${arch} programs`, version: 'none' },
