@@ -83,7 +83,9 @@ async function guestBusybox(vm: RunInVmOptions['vm'], work: string): Promise<str
   if (vm.target.kind === 'kernel') initrd = vm.target.initrd;
   else if (vm.target.kind === 'iso') initrd = await extractIsoInitrd(vm.target.iso, work);
   else throw new UsageError(`${vm.target.kind}: no initrd to take the ${vm.arch} busybox from`);
-  const out = join(work, 'guest-busybox');
+  // Named busybox: a multi-call binary picks its applet by its own name.
+  await mkdir(join(work, 'guest'));
+  const out = join(work, 'guest', 'busybox');
   await copyFromInitrd(initrd, INIT_BUSYBOX.slice(1), out);
   return out;
 }
