@@ -31,8 +31,7 @@ beforeAll(async () => {
   await cp(join(ROOT, 'repos', 'debian-12'), join(dir, 'repos', 'debian-12'), { recursive: true });
   env = { ISOBUILD_CACHE: sharedStageCache(), ISOBUILD_REPOS: join(dir, 'repos'), NO_COLOR: '1' };
   await stat(CLI).catch(() => run('npm', ['run', 'build'], { cwd: ROOT }));
-  await cli(['build', 'debian-12', '--arch', 'arm64', '--bin', join(dir, 'bin')]);
-}, BUILD_MS);
+}, 300_000);
 
 afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
@@ -41,6 +40,10 @@ afterAll(async () => {
 const iso = () => join(dir, 'bin', 'bootstrap-debian-12.iso');
 
 describe('build debian-12 --arch arm64', () => {
+  beforeAll(async () => {
+    await cli(['build', 'debian-12', '--arch', 'arm64', '--bin', join(dir, 'bin')]);
+  }, BUILD_MS);
+
   test(
     'the ISO boots under AAVMF and `run -- uname -m` prints aarch64',
     async () => {
