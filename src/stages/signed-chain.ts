@@ -1,13 +1,13 @@
-import { basename } from 'node:path';
+import { basename, join } from 'node:path';
 import { withPackageCache } from '../cache/package-cache.js';
 import { makeEspImage } from '../image/efi.js';
 import {
   checkKernelSigned,
   DEBIAN_SIGNED_CHAIN,
   signedEspFiles,
-  unpackSignedChain,
+  findSignedChain,
 } from '../image/secure-boot.js';
-import { fetchAptDebs } from '../pm/apt-fetch.js';
+import { fetchAptTree } from '../pm/apt-fetch.js';
 import { pmContextOf } from '../pm/pm-context.js';
 import { packageManagerFor } from '../pm/index.js';
 import type { PmSpec } from '../pm/types.js';
@@ -31,8 +31,9 @@ export async function makeSignedChainEsp(
     pm,
     adapterVersion: packageManagerFor(pm.packagemanager).version,
   });
-  const debs = await withPackageCache(ctx, () => fetchAptDebs(pmCtx, DEBIAN_SIGNED_CHAIN.packages));
+  const tree = join(workDir, 'signed-chain');
+  const debs = await withPackageCache(ctx, () => fetchAptTree(pmCtx, DEBIAN_SIGNED_CHAIN.packages, tree));
   ctx.logger.info(`secure boot: signed chain from ${debs.map((d) => basename(d)).join(', ')}`);
-  const chain = await unpackSignedChain(ctx.run, debs, workDir, medium);
+  const chain = await findSignedChain(tree, debs, medium);
   return makeEspImage(ctx.run, signedEspFiles(chain), workDir, ctx.sourceDateEpoch);
 }
