@@ -13,11 +13,11 @@ DEB_PACKAGES := mmdebstrap debootstrap xorriso isolinux syslinux-common grub-efi
 	ca-certificates gnupg gpgv bubblewrap skopeo umoci buildah squashfs-tools tar openssl docker-registry \
 	reprotest disorderfs openssh-client bzip2 syslinux fdisk qemu-utils libxml2-utils \
 	build-essential bc bison flex libelf-dev libssl-dev ccache sbsigntool systemd-boot-efi osslsigncode \
-	chromium
+	chromium qemu-user-static binfmt-support arch-test qemu-system-arm qemu-efi-aarch64 gcc-aarch64-linux-gnu
 
 SOURCES := $(shell find src -name '*.ts' 2>/dev/null) package.json tsconfig.json src/tsconfig.json
 
-.PHONY: deps build test check typecheck lint bench reprotest bootstrap bootstrap-custom appliance isos \
+.PHONY: deps binfmt build test check typecheck lint bench reprotest bootstrap bootstrap-custom appliance isos \
 	iso-base iso-base-custom bootstrap-staging bootstrap-staging-custom appliance-staging \
 	initrd uki app clean rootfs rootfs-tar rootfs-ext4 rootfs-squashfs image kernel firecracker celestial \
 	check-deps appliance-disk disk qcow2 vmdk vhdx vhd ova
@@ -25,7 +25,22 @@ SOURCES := $(shell find src -name '*.ts' 2>/dev/null) package.json tsconfig.json
 deps:
 	apt-get update
 	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(DEB_PACKAGES)
+	$(MAKE) binfmt
 	npm ci
+
+# arm64 builds run the root's maintainer scripts under qemu-user: the qemu-aarch64 handler must be
+# registered with binfmt_misc (flag F: the interpreter is opened now, so it works inside chroots).
+# A container may lack the binfmt_misc mount: it is mounted here, which needs a privileged host.
+binfmt:
+	@if [ ! -e /proc/sys/fs/binfmt_misc/status ]; then \
+		echo "binfmt: mounting binfmt_misc on /proc/sys/fs/binfmt_misc"; \
+		mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc; \
+	fi
+	@if [ "$$(head -n1 /proc/sys/fs/binfmt_misc/qemu-aarch64 2>/dev/null)" != enabled ]; then \
+		echo "binfmt: registering qemu-aarch64 (update-binfmts --enable qemu-aarch64)"; \
+		update-binfmts --enable qemu-aarch64; \
+	fi
+	@echo "binfmt: qemu-aarch64 $$(head -n1 /proc/sys/fs/binfmt_misc/qemu-aarch64)"
 
 dist/cli/main.js: $(SOURCES)
 	npm run build

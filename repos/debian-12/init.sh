@@ -27,8 +27,14 @@ drivers=(
     "lockd"
 )
 
-# The dynamic loader every copied program runs under.
+# The dynamic loader every copied program runs under, and the folder of the root's libraries:
+# the root's own architecture's (amd64 or arm64: docs/arm64.md).
 ISOBUILD_RTLD=/lib64/ld-linux-x86-64.so.2
+ISOBUILD_LIBDIR=/usr/lib/x86_64-linux-gnu
+if [ ! -e "$ISOBUILD_RTLD" ] && [ -e /lib/ld-linux-aarch64.so.1 ]; then
+    ISOBUILD_RTLD=/lib/ld-linux-aarch64.so.1
+    ISOBUILD_LIBDIR=/usr/lib/aarch64-linux-gnu
+fi
 
 # Usage: copy-libraries DEST PROGRAM [OBJECT...]
 # Copies the shared libraries PROGRAM and the OBJECTs (plugins it dlopens) need, as the loader
@@ -66,7 +72,7 @@ install-entropy () {
     cp -L /usr/sbin/haveged "$dest/bin/haveged"
     copy-libraries "$dest" /usr/sbin/haveged
     cat > "$dest/opt/config/entropy.txt" <<ENTROPY
-/.tether/lib64/ld-linux-x86-64.so.2 --library-path /.tether/lib64 /.tether/bin/haveged -w 1024 -v 1 -F
+/.tether/lib64/${ISOBUILD_RTLD##*/} --library-path /.tether/lib64 /.tether/bin/haveged -w 1024 -v 1 -F
 ENTROPY
 }
 
@@ -79,14 +85,14 @@ install-iptables () {
     local dest=$1
     mkdir -p "$dest/bin" "$dest/lib64/xtables" "$dest/run"
     cp -L /usr/sbin/xtables-legacy-multi "$dest/bin/xtables-legacy-multi"
-    cp -L /usr/lib/x86_64-linux-gnu/xtables/*.so "$dest/lib64/xtables/"
-    copy-libraries "$dest" /usr/sbin/xtables-legacy-multi /usr/lib/x86_64-linux-gnu/xtables/*.so
+    cp -L "$ISOBUILD_LIBDIR"/xtables/*.so "$dest/lib64/xtables/"
+    copy-libraries "$dest" /usr/sbin/xtables-legacy-multi "$ISOBUILD_LIBDIR"/xtables/*.so
 
-    cat > "$dest/bin/iptables-wrapper" <<'IPTABLES'
+    cat > "$dest/bin/iptables-wrapper" <<IPTABLES
 #!/.tether/bin/busybox sh
 export XTABLES_LIBDIR=/.tether/lib64/xtables XTABLES_LOCKFILE=/.tether/run/xtables.lock
-exec /.tether/lib64/ld-linux-x86-64.so.2 --library-path /.tether/lib64 \
-    /.tether/bin/xtables-legacy-multi iptables "$@"
+exec /.tether/lib64/${ISOBUILD_RTLD##*/} --library-path /.tether/lib64 \\
+    /.tether/bin/xtables-legacy-multi iptables "\$@"
 IPTABLES
     chmod 0755 "$dest/bin/iptables-wrapper"
 }

@@ -58,6 +58,7 @@ export async function exportStageImage(request: ExportImageRequest): Promise<Exp
           sourceDateEpoch: plan.options.sourceDateEpoch,
           createdBy: `isobuild export ${spec.name} --stage ${request.stage}`,
           extraLayers,
+          architecture: spec.arch,
         }),
     );
   } finally {

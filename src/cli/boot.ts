@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { CommandError, UsageError } from '../errors.js';
 import { indent, run, tail } from '../exec/run.js';
-import { bootVm, interactiveQemuArgs, withOvmfVars, type VmOptions } from '../image/qemu.js';
+import { bootVm, interactiveQemuArgs, qemuBinary, withOvmfVars, type VmOptions } from '../image/qemu.js';
 import { timeoutMs, type VmFlags } from '../image/vm-flags.js';
 import type { Logger } from '../log/logger.js';
 import { withSession } from '../pipeline/build-session.js';
@@ -65,7 +65,7 @@ async function bootOrWatch(
   if (expect.length === 0) {
     // Nothing to wait for: hand the terminal over (Ctrl-A X quits qemu).
     await withOvmfVars(vm, async (vars) => {
-      await run('qemu-system-x86_64', interactiveQemuArgs(vm, vars), {
+      await run(qemuBinary(vm), interactiveQemuArgs(vm, vars), {
         inherit: true,
         logger,
         dieWithParent: true,

@@ -13,6 +13,13 @@ import { reposDir, type GlobalOptions } from './context.js';
 const VM_TOOLS: ToolNeed[] = [
   { tool: 'qemu-system-x86_64', reason: 'boot images (isobuild boot, run)' },
   { tool: '/usr/share/OVMF/OVMF_CODE.fd', reason: 'boot images under UEFI (boot --uefi)' },
+  { tool: 'qemu-system-aarch64', reason: 'boot arm64 images (isobuild boot, run)' },
+  { tool: '/usr/share/AAVMF/AAVMF_CODE.fd', reason: 'boot arm64 images under UEFI' },
+  { tool: 'arch-test', reason: 'build arm64 images (build --arch arm64: mmdebstrap checks the host)' },
+  {
+    tool: '/proc/sys/fs/binfmt_misc/qemu-aarch64',
+    reason: "build arm64 images (build --arch arm64: the root's maintainer scripts run under qemu-user)",
+  },
   { tool: 'mkfs.ext4', reason: 'make the containerfs disk (isobuild run)' },
   { tool: 'debugfs', reason: 'write the command into the containerfs disk (isobuild run)' },
   { tool: HOST_BUSYBOX, reason: 'the default container root (isobuild run)' },

@@ -4,7 +4,7 @@ import { stat } from 'node:fs/promises';
 import { CommandError } from '../errors.js';
 import { checkTools } from '../exec/host-tools.js';
 import { run } from '../exec/run.js';
-import { interactiveQemuArgs, qemuArgs, withOvmfVars } from '../image/qemu.js';
+import { interactiveQemuArgs, qemuArgs, qemuBinary, withOvmfVars } from '../image/qemu.js';
 import {
   freePort,
   makeSshKey,
@@ -96,7 +96,7 @@ export function registerQemu(program: Command): void {
         await withSession(cacheRoot(), 'qemu', logger, () =>
           withOvmfVars(vm, async (vars) => {
             const args = flags.console ? interactiveQemuArgs(vm, vars) : qemuArgs(vm, vars, consoleFile);
-            await run('qemu-system-x86_64', args, {
+            await run(qemuBinary(vm), args, {
               inherit: flags.console,
               logger,
               dieWithParent: true,

@@ -1,4 +1,4 @@
-import { access, constants } from 'node:fs/promises';
+import { access, constants, readFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { ToolMissingError, type MissingTool } from '../errors.js';
 
@@ -8,6 +8,7 @@ import { ToolMissingError, type MissingTool } from '../errors.js';
  */
 export const HOST_TOOLS = {
   mmdebstrap: 'mmdebstrap',
+  'arch-test': 'arch-test',
   debootstrap: 'debootstrap',
   'apt-get': 'apt',
   'apt-cache': 'apt',
@@ -43,6 +44,7 @@ export const HOST_TOOLS = {
   mksquashfs: 'squashfs-tools',
   debugfs: 'e2fsprogs',
   'qemu-system-x86_64': 'qemu-system-x86',
+  'qemu-system-aarch64': 'qemu-system-arm',
   strace: 'strace',
   readelf: 'binutils',
   bash: 'bash',
@@ -85,6 +87,9 @@ export const HOST_FILES = {
   '/usr/lib/syslinux/mbr/gptmbr.bin': 'syslinux-common',
   '/usr/lib/grub/x86_64-efi/moddep.lst': 'grub-efi-amd64-bin',
   '/usr/share/OVMF/OVMF_CODE.fd': 'ovmf',
+  // A registered, enabled handler (present() reads it): `make deps` registers it.
+  '/proc/sys/fs/binfmt_misc/qemu-aarch64': 'qemu-user-static',
+  '/usr/share/AAVMF/AAVMF_CODE.fd': 'qemu-efi-aarch64',
   '/usr/share/OVMF/OVMF_CODE_4M.secboot.fd': 'ovmf',
   '/usr/share/OVMF/OVMF_VARS_4M.ms.fd': 'ovmf',
   '/usr/share/OVMF/OVMF_VARS_4M.snakeoil.fd': 'ovmf',
@@ -139,7 +144,13 @@ export async function findOnPath(
   return undefined;
 }
 
+/** binfmt_misc's handlers: one file each, whose first line says whether it is enabled. */
+export const BINFMT_DIR = '/proc/sys/fs/binfmt_misc';
+
 async function present(tool: string): Promise<boolean> {
+  // A handler can be registered and disabled (update-binfmts --disable): that runs nothing.
+  if (tool.startsWith(`${BINFMT_DIR}/`))
+    return (await readFile(tool, 'utf8').catch(() => '')).split('\n')[0] === 'enabled';
   if (tool.startsWith('/')) {
     try {
       await access(tool, constants.R_OK);

@@ -1,4 +1,5 @@
 import type { HostFile } from '../exec/host-tools.js';
+import type { Arch } from '../spec/arch.js';
 
 /** Boot loader files taken from the host's Debian packages (see HOST_FILES for their packages). */
 export const ISOLINUX_BIN = '/usr/lib/ISOLINUX/isolinux.bin' satisfies HostFile;
@@ -10,6 +11,15 @@ export const GRUB_EFI_MODDEP = '/usr/lib/grub/x86_64-efi/moddep.lst' satisfies H
 export const GRUB_EFI_DIR = '/usr/lib/grub/x86_64-efi';
 export const OVMF_CODE = '/usr/share/OVMF/OVMF_CODE.fd' satisfies HostFile;
 export const OVMF_VARS = '/usr/share/OVMF/OVMF_VARS.fd';
+/** arm64's UEFI firmware for qemu's virt machine (Debian's qemu-efi-aarch64). */
+export const AAVMF_CODE = '/usr/share/AAVMF/AAVMF_CODE.fd' satisfies HostFile;
+export const AAVMF_VARS = '/usr/share/AAVMF/AAVMF_VARS.fd';
+
+/** Each architecture's UEFI firmware: the code (read-only) and the template of its variable store. */
+export const UEFI_FIRMWARE: Readonly<Record<Arch, { code: string; vars: string }>> = {
+  amd64: { code: OVMF_CODE, vars: OVMF_VARS },
+  arm64: { code: AAVMF_CODE, vars: AAVMF_VARS },
+};
 
 /**
  * GRUB modules built into BOOTX64.EFI: enough to find the ISO file system by label (also when

@@ -22,7 +22,11 @@ export function commandScript(argv: readonly string[]): string {
  * The default container root: Debian's static busybox with its applets linked where busybox
  * says they live, and the few files a shell session expects.
  */
-export async function makeBusyboxRoot(root: string, logger: Logger = silentLogger): Promise<void> {
+export async function makeBusyboxRoot(
+  root: string,
+  logger: Logger = silentLogger,
+  busybox: string = HOST_BUSYBOX,
+): Promise<void> {
   for (const d of [
     'bin',
     'sbin',
@@ -39,9 +43,10 @@ export async function makeBusyboxRoot(root: string, logger: Logger = silentLogge
     await mkdir(join(root, d), { recursive: true });
   await mkdir(join(root, 'tmp'), { recursive: true });
   await chmod(join(root, 'tmp'), 0o1777);
-  await copyFile(HOST_BUSYBOX, join(root, 'bin/busybox'));
+  await copyFile(busybox, join(root, 'bin/busybox'));
   await chmod(join(root, 'bin/busybox'), 0o755);
-  const list = await run(HOST_BUSYBOX, ['--list-full'], { logger });
+  // Another architecture's busybox answers through qemu-user (binfmt_misc).
+  const list = await run(busybox, ['--list-full'], { logger });
   for (const path of list.stdout.split('\n').filter((p) => p && p !== 'bin/busybox')) {
     const depth = path.split('/').length - 1;
     const target = '../'.repeat(depth) + 'bin/busybox';

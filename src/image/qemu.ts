@@ -7,7 +7,8 @@ import { UsageError } from '../errors.js';
 import { throwIfCancelled } from '../exec/cancel.js';
 import { run } from '../exec/run.js';
 import { silentLogger, type Logger } from '../log/logger.js';
-import { OVMF_CODE, OVMF_VARS } from './boot-assets.js';
+import { UEFI_FIRMWARE } from './boot-assets.js';
+import { ARCHES, DEFAULT_ARCH, type Arch } from '../spec/arch.js';
 import { secureBootMachineArgs, type SecureBootFirmware } from './secure-boot-firmware.js';
 import { ARTIFACTS } from './artifacts.js';
 import { isMicrovmFolder, readMicrovmFolder, type MicrovmTarget } from '../microvm/folder.js';
@@ -39,6 +40,8 @@ export type BootTarget =
 
 export interface VmOptions {
   target: BootTarget;
+  /** The guest's architecture, read from the image (detect-arch.ts); default amd64. */
+  arch?: Arch;
   uefi: boolean;
   /** UEFI with Secure Boot enforced (implies uefi): the secure firmware and its key store. */
   secureBoot?: SecureBootFirmware;
@@ -128,9 +131,17 @@ export function hostTscKhz(cpuinfo?: string): number | undefined {
  * -no-reboot turns the guest's reboot (and panic=-1) into qemu exiting.
  */
 export function qemuArgs(o: VmOptions, ovmfVars?: string, consoleFile?: string): string[] {
+  const arm = (o.arch ?? DEFAULT_ARCH) === 'arm64';
   // Firecracker's device model: no firmware, no PCI, virtio-mmio devices found through ACPI,
-  // and no default devices (a NIC would be set up by the VMM, not us).
-  const machine = o.target.kind === 'microvm' ? ['-M', 'microvm', '-nodefaults', '-no-user-config'] : [];
+  // and no default devices (a NIC would be set up by the VMM, not us). arm64 has no such
+  // machine in qemu: virt, whose virtio-mmio slots take the same virtio-blk-device drives.
+  // -cpu max with the implementation-defined pointer authentication: the architected one
+  // (QARMA) is most of a TCG guest's time.
+  const machine = arm
+    ? ['-M', 'virt', '-cpu', 'max,pauth-impdef=on']
+    : o.target.kind === 'microvm'
+      ? ['-M', 'microvm', '-nodefaults', '-no-user-config']
+      : [];
   const args = [...machine, '-accel', o.accel, '-m', String(o.memoryMb), '-smp', '1'];
   // qemu's UART drops a byte after a few failed writes to a full pipe (a busy host is enough);
   // a file never refuses a write, so watched boots read the console from one.
@@ -144,7 +155,7 @@ export function qemuArgs(o: VmOptions, ovmfVars?: string, consoleFile?: string):
     if (o.secureBoot) args.push(...secureBootMachineArgs());
     args.push(
       '-drive',
-      `if=pflash,format=raw,unit=0,readonly=on,file=${o.secureBoot?.code ?? OVMF_CODE}`,
+      `if=pflash,format=raw,unit=0,readonly=on,file=${o.secureBoot?.code ?? UEFI_FIRMWARE[o.arch ?? DEFAULT_ARCH].code}`,
       '-drive',
       `if=pflash,format=raw,unit=1,file=${ovmfVars}`,
     );
@@ -152,8 +163,14 @@ export function qemuArgs(o: VmOptions, ovmfVars?: string, consoleFile?: string):
   if (o.target.kind === 'microvm') {
     if (o.uefi) throw new UsageError('a microVM boots without firmware: --uefi does not apply');
     if (o.ssh) throw new UsageError('--ssh: a microVM has no PCI NIC or SMBIOS to take the key');
-    const tsc = o.accel === 'tcg' ? hostTscKhz() : undefined;
-    const append = [o.target.cmdline, tsc ? `tsc_early_khz=${tsc}` : '', o.append ?? '']
+    const tsc = o.accel === 'tcg' && !arm ? hostTscKhz() : undefined;
+    // Firecracker's arm64 UART is ttyS0; qemu's virt has a PL011: the last console= wins.
+    const append = [
+      o.target.cmdline,
+      tsc ? `tsc_early_khz=${tsc}` : '',
+      arm ? 'console=ttyAMA0' : '',
+      o.append ?? '',
+    ]
       .filter((s) => s.trim() !== '')
       .join(' ');
     args.push(
@@ -189,16 +206,20 @@ export function qemuArgs(o: VmOptions, ovmfVars?: string, consoleFile?: string):
     // where the PIIX IDE channel makes isolinux load the kernel and initrd by port I/O, which
     // costs ~1.3 s more under TCG. As a hard disk it is the way a USB stick boots; snapshot=on
     // sends the guest's writes to a temp overlay, never into the ISO.
+    // arm64's AAVMF reads CDs through virtio-scsi, not AHCI.
+    const bus = arm
+      ? { controller: 'virtio-scsi-pci,id=scsi', name: 'scsi.0', hd: 'scsi-hd', cd: 'scsi-cd' }
+      : { controller: 'ahci,id=ahci', name: 'ahci.0', hd: 'ide-hd', cd: 'ide-cd' };
     const medium = o.target.asDisk
-      ? { drive: `file=${o.target.iso},format=raw,snapshot=on`, device: 'ide-hd' }
-      : { drive: `file=${o.target.iso},media=cdrom,readonly=on`, device: 'ide-cd' };
+      ? { drive: `file=${o.target.iso},format=raw,snapshot=on`, device: bus.hd }
+      : { drive: `file=${o.target.iso},media=cdrom,readonly=on`, device: bus.cd };
     args.push(
       '-device',
-      'ahci,id=ahci',
+      bus.controller,
       '-drive',
       `id=boot,if=none,${medium.drive}`,
       '-device',
-      `${medium.device},drive=boot,bus=ahci.0,bootindex=0`,
+      `${medium.device},drive=boot,bus=${bus.name},bootindex=0`,
     );
   } else {
     const append = [o.target.cmdline, o.append ?? ''].filter((s) => s.trim() !== '').join(' ');
@@ -212,6 +233,11 @@ export function qemuArgs(o: VmOptions, ovmfVars?: string, consoleFile?: string):
   });
   if (o.ssh) args.push(...sshNetArgs(o.ssh.port), ...sshCredentialArgs(o.ssh.publicKey));
   return args;
+}
+
+/** The system emulator for the guest's architecture. */
+export function qemuBinary(o: Pick<VmOptions, 'arch'>): string {
+  return ARCHES[o.arch ?? DEFAULT_ARCH].qemu;
 }
 
 /**
@@ -287,7 +313,7 @@ export function makeConsoleSplitter(onLine: (line: string) => void, onPartial: (
  * writes to it), removed afterwards.
  */
 export async function withOvmfVars<T>(
-  firmware: boolean | Pick<VmOptions, 'uefi' | 'secureBoot'>,
+  firmware: boolean | Pick<VmOptions, 'uefi' | 'secureBoot' | 'arch'>,
   fn: (vars?: string) => Promise<T>,
 ): Promise<T> {
   const { uefi, secureBoot } =
@@ -296,7 +322,8 @@ export async function withOvmfVars<T>(
   const scratch = await mkdtemp(join(tmpdir(), 'isobuild-ovmf-'));
   try {
     const vars = join(scratch, 'OVMF_VARS.fd');
-    await copyFile(secureBoot?.varsTemplate ?? OVMF_VARS, vars);
+    const arch = typeof firmware === 'boolean' ? DEFAULT_ARCH : (firmware.arch ?? DEFAULT_ARCH);
+    await copyFile(secureBoot?.varsTemplate ?? UEFI_FIRMWARE[arch].vars, vars);
     return await fn(vars);
   } finally {
     await rm(scratch, { recursive: true, force: true });
@@ -365,7 +392,7 @@ async function watchVm(
     }
   })();
   try {
-    const res = await run('qemu-system-x86_64', qemuArgs(o, ovmfVars, consoleFile), {
+    const res = await run(qemuBinary(o), qemuArgs(o, ovmfVars, consoleFile), {
       stage: 'boot',
       logger,
       signal: stop.signal,

@@ -2,7 +2,12 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CommandError, UsageError } from '../errors.js';
-import { indent, tail } from '../exec/run.js';
+import { indent, run, tail } from '../exec/run.js';
+import { HOST_BUSYBOX } from '../exec/host-tools.js';
+import { DEFAULT_ARCH } from '../spec/arch.js';
+import { INIT_BUSYBOX } from '../tether/layout.js';
+import { copyFromInitrd } from './initrd-file.js';
+import { BOOT_PROFILES } from './profile.js';
 import { silentLogger, type Logger } from '../log/logger.js';
 import { RUN_PARAM } from '../microvm/layout.js';
 import { commandScript, makeBusyboxRoot, makeContainerDisk } from './containerfs.js';
@@ -69,6 +74,36 @@ export function microvmRunArg(argv: readonly string[]): string {
 }
 
 /**
+ * The busybox of the default container root: the host's, or for an image of another
+ * architecture the image's own init layer's (the host's would not run in it), taken from its initrd.
+ */
+async function guestBusybox(vm: RunInVmOptions['vm'], work: string): Promise<string> {
+  if ((vm.arch ?? DEFAULT_ARCH) === DEFAULT_ARCH) return HOST_BUSYBOX;
+  let initrd: string;
+  if (vm.target.kind === 'kernel') initrd = vm.target.initrd;
+  else if (vm.target.kind === 'iso') initrd = await extractIsoInitrd(vm.target.iso, work);
+  else throw new UsageError(`${vm.target.kind}: no initrd to take the ${vm.arch} busybox from`);
+  // Named busybox: a multi-call binary picks its applet by its own name.
+  await mkdir(join(work, 'guest'));
+  const out = join(work, 'guest', 'busybox');
+  await copyFromInitrd(initrd, INIT_BUSYBOX.slice(1), out);
+  return out;
+}
+
+/** The ISO's initrd, at whichever of the profiles' paths it lies, extracted into `work`. */
+async function extractIsoInitrd(iso: string, work: string): Promise<string> {
+  const out = join(work, 'initrd.img');
+  const paths = [...new Set(Object.values(BOOT_PROFILES).map((p) => p.isoInitrd))];
+  for (const path of paths) {
+    const res = await run('xorriso', ['-osirrox', 'on', '-indev', iso, '-extract', `/${path}`, out], {
+      allowFailure: true,
+    });
+    if (res.exitCode === 0) return out;
+  }
+  throw new UsageError(`${iso}: no initrd at ${paths.join(' or ')}`);
+}
+
+/**
  * `isobuild run`: makes a containerfs disk holding the command, boots the image with it,
  * streams the command's output and returns its exit status. The disk and its folder are
  * removed whatever happens.
@@ -92,7 +127,7 @@ export async function runInVm(o: RunInVmOptions): Promise<number> {
       let rootfs = o.rootfs;
       if (!rootfs) {
         rootfs = join(work, 'rootfs');
-        await makeBusyboxRoot(rootfs, logger);
+        await makeBusyboxRoot(rootfs, logger, await guestBusybox(o.vm, work));
       }
       vm = { ...o.vm, disks: [await makeContainerDisk(rootfs, o.argv, work, logger)] };
     }

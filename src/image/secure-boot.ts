@@ -1,4 +1,3 @@
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BuildError } from '../errors.js';
 import { exists } from '../fs/exists.js';
@@ -62,16 +61,12 @@ export function signedChainProblem(
   return undefined;
 }
 
-/** Unpacks the chain's .debs (dpkg-deb -x: no maintainer scripts) and finds shim and GRUB in them. */
-export async function unpackSignedChain(
-  run: Runner,
+/** Finds shim and GRUB in the chain's .debs unpacked into `tree` (apt-fetch's fetchAptTree). */
+export async function findSignedChain(
+  tree: string,
   debs: readonly string[],
-  work: string,
   medium: 'cd' | 'disk',
 ): Promise<SignedChain> {
-  const tree = join(work, 'signed-chain');
-  await mkdir(tree, { recursive: true });
-  for (const deb of debs) await run('dpkg-deb', ['-x', deb, tree]);
   const chain = {
     shim: join(tree, DEBIAN_SIGNED_CHAIN.shim),
     grub: join(tree, DEBIAN_SIGNED_CHAIN.grub[medium]),

@@ -1,6 +1,9 @@
 import { UsageError } from '../errors.js';
 import { checkTools, type ToolNeed } from '../exec/host-tools.js';
-import { OVMF_CODE } from './boot-assets.js';
+import { UEFI_FIRMWARE } from './boot-assets.js';
+import { ARCHES, DEFAULT_ARCH, type Arch } from '../spec/arch.js';
+import { isoArch, kernelFileArch } from './detect-arch.js';
+import { BOOT_PROFILES } from './profile.js';
 import { resolveBootTarget, type VmOptions } from './qemu.js';
 import { OVMF_SECBOOT_CODE, OVMF_VARS_MS, secureBootFirmware } from './secure-boot-firmware.js';
 import { guessMicrovmFolder } from '../microvm/folder.js';
@@ -59,17 +62,32 @@ export async function vmOptionsFrom(image: string, flags: VmFlags): Promise<Omit
     throw new UsageError(
       '--append works only with a kernel+initrd folder: an ISO carries its own command line',
     );
-  const needs: ToolNeed[] = [{ tool: 'qemu-system-x86_64', reason: 'boot the image' }];
+  const arch = await targetArch(target);
+  // arm64 has no BIOS: its ISOs and disks boot under UEFI, asked or not.
+  const uefi =
+    Boolean(flags.uefi) ||
+    Boolean(secureBoot) ||
+    (!ARCHES[arch].bios && target.kind !== 'microvm' && target.kind !== 'kernel');
+  if (secureBoot && arch !== DEFAULT_ARCH)
+    throw new UsageError(`--secure-boot: the image is ${arch}; Secure Boot is tried on ${DEFAULT_ARCH} only`);
+  const needs: ToolNeed[] = [
+    { tool: ARCHES[arch].qemu as ToolNeed['tool'], reason: `boot the ${arch} image` },
+  ];
   if (secureBoot)
     needs.push(
       { tool: OVMF_SECBOOT_CODE, reason: 'boot with Secure Boot enforced (--secure-boot)' },
       { tool: OVMF_VARS_MS, reason: 'the enrolled keys (--secure-boot)' },
     );
-  else if (flags.uefi) needs.push({ tool: OVMF_CODE, reason: 'boot under UEFI (--uefi)' });
+  else if (uefi)
+    needs.push({
+      tool: UEFI_FIRMWARE[arch].code as ToolNeed['tool'],
+      reason: `boot under UEFI (${arch === DEFAULT_ARCH ? '--uefi' : `${arch} firmware`})`,
+    });
   await checkTools(needs);
   return {
     target,
-    uefi: Boolean(flags.uefi) || Boolean(secureBoot),
+    arch,
+    uefi,
     secureBoot,
     diskInterface: flags.ide ? 'ide' : 'virtio',
     memoryMb:
@@ -83,6 +101,25 @@ export async function vmOptionsFrom(image: string, flags: VmFlags): Promise<Omit
   };
 }
 
+/**
+ * The image's architecture, read from its files, never from a flag: an ISO's or a folder's
+ * kernel header. A disk image is taken as amd64 (the disk targets build amd64 only).
+ */
+async function targetArch(target: Awaited<ReturnType<typeof resolveBootTarget>>): Promise<Arch> {
+  switch (target.kind) {
+    case 'iso':
+      return isoArch(target.iso, ISO_KERNEL_PATHS);
+    case 'kernel':
+    case 'microvm':
+      return kernelFileArch(target.kernel).catch(() => DEFAULT_ARCH);
+    case 'disk':
+      return DEFAULT_ARCH;
+  }
+}
+
 export function timeoutMs(flags: VmFlags): number {
   return parsePositive(flags.timeout, '--timeout') * 1000;
 }
+
+/** Where the profiles put an ISO's kernel. */
+const ISO_KERNEL_PATHS = [...new Set(Object.values(BOOT_PROFILES).map((p) => p.isoKernel))];

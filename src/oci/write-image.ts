@@ -16,6 +16,8 @@ export interface ExportImageOptions {
   createdBy: string;
   /** Folders laid over the root as further layers, each with what it is for the history. */
   extraLayers?: readonly { dir: string; createdBy: string }[];
+  /** The config's architecture: the spec's (an arm64 root is an arm64 image). Default: the host's. */
+  architecture?: string;
 }
 
 /**
@@ -53,7 +55,7 @@ export async function exportOciImage(
     const created = new Date(opts.sourceDateEpoch * 1000).toISOString();
     const config = await writeJsonBlob(layout, MEDIA_TYPES.config, {
       created,
-      architecture: HOST_ARCH,
+      architecture: opts.architecture ?? HOST_ARCH,
       os: 'linux',
       config: { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'] },
       rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) },

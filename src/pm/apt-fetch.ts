@@ -1,5 +1,5 @@
 import { link, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { BuildError } from '../errors.js';
 import { exists } from '../fs/exists.js';
 import { APT_CACHE_DIRS, makeAptEnv } from './apt-chroot.js';
@@ -70,20 +70,20 @@ export async function fetchAptDebs(ctx: PmContext, names: readonly string[]): Pr
   const env = { ...makeAptEnv(ctx.sourceDateEpoch), APT_CONFIG: config };
   const show = (pkg: string) =>
     ctx.run('apt-cache', ['show', '--no-all-versions', pkg], { env, cleanEnv: true, allowFailure: true });
-  const pools: string[] = [];
+  const debNames: string[] = [];
   for (const pkg of names) {
     let res = await show(pkg);
     if (res.exitCode !== 0) {
       await ctx.run('apt-get', ['update'], { env, cleanEnv: true });
       res = await show(pkg);
     }
-    const pool = /^Filename: (\S+\.deb)$/m.exec(res.stdout)?.[1];
+    const pool = downloadName(pkg, res.stdout);
     if (res.exitCode !== 0 || !pool)
       throw new BuildError(
         `apt-cache show ${pkg}: not in the repo's sources (${res.stderr.trim()})`,
         ctx.stage,
       );
-    pools.push(pool);
+    debNames.push(pool);
   }
   // apt-get download works in a folder of its own, renamed in: a bootstrap's sync-in must
   // never see half a file.
@@ -91,7 +91,7 @@ export async function fetchAptDebs(ctx: PmContext, names: readonly string[]): Pr
   try {
     const files: string[] = [];
     for (const [i, pkg] of names.entries()) {
-      const name = basename(pools[i]!);
+      const name = debNames[i]!;
       const file = join(archives, name);
       const staged = join(staging, name);
       if (await exists(file)) await link(file, staged); // kept by apt-get when its hashes match
@@ -105,4 +105,15 @@ export async function fetchAptDebs(ctx: PmContext, names: readonly string[]): Pr
   } finally {
     await rm(staging, { recursive: true, force: true });
   }
+}
+
+/**
+ * The file name apt-get download gives a package, from its apt-cache show record: the pool's
+ * name has no epoch, apt-get's has it with the colon escaped (busybox-static_1%3a1.35.0-4_arm64.deb).
+ */
+export function downloadName(pkg: string, record: string): string | undefined {
+  const version = /^Version: (\S+)$/m.exec(record)?.[1];
+  const arch = /^Architecture: (\S+)$/m.exec(record)?.[1];
+  if (!version || !arch) return undefined;
+  return `${pkg}_${version.replace(/:/g, '%3a')}_${arch}.deb`;
 }

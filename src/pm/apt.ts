@@ -17,7 +17,7 @@ import { BuildError, CommandError } from '../errors.js';
 import { exists } from '../fs/exists.js';
 import { formatBytes } from '../fs/disk-space.js';
 import { describeKernelFile, kernelFileTools, type KernelFile } from '../kernel/extract-kernel.js';
-import type { DeclaredTool } from '../exec/host-tools.js';
+import { BINFMT_DIR, type DeclaredTool, type HostFile } from '../exec/host-tools.js';
 import { unpackThenMerge } from '../rootfs/merge-tree.js';
 import { resolveInRoot } from '../rootfs/root-path.js';
 import { moveSshHostKeysToBoot } from '../rootfs/ssh-host-keys.js';
@@ -40,7 +40,7 @@ import { fetchAptIndex, lookupAptIndex } from './apt-index.js';
 import { LOCK_PINS, makeAptPins } from './apt-pins.js';
 import { HOST_TRUSTED_PARTS, prepareKeys } from './apt-keys.js';
 import { aptArchConfig, writeStandaloneAptConfig } from './apt-standalone.js';
-import { DEFAULT_ARCH, type Arch } from '../spec/arch.js';
+import { ARCHES, DEFAULT_ARCH, type Arch } from '../spec/arch.js';
 import { aptSpec } from './apt-spec.js';
 import type { EarlyKernel, PackageManager, PmContext, PmSpec } from './types.js';
 import { cancelSignal } from '../exec/cancel.js';
@@ -84,6 +84,24 @@ export function parseAptScript(args: readonly string[]): AptAction | undefined {
 export function checkPackageArgs(packages: readonly string[]): void {
   const bad = packages.filter((p) => !PACKAGE_ARG.test(p));
   if (bad.length) throw new BuildError(`not an apt package name: ${bad.map((b) => `'${b}'`).join(', ')}`);
+}
+
+/**
+ * What mmdebstrap needs to bootstrap another architecture on this host: its arch-test check,
+ * and the qemu-user handler that runs the target's maintainer scripts.
+ */
+function crossTools(arch: Arch): DeclaredTool[] {
+  // Specs made before arch existed (a cached plan, a test's partial spec) are amd64.
+  const handler = ARCHES[arch ?? DEFAULT_ARCH].binfmt;
+  if (!handler) return [];
+  return [
+    { tool: 'arch-test', reason: `mmdebstrap checks the host can run ${arch} programs`, version: 'none' },
+    {
+      tool: `${BINFMT_DIR}/${handler}` as HostFile,
+      reason: `run the ${arch} root's maintainer scripts under qemu-user (binfmt_misc; make deps registers it)`,
+      version: 'none',
+    },
+  ];
 }
 
 /** The mmdebstrap arguments for a spec, the package cache and the sources files. */
@@ -598,6 +616,7 @@ export const aptPackageManager: PackageManager = {
       version: 'none',
     },
     ...APT_ROOT_COMMANDS,
+    ...crossTools(spec.arch),
   ],
   describe(spec, op, args) {
     const epoch = '${SOURCE_DATE_EPOCH}';

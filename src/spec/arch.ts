@@ -31,6 +31,10 @@ export interface ArchFacts {
   readonly qemuPackage: string;
   /** The binfmt_misc handler a cross build needs on this amd64 host; none: native. */
   readonly binfmt?: string;
+  /** Debian's multiarch triplet: /usr/lib/<triplet>/ holds its libraries and plugins. */
+  readonly multiarch: string;
+  /** The glibc dynamic loader's path. */
+  readonly rtld: string;
   /** What `file` says of its ELF binaries (tests and checks match on it). */
   readonly elfMachine: string;
 }
@@ -46,6 +50,8 @@ export const ARCHES: Readonly<Record<Arch, ArchFacts>> = {
     serialTty: 'ttyS',
     qemu: 'qemu-system-x86_64',
     qemuPackage: 'qemu-system-x86',
+    multiarch: 'x86_64-linux-gnu',
+    rtld: '/lib64/ld-linux-x86-64.so.2',
     elfMachine: 'x86-64',
   },
   arm64: {
@@ -59,6 +65,8 @@ export const ARCHES: Readonly<Record<Arch, ArchFacts>> = {
     qemu: 'qemu-system-aarch64',
     qemuPackage: 'qemu-system-arm',
     binfmt: 'qemu-aarch64',
+    multiarch: 'aarch64-linux-gnu',
+    rtld: '/lib/ld-linux-aarch64.so.1',
     elfMachine: 'ARM aarch64',
   },
 };

@@ -9,6 +9,7 @@ import { formatBytes } from '../fs/disk-space.js';
 import { clampTimes } from '../image/files.js';
 import { makeExt4Image, makeSquashfsImage, squashfsCompression } from '../image/rootfs-image.js';
 import { extractVmlinux, VMLINUX_COMMANDS } from '../kernel/vmlinux.js';
+import { kernelArchOf } from '../image/detect-arch.js';
 import { makeMicrovmInitrd } from '../microvm/initrd.js';
 import { MICROVM_FILES, makeVmConfig } from '../microvm/vm-config.js';
 import { defineStage, type DiskFormat, type StageContext } from '../stage/types.js';
@@ -35,7 +36,10 @@ async function runDisk(ctx: StageContext, inputs: DiskInputs): Promise<void> {
   if (!version) throw new BuildError('no kernel version recorded by iso-base/drivers', 'disk');
 
   const bzImage = join(ctx.bootfs, 'vmlinuz');
-  const vmlinux = await extractVmlinux(await readFile(bzImage), ctx.run, bzImage);
+  const kernelBytes = await readFile(bzImage);
+  // arm64's kernel is an Image already, which Firecracker and qemu take as it is: no ELF inside.
+  const vmlinux =
+    kernelArchOf(kernelBytes) === 'arm64' ? kernelBytes : await extractVmlinux(kernelBytes, ctx.run, bzImage);
   const vmlinuxPath = join(ctx.artifacts, MICROVM_FILES.kernel);
   await rm(vmlinuxPath, { force: true });
   await writeFile(vmlinuxPath, vmlinux);
@@ -44,7 +48,9 @@ async function runDisk(ctx: StageContext, inputs: DiskInputs): Promise<void> {
   await rm(bzImagePath, { force: true });
   await copyFile(bzImage, bzImagePath);
   await clampTimes(bzImagePath, sde);
-  ctx.logger.info(`disk: vmlinux ${formatBytes(vmlinux.length)} (ELF, from the ${version} bzImage)`);
+  ctx.logger.info(
+    `disk: vmlinux ${formatBytes(vmlinux.length)} (${vmlinux === kernelBytes ? 'the arm64 Image' : `ELF, from the ${version} bzImage`})`,
+  );
   if (!disk) return;
 
   const config = await readKernelConfig(ctx.bootfs, version);

@@ -1,13 +1,13 @@
-import { basename } from 'node:path';
+import { basename, join } from 'node:path';
 import { withPackageCache } from '../cache/package-cache.js';
 import { makeEspImage } from '../image/efi.js';
 import {
   checkKernelSigned,
   DEBIAN_SIGNED_CHAIN,
   signedEspFiles,
-  unpackSignedChain,
+  findSignedChain,
 } from '../image/secure-boot.js';
-import { fetchAptDebs } from '../pm/apt-fetch.js';
+import { fetchAptTree } from '../pm/apt-fetch.js';
 import { pmContextOf } from '../pm/pm-context.js';
 import { packageManagerFor } from '../pm/index.js';
 import type { PmSpec } from '../pm/types.js';
@@ -32,9 +32,10 @@ export async function fetchSignedChainFiles(
     pm,
     adapterVersion: packageManagerFor(pm.packagemanager).version,
   });
-  const debs = await withPackageCache(ctx, () => fetchAptDebs(pmCtx, DEBIAN_SIGNED_CHAIN.packages));
+  const tree = join(workDir, 'signed-chain');
+  const debs = await withPackageCache(ctx, () => fetchAptTree(pmCtx, DEBIAN_SIGNED_CHAIN.packages, tree));
   ctx.logger.info(`secure boot: signed chain from ${debs.map((d) => basename(d)).join(', ')}`);
-  return signedEspFiles(await unpackSignedChain(ctx.run, debs, workDir, medium));
+  return signedEspFiles(await findSignedChain(tree, debs, medium));
 }
 
 /** fetchSignedChainFiles as an ESP image of their own (the ISO's El Torito EFI image). */

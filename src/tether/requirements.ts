@@ -1,3 +1,4 @@
+import { ARCHES } from '../spec/arch.js';
 import { BuildError } from '../errors.js';
 import type { BuildPlan } from '../stage/types.js';
 import { findCommandInRoot, findInRoot } from '../rootfs/root-path.js';
@@ -48,8 +49,8 @@ export function initRequirements(plan: BuildPlan): string[] {
           // install-iptables and install-entropy (repo init.sh) copy these at boot on Debian-like roots.
           'haveged',
           'xtables-legacy-multi',
-          '/usr/lib/x86_64-linux-gnu/xtables',
-          '/lib64/ld-linux-x86-64.so.2',
+          `/usr/lib/${ARCHES[plan.spec.arch].multiarch}/xtables`,
+          ARCHES[plan.spec.arch].rtld,
         ]
       : []),
   ];

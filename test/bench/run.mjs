@@ -260,6 +260,7 @@ try {
   );
 
   if (process.env.BENCH_KERNEL !== '0') benchKernel(ourBoot);
+  if (process.env.BENCH_ARM64 === '1') benchArm64(cold.seconds, ourBoot);
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
@@ -359,4 +360,23 @@ function benchKernel(debianIsoBoot) {
   console.log(line(header));
   console.log(`| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`);
   for (const r of krows) console.log(line(r));
+}
+
+/**
+ * BENCH_ARM64=1 (docs/arm64.md): the bench repo built cold for arm64 (mmdebstrap under
+ * qemu-user; the package cache warmed first, as the amd64 row's is) beside the amd64 cold build,
+ * and `isobuild run ISO -- true` under qemu-system-aarch64 + AAVMF beside the amd64 boot.
+ */
+function benchArm64(amd64Cold, amd64Boot) {
+  const iso = join(work, 'bench-arm64.iso');
+  isobuild('build', repo, '--arch', 'arm64', '--target', 'bootstrap', '--output', iso);
+  isobuild('clean', repo);
+  const cold = isobuild('build', repo, '--arch', 'arm64', '--target', 'bootstrap', '--output', iso);
+  const boot = isobuild('run', iso, '--timeout', '900', '--', 'true').seconds;
+  const arows = [];
+  const arow = (what, amd64, arm64) => arows.push([what, fmtS(amd64), fmtS(arm64), ratio(arm64, amd64)]);
+  arow('cold build (packages cached, stages not)', amd64Cold, cold.seconds);
+  arow('boot to a command (isobuild run ISO -- true)', amd64Boot, boot);
+  console.log(`\n| arm64 cross build (${repo}) | amd64 | arm64 | arm64/amd64 |\n| --- | --- | --- | --- |`);
+  for (const r of arows) console.log(`| ${r.join(' | ')} |`);
 }
