@@ -695,6 +695,7 @@ export const aptPackageManager: PackageManager = {
   downloadKernel,
   fetchesSinglePackages: true,
   signedBootChain: true,
+  buildsForeignArch: true,
   downloadKernelBesideSetup,
   listsDigest,
   addToRoot,

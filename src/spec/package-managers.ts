@@ -32,6 +32,8 @@ export interface SpecPackageManager {
   readonly fetchesSinglePackages?: boolean;
   /** Whether its distribution signs a boot chain isobuild can use (Debian: shim → GRUB → kernel). */
   readonly signedBootChain?: boolean;
+  /** Whether it builds roots for another architecture than the host's (apt: mmdebstrap under qemu-user). */
+  readonly buildsForeignArch?: boolean;
   /** The release a repo name implies (photon-2.0 → 2.0, debian-12 → bookworm), or undefined. */
   releaseFromName(name: string): string | undefined;
   /** The release when the spec sets none: from the name, the sources, or not used. */

@@ -258,7 +258,7 @@ export const archCross: Rule = {
     if (arch === DEFAULT_ARCH) return [];
     const from = archFrom(input);
     const out: Finding[] = [];
-    if (packagemanager !== 'apt')
+    if (specPackageManager(packagemanager).buildsForeignArch !== true)
       out.push(
         finding(
           input,

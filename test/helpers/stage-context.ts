@@ -77,7 +77,14 @@ export function planOfStages(o: {
   options?: Partial<BuildPlan['options']>;
 }): BuildPlan {
   return {
-    spec: { name: o.name ?? 'demo', repoDir: o.repoDir, packagemanager: 'apt' } as unknown as ResolvedSpec,
+    spec: {
+      name: o.name ?? 'demo',
+      repoDir: o.repoDir,
+      packagemanager: 'apt',
+      arch: 'amd64',
+      budget: {},
+      tests: [],
+    } as unknown as ResolvedSpec,
     ...targetPlanFields('bootstrap'),
     stages: o.stages,
     outputs: [],
