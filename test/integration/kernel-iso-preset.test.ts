@@ -19,14 +19,21 @@ const CLI = join(ROOT, 'dist/cli/main.js');
 const BUILD_MS = 120 * 60_000;
 const BOOT_MS = 600_000;
 const KERNEL = { source: 'linux-source-6.1', config: 'iso', builtin: 'drivers' };
-/** VIC's checks (README: cut -d" " -f1 /proc/modules; ps; iptables -L -v), and where the drivers are without modules. */
+const IPT = '/.tether/bin/iptables-wrapper';
+/**
+ * VIC's checks (README: cut -d" " -f1 /proc/modules; ps; iptables -L -v), and where the drivers
+ * are without modules: the PCI drivers registered, the nat table (iptable_nat, nf_nat) and a rule
+ * with the state match and REJECT (xt_state, ipt_REJECT, conntrack) taken by the kernel.
+ */
 const CHECKS = [
   'echo modules:; cut -d" " -f1 /proc/modules',
   'echo pci-drivers:; ls /sys/bus/pci/drivers',
+  `${IPT} -t nat -L -n >/dev/null`,
+  `${IPT} -A INPUT -m state --state INVALID -j REJECT`,
   'echo tables:; cat /proc/net/ip_tables_names',
   'echo kernel: $(uname -r)',
   'ps',
-  '/.tether/bin/iptables-wrapper -L -v',
+  `${IPT} -L -v`,
 ].join('; ');
 
 let dir: string;
@@ -107,6 +114,9 @@ test.each([
     expect(out).toMatch(/\/\.tether\/bin\/haveged -w 1024/);
     expect(out).toMatch(/Chain INPUT \(policy DROP/);
     expect(out).toMatch(/Chain VIC \(2 references\)/);
+    expect(out).toMatch(
+      /REJECT +all +-- +any +any +anywhere +anywhere +state INVALID reject-with icmp-port-unreachable/,
+    );
   },
   BOOT_MS + 60_000,
 );
