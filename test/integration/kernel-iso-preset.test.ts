@@ -18,6 +18,7 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CLI = join(ROOT, 'dist/cli/main.js');
 const BUILD_MS = 120 * 60_000;
 const BOOT_MS = 600_000;
+const REPO = 'debian-12-iso-kernel';
 const KERNEL = { source: 'linux-source-6.1', config: 'iso', builtin: 'drivers' };
 const IPT = '/.tether/bin/iptables-wrapper';
 /**
@@ -43,12 +44,17 @@ const iso = () => join(dir, 'bin', 'bootstrap.iso');
 const cli = (args: string[], timeoutMs = BOOT_MS, allowFailure = false): Promise<RunResult> =>
   run('node', [CLI, ...args], { cwd: dir, env, timeoutMs, allowFailure, stage: 'iso preset test' });
 
-/** repos/debian-12 as repos/debian-12 under `reposDir`, building the iso kernel, with `edit` applied to its spec. */
+/**
+ * repos/debian-12 as REPO under `reposDir`, building the iso kernel, with `edit` applied to its
+ * spec. Its own name: the shared stage cache's build lock is per repo, and another test file
+ * builds debian-12 in it (the entries of equal keys are shared all the same: iso-base, the kernel).
+ */
 async function copyDebian12(reposDir: string, edit: (spec: Record<string, unknown>) => void = () => {}) {
-  const repo = join(reposDir, 'debian-12');
+  const repo = join(reposDir, REPO);
   await cp(join(ROOT, 'repos', 'debian-12'), repo, { recursive: true });
   const specFile = join(repo, 'repo-spec.json');
   const spec = JSON.parse(await readFile(specFile, 'utf8')) as Record<string, unknown>;
+  spec.name = REPO;
   spec.kernel = KERNEL;
   edit(spec);
   await writeFile(specFile, JSON.stringify(spec, null, 4) + '\n');
@@ -60,7 +66,7 @@ beforeAll(async () => {
   await copyDebian12(join(dir, 'repos'));
   env = { ISOBUILD_CACHE: sharedStageCache(), ISOBUILD_REPOS: join(dir, 'repos'), NO_COLOR: '1' };
   await stat(CLI).catch(() => run('npm', ['run', 'build'], { cwd: ROOT }));
-  built = await cli(['build', 'debian-12', '--target', 'bootstrap', '--output', iso()], BUILD_MS);
+  built = await cli(['build', REPO, '--target', 'bootstrap', '--output', iso()], BUILD_MS);
 }, BUILD_MS + 300_000);
 
 afterAll(async () => {
@@ -137,7 +143,7 @@ test(
     const specFile = await copyDebian12(repos, (spec) => {
       spec.drivers = ['virtio_net', 'vmw_pvscsy'];
     });
-    const res = await run('node', [CLI, 'build', 'debian-12', '--target', 'bootstrap'], {
+    const res = await run('node', [CLI, 'build', REPO, '--target', 'bootstrap'], {
       cwd: dir,
       env: { ...env, ISOBUILD_REPOS: repos },
       timeoutMs: BUILD_MS,
