@@ -81,5 +81,10 @@ export function placeKernelProblems(err: KernelConfigError, sites: readonly Driv
         'set "common_drivers": false to leave the list out, or build the kernel from a config where it can be =y',
     };
   };
-  return new KernelConfigError(err.problems.map(place), { cause: err }).atStage(err.stage);
+  const placed = new KernelConfigError(err.problems.map(place), { cause: err }).atStage(err.stage);
+  // What the pipeline added after the problems (the stage's full log) stays at the end.
+  const own = new KernelConfigError(err.problems).message;
+  const at = err.message.indexOf(own);
+  if (at >= 0) placed.message += err.message.slice(at + own.length);
+  return placed;
 }

@@ -61,6 +61,7 @@ describe('placeKernelProblems', () => {
       problem('unknown_origin'),
       { file: 'r/extra.config', line: 2, message: 'CONFIG_NETDVE is not a Kconfig option' },
     ]).atStage('kernel');
+    err.message += '\n  full log: .isobuild/logs/r/kernel.log';
     const placed = placeKernelProblems(err, [
       site('nfsv3x', 24),
       site('nf_nat', 18),
@@ -85,6 +86,7 @@ describe('placeKernelProblems', () => {
       '  r/init.sh:18:3: driver "nf-nat": no Makefile of the kernel source builds a module of that name',
       '  driver "unknown_origin": no Makefile of the kernel source builds a module of that name',
       '  r/extra.config:2: CONFIG_NETDVE is not a Kconfig option',
+      '  full log: .isobuild/logs/r/kernel.log',
     ]);
   });
 });

@@ -55,6 +55,13 @@ describe('checkSchema', () => {
     ]);
   });
 
+  test('common_drivers is a boolean', () => {
+    expect(check({ ...BASE_SPEC, common_drivers: 'no' })).toEqual([
+      expect.stringMatching(/^\d+:\d+ \/common_drivers: must be (a )?boolean/),
+    ]);
+    expect(check({ ...BASE_SPEC, common_drivers: false })).toEqual([]);
+  });
+
   test('nested definitions: app and minimise', () => {
     expect(
       check({

@@ -25,12 +25,12 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function planFor(kernel: KernelBuildSpec, drivers: string[] = []) {
+function planFor(kernel: KernelBuildSpec, drivers: string[] = [], common = true) {
   const spec = makeSpec({
     name: 'k',
     repoDir: dir,
     kernel,
-    drivers: { common: true, repo: [], spec: drivers },
+    drivers: { common, repo: [], spec: drivers },
   });
   return makeContext({ stage: 'kernel', rootfs: dir, tmpDir: dir, spec, target: 'firecracker' }).plan;
 }
@@ -45,6 +45,13 @@ function tarballKernel(over: Partial<KernelBuildSpec> = {}): KernelBuildSpec {
     ...over,
   };
 }
+
+test("common_drivers: false (repos/debian-12-microvm) builds in the spec's drivers and the microVM disk's, none of VIC's list", () => {
+  const { builtin } = kernelStage.inputs(planFor(tarballKernel(), ['virtio_net'], false)) as unknown as {
+    builtin: string[];
+  };
+  expect(builtin).toEqual(['virtio_net', 'virtio_mmio', 'virtio_blk', 'ext4']);
+});
 
 test('runs right after iso-base, only for a kernel built from source', () => {
   expect(PIPELINE.map((s) => s.name).slice(0, 3)).toEqual(['iso-base', 'kernel', 'staging']);
