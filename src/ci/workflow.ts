@@ -1,6 +1,7 @@
 import { Document } from 'yaml';
 import { kernelPreset } from '../kernel/kconfig/index.js';
 import type { Target } from '../stage/types.js';
+import { DEFAULT_ARCH, type Arch } from '../spec/arch.js';
 import type { ResolvedSpec } from '../spec/types.js';
 
 /**
@@ -20,6 +21,8 @@ export interface MatrixJob {
   output: string;
   /** Set when the spec has boot tests for the target: the job runs `isobuild test`. */
   tests?: true;
+  /** Another architecture than amd64 (`isobuild ci --arch`): the job builds with `--arch`. */
+  arch?: Arch;
 }
 
 export interface WorkflowOptions {
@@ -43,14 +46,24 @@ function bootsMicrovmsOnly(spec: ResolvedSpec): boolean {
   );
 }
 
+/**
+ * The matrix: for each spec (already loaded for its architecture: `isobuild ci --arch` loads
+ * every repo once per architecture, and a repo the rules refuse for one is not in its axis),
+ * the targets worth building and booting there.
+ */
 export function matrixJobs(specs: readonly ResolvedSpec[]): MatrixJob[] {
   const jobs: MatrixJob[] = [];
-  const job = (repo: string, target: MatrixJob['target']): MatrixJob => ({
-    repo,
-    target,
-    output: `bin/${repo}-${target}${target === 'firecracker' ? '' : '.iso'}`,
-  });
-  for (const spec of [...specs].sort((a, b) => a.name.localeCompare(b.name))) {
+  const job = (spec: ResolvedSpec, target: MatrixJob['target']): MatrixJob => {
+    const arch = spec.arch === DEFAULT_ARCH ? '' : `-${spec.arch}`;
+    return {
+      repo: spec.name,
+      target,
+      output: `bin/${spec.name}-${target}${arch}${target === 'firecracker' ? '' : '.iso'}`,
+    };
+  };
+  const order = (a: ResolvedSpec, b: ResolvedSpec) =>
+    a.name.localeCompare(b.name) || Number(a.arch !== DEFAULT_ARCH) - Number(b.arch !== DEFAULT_ARCH);
+  for (const spec of [...specs].sort(order)) {
     const targets: MatrixJob['target'][] = bootsMicrovmsOnly(spec)
       ? ['firecracker']
       : [
@@ -60,11 +73,17 @@ export function matrixJobs(specs: readonly ResolvedSpec[]): MatrixJob[] {
         ];
     for (const target of targets)
       jobs.push({
-        ...job(spec.name, target),
+        ...job(spec, target),
         ...(spec.tests.some((t) => t.target === target) ? { tests: true as const } : {}),
+        ...(spec.arch !== DEFAULT_ARCH ? { arch: spec.arch } : {}),
       });
   }
   return jobs;
+}
+
+/** A job as `isobuild ci` names it: repo, target, and the architecture when it is not amd64. */
+export function jobLabel(j: MatrixJob): string {
+  return `${j.repo} ${j.target}${j.arch ? ` ${j.arch}` : ''}`;
 }
 
 const HEADER = [
@@ -73,6 +92,8 @@ const HEADER = [
 ].join('\n');
 
 export function renderWorkflow(jobs: readonly MatrixJob[], options: WorkflowOptions = {}): string {
+  // The arch axis appears only when `isobuild ci --arch` put another architecture in the matrix.
+  const crossArch = jobs.some((j) => j.arch);
   const login = options.registry
     ? {
         ISOBUILD_REGISTRY_USER: '${{ secrets.ISOBUILD_REGISTRY_USER }}',
@@ -98,7 +119,9 @@ export function renderWorkflow(jobs: readonly MatrixJob[], options: WorkflowOpti
     permissions: { contents: 'read', packages: 'write' },
     jobs: {
       build: {
-        name: '${{ matrix.repo }} ${{ matrix.target }}',
+        name: crossArch
+          ? "${{ matrix.repo }} ${{ matrix.target }} ${{ matrix.arch || 'amd64' }}"
+          : '${{ matrix.repo }} ${{ matrix.target }}',
         'runs-on': 'ubuntu-latest',
         'timeout-minutes': 90,
         // Root, mounts and loop devices: the build runs as it does on a Debian host.
@@ -108,6 +131,7 @@ export function renderWorkflow(jobs: readonly MatrixJob[], options: WorkflowOpti
           REPO: '${{ matrix.repo }}',
           TARGET: '${{ matrix.target }}',
           OUTPUT: '${{ matrix.output }}',
+          ...(crossArch ? { ARCH: '${{ matrix.arch }}' } : {}),
           ...(options.registry ? { CACHE_REF: options.registry } : {}),
           ...login,
         },
@@ -132,7 +156,9 @@ export function renderWorkflow(jobs: readonly MatrixJob[], options: WorkflowOpti
               'cache=(--cache-from "$CACHE_REF")',
               '# Pull requests read the shared stages; branch builds also add theirs.',
               'if [ "$GITHUB_EVENT_NAME" != pull_request ]; then cache+=(--cache-to "$CACHE_REF"); fi',
-              'npx isobuild build "$REPO" --target "$TARGET" --output "$OUTPUT" "${cache[@]}"',
+              crossArch
+                ? 'npx isobuild build "$REPO" --target "$TARGET" ${ARCH:+--arch "$ARCH"} --output "$OUTPUT" "${cache[@]}"'
+                : 'npx isobuild build "$REPO" --target "$TARGET" --output "$OUTPUT" "${cache[@]}"',
               '',
             ].join('\n'),
           },

@@ -3,8 +3,15 @@ import { readFile } from 'node:fs/promises';
 import { relative, resolve } from 'node:path';
 import { writeFileWhole } from '../fs/replace-file.js';
 import { parse } from 'yaml';
-import { DEFAULT_WORKFLOW_PATH, matrixJobs, renderWorkflow, type MatrixJob } from '../ci/workflow.js';
-import { IsobuildError, SpecError } from '../errors.js';
+import {
+  DEFAULT_WORKFLOW_PATH,
+  jobLabel,
+  matrixJobs,
+  renderWorkflow,
+  type MatrixJob,
+} from '../ci/workflow.js';
+import { ARCH_NAMES, DEFAULT_ARCH, type Arch } from '../spec/arch.js';
+import { IsobuildError, SpecError, UsageError } from '../errors.js';
 import { listRepoFolders, loadRepoFolder } from '../spec/load.js';
 import { parseRepositoryRef } from '../registry/reference.js';
 import type { ResolvedSpec } from '../spec/types.js';
@@ -14,6 +21,7 @@ interface CiFlags {
   output: string;
   check?: boolean;
   registry?: string;
+  arch?: string;
 }
 
 /** `ci --check` on a stale workflow: a failed check, not a usage error. */
@@ -33,11 +41,16 @@ export function registerCi(program: Command): void {
     .option('-o, --output <path>', 'where the workflow goes', DEFAULT_WORKFLOW_PATH)
     .option('--check', 'exit 1 if the workflow on disk is not what the repos give (for CI and pre-commit)')
     .option('--registry <ref>', 'stage cache repository (default: ghcr.io/<owner>/<repo>/isobuild-cache)')
+    .option(
+      '--arch <list>',
+      `architectures of the matrix, comma-separated (${ARCH_NAMES.join(', ')}; default ${DEFAULT_ARCH}); a repo the spec rules refuse for one is left out of its axis`,
+      DEFAULT_ARCH,
+    )
     .action(async (flags: CiFlags, cmd: Command) => {
       const globals = cmd.optsWithGlobals<GlobalOptions>();
       const logger = loggerFor(globals);
       if (flags.registry) parseRepositoryRef(flags.registry, '--registry');
-      const jobs = matrixJobs(await loadAllSpecs(reposDir(globals)));
+      const jobs = matrixJobs(await loadAllSpecs(reposDir(globals), parseArches(flags.arch ?? DEFAULT_ARCH)));
       const text = renderWorkflow(jobs, { registry: flags.registry });
       const path = resolve(flags.output);
       const shown = relative(process.cwd(), path) || path;
@@ -57,19 +70,41 @@ export function registerCi(program: Command): void {
       await writeFileWhole(path, text, { mkdir: true });
       logger.event(
         { type: 'ci', path: shown, jobs: jobs.length },
-        `wrote ${shown}: ${jobs.length} jobs (${jobs.map((j) => `${j.repo} ${j.target}`).join(', ')})`,
+        `wrote ${shown}: ${jobs.length} jobs (${jobs.map(jobLabel).join(', ')})`,
       );
     });
 }
 
-/** Every repo must load: a workflow for half the repos would pass --check and hide the broken one. */
-async function loadAllSpecs(dir: string): Promise<ResolvedSpec[]> {
+/** `--arch amd64,arm64`: each named once, each one isobuild builds for. */
+function parseArches(list: string): Arch[] {
+  const names = list.split(',').map((a) => a.trim());
+  for (const name of names)
+    if (!(ARCH_NAMES as readonly string[]).includes(name))
+      throw new UsageError(`--arch: unknown architecture "${name}" (one of ${ARCH_NAMES.join(', ')})`);
+  return [...new Set(names)] as Arch[];
+}
+
+/**
+ * Every repo must load for amd64: a workflow for half the repos would pass --check and hide the
+ * broken one. For another architecture a repo the rules refuse (an RPM root, secure_boot) is
+ * left out of that axis, as a build with --arch would refuse it.
+ */
+async function loadAllSpecs(dir: string, arches: readonly Arch[]): Promise<ResolvedSpec[]> {
   const specs: ResolvedSpec[] = [];
   const errors = [];
   for (const folder of await listRepoFolders(dir)) {
     const result = await loadRepoFolder(folder);
-    if (result.spec) specs.push(result.spec);
-    else errors.push(...result.errors);
+    if (!result.spec) {
+      errors.push(...result.errors);
+      continue;
+    }
+    for (const arch of arches) {
+      if (arch === result.spec.arch) specs.push(result.spec);
+      else {
+        const other = await loadRepoFolder(folder, { arch });
+        if (other.spec) specs.push(other.spec);
+      }
+    }
   }
   if (errors.length) throw new SpecError(errors);
   return specs;
@@ -86,7 +121,7 @@ function describeChange(current: string, jobs: readonly MatrixJob[]): string {
   } catch {
     return '  it is not valid YAML';
   }
-  const label = (j: MatrixJob) => `${j.repo} ${j.target}`;
+  const label = jobLabel;
   const had = new Set(before.map(label));
   const has = new Set(jobs.map(label));
   const lines = [

@@ -131,3 +131,28 @@ test('the committed workflow is up to date with repos/ (after adding a repo: iso
   expect(res.stderr).toMatch(/is up to date/);
   expect(res.code).toBe(0);
 });
+
+test('--arch amd64,arm64 adds an arm64 axis for the repos the spec rules allow, built with --arch', async () => {
+  const out = join(dir, 'arch.yml');
+  const res = await runCli(['ci', '--arch', 'amd64,arm64', '-o', out], dir);
+  expect(res.code).toBe(0);
+  const text = await readFile(out, 'utf8');
+  expect(lint(text, WORKFLOW)).toEqual([]);
+  const include = (parse(text) as Workflow).jobs.build.strategy.matrix.include as {
+    repo: string;
+    target: string;
+    output: string;
+    arch?: string;
+  }[];
+  const arm = include.filter((j) => j.arch === 'arm64');
+  // debian-12 builds for arm64 (apt under qemu-user); the RPM samples are refused by arch-cross.
+  expect(arm.find((j) => j.repo === 'debian-12' && j.target === 'bootstrap')?.output).toBe(
+    'bin/debian-12-bootstrap-arm64.iso',
+  );
+  expect(arm.map((j) => j.repo)).not.toEqual(expect.arrayContaining(['centos-6.9']));
+  expect(include.filter((j) => !j.arch).length).toBeGreaterThan(arm.length);
+  expect(text).toContain('${ARCH:+--arch "$ARCH"}');
+  const bad = await runCli(['ci', '--arch', 'riscv64', '-o', out], dir);
+  expect(bad.code).toBe(2);
+  expect(bad.stderr).toMatch(/--arch: unknown architecture "riscv64"/);
+});
