@@ -1,3 +1,4 @@
+import { DEFAULT_ARCH } from '../spec/arch.js';
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BuildError, UsageError } from '../errors.js';
@@ -259,6 +260,11 @@ export const diskImageStage = defineStage<DiskImageInputs>({
     if (plan.spec.secureBoot && plan.spec.secureBoot !== 'distribution' && plan.spec.boot.uefi)
       throw new UsageError(
         `${plan.spec.specFile}: secure_boot: a key signs a UKI, and the ${plan.target} disk's ESP boots GRUB; use "distribution" for the disk, or build --target uki (docs/secure-boot.md)`,
+      );
+    // The ESP's GRUB and the BIOS boot code are x86's (docs/arm64.md).
+    if (plan.spec.arch !== DEFAULT_ARCH)
+      throw new UsageError(
+        `${plan.spec.specFile}: the ${plan.target} target is ${DEFAULT_ARCH} only today (x86 GRUB and syslinux on the disk); build an ISO or a microVM folder for ${plan.spec.arch}`,
       );
     const size = plan.options.imageSize ?? plan.spec.disk?.size;
     return {

@@ -63,6 +63,16 @@ describe('arch in the spec', () => {
       /^\/packagemanager: arch arm64 \(from the spec\): only apt roots are built for another architecture.*\[arch-cross\]$/,
     ],
     [
+      'a kernel built from source for arm64',
+      {
+        ...BASE_SPEC,
+        arch: 'arm64',
+        kernel: { source: 'linux-source-6.1', config: 'microvm', builtin: 'drivers' },
+      },
+      {},
+      /^\/kernel: arch arm64 \(from the spec\): a kernel built from source is amd64 only today/,
+    ],
+    [
       'secure_boot for arm64',
       { ...BASE_SPEC, arch: 'arm64', secure_boot: 'distribution' },
       {},
