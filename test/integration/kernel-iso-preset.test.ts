@@ -1,8 +1,9 @@
-import { cp, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run, type RunResult } from '../../src/exec/run.js';
+import { SNAKEOIL_CERT, SNAKEOIL_KEY } from '../../src/image/secure-boot-firmware.js';
 import { stageStatuses } from '../helpers/stage-statuses.js';
 import { sharedStageCache } from '../helpers/test-cache.js';
 
@@ -159,6 +160,49 @@ test(
         `repo-spec\\.json:${at} /drivers/1: driver "vmw_pvscsy": no Makefile of the kernel source builds a module of that name \\(did you mean "vmw_pvscsi"\\?\\)`,
       ),
     );
+  },
+  BUILD_MS,
+);
+
+test(
+  'the built kernel boots through one’s own key: the ISO’s UKI signed with a db key (Debian’s snakeoil test key) under OVMF with Secure Boot enforced',
+  async () => {
+    const keys = join(dir, 'keys');
+    await mkdir(keys, { recursive: true });
+    // Debian ships the snakeoil key encrypted (passphrase "snakeoil"): isobuild takes a plain one.
+    const key = join(keys, 'db.key');
+    await run('openssl', ['pkey', '-in', SNAKEOIL_KEY, '-passin', 'pass:snakeoil', '-out', key]);
+    const repos = join(dir, 'signed');
+    await copyDebian12(repos, (spec) => {
+      spec.secure_boot = { key: '$TEST_DB_KEY', cert: SNAKEOIL_CERT };
+      spec.uki = true;
+    });
+    const signedEnv = { ...env, ISOBUILD_REPOS: repos, TEST_DB_KEY: key };
+    const signedIso = join(dir, 'bin', 'signed.iso');
+    // The kernel stage's key holds no key material: the kernel is the build above's, from the cache.
+    await run('node', [CLI, 'build', REPO, '--target', 'bootstrap', '--output', signedIso], {
+      cwd: dir,
+      env: signedEnv,
+      timeoutMs: BUILD_MS,
+    });
+    // Enforced: the firmware starts only what the enrolled db signed; the kernel says so in its log.
+    const res = await run(
+      'node',
+      [
+        CLI,
+        'run',
+        signedIso,
+        '--secure-boot',
+        'snakeoil',
+        '--',
+        'sh',
+        '-c',
+        'uname -r; dmesg | grep -i "secure boot"',
+      ],
+      { cwd: dir, env: signedEnv, timeoutMs: BOOT_MS },
+    );
+    expect(res.stdout).toMatch(/^6\.1\.\d+$/m);
+    expect(res.stdout).toMatch(/Secure boot enabled/);
   },
   BUILD_MS,
 );
