@@ -19,6 +19,7 @@ import { checkMirror } from './mirror.js';
 import { exportFinalRoot, writeTargetOutputs } from './outputs.js';
 import { openRemoteCache, summariseRegistry } from './remote-cache.js';
 import { writeReport } from './report.js';
+import { sizeBudgetRows } from '../pipeline/budgets.js';
 import { writeRunRecord } from '../report/run-record.js';
 import {
   buildOptionsFor,
@@ -64,7 +65,7 @@ export async function build(request: BuildRequest): Promise<BuildResult> {
   const exported = request.exportTo
     ? await exportFinalRoot(context.plan, result, request.exportTo, context.logger)
     : undefined;
-  const report = await writeBuildReport(context, outputs);
+  const report = await writeBuildReport(context, outputs, result);
   return reportDone(context, {
     result,
     outputs,
@@ -76,7 +77,11 @@ export async function build(request: BuildRequest): Promise<BuildResult> {
 }
 
 /** `report`: the HTML report of the first output, from the run record just written. */
-async function writeBuildReport(context: BuildContext, outputs: BuiltOutput[]): Promise<string | undefined> {
+async function writeBuildReport(
+  context: BuildContext,
+  outputs: BuiltOutput[],
+  result: PipelineResult,
+): Promise<string | undefined> {
   const { request, plan, logger } = context;
   const first = outputs[0];
   if (!request.report || !first) return undefined;
@@ -84,6 +89,7 @@ async function writeBuildReport(context: BuildContext, outputs: BuiltOutput[]): 
     output: first.path,
     ...(typeof request.report === 'string' ? { file: request.report } : {}),
     cacheRoot: plan.options.cacheRoot,
+    budgets: await sizeBudgetRows(plan, result.entries),
   });
   logger.event({ type: 'report', output: first.path, file }, `wrote report ${file}`);
   return file;

@@ -33,6 +33,27 @@ const SIZE_BUDGETS: Record<
   },
 };
 
+/**
+ * The spec's size budgets beside what this build measured, for the report to mark: each budget
+ * whose stage ran (built or cached) in `plan`, in bytes.
+ */
+export async function sizeBudgetRows(
+  plan: BuildPlan,
+  entries: readonly (CacheEntry | undefined)[],
+): Promise<{ what: string; unit: 'bytes'; limit: number; actual: number }[]> {
+  const rows = [];
+  for (const name of Object.keys(SIZE_BUDGETS) as SizeBudgetName[]) {
+    const budget = SIZE_BUDGETS[name];
+    const limit = plan.spec.budget[name];
+    const entry = entries[plan.stages.findIndex((s) => s.name === budget.stage)];
+    if (limit === undefined || !entry) continue;
+    const actual = await budget.measure(entry).catch(() => undefined);
+    if (actual !== undefined)
+      rows.push({ what: `budget.${name}: ${budget.what}`, unit: 'bytes' as const, limit, actual });
+  }
+  return rows;
+}
+
 /** How many contributors an over-budget error names. */
 const SHOWN = 10;
 const ISOBUILD_PATHS = ['/usr/lib/isobuild/', '/etc/isobuild/', '/init'];

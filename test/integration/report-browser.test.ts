@@ -77,6 +77,11 @@ describe('isobuild report in headless Chromium', () => {
     const [ev] = eventsOfType(buildA.stdout, 'report');
     expect(ev).toMatchObject({ output: isoA(), file: `${isoA()}.report.html` });
     expect((await stat(`${isoA()}.report.html`)).size).toBeGreaterThan(0);
+    // debian-12's budgets (initrd, iso, rootfs) are marked, each within its limit.
+    const html = await readFile(`${isoA()}.report.html`, 'utf8');
+    const budgets = html.slice(html.indexOf('<section id="budgets">'));
+    for (const name of ['initrd', 'iso', 'rootfs'])
+      expect(budgets).toMatch(new RegExp(`<tr class="within"><td>budget\\.${name}: `));
   });
 
   test('the page loads with no console error and no request off file://; one treemap node per SBOM package', async () => {
