@@ -8,6 +8,7 @@ const Sequencer = sequencer.default;
 const SLOW_FIRST = [
   'test/integration/kernel-source.test.ts',
   'test/integration/kernel-iso-preset.test.ts',
+  'test/integration/arm64.test.ts',
   'test/integration/debian-12-cli.test.ts',
   'test/integration/bundle.test.ts',
   'test/integration/disk-image.test.ts',
