@@ -194,7 +194,15 @@ export async function hookStageContext(
   const logger = recordingLogger();
   const ctx = {
     plan: { flavour: 'bootstrap', options: { sourceDateEpoch: 0 } },
-    spec: { name: 'demo', repoDir, packagemanager: 'apt', arch: 'amd64', budget: {}, tests: [], raw } as unknown as ResolvedSpec,
+    spec: {
+      name: 'demo',
+      repoDir,
+      packagemanager: 'apt',
+      arch: 'amd64',
+      budget: {},
+      tests: [],
+      raw,
+    } as unknown as ResolvedSpec,
     stage: 'iso-base',
     sourceDateEpoch: 0,
     rootfs: join(work, 'rootfs'),
