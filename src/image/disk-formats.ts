@@ -38,20 +38,34 @@ export function convertArgs(format: Exclude<DiskFormatName, 'raw'>, src: string,
 }
 
 /**
- * qemu-img gives each VMDK a random content id (CID, 8 hex digits in the text descriptor near
- * the start of the file); writing one derived from the disk's bytes instead makes the VMDK as
- * reproducible as the raw disk. Same length, no checksum over the descriptor: a patch in place.
+ * qemu-img gives each VMDK a random content id (CID in the text descriptor, printed without
+ * leading zeros: 7 digits one time in 16); writing one derived from the disk's bytes instead makes
+ * the VMDK as reproducible as the raw disk. The descriptor is NUL-padded text in the sectors the
+ * header names, with no checksum over it: it is rewritten in place, whatever length the old CID had.
  */
 export async function fixVmdkCid(path: string, seed: string): Promise<string> {
   const cid = createHash('sha256').update(seed).digest('hex').slice(0, 8);
   const fh = await open(path, 'r+');
   try {
-    const head = Buffer.alloc(64 * 1024);
-    const { bytesRead } = await fh.read(head, 0, head.length, 0);
-    const text = head.subarray(0, bytesRead).toString('latin1');
-    const m = /\nCID=([0-9a-f]{8})\n/.exec(text);
-    if (!m) throw new InternalError(`${path}: no CID line in the VMDK descriptor`);
-    await fh.write(Buffer.from(cid, 'latin1'), 0, 8, m.index + '\nCID='.length);
+    const header = Buffer.alloc(44);
+    await fh.read(header, 0, header.length, 0);
+    if (header.toString('latin1', 0, 4) !== 'KDMV')
+      throw new InternalError(`${path}: not a sparse VMDK (no KDMV header)`);
+    // SparseExtentHeader: descriptorOffset and descriptorSize, in sectors.
+    const offset = Number(header.readBigUInt64LE(28)) * 512;
+    const size = Number(header.readBigUInt64LE(36)) * 512;
+    const area = Buffer.alloc(size);
+    await fh.read(area, 0, size, offset);
+    const end = area.indexOf(0);
+    const text = area.toString('latin1', 0, end < 0 ? size : end);
+    if (!/\nCID=[0-9a-f]{1,8}\n/.test(text))
+      throw new InternalError(`${path}: no CID line in the VMDK descriptor`);
+    const fixed = Buffer.from(text.replace(/\nCID=[0-9a-f]{1,8}\n/, `\nCID=${cid}\n`), 'latin1');
+    if (fixed.length >= size)
+      throw new InternalError(`${path}: the VMDK descriptor has no room for an 8-digit CID`);
+    const out = Buffer.alloc(size);
+    fixed.copy(out);
+    await fh.write(out, 0, size, offset);
   } finally {
     await fh.close();
   }
