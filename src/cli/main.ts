@@ -28,6 +28,7 @@ if (isTooOld(process.versions.node)) {
   // The one answer that needs none of the CLI: scripts and the bench call it to time startup.
   import('../version.js').then((v) => process.stdout.write(v.VERSION + '\n'));
 } else {
+  ignoreClosedStdout();
   loadCli().then(
     (cli) => cli.runCli(),
     (err: unknown) => {
@@ -47,4 +48,16 @@ function loadCli(): Promise<typeof import('./program.js')> {
     (fs) =>
       import(fs.existsSync(bundle) ? bundle.href : './program.js') as Promise<typeof import('./program.js')>,
   );
+}
+
+/**
+ * `isobuild build --help | head` closes the pipe early. Ending the process there would skip a
+ * running build's cleanup (temp folders, mounts), so output to a closed pipe is dropped instead and
+ * the command finishes as it would have.
+ */
+function ignoreClosedStdout(): void {
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    process.stdout.write = () => true;
+  });
 }
