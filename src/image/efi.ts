@@ -29,7 +29,7 @@ export async function makeGrubEfi(
 ): Promise<string> {
   const cfg = join(workDir, 'grub-embedded.cfg');
   const out = join(workDir, 'grub.efi');
-  await writeFile(cfg, grubCfg);
+  await writeFile(cfg, withoutComments(grubCfg));
   await run('grub-mkimage', [
     `--format=${grub.format}`,
     `--directory=${grub.dir}`,
@@ -39,6 +39,18 @@ export async function makeGrubEfi(
     ...GRUB_MODULES,
   ]);
   return out;
+}
+
+/**
+ * GRUB runs an embedded config with its rescue parser, which has no comments: each `#` line
+ * would print "Unknown command `#'" on the console at every boot. The readable copy on the
+ * medium keeps them.
+ */
+export function withoutComments(grubCfg: string): string {
+  return grubCfg
+    .split('\n')
+    .filter((line) => !/^\s*#/.test(line))
+    .join('\n');
 }
 
 /** FAT image size: the loader plus room for FAT tables and directories, whole MiB, at least 2 MiB. */
