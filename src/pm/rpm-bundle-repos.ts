@@ -24,40 +24,32 @@ const SECTION = /^\s*\[(.+)\]\s*$/;
 const OPTION = /^(\s*)(baseurl|metalink|mirrorlist|gpgkey)(\s*=\s*)(.*)$/i;
 
 /**
- * A .repo text aimed at the restored bundle: in each section the bundle has, baseurl= becomes
- * the bundled folder (file://), metalink= and mirrorlist= go (they would be asked first and need
- * the network), and a file:// gpgkey= the bundle carries points at its copy. Sections the
- * bundle lacks and every other line stay as they were.
+ * A .repo text aimed at the restored bundle: each section the bundle has gets its bundled folder
+ * as baseurl (file://, right under the header, so a section with only a metalink= gets one too),
+ * and loses its own baseurl=, metalink= and mirrorlist= (they would be asked first and need the
+ * network); a file:// gpgkey= the bundle carries points at its copy. Sections the bundle lacks
+ * and every other line stay as they were.
  */
 export function aimRepoFileAtBundle(text: string, bundleDir: string): string {
   let dir: string | undefined;
   const out: string[] = [];
   for (const line of text.split('\n')) {
     const section = SECTION.exec(line);
-    if (section) dir = bundledRepoDir(bundleDir, section[1]!.trim());
-    const option = dir ? OPTION.exec(line) : null;
-    if (!option) {
-      out.push(line);
+    if (section) {
+      dir = bundledRepoDir(bundleDir, section[1]!.trim());
+      out.push(line, ...(dir ? [`baseurl=file://${dir}/`] : []));
       continue;
     }
-    const [, indent, key, eq, value] = option as unknown as [string, string, string, string, string];
-    switch (key.toLowerCase()) {
-      case 'baseurl':
-        out.push(`${indent}${key}${eq}file://${dir}/`);
-        break;
-      case 'gpgkey':
-        out.push(
-          `${indent}${key}${eq}${value
-            .split(/[\s,]+/)
-            .filter(Boolean)
-            .map((u) => bundledKeyUrl(bundleDir, u))
-            .join(' ')}`,
-        );
-        break;
-      default:
-        // metalink, mirrorlist: dropped.
-        break;
-    }
+    const option = dir ? OPTION.exec(line) : null;
+    if (!option) out.push(line);
+    else if (option[2]!.toLowerCase() === 'gpgkey')
+      out.push(
+        `${option[1]}${option[2]}${option[3]}${option[4]!
+          .split(/[\s,]+/)
+          .filter(Boolean)
+          .map((u) => bundledKeyUrl(bundleDir, u))
+          .join(' ')}`,
+      );
   }
   return out.join('\n');
 }

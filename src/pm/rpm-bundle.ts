@@ -152,23 +152,26 @@ export async function collectRpmBundle(
   return { files };
 }
 
-/** One keyring gpgv reads, made of the bundled keys (armored ones dearmored, as gpgv takes binary keys). */
-async function bundledKeyring(
-  ctx: Pick<PmContext, 'run'>,
-  keysDir: string,
-  scratch: string,
-): Promise<string> {
+/**
+ * The binary packets of an OpenPGP armoured block (RFC 4880 6.2: headers up to a blank line, then
+ * base64 up to the `=` checksum line), as gpgv takes keyrings; undefined for a file not armoured.
+ */
+export function dearmor(text: string): Buffer | undefined {
+  const block = /-----BEGIN PGP PUBLIC KEY BLOCK-----\r?\n([\s\S]*?)-----END PGP PUBLIC KEY BLOCK-----/.exec(
+    text,
+  );
+  if (!block) return undefined;
+  const lines = block[1]!.split(/\r?\n/);
+  const body = lines.slice(lines.findIndex((l) => l.trim() === '') + 1);
+  return Buffer.from(body.filter((l) => !l.startsWith('=')).join(''), 'base64');
+}
+
+/** One keyring gpgv reads, made of the bundled keys (armoured ones dearmoured). */
+async function bundledKeyring(keysDir: string, scratch: string): Promise<string> {
   const parts: Buffer[] = [];
   for (const name of (await readdir(keysDir).catch(() => [] as string[])).sort()) {
-    const key = join(keysDir, name);
-    const bytes = await readFile(key);
-    if (!bytes.subarray(0, 40).toString('latin1').includes('-----BEGIN')) {
-      parts.push(bytes);
-      continue;
-    }
-    const out = join(scratch, `${name}.gpg`);
-    await ctx.run('gpg', ['--batch', '--yes', '--dearmor', '--output', out, key]);
-    parts.push(await readFile(out));
+    const bytes = await readFile(join(keysDir, name));
+    parts.push(dearmor(bytes.toString('latin1')) ?? bytes);
   }
   const keyring = join(scratch, 'keyring.gpg');
   await writeFile(keyring, Buffer.concat(parts));
@@ -249,7 +252,7 @@ export async function restoreRpmBundle(
   const scratch = join(dir, '.rpm-check');
   await mkdir(scratch, { recursive: true });
   let keyring: Promise<string> | undefined;
-  const once = () => (keyring ??= bundledKeyring(ctx, join(dir, 'rpm', 'keys'), scratch));
+  const once = () => (keyring ??= bundledKeyring(join(dir, 'rpm', 'keys'), scratch));
   const locations = new Map<string, Map<string, string>>();
   for (const id of ids) locations.set(id, await checkRepodata(ctx, join(reposDir, id), id, once, bundle));
   for (const p of lock.packages) {
