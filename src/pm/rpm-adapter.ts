@@ -16,6 +16,8 @@ import { reportFallback, selectRpmFrontend, type RpmFrontend } from './rpm-front
 import { checkRepoKeys } from './rpm-repo-files.js';
 import { planMirror, shippedRepoHint } from './rpm-mirror.js';
 import { rpmCacheDir } from './rpm-cache-dir.js';
+import { collectRpmBundle, restoreRpmBundle } from './rpm-bundle.js';
+import { bundledRpmRepos } from './rpm-bundle-repos.js';
 import { rpmSpec } from './rpm-spec.js';
 import { openRpmSession, type CacheChoice } from './rpm-session.js';
 import type { PackageManager, PmContext, PmSpec } from './types.js';
@@ -81,6 +83,7 @@ async function runFrontend(
     sourceDateEpoch: ctx.sourceDateEpoch,
     listsMaxAge: ctx.listsMaxAge,
     mirror,
+    bundle: bundledRpmRepos(),
   });
   try {
     return await ctx.run(frontend.path, [...session.args, ...command], {
@@ -270,6 +273,8 @@ export function makeRpmPackageManager(adapter: RpmTool): PackageManager {
       await dropEmptyWal(ctx.rootfs);
       await matchRootRpmBackend(ctx);
     },
+
+    bundle: { collect: collectRpmBundle, restore: restoreRpmBundle },
 
     listInstalled: listRpmInstalled,
     listPackageFiles: listRpmFiles,

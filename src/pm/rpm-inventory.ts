@@ -13,6 +13,7 @@ import type { PackageLock } from '../lock/lock-file.js';
 import { sha256File } from '../fs/hash.js';
 import { rpmCacheDir } from './rpm-cache-dir.js';
 import { RPM_DBPATH, RPM_ENV, rpmRootArgs } from './rpm-db.js';
+import { bundledRepoDir, bundledRpmRepos } from './rpm-bundle-repos.js';
 import { parseRepoFile } from './rpm-repo-files.js';
 import type { PmContext } from './types.js';
 
@@ -38,7 +39,7 @@ export function rpmFileName(p: { name: string; version: string; arch: string }):
 }
 
 /** Every .rpm below a folder, by file name (dnf's cache: <repoid>-<hash>/packages/*.rpm). */
-async function findRpmFiles(
+export async function findRpmFiles(
   dir: string,
   origin: (path: string) => string,
 ): Promise<Map<string, [string, string]>> {
@@ -66,9 +67,12 @@ export async function listRpmInstalled(ctx: PmContext): Promise<InstalledPackage
     const dir = path.slice(cacheDir.length + 1).split('/')[0] ?? '';
     return dir.replace(/-[0-9a-f]{16}$/, '');
   });
+  const bundle = bundledRpmRepos();
   for (const repoFile of ctx.spec.repoFiles)
     for (const section of parseRepoFile(await readFile(repoFile, 'utf8'))) {
-      const url = section.options.baseurl?.split(/\s+/)[0];
+      // A rebuild from a bundle reads the repository there, whatever the baseurl says (docs/bundle.md).
+      const restored = bundle && bundledRepoDir(bundle, section.id);
+      const url = restored ? `file://${restored}` : section.options.baseurl?.split(/\s+/)[0];
       if (!url?.startsWith('file://')) continue;
       const local = await findRpmFiles(decodeURIComponent(url.slice('file://'.length)), () => section.id);
       for (const [name, found] of local) if (!files.has(name)) files.set(name, found);

@@ -8,6 +8,7 @@ import { renderRpmConfig, rootCacheDir, type RpmTool } from './rpm-config.js';
 import { RPM_ENV, writeRpmMacros } from './rpm-db.js';
 import type { RpmFrontend } from './rpm-frontend.js';
 import { rewriteBaseurls, type MirrorRewrite } from './rpm-mirror.js';
+import { aimRepoFileAtBundle } from './rpm-bundle-repos.js';
 
 /**
  * Everything one front-end run needs, written fresh into the stage's scratch space each
@@ -37,6 +38,8 @@ export interface SessionInputs {
   listsMaxAge?: number;
   /** build --mirror: the repo files' baseurls moved onto the mirror for this run (the root's copy keeps them). */
   mirror?: MirrorRewrite;
+  /** build --from-bundle: the restored bundle whose repositories stand in for the baseurls (the root's copy keeps them). */
+  bundle?: string;
 }
 
 /**
@@ -80,7 +83,8 @@ export async function openRpmSession(i: SessionInputs): Promise<RpmSession> {
     );
   for (const repoFile of i.spec.repoFiles) {
     const dest = join(reposDir, basename(repoFile));
-    if (i.mirror) await writeFile(dest, rewriteBaseurls(await readFile(repoFile, 'utf8'), i.mirror));
+    if (i.bundle) await writeFile(dest, aimRepoFileAtBundle(await readFile(repoFile, 'utf8'), i.bundle));
+    else if (i.mirror) await writeFile(dest, rewriteBaseurls(await readFile(repoFile, 'utf8'), i.mirror));
     else await copyFile(repoFile, dest);
   }
 

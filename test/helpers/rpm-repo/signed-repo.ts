@@ -21,6 +21,7 @@ const KEY_NAME = 'isobuild test signing key <rpm-test@isobuild.invalid>';
 export async function makeSignedRepo(
   source: OfflineRpmRepo,
   packages: readonly string[],
+  opts: { signRepomd?: boolean } = {},
 ): Promise<SignedRepo> {
   const base = await mkdtemp(join(tmpdir(), 'isobuild-rpm-signed-'));
   const cleanup = () => rm(base, { recursive: true, force: true });
@@ -62,6 +63,13 @@ export async function makeSignedRepo(
       { env, stage: 'signed rpm repo' },
     );
     await run('createrepo_c', ['--quiet', dir], { stage: 'signed rpm repo' });
+    // repo_gpgcheck's signature: repomd.xml.asc beside repomd.xml, as signed repositories publish it.
+    if (opts.signRepomd)
+      await run(
+        'gpg',
+        ['--batch', '--armor', '--detach-sign', '--local-user', KEY_NAME, join(dir, 'repodata/repomd.xml')],
+        { env, stage: 'signed rpm repo' },
+      );
     return { dir, publicKey, cleanup };
   } catch (err) {
     await cleanup();
