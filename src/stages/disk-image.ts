@@ -30,9 +30,12 @@ import { makeGrubEfi } from '../image/efi.js';
 import { makeSquashfsImage, squashfsCompression } from '../image/rootfs-image.js';
 import { DEBIAN_SIGNED_CHAIN, SIGNED_DISK_GRUB_CFG } from '../image/secure-boot.js';
 import { APT_FETCH_COMMANDS } from '../pm/apt-fetch.js';
-import { pmSpecOf } from '../pm/pm-context.js';
-import type { PmSpec } from '../pm/types.js';
-import { fetchSignedChainFiles } from './signed-chain.js';
+import {
+  fetchSignedChainFiles,
+  signedChainFacts,
+  signedChainInputs,
+  type SignedChainInputs,
+} from './signed-chain.js';
 import { RAW_DISK_ARTIFACT } from '../image/disk-write.js';
 import { defineStage, type BuildPlan, type StageContext } from '../stage/types.js';
 import { dbSigner, signerFacts, type DbSigner } from '../image/secure-boot-keys.js';
@@ -55,7 +58,7 @@ interface DiskImageInputs {
   readonly root: DiskRoot;
   readonly sourceDateEpoch: number;
   /** secure_boot "distribution": the ESP's UEFI path is the signed chain, fetched with the repo's package manager. */
-  readonly secureBoot?: { readonly chain: 'distribution'; readonly pm: PmSpec };
+  readonly secureBoot?: SignedChainInputs;
   /**
    * spec uki (with boot.uefi): the ESP's UEFI loader is a UKI of this stage's own kernel, initrd
    * and command line, signed with the db key pair when secure_boot is {key, cert}.
@@ -326,6 +329,7 @@ export const diskImageStage = defineStage<DiskImageInputs>({
   applies: (plan) => Boolean(plan.diskImage),
   inputs: (plan) => {
     const uki = diskUki(plan);
+    const chain = signedChainInputs(plan);
     // The ESP's GRUB and the BIOS boot code are x86's (docs/arm64.md).
     if (plan.spec.arch !== DEFAULT_ARCH)
       throw new UsageError(
@@ -342,14 +346,13 @@ export const diskImageStage = defineStage<DiskImageInputs>({
       root: plan.spec.disk?.root ?? 'ext4',
       sourceDateEpoch: plan.options.sourceDateEpoch,
       ...(uki ? { uki } : {}),
-      ...(plan.spec.secureBoot === 'distribution' && !uki
-        ? { secureBoot: { chain: 'distribution' as const, pm: pmSpecOf(plan.spec) } }
-        : {}),
+      ...(chain && !uki ? { secureBoot: chain } : {}),
     };
   },
   commands: diskImageCommands,
   // With a UKI: the stub's bytes are its first part; the pair's public digests name the signature.
-  sources: async (inputs) => ({
+  // With the signed chain: its versions, so a new shim or GRUB in the lists makes the disk again.
+  sources: async (inputs, where) => ({
     files: [
       BOOT_TEMPLATES,
       new URL('../../templates/microvm/', import.meta.url).pathname,
@@ -358,6 +361,7 @@ export const diskImageStage = defineStage<DiskImageInputs>({
     facts: {
       profile: profileContent(inputs.cmdline.profile),
       ...(inputs.uki?.signer ? { signer: await signerFacts(inputs.uki.signer) } : {}),
+      ...(inputs.secureBoot ? { signedChain: await signedChainFacts(inputs.secureBoot, where) } : {}),
     },
   }),
   describe: (inputs) => {
