@@ -12,7 +12,8 @@ import { SNAKEOIL_CERT, SNAKEOIL_KEY } from '../../src/image/secure-boot-firmwar
  * kernel, initrd and command line joined on systemd-stub and signed with Debian's snakeoil db
  * key boot under OVMF with Secure Boot enforced and the snakeoil keys enrolled (SecureBoot
  * reads 1); the same UKI signed by another key is refused by the firmware; a second signing
- * gives the same bytes; an ISO with `uki: true` boots the UKI as its EFI path; the private
+ * gives the same bytes; an ISO with `uki: true` boots the UKI as its EFI path; so does the
+ * appliance disk's ESP (one more build, about 2 minutes: the appliance stages); the private
  * keys' bytes are in no cache file, log or output. One cold build (about 3 minutes), the rest
  * from its cache. The key is named by an environment variable, as a CI secret would be.
  */
