@@ -1,4 +1,5 @@
 import { open, stat, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
 import { BuildError } from '../errors.js';
 import type { RunOptions, RunResult } from '../exec/run.js';
 
@@ -12,7 +13,8 @@ export interface UkiParts {
   osRelease: string;
   cmdline: string;
   kernel: string;
-  initrd: string;
+  /** Absent when the kernel mounts its root alone (every driver built in). */
+  initrd?: string;
 }
 
 const PAGE = 0x1000;
@@ -34,7 +36,7 @@ export function stubEnd(objdumpHeaders: string): number {
  */
 export function ukiObjcopyArgs(
   parts: UkiParts,
-  sizes: Record<keyof UkiParts, number>,
+  sizes: Partial<Record<keyof UkiParts, number>>,
   start: number,
   out: string,
 ): string[] {
@@ -46,13 +48,15 @@ export function ukiObjcopyArgs(
     ['.linux', 'kernel'],
     ['.initrd', 'initrd'],
   ] as const) {
+    const file = parts[key];
+    if (file === undefined) continue;
     args.push(
       '--add-section',
-      `${section}=${parts[key]}`,
+      `${section}=${file}`,
       '--change-section-vma',
       `${section}=0x${vma.toString(16)}`,
     );
-    vma = align(vma + sizes[key]);
+    vma = align(vma + (sizes[key] ?? 0));
   }
   return [...args, SYSTEMD_STUB, out];
 }
@@ -60,8 +64,11 @@ export function ukiObjcopyArgs(
 /** Joins the parts into one PE file by the systemd-stub rules. objcopy writes no dates: same inputs, same bytes. */
 export async function makeUki(run: Runner, parts: UkiParts, out: string): Promise<string> {
   const headers = (await run('objdump', ['-h', SYSTEMD_STUB])).stdout;
-  const sizes = {} as Record<keyof UkiParts, number>;
-  for (const key of Object.keys(parts) as (keyof UkiParts)[]) sizes[key] = (await stat(parts[key])).size;
+  const sizes: Partial<Record<keyof UkiParts, number>> = {};
+  for (const key of Object.keys(parts) as (keyof UkiParts)[]) {
+    const file = parts[key];
+    if (file !== undefined) sizes[key] = (await stat(file)).size;
+  }
   await run('objcopy', ukiObjcopyArgs(parts, sizes, stubEnd(headers), out));
   return out;
 }
@@ -147,4 +154,27 @@ export async function checkSignedBy(run: Runner, file: string, cert: string, sta
       `${file} does not verify against ${cert} (sbverify --cert): ${(res.stderr || res.stdout).trim().split('\n').slice(-3).join('; ')}`,
       stage,
     );
+}
+
+/**
+ * The UKI a firmware starts: the parts joined on the stub, its PE time set to the build's date,
+ * then, with a db key pair, signed and checked against the pair's certificate. Written under
+ * `work`; returns the path. The uki stage and the disk-image stage (its ESP's UKI) share it.
+ */
+export async function makeFinalUki(
+  run: Runner,
+  parts: UkiParts,
+  work: string,
+  opts: {
+    readonly signer?: { key: string; cert: string };
+    readonly sourceDateEpoch: number;
+    readonly stage: string;
+  },
+): Promise<string> {
+  const unsigned = await makeUki(run, parts, join(work, 'unsigned.efi'));
+  await stampPeTime(unsigned, opts.sourceDateEpoch);
+  if (!opts.signer) return unsigned;
+  const signed = await signPe(run, unsigned, join(work, 'signed.efi'), opts.signer, opts.sourceDateEpoch);
+  await checkSignedBy(run, signed, opts.signer.cert, opts.stage);
+  return signed;
 }

@@ -3,6 +3,9 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { UsageError } from '../errors.js';
 import { run } from '../exec/run.js';
+import { detectImageFormat } from './disk-detect.js';
+import { findEsp } from './disk-esp.js';
+import type { DiskFormatName } from './disk-formats.js';
 
 /** One EFI binary of an output, who signed it, and whether it passes the given db certificate. */
 export interface EfiBinaryReport {
@@ -22,6 +25,14 @@ async function filesUnder(root: string): Promise<string[]> {
     else if (e.isFile()) out.push(p);
   }
   return out.sort();
+}
+
+/** A disk image as raw bytes: itself, or qemu-img's raw copy of a qcow2/vmdk/vhdx/vpc under `work`. */
+async function rawDiskOf(image: string, format: DiskFormatName, work: string): Promise<string> {
+  if (format === 'raw') return image;
+  const raw = join(work, 'disk.raw');
+  await run('qemu-img', ['convert', '-f', format, '-O', 'raw', image, raw]);
+  return raw;
 }
 
 /** `sbverify --list`'s certificate subjects: the lines after "image signature certificates:". */
@@ -50,17 +61,25 @@ async function report(file: string, shown: string, cert?: string): Promise<EfiBi
 /**
  * Every EFI binary of an output: for an ISO, the files of its El Torito EFI image (extracted
  * with xorriso, read with mtools) and its kernel; for a FAT image, its files under EFI/; any
- * other file is taken as one EFI binary (a UKI).
+ * other file is taken as one EFI binary (a UKI). A disk image (raw, or a qemu-img format
+ * converted to raw first): the files under EFI/ of its EFI system partition, read at the
+ * partition's offset (`mcopy -i disk@@offset`).
  */
 export async function verifyBoot(output: string, cert?: string): Promise<EfiBinaryReport[]> {
   if (!(await stat(output).catch(() => undefined))?.isFile())
-    throw new UsageError(`verify-boot ${output}: no such file (an ISO, an ESP image or an EFI binary)`);
+    throw new UsageError(
+      `verify-boot ${output}: no such file (an ISO, a disk image, an ESP image or an EFI binary)`,
+    );
   const work = await mkdtemp(join(tmpdir(), 'isobuild-verify-boot-'));
   try {
+    const format = await detectImageFormat(output);
     const type = (await run('file', ['-b', output])).stdout;
     const out: EfiBinaryReport[] = [];
     let esp: string | undefined;
-    if (/ISO 9660/.test(type)) {
+    const disk = format && format !== 'iso' ? await rawDiskOf(output, format, work) : undefined;
+    const offset = disk ? await findEsp(run, disk) : undefined;
+    if (disk && offset !== undefined) esp = `${disk}@@${offset}`;
+    else if (format === 'iso') {
       await run('xorriso', ['-osirrox', 'on', '-indev', output, '-extract_boot_images', join(work, 'boot')]);
       const images = await readdir(join(work, 'boot')).catch(() => [] as string[]);
       const uefi = images.find((n) => /uefi/i.test(n));

@@ -1,7 +1,8 @@
 import { basename, relative } from 'node:path';
 import { VERSION } from '../version.js';
 import { hashPath, sha256 } from '../fs/hash.js';
-import type { BuildPlan, CacheInputs, Stage, StageInputs, StageLink } from '../stage/types.js';
+import type { BuildPlan, CacheInputs, KeyContext, Stage, StageInputs, StageLink } from '../stage/types.js';
+import { cacheLayout } from '../cache/cache.js';
 import type { StageInputsRecord } from '../cache/cache-integrity.js';
 import { declaredHostFiles, declaredToolVersions } from '../stage/commands.js';
 
@@ -18,10 +19,14 @@ export interface LinkedStages {
  * What a stage's key is made of: its inputs (with the facts its sources found), its files and
  * the host files it declares, and the versions of the commands it declares.
  */
-export async function keyInputsOf(stage: Stage, inputs: StageInputs): Promise<CacheInputs> {
+export async function keyInputsOf(
+  stage: Stage,
+  inputs: StageInputs,
+  where: KeyContext,
+): Promise<CacheInputs> {
   const commands = stage.commands(inputs);
   const [sources, hostFiles, toolVersions] = await Promise.all([
-    stage.sources(inputs),
+    stage.sources(inputs, where),
     declaredHostFiles(commands),
     declaredToolVersions(commands),
   ]);
@@ -30,6 +35,11 @@ export async function keyInputsOf(stage: Stage, inputs: StageInputs): Promise<Ca
     files: [...new Set([...sources.files, ...hostFiles])],
     toolVersions,
   };
+}
+
+/** Where the plan's stages read facts outside the spec: its cache's package cache. */
+export function keyContextOf(plan: BuildPlan): KeyContext {
+  return { pkgCacheDir: cacheLayout(plan.options.cacheRoot).packagesFor(plan.spec.arch) };
 }
 
 /**
@@ -44,7 +54,7 @@ export async function linkStages(plan: BuildPlan): Promise<LinkedStages> {
   for (const stage of plan.stages) {
     const parentKey = links.at(-1)?.key;
     const stageValues = stage.inputs(plan);
-    const stageInputs = await keyInputsOf(stage, stageValues);
+    const stageInputs = await keyInputsOf(stage, stageValues, keyContextOf(plan));
     const record = await recordInputs(stage, plan, parentKey, stageInputs);
     links.push({ stage: stage.name, key: stageKey(stage, record), parentKey });
     inputs.push(stageInputs);

@@ -1,5 +1,7 @@
 import { link, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { run } from '../exec/run.js';
 import { BuildError } from '../errors.js';
 import { exists } from '../fs/exists.js';
 import { APT_CACHE_DIRS, makeAptEnv } from './apt-chroot.js';
@@ -53,21 +55,7 @@ export async function fetchAptTree(
  */
 export async function fetchAptDebs(ctx: PmContext, names: readonly string[]): Promise<string[]> {
   checkPackageArgs(names);
-  const work = join(ctx.tmpDir, 'apt-fetch');
-  const sources = await aimedAptSources(ctx.spec, join(work, 'aimed'));
-  const keys = await prepareKeys(ctx.spec.gpgKeys, join(work, 'keyring'));
-  const lists = join(ctx.pkgCacheDir, APT_CACHE_DIRS[1].inCache);
-  const archives = join(ctx.pkgCacheDir, APT_CACHE_DIRS[0].inCache);
-  await mkdir(lists, { recursive: true });
-  await mkdir(archives, { recursive: true });
-  const config = await writeStandaloneAptConfig(work, {
-    sources: sources.files,
-    trustedParts: keys?.keyringDir ?? HOST_TRUSTED_PARTS,
-    lists,
-    archives,
-    arch: ctx.spec.arch,
-  });
-  const env = { ...makeAptEnv(ctx.sourceDateEpoch), APT_CONFIG: config };
+  const { env, archives } = await standaloneApt(ctx, join(ctx.tmpDir, 'apt-fetch'));
   const show = (pkg: string) =>
     ctx.run('apt-cache', ['show', '--no-all-versions', pkg], { env, cleanEnv: true, allowFailure: true });
   const debNames: string[] = [];
@@ -104,6 +92,58 @@ export async function fetchAptDebs(ctx: PmContext, names: readonly string[]): Pr
     return files;
   } finally {
     await rm(staging, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The environment of an apt that reads no root: the bootstrap's sources and keys, the package
+ * cache's lists and archives, its configuration under `work`.
+ */
+async function standaloneApt(
+  ctx: Pick<PmContext, 'spec' | 'pkgCacheDir' | 'sourceDateEpoch'>,
+  work: string,
+): Promise<{ env: Record<string, string>; archives: string }> {
+  const sources = await aimedAptSources(ctx.spec, join(work, 'aimed'));
+  const keys = await prepareKeys(ctx.spec.gpgKeys, join(work, 'keyring'));
+  const lists = join(ctx.pkgCacheDir, APT_CACHE_DIRS[1].inCache);
+  const archives = join(ctx.pkgCacheDir, APT_CACHE_DIRS[0].inCache);
+  await mkdir(lists, { recursive: true });
+  await mkdir(archives, { recursive: true });
+  const config = await writeStandaloneAptConfig(work, {
+    sources: sources.files,
+    trustedParts: keys?.keyringDir ?? HOST_TRUSTED_PARTS,
+    lists,
+    archives,
+    arch: ctx.spec.arch,
+  });
+  return { env: { ...makeAptEnv(ctx.sourceDateEpoch), APT_CONFIG: config }, archives };
+}
+
+/**
+ * The version fetchAptDebs would download of each package (apt-cache show's candidate), read
+ * from the package cache's lists as they are, with no update: null for a package the lists do
+ * not have (none fetched yet). For cache keys: a new version in the lists is a new key.
+ */
+export async function aptCandidateVersions(
+  ctx: Pick<PmContext, 'spec' | 'pkgCacheDir'>,
+  names: readonly string[],
+): Promise<Record<string, string | null>> {
+  checkPackageArgs(names);
+  const work = await mkdtemp(join(tmpdir(), 'isobuild-apt-candidates-'));
+  try {
+    const { env } = await standaloneApt({ ...ctx, sourceDateEpoch: undefined }, work);
+    const out: Record<string, string | null> = {};
+    for (const pkg of names) {
+      const res = await run('apt-cache', ['show', '--no-all-versions', pkg], {
+        env,
+        cleanEnv: true,
+        allowFailure: true,
+      });
+      out[pkg] = (res.exitCode === 0 && /^Version: (\S+)$/m.exec(res.stdout)?.[1]) || null;
+    }
+    return out;
+  } finally {
+    await rm(work, { recursive: true, force: true });
   }
 }
 

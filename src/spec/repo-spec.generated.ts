@@ -162,7 +162,7 @@ export interface RepoSpec {
         cert: string;
       };
   /**
-   * With boot.uefi: the ISO's EFI path is a Unified Kernel Image (systemd-stub with the kernel, initrd, command line and os-release; docs/secure-boot.md) as EFI/BOOT/BOOTX64.EFI instead of GRUB, signed when secure_boot is {key, cert}. The uki target writes the UKI alone, whatever this says.
+   * With boot.uefi: the ISO's EFI path (and the appliance-disk ESP's) is a Unified Kernel Image (systemd-stub with the kernel, initrd, command line and os-release; docs/secure-boot.md, docs/disk.md) as EFI/BOOT/BOOTX64.EFI instead of GRUB, signed when secure_boot is {key, cert}. The uki target writes the UKI alone, whatever this says.
    */
   uki?: boolean;
   /**

@@ -176,6 +176,12 @@ export interface StageSources {
   facts?: Record<string, unknown>;
 }
 
+/** Where a stage's sources read facts from outside the spec. */
+export interface KeyContext {
+  /** The package cache of the plan's architecture (its apt lists: what the mirror offers now). */
+  readonly pkgCacheDir: string;
+}
+
 /** What decides whether a stage's cached result is still good, as manifests record it. */
 export interface CacheInputs {
   /** The stage's inputs, and its facts under `facts` (JSON-serialisable). */
@@ -245,8 +251,12 @@ export interface Stage<I extends object = StageInputs> {
   applies(plan: BuildPlan): boolean;
   /** What run reads of the spec, the plan and the options: JSON, pure (`isobuild plan` shows it). */
   inputs(plan: BuildPlan): I;
-  /** The files and outside facts behind the inputs; hashed into the key with them. */
-  sources(inputs: I): Promise<StageSources>;
+  /**
+   * The files and outside facts behind the inputs; hashed into the key with them. `where` says
+   * where facts outside the spec are read (the package cache's lists): not an input, so the
+   * key stays the same whichever folder holds the cache.
+   */
+  sources(inputs: I, where: KeyContext): Promise<StageSources>;
   /**
    * Every host command (and host file) run reads, each once with why and how its version is
    * read: the preflight checks them, the key holds their versions, the plan lists them, and

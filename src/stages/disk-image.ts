@@ -1,5 +1,5 @@
 import { DEFAULT_ARCH } from '../spec/arch.js';
-import { mkdir, rm, stat } from 'node:fs/promises';
+import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BuildError, UsageError } from '../errors.js';
 import type { DeclaredTool } from '../exec/host-tools.js';
@@ -30,11 +30,17 @@ import { makeGrubEfi } from '../image/efi.js';
 import { makeSquashfsImage, squashfsCompression } from '../image/rootfs-image.js';
 import { DEBIAN_SIGNED_CHAIN, SIGNED_DISK_GRUB_CFG } from '../image/secure-boot.js';
 import { APT_FETCH_COMMANDS } from '../pm/apt-fetch.js';
-import { pmSpecOf } from '../pm/pm-context.js';
-import type { PmSpec } from '../pm/types.js';
-import { fetchSignedChainFiles } from './signed-chain.js';
+import {
+  fetchSignedChainFiles,
+  signedChainFacts,
+  signedChainInputs,
+  type SignedChainInputs,
+} from './signed-chain.js';
 import { RAW_DISK_ARTIFACT } from '../image/disk-write.js';
-import { defineStage, type StageContext } from '../stage/types.js';
+import { defineStage, type BuildPlan, type StageContext } from '../stage/types.js';
+import { dbSigner, signerFacts, type DbSigner } from '../image/secure-boot-keys.js';
+import { makeFinalUki, SYSTEMD_STUB } from '../image/uki.js';
+import { checkNoUnsignedModules, checkUkiKernel, ukiCommands, ukiOsRelease } from './uki.js';
 import type { BootProfileName, CompressionChoice } from '../spec/types.js';
 import { VERSION } from '../version.js';
 
@@ -52,7 +58,12 @@ interface DiskImageInputs {
   readonly root: DiskRoot;
   readonly sourceDateEpoch: number;
   /** secure_boot "distribution": the ESP's UEFI path is the signed chain, fetched with the repo's package manager. */
-  readonly secureBoot?: { readonly chain: 'distribution'; readonly pm: PmSpec };
+  readonly secureBoot?: SignedChainInputs;
+  /**
+   * spec uki (with boot.uefi): the ESP's UEFI loader is a UKI of this stage's own kernel, initrd
+   * and command line, signed with the db key pair when secure_boot is {key, cert}.
+   */
+  readonly uki?: { readonly signer?: DbSigner; readonly kernelFromSource: boolean };
 }
 
 /** The kernel line: the image's own, then where the root is (the initrd finds it by its ids). */
@@ -71,15 +82,49 @@ function rootArgs(root: DiskRoot, ids: DiskIds, hasInitrd: boolean): string[] {
   return [hasInitrd ? `root=UUID=${ids.rootFs}` : `root=PARTUUID=${ids.root}`, 'rootfstype=ext4'];
 }
 
-/** The ESP's UEFI loader: GRUB with the configuration embedded, or the signed chain with it beside. */
+/** What the UEFI loader boots: the same kernel, initrd and line the disk's GRUB and syslinux do. */
+interface DiskBoot {
+  readonly kernel: string;
+  readonly initrd?: string;
+  readonly cmdline: string;
+  readonly grubCfg: string;
+}
+
+/**
+ * The ESP's UEFI loader: a UKI (spec uki), GRUB with the configuration embedded, or the
+ * signed chain with it beside. The UKI is made here, not by the uki stage, because its initrd
+ * is this stage's (it finds the disk's root by its ids); the uki stage's is the bootstrap's.
+ */
 async function uefiLoader(
   ctx: StageContext,
   inputs: DiskImageInputs,
-  kernel: string,
-  grubCfg: string,
+  boot: DiskBoot,
 ): Promise<Pick<EspContent, 'efi' | 'text'>> {
+  const { kernel, grubCfg } = boot;
   const work = join(ctx.tmpDir, 'efi');
   await mkdir(work, { recursive: true });
+  if (inputs.uki) {
+    await checkUkiKernel(kernel, ctx.stage);
+    await checkNoUnsignedModules(ctx, inputs.uki);
+    const cmdlineFile = join(work, 'cmdline');
+    await writeFile(cmdlineFile, `${boot.cmdline}\n`);
+    const uki = await makeFinalUki(
+      ctx.run,
+      {
+        osRelease: await ukiOsRelease(ctx, inputs.repo),
+        cmdline: cmdlineFile,
+        kernel,
+        ...(boot.initrd ? { initrd: boot.initrd } : {}),
+      },
+      work,
+      {
+        ...(inputs.uki.signer ? { signer: inputs.uki.signer } : {}),
+        sourceDateEpoch: inputs.sourceDateEpoch,
+        stage: ctx.stage,
+      },
+    );
+    return { efi: { [ESP_PATHS.efiLoader]: uki } };
+  }
   if (inputs.secureBoot)
     return {
       efi: await fetchSignedChainFiles(ctx, inputs.secureBoot.pm, kernel, 'disk', work),
@@ -127,8 +172,9 @@ async function runDiskImage(ctx: StageContext, inputs: DiskImageInputs): Promise
     );
   // Refused before the disk is written: a disk too small for the root names what it needs.
   const { bytes: rootTreeBytes } = await measureTree(ctx.rootfs);
-  const espFileBytes =
-    (await stat(kernel)).size + (initrd ? (await stat(initrd.path)).size : 0) + 4 * 1024 * 1024;
+  const bootBytes = (await stat(kernel)).size + (initrd ? (await stat(initrd.path)).size : 0);
+  // A UKI holds the kernel and the initrd a second time (syslinux still reads the plain ones).
+  const espFileBytes = bootBytes * (uefi && inputs.uki ? 2 : 1) + 4 * 1024 * 1024;
   const layout = planDisk({
     espFileBytes,
     rootTreeBytes,
@@ -149,7 +195,14 @@ async function runDiskImage(ctx: StageContext, inputs: DiskImageInputs): Promise
     espUuid: fatUuid(ids.espVolumeId),
   });
   const tree = join(ctx.tmpDir, 'esp-tree');
-  const loader = uefi ? await uefiLoader(ctx, inputs, kernel, configs.grub) : {};
+  const loader = uefi
+    ? await uefiLoader(ctx, inputs, {
+        kernel,
+        ...(initrd ? { initrd: initrd.path } : {}),
+        cmdline,
+        grubCfg: configs.grub,
+      })
+    : {};
   await stageEspTree(
     {
       kernel,
@@ -186,7 +239,8 @@ async function runDiskImage(ctx: StageContext, inputs: DiskImageInputs): Promise
   });
   for (const f of [espImage, rootImage, overlayImage]) if (f) await rm(f, { force: true });
   await clampTimes(disk, sde);
-  const firmware = [bios && 'BIOS', uefi && (inputs.secureBoot ? 'UEFI Secure Boot' : 'UEFI')]
+  const uefiPath = inputs.uki ? (inputs.uki.signer ? 'UEFI UKI, signed' : 'UEFI UKI') : 'UEFI';
+  const firmware = [bios && 'BIOS', uefi && (inputs.secureBoot ? 'UEFI Secure Boot' : uefiPath)]
     .filter(Boolean)
     .join(' + ');
   ctx.logger.info(
@@ -230,7 +284,8 @@ function diskImageCommands(inputs: DiskImageInputs): DeclaredTool[] {
       },
       { tool: GPTMBR_BIN, reason: "boot the disk under BIOS (syslinux's GPT MBR)", version: 'none' },
     );
-  if (uefi && inputs.secureBoot)
+  if (uefi && inputs.uki) needs.push(...ukiCommands(inputs.uki));
+  else if (uefi && inputs.secureBoot)
     needs.push(
       ...APT_FETCH_COMMANDS,
       { tool: 'dpkg-deb', reason: 'unpack the signed boot chain (secure_boot)', version: 'none' },
@@ -248,19 +303,33 @@ function diskImageCommands(inputs: DiskImageInputs): DeclaredTool[] {
   return needs;
 }
 
+/**
+ * The disk's UKI, from the spec at plan time: `uki: true` with boot.uefi. A db key pair
+ * without it is refused here, before any stage: the disk's GRUB cannot be signed with it
+ * (Debian's GRUB wants shim's protocol), so it would only fail at the firmware.
+ */
+function diskUki(plan: BuildPlan): DiskImageInputs['uki'] {
+  const signer = dbSigner(plan.spec.secureBoot);
+  if (!plan.spec.boot.uefi) return undefined;
+  if (!plan.spec.uki) {
+    if (signer)
+      throw new UsageError(
+        `${plan.spec.specFile}: secure_boot {key, cert} signs a UKI: set "uki": true for the ${plan.target} disk's UEFI path (its GRUB cannot be signed with your key: Debian's GRUB needs shim under Secure Boot), or use "distribution" (docs/secure-boot.md)`,
+      );
+    return undefined;
+  }
+  return { kernelFromSource: plan.spec.kernel.kind === 'build', ...(signer ? { signer } : {}) };
+}
+
 export const diskImageStage = defineStage<DiskImageInputs>({
   name: 'disk-image',
-  // 2: disk.root squashfs, secure_boot, efivarfs in the initrd.
-  version: 2,
+  // 2: disk.root squashfs, secure_boot, efivarfs in the initrd. 3: uki.
+  version: 3,
   mutatesRoot: false,
   applies: (plan) => Boolean(plan.diskImage),
   inputs: (plan) => {
-    // At plan time: the disk's ESP carries the distribution's signed chain, or an unsigned GRUB
-    // that a db key cannot sign (Debian's GRUB wants shim's protocol): it would only fail at the firmware.
-    if (plan.spec.secureBoot && plan.spec.secureBoot !== 'distribution' && plan.spec.boot.uefi)
-      throw new UsageError(
-        `${plan.spec.specFile}: secure_boot: a key signs a UKI, and the ${plan.target} disk's ESP boots GRUB; use "distribution" for the disk, or build --target uki (docs/secure-boot.md)`,
-      );
+    const uki = diskUki(plan);
+    const chain = signedChainInputs(plan);
     // The ESP's GRUB and the BIOS boot code are x86's (docs/arm64.md).
     if (plan.spec.arch !== DEFAULT_ARCH)
       throw new UsageError(
@@ -276,15 +345,24 @@ export const diskImageStage = defineStage<DiskImageInputs>({
       compression: plan.spec.compression,
       root: plan.spec.disk?.root ?? 'ext4',
       sourceDateEpoch: plan.options.sourceDateEpoch,
-      ...(plan.spec.secureBoot === 'distribution'
-        ? { secureBoot: { chain: 'distribution' as const, pm: pmSpecOf(plan.spec) } }
-        : {}),
+      ...(uki ? { uki } : {}),
+      ...(chain && !uki ? { secureBoot: chain } : {}),
     };
   },
   commands: diskImageCommands,
-  sources: async (inputs) => ({
-    files: [BOOT_TEMPLATES, new URL('../../templates/microvm/', import.meta.url).pathname],
-    facts: { profile: profileContent(inputs.cmdline.profile) },
+  // With a UKI: the stub's bytes are its first part; the pair's public digests name the signature.
+  // With the signed chain: its versions, so a new shim or GRUB in the lists makes the disk again.
+  sources: async (inputs, where) => ({
+    files: [
+      BOOT_TEMPLATES,
+      new URL('../../templates/microvm/', import.meta.url).pathname,
+      ...(inputs.uki ? [SYSTEMD_STUB] : []),
+    ],
+    facts: {
+      profile: profileContent(inputs.cmdline.profile),
+      ...(inputs.uki?.signer ? { signer: await signerFacts(inputs.uki.signer) } : {}),
+      ...(inputs.secureBoot ? { signedChain: await signedChainFacts(inputs.secureBoot, where) } : {}),
+    },
   }),
   describe: (inputs) => {
     const { bios, uefi } = inputs.boot;
@@ -300,7 +378,13 @@ export const diskImageStage = defineStage<DiskImageInputs>({
         (uefi && inputs.secureBoot
           ? `, apt-get download ${DEBIAN_SIGNED_CHAIN.packages.join(' ')} (into the package cache); dpkg-deb -x; sbverify --list vmlinuz; shim as EFI/BOOT/BOOTX64.EFI, signed GRUB (grubx64) as EFI/BOOT/grubx64.efi, ${SIGNED_DISK_GRUB_CFG} (templates/boot/disk-grub.cfg.hbs)`
           : '') +
-        (uefi && !inputs.secureBoot
+        (uefi && inputs.uki
+          ? `, EFI/BOOT/BOOTX64.EFI: a UKI (objcopy --add-section .osrel .cmdline .linux .initrd onto ${SYSTEMD_STUB}, PE time ${inputs.sourceDateEpoch}` +
+            (inputs.uki.signer
+              ? `; osslsigncode sign -key ${inputs.uki.signer.key} -certs ${inputs.uki.signer.cert} -h sha256 -time ${inputs.sourceDateEpoch}; sbverify --cert ${inputs.uki.signer.cert})`
+              : ')')
+          : '') +
+        (uefi && !inputs.secureBoot && !inputs.uki
           ? ', EFI/BOOT/BOOTX64.EFI (grub-mkimage --config=templates/boot/disk-grub.cfg.hbs)'
           : '') +
         (bios ? ', syslinux/syslinux.cfg; syslinux --install --directory /syslinux esp.img' : ''),

@@ -10,7 +10,12 @@ import { HOST_GRUB_EFI, makeEfiImage, makeGrubEfi } from '../image/efi.js';
 import { ARCHES, DEFAULT_ARCH } from '../spec/arch.js';
 import { TARGET_PACKAGE_COMMANDS, targetGrub } from './target-packages.js';
 import { DEBIAN_SIGNED_CHAIN, DISK_INFO } from '../image/secure-boot.js';
-import { makeSignedChainEsp } from './signed-chain.js';
+import {
+  makeSignedChainEsp,
+  signedChainFacts,
+  signedChainInputs,
+  type SignedChainInputs,
+} from './signed-chain.js';
 import { dbSigner } from '../image/secure-boot-keys.js';
 import { UKI_ARTIFACT, wantsUki } from './uki.js';
 import { APT_FETCH_COMMANDS } from '../pm/apt-fetch.js';
@@ -43,7 +48,7 @@ interface IsoInputs {
   /** Another architecture's build: GRUB's modules come from the repo's packages (targetGrub). */
   readonly cross?: PmSpec;
   /** secure_boot "distribution": the signed chain, fetched with the repo's package manager. */
-  readonly secureBoot?: { readonly chain: 'distribution'; readonly pm: PmSpec };
+  readonly secureBoot?: SignedChainInputs;
   /** spec uki: the EFI path is the uki stage's UKI (artifacts/uki.efi) instead of GRUB. */
   readonly uki?: true;
 }
@@ -157,6 +162,12 @@ async function runIso(ctx: StageContext, inputs: IsoInputs): Promise<void> {
  * under Secure Boot ("error: shim_lock protocol not found." on the console, then its prompt),
  * and shim would take the key as a MOK, not from db.
  */
+/** The EFI path's inputs: the UKI (which goes first), the signed chain (secure_boot "distribution"). */
+function isoSecureBoot(plan: BuildPlan): Pick<IsoInputs, 'uki' | 'secureBoot'> {
+  const chain = signedChainInputs(plan);
+  return { ...(chain ? { secureBoot: chain } : {}), ...isoEfiPath(plan) };
+}
+
 function isoEfiPath(plan: BuildPlan): Pick<IsoInputs, 'uki'> {
   if (!plan.spec.boot.uefi) return {};
   if (wantsUki(plan)) return { uki: true };
@@ -237,15 +248,18 @@ export const isoStage = defineStage<IsoInputs>({
     sourceDateEpoch: plan.options.sourceDateEpoch,
     efiBootFile: ARCHES[plan.spec.arch].efiBootFile,
     ...(plan.spec.arch === DEFAULT_ARCH ? {} : { cross: pmSpecOf(plan.spec) }),
-    ...(plan.spec.secureBoot === 'distribution'
-      ? { secureBoot: { chain: 'distribution' as const, pm: pmSpecOf(plan.spec) } }
-      : {}),
-    ...isoEfiPath(plan),
+    ...isoSecureBoot(plan),
   }),
   commands: isoCommands,
-  sources: async (inputs) => ({
+  // The signed chain's versions: a new shim or GRUB in the lists makes the ISO again.
+  sources: async (inputs, where) => ({
     files: [BOOT_TEMPLATES],
-    facts: { profile: profileContent(inputs.profile) },
+    facts: {
+      profile: profileContent(inputs.profile),
+      ...(inputs.secureBoot && !inputs.uki
+        ? { signedChain: await signedChainFacts(inputs.secureBoot, where) }
+        : {}),
+    },
   }),
   describe: (inputs) => {
     const { bios, uefi } = inputs.boot;

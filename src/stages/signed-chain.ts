@@ -7,11 +7,11 @@ import {
   signedEspFiles,
   findSignedChain,
 } from '../image/secure-boot.js';
-import { fetchAptTree } from '../pm/apt-fetch.js';
-import { pmContextOf } from '../pm/pm-context.js';
+import { aptCandidateVersions, fetchAptTree } from '../pm/apt-fetch.js';
+import { pmContextOf, pmSpecOf } from '../pm/pm-context.js';
 import { packageManagerFor } from '../pm/index.js';
 import type { PmSpec } from '../pm/types.js';
-import type { StageContext } from '../stage/types.js';
+import type { BuildPlan, KeyContext, StageContext } from '../stage/types.js';
 
 /**
  * secure_boot "distribution" for a stage that writes an ESP (the ISO's El Torito image, a
@@ -48,4 +48,40 @@ export async function makeSignedChainEsp(
 ): Promise<string> {
   const files = await fetchSignedChainFiles(ctx, pm, kernel, medium, workDir);
   return makeEspImage(ctx.run, files, workDir, ctx.sourceDateEpoch);
+}
+
+/**
+ * For the key of a stage that writes the signed chain: the version of each of its packages
+ * (shim, signed GRUB, the kernel package) that the package cache's lists offer now, which is
+ * what fetchSignedChainFiles would fetch. A new shim in the lists is a new key, and `plan
+ * --explain` names it (facts.signedChain.shim-signed changed). Lists not fetched yet read null:
+ * the first build after they are fetched makes this stage again, once.
+ */
+export async function signedChainFacts(
+  chain: SignedChainInputs,
+  where: KeyContext,
+): Promise<Record<string, string | null>> {
+  return aptCandidateVersions({ spec: chain.pm, pkgCacheDir: where.pkgCacheDir }, [
+    ...DEBIAN_SIGNED_CHAIN.packages,
+    ...(chain.kernelPackage ? [chain.kernelPackage] : []),
+  ]);
+}
+
+/** secure_boot "distribution" as a stage's inputs: the package manager that fetches the chain, and the kernel's package. */
+export interface SignedChainInputs {
+  readonly chain: 'distribution';
+  readonly pm: PmSpec;
+  /** The spec's kernel package (the rule secure-boot-chain refuses any other kernel). */
+  readonly kernelPackage?: string;
+}
+
+/** The signed chain's inputs when the plan asks for it, else undefined. */
+export function signedChainInputs(plan: BuildPlan): SignedChainInputs | undefined {
+  if (plan.spec.secureBoot !== 'distribution') return undefined;
+  const { kernel } = plan.spec;
+  return {
+    chain: 'distribution',
+    pm: pmSpecOf(plan.spec),
+    ...(kernel.kind === 'package' ? { kernelPackage: kernel.name } : {}),
+  };
 }

@@ -6,7 +6,7 @@ import { formatBytes } from '../fs/disk-space.js';
 import { ARTIFACTS } from '../image/artifacts.js';
 import { clampTimes, moveFile } from '../image/files.js';
 import { signerFacts, type DbSigner, dbSigner } from '../image/secure-boot-keys.js';
-import { checkSignedBy, isPeFile, makeUki, signPe, stampPeTime, SYSTEMD_STUB } from '../image/uki.js';
+import { isPeFile, makeFinalUki, SYSTEMD_STUB } from '../image/uki.js';
 import { readKernelConfig } from '../kernel/kernel-config.js';
 import { resolveInRoot } from '../rootfs/root-path.js';
 import { defineStage, type BuildPlan, type StageContext } from '../stage/types.js';
@@ -41,6 +41,15 @@ export async function checkNoUnsignedModules(
     );
 }
 
+/** A UKI's kernel must be an EFI program: systemd-stub could not start one without a PE header. */
+export async function checkUkiKernel(kernel: string, stage: string): Promise<void> {
+  if (!(await isPeFile(kernel)))
+    throw new BuildError(
+      `${kernel} is no EFI program (no PE header): a UKI needs a kernel built with CONFIG_EFI_STUB=y (a kernel from source: add a fragment with CONFIG_EFI=y and CONFIG_EFI_STUB=y; the microvm preset has neither)`,
+      stage,
+    );
+}
+
 /** The uki target, or an ISO whose EFI path is the UKI (spec uki with boot.uefi). */
 export function wantsUki(plan: Pick<BuildPlan, 'target' | 'spec' | 'outputs'>): boolean {
   if (plan.target === 'uki') return true;
@@ -51,13 +60,13 @@ export function wantsUki(plan: Pick<BuildPlan, 'target' | 'spec' | 'outputs'>): 
  * The root's os-release for the .osrel section (boot menus show its PRETTY_NAME); a small
  * initrd root may have left it out, so the repo's name stands in.
  */
-async function osRelease(ctx: StageContext, inputs: UkiInputs): Promise<string> {
+export async function ukiOsRelease(ctx: StageContext, repo: string): Promise<string> {
   for (const path of ['/etc/os-release', '/usr/lib/os-release']) {
     const host = await resolveInRoot(ctx.rootfs, path).catch(() => undefined);
     if (host && (await stat(host).catch(() => undefined))?.isFile()) return host;
   }
   const made = join(ctx.tmpDir, 'os-release');
-  await writeFile(made, `ID=${inputs.repo}\nPRETTY_NAME="${inputs.repo} (isobuild)"\n`);
+  await writeFile(made, `ID=${repo}\nPRETTY_NAME="${repo} (isobuild)"\n`);
   return made;
 }
 
@@ -67,25 +76,18 @@ async function runUki(ctx: StageContext, inputs: UkiInputs): Promise<void> {
     kernel: join(ctx.artifacts, INITRD_ARTIFACTS.kernel),
     initrd: join(ctx.artifacts, INITRD_ARTIFACTS.initrd),
     cmdline: join(ctx.artifacts, INITRD_ARTIFACTS.cmdline),
-    osRelease: await osRelease(ctx, inputs),
+    osRelease: await ukiOsRelease(ctx, inputs.repo),
   };
   for (const f of [parts.kernel, parts.initrd, parts.cmdline])
     if (!(await stat(f).catch(() => undefined)))
       throw new BuildError(`${f} is missing: the initrd stage writes it`, ctx.stage);
-  if (!(await isPeFile(parts.kernel)))
-    throw new BuildError(
-      `${parts.kernel} is no EFI program (no PE header): a UKI needs a kernel built with CONFIG_EFI_STUB=y (a kernel from source: add a fragment with CONFIG_EFI=y and CONFIG_EFI_STUB=y; the microvm preset has neither)`,
-      ctx.stage,
-    );
-
+  await checkUkiKernel(parts.kernel, ctx.stage);
   await checkNoUnsignedModules(ctx, inputs);
-  const unsigned = await makeUki(ctx.run, parts, join(ctx.tmpDir, 'unsigned.efi'));
-  await stampPeTime(unsigned, sde);
-  let uki = unsigned;
-  if (inputs.signer) {
-    uki = await signPe(ctx.run, unsigned, join(ctx.tmpDir, 'signed.efi'), inputs.signer, sde);
-    await checkSignedBy(ctx.run, uki, inputs.signer.cert, ctx.stage);
-  }
+  const uki = await makeFinalUki(ctx.run, parts, ctx.tmpDir, {
+    ...(inputs.signer ? { signer: inputs.signer } : {}),
+    sourceDateEpoch: sde,
+    stage: ctx.stage,
+  });
   const out = join(ctx.artifacts, UKI_ARTIFACT);
   await rm(out, { force: true }); // artifacts are hard links into the cache: replace, never write through
   await moveFile(uki, out);
@@ -96,7 +98,8 @@ async function runUki(ctx: StageContext, inputs: UkiInputs): Promise<void> {
   );
 }
 
-function ukiCommands(inputs: UkiInputs): DeclaredTool[] {
+/** The host tools a UKI needs: the stub, objcopy, and the signer with a db key. */
+export function ukiCommands(inputs: { readonly signer?: DbSigner }): DeclaredTool[] {
   const needs: DeclaredTool[] = [
     { tool: SYSTEMD_STUB, reason: 'the UKI stub (systemd-stub)', version: 'none' },
     { tool: 'objdump', reason: "read the stub's sections (UKI)", version: ['--version'] },

@@ -4,7 +4,7 @@ import { run } from '../../src/exec/run.js';
 import type { Logger } from '../../src/log/logger.js';
 import type { BuildPlan, StageContext, StageMeta, StageName, Target } from '../../src/stage/types.js';
 import { hookInputsOf, type HookInputs } from '../../src/hooks/run-hook.js';
-import { keyInputsOf } from '../../src/pipeline/stage-keys.js';
+import { keyContextOf, keyInputsOf } from '../../src/pipeline/stage-keys.js';
 import type { CacheInputs, Stage } from '../../src/stage/types.js';
 import type { ResolvedSpec } from '../../src/spec/types.js';
 import { targetPlanFields } from '../../src/stage/targets.js';
@@ -109,7 +109,7 @@ export function runStageWith(stage: Stage, ctx: TestStageContext): Promise<void>
 
 /** What a stage's key is made of for a plan, as the pipeline computes it. */
 export function stageCacheInputs(stage: Stage, plan: BuildPlan): Promise<CacheInputs> {
-  return keyInputsOf(stage, stage.inputs(plan));
+  return keyInputsOf(stage, stage.inputs(plan), keyContextOf(plan));
 }
 
 /** The inputs the pipeline would give runHook for this hook file in the context's repo. */
