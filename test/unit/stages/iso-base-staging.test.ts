@@ -21,6 +21,7 @@ beforeEach(async () => {
     packagemanager: 'apt',
     kernel: { kind: 'file', path: join(repoDir, 'linux.deb'), format: 'deb' },
     release: 'bookworm',
+    arch: 'amd64',
     packages: { base: ['kmod'], bootstrap: [], appliance: ['less'] },
     stagingScript: { bootstrap: [], appliance: ['erase', 'nano'] },
     repoFiles: [],
@@ -28,7 +29,12 @@ beforeEach(async () => {
     apt: { variant: 'minbase', components: ['main'], sources: join(repoDir, 'sources.list') },
     hooks: { base: join(repoDir, 'base.sh') },
   } as unknown as ResolvedSpec;
-  plan = { spec, flavour: 'appliance', options: { sourceDateEpoch: 0 } } as unknown as BuildPlan;
+  // cacheRoot: where the key reads the package cache's lists (none here: nothing is looked up).
+  plan = {
+    spec,
+    flavour: 'appliance',
+    options: { sourceDateEpoch: 0, cacheRoot: join(repoDir, '..', 'cache') },
+  } as unknown as BuildPlan;
 });
 afterEach(() => tmp.cleanup());
 
