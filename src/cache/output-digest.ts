@@ -16,11 +16,13 @@ import type { StageMeta } from '../stage/types.js';
 
 /**
  * Meta members and artifacts that report how a stage got to its output (the entry it grew from,
- * the root's size before minimising) and that no later stage reads. They differ between a
- * grown and a cold build of the same output, so the digest leaves them out; a reused later
- * entry keeps the report of the build that made it (docs/cache.md says so).
+ * the root's size before minimising, the files the repo's hooks wrote and removed in the full
+ * root) and that no later stage reads. They differ between a grown and a cold build of the
+ * same output, so the digest leaves them out; a reused later entry keeps the report of the
+ * build that made it (docs/cache.md says so). The output's manifest reads the hooks' record
+ * from the entry it reads the packages from, which has the full root's record.
  */
-export const REPORT_META: readonly string[] = ['grownFrom', 'minimise'];
+export const REPORT_META: readonly string[] = ['grownFrom', 'minimise', 'hookFiles'];
 export const REPORT_ARTIFACTS: readonly string[] = ['minimise-manifest.json'];
 
 /**
