@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, realpath, rename, stat, utimes, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { readManifest, writeManifest } from './cache-integrity.js';
+import { outputDigest, recordOutput } from './output-digest.js';
 import { endRecordedGroups } from '../exec/process-group.js';
 import type { Logger } from '../log/logger.js';
 import { isAlive } from './lock.js';
@@ -25,6 +26,11 @@ export interface CacheEntry {
   bootfs: string;
   artifacts: string;
   meta: StageMeta;
+  /**
+   * Set by commitEntry: the first key whose entry had this output (this key when none had),
+   * on which later stages are keyed (early cutoff, src/cache/output-digest.ts).
+   */
+  firstKeyOfOutput?: string;
 }
 
 export interface CacheLayout {
@@ -149,7 +155,13 @@ export async function commitEntry(
   inputs?: StageInputsRecord,
 ): Promise<CacheEntry> {
   await writeFile(join(work, 'meta.json'), JSON.stringify(meta, null, 2) + '\n', { mode: 0o644 });
-  await writeManifest(work, stage, key, copiedFrom ? await readManifest(copiedFrom.dir) : undefined, inputs);
+  const manifest = await writeManifest(
+    work,
+    stage,
+    key,
+    copiedFrom ? await readManifest(copiedFrom.dir) : undefined,
+    inputs,
+  );
   const dest = entryDir(layout, repo, stage, key);
   await mkdir(layout.stages(repo), { recursive: true });
   // A rebuild (--no-cache) replaces the old entry; stale children keyed on it stay valid
@@ -159,7 +171,10 @@ export async function commitEntry(
   const entry = await openEntry(dest, key);
   if (!entry) throw new Error(`cache entry ${dest} is unreadable right after writing it`);
   await markUsed(entry);
-  return entry;
+  // Without its inputs a shared tree's parent is unknown: such an entry is no one's first.
+  if (!inputs) return entry;
+  const digest = outputDigest(manifest, meta, inputs.parentKey);
+  return { ...entry, firstKeyOfOutput: await recordOutput(layout.root, stage, key, digest) };
 }
 
 /**

@@ -82,6 +82,8 @@ function describeStage(o: StageOutcome): StageRecord {
 /** The packages of the last entry whose root still has a package database (minimise drops it), and their files. */
 async function readPackages(i: ManifestInputs): Promise<{
   from?: StageName;
+  /** The meta of the entry the packages were read from. */
+  meta?: CacheEntry['meta'];
   root: string;
   packages: readonly InstalledPackage[];
   files?: PackageFiles;
@@ -92,7 +94,13 @@ async function readPackages(i: ManifestInputs): Promise<{
     const ctx = { ...i.pmContext, rootfs: root };
     const packages = await i.pm.listInstalled(ctx);
     if (packages)
-      return { from: i.outcomes[n]!.stage, root, packages, files: await i.pm.listPackageFiles(ctx) };
+      return {
+        from: i.outcomes[n]!.stage,
+        meta: i.entries[n]!.meta,
+        root,
+        packages,
+        files: await i.pm.listPackageFiles(ctx),
+      };
   }
   return { root: i.final.rootfs, packages: [] };
 }
@@ -109,7 +117,7 @@ export async function makeManifest(i: ManifestInputs): Promise<Manifest> {
   const { plan } = i;
   const final = i.final;
   const initrdFiles = await listRootFiles(final.rootfs, await recordedEntries(final.rootfs));
-  const { from, root, packages, files: packageFiles } = await readPackages(i);
+  const { from, meta, root, packages, files: packageFiles } = await readPackages(i);
   const vmlinuz = join(final.bootfs, 'vmlinuz');
   const kernelVersion = final.meta.kernelVersion;
   const kernel =
@@ -120,7 +128,9 @@ export async function makeManifest(i: ManifestInputs): Promise<Manifest> {
     files: initrdFiles,
     ...(packageFiles ? { packageFiles } : {}),
     packages,
-    hooks: hookRecordsOf(final.meta),
+    // The hooks' record of the root the packages describe: a later entry reused by early
+    // cutoff (src/cache/output-digest.ts) keeps the record of the build that made it.
+    hooks: hookRecordsOf(meta ?? final.meta),
     isobuildPaths: [...ISOBUILD_PATHS, plan.spec.init],
     ...(kernel ? { kernel: { version: kernel.version, built: ran('kernel') } } : {}),
     minimised: ran('minimise'),

@@ -131,5 +131,5 @@ export async function installKernel(
       else await writeFile(join(modulesDir, name), '');
     }
   }
-  await runDepmod(o.rootfs, version, o.run, o.stage);
+  await runDepmod(o.rootfs, version, o.run, o.stage, o.sourceDateEpoch);
 }

@@ -1,6 +1,7 @@
 import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BuildError } from '../errors.js';
+import { clampTimes } from '../image/files.js';
 import type { RunOptions, RunResult } from '../exec/run.js';
 import { resolveInRoot } from '../rootfs/root-path.js';
 
@@ -64,9 +65,20 @@ export async function decompressModules(root: string, version: string, run: Runn
 }
 
 /** Build modules.dep and friends for the root's kernel with the host's depmod. */
-export async function runDepmod(root: string, version: string, run: Runner, stage?: string): Promise<void> {
+export async function runDepmod(
+  root: string,
+  version: string,
+  run: Runner,
+  stage: string | undefined,
+  sourceDateEpoch: number,
+): Promise<void> {
   await run('depmod', ['-b', root, version]);
-  const dep = join(await modulesDirOf(root, version), 'modules.dep');
+  const dir = await modulesDirOf(root, version);
+  const dep = join(dir, 'modules.dep');
   if (!(await lstat(dep).catch(() => undefined))?.isFile())
     throw new BuildError(`depmod -b ${root} ${version} wrote no ${dep}`, stage);
+  // The index files carry the build's time otherwise: two builds of the same modules would
+  // differ, and a stage's unchanged output could not be told from a changed one (early cutoff).
+  for (const name of await readdir(dir))
+    if (name.startsWith('modules.')) await clampTimes(join(dir, name), sourceDateEpoch);
 }

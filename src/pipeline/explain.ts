@@ -4,6 +4,7 @@ import { firstDifferingStage } from '../inventory/diff.js';
 import type { StageRecord } from '../inventory/manifest.js';
 import { readManifest } from '../cache/cache-integrity.js';
 import { entryKeyOf, lookupEntry, madeByNote, otherMaker, type CacheLayout } from '../cache/cache.js';
+import { canonicalKey } from '../cache/output-digest.js';
 import { linkStages, type LinkedStages } from './stage-keys.js';
 import { findGrowBase } from './grow-base.js';
 import { describeGrowth } from '../stage/growth.js';
@@ -35,6 +36,11 @@ export interface StageExplanation {
    * "incremental from 7240ef9e (+less)" or "full build (no incremental root: ...)".
    */
   readonly growth?: string;
+  /**
+   * For a cached stage whose output is an earlier entry's (early cutoff): that entry's key, on
+   * which later stages are keyed, so that they are reused.
+   */
+  readonly sameOutputAs?: string;
 }
 
 export async function explainPlan(
@@ -53,12 +59,14 @@ export async function explainPlan(
     const entry = cached[i];
     if (entry) {
       const maker = otherMaker(entry, repo);
+      const first = await canonicalKey(layout.root, link.stage, link.key);
       out.push({
         stage: link.stage,
         key: link.key,
         status: 'cached',
         reasons: [],
         ...(maker ? { madeBy: maker } : {}),
+        ...(first !== link.key ? { sameOutputAs: first } : {}),
       });
       continue;
     }
@@ -97,9 +105,17 @@ export async function explainPlan(
 
 /** One line per explanation: "staging: rebuild, because staging.sh changed". */
 export function formatExplanation(e: StageExplanation): string {
-  if (e.status === 'cached') return `${e.stage}: cached${madeByNote(e.madeBy)}`;
+  if (e.status === 'cached')
+    return `${e.stage}: cached${madeByNote(e.madeBy)}${sameOutputNote(e.sameOutputAs)}`;
   if (e.status === 'not-needed') return `${e.stage}: not cached, not needed (a later stage is cached)`;
   return `${e.stage}: rebuild, because ${e.reasons.join('; ')}${e.growth ? `; ${e.growth}` : ''}`;
+}
+
+/** Early cutoff, as the build's "built" line and `plan --explain` say it. */
+export function sameOutputNote(first: string | undefined, reused = true): string {
+  if (first === undefined) return '';
+  const later = reused ? 'later stages reused' : 'later stages keyed on it';
+  return ` (inputs changed but output identical to ${first.slice(0, 8)}'s: ${later})`;
 }
 
 /** What differs between the entry's inputs and this plan's, in words (the differ is `isobuild diff`'s). */

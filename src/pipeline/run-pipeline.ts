@@ -25,7 +25,7 @@ import { toFileSystemError } from '../fs/fs-error.js';
 import { measureTree } from '../fs/measure-tree.js';
 import { openBuildSession } from './build-session.js';
 import { checkSizeBudget } from './budgets.js';
-import { explainPlan } from './explain.js';
+import { explainPlan, sameOutputNote } from './explain.js';
 import { findGrowBase, type GrowChoice } from './grow-base.js';
 import { checkEntry, readManifest } from '../cache/cache-integrity.js';
 import { copyTree, linkTree, removeTree } from '../fs/fs-tree.js';
@@ -85,12 +85,13 @@ export async function runPipeline(
     session = await openBuildSession(layout.tmp);
     // Tool versions known from earlier builds are not asked again: a no-op build runs nothing.
     await useToolVersionFile(join(layout.root, 'tool-versions.json'));
-    const { links, inputs, records, values } = await linkStages(plan);
+    let { links, inputs, records, values } = await linkStages(plan);
     await saveToolVersionFile();
     const depth = plan.options.verifyCache ? 'full' : 'quick';
     // --force: the last stage's entry is not looked for, here or in the registry, so it is built.
-    const usable = plan.options.force ? links.slice(0, -1) : links;
-    const found = plan.options.noCache
+    const usableOf = (all: StageLink[]) => (plan.options.force ? all.slice(0, -1) : all);
+    const usable = usableOf(links);
+    let found = plan.options.noCache
       ? links.map(() => undefined)
       : [
           ...(await findUsableEntries(layout, repo, usable, depth, logger)),
@@ -208,9 +209,30 @@ export async function runPipeline(
         inputs: inputs[index]!,
         record: records[index]!,
       });
+      // Early cutoff: the output is an earlier entry's, so later stages are keyed on that entry's
+      // key (the keys computed before the build assumed a new output) and may be cached.
+      const first = parent.firstKeyOfOutput;
+      const next = links[index + 1];
+      let cutoff = '';
+      if (first !== undefined && next && next.parentKey !== first) {
+        ({ links, inputs, records, values } = await linkStages(plan));
+        const rest = usableOf(links).slice(index + 1);
+        const more = plan.options.noCache ? [] : await findUsableEntries(layout, repo, rest, depth, logger);
+        found = [...found.slice(0, index + 1), ...links.slice(index + 1).map((_, i) => more[i])];
+        const deeper = found.findLastIndex((e, i) => i > index && e !== undefined);
+        if (deeper > index) start = deeper;
+        cutoff = sameOutputNote(first === key ? undefined : first, deeper > index);
+      }
       logger.event(
-        { type: 'stage', stage: stage.name, status: 'built', key, seconds },
-        `${counter} ${stage.name}: built in ${seconds.toFixed(1)} s`,
+        {
+          type: 'stage',
+          stage: stage.name,
+          status: 'built',
+          key,
+          seconds,
+          ...(first !== undefined && first !== key ? { sameOutputAs: first } : {}),
+        },
+        `${counter} ${stage.name}: built in ${seconds.toFixed(1)} s${cutoff}`,
       );
       await checkSizeBudget(plan, stage.name, parent, entries.slice(0, -1), layout, logger);
       // Pushed while the next stage builds (one push at a time, in order), so a later stage

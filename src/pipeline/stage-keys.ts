@@ -1,4 +1,5 @@
-import { basename, relative } from 'node:path';
+import { basename, relative, resolve } from 'node:path';
+import { canonicalKey } from '../cache/output-digest.js';
 import { VERSION } from '../version.js';
 import { hashPath, sha256 } from '../fs/hash.js';
 import type { BuildPlan, CacheInputs, KeyContext, Stage, StageInputs, StageLink } from '../stage/types.js';
@@ -43,16 +44,21 @@ export function keyContextOf(plan: BuildPlan): KeyContext {
 }
 
 /**
- * Every stage's key, in order: each depends on its inputs and its parent's key only. The one
- * place that asks a stage for its inputs; the build and `plan --explain` both call it.
+ * Every stage's key, in order: each depends on its inputs and its parent's canonical key only:
+ * the first key whose entry had the same output as the parent's (early cutoff: the cache
+ * records it, src/cache/output-digest.ts), else the parent's key. The one place that asks a
+ * stage for its inputs; the build and `plan --explain` both call it, and the build again once a
+ * stage it built turned out to have an earlier entry's output.
  */
 export async function linkStages(plan: BuildPlan): Promise<LinkedStages> {
+  const cacheRoot = resolve(plan.options.cacheRoot);
   const links: StageLink[] = [];
   const inputs: CacheInputs[] = [];
   const records: StageInputsRecord[] = [];
   const values: StageInputs[] = [];
   for (const stage of plan.stages) {
-    const parentKey = links.at(-1)?.key;
+    const parent = links.at(-1);
+    const parentKey = parent && (await canonicalKey(cacheRoot, parent.stage, parent.key));
     const stageValues = stage.inputs(plan);
     const stageInputs = await keyInputsOf(stage, stageValues, keyContextOf(plan));
     const record = await recordInputs(stage, plan, parentKey, stageInputs);

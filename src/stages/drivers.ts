@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { COMMON_DRIVERS } from '../drivers/common.js';
 import { modulesDir, readModuleIndex } from '../drivers/module-index.js';
 import { pruneModules } from '../drivers/prune.js';
+import { runDepmod } from '../kernel/modules.js';
 import { closeOverDependencies, planDrivers, type DriverRequest } from '../drivers/resolve.js';
 import { BuildError } from '../errors.js';
 import { microvmDrivers } from '../microvm/initrd.js';
@@ -92,7 +93,7 @@ async function runDrivers(ctx: StageContext, inputs: DriversInputs): Promise<voi
     const keep = closeOverDependencies(index, plan.loadOrder);
     const removed = await pruneModules(dir, index, keep);
     // depmod rewrites modules.dep & co. so modprobe never looks for the files just removed.
-    await ctx.run('depmod', ['-b', ctx.rootfs, version]);
+    await runDepmod(ctx.rootfs, version, ctx.run, ctx.stage, ctx.sourceDateEpoch);
     ctx.logger.info(`drivers: pruned ${removed.length} modules, kept ${keep.size}`);
   }
   const payload = await measureTree(dir);

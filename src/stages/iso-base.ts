@@ -119,7 +119,7 @@ async function growIsoBase(
     return 'an added package brings a kernel';
   // An added package may bring kernel modules: indexed as the cold build indexes them.
   await decompressModules(ctx.rootfs, version, ctx.run);
-  await runDepmod(ctx.rootfs, version, ctx.run, ctx.stage);
+  await runDepmod(ctx.rootfs, version, ctx.run, ctx.stage, ctx.sourceDateEpoch);
   await pm.clean(pmCtx);
   Object.assign(ctx.meta, base.meta, {
     grownFrom: base.key,
@@ -198,7 +198,7 @@ async function prepareKernel(ctx: StageContext): Promise<string> {
   const image = await findKernelImage(ctx.rootfs, version, found, ctx.stage);
   const decompressed = await decompressModules(ctx.rootfs, version, ctx.run);
   if (decompressed) ctx.logger.info(`decompressed ${decompressed} kernel modules`);
-  await runDepmod(ctx.rootfs, version, ctx.run, ctx.stage);
+  await runDepmod(ctx.rootfs, version, ctx.run, ctx.stage, ctx.sourceDateEpoch);
   const moved = await moveKernelToBootfs(ctx.rootfs, ctx.bootfs, version, image);
   ctx.logger.info(`kernel ${version}: ${moved.join(', ')} moved to bootfs`);
   ctx.meta.modulesBytes = (await measureTree(await modulesDirOf(ctx.rootfs, version))).bytes;

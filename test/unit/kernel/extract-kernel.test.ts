@@ -99,7 +99,7 @@ test.each([
     const found = await findKernels(root);
     expect(pickKernelVersion(found)).toBe(VERSION);
     expect(await decompressModules(root, VERSION, run)).toBe(1);
-    await runDepmod(root, VERSION, run);
+    await runDepmod(root, VERSION, run, undefined, 1700000000);
     const modulesDir = join(root, 'usr/lib/modules', VERSION);
     expect(await readFile(join(modulesDir, 'modules.dep'), 'utf8')).toContain('kernel/net/dummy.ko:');
     expect(existsSync(join(modulesDir, 'kernel/net/dummy.ko.xz'))).toBe(false);

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdir, readFile, readlink, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { dir as tmpDir, type DirectoryResult } from 'tmp-promise';
@@ -138,6 +138,11 @@ test('compressed modules are decompressed in place and depmod indexes the plain 
   for (const name of ['a.ko', 'b.ko', 'c.ko'])
     expect(await readFile(join(net, name), 'utf8')).toBe(`not really ${name}`);
 
-  await runDepmod(root, version, run, 'iso-base');
+  await runDepmod(root, version, run, 'iso-base', 1700000000);
   expect(existsSync(join(root, 'usr/lib/modules', version, 'modules.dep'))).toBe(true);
+  // The index carries SOURCE_DATE_EPOCH, not the build's time: the same modules give the same root.
+  for (const name of readdirSync(join(root, 'usr/lib/modules', version)).filter((n) =>
+    n.startsWith('modules.'),
+  ))
+    expect(statSync(join(root, 'usr/lib/modules', version, name)).mtimeMs).toBe(1700000000 * 1000);
 });

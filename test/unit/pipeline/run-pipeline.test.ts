@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { dir as tmpDir, type DirectoryResult } from 'tmp-promise';
 import { BuildError } from '../../../src/errors.js';
@@ -165,4 +165,67 @@ test('a lock left by a dead process is taken over', async () => {
     silentLogger,
   );
   expect(result.outcomes[0]?.status).toBe('built');
+});
+
+/** A stage whose output is one file of fixed content and time, whatever its input file says. */
+function constantStage(name: StageName, input: string, content: () => string): Stage {
+  return defineStage<{ name: string }>({
+    name,
+    version: 1,
+    mutatesRoot: true,
+    applies: () => true,
+    commands: () => [],
+    inputs: () => ({ name }),
+    sources: async () => ({ files: [join(repoDir, input)] }),
+    describe: () => [],
+    async run(ctx) {
+      runs.push(name);
+      const file = join(ctx.rootfs, name);
+      await writeFile(file, content());
+      await utimes(file, 1_700_000_000, 1_700_000_000);
+    },
+  });
+}
+
+test('early cutoff: a stage whose input changed but whose output did not leaves later stages cached', async () => {
+  let content = 'same';
+  const stages = [
+    constantStage('iso-base', 'base.sh', () => content),
+    fileStage('staging', 'staging.sh'),
+    fileStage('initrd', 'staging.sh', { mutatesRoot: false }),
+  ];
+  const first = await runPipeline(planWith(stages), silentLogger);
+  expect(first.outcomes.map((o) => o.status)).toEqual(['built', 'built', 'built']);
+
+  await writeFile(join(repoDir, 'base.sh'), 'echo base v2\n');
+  runs = [];
+  const lines: string[] = [];
+  const logger = {
+    ...silentLogger,
+    event: (_: unknown, human?: string) => void (human && lines.push(human)),
+  };
+  const second = await runPipeline(planWith(stages), logger);
+  expect(runs).toEqual(['iso-base']);
+  expect(second.outcomes.map((o) => o.status)).toEqual(['built', 'hit', 'hit']);
+  expect(second.outcomes[0]!.key).not.toBe(first.outcomes[0]!.key);
+  expect(second.final.key).toBe(first.final.key);
+  expect(lines).toContainEqual(
+    expect.stringMatching(
+      /iso-base: built in .* \(inputs changed but output identical to [0-9a-f]{8}'s: later stages reused\)$/,
+    ),
+  );
+
+  // The next build finds every key at once.
+  runs = [];
+  const third = await runPipeline(planWith(stages), silentLogger);
+  expect(runs).toEqual([]);
+  expect(third.final.key).toBe(first.final.key);
+
+  // An output that does differ rebuilds what follows it.
+  await writeFile(join(repoDir, 'base.sh'), 'echo base v3\n');
+  content = 'other';
+  runs = [];
+  const fourth = await runPipeline(planWith(stages), silentLogger);
+  expect(runs).toEqual(['iso-base', 'staging', 'initrd']);
+  expect(fourth.final.key).not.toBe(first.final.key);
 });
