@@ -4,7 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BundleError } from '../../../src/errors.js';
 import type { PmContext } from '../../../src/pm/types.js';
-import { listPrefix, parseSourceEntries, restoreAptBundle } from '../../../src/pm/apt-bundle.js';
+import {
+  bundledSourcesName,
+  listPrefix,
+  parseSourceEntries,
+  restoreAptBundle,
+} from '../../../src/pm/apt-bundle.js';
 
 describe('parseSourceEntries', () => {
   test('deb822 stanzas: each URI with its suites and keyring; deb-src and disabled stanzas are not', () => {
@@ -43,6 +48,13 @@ describe('parseSourceEntries', () => {
       { uri: 'http://m/sec', suites: ['bookworm-security'] },
     ]);
   });
+});
+
+test("bundledSourcesName: each sources file's place first, so sorted names keep the build's order", () => {
+  const files = ['/etc/apt/sources.list', '/etc/apt/sources.list.d/debian.sources', '/tmp/aim/02-x.list'];
+  const names = files.map((f, i) => bundledSourcesName(i, f));
+  expect(names).toEqual(['00-sources.list', '01-debian.sources', '02-x.list']);
+  expect([...names].sort()).toEqual(names);
 });
 
 test("listPrefix: apt's list file names for a suite", () => {
