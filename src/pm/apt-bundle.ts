@@ -63,7 +63,7 @@ export function bundledSourcesName(index: number, file: string): string {
 }
 
 /** A fetched package's file in the archives: the one the stage recorded, else the only one of its name. */
-async function findFetchedDeb(archives: string, p: FetchedPackage, bundle: string): Promise<string> {
+export async function findFetchedDeb(archives: string, p: FetchedPackage, bundle: string): Promise<string> {
   const names = p.file
     ? [p.file]
     : (await readdir(archives).catch(() => [] as string[])).filter(

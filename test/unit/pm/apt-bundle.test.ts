@@ -6,6 +6,7 @@ import { BundleError } from '../../../src/errors.js';
 import type { PmContext } from '../../../src/pm/types.js';
 import {
   bundledSourcesName,
+  findFetchedDeb,
   listPrefix,
   parseSourceEntries,
   restoreAptBundle,
@@ -90,4 +91,38 @@ test('a bundle whose lock names a package it has no .deb of is refused before an
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+describe("findFetchedDeb: a fetched package's file in the archives", () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'isobuild-apt-fetched-'));
+    await writeFile(join(dir, 'linux-source-6.1_6.1.190-1_all.deb'), 'a');
+    await writeFile(join(dir, 'linux-source-6.1_6.1.192-3_all.deb'), 'b');
+    await writeFile(join(dir, 'linux-source-6.10_6.10.1-1_all.deb'), 'c');
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('the file the stage recorded', async () => {
+    const p = { name: 'linux-source-6.1', file: 'linux-source-6.1_6.1.192-3_all.deb' };
+    expect(await findFetchedDeb(dir, p, '/r')).toBe(join(dir, p.file));
+  });
+
+  test('no record and one file of the package: that one (linux-source-6.10 is another package)', async () => {
+    await rm(join(dir, 'linux-source-6.1_6.1.190-1_all.deb'));
+    expect(await findFetchedDeb(dir, { name: 'linux-source-6.1' }, '/r')).toBe(
+      join(dir, 'linux-source-6.1_6.1.192-3_all.deb'),
+    );
+  });
+
+  test('no record and several files, or a recorded file gone: refused, saying how to fetch it again', async () => {
+    await expect(findFetchedDeb(dir, { name: 'linux-source-6.1' }, '/r')).rejects.toThrow(
+      /several \.deb of linux-source-6\.1 .* rebuild with --no-cache/,
+    );
+    await expect(
+      findFetchedDeb(dir, { name: 'linux-source-6.1', file: 'linux-source-6.1_6.1.200-1_all.deb' }, '/r'),
+    ).rejects.toThrow(BundleError);
+  });
 });
