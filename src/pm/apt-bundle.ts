@@ -55,11 +55,26 @@ async function findDeb(archives: string, p: InstalledPackage): Promise<string | 
 }
 
 /**
- * A sources file's name in the bundle: its place in the build's order first, so the restored
- * files, read back sorted, reach mmdebstrap (and the root) in the same order.
+ * A sources file's name in the bundle: in a folder named by its place in the build's order, so
+ * the restored files, read back sorted, reach mmdebstrap in the same order, under their own
+ * names (mmdebstrap names the root's copy after the file: the root's bytes depend on it).
  */
 export function bundledSourcesName(index: number, file: string): string {
-  return `${String(index).padStart(2, '0')}-${basename(file).replace(/^\d{2}-/, '')}`;
+  return `${String(index).padStart(2, '0')}/${basename(file)}`;
+}
+
+/** The restored sources files in the first build's order (a bundle of one file may hold it without a folder). */
+async function restoredSourcesFiles(dir: string): Promise<string[]> {
+  const top = join(dir, 'apt/sources');
+  const out: string[] = [];
+  for (const entry of (await readdir(top, { withFileTypes: true }).catch(() => [])).sort((a, b) =>
+    a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
+  )) {
+    if (entry.isFile()) out.push(join(top, entry.name));
+    else if (entry.isDirectory())
+      for (const name of (await readdir(join(top, entry.name))).sort()) out.push(join(top, entry.name, name));
+  }
+  return out;
 }
 
 /** A fetched package's file in the archives: the one the stage recorded, else the only one of its name. */
@@ -184,10 +199,7 @@ export async function restoreAptBundle(
   bundle: string,
 ): Promise<RestoredBundle> {
   await checkLockedDebs(dir, bundle);
-  // Sorted: the names begin with each file's place in the first build's order.
-  const sourcesFiles = (await readdir(join(dir, 'apt/sources')).catch(() => [] as string[]))
-    .sort()
-    .map((name) => join(dir, 'apt/sources', name));
+  const sourcesFiles = await restoredSourcesFiles(dir);
   if (!sourcesFiles.length)
     throw new BundleError('has no apt sources file', { bundle, file: 'apt/sources/' });
   const keys = (await readdir(join(dir, 'apt/keys')).catch(() => [] as string[])).map((k) =>

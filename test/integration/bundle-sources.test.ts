@@ -99,8 +99,8 @@ afterAll(async () => {
 describe('isobuild bundle with two apt sources files', () => {
   test('the bundle holds both files in order, the keyring, and each suite’s InRelease and lists', () => {
     expect(names.filter((n) => n.startsWith('apt/sources/'))).toEqual([
-      'apt/sources/00-bookworm.sources',
-      'apt/sources/01-updates.list',
+      'apt/sources/00/bookworm.sources',
+      'apt/sources/01/updates.list',
     ]);
     expect(names).toContain('apt/keys/debian-archive-keyring.gpg');
     for (const suite of ['bookworm', 'bookworm-updates']) {

@@ -51,10 +51,10 @@ describe('parseSourceEntries', () => {
   });
 });
 
-test("bundledSourcesName: each sources file's place first, so sorted names keep the build's order", () => {
+test("bundledSourcesName: each sources file under its own name, in a folder sorting in the build's order", () => {
   const files = ['/etc/apt/sources.list', '/etc/apt/sources.list.d/debian.sources', '/tmp/aim/02-x.list'];
   const names = files.map((f, i) => bundledSourcesName(i, f));
-  expect(names).toEqual(['00-sources.list', '01-debian.sources', '02-x.list']);
+  expect(names).toEqual(['00/sources.list', '01/debian.sources', '02/02-x.list']);
   expect([...names].sort()).toEqual(names);
 });
 
