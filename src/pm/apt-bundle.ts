@@ -202,6 +202,12 @@ export async function restoreAptBundle(
   const sourcesFiles = await restoredSourcesFiles(dir);
   if (!sourcesFiles.length)
     throw new BundleError('has no apt sources file', { bundle, file: 'apt/sources/' });
+  // The build gets them as one variable, split at the delimiter: a path holding it would be cut.
+  if (dir.includes(delimiter))
+    throw new BundleError(
+      `cannot be unpacked under ${dir}: the path holds "${delimiter}", which separates ${APT_SOURCES_ENV}'s files (set TMPDIR to another folder)`,
+      { bundle },
+    );
   const keys = (await readdir(join(dir, 'apt/keys')).catch(() => [] as string[])).map((k) =>
     join(dir, 'apt/keys', k),
   );
