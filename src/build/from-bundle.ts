@@ -12,6 +12,7 @@ import { packageManagerFor } from '../pm/index.js';
 import { VERSION } from '../version.js';
 import { parseBundleConfig, type BundleConfig } from '../bundle/bundle-config.js';
 import { extractFiles, openBundle } from '../bundle/bundle-layout.js';
+import { checkKernelSource } from '../bundle/kernel-source.js';
 
 /** The CLI the rebuild runs in its own network namespace (dist/cli/main.js, beside this module's folder). */
 const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
@@ -61,37 +62,11 @@ export async function buildFromBundle(request: FromBundleRequest): Promise<FromB
   await mkdir(parent, { recursive: true });
   const work = await mkdtemp(join(parent, 'isobuild-from-bundle-'));
   try {
-    const opened = await openBundle(bundle, work);
-    let config: BundleConfig;
-    const files = join(work, 'files');
-    try {
-      config = parseBundleConfig(opened.config, bundle);
-      await extractFiles(opened, '', files);
-    } finally {
-      await opened.close();
-    }
-    logger.info(`${bundle}: ${opened.files.size} files match the bundle's manifest`);
-    if (config.isobuild !== VERSION)
-      logger.warn(
-        `the bundle was made by isobuild ${config.isobuild}, this is ${VERSION}: the bytes may differ`,
-      );
-    const repoDir = join(work, 'repos', config.repoFolder);
-    await mkdir(join(work, 'repos'));
-    await rename(join(files, 'repo'), repoDir);
-    const cache = join(work, 'cache');
-    const pm = packageManagerFor(config.packagemanager);
-    if (!pm.bundle)
-      throw new BundleError(`${config.packagemanager} repos cannot be rebuilt from a bundle`, { bundle });
-    const restored = await pm.bundle.restore(
-      { pkgCacheDir: cacheLayout(cache).packages, run: (f, a, o) => run(f, a, { logger, ...o }) },
-      files,
-      bundle,
-    );
+    const primed = await primeFromBundle(bundle, work, logger);
+    const { config } = primed;
     const started = Date.now();
     const outputs = await rebuildOffline(config, {
-      repoDir,
-      cache,
-      env: restored.env,
+      ...primed,
       bundle,
       request,
       logger,
@@ -119,6 +94,54 @@ export async function buildFromBundle(request: FromBundleRequest): Promise<FromB
   } finally {
     await rm(work, { recursive: true, force: true });
   }
+}
+
+/** A bundle checked and unpacked into `work`, ready for the offline build. */
+export interface PrimedBundle {
+  config: BundleConfig;
+  /** The repo folder, under `work/repos/`. */
+  repoDir: string;
+  /** The fresh stage cache whose package cache the package manager's files went into. */
+  cache: string;
+  /** What the build needs to find them (apt: ISOBUILD_APT_SOURCES naming the bundled sources). */
+  env: Record<string, string>;
+}
+
+/**
+ * Checks every file of the bundle against its manifest, unpacks it into `work`, checks the kernel
+ * source its config names is there, and has the package manager check its files as it would
+ * (signatures, list digests) and put them into a fresh cache (`work/cache`): everything the
+ * offline build reads, before it runs.
+ */
+export async function primeFromBundle(bundle: string, work: string, logger: Logger): Promise<PrimedBundle> {
+  const opened = await openBundle(bundle, work);
+  let config: BundleConfig;
+  const files = join(work, 'files');
+  try {
+    config = parseBundleConfig(opened.config, bundle);
+    await extractFiles(opened, '', files);
+  } finally {
+    await opened.close();
+  }
+  logger.info(`${bundle}: ${opened.files.size} files match the bundle's manifest`);
+  if (config.isobuild !== VERSION)
+    logger.warn(
+      `the bundle was made by isobuild ${config.isobuild}, this is ${VERSION}: the bytes may differ`,
+    );
+  await checkKernelSource(config.kernelSource, files, bundle);
+  const repoDir = join(work, 'repos', config.repoFolder);
+  await mkdir(join(work, 'repos'));
+  await rename(join(files, 'repo'), repoDir);
+  const cache = join(work, 'cache');
+  const pm = packageManagerFor(config.packagemanager);
+  if (!pm.bundle)
+    throw new BundleError(`${config.packagemanager} repos cannot be rebuilt from a bundle`, { bundle });
+  const restored = await pm.bundle.restore(
+    { pkgCacheDir: cacheLayout(cache).packages, run: (f, a, o) => run(f, a, { logger, ...o }) },
+    files,
+    bundle,
+  );
+  return { config, repoDir, cache, env: restored.env };
 }
 
 /**

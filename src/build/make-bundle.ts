@@ -15,6 +15,7 @@ import type { Target } from '../stage/types.js';
 import { VERSION } from '../version.js';
 import { writeBundle, type BundleFile } from '../bundle/bundle-layout.js';
 import { BUNDLE_VERSION, type BundleConfig } from '../bundle/bundle-config.js';
+import { fetchedPackagesOf, kernelSourceRecord } from '../bundle/kernel-source.js';
 
 export interface BundleRequest extends RepoRequest {
   /** What the bundle rebuilds. Default: 'bootstrap'. */
@@ -48,8 +49,9 @@ async function repoFiles(repoDir: string): Promise<BundleFile[]> {
 /**
  * `isobuild bundle`: builds the target (or takes it from the cache), then writes everything a
  * rebuild with no network needs into one OCI layout: the repo folder, a lock of every package
- * any of its roots installed, the package manager's part (package files, signed lists, keys,
- * sources) and the outputs' digests the rebuild must match (docs/bundle.md).
+ * any of its roots installed, the package manager's part (package files, the kernel's source
+ * package, signed lists, keys, sources) and the outputs' digests the rebuild must match
+ * (docs/bundle.md).
  */
 export async function makeBundle(request: BundleRequest): Promise<MadeBundle> {
   const logger = loggerFor(request);
@@ -62,7 +64,9 @@ export async function makeBundle(request: BundleRequest): Promise<MadeBundle> {
   const built = await build({ ...request, target });
   const options = buildOptionsFor(request);
   const layout = cacheLayout(resolve(options.cacheRoot));
-  const { result } = await buildStagesOf(spec, { target }, options, logger);
+  const { plan, result } = await buildStagesOf(spec, { target }, options, logger);
+  const buildsKernel = plan.stages.some((s) => s.name === 'kernel');
+  const fetched = fetchedPackagesOf(spec, buildsKernel, result.final.meta);
   await mkdir(layout.tmp, { recursive: true });
   const scratch = await mkdtemp(join(layout.tmp, `${spec.name}-bundle-`));
   try {
@@ -84,8 +88,9 @@ export async function makeBundle(request: BundleRequest): Promise<MadeBundle> {
         for (const p of (await pm.listInstalled({ ...ctx, rootfs: entry.rootfs })) ?? [])
           installed.set(packageKey(p), p);
       }
-      return collect(ctx, [...installed.values()]);
+      return collect(ctx, [...installed.values()], fetched);
     });
+    const kernelSource = await kernelSourceRecord(spec, buildsKernel, fetched, parts.files);
     const lockFile = join(scratch, LOCK_FILE);
     const locked = [...installed.values()].map((p) => ({ ...p, sha256: p.sha256 ?? '' }));
     await writeLock(lockFile, makeLock(spec, locked));
@@ -98,6 +103,7 @@ export async function makeBundle(request: BundleRequest): Promise<MadeBundle> {
       target,
       sourceDateEpoch: options.sourceDateEpoch,
       outputs: built.outputs.map((o) => ({ format: o.format, name: basename(o.path), ...o.digest })),
+      ...(kernelSource ? { kernelSource } : {}),
     };
     const files = [...(await repoFiles(spec.repoDir)), { name: LOCK_FILE, from: lockFile }, ...parts.files];
     const digest = await writeBundle(request.bundle, files, config, {

@@ -19,6 +19,12 @@ export interface BundleConfig {
   readonly target: Target;
   readonly sourceDateEpoch: number;
   readonly outputs: readonly ({ readonly format: string; readonly name: string } & OutputDigest)[];
+  /**
+   * The source a kernel built from source came from: its name in the bundle (the repo folder's
+   * tarball, or the package manager's `.deb` of linux-source-X) and sha256. Absent when the
+   * target builds no kernel from source.
+   */
+  readonly kernelSource?: { readonly name: string; readonly sha256: string };
 }
 
 /** A config blob read back: its shape checked before any of it names a path or a command. */
@@ -40,5 +46,14 @@ export function parseBundleConfig(value: unknown, bundle: string): BundleConfig 
     !c.outputs.every((o) => /^[0-9a-f]{64}$/.test(o?.sha256))
   )
     throw fail('no output digests to compare the rebuild with');
+  const k = c.kernelSource;
+  if (
+    k !== undefined &&
+    (typeof k?.name !== 'string' ||
+      !/^[\w.+%~-]+(\/[\w.+%~-]+)*$/.test(k.name) ||
+      k.name.split('/').includes('..') ||
+      !/^[0-9a-f]{64}$/.test(k.sha256))
+  )
+    throw fail('kernelSource: no file name in the bundle or no sha256');
   return c as BundleConfig;
 }

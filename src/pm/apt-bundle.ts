@@ -1,5 +1,5 @@
 import { copyFile, mkdir, readFile, readdir } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { basename, delimiter, join } from 'node:path';
 import { BundleError } from '../errors.js';
 import { exists } from '../fs/exists.js';
 import { sha256File } from '../fs/hash.js';
@@ -8,7 +8,7 @@ import { LOCK_FILE } from '../lock/lock-file.js';
 import { APT_CACHE_DIRS } from './apt-chroot.js';
 import { aimedAptSources, APT_SOURCES_ENV } from './apt-sources.js';
 import { digestSources, stampLists } from './lists-age.js';
-import type { BundleParts, PmContext, RestoredBundle } from './types.js';
+import type { BundleParts, FetchedPackage, PmContext, RestoredBundle } from './types.js';
 
 /** One enabled binary entry of a sources file: its URI, suites and the keyring that vouches for it. */
 export interface SourceEntry {
@@ -55,26 +55,74 @@ async function findDeb(archives: string, p: InstalledPackage): Promise<string | 
 }
 
 /**
- * What an apt build needs to run again with no network: the sources file mmdebstrap got, the
- * keyrings its entries are signed by, the package cache's lists of those suites (InRelease with
- * its signature, Packages) and the `.deb` of every installed package.
+ * A sources file's name in the bundle: in a folder named by its place in the build's order, so
+ * the restored files, read back sorted, reach mmdebstrap in the same order, under their own
+ * names (mmdebstrap names the root's copy after the file: the root's bytes depend on it).
+ */
+export function bundledSourcesName(index: number, file: string): string {
+  return `${String(index).padStart(2, '0')}/${basename(file)}`;
+}
+
+/** The restored sources files in the first build's order (a bundle of one file may hold it without a folder). */
+async function restoredSourcesFiles(dir: string): Promise<string[]> {
+  const top = join(dir, 'apt/sources');
+  const out: string[] = [];
+  for (const entry of (await readdir(top, { withFileTypes: true }).catch(() => [])).sort((a, b) =>
+    a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
+  )) {
+    if (entry.isFile()) out.push(join(top, entry.name));
+    else if (entry.isDirectory())
+      for (const name of (await readdir(join(top, entry.name))).sort()) out.push(join(top, entry.name, name));
+  }
+  return out;
+}
+
+/** A fetched package's file in the archives: the one the stage recorded, else the only one of its name. */
+export async function findFetchedDeb(archives: string, p: FetchedPackage, bundle: string): Promise<string> {
+  const names = p.file
+    ? [p.file]
+    : (await readdir(archives).catch(() => [] as string[])).filter(
+        (n) => n.startsWith(`${p.name}_`) && n.endsWith('.deb'),
+      );
+  if (names.length === 1 && (await exists(join(archives, names[0]!)))) return join(archives, names[0]!);
+  throw new BundleError(
+    `the package cache (${archives}) has ${names.length > 1 ? `several .deb of ${p.name} (${names.join(', ')}) and the build recorded none of them` : `no ${p.file ?? `.deb of ${p.name}`}`}: ` +
+      'rebuild with --no-cache so that the stage fetches it again, then bundle',
+    { bundle },
+  );
+}
+
+/**
+ * What an apt build needs to run again with no network: every sources file mmdebstrap got, in
+ * its order, the keyrings their entries are signed by, the package cache's lists of those
+ * suites (InRelease with its signature, Packages), the `.deb` of every installed package and
+ * the `.deb` files stages fetched beside the roots (the kernel's source package; the same
+ * sources and lists vouch for them).
  */
 export async function collectAptBundle(
   ctx: PmContext,
   installed: readonly InstalledPackage[],
+  fetched: readonly FetchedPackage[] = [],
 ): Promise<BundleParts> {
+  const bundle = ctx.spec.repoDir;
   const sources = await aimedAptSources(ctx.spec, join(ctx.tmpDir, 'sources'));
-  if (sources.files.length !== 1)
-    throw new BundleError(
-      `apt bundles take one sources file, and this build has ${sources.files.length} ` +
-        `(${sources.files.join(', ')}): put them in one file and name it with ${APT_SOURCES_ENV}`,
-      { bundle: ctx.spec.repoDir },
-    );
-  const sourcesFile = sources.files[0]!;
-  const entries = parseSourceEntries(await readFile(sourcesFile, 'utf8'));
-  const files = [{ name: `apt/sources/${basename(sourcesFile)}`, from: sourcesFile }];
-  for (const key of new Set(entries.flatMap((e) => (e.signedBy ? [e.signedBy] : []))))
+  const files: { name: string; from: string }[] = [];
+  const entries: SourceEntry[] = [];
+  for (const [i, file] of sources.files.entries()) {
+    files.push({ name: `apt/sources/${bundledSourcesName(i, file)}`, from: file });
+    entries.push(...parseSourceEntries(await readFile(file, 'utf8')));
+  }
+  const keys = new Map<string, string>();
+  for (const key of new Set(entries.flatMap((e) => (e.signedBy ? [e.signedBy] : [])))) {
+    const other = keys.get(basename(key));
+    if (other)
+      throw new BundleError(
+        `two keyrings of the sources have one name (${other}, ${key}): the bundle keeps keyrings by name`,
+        { bundle },
+      );
+    keys.set(basename(key), key);
     files.push({ name: `apt/keys/${basename(key)}`, from: key });
+  }
   const lists = join(ctx.pkgCacheDir, APT_CACHE_DIRS[1].inCache);
   const prefixes = entries.flatMap((e) => e.suites.map((s) => listPrefix(e.uri, s)));
   for (const name of (await readdir(lists).catch(() => [] as string[])).sort())
@@ -85,17 +133,20 @@ export async function collectAptBundle(
       files.push({ name: `apt/lists/${name}`, from: join(lists, name) });
   const archives = join(ctx.pkgCacheDir, APT_CACHE_DIRS[0].inCache);
   const missing: string[] = [];
+  const debs = new Set<string>();
   for (const p of installed) {
     const deb = await findDeb(archives, p);
-    if (deb) files.push({ name: `apt/archives/${basename(deb)}`, from: deb });
+    if (deb) debs.add(deb);
     else missing.push(packageKey(p));
   }
   if (missing.length)
     throw new BundleError(
       `the package cache (${archives}) has no .deb for ${missing.join(', ')}: ` +
         'rebuild with --no-cache so that apt downloads them again, then bundle',
-      { bundle: ctx.spec.repoDir },
+      { bundle },
     );
+  for (const p of fetched) debs.add(await findFetchedDeb(archives, p, bundle));
+  for (const deb of debs) files.push({ name: `apt/archives/${basename(deb)}`, from: deb });
   return { files };
 }
 
@@ -148,9 +199,15 @@ export async function restoreAptBundle(
   bundle: string,
 ): Promise<RestoredBundle> {
   await checkLockedDebs(dir, bundle);
-  const [sourcesName] = await readdir(join(dir, 'apt/sources')).catch(() => [] as string[]);
-  if (!sourcesName) throw new BundleError('has no apt sources file', { bundle, file: 'apt/sources/' });
-  const sourcesFile = join(dir, 'apt/sources', sourcesName);
+  const sourcesFiles = await restoredSourcesFiles(dir);
+  if (!sourcesFiles.length)
+    throw new BundleError('has no apt sources file', { bundle, file: 'apt/sources/' });
+  // The build gets them as one variable, split at the delimiter: a path holding it would be cut.
+  if (dir.includes(delimiter))
+    throw new BundleError(
+      `cannot be unpacked under ${dir}: the path holds "${delimiter}", which separates ${APT_SOURCES_ENV}'s files (set TMPDIR to another folder)`,
+      { bundle },
+    );
   const keys = (await readdir(join(dir, 'apt/keys')).catch(() => [] as string[])).map((k) =>
     join(dir, 'apt/keys', k),
   );
@@ -188,6 +245,6 @@ export async function restoreAptBundle(
     for (const name of await readdir(from).catch(() => [] as string[]))
       await copyFile(join(from, name), join(to, name));
   }
-  await stampLists(join(ctx.pkgCacheDir, 'apt', 'lists.stamp.json'), await digestSources([sourcesFile]));
-  return { env: { [APT_SOURCES_ENV]: sourcesFile } };
+  await stampLists(join(ctx.pkgCacheDir, 'apt', 'lists.stamp.json'), await digestSources(sourcesFiles));
+  return { env: { [APT_SOURCES_ENV]: sourcesFiles.join(delimiter) } };
 }

@@ -1,10 +1,18 @@
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { basename, delimiter, join } from 'node:path';
 import { BuildError } from '../errors.js';
 import type { ResolvedSpec } from '../spec/types.js';
 
-/** Names a sources file (one-line or deb822) that replaces the spec's and the host's. */
+/**
+ * Names the sources files (one-line or deb822) that replace the spec's and the host's: one path,
+ * or several separated by `:` as in PATH (a restored bundle of a host with several files).
+ */
 export const APT_SOURCES_ENV = 'ISOBUILD_APT_SOURCES';
+
+/** The files $ISOBUILD_APT_SOURCES names, in order (empty parts skipped). */
+export function envSourcesFiles(value: string | undefined): string[] {
+  return (value ?? '').split(delimiter).filter(Boolean);
+}
 
 export interface AptSources {
   /** Files handed to mmdebstrap as mirror arguments (it pastes each into the new root). */
@@ -23,8 +31,8 @@ export async function findAptSources(
   env: NodeJS.ProcessEnv = process.env,
   etcApt = '/etc/apt',
 ): Promise<AptSources> {
-  const fromEnv = env[APT_SOURCES_ENV];
-  if (fromEnv) return { files: [fromEnv], origin: 'env' };
+  const fromEnv = envSourcesFiles(env[APT_SOURCES_ENV]);
+  if (fromEnv.length) return { files: fromEnv, origin: 'env' };
   if (spec.apt.sources) return { files: [spec.apt.sources], origin: 'spec' };
   const files = await findHostSources(etcApt);
   if (!files.length)

@@ -5,7 +5,7 @@ import type { SpecPackageManager } from '../spec/package-managers.js';
 import { versionInName } from '../spec/release.js';
 import { finding, type Finding, type Rule } from '../spec/rule.js';
 import { originOf } from '../spec/setting.js';
-import { APT_SOURCES_ENV, findAptSources, suiteOfSources } from './apt-sources.js';
+import { APT_SOURCES_ENV, envSourcesFiles, findAptSources, suiteOfSources } from './apt-sources.js';
 
 /** Debian's release numbers and their suites; apt wants the suite. */
 export const DEBIAN_CODENAMES: Readonly<Record<string, string>> = {
@@ -110,14 +110,14 @@ export const aptSpec: Omit<SpecPackageManager, 'name' | 'packageName' | 'checkSc
   },
 
   releaseOrigin(spec, env) {
-    const fromEnv = env[APT_SOURCES_ENV] || undefined;
-    return fromEnv && spec.releaseFrom?.includes(showPath(fromEnv)) ? 'environment' : 'derived';
+    const fromEnv = envSourcesFiles(env[APT_SOURCES_ENV]);
+    return fromEnv.some((f) => spec.releaseFrom?.includes(showPath(f))) ? 'environment' : 'derived';
   },
 
   specRules: [aptReleaseDerivable, aptOnlyFields, aptSourcesUnique],
 
   describeSpec(spec, env) {
-    const fromEnv = env[APT_SOURCES_ENV] || undefined;
+    const fromEnv = envSourcesFiles(env[APT_SOURCES_ENV]);
     return [
       {
         section: 'distribution',
@@ -129,12 +129,12 @@ export const aptSpec: Omit<SpecPackageManager, 'name' | 'packageName' | 'checkSc
       {
         section: 'distribution',
         label: 'apt sources',
-        value: fromEnv
-          ? `${showPath(fromEnv)} (${APT_SOURCES_ENV})`
+        value: fromEnv.length
+          ? `${fromEnv.map((f) => showPath(f)).join(', ')} (${APT_SOURCES_ENV})`
           : spec.apt.sources
             ? showPath(spec.apt.sources)
             : "the host's apt configuration",
-        origin: fromEnv ? 'environment' : spec.apt.sources ? 'spec file' : 'default',
+        origin: fromEnv.length ? 'environment' : spec.apt.sources ? 'spec file' : 'default',
       },
     ];
   },

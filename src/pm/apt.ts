@@ -30,7 +30,13 @@ import {
   renderDpkgDocsConfig,
 } from './apt-docs.js';
 import { collectAptBundle, restoreAptBundle } from './apt-bundle.js';
-import { aimedAptSources, APT_SOURCES_ENV, findAptSources, findHostSources } from './apt-sources.js';
+import {
+  aimedAptSources,
+  APT_SOURCES_ENV,
+  envSourcesFiles,
+  findAptSources,
+  findHostSources,
+} from './apt-sources.js';
 import { checkListsFreshness, digestSources, formatAge, stampLists } from './lists-age.js';
 import { DPKG_STATUS, readDpkgStatus } from '../inventory/dpkg-status.js';
 import { keepRecordedLast } from '../kernel/record-kernel-deb.js';
@@ -628,11 +634,11 @@ export const aptPackageManager: PackageManager = {
     ];
     switch (op) {
       case 'setup': {
-        const sources =
-          process.env[APT_SOURCES_ENV] ?? spec.apt.sources ?? '/etc/apt/sources.list.d/*.sources';
+        const fromEnv = envSourcesFiles(process.env[APT_SOURCES_ENV]);
+        const sources = fromEnv.length ? fromEnv : [spec.apt.sources ?? '/etc/apt/sources.list.d/*.sources'];
         return [
           `SOURCE_DATE_EPOCH=${epoch} mmdebstrap ` +
-            mmdebstrapArgs(spec, args, '$TMP/root', [sources], 'PKGCACHE')
+            mmdebstrapArgs(spec, args, '$TMP/root', sources, 'PKGCACHE')
               // Placeholders stay unquoted so the shell expands them when the line is pasted.
               .map((a) => (/^(\$TMP|\/etc\/apt\/)/.test(a) ? a : quoteWord(a)))
               .join(' '),

@@ -151,17 +151,32 @@ export interface PackageManager extends SpecPackageManager {
    * `isobuild bundle` and `build --from-bundle` (docs/bundle.md); an adapter without it cannot
    * be bundled. `collect`: the files a rebuild with no network needs besides the repo folder
    * (package files, signed lists, keys, sources), from the package cache after a build that
-   * installed `installed`. `restore`: checks those files (extracted under `dir`) as the manager
-   * would and puts them into a fresh package cache; returns the environment the build needs.
+   * installed `installed` and whose stages fetched `fetched` beside the roots (the kernel
+   * stage's source package). `restore`: checks those files (extracted under `dir`) as the
+   * manager would and puts them into a fresh package cache; returns the environment the build needs.
    */
   readonly bundle?: {
-    collect(ctx: PmContext, installed: readonly InstalledPackage[]): Promise<BundleParts>;
+    collect(
+      ctx: PmContext,
+      installed: readonly InstalledPackage[],
+      fetched: readonly FetchedPackage[],
+    ): Promise<BundleParts>;
     restore(
       ctx: Pick<PmContext, 'pkgCacheDir' | 'run'>,
       dir: string,
       bundle: string,
     ): Promise<RestoredBundle>;
   };
+}
+
+/**
+ * A package file a stage fetched into the package cache without installing it in a root (the
+ * kernel stage's linux-source-6.1): its package name, and its file's name when the stage
+ * recorded it (entries cached by older isobuilds did not).
+ */
+export interface FetchedPackage {
+  readonly name: string;
+  readonly file?: string;
 }
 
 /** A package manager's part of a bundle: each file's name in the bundle and where it is now. */

@@ -90,6 +90,11 @@ export interface StageMeta {
   modulesBytes?: number;
   /** Kernel arguments a stage needs on the image's command line, after the spec's `cmdline`. */
   cmdline?: string[];
+  /**
+   * The source the kernel stage built from: its file's name (a package file in the package
+   * cache, or the repo folder's tarball) and sha256; `isobuild bundle` takes it from here.
+   */
+  kernelSource?: { kind: 'package' | 'tarball'; file: string; sha256: string };
   /** The key of the entry the stage's root was grown from (StageContext.growFrom), when it was. */
   grownFrom?: string;
   [key: string]: unknown;

@@ -1,5 +1,5 @@
 import { stat, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { cacheLayout } from '../cache/cache.js';
 import { acquireLock } from '../cache/lock.js';
 import { withPackageCache } from '../cache/package-cache.js';
@@ -81,6 +81,7 @@ async function runKernel(ctx: StageContext, inputs: KernelInputs): Promise<void>
       ccacheDir: ccacheDirOf(trees),
     };
     ctx.logger.info(`kernel: source ${file} (sha256 ${digest.slice(0, 16)}…), tree ${dir}`);
+    ctx.meta.kernelSource = { kind: inputs.source.kind, file: basename(file), sha256: digest };
     await unpackKernelSource(file, dir, ctx.run, ctx.tmpDir);
     for (const fragment of fragmentFiles(inputs)) await checkFragment(tree.src, fragment);
     const symbols = inputs.builtin.length

@@ -109,3 +109,20 @@ describe('tampering is refused, naming the file', () => {
 test('a config from another bundle version is refused', () => {
   expect(() => parseBundleConfig({ ...config, bundleVersion: 2 }, 'x')).toThrow(/bundle version 2/);
 });
+
+describe('parseBundleConfig: kernelSource', () => {
+  test('a file name in the bundle and a sha256 are read back', () => {
+    const kernelSource = { name: 'apt/archives/linux-source-6.1_6.1.192-3_all.deb', sha256: 'b'.repeat(64) };
+    expect(parseBundleConfig({ ...config, kernelSource }, 'b.tar').kernelSource).toEqual(kernelSource);
+  });
+
+  test.each([
+    ['a path out of the bundle', { name: 'repo/../../etc/passwd', sha256: 'b'.repeat(64) }],
+    ['an absolute path', { name: '/etc/passwd', sha256: 'b'.repeat(64) }],
+    ['no sha256', { name: 'repo/linux.tar.xz' }],
+  ])('%s is refused naming the config', (_why, kernelSource) => {
+    expect(() => parseBundleConfig({ ...config, kernelSource }, 'b.tar')).toThrow(
+      expect.objectContaining({ details: { bundle: 'b.tar', file: 'config' } }) as Error,
+    );
+  });
+});

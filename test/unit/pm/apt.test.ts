@@ -161,6 +161,13 @@ describe('apt sources', () => {
     });
   });
 
+  test('the environment may name several files, separated by ":" as in PATH, kept in order', async () => {
+    expect(await findAptSources(aptSpec(), { [APT_SOURCES_ENV]: '/b.sources:/a.list:' }, '/none')).toEqual({
+      files: ['/b.sources', '/a.list'],
+      origin: 'env',
+    });
+  });
+
   test('no sources anywhere says how to give some', async () => {
     await expect(findAptSources(aptSpec(), {}, join(tmp.path, 'none'))).rejects.toThrow(
       /no apt sources: .* set apt.sources in the repo spec or ISOBUILD_APT_SOURCES=<file>/,
