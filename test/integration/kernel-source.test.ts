@@ -49,6 +49,10 @@ describe('kernel built from source', () => {
         'CONFIG_VIRTIO_MMIO=y',
         'CONFIG_EXT4_FS=y',
         'CONFIG_PVH=y',
+        // The preset's boot-time choices (docs/kernel.md, Boot time).
+        'CONFIG_KERNEL_LZ4=y',
+        'CONFIG_CONSOLE_LOGLEVEL_DEFAULT=4',
+        '# CONFIG_LEGACY_PTYS is not set',
       ])
         expect(config.split('\n')).toContain(option);
       expect(config).not.toMatch(/^CONFIG_\w+=m$/m);

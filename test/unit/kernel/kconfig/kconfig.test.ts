@@ -286,6 +286,16 @@ describe('kernelPreset', () => {
       expect(isoText).toMatch(new RegExp(`^CONFIG_${option}=y$`, 'm'));
   });
 
+  test.each(KERNEL_PRESETS)(
+    '%s: lz4 bzImage, warnings-only console, no BSD ptys (the boot-time choices, docs/kernel.md)',
+    async (name) => {
+      const text = await readFile(kernelPreset(name).fragment, 'utf8');
+      expect(text).toMatch(/^CONFIG_KERNEL_LZ4=y$/m);
+      expect(text).toMatch(/^CONFIG_CONSOLE_LOGLEVEL_DEFAULT=4$/m);
+      expect(text).toMatch(/^# CONFIG_LEGACY_PTYS is not set$/m);
+    },
+  );
+
   test('an unknown preset lists the presets', () => {
     expect(() => kernelPreset('microvn')).toThrow(UsageError);
     expect(() => kernelPreset('microvn')).toThrow(
