@@ -47,13 +47,20 @@ export async function makeBusyboxRoot(
   await chmod(join(root, 'bin/busybox'), 0o755);
   // Another architecture's busybox answers through qemu-user (binfmt_misc).
   const list = await run(busybox, ['--list-full'], { logger });
-  for (const path of list.stdout.split('\n').filter((p) => p && p !== 'bin/busybox')) {
-    const depth = path.split('/').length - 1;
-    const target = '../'.repeat(depth) + 'bin/busybox';
-    await symlink(target, join(root, path)).catch((err: NodeJS.ErrnoException) => {
-      if (err.code !== 'EEXIST') throw err;
-    });
-  }
+  // All at once: one by one, the ~400 links waited for the event loop each time (a tenth of a
+  // second or more of every `isobuild run` of an ISO).
+  await Promise.all(
+    list.stdout
+      .split('\n')
+      .filter((p) => p && p !== 'bin/busybox')
+      .map((path) => {
+        const depth = path.split('/').length - 1;
+        const target = '../'.repeat(depth) + 'bin/busybox';
+        return symlink(target, join(root, path)).catch((err: NodeJS.ErrnoException) => {
+          if (err.code !== 'EEXIST') throw err;
+        });
+      }),
+  );
   await writeFile(
     join(root, 'etc/passwd'),
     'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n',

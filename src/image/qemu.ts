@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, watch as watchFile, type FSWatcher } from 'node:fs';
 import { copyFile, mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { tmpdir } from 'node:os';
@@ -344,6 +344,9 @@ export async function bootVm(
   return withOvmfVars(o, (ovmfVars) => watchVm(o, watch, logger, ovmfVars));
 }
 
+/** How often the console file is read when no change event came (a backstop). */
+const CONSOLE_POLL_MS = 250;
+
 async function watchVm(
   o: VmOptions,
   watch: ConsoleWatch,
@@ -385,10 +388,27 @@ async function watchVm(
       splitter.feed(buffer.subarray(0, bytesRead));
     }
   };
+  // qemu writes the console to a file: read it when inotify says it grew, so the end marker is
+  // seen at once (`isobuild run` stops the VM on it). The slow poll is only a backstop for file
+  // systems without change events.
+  let wake: (() => void) | undefined;
+  let watcher: FSWatcher | undefined;
+  try {
+    watcher = watchFile(consoleFile, { persistent: false }, () => wake?.());
+  } catch {
+    watcher = undefined;
+  }
   const poller = (async () => {
     while (polling) {
       await drain();
-      await sleep(50);
+      if (!polling) break;
+      const ac = new AbortController();
+      await Promise.race([
+        new Promise<void>((resolve) => (wake = resolve)),
+        sleep(CONSOLE_POLL_MS, undefined, { signal: ac.signal }).catch(() => undefined),
+      ]);
+      ac.abort();
+      wake = undefined;
     }
   })();
   try {
@@ -402,6 +422,7 @@ async function watchVm(
       dieWithParent: true,
     });
     polling = false;
+    wake?.();
     await poller;
     await drain();
     throwIfCancelled();
@@ -412,6 +433,8 @@ async function watchVm(
     return { reason, seen, lines, command: res.command, exitCode: res.exitCode, signal: res.signal };
   } finally {
     polling = false;
+    wake?.();
+    watcher?.close();
     clearTimeout(timer);
     await poller.catch(() => undefined);
     await consoleFh.close();
