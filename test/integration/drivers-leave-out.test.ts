@@ -14,7 +14,7 @@ import { cloudKernel, type CloudKernel } from './boot-fixtures.js';
 
 // The drivers stage (modules: drivers) has the pipeline leave the modules it prunes out of its
 // copy of the parent's root (Stage.leaveOut). Built both ways through the real pipeline, with
-// Debian's cloud kernel (its ~3,000 real modules, real depmod) in a merged-/usr root that has
+// Debian's cloud kernel (its ~1,100 real modules, real depmod) in a merged-/usr root that has
 // hard links, xattrs, set-id bits, odd owners and an empty folder: the roots must be the same.
 
 let tmp: DirectoryResult;
