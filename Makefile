@@ -11,7 +11,7 @@ DEB_PACKAGES := mmdebstrap debootstrap xorriso isolinux syslinux-common grub-efi
 	grub-pc-bin grub-common mtools dosfstools qemu-system-x86 ovmf cpio zstd lz4 xz-utils gzip \
 	rpm rpm2cpio dnf createrepo-c e2fsprogs strace busybox-static binutils kmod dpkg-dev file \
 	ca-certificates gnupg gpgv bubblewrap skopeo umoci buildah squashfs-tools tar openssl docker-registry \
-	reprotest disorderfs openssh-client bzip2 syslinux fdisk qemu-utils libxml2-utils \
+	reprotest disorderfs attr openssh-client bzip2 syslinux fdisk qemu-utils libxml2-utils \
 	build-essential bc bison flex libelf-dev libssl-dev ccache sbsigntool systemd-boot-efi osslsigncode \
 	chromium qemu-user-static binfmt-support arch-test qemu-system-arm qemu-efi-aarch64 gcc-aarch64-linux-gnu
 

@@ -15,11 +15,11 @@ async function* walk(dir: string): AsyncGenerator<string> {
 }
 
 /**
- * Deletes every module file under `dir` (/lib/modules/<version>) that is not in `keep`, so the
- * payload is the drivers' closure only. Returns the relative paths removed. depmod must run
- * afterwards so modules.dep stops naming the deleted files.
+ * The module files under `dir` (/lib/modules/<version>) that are not in `keep`, relative to
+ * `dir`: what pruneModules deletes, and what the drivers stage has the pipeline leave out of
+ * its copy of the parent's root (read only here).
  */
-export async function pruneModules(
+export async function modulesToPrune(
   dir: string,
   index: ModuleIndex,
   keep: ReadonlySet<string>,
@@ -27,13 +27,26 @@ export async function pruneModules(
   const keepFiles = new Set(
     [...keep].map((m) => index.files.get(m)).filter((f): f is string => f !== undefined),
   );
-  const removed: string[] = [];
+  const unwanted: string[] = [];
   for await (const path of walk(dir)) {
     const rel = relative(dir, path);
-    if (!MODULE_FILE.test(rel) || keepFiles.has(rel)) continue;
-    await rm(path);
-    removed.push(rel);
+    if (MODULE_FILE.test(rel) && !keepFiles.has(rel)) unwanted.push(rel);
   }
+  return unwanted;
+}
+
+/**
+ * Deletes every module file under `dir` that is not in `keep` (modulesToPrune), then the
+ * folders left empty, so the payload is the drivers' closure only. Returns the relative paths
+ * removed. depmod must run afterwards so modules.dep stops naming the deleted files.
+ */
+export async function pruneModules(
+  dir: string,
+  index: ModuleIndex,
+  keep: ReadonlySet<string>,
+): Promise<string[]> {
+  const removed = await modulesToPrune(dir, index, keep);
+  for (const rel of removed) await rm(join(dir, rel));
   await removeEmptyDirs(dir);
   return removed;
 }

@@ -28,7 +28,7 @@ import { checkSizeBudget } from './budgets.js';
 import { explainPlan, sameOutputNote } from './explain.js';
 import { findGrowBase, type GrowChoice } from './grow-base.js';
 import { checkEntry, readManifest } from '../cache/cache-integrity.js';
-import { copyTree, linkTree, removeTree } from '../fs/fs-tree.js';
+import { copyTree, copyTreeExcept, linkTree, removeTree } from '../fs/fs-tree.js';
 import { acquireLock } from '../cache/lock.js';
 import { linkStages } from './stage-keys.js';
 import type { StageInputsRecord } from '../cache/cache-integrity.js';
@@ -411,6 +411,7 @@ async function runStage(
     const bootfs = join(work, 'bootfs');
     const artifacts = join(work, 'artifacts');
     const tmpDir = join(work, 'tmp');
+    let leftOut: string[] = [];
     if (!parent) {
       // Explicit modes, never the umask's: the root's own mode is the image's "/".
       for (const d of [rootfs, bootfs, artifacts]) {
@@ -419,7 +420,8 @@ async function runStage(
       }
     } else {
       if (stage.mutatesRoot) {
-        await copyTree(parent.rootfs, rootfs);
+        const unwanted = await stage.leaveOut?.(parent.rootfs, inputs, parent.meta).catch(() => []);
+        leftOut = await copyTreeExcept(parent.rootfs, rootfs, unwanted ?? []);
         await copyTree(parent.bootfs, bootfs);
       } else {
         // Read-only stages share the parent's trees instead of copying hundreds of megabytes;
@@ -448,6 +450,7 @@ async function runStage(
       ...(plan.options.mirror ? { mirror: plan.options.mirror } : {}),
       meta,
       ...(hooks.grow && 'base' in hooks.grow ? { growFrom: hooks.grow.base } : {}),
+      ...(leftOut.length ? { leftOut } : {}),
       logger: stageLogger,
       run: declaredRun(stage.name, stage.commands(inputs), (file, args, opts) =>
         run(file, args, { stage: stage.name, logger: stageLogger, ...opts }),

@@ -134,6 +134,8 @@ export interface StageContext {
    * "Incremental roots"). Only for stages that declare `growsBy`; never with --no-cache.
    */
   readonly growFrom?: GrowBase;
+  /** What the pipeline left out of the parent's root when it copied it (Stage.leaveOut), relative to the root. */
+  readonly leftOut?: readonly string[];
   readonly logger: Logger;
   /** Runs a command the stage declared (Stage.commands) with its name and logger attached. */
   run(file: string, args: readonly string[], opts?: RunOptions): Promise<RunResult>;
@@ -277,6 +279,15 @@ export interface Stage<I extends object = StageInputs> {
    * `now` adds, or why it cannot be grown from that entry.
    */
   growsBy?(was: unknown, now: unknown): Growth;
+  /**
+   * For a stage that mutates the root and starts by deleting part of its parent's root
+   * (drivers prunes modules): those paths, relative to the root, found in the parent's root
+   * (read only) from the inputs and the parent's meta. The pipeline leaves them out of the copy
+   * rather than copy then delete them (ctx.leftOut says what it left out), so run must make
+   * the same root whether they are there or not. Found nothing or failed: everything is copied
+   * and run reports the problem.
+   */
+  leaveOut?(parentRoot: string, inputs: I, meta: StageMeta): Promise<readonly string[]>;
   run(ctx: StageContext, inputs: I): Promise<void>;
 }
 
