@@ -8,6 +8,7 @@ import { BundleError } from '../errors.js';
 import { checkTools, type ToolNeed } from '../exec/host-tools.js';
 import { run } from '../exec/run.js';
 import type { LogEvent, Logger } from '../log/logger.js';
+import { OFFLINE_ENV } from '../pm/apt.js';
 import { packageManagerFor } from '../pm/index.js';
 import { VERSION } from '../version.js';
 import { parseBundleConfig, type BundleConfig } from '../bundle/bundle-config.js';
@@ -174,6 +175,7 @@ async function rebuildOffline(
     ISOBUILD_APT_SOURCES: undefined,
     ...o.env,
     ISOBUILD_CACHE: o.cache,
+    [OFFLINE_ENV]: '1',
     SOURCE_DATE_EPOCH: String(config.sourceDateEpoch),
   };
   logger.info(`rebuilding ${config.repo} ${config.target} with no network (unshare -n), in a fresh cache`);

@@ -373,14 +373,23 @@ async function setupRoot(ctx: PmContext, basePackages: readonly string[]): Promi
   await unpackThenMerge(ctx.tmpDir, ctx.rootfs, makeRoot, { stage: ctx.stage });
 }
 
+/** Set to 1 for a build that has no network by design (build --from-bundle runs it so). */
+export const OFFLINE_ENV = 'ISOBUILD_OFFLINE';
+
 /**
  * Whether mmdebstrap's failure on the cached lists is worth one run with fresh ones: a command
  * that failed by itself, not one stopped by Ctrl-C or killed by a signal (the retry would
  * only warn falsely about the lists, then be stopped too). The cancel check comes first: the
  * interruption may be seen here before the runner has turned it into an InterruptedError.
  */
-export function retriesOnFreshLists(err: unknown, cancelled = cancelSignal().aborted): boolean {
-  if (cancelled || !(err instanceof CommandError)) return false;
+export function retriesOnFreshLists(
+  err: unknown,
+  cancelled = cancelSignal().aborted,
+  offline = process.env[OFFLINE_ENV] === '1',
+): boolean {
+  // With no network (build --from-bundle) fresh lists cannot come, and the retry's "Temporary
+  // failure resolving" would hide why mmdebstrap failed on the bundled lists.
+  if (cancelled || offline || !(err instanceof CommandError)) return false;
   const killedBy = (err.cause as { signal?: string } | undefined)?.signal;
   return !killedBy && err.details.exitCode !== 130;
 }

@@ -397,6 +397,10 @@ describe('a failed bootstrap on cached lists retries with fresh ones only when i
     expect(retriesOnFreshLists(await failure('exit 100'), true)).toBe(false);
   });
 
+  test('nothing is retried in a build with no network (build --from-bundle): its first error stands', async () => {
+    expect(retriesOnFreshLists(await failure('exit 100'), false, true)).toBe(false);
+  });
+
   test('an error that is not a command failure is not', () => {
     expect(retriesOnFreshLists(new BuildError('disk full', 'iso-base'), false)).toBe(false);
   });
