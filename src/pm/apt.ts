@@ -15,6 +15,7 @@ import {
 import { basename, dirname, join } from 'node:path';
 import { BuildError, CommandError } from '../errors.js';
 import { exists } from '../fs/exists.js';
+import { linkTree } from '../fs/fs-tree.js';
 import { formatBytes } from '../fs/disk-space.js';
 import { describeKernelFile, kernelFileTools, type KernelFile } from '../kernel/extract-kernel.js';
 import { BINFMT_DIR, type DeclaredTool, type HostFile } from '../exec/host-tools.js';
@@ -431,11 +432,19 @@ async function downloadKernelBesideSetup(ctx: PmContext, name: string): Promise<
     `apt: kernel fetched beside mmdebstrap, with the cached package lists (${formatAge(freshness.ageSeconds)} old)`,
   );
   const keys = await prepareKeys(ctx.spec.gpgKeys, join(work, 'keyring'));
+  // Folders of its own: apt-get download makes (and chowns, chmods) lists/partial and
+  // archives/partial where its configuration points, and mmdebstrap's sync-in may be copying
+  // the package cache's folders at that moment; tar then fails the bootstrap ("file changed as
+  // we read it"), which fresh lists only hide and a build with no network cannot survive.
+  const lists = join(work, 'lists');
+  const archives = join(work, 'archives');
+  await linkTree(join(ctx.pkgCacheDir, APT_CACHE_DIRS[1].inCache), lists);
+  await mkdir(archives);
   const config = await writeStandaloneAptConfig(work, {
     sources: sources.files,
     trustedParts: keys?.keyringDir ?? HOST_TRUSTED_PARTS,
-    lists: join(ctx.pkgCacheDir, APT_CACHE_DIRS[1].inCache),
-    archives: join(ctx.pkgCacheDir, APT_CACHE_DIRS[0].inCache),
+    lists,
+    archives,
     arch: ctx.spec.arch,
   });
   const files = await fetchKernelDeb(ctx, name, config);
