@@ -432,10 +432,11 @@ async function downloadKernelBesideSetup(ctx: PmContext, name: string): Promise<
     `apt: kernel fetched beside mmdebstrap, with the cached package lists (${formatAge(freshness.ageSeconds)} old)`,
   );
   const keys = await prepareKeys(ctx.spec.gpgKeys, join(work, 'keyring'));
-  // Folders of its own: apt-get download makes (and chowns, chmods) lists/partial and
-  // archives/partial where its configuration points, and mmdebstrap's sync-in may be copying
-  // the package cache's folders at that moment; tar then fails the bootstrap ("file changed as
-  // we read it"), which fresh lists only hide and a build with no network cannot survive.
+  // Folders of its own: apt-get download creates a `lock` file in the lists folder its
+  // configuration names (seen: a lists folder without one gets it), and mmdebstrap's sync-in may
+  // be copying the package cache's lists at that moment; the folder changing under tar fails the
+  // bootstrap, which fresh lists only hid, and which a rebuild from a bundle (lists primed
+  // without a lock, no network) cannot survive.
   const lists = join(work, 'lists');
   const archives = join(work, 'archives');
   await linkTree(join(ctx.pkgCacheDir, APT_CACHE_DIRS[1].inCache), lists);
