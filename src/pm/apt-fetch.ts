@@ -5,7 +5,6 @@ import { run } from '../exec/run.js';
 import { BuildError } from '../errors.js';
 import { exists } from '../fs/exists.js';
 import { APT_CACHE_DIRS, makeAptEnv } from './apt-chroot.js';
-import { HOST_TRUSTED_PARTS, prepareKeys } from './apt-keys.js';
 import { aimedAptSources } from './apt-sources.js';
 import { writeStandaloneAptConfig } from './apt-standalone.js';
 import { checkPackageArgs } from './apt.js';
@@ -104,14 +103,13 @@ async function standaloneApt(
   work: string,
 ): Promise<{ env: Record<string, string>; archives: string }> {
   const sources = await aimedAptSources(ctx.spec, join(work, 'aimed'));
-  const keys = await prepareKeys(ctx.spec.gpgKeys, join(work, 'keyring'));
   const lists = join(ctx.pkgCacheDir, APT_CACHE_DIRS[1].inCache);
   const archives = join(ctx.pkgCacheDir, APT_CACHE_DIRS[0].inCache);
   await mkdir(lists, { recursive: true });
   await mkdir(archives, { recursive: true });
   const config = await writeStandaloneAptConfig(work, {
     sources: sources.files,
-    trustedParts: keys?.keyringDir ?? HOST_TRUSTED_PARTS,
+    gpgKeys: ctx.spec.gpgKeys,
     lists,
     archives,
     arch: ctx.spec.arch,

@@ -5,7 +5,6 @@ import { parseStanzas } from '../inventory/dpkg-status.js';
 import { packageKey, type SourceIndex, type SourcePackage } from '../inventory/types.js';
 import { APT_CACHE_DIRS, makeAptEnv } from './apt-chroot.js';
 import { aimedAptSources } from './apt-sources.js';
-import { HOST_TRUSTED_PARTS, prepareKeys } from './apt-keys.js';
 import { writeStandaloneAptConfig } from './apt-standalone.js';
 import type { PmContext } from './types.js';
 
@@ -137,10 +136,9 @@ export async function fetchAptIndex(ctx: PmContext): Promise<SourceIndex> {
   for (const e of await readdir(cachedLists, { withFileTypes: true }).catch(() => []))
     if (e.isFile() && e.name !== 'lock') await copyFile(join(cachedLists, e.name), join(lists, e.name));
   const sources = await aimedAptSources(ctx.spec, join(dir, 'aimed'));
-  const keys = await prepareKeys(ctx.spec.gpgKeys, join(dir, 'keyring'));
   const config = await writeStandaloneAptConfig(dir, {
     sources: sources.files,
-    trustedParts: keys?.keyringDir ?? HOST_TRUSTED_PARTS,
+    gpgKeys: ctx.spec.gpgKeys,
     lists,
     // Nothing is downloaded but lists.
     archives: join(dir, 'archives'),

@@ -1,6 +1,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BuildError } from '../errors.js';
+import { HOST_TRUSTED_PARTS, prepareKeys } from './apt-keys.js';
 import type { Arch } from '../spec/arch.js';
 
 /**
@@ -11,7 +12,8 @@ import type { Arch } from '../spec/arch.js';
 export interface StandaloneApt {
   /** The sources files mmdebstrap gets (copied into work's sources.list.d). */
   readonly sources: readonly string[];
-  readonly trustedParts: string;
+  /** The spec's keys (keyrings or armoured keys); none: the host's trusted keys. */
+  readonly gpgKeys: readonly string[];
   readonly lists: string;
   readonly archives: string;
   /** The architecture whose packages it reads and fetches (an arm64 build's apt on this amd64 host). */
@@ -30,12 +32,13 @@ export function aptArchConfig(arch: Arch): string {
 /** Lays out `work` and writes the apt.conf that points apt at it; returns its path (for APT_CONFIG). */
 export async function writeStandaloneAptConfig(work: string, apt: StandaloneApt): Promise<string> {
   const dirs = await makeStandaloneAptDirs(work, apt.sources);
+  const keys = await prepareKeys(apt.gpgKeys, join(work, 'keyring'));
   const config = join(work, 'apt.conf');
   await writeFile(
     config,
     makeAptStandaloneConfig({
       ...dirs,
-      trustedParts: apt.trustedParts,
+      trustedParts: keys?.keyringDir ?? HOST_TRUSTED_PARTS,
       lists: apt.lists,
       archives: apt.archives,
     }) + aptArchConfig(apt.arch),

@@ -45,7 +45,7 @@ import { packageKey, type InstalledPackage } from '../inventory/types.js';
 import { sha256, sha256File } from '../fs/hash.js';
 import { fetchAptIndex, lookupAptIndex } from './apt-index.js';
 import { LOCK_PINS, makeAptPins } from './apt-pins.js';
-import { HOST_TRUSTED_PARTS, prepareKeys } from './apt-keys.js';
+import { prepareKeys } from './apt-keys.js';
 import { aptArchConfig, writeStandaloneAptConfig } from './apt-standalone.js';
 import { ARCHES, DEFAULT_ARCH, type Arch } from '../spec/arch.js';
 import { aptSpec } from './apt-spec.js';
@@ -431,7 +431,6 @@ async function downloadKernelBesideSetup(ctx: PmContext, name: string): Promise<
   ctx.logger.info(
     `apt: kernel fetched beside mmdebstrap, with the cached package lists (${formatAge(freshness.ageSeconds)} old)`,
   );
-  const keys = await prepareKeys(ctx.spec.gpgKeys, join(work, 'keyring'));
   // Folders of its own: apt-get download creates a `lock` file in the lists folder its
   // configuration names (seen: a lists folder without one gets it), and mmdebstrap's sync-in may
   // be copying the package cache's lists at that moment; the folder changing under tar fails the
@@ -443,7 +442,7 @@ async function downloadKernelBesideSetup(ctx: PmContext, name: string): Promise<
   await mkdir(archives);
   const config = await writeStandaloneAptConfig(work, {
     sources: sources.files,
-    trustedParts: keys?.keyringDir ?? HOST_TRUSTED_PARTS,
+    gpgKeys: ctx.spec.gpgKeys,
     lists,
     archives,
     arch: ctx.spec.arch,
