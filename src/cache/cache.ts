@@ -81,6 +81,24 @@ export function entryDir(layout: CacheLayout, repo: string, stage: string, key: 
   return join(layout.stages(repo), `${stage}-${key}`);
 }
 
+/** The artifact folders of the repo's entries of a stage, newest first, at most `limit` (StageContext.earlier). */
+export async function earlierArtifacts(
+  layout: CacheLayout,
+  repo: string,
+  stage: string,
+  limit: number,
+): Promise<string[]> {
+  const dir = layout.stages(repo);
+  const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => entryKeyOf(n, stage));
+  const dated = await Promise.all(
+    names.map(async (n) => ({ n, at: (await stat(join(dir, n)).catch(() => undefined))?.mtimeMs ?? 0 })),
+  );
+  return dated
+    .sort((a, b) => b.at - a.at || (a.n < b.n ? -1 : 1))
+    .slice(0, limit)
+    .map(({ n }) => join(dir, n, 'artifacts'));
+}
+
 export async function openEntry(dir: string, key: string): Promise<CacheEntry | undefined> {
   try {
     const meta = JSON.parse(await readFile(join(dir, 'meta.json'), 'utf8')) as StageMeta;

@@ -23,7 +23,8 @@ import type { StageMeta } from '../stage/types.js';
  * from the entry it reads the packages from, which has the full root's record.
  */
 export const REPORT_META: readonly string[] = ['grownFrom', 'minimise', 'hookFiles'];
-export const REPORT_ARTIFACTS: readonly string[] = ['minimise-manifest.json'];
+// minimise-traces.json: the traces minimise recorded and may reuse (src/minimise/trace-memo.ts).
+export const REPORT_ARTIFACTS: readonly string[] = ['minimise-manifest.json', 'minimise-traces.json'];
 
 /**
  * The digest of what a committed entry hands to later stages: its trees as its manifest records

@@ -1,4 +1,5 @@
-import { lstatSync, readlinkSync, realpathSync, type Stats } from 'node:fs';
+import { readlinkSync, realpathSync } from 'node:fs';
+import { lstatOrUndefined } from '../fs/exists.js';
 import { resolve } from 'node:path';
 import { seccompFilter } from './seccomp.js';
 
@@ -140,13 +141,5 @@ function resolverArgs(): string[] {
     return ['--ro-bind', target, target];
   } catch {
     return []; // A dangling link: the host has no resolver to share either.
-  }
-}
-
-function lstatOrUndefined(path: string): Stats | undefined {
-  try {
-    return lstatSync(path);
-  } catch {
-    return undefined;
   }
 }

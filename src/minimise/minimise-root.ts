@@ -14,6 +14,16 @@ import { walkInRoot } from '../rootfs/root-path.js';
 import { parseStrace } from './strace-parse.js';
 import { interpretTrace } from './trace-events.js';
 import { traceWorkload, type Workload, type WorkloadResult } from './tracer.js';
+import {
+  findReusableTrace,
+  readTraceMemos,
+  RootFingerprints,
+  TRACE_MEMO_ARTIFACT,
+  traceMemo,
+  workloadKey,
+  type RecordedTrace,
+  type TraceMemo,
+} from './trace-memo.js';
 import { checkRun, formatFailures, type VerifyFailure } from './verify.js';
 import { measureTree } from '../fs/measure-tree.js';
 
@@ -34,7 +44,10 @@ export interface MinimiseInputs {
 /** Directories the init mounts on or writes to: kept empty when the root has them. */
 const MOUNT_POINTS = ['/proc', '/sys', '/dev', '/tmp', '/run', '/root'];
 
-type Ctx = Pick<StageContext, 'rootfs' | 'tmpDir' | 'artifacts' | 'meta' | 'logger' | 'run' | 'stage'>;
+type Ctx = Pick<
+  StageContext,
+  'rootfs' | 'tmpDir' | 'artifacts' | 'meta' | 'logger' | 'run' | 'stage' | 'earlier'
+>;
 
 export async function minimiseRoot(ctx: Ctx, inputs: MinimiseInputs): Promise<MinimiseManifest> {
   // Without a minimise section (a small bootstrap) nothing is traced: the init's needs and
@@ -47,11 +60,13 @@ export async function minimiseRoot(ctx: Ctx, inputs: MinimiseInputs): Promise<Mi
     (env.LD_LIBRARY_PATH ?? '').split(':').filter((d) => d.startsWith('/')),
   );
   const workloads = inputs.workloads ?? ((inputs.minimise?.workloads ?? []) as Workload[]);
-  const traced = await traceWorkloads(ctx, env, keep, workloads);
+  const prints = new RootFingerprints(ctx.rootfs);
+  const memos = await readTraceMemos(ctx.earlier ?? []);
+  const traced = await traceWorkloads(ctx, env, keep, workloads, prints, memos);
   await addUntraced(ctx, env, keep, inputs);
   const excluded = keep.exclude((m.exclude ?? []).map(globToRegExp));
   keep.addParents();
-  const minRoot = await copyAndVerify(ctx, env, keep, workloads, traced.runs);
+  const { minRoot, kept } = await copyAndVerify(ctx, env, keep, workloads, traced);
 
   // The manifest describes the full root's files (sizes as kept), then the roots swap.
   const after = await measureTree(minRoot);
@@ -64,6 +79,10 @@ export async function minimiseRoot(ctx: Ctx, inputs: MinimiseInputs): Promise<Mi
   await replaceRoot(ctx.rootfs, minRoot);
   await mkdir(ctx.artifacts, { recursive: true });
   await writeFile(join(ctx.artifacts, 'minimise-manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
+  await writeFile(
+    join(ctx.artifacts, TRACE_MEMO_ARTIFACT),
+    JSON.stringify(traceMemo(traced.recorded, kept)) + '\n',
+  );
   for (const line of summarise(manifest)) ctx.logger.info(line);
   ctx.meta.minimise = { before, after };
   return manifest;
@@ -73,27 +92,35 @@ function traceIn(ctx: Ctx, env: Record<string, string>, root: string, w: Workloa
   return traceWorkload({ root, workload: w, env, tmpDir: ctx.tmpDir, run: ctx.run, stage: ctx.stage });
 }
 
-/** Runs every workload in the full root and keeps what it used; its outputs are the reference. */
+/**
+ * Runs every workload in the full root and keeps what it used; its outputs are the reference.
+ * A trace an earlier build recorded stands in for a run when every path it used is unchanged
+ * here (src/minimise/trace-memo.ts); `reusedFrom` is the earlier memo every trace came from.
+ */
 async function traceWorkloads(
   ctx: Ctx,
   env: Record<string, string>,
   keep: KeepSet,
   workloads: readonly Workload[],
-): Promise<{ runs: WorkloadResult[]; summary: MinimiseManifest['workloads'] }> {
+  prints: RootFingerprints,
+  memos: readonly TraceMemo[],
+): Promise<{
+  runs: WorkloadResult[];
+  summary: MinimiseManifest['workloads'];
+  recorded: RecordedTrace[];
+  reusedFrom?: TraceMemo;
+}> {
   const runs: WorkloadResult[] = [];
   const summary: MinimiseManifest['workloads'] = [];
+  const recorded: RecordedTrace[] = [];
+  const sources = new Set<TraceMemo | undefined>();
   for (const w of workloads) {
     const t0 = Date.now();
-    const res = await traceIn(ctx, env, ctx.rootfs, w);
-    const expected = w.exit ?? 0;
-    if (res.exitCode !== expected)
-      throw new BuildError(
-        `workload ${JSON.stringify(w.argv)} exited with status ${res.exitCode} in the full root (expected ${expected})` +
-          `\n  stderr (last lines):\n${tail(res.stderr || res.stdout)}`,
-        ctx.stage,
-      );
-    const facts = interpretTrace(parseStrace(res.trace), res.chrootPath);
-    for (const a of facts.accesses)
+    const key = workloadKey(w, env);
+    const found = await findReusableTrace(memos, key, prints);
+    sources.add(found?.memo);
+    const trace = found?.trace ?? (await traceAndRecord(ctx, env, w, key, prints));
+    for (const a of trace.accesses)
       await keep.add(a.path, 'traced', {
         follow: a.follow,
         create: a.kind === 'create',
@@ -101,12 +128,54 @@ async function traceWorkloads(
       });
     const secs = ((Date.now() - t0) / 1000).toFixed(1);
     ctx.logger.info(
-      `traced ${JSON.stringify(w.argv)}: exit ${res.exitCode}, ${facts.accesses.length} accesses, ${secs} s`,
+      found
+        ? `reused the trace of ${JSON.stringify(w.argv)} from an earlier build: the ${trace.observed.length} paths it used are unchanged, ${secs} s`
+        : `traced ${JSON.stringify(w.argv)}: exit ${trace.exitCode}, ${trace.accesses.length} accesses, ${secs} s`,
     );
-    runs.push(res);
-    summary.push({ argv: [...w.argv], exitCode: res.exitCode, accesses: facts.accesses.length });
+    runs.push({
+      exitCode: trace.exitCode,
+      stdout: trace.stdout,
+      stderr: trace.stderr,
+      trace: '',
+      chrootPath: '',
+    });
+    summary.push({ argv: [...w.argv], exitCode: trace.exitCode, accesses: trace.accesses.length });
+    recorded.push(trace);
   }
-  return { runs, summary };
+  const [only] = sources;
+  return {
+    runs,
+    summary,
+    recorded,
+    ...(sources.size === 1 && only ? { reusedFrom: only } : {}),
+  };
+}
+
+/** Traces one workload in the full root; what it used, and what those paths are now. */
+async function traceAndRecord(
+  ctx: Ctx,
+  env: Record<string, string>,
+  w: Workload,
+  key: string,
+  prints: RootFingerprints,
+): Promise<RecordedTrace> {
+  const res = await traceIn(ctx, env, ctx.rootfs, w);
+  const expected = w.exit ?? 0;
+  if (res.exitCode !== expected)
+    throw new BuildError(
+      `workload ${JSON.stringify(w.argv)} exited with status ${res.exitCode} in the full root (expected ${expected})` +
+        `\n  stderr (last lines):\n${tail(res.stderr || res.stdout)}`,
+      ctx.stage,
+    );
+  const facts = interpretTrace(parseStrace(res.trace), res.chrootPath);
+  return {
+    key,
+    exitCode: res.exitCode,
+    stdout: res.stdout,
+    stderr: res.stderr,
+    accesses: facts.accesses.map(({ path, kind, follow }) => ({ path, kind, follow })),
+    observed: await prints.observe(facts.accesses, facts.missing),
+  };
 }
 
 /** What the traces cannot show: keep and list_dirs globs, the init's needs, the drivers' modules. */
@@ -141,12 +210,20 @@ async function copyAndVerify(
   env: Record<string, string>,
   keep: KeepSet,
   workloads: readonly Workload[],
-  fullRuns: readonly WorkloadResult[],
-): Promise<string> {
+  traced: { runs: readonly WorkloadResult[]; reusedFrom?: TraceMemo },
+): Promise<{ minRoot: string; kept: string }> {
+  const fullRuns = traced.runs;
   const minRoot = join(ctx.tmpDir, 'minimised-root');
   await rm(minRoot, { recursive: true, force: true });
-  await mkdir(minRoot);
+  await mkdir(minRoot, { recursive: true });
   await copyKept(ctx.rootfs, minRoot, keep.paths());
+  // Every run taken from one earlier build, and the very root that build verified them in:
+  // running the workloads again would say what it said then.
+  const kept = await new RootFingerprints(minRoot).keptDigest(keep.paths());
+  if (workloads.length && traced.reusedFrom?.verified === kept) {
+    ctx.logger.info('minimised root: the files an earlier build verified, byte for byte; not run again');
+    return { minRoot, kept };
+  }
   const failures: VerifyFailure[] = [];
   for (const [i, w] of workloads.entries()) {
     const res = await traceIn(ctx, env, minRoot, w);
@@ -158,7 +235,7 @@ async function copyAndVerify(
     await rm(minRoot, { recursive: true, force: true });
     throw new BuildError(formatFailures(failures), ctx.stage);
   }
-  return minRoot;
+  return { minRoot, kept };
 }
 
 /**

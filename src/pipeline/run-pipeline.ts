@@ -9,6 +9,7 @@ import { teeLogger, type Logger } from '../log/logger.js';
 import {
   cacheLayout,
   commitEntry,
+  earlierArtifacts,
   entryDir,
   entryKeyOf,
   lookupEntry,
@@ -387,6 +388,9 @@ async function lookupVerified(
   return 'damaged';
 }
 
+/** How many earlier entries a stage that reads them is shown (the newest: older ones rarely still match). */
+const EARLIER_ENTRIES = 4;
+
 async function runStage(
   plan: BuildPlan,
   stage: Stage,
@@ -451,6 +455,9 @@ async function runStage(
       meta,
       ...(hooks.grow && 'base' in hooks.grow ? { growFrom: hooks.grow.base } : {}),
       ...(leftOut.length ? { leftOut } : {}),
+      ...(stage.readsEarlierEntries && !plan.options.noCache
+        ? { earlier: await earlierArtifacts(layout, repo, stage.name, EARLIER_ENTRIES) }
+        : {}),
       logger: stageLogger,
       run: declaredRun(stage.name, stage.commands(inputs), (file, args, opts) =>
         run(file, args, { stage: stage.name, logger: stageLogger, ...opts }),

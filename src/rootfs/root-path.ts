@@ -1,5 +1,5 @@
-import { lstat, readlink } from 'node:fs/promises';
-import type { Stats } from 'node:fs';
+import { readlinkSync, type Stats } from 'node:fs';
+import { lstatOrUndefined } from '../fs/exists.js';
 import { posix } from 'node:path';
 
 /**
@@ -38,14 +38,6 @@ export function hostPath(root: string, inRoot: string): string {
   return normal === '/' ? root : root.replace(/\/+$/, '') + normal;
 }
 
-async function lstatOrUndefined(p: string): Promise<Stats | undefined> {
-  try {
-    return await lstat(p);
-  } catch {
-    return undefined;
-  }
-}
-
 /**
  * Resolves `path` inside `root` component by component. With `followLast` false a final
  * symlink is kept as it is (lstat/readlink semantics), so a caller can replace or remove the
@@ -65,7 +57,7 @@ export async function walkInRoot(root: string, path: string, followLast = true):
       continue;
     }
     const cur = '/' + [...done, comp].join('/');
-    const st = await lstatOrUndefined(hostPath(root, cur));
+    const st = lstatOrUndefined(hostPath(root, cur));
     if (!st) {
       done.push(comp);
       return { path: rest(), links };
@@ -74,7 +66,7 @@ export async function walkInRoot(root: string, path: string, followLast = true):
     if (st.isSymbolicLink() && (followLast || !isLast)) {
       if (++hops > MAX_LINKS) return { path: cur, links, tooManyLinks: true };
       links.push(cur);
-      const target = await readlink(hostPath(root, cur));
+      const target = readlinkSync(hostPath(root, cur));
       if (target.startsWith('/')) done.length = 0;
       todo.unshift(...target.split('/').filter((c) => c !== '' && c !== '.'));
       continue;
@@ -84,7 +76,7 @@ export async function walkInRoot(root: string, path: string, followLast = true):
     if (isLast) return { path: cur, links, stat: st };
   }
   const final = '/' + done.join('/');
-  return { path: final, links, stat: await lstatOrUndefined(hostPath(root, final)) };
+  return { path: final, links, stat: lstatOrUndefined(hostPath(root, final)) };
 }
 
 /** The host path of `path` inside `root`, for reading or writing it (see walkInRoot). */

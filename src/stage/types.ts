@@ -136,6 +136,11 @@ export interface StageContext {
   readonly growFrom?: GrowBase;
   /** What the pipeline left out of the parent's root when it copied it (Stage.leaveOut), relative to the root. */
   readonly leftOut?: readonly string[];
+  /**
+   * For a stage that declares readsEarlierEntries: the artifact folders of this repo's cached
+   * entries of the stage, newest first (a few). Never with --no-cache.
+   */
+  readonly earlier?: readonly string[];
   readonly logger: Logger;
   /** Runs a command the stage declared (Stage.commands) with its name and logger attached. */
   run(file: string, args: readonly string[], opts?: RunOptions): Promise<RunResult>;
@@ -288,6 +293,11 @@ export interface Stage<I extends object = StageInputs> {
    * and run reports the problem.
    */
   leaveOut?(parentRoot: string, inputs: I, meta: StageMeta): Promise<readonly string[]>;
+  /**
+   * The stage reads what its earlier entries recorded (ctx.earlier): minimise reuses a trace
+   * whose every read file is unchanged. What it reads must never change what it makes.
+   */
+  readonly readsEarlierEntries?: boolean;
   run(ctx: StageContext, inputs: I): Promise<void>;
 }
 

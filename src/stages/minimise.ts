@@ -82,6 +82,8 @@ export const minimiseStage = defineStage<MinimiseStageInputs>({
   name: 'minimise',
   version: 1,
   mutatesRoot: true,
+  // A trace an earlier entry recorded is reused when every file it read is unchanged (trace-memo.ts).
+  readsEarlierEntries: true,
   applies: (plan) => plan.spec.minimise !== undefined || smallBootstrap(plan),
   inputs: (plan) => {
     const small = smallBootstrap(plan);

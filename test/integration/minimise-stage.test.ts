@@ -309,3 +309,96 @@ describe('minimise verification', () => {
     );
   }, 300_000);
 });
+
+describe('minimise reuses an earlier trace when the files it used are unchanged', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'isobuild-minimise-reuse-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const spec = specWith({
+    workloads: [
+      // Looks for a file that is not there, then reads one that is.
+      {
+        argv: [
+          'sh',
+          '-c',
+          'cat /etc/isobuild-test/maybe.txt 2>/dev/null; cat /etc/isobuild-test/kept-by-glob.txt',
+        ],
+      },
+      { argv: ['python3', '/opt/probe.py'] },
+    ],
+    list_dirs: ['/usr/share/isobuild-list'],
+  });
+
+  /** Minimises a fresh copy of the reference root after `change`; its log lines and tree. */
+  async function minimiseAfter(name: string, earlier: string[], change: (root: string) => Promise<void>) {
+    const root = join(dir, name);
+    await unpackRoot(await referenceRootTarball(PACKAGES), root);
+    await addFixtures(root);
+    await change(root);
+    const logger = recordingLogger();
+    const artifacts = join(dir, `${name}-artifacts`);
+    const ctx = {
+      ...makeContext({
+        stage: 'minimise',
+        rootfs: root,
+        tmpDir: join(dir, `${name}-tmp`),
+        artifacts,
+        spec,
+        logger,
+      }),
+      earlier,
+    };
+    await runStageWith(minimiseStage, ctx);
+    const said = logger.lines.map((l) => l.msg);
+    return {
+      artifacts,
+      tree: await describeTree(root),
+      reused: said.filter((m) => m.startsWith('reused the trace')).length,
+      traced: said.filter((m) => m.startsWith('traced ')).length,
+      verifySkipped: said.some((m) => m.includes('not run again')),
+    };
+  }
+
+  it('skips strace and the second run for a root changed elsewhere, and traces again what changed', async () => {
+    const first = await minimiseAfter('first', [], async () => undefined);
+    expect(first).toMatchObject({ reused: 0, traced: 2, verifySkipped: false });
+
+    // A package's worth of files no workload reads: both traces stand, the kept root is the same.
+    const elsewhere = await minimiseAfter('elsewhere', [first.artifacts], async (root) => {
+      await mkdir(join(root, 'usr/share/unrelated'), { recursive: true });
+      await writeFile(join(root, 'usr/share/unrelated/file'), 'not read by any workload\n');
+      await writeFile(join(root, 'etc/isobuild-test/unused.txt'), 'changed, still never read\n');
+      // As the pipeline clamps them: the kept folder's mtime is the first root's.
+      await utimes(join(root, 'usr/share'), 1_700_000_000, 1_700_000_000);
+    });
+    expect(elsewhere).toMatchObject({ reused: 2, traced: 0, verifySkipped: true });
+    expect(elsewhere.tree).toBe(first.tree);
+
+    // The file sh reads changed (same size, same mtime: its bytes): sh is traced again,
+    // python's trace still stands, and the new root is verified, not being the one verified before.
+    const read = await minimiseAfter('read', [elsewhere.artifacts, first.artifacts], async (root) => {
+      await writeFile(join(root, 'etc/isobuild-test/kept-by-glob.txt'), 'KEPT\n');
+      await utimes(join(root, 'etc/isobuild-test/kept-by-glob.txt'), 1_700_000_000, 1_700_000_000);
+    });
+    expect(read).toMatchObject({ reused: 1, traced: 1, verifySkipped: false });
+    expect(await readFile(join(dir, 'read/etc/isobuild-test/kept-by-glob.txt'), 'utf8')).toBe('KEPT\n');
+
+    // A folder python lists gained an entry: its trace no longer stands.
+    const listed = await minimiseAfter('listed', [first.artifacts], async (root) => {
+      await writeFile(join(root, 'usr/share/isobuild-list/d.txt'), 'd.txt');
+    });
+    expect(listed).toMatchObject({ reused: 1, traced: 1, verifySkipped: false });
+    expect(listed.tree).toContain('usr/share/isobuild-list/d.txt');
+
+    // A path a workload looked for in vain appears: sh's trace no longer stands.
+    const appeared = await minimiseAfter('appeared', [first.artifacts], async (root) => {
+      await writeFile(join(root, 'etc/isobuild-test/maybe.txt'), 'here now\n');
+    });
+    expect(appeared).toMatchObject({ reused: 1, traced: 1 });
+  }, 600_000);
+});
