@@ -3,7 +3,7 @@ import { basename } from 'node:path';
 import { sha256 } from '../fs/hash.js';
 import { VERSION } from '../version.js';
 import type { Manifest } from './manifest.js';
-import { packageUrl } from './sbom.js';
+import { packageUrl } from './package-url.js';
 import { compareText } from './types.js';
 
 /** What a build of isobuild means, the `buildType` of its provenance (docs/supply-chain.md says what its parameters are). */
