@@ -1,7 +1,6 @@
 import { Enums, Models, Serialize, Spec } from '@cyclonedx/cyclonedx-library';
 import { sha256 } from '../fs/hash.js';
 import type { Manifest } from './manifest.js';
-import type { InstalledPackage } from './types.js';
 import { packageUrl } from './package-url.js';
 
 function property(name: string, value: string | undefined): Models.Property[] {
