@@ -1,6 +1,7 @@
 import { Spec, Validation } from '@cyclonedx/cyclonedx-library';
 import type { Manifest } from '../../../src/inventory/manifest.js';
-import { makeSbom, packageUrl } from '../../../src/inventory/sbom.js';
+import { makeSbom } from '../../../src/inventory/sbom.js';
+import { packageUrl } from '../../../src/inventory/package-url.js';
 
 const manifest = (over: Partial<Manifest> = {}): Manifest => ({
   manifestVersion: 1,
