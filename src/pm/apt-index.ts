@@ -24,6 +24,28 @@ const INDEX_FIELDS: Record<string, 'name' | 'version' | 'arch' | 'sha256' | 'fil
   'Filename: ': 'filename',
 };
 
+/**
+ * The stanzas of the packages named `names`, added as addPackages adds them. Each stanza starts
+ * with its Package line, found with indexOf: a lookup of a root's ~100 packages reads the ~45 MB
+ * list without splitting it into ~1.5 million lines (0.4 s of a build that added a package).
+ */
+function addNamedPackages(index: SourceIndex, text: string, label: string, names: ReadonlySet<string>): void {
+  const next = (from: number) => {
+    const i = text.indexOf('\nPackage: ', from);
+    return i === -1 ? -1 : i + 1;
+  };
+  let at = text.startsWith('Package: ') ? 0 : next(0);
+  while (at !== -1) {
+    const lineEnd = text.indexOf('\n', at);
+    const name = text.slice(at + 'Package: '.length, lineEnd === -1 ? undefined : lineEnd).trim();
+    if (names.has(name)) {
+      const end = text.indexOf('\n\n', at);
+      addPackages(index, text.slice(at, end === -1 ? undefined : end), label);
+    }
+    at = lineEnd === -1 ? -1 : next(lineEnd);
+  }
+}
+
 function addPackages(index: SourceIndex, text: string, label: string): void {
   let f: Partial<Record<'name' | 'version' | 'arch' | 'sha256' | 'filename', string>> = {};
   const flush = () => {
@@ -88,7 +110,7 @@ export async function lookupAptIndex(
   keys: readonly string[],
   memoFile: string,
 ): Promise<SourceIndex> {
-  const { stamp } = await listsStamp(listsDir);
+  const { names, stamp } = await listsStamp(listsDir);
   const wanted = [...new Set(keys)].sort().join('\n');
   let memo: LookupMemo = { stamp, lookups: [] };
   try {
@@ -99,7 +121,10 @@ export async function lookupAptIndex(
   }
   const hit = memo.lookups.find((l) => l.keys === wanted);
   if (hit) return new Map(Object.entries(hit.found));
-  const index = await readAptIndex(listsDir);
+  const index =
+    parsed.get(listsDir)?.stamp === stamp
+      ? (parsed.get(listsDir) as { index: SourceIndex }).index
+      : await parseLists(listsDir, names, new Set(keys.map((k) => k.split(' ')[0] as string)));
   const found: Record<string, SourcePackage> = {};
   for (const key of keys) {
     const known = index.get(key);
@@ -112,13 +137,20 @@ export async function lookupAptIndex(
   return new Map(Object.entries(found));
 }
 
-async function parseLists(listsDir: string, names: readonly string[]): Promise<SourceIndex> {
+/** Every package of the lists, or only those named `only` (addNamedPackages). */
+async function parseLists(
+  listsDir: string,
+  names: readonly string[],
+  only?: ReadonlySet<string>,
+): Promise<SourceIndex> {
   const index: SourceIndex = new Map();
   for (const name of names.filter((n) => n.endsWith('_Packages'))) {
     const suite = /^(.*_dists_[^_]+(?:_[^_]+)*?)_[^_]+_binary-[^_]+_Packages$/.exec(name)?.[1];
     const releaseFile = names.find((n) => suite && (n === `${suite}_InRelease` || n === `${suite}_Release`));
     const label = releaseFile ? releaseLabel(await readFile(join(listsDir, releaseFile), 'utf8')) : '';
-    addPackages(index, await readFile(join(listsDir, name), 'utf8'), label);
+    const text = await readFile(join(listsDir, name), 'utf8');
+    if (only) addNamedPackages(index, text, label, only);
+    else addPackages(index, text, label);
   }
   return index;
 }

@@ -105,4 +105,37 @@ describe('lookupAptIndex', () => {
       'b'.repeat(64),
     );
   });
+
+  test('finds the asked packages as the full parse does, whatever the stanzas around them hold', async () => {
+    const lists = join(dir, 'lists');
+    const stanza = (name: string, version: string, sha: string, extra = '') =>
+      `Package: ${name}\nVersion: ${version}\nArchitecture: amd64\n${extra}` +
+      `Filename: pool/main/x/${name}/${name}_${version}_amd64.deb\nSHA256: ${sha}\n`;
+    await writeFile(
+      join(lists, 'm_debian_dists_bookworm_main_binary-amd64_Packages'),
+      [
+        stanza('less', '590-2.1', 'c'.repeat(64)),
+        // A description line that reads like a field, and a package whose name starts like another's.
+        stanza('lesspipe', '1', 'd'.repeat(64), 'Description: x\n Package: less\n Version: 9\n'),
+        stanza('less', '600-1', 'e'.repeat(64)),
+        stanza('bash', '5.2', 'f'.repeat(64)),
+      ].join('\n'),
+    );
+    const keys = [
+      'less 590-2.1 amd64',
+      'less 600-1 amd64',
+      'bash 5.2 amd64',
+      'lesspipe 1 amd64',
+      'less 9 amd64',
+    ];
+    const looked = await lookupAptIndex(lists, keys, join(dir, 'lookups.json'));
+    const full = await readAptIndex(lists);
+    for (const key of keys) expect(looked.get(key)).toEqual(full.get(key));
+    expect([...looked.keys()].sort()).toEqual([
+      'bash 5.2 amd64',
+      'less 590-2.1 amd64',
+      'less 600-1 amd64',
+      'lesspipe 1 amd64',
+    ]);
+  });
 });
