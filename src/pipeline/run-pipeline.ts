@@ -423,7 +423,10 @@ async function runStage(
         await chmod(d, 0o755);
       }
     } else {
-      if (stage.mutatesRoot) {
+      if (stage.mutatesRoot && stage.linksParentRoot) {
+        await linkTree(parent.rootfs, rootfs);
+        await copyTree(parent.bootfs, bootfs);
+      } else if (stage.mutatesRoot) {
         const unwanted = await stage.leaveOut?.(parent.rootfs, inputs, parent.meta).catch(() => []);
         leftOut = await copyTreeExcept(parent.rootfs, rootfs, unwanted ?? []);
         await copyTree(parent.bootfs, bootfs);

@@ -294,6 +294,14 @@ export interface Stage<I extends object = StageInputs> {
    */
   leaveOut?(parentRoot: string, inputs: I, meta: StageMeta): Promise<readonly string[]>;
   /**
+   * For a stage that mutates the root but never writes into one of its files: it only adds,
+   * replaces (removing the old file first, as writeRootFile and copyIntoRoot do), removes and
+   * renames, and runs programs in an overlay of it (minimise). The pipeline then hard-links the
+   * parent's files into the work root instead of copying them: the parent entry's inodes are
+   * never written, and the stage's copy costs a link per file, not the root's bytes.
+   */
+  readonly linksParentRoot?: boolean;
+  /**
    * The stage reads what its earlier entries recorded (ctx.earlier): minimise reuses a trace
    * whose every read file is unchanged. What it reads must never change what it makes.
    */

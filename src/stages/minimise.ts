@@ -84,6 +84,9 @@ export const minimiseStage = defineStage<MinimiseStageInputs>({
   mutatesRoot: true,
   // A trace an earlier entry recorded is reused when every file it read is unchanged (trace-memo.ts).
   readsEarlierEntries: true,
+  // It traces in an overlay, writes only files it removes first (init.sh, the app's files) and
+  // swaps in a fresh root: the parent's root is hard-linked, not copied (~70 MB per rebuild).
+  linksParentRoot: true,
   applies: (plan) => plan.spec.minimise !== undefined || smallBootstrap(plan),
   inputs: (plan) => {
     const small = smallBootstrap(plan);

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { dir as tmpDir, type DirectoryResult } from 'tmp-promise';
 import { BuildError } from '../../../src/errors.js';
@@ -7,6 +7,8 @@ import { errorEvent } from '../../../src/log/events.js';
 import { run } from '../../../src/exec/run.js';
 import { silentLogger } from '../../../src/log/logger.js';
 import { acquireLock } from '../../../src/cache/lock.js';
+import { checkEntry } from '../../../src/cache/cache-integrity.js';
+import { writeRootFile } from '../../../src/rootfs/write-in-root.js';
 import { runPipeline } from '../../../src/pipeline/run-pipeline.js';
 import { defineStage, type BuildPlan, type Stage, type StageName } from '../../../src/stage/types.js';
 import { planOfStages } from '../../helpers/stage-context.js';
@@ -228,4 +230,41 @@ test('early cutoff: a stage whose input changed but whose output did not leaves 
   const fourth = await runPipeline(planWith(stages), silentLogger);
   expect(runs).toEqual(['iso-base', 'staging', 'initrd']);
   expect(fourth.final.key).not.toBe(first.final.key);
+});
+
+test('a stage that links its parent root (linksParentRoot) shares its files and leaves the parent entry as it was', async () => {
+  const linking = defineStage<{ name: string }>({
+    name: 'minimise',
+    version: 1,
+    mutatesRoot: true,
+    linksParentRoot: true,
+    applies: () => true,
+    commands: () => [],
+    inputs: () => ({ name: 'minimise' }),
+    sources: async () => ({ files: [] }),
+    describe: () => [],
+    async run(ctx) {
+      // Hard-linked, not copied: the same inode as the parent's file.
+      const [{ ino: mine }, { ino: parents }] = await Promise.all([
+        stat(join(ctx.rootfs, 'iso-base')),
+        stat(join(parentRoot, 'iso-base')),
+      ]);
+      expect(mine).toBe(parents);
+      // What such a stage may do: replace a file (remove, then write) and remove one.
+      await writeRootFile(ctx.rootfs, '/iso-base', 'replaced\n', 0o644, 0);
+      await rm(join(ctx.rootfs, 'staging'));
+    },
+  });
+  let parentRoot = '';
+  const stages = [fileStage('iso-base', 'base.sh'), fileStage('staging', 'staging.sh')];
+  const first = await runPipeline(planWith(stages), silentLogger);
+  parentRoot = first.final.rootfs;
+  const built = await runPipeline(planWith([...stages, linking]), silentLogger);
+  expect(built.outcomes.map((o) => o.status)).toEqual(['hit', 'hit', 'built']);
+  expect(await readFile(join(built.final.rootfs, 'iso-base'), 'utf8')).toBe('replaced\n');
+  expect(existsSync(join(built.final.rootfs, 'staging'))).toBe(false);
+  // The parent entry still holds its own files, and matches its manifest.
+  expect(await readFile(join(parentRoot, 'iso-base'), 'utf8')).toBe('echo base\n');
+  expect(await readFile(join(parentRoot, 'staging'), 'utf8')).toBe('echo staging v1\n');
+  expect(await checkEntry(first.final.dir, 'full')).toEqual([]);
 });
