@@ -179,8 +179,10 @@ describe('debian-12 through the CLI', () => {
     const image = join(dir, 'bin', 'image-debian-12');
     await cli(['build', 'debian-12', '--target', 'image', '--size', '256M']);
     expect((await stat(join(image, 'rootfs.ext4'))).size).toBe(256 * 1024 * 1024);
+    // The whole line: --expect also matches a line still being written (a prompt has no newline),
+    // and the boot stops at the first match, so `up on` alone could stop it before the release.
     const booted = await cli(
-      ['boot', image, '--expect', 'isobuild-microvm: .*up on', '--timeout', '300'],
+      ['boot', image, '--expect', 'isobuild-microvm: .*up on \\S+-cloud-amd64', '--timeout', '300'],
       600_000,
     );
     expect(booted.stdout).toMatch(/isobuild-microvm: .*up on \S+-cloud-amd64/);
