@@ -121,9 +121,11 @@ export async function lookupAptIndex(
   }
   const hit = memo.lookups.find((l) => l.keys === wanted);
   if (hit) return new Map(Object.entries(hit.found));
+  // A full parse this process already made answers too; else only the asked names' stanzas.
+  const full = parsed.get(listsDir);
   const index =
-    parsed.get(listsDir)?.stamp === stamp
-      ? (parsed.get(listsDir) as { index: SourceIndex }).index
+    full?.stamp === stamp
+      ? full.index
       : await parseLists(listsDir, names, new Set(keys.map((k) => k.split(' ')[0] as string)));
   const found: Record<string, SourcePackage> = {};
   for (const key of keys) {
