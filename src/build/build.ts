@@ -19,15 +19,10 @@ import { checkMirror } from './mirror.js';
 import { exportFinalRoot, writeTargetOutputs } from './outputs.js';
 import { openRemoteCache, summariseRegistry } from './remote-cache.js';
 import { writeReport } from './report.js';
+import { reposDirFor } from '../spec/repos-dir.js';
 import { sizeBudgetRows } from '../pipeline/budgets.js';
 import { writeRunRecord } from '../report/run-record.js';
-import {
-  buildOptionsFor,
-  reposDirFor,
-  type BuildRequest,
-  type BuildResult,
-  type BuiltOutput,
-} from './request.js';
+import { buildOptionsFor, type BuildRequest, type BuildResult, type BuiltOutput } from './request.js';
 
 /** What the steps of one build share. */
 interface BuildContext {

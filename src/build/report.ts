@@ -11,7 +11,7 @@ import { makeReportData } from '../report/report-data.js';
 import { readRunRecord } from '../report/run-record.js';
 import { parseStageLog } from '../report/stage-log.js';
 import type { BudgetRow, StageSpan } from '../report/types.js';
-import { defaultCacheRoot } from '../pipeline/plan.js';
+import { defaultCacheRoot } from '../pipeline/build-options.js';
 
 export interface ReportRequest {
   /** An output isobuild wrote (ISO, kernel+initrd folder...) or its manifest. */

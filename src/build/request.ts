@@ -1,8 +1,6 @@
-import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { LogEvent, Logger } from '../log/logger.js';
-import { defaultBuildOptions } from '../pipeline/plan.js';
-import { SHIPPED_REPOS } from '../spec/load.js';
+import { defaultBuildOptions } from '../pipeline/build-options.js';
 import type { Arch } from '../spec/arch.js';
 import type { OutputDigest } from '../image/output-digest.js';
 import type { RegistryCacheStats } from '../cache/remote/registry-cache.js';
@@ -95,16 +93,6 @@ export interface BuildResult {
   seconds: number;
   /** What the remote cache pulled and pushed, when one was used. */
   registry?: RegistryCacheStats;
-}
-
-/**
- * The repos folder: the one given, else ISOBUILD_REPOS, else ./repos; outside a checkout (`npx
- * isobuild photon-2.0` in any folder) there is no ./repos, so the repos the package ships are used.
- */
-export function reposDirFor(chosen: string | undefined): string {
-  const dir = chosen ?? process.env.ISOBUILD_REPOS;
-  if (dir) return resolve(dir);
-  return existsSync('repos') ? resolve('repos') : SHIPPED_REPOS;
 }
 
 /** The build options a request asks for: the defaults (environment included) with its fields on top. */

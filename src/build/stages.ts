@@ -7,7 +7,8 @@ import { loadRepo } from '../spec/load.js';
 import type { ResolvedSpec } from '../spec/types.js';
 import type { BuildOptions, BuildPlan, Target } from '../stage/types.js';
 import { loggerFor } from './events.js';
-import { buildOptionsFor, reposDirFor, type RepoRequest } from './request.js';
+import { reposDirFor } from '../spec/repos-dir.js';
+import { buildOptionsFor, type RepoRequest } from './request.js';
 
 /** `buildStages(request)`: the stages of a target up to one stage, for its root (export, shell, lock). */
 export interface StagesRequest extends RepoRequest {

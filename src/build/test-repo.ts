@@ -12,7 +12,8 @@ import { bootableOutput, TARGETS } from '../stage/targets.js';
 import type { Target } from '../stage/types.js';
 import { build } from './build.js';
 import { loggerFor } from './events.js';
-import { buildOptionsFor, reposDirFor, type BuildRequest, type BuiltOutput } from './request.js';
+import { reposDirFor } from '../spec/repos-dir.js';
+import { buildOptionsFor, type BuildRequest, type BuiltOutput } from './request.js';
 
 /** The qemu flags a test boot takes (`isobuild run`'s; the boot's allowance is `bootSeconds`). */
 export type TestVmFlags = Omit<VmFlags, 'timeout'>;

@@ -7,7 +7,7 @@ import { exitForReport } from './test.js';
 import { checkDebugShell } from '../hooks/debug-shell.js';
 import { parseHookEnv } from '../hooks/hook-env.js';
 import { parseSize } from '../microvm/size.js';
-import { parseTarget } from '../pipeline/plan.js';
+import { parseTarget } from '../pipeline/build-options.js';
 import { MIRROR_ENV } from '../pm/rpm-mirror.js';
 import { parseAge, splitWords } from '../spec/normalise.js';
 import { describeTargets } from '../stage/targets.js';

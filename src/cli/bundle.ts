@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { makeBundle } from '../build/make-bundle.js';
-import { parseTarget } from '../pipeline/plan.js';
+import { parseTarget } from '../pipeline/build-options.js';
 import { loggerFor, reposDir, type GlobalOptions } from './context.js';
 import { addLockTimeoutOption, parseLockTimeout } from './options.js';
 

@@ -8,7 +8,7 @@ import { cacheLayout, type CacheLayout } from '../cache/cache.js';
 import { removeTree } from '../fs/fs-tree.js';
 import { acquireLock } from '../cache/lock.js';
 import { lockPackageCache } from '../cache/package-cache.js';
-import { defaultBuildOptions } from '../pipeline/plan.js';
+import { defaultBuildOptions } from '../pipeline/build-options.js';
 import { showPath } from '../spec/document.js';
 import { listRepoFolders } from '../spec/load.js';
 import { findNearest } from '../spec/suggest.js';

@@ -1,8 +1,8 @@
 import { resolve } from 'node:path';
 import { quoteWord } from '../exec/shell-quote.js';
 import { writeEvent } from '../log/events.js';
-import { reposDirFor } from '../build/request.js';
-import { defaultCacheRoot } from '../pipeline/plan.js';
+import { reposDirFor } from '../spec/repos-dir.js';
+import { defaultCacheRoot } from '../pipeline/build-options.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { progressModeFor, withProgress } from '../log/progress.js';
 

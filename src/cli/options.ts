@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
 import { DEFAULT_MEMORY_MB, vmOptionsFrom, type VmFlags } from '../image/vm-flags.js';
 import type { Logger } from '../log/logger.js';
-import { parseTarget } from '../pipeline/plan.js';
+import { parseTarget } from '../pipeline/build-options.js';
 import { TARGETS } from '../stage/targets.js';
 import type { Target } from '../stage/types.js';
 import type { StagesRequest } from '../build/stages.js';

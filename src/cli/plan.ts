@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { join } from 'node:path';
-import { defaultBuildOptions, describePlan, makePlan, parseTarget } from '../pipeline/plan.js';
+import { describePlan, makePlan } from '../pipeline/plan.js';
+import { defaultBuildOptions, parseTarget } from '../pipeline/build-options.js';
 import { describeTargets } from '../stage/targets.js';
 import { writeEvent } from '../log/events.js';
 import { showPath } from '../spec/document.js';

@@ -4,18 +4,21 @@ import { wireCancellation } from '../exec/cancel.js';
 import { toFileSystemError } from '../fs/fs-error.js';
 import { errorEvent, writeEvent } from '../log/events.js';
 import { useColour } from '../log/logger.js';
-import { locateRepo } from '../spec/load.js';
 import { findNearest } from '../spec/suggest.js';
 import { VERSION } from '../version.js';
-import { COMMANDS } from './commands.js';
-// Hands the adapters table to the spec's lifecycle before any command loads a spec.
-import '../pm/index.js';
+import { COMMAND_NAMES, COMMANDS, commandModule, type CommandModule } from './commands.js';
 import { reposDir } from './context.js';
 
 /** Root options that take a value: their value is not a command or a repo name. */
 const VALUE_OPTIONS = new Set(['--repos']);
 
-export function makeProgram(): Command {
+/**
+ * The root program with the commands of `modules` registered; the package managers are loaded
+ * first (they hand their adapters table to the spec's lifecycle) unless no module reads a spec.
+ */
+export async function makeProgram(modules: readonly CommandModule[] = COMMANDS): Promise<Command> {
+  const registers = await Promise.all(modules.map((m) => m.load()));
+  if (!modules.every((m) => m.specFree)) await import('../pm/index.js');
   const program = new Command('isobuild')
     .description('Build bootable appliance ISOs, initrds and kernels from declarative repo specs.')
     .version(VERSION, '-V, --version')
@@ -26,14 +29,10 @@ export function makeProgram(): Command {
     .option('-q, --quiet', 'only warnings and errors; no live progress')
     .exitOverride()
     .showSuggestionAfterError();
-  for (const register of COMMANDS) register(program);
+  for (const register of registers) register(program);
   // Commander 12 silently accepts extra arguments; a stray word is almost always a mistake.
   for (const cmd of program.commands) cmd.allowExcessArguments(false).exitOverride();
   return program;
-}
-
-export function commandNames(program: Command): string[] {
-  return [...program.commands.flatMap((c) => [c.name(), ...c.aliases()]), 'help'];
 }
 
 /** The first word that is not an option (or an option's value), and its index in args. */
@@ -66,16 +65,15 @@ function unknownCommand(word: string, names: readonly string[], extra = ''): Usa
  * a command nor a repo is a usage error that names the nearest command, so `isobuild valdate`
  * says "did you mean validate?" instead of looking for a repo called valdate.
  */
-export async function routeArgs(argv: string[], program: Command): Promise<string[]> {
+export async function routeArgs(argv: string[]): Promise<string[]> {
   const args = argv.slice(2);
   const first = firstWord(args);
   // `isobuild` alone (a new user's first try) and a command group alone (`isobuild cache`) show
   // their help on stdout and exit 0, as `help` would, not commander's "(outputHelp)" error.
   if (first === -1) return [...argv, 'help'];
-  const names = commandNames(program);
+  const names = COMMAND_NAMES;
   const word = args[first]!;
-  const group = program.commands.find((c) => c.name() === word && c.commands.length > 0);
-  if (group && firstWord(args.slice(first + 1)) === -1) return [...argv, 'help'];
+  if (commandModule(word)?.group && firstWord(args.slice(first + 1)) === -1) return [...argv, 'help'];
   if (word === 'help') {
     const topic = args[first + 1];
     if (topic !== undefined && !names.includes(topic)) throw unknownCommand(topic, names);
@@ -86,6 +84,7 @@ export async function routeArgs(argv: string[], program: Command): Promise<strin
   if (names.includes(word)) return argv;
   const repos = reposDir({ repos: rootReposOption(args) });
   try {
+    const { locateRepo } = await import('../spec/load.js');
     await locateRepo(word, repos);
   } catch (err) {
     // Not a repo either: a mistyped command is likelier than a mistyped repo when one is near.
@@ -99,17 +98,26 @@ function wantsJson(argv: readonly string[]): boolean {
   return argv.slice(2).includes('--json');
 }
 
+/** The modules a routed command line needs: its command's own, or all of them (help, completion). */
+function modulesFor(args: readonly string[]): readonly CommandModule[] {
+  const first = firstWord(args);
+  const module = first === -1 ? undefined : commandModule(args[first]!);
+  return module && !module.readsCommands ? [module] : COMMANDS;
+}
+
 export async function main(argv = process.argv): Promise<number> {
-  const program = makeProgram();
+  const json = wantsJson(argv);
+  let program: Command | undefined;
   // Commander's own messages (unknown option, missing argument) are reported like ours.
   let commanderMessage = '';
-  const capture = { outputError: (str: string) => (commanderMessage += str) };
-  program.configureOutput(capture);
-  for (const cmd of program.commands) cmd.configureOutput(capture);
-  if (!useColour(process.stdout)) program.configureHelp({});
-  const json = wantsJson(argv);
   try {
-    await program.parseAsync(await routeArgs(argv, program));
+    const routed = await routeArgs(argv);
+    program = await makeProgram(modulesFor(routed.slice(2)));
+    const capture = { outputError: (str: string) => (commanderMessage += str) };
+    program.configureOutput(capture);
+    for (const cmd of program.commands) cmd.configureOutput(capture);
+    if (!useColour(process.stdout)) program.configureHelp({});
+    await program.parseAsync(routed);
     return Number(process.exitCode ?? 0);
   } catch (err) {
     if (err instanceof CommanderError) {
@@ -121,7 +129,7 @@ export async function main(argv = process.argv): Promise<number> {
     // A full disk, a refused permission, a read-only mount met anywhere (a lock, the cache's
     // folders, a user's path) is named with its path, never an internal error.
     const named = err instanceof IsobuildError ? err : ((await toFileSystemError(err)) ?? err);
-    return report(named, json, program.opts<{ debug?: boolean }>().debug ?? false);
+    return report(named, json, program?.opts<{ debug?: boolean }>().debug ?? false);
   }
 }
 

@@ -4,7 +4,8 @@ import { writeReport } from '../build/report.js';
 import { UsageError } from '../errors.js';
 import { exists } from '../fs/exists.js';
 import { inventoryPaths } from '../inventory/write-inventory.js';
-import { defaultBuildOptions, describePlan, makePlan, parseTarget } from '../pipeline/plan.js';
+import { describePlan, makePlan } from '../pipeline/plan.js';
+import { defaultBuildOptions, parseTarget } from '../pipeline/build-options.js';
 import { loadRepo } from '../spec/load.js';
 import { cacheRoot, loggerFor, reposDir, type GlobalOptions } from './context.js';
 

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { writeEvent } from '../log/events.js';
-import { defaultBuildOptions, describePlan, makePlan, parseTarget } from '../pipeline/plan.js';
+import { describePlan, makePlan } from '../pipeline/plan.js';
+import { defaultBuildOptions, parseTarget } from '../pipeline/build-options.js';
 import { MIRROR_ENV } from '../pm/rpm-mirror.js';
 import { packageManagerFor } from '../pm/index.js';
 import {

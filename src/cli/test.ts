@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { testRepo, type TestReport, type TestVmFlags } from '../build/test-repo.js';
-import { parseTarget } from '../pipeline/plan.js';
+import { parseTarget } from '../pipeline/build-options.js';
 import { cacheRoot, consoleWriter, loggerFor, reposDir, type GlobalOptions } from './context.js';
 import { addLockTimeoutOption, addVmOptions, parseLockTimeout } from './options.js';
 import { BOOT_ALLOWANCE_SECONDS } from '../image/boot-tests.js';

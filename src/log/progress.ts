@@ -1,4 +1,3 @@
-import { createLogUpdate } from 'log-update';
 import type { LogEvent, Logger } from './logger.js';
 import { parseProgressLine } from './progress-line.js';
 import { ProgressTally, type ProgressFigures } from './progress-tally.js';
@@ -88,22 +87,36 @@ function formatSeconds(n: number): string {
   return n < 60 ? `${n} s` : `${Math.floor(n / 60)} min ${n % 60} s`;
 }
 
+/**
+ * log-update draws the live line. It and its width tables are loaded only when a live line is
+ * first wanted (a terminal): `isobuild run` and every run without a terminal start without them.
+ * What is drawn before it has loaded (a few milliseconds) is drawn when it has.
+ */
 function logUpdateDisplay(stream: NodeJS.WriteStream): LiveDisplay {
-  // The cursor stays visible: a build killed mid-stage must not leave the terminal without one.
-  // A pseudo-terminal may report 0×0 (script(1) without a terminal, some CI runners), which
-  // log-update takes as "no room" and draws nothing: one line always fits.
-  const screen = {
-    write: (s: string) => stream.write(s),
-    get columns() {
-      return stream.columns || 80;
-    },
-    get rows() {
-      return stream.rows || 24;
-    },
-    isTTY: true,
-  } as unknown as NodeJS.WriteStream;
-  const update = createLogUpdate(screen, { showCursor: true });
-  return { render: (text) => update(text), clear: () => update.clear() };
+  let display: LiveDisplay | undefined;
+  let pending: string | undefined;
+  void import('log-update').then(({ createLogUpdate }) => {
+    // The cursor stays visible: a build killed mid-stage must not leave the terminal without one.
+    // A pseudo-terminal may report 0×0 (script(1) without a terminal, some CI runners), which
+    // log-update takes as "no room" and draws nothing: one line always fits.
+    const screen = {
+      write: (s: string) => stream.write(s),
+      get columns() {
+        return stream.columns || 80;
+      },
+      get rows() {
+        return stream.rows || 24;
+      },
+      isTTY: true,
+    } as unknown as NodeJS.WriteStream;
+    const update = createLogUpdate(screen, { showCursor: true });
+    display = { render: (text) => update(text), clear: () => update.clear() };
+    if (pending !== undefined) display.render(pending);
+  });
+  return {
+    render: (text) => (display ? display.render(text) : (pending = text)),
+    clear: () => (display ? display.clear() : (pending = undefined)),
+  };
 }
 
 export function withProgress(base: Logger, mode: ProgressMode, opts: ProgressOptions = {}): Logger {

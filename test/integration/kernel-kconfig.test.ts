@@ -19,7 +19,8 @@ import {
 import { EnablePlan } from '../../src/kernel/kconfig/enable.js';
 import { readMakefiles } from '../../src/kernel/kconfig/makefiles.js';
 import { readKconfig } from '../../src/kernel/kconfig/parse-kconfig.js';
-import { defaultBuildOptions, makePlan } from '../../src/pipeline/plan.js';
+import { makePlan } from '../../src/pipeline/plan.js';
+import { defaultBuildOptions } from '../../src/pipeline/build-options.js';
 import { showPath } from '../../src/spec/document.js';
 import { loadRepoFolder } from '../../src/spec/load.js';
 import { readDriversArray } from '../../src/spec/drivers-array.js';

@@ -1,7 +1,8 @@
 import { execa } from 'execa';
 import { PACKAGE_MANAGERS } from '../../../src/pm/index.js';
 import type { PackageManager } from '../../../src/pm/types.js';
-import { defaultBuildOptions, describePlan, makePlan } from '../../../src/pipeline/plan.js';
+import { describePlan, makePlan } from '../../../src/pipeline/plan.js';
+import { defaultBuildOptions } from '../../../src/pipeline/build-options.js';
 import { describeSpec } from '../../../src/spec/describe-spec.js';
 import { loadRepoFolder } from '../../../src/spec/load.js';
 import { finding } from '../../../src/spec/rule.js';
