@@ -72,8 +72,11 @@ export async function endGroup(pgid: number, graceMs = GRACE_MS): Promise<void> 
   if (!groupAlive(pgid)) return;
   signalGroup(pgid, 'SIGTERM');
   const deadline = Date.now() + graceMs;
-  while (Date.now() < deadline) {
-    await sleep(50);
+  // Looked at after 5 ms, then less and less often: `isobuild run` waits here for every VM it
+  // stops at the exit marker, and qemu ends within milliseconds of SIGTERM (a first look after
+  // 50 ms was 5% of a microVM run).
+  for (let wait = 5; Date.now() < deadline; wait = Math.min(wait * 2, 50)) {
+    await sleep(wait);
     if (!groupAlive(pgid)) return;
   }
   signalGroup(pgid, 'SIGKILL');
