@@ -2,7 +2,6 @@ import { readDpkgFiles } from '../inventory/dpkg-files.js';
 import {
   chmod,
   chown,
-  link,
   lstat,
   mkdir,
   mkdtemp,
@@ -464,30 +463,34 @@ async function downloadKernelBesideSetup(ctx: PmContext, name: string): Promise<
  * later `apt-get install linux-image-cloud-amd64` finds it installed too. apt-get download
  * works in a folder of its own beside them and the files are renamed in: the bootstrap's
  * sync-in may copy the archives while a download runs, and must never see half a file (its
- * sync-out would copy that back over the whole one).
+ * sync-out would copy that back over the whole one). A file already there whose SHA256 is the
+ * lists' is left alone: hard-linking it to the download folder or renaming over it changes its
+ * ctime, and tar in that sync-in then fails with "file changed as we read it" (seen in CI).
  */
 async function fetchKernelDeb(ctx: PmContext, name: string, config: string): Promise<KernelFile[]> {
   checkPackageArgs([name]);
   const archives = join(ctx.pkgCacheDir, APT_CACHE_DIRS[0].inCache);
   await mkdir(archives, { recursive: true });
   const env = { ...makeAptEnv(ctx.sourceDateEpoch), APT_CONFIG: config };
-  const chain: { pkg: string; pool: string }[] = [];
+  const chain: { pkg: string; pool: string; sha256?: string }[] = [];
   for (let pkg: string | undefined = name; pkg && !chain.some((c) => c.pkg === pkg); ) {
     const control = (await ctx.run('apt-cache', ['show', '--no-all-versions', pkg], { env, cleanEnv: true }))
       .stdout;
     const pool = /^Filename: (\S+\.deb)$/m.exec(control)?.[1];
     if (!pool) throw new BuildError(`apt-cache show ${pkg}: no Filename field`, ctx.stage);
-    chain.push({ pkg, pool });
+    chain.push({ pkg, pool, sha256: /^SHA256: ([0-9a-f]{64})$/m.exec(control)?.[1] });
     pkg = kernelDependency(control);
   }
   const staging = await mkdtemp(join(dirname(archives), 'kernel-download-'));
   try {
     const files: KernelFile[] = [];
-    for (const { pkg, pool } of chain) {
+    for (const { pkg, pool, sha256 } of chain) {
       const file = join(archives, basename(pool));
       const staged = join(staging, basename(pool));
-      // apt-get download keeps a file already there whose hashes match the lists.
-      if (await exists(file)) await link(file, staged);
+      if (sha256 && (await exists(file)) && (await sha256File(file)) === sha256) {
+        files.push({ path: file, format: 'deb' });
+        continue;
+      }
       await ctx.run('apt-get', ['download', pkg], { env, cleanEnv: true, cwd: staging });
       if (!(await exists(staged)))
         throw new BuildError(`apt-get download ${pkg}: no ${basename(pool)} in ${staging}`, ctx.stage);
