@@ -1,4 +1,4 @@
-import { appendFile, cp, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { appendFile, cp, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,20 +39,28 @@ async function stageKeys(): Promise<Record<string, string>> {
 
 /** Changes a file of the copy: a line added to a template, a kernel argument in a profile. */
 async function edit(file: string): Promise<void> {
-  const path = join(dir, file);
-  if (file.startsWith('templates/')) return appendFile(path, '\n');
-  const text = await readFile(path, 'utf8');
-  const edited = text.replace(/(["'])panic=-1\1/, '$1panic=-1$1, $1quiet$1');
+  if (file.startsWith('templates/')) return appendFile(join(dir, file), '\n');
+  // A folder: the one file of it that holds the isobuild profile's kernel line (the bundle's
+  // chunk with src/image/profile.ts, whichever it is).
+  const kernelLine = /(["'])panic=-1\1/;
+  const paths = file.endsWith('/')
+    ? (await readdir(join(dir, file))).filter((f) => f.endsWith('.js')).map((f) => join(dir, file, f))
+    : [join(dir, file)];
+  const holding: string[] = [];
+  for (const path of paths) if (kernelLine.test(await readFile(path, 'utf8'))) holding.push(path);
+  expect(holding).toHaveLength(1);
+  const text = await readFile(holding[0]!, 'utf8');
+  const edited = text.replace(kernelLine, '$1panic=-1$1, $1quiet$1');
   expect(edited).not.toBe(text);
-  await writeFile(path, edited);
+  await writeFile(holding[0]!, edited);
 }
 
 test.each([
   ['templates/boot/grub.cfg.hbs', 'iso'],
   ['templates/init/bootstrap.sh.hbs', 'tether'],
-  // The isobuild profile's kernel line (in the bundle the CLI runs), which the tether stage
-  // reads first and the initrd stage writes to artifacts/cmdline.
-  ['dist/bundle/program.js', 'tether'],
+  // The isobuild profile's kernel line (in a chunk of the bundle the CLI runs), which the tether
+  // stage reads first and the initrd stage writes to artifacts/cmdline.
+  ['dist/bundle/', 'tether'],
 ])('editing %s changes the %s key and no key before it', async (file, stage) => {
   const before = await stageKeys();
   await edit(file);
