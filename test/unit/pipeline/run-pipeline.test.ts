@@ -12,6 +12,7 @@ import { writeRootFile } from '../../../src/rootfs/write-in-root.js';
 import { runPipeline } from '../../../src/pipeline/run-pipeline.js';
 import { defineStage, type BuildPlan, type Stage, type StageName } from '../../../src/stage/types.js';
 import { planOfStages } from '../../helpers/stage-context.js';
+import { parseEvents } from '../../helpers/json-events.js';
 
 // The runner is exercised with small stages of its own (real files, real cache, real locks);
 // the real stages have their own integration tests.
@@ -202,9 +203,13 @@ test('early cutoff: a stage whose input changed but whose output did not leaves 
   await writeFile(join(repoDir, 'base.sh'), 'echo base v2\n');
   runs = [];
   const lines: string[] = [];
+  const events: unknown[] = [];
   const logger = {
     ...silentLogger,
-    event: (_: unknown, human?: string) => void (human && lines.push(human)),
+    event: (ev: unknown, human?: string) => {
+      events.push(ev);
+      if (human) lines.push(human);
+    },
   };
   const second = await runPipeline(planWith(stages), logger);
   expect(runs).toEqual(['iso-base']);
@@ -216,6 +221,12 @@ test('early cutoff: a stage whose input changed but whose output did not leaves 
       /iso-base: built in .* \(inputs changed but output identical to [0-9a-f]{8}'s: later stages reused\)$/,
     ),
   );
+  // --json prints these events: they keep to schemas/events.schema.json (a clean CI run once
+  // failed on a sameOutputAs the schema did not name).
+  const built = parseEvents(events.map((e) => JSON.stringify(e)).join('\n')).find(
+    (e) => e.type === 'stage' && e.status === 'built',
+  );
+  expect(built?.sameOutputAs).toBe(first.outcomes[0]!.key);
 
   // The next build finds every key at once.
   runs = [];
