@@ -1,7 +1,8 @@
-import { writeFile } from 'node:fs/promises';
+import { rename, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { UsageError } from '../errors.js';
 import { run } from '../exec/run.js';
+import { copyTree, removeTree } from '../fs/fs-tree.js';
 import { quoteAlways } from '../exec/shell-quote.js';
 import type { Logger } from '../log/logger.js';
 import type { StageFailure } from '../stage/types.js';
@@ -30,10 +31,12 @@ function hookIn(inputs: unknown): HookInputs | undefined {
 
 /**
  * An interactive bash in the failed stage's work root, in the hooks' sandbox (src/hooks/sandbox.ts):
- * the host's tools read-only, the stage's work folder writable (only its artifacts and scratch
- * folder when the stage reads its parent's root, which is a cache entry), the repo folder
- * read-only, and the hook's environment (with `build --env`'s variables) and helpers
- * (rootfs_dir...). Its exit status is ignored: the build fails with the stage's error after it.
+ * the host's tools read-only, the stage's work folder writable (only its scratch folder when the
+ * stage reads its parent's root, which is a cache entry), the repo folder read-only, and the
+ * hook's environment (with `build --env`'s variables) and helpers (rootfs_dir...). Nothing typed
+ * there reaches the cache: a root of hard links to the parent entry's files (minimise) is copied
+ * first, and artifacts hard-linked from the parent's are read-only. Its exit status is ignored:
+ * the build fails with the stage's error after it.
  */
 export async function openDebugShell(failure: StageFailure, logger: Logger): Promise<void> {
   const { plan, ctx } = failure;
@@ -65,10 +68,16 @@ export async function openDebugShell(failure: StageFailure, logger: Logger): Pro
   // The prompt is set here, not in the environment: the host's bash.bashrc would replace it.
   const prompt = `PS1=${quoteAlways(`[isobuild debug ${spec.name}:${ctx.stage}]# `)}\n`;
   await writeFile(rcfile, HOOK_HELPERS + prompt, { mode: 0o644 });
+  if (failure.linked.rootfs) await unlinkFromParent(ctx.rootfs);
+  const artifacts = failure.linked.artifacts ? [] : [ctx.artifacts];
   const writable = failure.mutatesRoot
-    ? [ctx.rootfs, ctx.bootfs, ctx.artifacts, ctx.tmpDir]
-    : [ctx.artifacts, ctx.tmpDir];
-  const readable = [spec.repoDir, ...(failure.mutatesRoot ? [] : [ctx.rootfs, ctx.bootfs])];
+    ? [ctx.rootfs, ctx.bootfs, ...artifacts, ctx.tmpDir]
+    : [...artifacts, ctx.tmpDir];
+  const readable = [
+    spec.repoDir,
+    ...(failure.mutatesRoot ? [] : [ctx.rootfs, ctx.bootfs]),
+    ...(failure.linked.artifacts ? [ctx.artifacts] : []),
+  ];
   const sandbox = hostSandboxArgs({
     writable,
     readable,
@@ -78,6 +87,8 @@ export async function openDebugShell(failure: StageFailure, logger: Logger): Pro
   logger.warn(
     `stage ${ctx.stage} failed: a debug shell in its work root ${ctx.rootfs}` +
       `${failure.mutatesRoot ? '' : ' (read-only: the parent stage’s cached root)'}` +
+      `${failure.linked.rootfs ? ' (a copy: its files were hard links to the parent stage’s cached root)' : ''}` +
+      `${failure.linked.artifacts ? '; its artifacts folder is read-only (hard links to the cache)' : ''}` +
       `${hook ? `; the hook is ${describeHook(hook.file)} (run it again with: . ${hook.file})` : ''}` +
       '. Exit the shell to end the build; the work folder is removed then.',
   );
@@ -89,4 +100,15 @@ export async function openDebugShell(failure: StageFailure, logger: Logger): Pro
     extraFds: confinementFds(),
     logger,
   });
+}
+
+/**
+ * Replaces a root of hard links to a cache entry's files with a copy of them, so that a write in
+ * the shell (`echo >> file`, an editor saving in place) cannot change the cached entry.
+ */
+async function unlinkFromParent(rootfs: string): Promise<void> {
+  const linked = `${rootfs}.linked`;
+  await rename(rootfs, linked);
+  await copyTree(linked, rootfs);
+  await removeTree(linked);
 }

@@ -475,7 +475,17 @@ async function runStage(
       await stageLogger.close().catch(() => undefined);
       // Not after Ctrl-C: the user asked the build to stop, not to look around.
       if (hooks.onFailure && !(err instanceof InterruptedError))
-        await hooks.onFailure({ plan, ctx, inputs, mutatesRoot: stage.mutatesRoot, error: err });
+        await hooks.onFailure({
+          plan,
+          ctx,
+          inputs,
+          mutatesRoot: stage.mutatesRoot,
+          linked: {
+            rootfs: Boolean(parent && stage.mutatesRoot && stage.linksParentRoot),
+            artifacts: Boolean(parent),
+          },
+          error: err,
+        });
       throw err;
     } finally {
       await copyFile(join(work, 'stage.log'), logFile).catch(() => undefined);

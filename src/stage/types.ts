@@ -173,6 +173,11 @@ export interface StageFailure {
   readonly inputs: StageInputs;
   /** Whether the stage wrote its own root (else ctx.rootfs is the parent's cache entry). */
   readonly mutatesRoot: boolean;
+  /**
+   * Whether ctx.rootfs's files are hard links to the parent entry's (Stage.linksParentRoot), and
+   * ctx.artifacts's (every stage after the first): a write into one of them changes the cache.
+   */
+  readonly linked: { readonly rootfs: boolean; readonly artifacts: boolean };
   readonly error: unknown;
 }
 

@@ -1,5 +1,5 @@
 import { execa } from 'execa';
-import { readdir } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FIXTURE, makeFakeRepo, type FakeRepo } from './fake-build.js';
 
@@ -49,4 +49,35 @@ test('a failed stage opens a shell in its work root with the hook environment; t
   expect(res.exitCode).toBe(1);
   expect(await readdir(join(r.cache, 'tmp'))).toEqual([]);
   expect(await readdir(join(r.cache, 'stages', 'fake')).catch(() => [])).toEqual([]);
+});
+
+test('a shell after a stage that hard-links its parent root works on a copy: nothing typed there changes the cache', async () => {
+  const typed = [
+    // In place, as an editor saving a file would: through the hard link this was the cached root.
+    'echo changed >> usr/bin/busybox && echo "root ""appended"',
+    'echo changed >> ../artifacts/base.list || echo "artifacts read-""only"',
+    'exit',
+    '',
+  ].join('\n');
+  const res = await execa(
+    'script',
+    ['-qec', `node '${FIXTURE}' '${r.cache}' '${r.repo}' linkfail`, '/dev/null'],
+    { input: typed, reject: false, env: { FAKE_DEBUG_SHELL: '1', TERM: 'dumb' } },
+  );
+  const out = res.stdout;
+  expect(out).toMatch(
+    /stage tether failed: a debug shell in its work root \S+\/rootfs \(a copy: its files were hard links/,
+  );
+  expect(out).toContain('root appended');
+  expect(out).toContain('artifacts read-only');
+  expect(out).toContain('error: stage tether: command failed (exit status 4)');
+  // iso-base's entry, which the failed stage's root and artifacts were linked to, is as it was made.
+  const [entry] = await readdir(join(r.cache, 'stages', 'fake'));
+  expect(entry).toMatch(/^iso-base-/);
+  const busybox = await readFile(join(r.cache, 'stages', 'fake', entry!, 'rootfs/usr/bin/busybox'));
+  expect(busybox).toEqual(Buffer.alloc(65536, 7));
+  expect(await readFile(join(r.cache, 'stages', 'fake', entry!, 'artifacts/base.list'), 'utf8')).toBe(
+    'busybox\n',
+  );
+  expect(await readdir(join(r.cache, 'tmp'))).toEqual([]);
 });
