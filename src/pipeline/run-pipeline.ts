@@ -410,6 +410,11 @@ async function runStage(
   const logFile = join(logDir, `${stage.name}.log`);
   await mkdir(logDir, { recursive: true });
   let committed = false;
+  // Which of the work trees are hard links to the parent entry's files (a debug shell must not write through them).
+  const linked = {
+    rootfs: Boolean(parent && stage.mutatesRoot && stage.linksParentRoot),
+    artifacts: Boolean(parent),
+  };
   try {
     const rootfs = join(work, 'rootfs');
     const bootfs = join(work, 'bootfs');
@@ -423,7 +428,7 @@ async function runStage(
         await chmod(d, 0o755);
       }
     } else {
-      if (stage.mutatesRoot && stage.linksParentRoot) {
+      if (linked.rootfs) {
         await linkTree(parent.rootfs, rootfs);
         await copyTree(parent.bootfs, bootfs);
       } else if (stage.mutatesRoot) {
@@ -480,10 +485,7 @@ async function runStage(
           ctx,
           inputs,
           mutatesRoot: stage.mutatesRoot,
-          linked: {
-            rootfs: Boolean(parent && stage.mutatesRoot && stage.linksParentRoot),
-            artifacts: Boolean(parent),
-          },
+          linked,
           error: err,
         });
       throw err;

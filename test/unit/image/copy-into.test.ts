@@ -10,7 +10,7 @@ beforeEach(async () => {
 });
 afterEach(() => tmp.cleanup());
 
-/** 64 MiB with 4 KiB of data in the middle: what a freshly made ext4 image looks like. */
+/** 64 MiB with 10 bytes of data in the middle, the rest holes: what a freshly made ext4 image looks like. */
 async function sparseImage(path: string): Promise<Buffer> {
   const fh = await open(path, 'w');
   await fh.truncate(64 << 20);
